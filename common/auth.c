@@ -1,0 +1,327 @@
+/* auth.c — gateway keys: the router's in-memory table and the key store. */
+#include "autoconf.h"
+#include "auth.h"
+#include "log.h"
+#include "pool.h"
+#include "sha256.h"
+#include "store.h"
+#include "xmalloc.h"
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define STORE_WAIT_MS 2000
+#define KEY_RANDOM_BYTES 24
+
+char *auth_state_path(const char *state_dir)
+{
+	return xasprintf("%s/state.db", state_dir);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return memcmp(((const struct auth_entry *)a)->hash, ((const struct auth_entry *)b)->hash, 32);
+}
+
+static int hex_decode32(const char *hex, unsigned char out[32])
+{
+	if (!hex || strlen(hex) != 64)
+		return -1;
+	for (int i = 0; i < 32; i++) {
+		unsigned v = 0;
+		for (int j = 0; j < 2; j++) {
+			char ch = hex[2 * i + j];
+			v <<= 4;
+			if (ch >= '0' && ch <= '9') v |= (unsigned)(ch - '0');
+			else if (ch >= 'a' && ch <= 'f') v |= (unsigned)(ch - 'a' + 10);
+			else return -1;
+		}
+		out[i] = (unsigned char)v;
+	}
+	return 0;
+}
+
+struct load_ctx {
+	struct auth_entry *v;
+	size_t n;
+};
+
+static int load_one(const char *key, const char *val, size_t vlen, void *user)
+{
+	struct load_ctx *lc = user;
+	cJSON *j = cJSON_ParseWithLength(val, vlen);
+	if (!j)
+		return 0;
+	struct auth_entry e;
+	memset(&e, 0, sizeof(e));
+	const cJSON *hash = cJSON_GetObjectItemCaseSensitive(j, "hash");
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
+	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(j, "expires");
+	const cJSON *rev = cJSON_GetObjectItemCaseSensitive(j, "revoked");
+	if (cJSON_IsString(hash) && cJSON_IsString(id) && hex_decode32(hash->valuestring, e.hash) == 0) {
+		snprintf(e.id, sizeof(e.id), "%s", id->valuestring);
+		if (cJSON_IsString(name))
+			snprintf(e.name, sizeof(e.name), "%s", name->valuestring);
+		if (cJSON_IsNumber(exp))
+			e.expires = (int64_t)exp->valuedouble;
+		e.revoked = cJSON_IsTrue(rev);
+		lc->v = xrealloc(lc->v, (lc->n + 1) * sizeof(*lc->v));
+		lc->v[lc->n++] = e;
+	}
+	(void)key;
+	cJSON_Delete(j);
+	return 0;
+}
+
+/* Build a new table from env keys + state.db. Returns 0, or -1 if the store
+ * could not be read (keep the old table then). */
+static int auth_build(struct auth *a, struct auth_entry **out, size_t *nout)
+{
+	struct load_ctx lc = { NULL, 0 };
+	GDBM_FILE db = store_open(a->db_path, 0, 50);
+	if (!db && errno != ENOENT)
+		return -1;
+	if (db) {
+		store_each(db, "gwkey:", load_one, &lc);
+		store_close(db);
+	}
+	lc.v = xrealloc(lc.v, (lc.n + a->nenv + 1) * sizeof(*lc.v));
+	memcpy(lc.v + lc.n, a->env, a->nenv * sizeof(*lc.v));
+	lc.n += a->nenv;
+	qsort(lc.v, lc.n, sizeof(*lc.v), cmp_entry);
+	*out = lc.v;
+	*nout = lc.n;
+	return 0;
+}
+
+static void auth_maybe_reload(struct auth *a, int force)
+{
+	int64_t now = pool_now_ms();
+	if (!force && __atomic_load_n(&a->next_check_ms, __ATOMIC_RELAXED) > now)
+		return;
+	if (pthread_mutex_trylock(&a->reload_mu) != 0)
+		return;
+	__atomic_store_n(&a->next_check_ms, now + AUTH_RELOAD_MS, __ATOMIC_RELAXED);
+	struct stat st;
+	int exists = stat(a->db_path, &st) == 0;
+	int changed = force;
+	if (exists) {
+		changed |= st.st_mtim.tv_sec != a->mtime.tv_sec || st.st_mtim.tv_nsec != a->mtime.tv_nsec ||
+			   st.st_ino != a->ino || st.st_size != a->size;
+	} else {
+		changed |= a->ino != 0;
+	}
+	if (changed) {
+		struct auth_entry *v;
+		size_t n;
+		if (auth_build(a, &v, &n) == 0) {
+			pthread_rwlock_wrlock(&a->lock);
+			struct auth_entry *old = a->v;
+			a->v = v;
+			a->n = n;
+			pthread_rwlock_unlock(&a->lock);
+			free(old);
+			if (exists) {
+				a->mtime = st.st_mtim;
+				a->ino = st.st_ino;
+				a->size = st.st_size;
+			} else {
+				a->ino = 0;
+			}
+		} else {
+			/* locked by a writer: look again very soon */
+			__atomic_store_n(&a->next_check_ms, now + 20, __ATOMIC_RELAXED);
+		}
+	}
+	pthread_mutex_unlock(&a->reload_mu);
+}
+
+void auth_init(struct auth *a, const struct config *c)
+{
+	memset(a, 0, sizeof(*a));
+	pthread_rwlock_init(&a->lock, NULL);
+	pthread_mutex_init(&a->reload_mu, NULL);
+	a->db_path = auth_state_path(c->state_dir);
+	a->env = xcalloc(c->nauth_keys ? c->nauth_keys : 1, sizeof(*a->env));
+	for (size_t i = 0; i < c->nauth_keys; i++) {
+		struct auth_entry *e = &a->env[a->nenv++];
+		char hex[65];
+		sha256(c->auth_keys[i], strlen(c->auth_keys[i]), e->hash);
+		hex_encode(e->hash, 4, hex);
+		snprintf(e->id, sizeof(e->id), "env-%.8s", hex);
+		snprintf(e->name, sizeof(e->name), "AUTH_KEY #%zu", i + 1);
+	}
+	auth_maybe_reload(a, 1);
+}
+
+void auth_free(struct auth *a)
+{
+	free(a->v);
+	free(a->env);
+	free(a->db_path);
+	pthread_rwlock_destroy(&a->lock);
+	pthread_mutex_destroy(&a->reload_mu);
+}
+
+int auth_lookup(struct auth *a, const char *key, struct auth_entry *out)
+{
+	int found = 0;
+	struct auth_entry probe;
+	if (!key || !*key)
+		return 0;
+	auth_maybe_reload(a, 0);
+	sha256(key, strlen(key), probe.hash);
+	pthread_rwlock_rdlock(&a->lock);
+	const struct auth_entry *e = bsearch(&probe, a->v, a->n, sizeof(*a->v), cmp_entry);
+	if (e && ct_equal(e->hash, probe.hash, 32) && !e->revoked &&
+	    (!e->expires || e->expires > (int64_t)time(NULL))) {
+		*out = *e;
+		found = 1;
+	}
+	pthread_rwlock_unlock(&a->lock);
+	return found;
+}
+
+/* ---------------------------------------------------------- the key store */
+
+char *auth_key_create(const char *state_dir, const char *name, int64_t expires,
+		      char id_out[AUTH_ID_MAX], char *err, size_t errlen)
+{
+	char *result = NULL;
+	unsigned char rnd[KEY_RANDOM_BYTES], idr[4], hash[32];
+	char hex[2 * KEY_RANDOM_BYTES + 1], idhex[9], hashhex[65];
+	char *path = auth_state_path(state_dir);
+	GDBM_FILE db = NULL;
+	cJSON *j = NULL;
+	char *json = NULL;
+
+	if (strlen(name) >= AUTH_NAME_MAX) {
+		snprintf(err, errlen, "name longer than %d characters", AUTH_NAME_MAX - 1);
+		goto out;
+	}
+	if (random_bytes(rnd, sizeof(rnd)) != 0 || random_bytes(idr, sizeof(idr)) != 0) {
+		snprintf(err, errlen, "no randomness available");
+		goto out;
+	}
+	hex_encode(rnd, sizeof(rnd), hex);
+	hex_encode(idr, sizeof(idr), idhex);
+	char *key = xasprintf("%s%s", AUTH_KEY_PREFIX, hex);
+	sha256(key, strlen(key), hash);
+	hex_encode(hash, 32, hashhex);
+	snprintf(id_out, AUTH_ID_MAX, "k_%s", idhex);
+
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "id", id_out);
+	cJSON_AddStringToObject(j, "name", name);
+	cJSON_AddStringToObject(j, "hash", hashhex);
+	char prefix[16];
+	snprintf(prefix, sizeof(prefix), "%.10s", key);
+	cJSON_AddStringToObject(j, "prefix", prefix);
+	cJSON_AddNumberToObject(j, "created", (double)time(NULL));
+	cJSON_AddNumberToObject(j, "expires", (double)expires);
+	cJSON_AddFalseToObject(j, "revoked");
+	json = cJSON_PrintUnformatted(j);
+
+	db = store_open(path, 1, STORE_WAIT_MS);
+	if (!db) {
+		snprintf(err, errlen, "cannot open %s for writing: %s", path,
+			 errno == EAGAIN ? "another program holds it" : strerror(errno));
+		free(key);
+		goto out;
+	}
+	char *dbkey = xasprintf("gwkey:%s", id_out);
+	int r = store_put(db, dbkey, json, strlen(json));
+	free(dbkey);
+	if (r != 0 || store_sync(db) != 0) {
+		snprintf(err, errlen, "cannot write %s", path);
+		free(key);
+		goto out;
+	}
+	result = key;
+out:
+	store_close(db);
+	free(json);
+	cJSON_Delete(j);
+	free(path);
+	return result;
+}
+
+int auth_key_revoke(const char *state_dir, const char *id, char *err, size_t errlen)
+{
+	int result = -1;
+	char *path = auth_state_path(state_dir);
+	char *dbkey = xasprintf("gwkey:%s", id);
+	char *val = NULL, *json = NULL;
+	cJSON *j = NULL;
+	GDBM_FILE db = store_open(path, 1, STORE_WAIT_MS);
+	if (!db) {
+		snprintf(err, errlen, "cannot open %s for writing: %s", path,
+			 errno == EAGAIN ? "another program holds it" : strerror(errno));
+		goto out;
+	}
+	size_t len;
+	val = store_get(db, dbkey, &len);
+	if (!val || !(j = cJSON_ParseWithLength(val, len))) {
+		snprintf(err, errlen, "no key with id %s", id);
+		goto out;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(j, "revoked");
+	cJSON_DeleteItemFromObjectCaseSensitive(j, "revoked_at");
+	cJSON_AddTrueToObject(j, "revoked");
+	cJSON_AddNumberToObject(j, "revoked_at", (double)time(NULL));
+	json = cJSON_PrintUnformatted(j);
+	if (store_put(db, dbkey, json, strlen(json)) != 0 || store_sync(db) != 0) {
+		snprintf(err, errlen, "cannot write %s", path);
+		goto out;
+	}
+	result = 0;
+out:
+	store_close(db);
+	cJSON_Delete(j);
+	free(json);
+	free(val);
+	free(dbkey);
+	free(path);
+	return result;
+}
+
+struct each_ctx {
+	void (*fn)(const char *json, void *user);
+	void *user;
+};
+
+static int each_one(const char *key, const char *val, size_t vlen, void *user)
+{
+	struct each_ctx *ec = user;
+	(void)key;
+	(void)vlen;
+	ec->fn(val, ec->user);
+	return 0;
+}
+
+int auth_key_each(const char *state_dir, void (*fn)(const char *json, void *user), void *user,
+		  char *err, size_t errlen)
+{
+	char *path = auth_state_path(state_dir);
+	struct each_ctx ec = { fn, user };
+	int result = 0;
+	GDBM_FILE db = store_open(path, 0, STORE_WAIT_MS);
+	if (!db) {
+		if (errno != ENOENT) {
+			snprintf(err, errlen, "cannot read %s: %s", path,
+				 errno == EAGAIN ? "another program holds it" : strerror(errno));
+			result = -1;
+		}
+		goto out;
+	}
+	store_each(db, "gwkey:", each_one, &ec);
+	store_close(db);
+out:
+	free(path);
+	return result;
+}

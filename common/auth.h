@@ -1,0 +1,58 @@
+/* auth.h — gateway keys: the router's in-memory table and the key store. */
+#ifndef LLMGATE_AUTH_H
+#define LLMGATE_AUTH_H
+#include "config.h"
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define AUTH_ID_MAX 32
+#define AUTH_NAME_MAX 64
+#define AUTH_KEY_PREFIX "sk-lg-"
+#define AUTH_RELOAD_MS 250   /* how often the router looks at state.db */
+
+struct auth_entry {
+	unsigned char hash[32];       /* SHA-256 of the key */
+	char id[AUTH_ID_MAX];         /* "k_1a2b3c4d" or "env-1a2b3c4d" */
+	char name[AUTH_NAME_MAX];
+	int64_t expires;              /* unix seconds, 0 = never */
+	int revoked;
+};
+
+struct auth {
+	pthread_rwlock_t lock;
+	struct auth_entry *v;         /* sorted by hash */
+	size_t n;
+	pthread_mutex_t reload_mu;
+	char *db_path;                /* state.db */
+	struct timespec mtime;
+	ino_t ino;
+	off_t size;
+	int64_t next_check_ms;
+	struct auth_entry *env;       /* from AUTH_KEY / [auth] keys */
+	size_t nenv;
+};
+
+/* Build the table from the config's keys and state_dir/state.db. */
+void auth_init(struct auth *a, const struct config *c);
+void auth_free(struct auth *a);
+/* Look a presented key up. Returns 1 and copies the entry when the key is
+ * known, not revoked and not expired; 0 otherwise. Reloads state.db when it
+ * changed (checked at most every AUTH_RELOAD_MS). Thread-safe. */
+int auth_lookup(struct auth *a, const char *key, struct auth_entry *out);
+
+/* --- the key store (state.db), used by llmgate-keys and the admin --- */
+
+/* Create a key: writes its record and returns the new key (free()) and its
+ * id; NULL with a message in err on failure. */
+char *auth_key_create(const char *state_dir, const char *name, int64_t expires,
+		      char id_out[AUTH_ID_MAX], char *err, size_t errlen);
+/* Mark a key revoked; 0, or -1 with err (unknown id, store locked). */
+int auth_key_revoke(const char *state_dir, const char *id, char *err, size_t errlen);
+/* Call fn with each stored key's record (JSON text). 0 or -1 with err. */
+int auth_key_each(const char *state_dir, void (*fn)(const char *json, void *user), void *user,
+		  char *err, size_t errlen);
+/* state_dir + "/state.db" (new string). */
+char *auth_state_path(const char *state_dir);
+#endif

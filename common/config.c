@@ -1,0 +1,473 @@
+/* config.c — settings: the INI file, the environment, built-in defaults. */
+#include "autoconf.h"
+#include "config.h"
+#include "ini.h"
+#include "log.h"
+#include "xmalloc.h"
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+
+#define CONFIG_FILE_MAX (1u << 20)
+
+struct builtin {
+	const char *name;
+	const char *base_url;
+	const char *models;
+	const char *prefixes;
+};
+
+static const struct builtin builtins[] = {
+	{ "deepseek", "https://api.deepseek.com", "deepseek-chat,deepseek-reasoner", "deepseek-" },
+	{ "moonshot", "https://api.moonshot.cn/v1",
+	  "kimi-k2.5,kimi-k2-0905-preview,kimi-k2-thinking", "kimi-,moonshot-" },
+	{ "zai", "https://open.bigmodel.cn/api/paas/v4", "glm-5", "glm-" },
+	{ "openai", "https://api.openai.com/v1", "gpt-4o,gpt-4o-mini,gpt-4.1,gpt-4.1-mini,o3,o4-mini",
+	  "gpt-,o1,o3,o4,chatgpt-" },
+	{ "siliconflow", "https://api.siliconflow.cn/v1", "", "" },
+	{ "openrouter", "https://openrouter.ai/api/v1", "", "" },
+};
+
+const char *config_default_path(void)
+{
+	return SYSCONFDIR "/llmgate/llmgate.conf";
+}
+
+const char *config_default_state_dir(void)
+{
+	return LOCALSTATEDIR "/lib/llmgate";
+}
+
+void config_env_prefix(const char *name, char *out, size_t outlen)
+{
+	size_t i = 0;
+	for (; name[i] && i + 1 < outlen; i++) {
+		unsigned char ch = (unsigned char)name[i];
+		out[i] = isalnum(ch) ? (char)toupper(ch) : '_';
+	}
+	out[i] = '\0';
+}
+
+struct provider_conf *config_provider(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nproviders; i++) {
+		if (!strcmp(c->providers[i].name, name))
+			return &c->providers[i];
+	}
+	return NULL;
+}
+
+static int valid_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (!n || n >= CONFIG_NAME_MAX)
+		return 0;
+	for (; *s; s++) {
+		if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-' || *s == '_' || *s == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+static int valid_url(const char *s)
+{
+	return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8);
+}
+
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
+static void set_url(char **dst, const char *v)
+{
+	set_str(dst, v);
+	size_t n = strlen(*dst);
+	while (n > 0 && (*dst)[n - 1] == '/')
+		(*dst)[--n] = '\0';
+}
+
+static void set_keys(struct provider_conf *p, const char *v)
+{
+	ini_free_list(p->keys, p->nkeys);
+	p->keys = NULL;
+	p->nkeys = 0;
+	p->no_auth = 0;
+	if (!strcmp(v, "none")) {
+		p->no_auth = 1;
+		return;
+	}
+	p->nkeys = ini_split_list(v, &p->keys);
+	for (size_t i = 0; i < p->nkeys; i++)
+		log_add_secret(p->keys[i]);
+}
+
+static struct provider_conf *add_provider(struct config *c, const char *name)
+{
+	c->providers = xrealloc(c->providers, (c->nproviders + 1) * sizeof(*c->providers));
+	struct provider_conf *p = &c->providers[c->nproviders++];
+	memset(p, 0, sizeof(*p));
+	p->name = xstrdup(name);
+	p->base_url = xstrdup("");
+	p->dialect = DIALECT_OPENAI;
+	return p;
+}
+
+static int parse_target(const char *s, const struct config *c, struct target *t)
+{
+	const char *slash = strchr(s, '/');
+	t->provider = NULL;
+	if (slash) {
+		char *pname = xstrndup(s, (size_t)(slash - s));
+		if (config_provider(c, pname)) {
+			t->provider = pname;
+			t->model = xstrdup(slash + 1);
+			return *t->model ? 0 : -1;
+		}
+		free(pname);
+	}
+	t->model = xstrdup(s);
+	return *s ? 0 : -1;
+}
+
+struct parse_ctx {
+	struct config *c;
+	char *err;
+	size_t errlen;
+	/* aliases and fallbacks are resolved after all providers are known */
+	char **pending_kv;
+	size_t npending;
+};
+
+#define FAIL(...) do { snprintf(x->err, x->errlen, __VA_ARGS__); return 1; } while (0)
+
+static int num(struct parse_ctx *x, const char *sec, const char *key, const char *val,
+	       int lineno, long min, long max, long *out)
+{
+	if (ini_parse_long(val, min, max, out) != 0) {
+		snprintf(x->err, x->errlen, "line %d: [%s] %s must be a number from %ld to %ld",
+			 lineno, sec, key, min, max);
+		return 1;
+	}
+	return 0;
+}
+
+static int on_kv(const char *sec, const char *key, const char *val, int lineno, void *user)
+{
+	struct parse_ctx *x = user;
+	struct config *c = x->c;
+	long v;
+
+	if (!strcmp(sec, "server")) {
+		if (!strcmp(key, "threads")) {
+			if (num(x, sec, key, val, lineno, 1, 1024, &v))
+				return 1;
+			c->threads = (int)v;
+		} else if (!strcmp(key, "max_body")) {
+			if (num(x, sec, key, val, lineno, 1024, 1L << 30, &v))
+				return 1;
+			c->max_body = (size_t)v;
+		} else if (!strcmp(key, "max_response")) {
+			if (num(x, sec, key, val, lineno, 4096, 1L << 30, &v))
+				return 1;
+			c->max_response = (size_t)v;
+		} else if (!strcmp(key, "state_dir")) {
+			set_str(&c->state_dir, val);
+		} else if (!strcmp(key, "mount")) {
+			set_str(&c->mount, val);
+		} else if (!strcmp(key, "log_level")) {
+			if (!strcmp(val, "error")) c->log_level = LOG_ERR;
+			else if (!strcmp(val, "warn")) c->log_level = LOG_WARN;
+			else if (!strcmp(val, "info")) c->log_level = LOG_INFO;
+			else if (!strcmp(val, "debug")) c->log_level = LOG_DEBUG;
+			else FAIL("line %d: [server] log_level must be error, warn, info or debug", lineno);
+		} else {
+			FAIL("line %d: unknown setting [server] %s", lineno, key);
+		}
+	} else if (!strcmp(sec, "upstream")) {
+		if (!strcmp(key, "connect_timeout_ms")) {
+			if (num(x, sec, key, val, lineno, 1, 600000, &v)) return 1;
+			c->connect_timeout_ms = v;
+		} else if (!strcmp(key, "first_byte_timeout_ms")) {
+			if (num(x, sec, key, val, lineno, 1, 3600000, &v)) return 1;
+			c->first_byte_timeout_ms = v;
+		} else if (!strcmp(key, "idle_timeout_ms")) {
+			if (num(x, sec, key, val, lineno, 1, 3600000, &v)) return 1;
+			c->idle_timeout_ms = v;
+		} else if (!strcmp(key, "max_attempts")) {
+			if (num(x, sec, key, val, lineno, 1, 20, &v)) return 1;
+			c->max_attempts = (int)v;
+		} else if (!strcmp(key, "cooldown_s")) {
+			if (num(x, sec, key, val, lineno, 1, 86400, &v)) return 1;
+			c->cooldown_s = (int)v;
+		} else if (!strcmp(key, "cooldown_long_after")) {
+			if (num(x, sec, key, val, lineno, 1, 1000, &v)) return 1;
+			c->cooldown_long_after = (int)v;
+		} else if (!strcmp(key, "cooldown_long_s")) {
+			if (num(x, sec, key, val, lineno, 1, 7 * 86400, &v)) return 1;
+			c->cooldown_long_s = (int)v;
+		} else {
+			FAIL("line %d: unknown setting [upstream] %s", lineno, key);
+		}
+	} else if (!strcmp(sec, "auth")) {
+		if (!strcmp(key, "keys")) {
+			char **list;
+			size_t n = ini_split_list(val, &list);
+			for (size_t i = 0; i < n; i++) {
+				log_add_secret(list[i]);
+				c->auth_keys = xrealloc(c->auth_keys, (c->nauth_keys + 1) * sizeof(char *));
+				c->auth_keys[c->nauth_keys++] = list[i];
+			}
+			free(list);
+		} else {
+			FAIL("line %d: unknown setting [auth] %s", lineno, key);
+		}
+	} else if (!strncmp(sec, "provider.", 9)) {
+		const char *name = sec + 9;
+		if (!valid_name(name))
+			FAIL("line %d: provider name '%s' must be lower-case letters, digits, '-', '_' or '.'", lineno, name);
+		struct provider_conf *p = config_provider(c, name);
+		if (!p) {
+			if (c->nproviders >= CONFIG_MAX_PROVIDERS)
+				FAIL("line %d: too many providers (at most %d)", lineno, CONFIG_MAX_PROVIDERS);
+			p = add_provider(c, name);
+		}
+		if (!strcmp(key, "base_url")) {
+			if (!valid_url(val))
+				FAIL("line %d: [%s] base_url must start with http:// or https://", lineno, sec);
+			set_url(&p->base_url, val);
+		} else if (!strcmp(key, "keys")) {
+			set_keys(p, val);
+		} else if (!strcmp(key, "models")) {
+			ini_free_list(p->models, p->nmodels);
+			p->nmodels = ini_split_list(val, &p->models);
+		} else if (!strcmp(key, "prefixes")) {
+			ini_free_list(p->prefixes, p->nprefixes);
+			p->nprefixes = ini_split_list(val, &p->prefixes);
+		} else if (!strcmp(key, "dialect")) {
+			if (strcmp(val, "openai"))
+				FAIL("line %d: [%s] dialect must be openai", lineno, sec);
+			p->dialect = DIALECT_OPENAI;
+		} else {
+			FAIL("line %d: unknown setting [%s] %s", lineno, sec, key);
+		}
+	} else if (!strcmp(sec, "aliases") || !strcmp(sec, "fallback")) {
+		/* kept for after the providers are known */
+		x->pending_kv = xrealloc(x->pending_kv, (x->npending + 1) * sizeof(char *));
+		x->pending_kv[x->npending++] = xasprintf("%s\n%s\n%s\n%d", sec, key, val, lineno);
+	} else {
+		FAIL("line %d: unknown section [%s]", lineno, sec);
+	}
+	return 0;
+}
+
+static int finish_pending(struct parse_ctx *x)
+{
+	struct config *c = x->c;
+	for (size_t i = 0; i < x->npending; i++) {
+		char *sec = x->pending_kv[i];
+		char *key = strchr(sec, '\n');
+		*key++ = '\0';
+		char *val = strchr(key, '\n');
+		*val++ = '\0';
+		char *ln = strchr(val, '\n');
+		*ln++ = '\0';
+		if (!strcmp(sec, "aliases")) {
+			c->aliases = xrealloc(c->aliases, (c->naliases + 1) * sizeof(*c->aliases));
+			struct alias_conf *a = &c->aliases[c->naliases++];
+			a->name = xstrdup(key);
+			if (parse_target(val, c, &a->to) != 0)
+				FAIL("line %s: [aliases] %s needs a model", ln, key);
+		} else {
+			c->fallbacks = xrealloc(c->fallbacks, (c->nfallbacks + 1) * sizeof(*c->fallbacks));
+			struct fallback_conf *f = &c->fallbacks[c->nfallbacks++];
+			f->model = xstrdup(key);
+			char **list;
+			f->n = ini_split_list(val, &list);
+			f->chain = xcalloc(f->n, sizeof(*f->chain));
+			for (size_t j = 0; j < f->n; j++) {
+				if (parse_target(list[j], c, &f->chain[j]) != 0) {
+					ini_free_list(list, f->n);
+					FAIL("line %s: [fallback] %s: bad entry", ln, key);
+				}
+			}
+			ini_free_list(list, f->n);
+		}
+	}
+	return 0;
+}
+
+static int read_file(const char *path, char **out, size_t *len, int *missing)
+{
+	int result = -1;
+	FILE *f = fopen(path, "r");
+	*missing = 0;
+	if (!f) {
+		*missing = (errno == ENOENT);
+		return -1;
+	}
+	char *data = xmalloc(CONFIG_FILE_MAX + 1);
+	size_t n = fread(data, 1, CONFIG_FILE_MAX + 1, f);
+	if (ferror(f) || n > CONFIG_FILE_MAX) {
+		free(data);
+		goto out;
+	}
+	data[n] = '\0';
+	*out = data;
+	*len = n;
+	result = 0;
+out:
+	fclose(f);
+	return result;
+}
+
+static void apply_env(struct config *c)
+{
+	char prefix[CONFIG_NAME_MAX + 1], name[CONFIG_NAME_MAX + 16];
+	for (size_t i = 0; i < c->nproviders; i++) {
+		struct provider_conf *p = &c->providers[i];
+		config_env_prefix(p->name, prefix, sizeof(prefix));
+		snprintf(name, sizeof(name), "%s_API_KEY", prefix);
+		const char *v = getenv(name);
+		if (v && *v)
+			set_keys(p, v);
+		snprintf(name, sizeof(name), "%s_BASE_URL", prefix);
+		v = getenv(name);
+		if (v && *v) {
+			if (valid_url(v))
+				set_url(&p->base_url, v);
+			else
+				log_warn("%s ignored: it must start with http:// or https://", name);
+		}
+	}
+	const char *ak = getenv("AUTH_KEY");
+	if (ak && *ak) {
+		char **list;
+		size_t n = ini_split_list(ak, &list);
+		for (size_t i = 0; i < n; i++) {
+			log_add_secret(list[i]);
+			c->auth_keys = xrealloc(c->auth_keys, (c->nauth_keys + 1) * sizeof(char *));
+			c->auth_keys[c->nauth_keys++] = list[i];
+		}
+		free(list);
+	}
+	const char *sd = getenv("LLMGATE_STATE_DIR");
+	if (sd && *sd)
+		set_str(&c->state_dir, sd);
+}
+
+int config_load(struct config *c, const char *path, char *err, size_t errlen)
+{
+	int result = -1;
+	char *text = NULL;
+	size_t len = 0;
+	struct parse_ctx x = { c, err, errlen, NULL, 0 };
+
+	memset(c, 0, sizeof(*c));
+	c->threads = 16;
+	c->max_body = 4u << 20;
+	c->max_response = 32u << 20;
+	c->state_dir = xstrdup(config_default_state_dir());
+	c->mount = xstrdup("/");
+	c->log_level = LOG_INFO;
+	c->connect_timeout_ms = 5000;
+	c->first_byte_timeout_ms = 120000;
+	c->idle_timeout_ms = 120000;
+	c->max_attempts = 3;
+	c->cooldown_s = 60;
+	c->cooldown_long_after = 5;
+	c->cooldown_long_s = 900;
+	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++) {
+		struct provider_conf *p = add_provider(c, builtins[i].name);
+		set_url(&p->base_url, builtins[i].base_url);
+		p->nmodels = ini_split_list(builtins[i].models, &p->models);
+		p->nprefixes = ini_split_list(builtins[i].prefixes, &p->prefixes);
+		p->builtin = 1;
+	}
+
+	int explicit = path != NULL;
+	if (!path) {
+		path = getenv("LLMGATE_CONFIG");
+		explicit = path && *path;
+		if (!explicit)
+			path = config_default_path();
+	}
+	int missing = 0;
+	if (read_file(path, &text, &len, &missing) == 0) {
+		c->path = xstrdup(path);
+		int errline = 0;
+		int r = ini_parse(text, len, on_kv, &x, &errline);
+		if (r == -1) {
+			snprintf(err, errlen, "%s: line %d: not a [section] or key = value line", path, errline);
+			goto out;
+		} else if (r != 0) {
+			char tmp[512];
+			snprintf(tmp, sizeof(tmp), "%s: %s", path, err);
+			snprintf(err, errlen, "%s", tmp);
+			goto out;
+		}
+	} else if (explicit || !missing) {
+		snprintf(err, errlen, "cannot read config file %s: %s", path,
+			 missing ? "no such file" : strerror(errno));
+		goto out;
+	}
+	apply_env(c);
+	if (finish_pending(&x) != 0)
+		goto out;
+	for (size_t i = 0; i < c->nproviders; i++) {
+		if (!*c->providers[i].base_url) {
+			snprintf(err, errlen, "provider %s has no base_url", c->providers[i].name);
+			goto out;
+		}
+	}
+	result = 0;
+out:
+	for (size_t i = 0; i < x.npending; i++)
+		free(x.pending_kv[i]);
+	free(x.pending_kv);
+	free(text);
+	return result;
+}
+
+void config_free(struct config *c)
+{
+	free(c->path);
+	free(c->state_dir);
+	free(c->mount);
+	ini_free_list(c->auth_keys, c->nauth_keys);
+	for (size_t i = 0; i < c->nproviders; i++) {
+		struct provider_conf *p = &c->providers[i];
+		free(p->name);
+		free(p->base_url);
+		ini_free_list(p->keys, p->nkeys);
+		ini_free_list(p->models, p->nmodels);
+		ini_free_list(p->prefixes, p->nprefixes);
+	}
+	free(c->providers);
+	for (size_t i = 0; i < c->naliases; i++) {
+		free(c->aliases[i].name);
+		free(c->aliases[i].to.provider);
+		free(c->aliases[i].to.model);
+	}
+	free(c->aliases);
+	for (size_t i = 0; i < c->nfallbacks; i++) {
+		for (size_t j = 0; j < c->fallbacks[i].n; j++) {
+			free(c->fallbacks[i].chain[j].provider);
+			free(c->fallbacks[i].chain[j].model);
+		}
+		free(c->fallbacks[i].chain);
+		free(c->fallbacks[i].model);
+	}
+	free(c->fallbacks);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,87 @@
+/* config.h — settings: the INI file, the environment, built-in defaults. */
+#ifndef LLMGATE_CONFIG_H
+#define LLMGATE_CONFIG_H
+#include <stddef.h>
+
+#define CONFIG_MAX_PROVIDERS 64
+#define CONFIG_NAME_MAX 64
+
+enum dialect {
+	DIALECT_OPENAI = 0,   /* OpenAI chat completions */
+};
+
+struct provider_conf {
+	char *name;            /* "deepseek"; [a-z0-9_-] */
+	char *base_url;        /* no trailing slash */
+	char **keys;           /* upstream key pool (secrets) */
+	size_t nkeys;
+	int no_auth;           /* keys = none: send no Authorization */
+	char **models;         /* exact model names routed here */
+	size_t nmodels;
+	char **prefixes;       /* model name prefixes routed here */
+	size_t nprefixes;
+	enum dialect dialect;
+	int builtin;
+};
+
+struct target {
+	char *provider;        /* NULL: resolve model by the routing rules */
+	char *model;
+};
+
+struct alias_conf {
+	char *name;            /* public model name */
+	struct target to;
+};
+
+struct fallback_conf {
+	char *model;           /* requested (public) or upstream model name */
+	struct target *chain;
+	size_t n;
+};
+
+struct config {
+	char *path;            /* file read, or NULL */
+	/* [server] */
+	int threads;
+	size_t max_body;
+	size_t max_response;
+	char *state_dir;
+	char *mount;
+	int log_level;
+	/* [upstream] */
+	long connect_timeout_ms;
+	long first_byte_timeout_ms;
+	long idle_timeout_ms;
+	int max_attempts;
+	int cooldown_s;
+	int cooldown_long_after;
+	int cooldown_long_s;
+	/* [auth] + AUTH_KEY */
+	char **auth_keys;
+	size_t nauth_keys;
+	struct provider_conf *providers;
+	size_t nproviders;
+	struct alias_conf *aliases;
+	size_t naliases;
+	struct fallback_conf *fallbacks;
+	size_t nfallbacks;
+};
+
+/* Load settings: built-in defaults, then the INI file at path (NULL: the
+ * LLMGATE_CONFIG variable, else the default under sysconfdir; a missing
+ * default file is fine), then the environment. On error returns -1 and
+ * writes a one-line reason (no secrets) to err. The config owns all its
+ * strings; free with config_free. Registers every secret with the log. */
+int config_load(struct config *c, const char *path, char *err, size_t errlen);
+void config_free(struct config *c);
+
+/* Default paths (from configure's sysconfdir/localstatedir). */
+const char *config_default_path(void);
+const char *config_default_state_dir(void);
+
+/* Look up a provider by name; NULL if none. */
+struct provider_conf *config_provider(const struct config *c, const char *name);
+/* Environment variable prefix for a provider: "my-host" -> "MY_HOST". */
+void config_env_prefix(const char *name, char *out, size_t outlen);
+#endif

@@ -1,0 +1,631 @@
+/* gateway.c — the router's request handling: dispatch, auth, chat proxy. */
+#include "autoconf.h"
+#include "gateway.h"
+#include "buf.h"
+#include "log.h"
+#include "oai.h"
+#include "provider.h"
+#include "sha256.h"
+#include "sse.h"
+#include "upstream.h"
+#include "usage.h"
+#include "xmalloc.h"
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define REQ_ID_MAX 48
+#define URL_MAX 2048
+#define EXTRA_HDR_MAX 512
+
+int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t errlen)
+{
+	memset(gw, 0, sizeof(*gw));
+	if (config_load(&gw->cfg, config_path, err, errlen) != 0)
+		return -1;
+	auth_init(&gw->auth, &gw->cfg);
+	gw->pools = pool_create_all(&gw->cfg);
+	gw->started_ms = pool_now_ms();
+	if (random_bytes(&gw->boot_id, sizeof(gw->boot_id)) != 0)
+		gw->boot_id = (uint32_t)getpid() ^ (uint32_t)gw->started_ms;
+	return 0;
+}
+
+void gateway_free(struct gateway *gw)
+{
+	pool_free_all(gw->pools, gw->cfg.nproviders);
+	auth_free(&gw->auth);
+	config_free(&gw->cfg);
+}
+
+void worker_init(struct worker *w, struct gateway *gw, unsigned idx)
+{
+	memset(w, 0, sizeof(*w));
+	w->gw = gw;
+	w->idx = idx;
+	w->curl = upstream_handle();
+}
+
+void worker_free(struct worker *w)
+{
+	if (w->curl)
+		curl_easy_cleanup(w->curl);
+	w->curl = NULL;
+}
+
+static struct pool *pool_of(struct gateway *gw, const struct provider_conf *p)
+{
+	return &gw->pools[p - gw->cfg.providers];
+}
+
+/* ------------------------------------------------------------ small bits */
+
+static void respond_json(struct http_req *r, int status, cJSON *j)
+{
+	char *s = cJSON_PrintUnformatted(j);
+	http_respond(r, status, "application/json", NULL, s, strlen(s));
+	free(s);
+}
+
+/* The gateway key from Authorization: Bearer or x-api-key. */
+static const char *presented_key(struct http_req *r)
+{
+	const char *a = http_header(r, "Authorization");
+	if (a && *a) {
+		if (!strncasecmp(a, "Bearer ", 7)) {
+			a += 7;
+			while (*a == ' ')
+				a++;
+			return a;
+		}
+		return a;
+	}
+	const char *x = http_header(r, "x-api-key");
+	return x && *x ? x : NULL;
+}
+
+static int authenticate(struct worker *w, struct http_req *r, struct auth_entry *who)
+{
+	const char *key = presented_key(r);
+	if (!key) {
+		oai_error(r, 401, "invalid_request_error", "invalid_api_key", NULL, NULL,
+			  "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY' or 'x-api-key: YOUR_KEY'.");
+		return -1;
+	}
+	if (!auth_lookup(&w->gw->auth, key, who)) {
+		oai_error(r, 401, "invalid_request_error", "invalid_api_key", NULL, NULL,
+			  "Incorrect API key provided. Use a key issued by this gateway.");
+		return -1;
+	}
+	return 0;
+}
+
+/* Strip the mount prefix and locate the API path ("chat/completions",
+ * "models", ...) after its "/v1/". *rest gets the part after "/v1/", or the
+ * whole path when there is no "/v1/". */
+static const char *api_path(const struct config *c, const char *path)
+{
+	const char *p = path;
+	size_t ml = strlen(c->mount);
+	while (ml && c->mount[ml - 1] == '/')
+		ml--;
+	if (ml && !strncmp(p, c->mount, ml) && (p[ml] == '/' || !p[ml]))
+		p += ml;
+	const char *v1 = strstr(p, "/v1/");
+	if (v1)
+		return v1 + 4;
+	while (*p == '/')
+		p++;
+	return p;
+}
+
+/* ------------------------------------------------------------ /health */
+
+static void handle_health(struct worker *w, struct http_req *r)
+{
+	struct gateway *gw = w->gw;
+	int64_t now = pool_now_ms();
+	cJSON *root = cJSON_CreateObject();
+	cJSON_AddStringToObject(root, "status", "ok");
+	cJSON_AddStringToObject(root, "version", PACKAGE_VERSION);
+	cJSON_AddNumberToObject(root, "uptime_s", (double)((now - gw->started_ms) / 1000));
+	cJSON *provs = cJSON_AddArrayToObject(root, "providers");
+	for (size_t i = 0; i < gw->cfg.nproviders; i++) {
+		const struct provider_conf *pc = &gw->cfg.providers[i];
+		if (!provider_usable(pc))
+			continue;
+		struct pool *p = &gw->pools[i];
+		cJSON *po = cJSON_CreateObject();
+		cJSON_AddStringToObject(po, "name", pc->name);
+		cJSON_AddStringToObject(po, "base_url", pc->base_url);
+		cJSON *keys = cJSON_AddArrayToObject(po, "keys");
+		int available = 0;
+		pthread_mutex_lock(&p->mu);
+		for (size_t k = 0; k < p->n; k++) {
+			const struct pool_key *pk = &p->keys[k];
+			cJSON *ko = cJSON_CreateObject();
+			cJSON_AddStringToObject(ko, "id", pk->id);
+			const char *state = pk->blocked ? "blocked" : pk->cool_until_ms > now ? "cooling" : "active";
+			cJSON_AddStringToObject(ko, "state", state);
+			if (pk->cool_until_ms > now)
+				cJSON_AddNumberToObject(ko, "cooldown_until", (double)(pk->cool_until_ms / 1000));
+			if (pk->blocked)
+				cJSON_AddStringToObject(ko, "reason", pk->block_reason);
+			cJSON_AddNumberToObject(ko, "recent_429", pk->recent_429);
+			cJSON_AddNumberToObject(ko, "uses", (double)pk->uses);
+			if (pk->last_used_ms)
+				cJSON_AddNumberToObject(ko, "last_used", (double)(pk->last_used_ms / 1000));
+			if (!strcmp(state, "active"))
+				available++;
+			cJSON_AddItemToArray(keys, ko);
+		}
+		pthread_mutex_unlock(&p->mu);
+		cJSON_AddNumberToObject(po, "available", available);
+		cJSON_AddItemToArray(provs, po);
+	}
+	respond_json(r, 200, root);
+	cJSON_Delete(root);
+}
+
+/* ------------------------------------------------------------ /v1/models */
+
+static void add_model(const char *model, const char *owner, void *user)
+{
+	cJSON *data = user;
+	cJSON *m = cJSON_CreateObject();
+	cJSON_AddStringToObject(m, "id", model);
+	cJSON_AddStringToObject(m, "object", "model");
+	cJSON_AddNumberToObject(m, "created", 1700000000);
+	cJSON_AddStringToObject(m, "owned_by", owner);
+	cJSON_AddItemToArray(data, m);
+}
+
+static void handle_models(struct worker *w, struct http_req *r, const char *which)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON_AddStringToObject(root, "object", "list");
+	cJSON *data = cJSON_AddArrayToObject(root, "data");
+	provider_each_model(&w->gw->cfg, add_model, data);
+	if (which) {
+		const cJSON *m;
+		cJSON_ArrayForEach(m, data) {
+			const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "id");
+			if (!strcmp(id->valuestring, which)) {
+				respond_json(r, 200, (cJSON *)m);
+				goto out;
+			}
+		}
+		struct route rt;
+		if (provider_resolve(&w->gw->cfg, which, &rt) == 0) {
+			cJSON *one = cJSON_CreateObject();
+			add_model(which, rt.t[0].prov->name, one);
+			respond_json(r, 200, cJSON_GetArrayItem(one, 0));
+			cJSON_Delete(one);
+			goto out;
+		}
+		oai_error(r, 404, "invalid_request_error", "model_not_found", "model", NULL,
+			  "The model '%s' does not exist or you do not have access to it.", which);
+		goto out;
+	}
+	respond_json(r, 200, root);
+out:
+	cJSON_Delete(root);
+}
+
+/* ------------------------------------------------------------ chat */
+
+enum chat_mode { MODE_BUFFER = 0, MODE_STREAM };
+
+struct chat_ctx {
+	struct http_req *r;
+	const char *provider;
+	const char *req_id;
+	int client_stream;
+	int client_usage;          /* the client asked for the usage chunk */
+	enum chat_mode mode;
+	int committed;             /* response head sent to the client */
+	int status;
+	struct buf body;           /* buffered body (non-stream or error) */
+	int body_truncated;
+	struct sse_parser sse;
+	struct usage usage;
+	int saw_done;
+	unsigned events;
+};
+
+static int chat_on_head(void *user, int status, const char *ctype, long retry_after)
+{
+	struct chat_ctx *x = user;
+	(void)retry_after;
+	x->status = status;
+	x->mode = MODE_BUFFER;
+	buf_reset(&x->body);
+	x->body_truncated = 0;
+	if (status >= 200 && status < 300 && x->client_stream && !strncasecmp(ctype, "text/event-stream", 17))
+		x->mode = MODE_STREAM;
+	return 0;
+}
+
+static int chat_on_event(const struct sse_event *ev, void *user)
+{
+	struct chat_ctx *x = user;
+	int forward = 1;
+	x->events++;
+	if (ev->data_len == 6 && !memcmp(ev->data, "[DONE]", 6)) {
+		x->saw_done = 1;
+	} else if (ev->data_len && memmem(ev->data, ev->data_len, "\"usage\"", 7)) {
+		cJSON *j = cJSON_ParseWithLength(ev->data, ev->data_len);
+		if (j) {
+			usage_from_json(j, &x->usage);
+			const cJSON *choices = cJSON_GetObjectItemCaseSensitive(j, "choices");
+			if (!x->client_usage && cJSON_IsArray(choices) && cJSON_GetArraySize(choices) == 0)
+				forward = 0;
+			cJSON_Delete(j);
+		}
+	}
+	if (forward && http_write(x->r, ev->raw, ev->raw_len) != 0)
+		return -1;
+	return 0;
+}
+
+static int chat_on_data(void *user, const char *p, size_t n)
+{
+	struct chat_ctx *x = user;
+	if (x->mode == MODE_BUFFER) {
+		if (buf_append(&x->body, p, n) != 0) {
+			if (x->status >= 200 && x->status < 300)
+				return -1;          /* a success body over the cap */
+			x->body_truncated = 1;  /* error bodies: keep the head */
+		}
+		return 0;
+	}
+	if (!x->committed) {
+		char extra[EXTRA_HDR_MAX];
+		snprintf(extra, sizeof(extra),
+			 "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nX-Llmgate-Provider: %s\r\nX-Request-Id: %s\r\n",
+			 x->provider, x->req_id);
+		http_begin(x->r, 200, "text/event-stream; charset=utf-8", extra);
+		x->committed = 1;
+	}
+	int rc = sse_feed(&x->sse, p, n, chat_on_event, x);
+	if (rc != 0)
+		return -1;
+	return http_flush(x->r) == 0 ? 0 : -1;
+}
+
+/* Build the upstream body: the client's JSON with model rewritten and, for
+ * streams, stream_options.include_usage on. */
+static char *upstream_body(cJSON *req, const char *model, int stream)
+{
+	cJSON_ReplaceItemInObjectCaseSensitive(req, "model", cJSON_CreateString(model));
+	if (stream) {
+		cJSON *so = cJSON_GetObjectItemCaseSensitive(req, "stream_options");
+		if (!cJSON_IsObject(so)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(req, "stream_options");
+			so = cJSON_AddObjectToObject(req, "stream_options");
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(so, "include_usage");
+		cJSON_AddTrueToObject(so, "include_usage");
+	}
+	return cJSON_PrintUnformatted(req);
+}
+
+/* Pass an upstream 4xx to the client, scrubbed, in OpenAI's shape. */
+static void relay_client_error(struct chat_ctx *x)
+{
+	char *body = xstrdup(buf_str(&x->body));
+	log_scrub(body);
+	cJSON *j = cJSON_Parse(body);
+	const cJSON *e = j ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
+	if (cJSON_IsObject(e) && !x->body_truncated) {
+		char extra[EXTRA_HDR_MAX];
+		snprintf(extra, sizeof(extra), "X-Llmgate-Provider: %s\r\nX-Request-Id: %s\r\n", x->provider, x->req_id);
+		http_respond(x->r, x->status, "application/json", extra, body, strlen(body));
+	} else {
+		const cJSON *m = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : NULL;
+		oai_error(x->r, x->status, NULL, "upstream_error", NULL, NULL, "upstream %s answered HTTP %d: %.300s",
+			  x->provider, x->status, cJSON_IsString(m) ? m->valuestring : body);
+	}
+	cJSON_Delete(j);
+	free(body);
+}
+
+static const char *upstream_message(struct chat_ctx *x, char *out, size_t outlen)
+{
+	cJSON *j = cJSON_Parse(buf_str(&x->body));
+	const cJSON *e = j ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
+	const cJSON *m = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : NULL;
+	if (cJSON_IsString(m))
+		snprintf(out, outlen, "%.200s", m->valuestring);
+	else
+		snprintf(out, outlen, "%.120s", buf_str(&x->body));
+	cJSON_Delete(j);
+	log_scrub(out);
+	for (char *p = out; *p; p++)
+		if (*p == '\r' || *p == '\n')
+			*p = ' ';
+	return out;
+}
+
+enum fail_kind { FAIL_NONE = 0, FAIL_COOLING, FAIL_RATE_LIMITED, FAIL_AUTH, FAIL_TIMEOUT, FAIL_UPSTREAM };
+
+static void handle_chat(struct worker *w, struct http_req *r, const struct auth_entry *who, const char *req_id)
+{
+	struct gateway *gw = w->gw;
+	const struct config *c = &gw->cfg;
+	cJSON *req = NULL;
+	struct chat_ctx x;
+	char url[URL_MAX];
+	char detail[300] = "";
+	struct route rt;
+	int attempts = 0;
+	enum fail_kind fail = FAIL_NONE;
+	int64_t retry_ms = 0;
+	const char *used_provider = "-";
+	const char *used_key = "-";
+	int64_t t0 = pool_now_ms();
+
+	memset(&x, 0, sizeof(x));
+	buf_init(&x.body, c->max_response);
+	sse_init(&x.sse, BUF_CAP_SSE_EVENT);
+	x.r = r;
+	x.req_id = req_id;
+
+	int rb = http_read_body(r, c->max_body);
+	if (rb == -1) {
+		oai_error(r, 413, "invalid_request_error", "request_too_large", NULL, NULL,
+			  "Request body is larger than this gateway accepts (%zu bytes).", c->max_body);
+		goto out;
+	} else if (rb != 0) {
+		oai_error(r, 400, "invalid_request_error", "invalid_body", NULL, NULL,
+			  "The request body could not be read completely.");
+		goto out;
+	}
+	req = cJSON_ParseWithLength(r->body.data ? r->body.data : "", r->body.len);
+	if (!req || !cJSON_IsObject(req)) {
+		oai_error(r, 400, "invalid_request_error", "invalid_json", NULL, NULL,
+			  "We could not parse the JSON body of your request. The body must be a JSON object.");
+		goto out;
+	}
+	const cJSON *model = cJSON_GetObjectItemCaseSensitive(req, "model");
+	if (!cJSON_IsString(model) || !*model->valuestring) {
+		oai_error(r, 400, "invalid_request_error", "missing_required_parameter", "model", NULL,
+			  "You must provide a model parameter.");
+		goto out;
+	}
+	const cJSON *messages = cJSON_GetObjectItemCaseSensitive(req, "messages");
+	if (!cJSON_IsArray(messages) || cJSON_GetArraySize(messages) == 0) {
+		oai_error(r, 400, "invalid_request_error", "missing_required_parameter", "messages", NULL,
+			  "'messages' must be a non-empty array.");
+		goto out;
+	}
+	const cJSON *stream = cJSON_GetObjectItemCaseSensitive(req, "stream");
+	if (stream && !cJSON_IsBool(stream) && !cJSON_IsNull(stream)) {
+		oai_error(r, 400, "invalid_request_error", "invalid_type", "stream", NULL, "'stream' must be a boolean.");
+		goto out;
+	}
+	x.client_stream = cJSON_IsTrue(stream);
+	const cJSON *so = cJSON_GetObjectItemCaseSensitive(req, "stream_options");
+	x.client_usage = cJSON_IsObject(so) && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
+
+	char requested[MODEL_NAME_MAX];
+	snprintf(requested, sizeof(requested), "%s", model->valuestring);
+	if (provider_resolve(c, requested, &rt) != 0) {
+		oai_error(r, 404, "invalid_request_error", "model_not_found", "model", NULL,
+			  "The model '%.200s' does not exist or you do not have access to it.", requested);
+		goto out;
+	}
+
+	for (size_t ti = 0; ti < rt.n && attempts < c->max_attempts && !x.committed; ti++) {
+		const struct route_target *t = &rt.t[ti];
+		struct pool *pool = pool_of(gw, t->prov);
+		struct pool_tried tried = { 0 };
+		char *body = upstream_body(req, t->model, x.client_stream);
+		if (snprintf(url, sizeof(url), "%s/chat/completions", t->prov->base_url) >= (int)sizeof(url)) {
+			free(body);
+			continue;
+		}
+		while (attempts < c->max_attempts) {
+			int64_t wait = 0;
+			int ki = pool_pick(pool, &tried, pool_now_ms(), &wait);
+			if (ki < 0) {
+				if (wait > 0 && (fail == FAIL_NONE || fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED)) {
+					fail = fail == FAIL_NONE ? FAIL_COOLING : fail;
+					if (!retry_ms || wait < retry_ms)
+						retry_ms = wait;
+				}
+				break;
+			}
+			attempts++;
+			x.provider = t->prov->name;
+			used_provider = t->prov->name;
+			used_key = pool->keys[ki].id;
+			x.mode = MODE_BUFFER;
+			x.status = 0;
+			buf_reset(&x.body);
+			sse_reset(&x.sse);
+			memset(&x.usage, 0, sizeof(x.usage));
+			struct upstream_call uc = {
+				.curl = w->curl, .url = url, .bearer = pool->keys[ki].secret,
+				.body = body, .body_len = strlen(body),
+				.accept = x.client_stream ? "text/event-stream" : "application/json",
+				.connect_timeout_ms = c->connect_timeout_ms,
+				.first_byte_timeout_ms = c->first_byte_timeout_ms,
+				.idle_timeout_ms = c->idle_timeout_ms,
+				.on_head = chat_on_head, .on_data = chat_on_data, .user = &x,
+			};
+			int ok = upstream_perform(&uc) == 0;
+			int64_t now = pool_now_ms();
+			if (x.committed) {
+				/* the stream reached the client: no retry whatever happens */
+				pool_report(pool, ki, POOL_OK, -1, c, now);
+				if (!ok && !r->client_gone) {
+					log_warn("%s upstream %s stream ended early: %s", req_id, t->prov->name,
+						 uc.timeout == UPSTREAM_TIMEOUT_IDLE ? "idle timeout" : uc.errmsg);
+					oai_error(r, 502, "upstream_error", "stream_interrupted", NULL, NULL,
+						  "The upstream stream ended before it was complete.");
+				}
+				fail = FAIL_NONE;
+				break;
+			}
+			if (!ok) {
+				fail = uc.timeout == UPSTREAM_TIMEOUT_FIRST_BYTE || uc.timeout == UPSTREAM_TIMEOUT_IDLE ||
+				       uc.timeout == UPSTREAM_TIMEOUT_CONNECT || uc.rc == CURLE_OPERATION_TIMEDOUT
+					       ? FAIL_TIMEOUT : FAIL_UPSTREAM;
+				if (uc.status >= 200 && uc.status < 300 && uc.rc == CURLE_WRITE_ERROR)
+					snprintf(detail, sizeof(detail), "upstream %s response larger than %zu bytes",
+						 t->prov->name, c->max_response);
+				else
+					snprintf(detail, sizeof(detail), "upstream %s: %s", t->prov->name,
+						 uc.timeout == UPSTREAM_TIMEOUT_FIRST_BYTE ? "no response in time" :
+						 uc.timeout == UPSTREAM_TIMEOUT_IDLE ? "response stalled" :
+						 uc.errmsg[0] ? uc.errmsg : curl_easy_strerror(uc.rc));
+				pool_report(pool, ki, POOL_FAILED, -1, c, now);
+				log_warn("%s attempt %d on %s key %s failed: %s", req_id, attempts, t->prov->name,
+					 pool->keys[ki].id, detail);
+				continue;
+			}
+			if (uc.status == 429) {
+				pool_report(pool, ki, POOL_RATE_LIMITED, uc.retry_after_s, c, now);
+				fail = FAIL_RATE_LIMITED;
+				long ra = uc.retry_after_s >= 0 ? uc.retry_after_s : c->cooldown_s;
+				if (!retry_ms || ra * 1000 < retry_ms)
+					retry_ms = ra * 1000;
+				char m[220];
+				snprintf(detail, sizeof(detail), "upstream %s rate limited: %s", t->prov->name,
+					 upstream_message(&x, m, sizeof(m)));
+				log_info("%s key %s of %s answered 429; cooling down", req_id, pool->keys[ki].id, t->prov->name);
+				continue;
+			}
+			if (uc.status == 401 || uc.status == 403) {
+				pool_report(pool, ki, POOL_AUTH_FAILED, -1, c, now);
+				fail = FAIL_AUTH;
+				snprintf(detail, sizeof(detail), "upstream %s refused its key (HTTP %d)", t->prov->name, uc.status);
+				log_warn("%s key %s of %s refused by upstream (HTTP %d); blocked", req_id,
+					 pool->keys[ki].id, t->prov->name, uc.status);
+				continue;
+			}
+			if (uc.status >= 500 || uc.status == 408 || uc.status < 200) {
+				pool_report(pool, ki, POOL_FAILED, -1, c, now);
+				fail = FAIL_UPSTREAM;
+				char m[220];
+				snprintf(detail, sizeof(detail), "upstream %s answered HTTP %d: %s", t->prov->name,
+					 uc.status, upstream_message(&x, m, sizeof(m)));
+				log_warn("%s attempt %d: %s", req_id, attempts, detail);
+				continue;
+			}
+			if (uc.status >= 400) {
+				pool_report(pool, ki, POOL_OK, -1, c, now);
+				relay_client_error(&x);
+				fail = FAIL_NONE;
+				x.committed = 1;
+				break;
+			}
+			/* 2xx, buffered (non-stream, or the upstream did not stream) */
+			cJSON *resp = cJSON_ParseWithLength(buf_str(&x.body), x.body.len);
+			if (!resp || !cJSON_IsObject(resp)) {
+				cJSON_Delete(resp);
+				pool_report(pool, ki, POOL_FAILED, -1, c, now);
+				fail = FAIL_UPSTREAM;
+				snprintf(detail, sizeof(detail), "upstream %s answered with a body that is not JSON",
+					 t->prov->name);
+				log_warn("%s attempt %d: %s", req_id, attempts, detail);
+				continue;
+			}
+			usage_from_json(resp, &x.usage);
+			cJSON_Delete(resp);
+			pool_report(pool, ki, POOL_OK, -1, c, now);
+			char extra[EXTRA_HDR_MAX];
+			snprintf(extra, sizeof(extra), "X-Llmgate-Provider: %s\r\nX-Request-Id: %s\r\n", t->prov->name, req_id);
+			http_respond(r, 200, "application/json", extra, x.body.data, x.body.len);
+			x.committed = 1;
+			fail = FAIL_NONE;
+			break;
+		}
+		free(body);
+	}
+
+	if (!x.committed) {
+		char extra[64];
+		long ra_s = (long)((retry_ms + 999) / 1000);
+		if (ra_s < 1)
+			ra_s = 1;
+		snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", ra_s);
+		switch (fail) {
+		case FAIL_COOLING:
+		case FAIL_RATE_LIMITED:
+			oai_error(r, 429, "rate_limit_error", "upstream_rate_limited", NULL, extra,
+				  "Every upstream key for model '%.100s' is rate limited; retry after %ld s.%s%s",
+				  requested, ra_s, detail[0] ? " Last: " : "", detail);
+			break;
+		case FAIL_TIMEOUT:
+			oai_error(r, 504, "upstream_error", "upstream_timeout", NULL, NULL,
+				  "The upstream did not answer in time (%s).", detail);
+			break;
+		case FAIL_AUTH:
+			oai_error(r, 502, "upstream_error", "upstream_auth_failed", NULL, NULL,
+				  "No upstream key was accepted (%s).", detail);
+			break;
+		case FAIL_UPSTREAM:
+			oai_error(r, 502, "upstream_error", "upstream_error", NULL, NULL,
+				  "The upstream failed after %d attempt%s (%s).", attempts, attempts == 1 ? "" : "s", detail);
+			break;
+		case FAIL_NONE:
+			oai_error(r, 503, "upstream_error", "no_upstream_key", NULL, NULL,
+				  "No upstream key is available for model '%.100s' (all blocked).", requested);
+			break;
+		}
+	}
+	log_info("%s key=%s model=%s provider=%s upkey=%s status=%d attempts=%d stream=%d "
+		 "prompt=%ld completion=%ld cached=%ld reasoning=%ld usage=%s client_gone=%d ms=%lld",
+		 req_id, who->id, requested, used_provider, used_key, r->status, attempts, x.client_stream,
+		 x.usage.prompt, x.usage.completion, x.usage.cached, x.usage.reasoning,
+		 x.usage.reported ? "reported" : "none", r->client_gone, (long long)(pool_now_ms() - t0));
+out:
+	cJSON_Delete(req);
+	sse_free(&x.sse);
+	buf_free(&x.body);
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+static void method_not_allowed(struct http_req *r, const char *allow)
+{
+	char extra[64];
+	snprintf(extra, sizeof(extra), "Allow: %s\r\n", allow);
+	oai_error(r, 405, "invalid_request_error", "method_not_allowed", NULL, extra,
+		  "Method %s is not allowed here; use %s.", r->method, allow);
+}
+
+void gateway_handle(struct worker *w, struct http_req *r)
+{
+	struct auth_entry who;
+	char req_id[REQ_ID_MAX];
+	snprintf(req_id, sizeof(req_id), "req_%llx%08x%02x%lx", (unsigned long long)pool_now_ms(),
+		 w->gw->boot_id, w->idx & 0xff, ++w->seq);
+	const char *p = api_path(&w->gw->cfg, r->path);
+	size_t pl = strlen(r->path);
+
+	if (pl >= 7 && !strcmp(r->path + pl - 7, "/health")) {
+		if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
+			method_not_allowed(r, "GET");
+		else
+			handle_health(w, r);
+	} else if (!strcmp(p, "chat/completions")) {
+		if (strcmp(r->method, "POST"))
+			method_not_allowed(r, "POST");
+		else if (authenticate(w, r, &who) == 0)
+			handle_chat(w, r, &who, req_id);
+	} else if (!strcmp(p, "models") || !strncmp(p, "models/", 7)) {
+		if (strcmp(r->method, "GET"))
+			method_not_allowed(r, "GET");
+		else if (authenticate(w, r, &who) == 0)
+			handle_models(w, r, p[6] == '/' ? p + 7 : NULL);
+	} else {
+		oai_error(r, 404, "invalid_request_error", "unknown_url", NULL, NULL,
+			  "Unknown request URL: %s %.200s. Please check the URL for typos.", r->method, r->path);
+	}
+}

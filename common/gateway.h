@@ -1,0 +1,34 @@
+/* gateway.h — the router's request handling: dispatch, auth, chat proxy. */
+#ifndef LLMGATE_GATEWAY_H
+#define LLMGATE_GATEWAY_H
+#include "auth.h"
+#include "config.h"
+#include "http.h"
+#include "pool.h"
+#include <curl/curl.h>
+#include <stdint.h>
+
+struct gateway {
+	struct config cfg;
+	struct auth auth;
+	struct pool *pools;      /* parallel to cfg.providers */
+	int64_t started_ms;
+	uint32_t boot_id;        /* random per process: makes request ids unique */
+};
+
+struct worker {
+	struct gateway *gw;
+	CURL *curl;              /* reused: keeps upstream connections alive */
+	unsigned idx;
+	unsigned long seq;
+};
+
+/* Load config (path NULL: LLMGATE_CONFIG or the default), keys, pools.
+ * -1 with a one-line reason in err. */
+int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t errlen);
+void gateway_free(struct gateway *gw);
+void worker_init(struct worker *w, struct gateway *gw, unsigned idx);
+void worker_free(struct worker *w);
+/* Answer one request completely (reads its body, writes the response). */
+void gateway_handle(struct worker *w, struct http_req *r);
+#endif

@@ -1,0 +1,209 @@
+/* http.c — one HTTP request and its response, over FastCGI or plain CGI. */
+#include "autoconf.h"
+#include "http.h"
+#include "ini.h"
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define HTTP_HEADER_NAME_MAX 128
+#define HTTP_READ_CHUNK 16384
+
+void http_req_init(struct http_req *r, FCGX_Request *fcgx)
+{
+	memset(r, 0, sizeof(*r));
+	r->fcgx = fcgx;
+	buf_init(&r->body, 0);
+	const char *m = http_param(r, "REQUEST_METHOD");
+	r->method = m ? m : "";
+	const char *uri = http_param(r, "REQUEST_URI");
+	if (!uri || !*uri) {
+		/* CGI servers that do not set REQUEST_URI */
+		const char *sn = http_param(r, "SCRIPT_NAME");
+		const char *pi = http_param(r, "PATH_INFO");
+		snprintf(r->path, sizeof(r->path), "%s%s", sn ? sn : "", pi ? pi : "");
+		const char *qs = http_param(r, "QUERY_STRING");
+		r->query = qs ? qs : "";
+	} else {
+		const char *q = strchr(uri, '?');
+		size_t n = q ? (size_t)(q - uri) : strlen(uri);
+		if (n >= sizeof(r->path))
+			n = sizeof(r->path) - 1;
+		memcpy(r->path, uri, n);
+		r->path[n] = '\0';
+		r->query = q ? q + 1 : "";
+	}
+}
+
+void http_req_free(struct http_req *r)
+{
+	buf_free(&r->body);
+}
+
+const char *http_param(const struct http_req *r, const char *name)
+{
+	if (r->fcgx)
+		return FCGX_GetParam(name, r->fcgx->envp);
+	return getenv(name);
+}
+
+const char *http_header(const struct http_req *r, const char *name)
+{
+	char env[HTTP_HEADER_NAME_MAX + 6] = "HTTP_";
+	size_t i = 0;
+	for (; name[i] && i < HTTP_HEADER_NAME_MAX; i++) {
+		unsigned char ch = (unsigned char)name[i];
+		env[5 + i] = ch == '-' ? '_' : (char)toupper(ch);
+	}
+	env[5 + i] = '\0';
+	if (!strcmp(env, "HTTP_CONTENT_TYPE"))
+		return http_param(r, "CONTENT_TYPE");
+	if (!strcmp(env, "HTTP_CONTENT_LENGTH"))
+		return http_param(r, "CONTENT_LENGTH");
+	return http_param(r, env);
+}
+
+static int read_some(struct http_req *r, char *p, size_t n)
+{
+	if (r->fcgx)
+		return FCGX_GetStr(p, (int)n, r->fcgx->in);
+	ssize_t got;
+	do {
+		got = read(STDIN_FILENO, p, n);
+	} while (got < 0 && errno == EINTR);
+	return got < 0 ? -1 : (int)got;
+}
+
+int http_read_body(struct http_req *r, size_t cap)
+{
+	long declared = -1;
+	const char *cl = http_param(r, "CONTENT_LENGTH");
+	if (cl && *cl && ini_parse_long(cl, 0, 0x7fffffffL, &declared) != 0)
+		return -2;
+	if (declared >= 0 && (size_t)declared > cap)
+		return -1;
+	buf_init(&r->body, cap);
+	char chunk[HTTP_READ_CHUNK];
+	size_t want = declared >= 0 ? (size_t)declared : cap + 1;
+	while (r->body.len < want) {
+		size_t n = want - r->body.len;
+		if (n > sizeof(chunk))
+			n = sizeof(chunk);
+		int got = read_some(r, chunk, n);
+		if (got < 0)
+			return -2;
+		if (got == 0)
+			break;
+		if (buf_append(&r->body, chunk, (size_t)got) != 0) {
+			buf_free(&r->body);
+			return -1;
+		}
+	}
+	if (declared >= 0 && r->body.len != (size_t)declared)
+		return -2;
+	return 0;
+}
+
+const char *http_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Entity";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return status < 400 ? "OK" : "Error";
+	}
+}
+
+static int raw_write(struct http_req *r, const void *p, size_t n)
+{
+	if (r->client_gone)
+		return -1;
+	if (!n)
+		return 0;
+	if (r->fcgx) {
+		if (FCGX_PutStr(p, (int)n, r->fcgx->out) != (int)n) {
+			r->client_gone = 1;
+			return -1;
+		}
+	} else if (fwrite(p, 1, n, stdout) != n) {
+		r->client_gone = 1;
+		return -1;
+	}
+	return 0;
+}
+
+void http_begin(struct http_req *r, int status, const char *content_type, const char *extra)
+{
+	if (r->headers_sent)
+		return;
+	r->headers_sent = 1;
+	r->status = status;
+	char head[1024];
+	int n = snprintf(head, sizeof(head), "Status: %d %s\r\nContent-Type: %s\r\n",
+			 status, http_reason(status), content_type);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		n = snprintf(head, sizeof(head), "Status: 500 Internal Server Error\r\n");
+	raw_write(r, head, (size_t)n);
+	if (extra)
+		raw_write(r, extra, strlen(extra));
+	raw_write(r, "\r\n", 2);
+}
+
+int http_write(struct http_req *r, const void *p, size_t n)
+{
+	if (raw_write(r, p, n) != 0)
+		return -1;
+	r->bytes_out += n;
+	return 0;
+}
+
+int http_flush(struct http_req *r)
+{
+	if (r->client_gone)
+		return -1;
+	if (r->fcgx) {
+		if (FCGX_FFlush(r->fcgx->out) != 0) {
+			r->client_gone = 1;
+			return -1;
+		}
+	} else if (fflush(stdout) != 0) {
+		r->client_gone = 1;
+		return -1;
+	}
+	return 0;
+}
+
+void http_respond(struct http_req *r, int status, const char *content_type, const char *extra,
+		  const char *body, size_t len)
+{
+	char cl[64];
+	snprintf(cl, sizeof(cl), "Content-Length: %zu\r\n", len);
+	if (extra) {
+		char both[2048];
+		snprintf(both, sizeof(both), "%s%s", cl, extra);
+		http_begin(r, status, content_type, both);
+	} else {
+		http_begin(r, status, content_type, cl);
+	}
+	http_write(r, body, len);
+}

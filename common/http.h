@@ -1,0 +1,47 @@
+/* http.h — one HTTP request and its response, over FastCGI or plain CGI. */
+#ifndef LLMGATE_HTTP_H
+#define LLMGATE_HTTP_H
+#include "buf.h"
+#include <fcgiapp.h>
+#include <stddef.h>
+
+#define HTTP_PATH_MAX 2048
+
+struct http_req {
+	FCGX_Request *fcgx;     /* NULL in CGI mode (stdin/stdout/environ) */
+	const char *method;     /* "" if absent */
+	char path[HTTP_PATH_MAX];   /* decoded-free path of REQUEST_URI, no query */
+	const char *query;      /* after '?', or "" */
+	struct buf body;
+	int headers_sent;
+	int client_gone;        /* a write failed: the client went away */
+	int status;             /* status sent */
+	size_t bytes_out;
+};
+
+/* Prepare req for the request that fcgx holds (NULL: CGI). */
+void http_req_init(struct http_req *r, FCGX_Request *fcgx);
+void http_req_free(struct http_req *r);
+
+/* A CGI/FastCGI parameter ("REQUEST_METHOD") or NULL. */
+const char *http_param(const struct http_req *r, const char *name);
+/* A request header by its HTTP name ("Authorization"), or NULL. */
+const char *http_header(const struct http_req *r, const char *name);
+
+/* Read the body into r->body. Returns 0; -1 if it is larger than cap
+ * (nothing kept); -2 on a read error or a short body. */
+int http_read_body(struct http_req *r, size_t cap);
+
+/* Send the status line and headers. extra: further header lines, each
+ * ending in "\r\n", or NULL. Only the first call sends anything. */
+void http_begin(struct http_req *r, int status, const char *content_type, const char *extra);
+/* Send body bytes; -1 (and client_gone set) if the client went away. */
+int http_write(struct http_req *r, const void *p, size_t n);
+/* Push buffered output to the web server now; -1 if the client went away. */
+int http_flush(struct http_req *r);
+/* A whole response in one call. */
+void http_respond(struct http_req *r, int status, const char *content_type, const char *extra,
+		  const char *body, size_t len);
+/* The reason phrase for a status. */
+const char *http_reason(int status);
+#endif

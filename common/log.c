@@ -1,0 +1,133 @@
+/* log.c — one-line log messages to stderr, with secret scrubbing. */
+#include "autoconf.h"
+#include "log.h"
+#include "xmalloc.h"
+#include <ctype.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LOG_LINE_MAX 2048
+#define LOG_SECRET_MIN 6   /* shorter strings are not treated as secrets */
+
+static const char *log_prog = "llmgate";
+static enum log_level log_max = LOG_INFO;
+static pthread_rwlock_t log_lock = PTHREAD_RWLOCK_INITIALIZER;
+static char **log_secrets;
+static size_t log_nsecrets;
+
+void log_init(const char *prog, enum log_level max)
+{
+	log_prog = prog;
+	log_max = max;
+	const char *lv = getenv("LLMGATE_LOG_LEVEL");
+	if (lv) {
+		if (!strcmp(lv, "debug"))
+			log_max = LOG_DEBUG;
+		else if (!strcmp(lv, "info"))
+			log_max = LOG_INFO;
+		else if (!strcmp(lv, "warn"))
+			log_max = LOG_WARN;
+		else if (!strcmp(lv, "error"))
+			log_max = LOG_ERR;
+	}
+}
+
+void log_add_secret(const char *secret)
+{
+	if (!secret || strlen(secret) < LOG_SECRET_MIN)
+		return;
+	pthread_rwlock_wrlock(&log_lock);
+	for (size_t i = 0; i < log_nsecrets; i++) {
+		if (!strcmp(log_secrets[i], secret))
+			goto out;
+	}
+	log_secrets = xrealloc(log_secrets, (log_nsecrets + 1) * sizeof(*log_secrets));
+	log_secrets[log_nsecrets++] = xstrdup(secret);
+out:
+	pthread_rwlock_unlock(&log_lock);
+}
+
+static void scrub_one(char *s, const char *secret)
+{
+	static const char red[] = "[redacted]";
+	size_t sl = strlen(secret);
+	char *p;
+	while ((p = strstr(s, secret)) != NULL) {
+		/* the replacement is never longer than the secret (>= 6 chars)
+		 * except for 6..9 char secrets: then cut the secret to '*'. */
+		if (sl >= sizeof(red) - 1) {
+			memcpy(p, red, sizeof(red) - 1);
+			memmove(p + sizeof(red) - 1, p + sl, strlen(p + sl) + 1);
+		} else {
+			memset(p, '*', sl);
+		}
+	}
+}
+
+/* Anything shaped like a provider key: sk-..., or a long token after
+ * "Bearer ", is cut to its first 3 characters. */
+static void scrub_shapes(char *s)
+{
+	for (char *p = s; *p; p++) {
+		int start = 0;
+		if ((p == s || !isalnum((unsigned char)p[-1])) && p[0] == 's' && p[1] == 'k' && p[2] == '-')
+			start = 3;
+		else if (!strncmp(p, "Bearer ", 7))
+			start = 7;
+		if (!start)
+			continue;
+		char *q = p + start;
+		size_t n = 0;
+		while (q[n] && (isalnum((unsigned char)q[n]) || q[n] == '-' || q[n] == '_' || q[n] == '.'))
+			n++;
+		if (n >= 12) {
+			memcpy(q, "***", 3);
+			memmove(q + 3, q + n, strlen(q + n) + 1);
+		}
+		p = q;
+		if (!*p)
+			break;
+	}
+}
+
+void log_scrub(char *s)
+{
+	if (!s)
+		return;
+	pthread_rwlock_rdlock(&log_lock);
+	for (size_t i = 0; i < log_nsecrets; i++)
+		scrub_one(s, log_secrets[i]);
+	pthread_rwlock_unlock(&log_lock);
+	scrub_shapes(s);
+}
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+{
+	static const char *names[] = { "error", "warn", "info", "debug" };
+	if (lvl > log_max)
+		return;
+	char line[LOG_LINE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	for (char *p = line; *p; p++) {
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	}
+	log_scrub(line);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char when[32];
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(stderr, "%s %s[%s] %s%s\n", when, log_prog, names[lvl], line,
+		(size_t)n >= sizeof(line) ? " [truncated]" : "");
+}

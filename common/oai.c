@@ -1,0 +1,59 @@
+/* oai.c — OpenAI-dialect responses: errors and small JSON answers. */
+#include "autoconf.h"
+#include "oai.h"
+#include "log.h"
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OAI_MSG_MAX 1024
+
+const char *oai_error_type(int status)
+{
+	switch (status) {
+	case 401: return "authentication_error";
+	case 403: return "permission_error";
+	case 404: return "invalid_request_error";
+	case 429: return "rate_limit_error";
+	case 500: return "server_error";
+	case 502: case 503: case 504: return "upstream_error";
+	default: return status >= 500 ? "server_error" : "invalid_request_error";
+	}
+}
+
+void oai_error(struct http_req *r, int status, const char *type, const char *code,
+	       const char *param, const char *extra, const char *fmt, ...)
+{
+	char msg[OAI_MSG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_scrub(msg);
+	cJSON *root = cJSON_CreateObject();
+	cJSON *e = cJSON_AddObjectToObject(root, "error");
+	cJSON_AddStringToObject(e, "message", msg);
+	cJSON_AddStringToObject(e, "type", type ? type : oai_error_type(status));
+	if (param)
+		cJSON_AddStringToObject(e, "param", param);
+	else
+		cJSON_AddNullToObject(e, "param");
+	if (code)
+		cJSON_AddStringToObject(e, "code", code);
+	else
+		cJSON_AddNullToObject(e, "code");
+	char *body = cJSON_PrintUnformatted(root);
+	if (r->headers_sent) {
+		/* inside a stream: say it as an SSE event */
+		http_write(r, "data: ", 6);
+		http_write(r, body, strlen(body));
+		http_write(r, "\n\n", 2);
+		http_flush(r);
+	} else {
+		http_respond(r, status, "application/json", extra, body, strlen(body));
+	}
+	free(body);
+	cJSON_Delete(root);
+}

@@ -1,0 +1,50 @@
+/* upstream.h — one upstream HTTP request over a reused libcurl handle. */
+#ifndef LLMGATE_UPSTREAM_H
+#define LLMGATE_UPSTREAM_H
+#include <curl/curl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum upstream_timeout { UPSTREAM_TIMEOUT_NONE = 0, UPSTREAM_TIMEOUT_CONNECT,
+			UPSTREAM_TIMEOUT_FIRST_BYTE, UPSTREAM_TIMEOUT_IDLE };
+
+struct upstream_call {
+	/* in */
+	CURL *curl;                 /* the worker's handle (kept alive) */
+	const char *url;
+	const char *bearer;         /* upstream key, or NULL for none */
+	const char *body;
+	size_t body_len;
+	const char *accept;         /* Accept header value */
+	long connect_timeout_ms;
+	long first_byte_timeout_ms;
+	long idle_timeout_ms;
+	/* Called once when the response head is complete (before any body).
+	 * Return 0 to go on, non-zero to abort the transfer. */
+	int (*on_head)(void *user, int status, const char *content_type, long retry_after_s);
+	/* Called with body bytes as they arrive; non-zero aborts. */
+	int (*on_data)(void *user, const char *p, size_t n);
+	void *user;
+	/* out */
+	int status;                 /* HTTP status, 0 if none came */
+	CURLcode rc;
+	enum upstream_timeout timeout;
+	int aborted;                /* a callback asked to stop */
+	long retry_after_s;         /* -1: none */
+	char content_type[128];
+	int64_t t_start_ms;
+	int64_t t_first_byte_ms;    /* 0 if no byte came */
+	int64_t t_end_ms;
+	int64_t t_last_rx_ms;
+	char errmsg[CURL_ERROR_SIZE];
+};
+
+/* A new handle with the settings every call shares; the caller owns it
+ * (curl_easy_cleanup). */
+CURL *upstream_handle(void);
+/* Run the call. Returns 0 when a complete response arrived (any status),
+ * -1 on a transport failure, timeout or abort (see the out fields). */
+int upstream_perform(struct upstream_call *c);
+/* Parse a Retry-After value (seconds or an HTTP date); -1 if invalid. */
+long upstream_parse_retry_after(const char *v);
+#endif

@@ -1,0 +1,141 @@
+/* router.c — llmgate-router: the data plane, as FastCGI (threads) or CGI. */
+#include "autoconf.h"
+#include "gateway.h"
+#include "http.h"
+#include "log.h"
+#include "xmalloc.h"
+#include <curl/curl.h>
+#include <fcgiapp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define ROUTER_STACK_SIZE (512u << 10)
+
+struct thread_arg {
+	struct gateway *gw;
+	int sock;
+	unsigned idx;
+};
+
+static void *serve(void *p)
+{
+	struct thread_arg *ta = p;
+	struct worker w;
+	FCGX_Request fr;
+	worker_init(&w, ta->gw, ta->idx);
+	FCGX_InitRequest(&fr, ta->sock, 0);
+	while (FCGX_Accept_r(&fr) == 0) {
+		struct http_req r;
+		http_req_init(&r, &fr);
+		gateway_handle(&w, &r);
+		http_req_free(&r);
+		FCGX_Finish_r(&fr);
+	}
+	worker_free(&w);
+	return NULL;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: llmgate-router [--config FILE] [--listen SOCKET]\n"
+		"  Run by a FastCGI web server (lighttpd bin-path, spawn-fcgi) it serves\n"
+		"  requests with a pool of threads; run as CGI it answers one request.\n"
+		"  --listen PATH|:PORT|HOST:PORT  open a FastCGI socket itself (nginx).\n"
+		"Environment: LLMGATE_CONFIG, LLMGATE_STATE_DIR, LLMGATE_LISTEN, provider keys.\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *config_path = NULL;
+	const char *listen_on = getenv("LLMGATE_LISTEN");
+	char err[512];
+	struct gateway gw;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+			config_path = argv[++i];
+		} else if (!strcmp(argv[i], "--listen") && i + 1 < argc) {
+			listen_on = argv[++i];
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("llmgate-router %s\n", PACKAGE_VERSION);
+			return 0;
+		} else {
+			usage();
+			return strcmp(argv[i], "--help") ? 2 : 0;
+		}
+	}
+	umask(077);
+	signal(SIGPIPE, SIG_IGN);
+	log_init("llmgate-router", LOG_INFO);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_err("libcurl failed to initialise");
+		return 1;
+	}
+	if (gateway_init(&gw, config_path, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		if (FCGX_IsCGI() && !listen_on) {
+			printf("Status: 500 Internal Server Error\r\nContent-Type: application/json\r\n\r\n"
+			       "{\"error\":{\"message\":\"gateway misconfigured; see the server log\","
+			       "\"type\":\"server_error\",\"param\":null,\"code\":\"config_error\"}}");
+		}
+		return 1;
+	}
+	log_init("llmgate-router", (enum log_level)gw.cfg.log_level);
+	size_t usable = 0;
+	for (size_t i = 0; i < gw.cfg.nproviders; i++)
+		usable += gw.cfg.providers[i].nkeys > 0 || gw.cfg.providers[i].no_auth;
+	if (!usable)
+		log_warn("no provider has a key: set DEEPSEEK_API_KEY, MOONSHOT_API_KEY, ZAI_API_KEY, ... or [provider.*] keys");
+	if (!gw.cfg.nauth_keys && gw.auth.n == 0)
+		log_warn("no gateway key yet: set AUTH_KEY or create one with llmgate-keys create");
+
+	FCGX_Init();
+	if (!listen_on && FCGX_IsCGI()) {
+		struct worker w;
+		struct http_req r;
+		worker_init(&w, &gw, 0);
+		http_req_init(&r, NULL);
+		gateway_handle(&w, &r);
+		fflush(stdout);
+		http_req_free(&r);
+		worker_free(&w);
+		gateway_free(&gw);
+		curl_global_cleanup();
+		return 0;
+	}
+	int sock = 0;
+	if (listen_on) {
+		sock = FCGX_OpenSocket(listen_on, 1024);
+		if (sock < 0) {
+			log_err("cannot listen on %s", listen_on);
+			return 1;
+		}
+	}
+	int n = gw.cfg.threads;
+	pthread_t *tids = xcalloc((size_t)n, sizeof(*tids));
+	struct thread_arg *args = xcalloc((size_t)n, sizeof(*args));
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, ROUTER_STACK_SIZE);
+	log_info("serving with %d threads, %zu provider(s) usable", n, usable);
+	for (int i = 0; i < n; i++) {
+		args[i] = (struct thread_arg){ &gw, sock, (unsigned)i };
+		if (pthread_create(&tids[i], &attr, serve, &args[i]) != 0) {
+			log_err("cannot start worker thread %d", i);
+			return 1;
+		}
+	}
+	pthread_attr_destroy(&attr);
+	for (int i = 0; i < n; i++)
+		pthread_join(tids[i], NULL);
+	free(tids);
+	free(args);
+	gateway_free(&gw);
+	curl_global_cleanup();
+	return 0;
+}

@@ -1,0 +1,13 @@
+#!/bin/sh
+# Runs the integration suite (node:test) as one TAP test for 'make check':
+# a real lighttpd with llmgate-router as FastCGI, the mock upstreams, and
+# the official client SDKs.
+set -e
+src=${LLMGATE_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+node=${NODE:-node}
+if [ ! -d "$src/tests/node_modules" ]; then
+	echo "Bail out! tests/node_modules missing: run 'npm ci --prefix tests' (scripts/test.sh does)"
+	exit 1
+fi
+cd "$src/tests"
+exec "$node" --test --test-reporter=tap --test-concurrency=2 integration/
