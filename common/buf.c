@@ -3,6 +3,7 @@
 #include "buf.h"
 #include "xmalloc.h"
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,8 @@ void buf_init(struct buf *b, size_t cap)
 	b->data = NULL;
 	b->len = 0;
 	b->alloc = 0;
-	b->cap = cap;
+	/* keep cap + 1 and the doubling in range */
+	b->cap = cap > SIZE_MAX / 4 ? SIZE_MAX / 4 : cap;
 }
 
 static int buf_grow(struct buf *b, size_t need)
