@@ -1,0 +1,27 @@
+#!/bin/sh
+# Installs what llmgate needs to build, run and test on Debian/Ubuntu.
+# Run as root. Skips apt entirely when everything is already there.
+set -e
+pkgs="build-essential autoconf automake libtool pkg-config curl ca-certificates
+libfcgi-dev libcurl4-openssl-dev libcjson-dev libgdbm-dev lighttpd"
+[ "${1:-}" = "--test" ] && pkgs="$pkgs nodejs npm"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+# a node from elsewhere (nodesource, nvm) is fine too
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+	missing=$(echo "$missing" | tr ' ' '\n' | grep -vx -e nodejs -e npm | tr '\n' ' ')
+fi
+missing=$(echo $missing)
+if [ -n "$missing" ]; then
+	echo "deps: installing $missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+# lighttpd's own service is not needed: llmgate starts its own instance
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet lighttpd 2>/dev/null; then
+	:   # leave a running system lighttpd alone; ours uses its own port
+fi
+exit 0

@@ -1,0 +1,50 @@
+#!/bin/sh
+# Sets up and runs the whole test suite: installs what is needed, builds,
+# runs 'make check' (unit tests + integration against a real lighttpd, the
+# mock upstreams and the official SDKs), then the same under ASan/UBSan.
+#   scripts/test.sh            everything
+#   scripts/test.sh --no-asan  skip the sanitizer pass
+set -e
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+asan=1
+[ "${1:-}" = "--no-asan" ] && asan=0
+if [ "$(id -u)" = 0 ]; then
+	sh scripts/deps.sh --test
+fi
+(cd tests && npm ci --no-audit --no-fund --loglevel=error)
+[ -x configure ] || ./autogen.sh >/dev/null
+jobs=$(nproc 2>/dev/null || echo 2)
+
+run_suite() {
+	dir=$1; shift
+	mkdir -p "$dir"
+	(cd "$dir" && { [ -f Makefile ] || "$top/configure" -q "$@"; } && make -s -j"$jobs" &&
+		make -s -j"$jobs" check) || {
+		for f in "$dir"/tests/unit/*.log "$dir"/tests/integration/*.log; do
+			[ -f "$f" ] && grep -q -E '^(not ok|FAIL|ERROR|Bail)' "$f" && { echo "=== $f"; tail -n 80 "$f"; }
+		done
+		return 1
+	}
+}
+
+summary() {
+	# one closing line for people and CI: counts of every TAP result
+	pass=0; fail=0
+	for trs in "$@"; do
+		[ -f "$trs" ] || continue
+		p=$(grep -c '^:test-result: PASS' "$trs" || true)
+		f=$(grep -c -E '^:test-result: (FAIL|ERROR|XPASS)' "$trs" || true)
+		pass=$((pass + p)); fail=$((fail + f))
+	done
+	echo "$pass passed, $fail failed"
+}
+
+status=0
+run_suite _build || status=1
+if [ "$asan" = 1 ] && [ "$status" = 0 ]; then
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 run_suite _build-asan --enable-asan || status=1
+fi
+summary _build/tests/unit/*.trs _build/tests/integration/*.trs \
+	_build-asan/tests/unit/*.trs _build-asan/tests/integration/*.trs
+exit $status
