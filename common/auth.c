@@ -70,6 +70,24 @@ static int load_one(const char *key, const char *val, size_t vlen, void *user)
 		if (cJSON_IsNumber(exp))
 			e.expires = (int64_t)exp->valuedouble;
 		e.revoked = cJSON_IsTrue(rev);
+		const cJSON *lim = cJSON_GetObjectItemCaseSensitive(j, "limits");
+		if (cJSON_IsObject(lim)) {
+			const cJSON *v;
+			if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(lim, "rpm")))
+				e.rpm = (long)v->valuedouble;
+			if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(lim, "tpm")))
+				e.tpm = (long)v->valuedouble;
+			if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(lim, "tokens")))
+				e.tokens = (long long)v->valuedouble;
+			if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(lim, "tokens_month")))
+				e.tokens_month = (long long)v->valuedouble;
+			if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(lim, "cost")))
+				e.cost = v->valuedouble;
+			if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(lim, "cost_month")))
+				e.cost_month = v->valuedouble;
+			if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(lim, "models")))
+				snprintf(e.models, sizeof(e.models), "%s", v->valuestring);
+		}
 		lc->v = xrealloc(lc->v, (lc->n + 1) * sizeof(*lc->v));
 		lc->v[lc->n++] = e;
 	}
@@ -251,7 +269,10 @@ out:
 	return result;
 }
 
-int auth_key_revoke(const char *state_dir, const char *id, char *err, size_t errlen)
+/* Read key id's record, let fn change it, write it back. */
+static int key_modify(const char *state_dir, const char *id, int (*fn)(cJSON *rec, const void *arg, char *err,
+								     size_t errlen),
+		      const void *arg, char *err, size_t errlen)
 {
 	int result = -1;
 	char *path = auth_state_path(state_dir);
@@ -267,13 +288,11 @@ int auth_key_revoke(const char *state_dir, const char *id, char *err, size_t err
 	size_t len;
 	val = store_get(db, dbkey, &len);
 	if (!val || !(j = cJSON_ParseWithLength(val, len))) {
-		snprintf(err, errlen, "no key with id %s", id);
+		snprintf(err, errlen, "no key with id %.40s", id);
 		goto out;
 	}
-	cJSON_DeleteItemFromObjectCaseSensitive(j, "revoked");
-	cJSON_DeleteItemFromObjectCaseSensitive(j, "revoked_at");
-	cJSON_AddTrueToObject(j, "revoked");
-	cJSON_AddNumberToObject(j, "revoked_at", (double)time(NULL));
+	if (fn(j, arg, err, errlen) != 0)
+		goto out;
 	json = cJSON_PrintUnformatted(j);
 	if (store_put(db, dbkey, json, strlen(json)) != 0 || store_sync(db) != 0) {
 		snprintf(err, errlen, "cannot write %s", path);
@@ -288,6 +307,102 @@ out:
 	free(dbkey);
 	free(path);
 	return result;
+}
+
+static void replace_item(cJSON *obj, const char *name, cJSON *item)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(obj, name);
+	cJSON_AddItemToObject(obj, name, item);
+}
+
+static int do_revoke(cJSON *rec, const void *arg, char *err, size_t errlen)
+{
+	(void)arg; (void)err; (void)errlen;
+	replace_item(rec, "revoked", cJSON_CreateTrue());
+	replace_item(rec, "revoked_at", cJSON_CreateNumber((double)time(NULL)));
+	return 0;
+}
+
+int auth_key_revoke(const char *state_dir, const char *id, char *err, size_t errlen)
+{
+	return key_modify(state_dir, id, do_revoke, NULL, err, errlen);
+}
+
+static const char *const limit_numbers[] = { "rpm", "tpm", "tokens", "tokens_month", "cost", "cost_month" };
+
+static int do_update(cJSON *rec, const void *arg, char *err, size_t errlen)
+{
+	const cJSON *patch = arg;
+	const cJSON *v;
+	if (!cJSON_IsObject(patch)) {
+		snprintf(err, errlen, "the change must be a JSON object");
+		return -1;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(patch, "name"))) {
+		if (!cJSON_IsString(v) || !*v->valuestring || strlen(v->valuestring) >= AUTH_NAME_MAX) {
+			snprintf(err, errlen, "name must be a string of 1 to %d characters", AUTH_NAME_MAX - 1);
+			return -1;
+		}
+		replace_item(rec, "name", cJSON_CreateString(v->valuestring));
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(patch, "expires"))) {
+		if (!cJSON_IsNumber(v) || v->valuedouble < 0) {
+			snprintf(err, errlen, "expires must be a unix time (0 = never)");
+			return -1;
+		}
+		replace_item(rec, "expires", cJSON_CreateNumber(v->valuedouble));
+	}
+	const cJSON *lp = cJSON_GetObjectItemCaseSensitive(patch, "limits");
+	if (!lp)
+		return 0;
+	if (!cJSON_IsObject(lp)) {
+		snprintf(err, errlen, "limits must be an object");
+		return -1;
+	}
+	cJSON *lim = cJSON_GetObjectItemCaseSensitive(rec, "limits");
+	if (!cJSON_IsObject(lim)) {
+		lim = cJSON_CreateObject();
+		replace_item(rec, "limits", lim);
+	}
+	cJSON_ArrayForEach(v, lp) {
+		int known = 0;
+		for (size_t i = 0; i < sizeof(limit_numbers) / sizeof(limit_numbers[0]); i++) {
+			if (strcmp(v->string, limit_numbers[i]))
+				continue;
+			known = 1;
+			if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e15) {
+				snprintf(err, errlen, "limit %s must be a number from 0 (none) up", v->string);
+				return -1;
+			}
+			if (v->valuedouble == 0)
+				cJSON_DeleteItemFromObjectCaseSensitive(lim, v->string);
+			else
+				replace_item(lim, v->string, cJSON_CreateNumber(v->valuedouble));
+		}
+		if (!strcmp(v->string, "models")) {
+			known = 1;
+			if (!cJSON_IsString(v) || strlen(v->valuestring) >= AUTH_MODELS_MAX) {
+				snprintf(err, errlen, "models must be a comma-separated string under %d characters",
+					 AUTH_MODELS_MAX);
+				return -1;
+			}
+			if (!*v->valuestring)
+				cJSON_DeleteItemFromObjectCaseSensitive(lim, "models");
+			else
+				replace_item(lim, "models", cJSON_CreateString(v->valuestring));
+		}
+		if (!known) {
+			snprintf(err, errlen, "unknown limit '%.40s' (rpm, tpm, tokens, tokens_month, cost, cost_month, models)",
+				 v->string);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int auth_key_update(const char *state_dir, const char *id, const cJSON *patch, char *err, size_t errlen)
+{
+	return key_modify(state_dir, id, do_update, patch, err, errlen);
 }
 
 struct each_ctx {

@@ -6,11 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <cjson/cJSON.h>
 
 #define AUTH_ID_MAX 32
 #define AUTH_NAME_MAX 64
 #define AUTH_KEY_PREFIX "sk-lg-"
-#define AUTH_RELOAD_MS 250   /* how often the router looks at state.db */
+#define AUTH_RELOAD_MS 250
+#define AUTH_MODELS_MAX 512   /* how often the router looks at state.db */
 
 struct auth_entry {
 	unsigned char hash[32];       /* SHA-256 of the key */
@@ -18,6 +20,14 @@ struct auth_entry {
 	char name[AUTH_NAME_MAX];
 	int64_t expires;              /* unix seconds, 0 = never */
 	int revoked;
+	/* limits; 0 = none */
+	long rpm;                     /* requests per minute */
+	long tpm;                     /* tokens per minute */
+	long long tokens;             /* token budget, all time */
+	long long tokens_month;       /* token budget per calendar month (UTC) */
+	double cost;                  /* cost budget, all time */
+	double cost_month;
+	char models[AUTH_MODELS_MAX]; /* allow-list: "a,b,glm-*"; "" = all */
 };
 
 struct auth {
@@ -48,6 +58,10 @@ int auth_lookup(struct auth *a, const char *key, struct auth_entry *out);
  * id; NULL with a message in err on failure. */
 char *auth_key_create(const char *state_dir, const char *name, int64_t expires,
 		      char id_out[AUTH_ID_MAX], char *err, size_t errlen);
+/* Change a key's settings: every member of patch (a JSON object with any of
+ * name, expires, limits{rpm,tpm,tokens,tokens_month,cost,cost_month,models})
+ * replaces the stored one; a limit of 0 or "" removes it. 0, or -1 with err. */
+int auth_key_update(const char *state_dir, const char *id, const cJSON *patch, char *err, size_t errlen);
 /* Mark a key revoked; 0, or -1 with err (unknown id, store locked). */
 int auth_key_revoke(const char *state_dir, const char *id, char *err, size_t errlen);
 /* Call fn with each stored key's record (JSON text). 0 or -1 with err. */

@@ -37,6 +37,78 @@ static const struct builtin builtins[] = {
 	{ "openrouter", "https://openrouter.ai/api/v1", "", "" },
 };
 
+/* Default prices, USD per million tokens (input, cached input, output):
+ * the providers' list prices at the time of writing, converted at 7.1
+ * CNY/USD where they publish CNY. Set your own in [prices]. */
+struct builtin_price {
+	const char *model;
+	double input, cached, output;
+};
+
+static const struct builtin_price builtin_prices[] = {
+	{ "deepseek-chat", 0.28, 0.028, 0.42 },
+	{ "deepseek-reasoner", 0.28, 0.028, 0.42 },
+	{ "kimi-k2.5", 0.60, 0.10, 3.00 },
+	{ "kimi-k2-0905-preview", 0.56, 0.14, 2.25 },
+	{ "kimi-k2-thinking", 0.56, 0.14, 2.25 },
+	{ "glm-5", 1.00, 0.20, 3.20 },
+	{ "gpt-4o", 2.50, 1.25, 10.00 },
+	{ "gpt-4o-mini", 0.15, 0.075, 0.60 },
+	{ "gpt-4.1", 2.00, 0.50, 8.00 },
+	{ "gpt-4.1-mini", 0.40, 0.10, 1.60 },
+	{ "o3", 2.00, 0.50, 8.00 },
+	{ "o4-mini", 1.10, 0.275, 4.40 },
+};
+
+const struct price_conf *config_price(const struct config *c, const char *upstream_model,
+				      const char *requested_model)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		const char *m = pass ? requested_model : upstream_model;
+		if (!m)
+			continue;
+		for (size_t i = 0; i < c->nprices; i++) {
+			if (!strcmp(c->prices[i].model, m))
+				return &c->prices[i];
+		}
+	}
+	return NULL;
+}
+
+static void set_price(struct config *c, const char *model, double in, double cached, double out)
+{
+	struct price_conf *p = NULL;
+	for (size_t i = 0; i < c->nprices; i++) {
+		if (!strcmp(c->prices[i].model, model))
+			p = &c->prices[i];
+	}
+	if (!p) {
+		c->prices = xrealloc(c->prices, (c->nprices + 1) * sizeof(*c->prices));
+		p = &c->prices[c->nprices++];
+		p->model = xstrdup(model);
+	}
+	p->input = in;
+	p->cached_input = cached;
+	p->output = out;
+}
+
+static int parse_double(const char *s, double min, double max, double *out)
+{
+	char *end;
+	errno = 0;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!*s)
+		return -1;
+	double v = strtod(s, &end);
+	while (isspace((unsigned char)*end))
+		end++;
+	if (errno || *end || v < min || v > max || v != v)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 const char *config_default_path(void)
 {
 	return SYSCONFDIR "/llmgate/llmgate.conf";
@@ -261,6 +333,62 @@ static int on_kv(const char *sec, const char *key, const char *val, int lineno, 
 		} else {
 			FAIL("line %d: unknown setting [%s] %s", lineno, sec, key);
 		}
+	} else if (!strcmp(sec, "prices")) {
+		if (!strcmp(key, "currency")) {
+			if (strlen(val) < 1 || strlen(val) > 8)
+				FAIL("line %d: [prices] currency must be a short code like USD", lineno);
+			set_str(&c->currency, val);
+			return 0;
+		}
+		char **parts;
+		size_t n = ini_split_list(val, &parts);
+		double in = 0, cached = 0, out = 0;
+		int bad = n != 3 || parse_double(parts[0], 0, 1e6, &in) || parse_double(parts[1], 0, 1e6, &cached) ||
+			  parse_double(parts[2], 0, 1e6, &out);
+		ini_free_list(parts, n);
+		if (bad)
+			FAIL("line %d: [prices] %s must be 'input, cached_input, output' per million tokens", lineno, key);
+		set_price(c, key, in, cached, out);
+	} else if (!strcmp(sec, "cache")) {
+		if (!strcmp(key, "enabled") || !strcmp(key, "per_key")) {
+			int on = !strcmp(val, "true") || !strcmp(val, "yes") || !strcmp(val, "1") || !strcmp(val, "on");
+			int off = !strcmp(val, "false") || !strcmp(val, "no") || !strcmp(val, "0") || !strcmp(val, "off");
+			if (!on && !off)
+				FAIL("line %d: [cache] %s must be true or false", lineno, key);
+			if (!strcmp(key, "enabled"))
+				c->cache_enabled = on;
+			else
+				c->cache_per_key = on;
+		} else if (!strcmp(key, "ttl_s")) {
+			if (num(x, sec, key, val, lineno, 1, 365L * 86400, &v)) return 1;
+			c->cache_ttl_s = v;
+		} else if (!strcmp(key, "max_bytes")) {
+			if (num(x, sec, key, val, lineno, 4096, 1L << 40, &v)) return 1;
+			c->cache_max_bytes = (size_t)v;
+		} else {
+			FAIL("line %d: unknown setting [cache] %s", lineno, key);
+		}
+	} else if (!strcmp(sec, "settle")) {
+		if (!strcmp(key, "backend_url")) {
+			if (*val && !valid_url(val))
+				FAIL("line %d: [settle] backend_url must start with http:// or https://", lineno);
+			set_url(&c->settle_backend_url, val);
+		} else if (!strcmp(key, "backend_path")) {
+			if (*val != '/')
+				FAIL("line %d: [settle] backend_path must start with /", lineno);
+			set_str(&c->settle_backend_path, val);
+		} else if (!strcmp(key, "secret")) {
+			log_add_secret(val);
+			set_str(&c->settle_secret, val);
+		} else if (!strcmp(key, "batch")) {
+			if (num(x, sec, key, val, lineno, 1, 10000, &v)) return 1;
+			c->settle_batch = (int)v;
+		} else if (!strcmp(key, "retries")) {
+			if (num(x, sec, key, val, lineno, 0, 100, &v)) return 1;
+			c->settle_retries = (int)v;
+		} else {
+			FAIL("line %d: unknown setting [settle] %s", lineno, key);
+		}
 	} else if (!strcmp(sec, "aliases") || !strcmp(sec, "fallback")) {
 		/* kept for after the providers are known */
 		x->pending_kv = xrealloc(x->pending_kv, (x->npending + 1) * sizeof(char *));
@@ -361,6 +489,18 @@ static void apply_env(struct config *c)
 		}
 		free(list);
 	}
+	const char *bu = getenv("BACKEND_URL");
+	if (bu && *bu) {
+		if (valid_url(bu))
+			set_url(&c->settle_backend_url, bu);
+		else
+			log_warn("BACKEND_URL ignored: it must start with http:// or https://");
+	}
+	const char *is = getenv("INTERNAL_SECRET");
+	if (is && *is) {
+		log_add_secret(is);
+		set_str(&c->settle_secret, is);
+	}
 	const char *sd = getenv("LLMGATE_STATE_DIR");
 	if (sd && *sd)
 		set_str(&c->state_dir, sd);
@@ -387,6 +527,18 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 	c->cooldown_s = 60;
 	c->cooldown_long_after = 5;
 	c->cooldown_long_s = 900;
+	c->currency = xstrdup("USD");
+	for (size_t i = 0; i < sizeof(builtin_prices) / sizeof(builtin_prices[0]); i++)
+		set_price(c, builtin_prices[i].model, builtin_prices[i].input, builtin_prices[i].cached,
+			  builtin_prices[i].output);
+	c->cache_enabled = 0;
+	c->cache_ttl_s = 3600;
+	c->cache_max_bytes = 64u << 20;
+	c->settle_backend_url = xstrdup("");
+	c->settle_backend_path = xstrdup("/internal/usage");
+	c->settle_secret = xstrdup("");
+	c->settle_batch = 100;
+	c->settle_retries = 3;
 	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++) {
 		struct provider_conf *p = add_provider(c, builtins[i].name);
 		set_url(&p->base_url, builtins[i].base_url);
@@ -469,5 +621,12 @@ void config_free(struct config *c)
 		free(c->fallbacks[i].model);
 	}
 	free(c->fallbacks);
+	for (size_t i = 0; i < c->nprices; i++)
+		free(c->prices[i].model);
+	free(c->prices);
+	free(c->currency);
+	free(c->settle_backend_url);
+	free(c->settle_backend_path);
+	free(c->settle_secret);
 	memset(c, 0, sizeof(*c));
 }

@@ -40,6 +40,13 @@ struct fallback_conf {
 	size_t n;
 };
 
+struct price_conf {
+	char *model;           /* requested or upstream model name */
+	double input;          /* per million prompt tokens (not cached) */
+	double cached_input;   /* per million cached prompt tokens */
+	double output;         /* per million completion tokens */
+};
+
 struct config {
 	char *path;            /* file read, or NULL */
 	/* [server] */
@@ -66,7 +73,26 @@ struct config {
 	size_t naliases;
 	struct fallback_conf *fallbacks;
 	size_t nfallbacks;
+	/* [prices]: built-in defaults, then the file */
+	char *currency;
+	struct price_conf *prices;
+	size_t nprices;
+	/* [cache] */
+	int cache_enabled;
+	long cache_ttl_s;
+	size_t cache_max_bytes;
+	int cache_per_key;
+	/* [settle] (BACKEND_URL, INTERNAL_SECRET) */
+	char *settle_backend_url;
+	char *settle_backend_path;
+	char *settle_secret;
+	int settle_batch;
+	int settle_retries;
 };
+
+/* The price of a model (by upstream name first, then requested), or NULL. */
+const struct price_conf *config_price(const struct config *c, const char *upstream_model,
+				      const char *requested_model);
 
 /* Load settings: built-in defaults, then the INI file at path (NULL: the
  * LLMGATE_CONFIG variable, else the default under sysconfdir; a missing

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define REQ_ID_MAX 48
@@ -26,16 +28,28 @@ int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t 
 	memset(gw, 0, sizeof(*gw));
 	if (config_load(&gw->cfg, config_path, err, errlen) != 0)
 		return -1;
+	if (mkdir(gw->cfg.state_dir, 0700) != 0 && errno != EEXIST)
+		log_err("cannot create state directory %s: %s", gw->cfg.state_dir, strerror(errno));
 	auth_init(&gw->auth, &gw->cfg);
 	gw->pools = pool_create_all(&gw->cfg);
+	gw->spool_ok = spool_open(&gw->spool, gw->cfg.state_dir) == 0;
+	quota_init(&gw->quota, gw->cfg.state_dir);
 	gw->started_ms = pool_now_ms();
 	if (random_bytes(&gw->boot_id, sizeof(gw->boot_id)) != 0)
 		gw->boot_id = (uint32_t)getpid() ^ (uint32_t)gw->started_ms;
 	return 0;
 }
 
+void gateway_tick(struct gateway *gw)
+{
+	if (gw->spool_ok)
+		spool_rotate(&gw->spool, 0);
+}
+
 void gateway_free(struct gateway *gw)
 {
+	spool_close(&gw->spool);
+	quota_free(&gw->quota);
 	pool_free_all(gw->pools, gw->cfg.nproviders);
 	auth_free(&gw->auth);
 	config_free(&gw->cfg);
@@ -350,6 +364,23 @@ static const char *upstream_message(struct chat_ctx *x, char *out, size_t outlen
 	return out;
 }
 
+/* Write the usage record (spool, quota counters) and the access log line. */
+static void record_usage(struct gateway *gw, const struct auth_entry *who, const struct usage_record *rec)
+{
+	char seg[SPOOL_NAME_MAX] = "";
+	char *json = usage_record_json(rec);
+	int written = gw->spool_ok && spool_append(&gw->spool, json, strlen(json), seg) == 0;
+	if (!written)
+		log_err("%s usage record not written to the spool: %s", rec->id, json);
+	free(json);
+	quota_record(&gw->quota, who, rec->ts_ms, rec->u.prompt + rec->u.completion, rec->cost, seg);
+	log_info("%s key=%s model=%s provider=%s upkey=%s status=%d stream=%d prompt=%ld completion=%ld "
+		 "cached=%ld reasoning=%ld%s cost=%.6f client_gone=%d ttfb=%ld ms=%ld",
+		 rec->id, rec->key_id, rec->model, rec->provider, rec->upstream_key, rec->status, rec->stream,
+		 rec->u.prompt, rec->u.completion, rec->u.cached, rec->u.reasoning, rec->estimated ? " estimated" : "",
+		 rec->cost, rec->client_gone, rec->ttfb_ms, rec->total_ms);
+}
+
 enum fail_kind { FAIL_NONE = 0, FAIL_COOLING, FAIL_RATE_LIMITED, FAIL_AUTH, FAIL_TIMEOUT, FAIL_UPSTREAM };
 
 static void handle_chat(struct worker *w, struct http_req *r, const struct auth_entry *who, const char *req_id)
@@ -366,7 +397,10 @@ static void handle_chat(struct worker *w, struct http_req *r, const struct auth_
 	int64_t retry_ms = 0;
 	const char *used_provider = "-";
 	const char *used_key = "-";
+	const char *used_model = "";
+	long ttfb_ms = 0;
 	int64_t t0 = pool_now_ms();
+	int routed = 0;
 
 	memset(&x, 0, sizeof(x));
 	buf_init(&x.body, c->max_response);
@@ -418,6 +452,17 @@ static void handle_chat(struct worker *w, struct http_req *r, const struct auth_
 			  "The model '%.200s' does not exist or you do not have access to it.", requested);
 		goto out;
 	}
+	routed = 1;
+	struct quota_refusal why;
+	enum quota_verdict qv = quota_check(&gw->quota, who, requested, t0, &why);
+	if (qv != QUOTA_OK) {
+		char extra[64] = "";
+		if (why.retry_after_s > 0)
+			snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", why.retry_after_s);
+		oai_error(r, (int)qv, qv == QUOTA_MODEL ? "permission_error" : "rate_limit_error", why.code,
+			  qv == QUOTA_MODEL ? "model" : NULL, extra[0] ? extra : NULL, "%s", why.message);
+		goto done;
+	}
 
 	for (size_t ti = 0; ti < rt.n && attempts < c->max_attempts && !x.committed; ti++) {
 		const struct route_target *t = &rt.t[ti];
@@ -443,6 +488,7 @@ static void handle_chat(struct worker *w, struct http_req *r, const struct auth_
 			x.provider = t->prov->name;
 			used_provider = t->prov->name;
 			used_key = pool->keys[ki].id;
+			used_model = t->model;
 			x.mode = MODE_BUFFER;
 			x.status = 0;
 			buf_reset(&x.body);
@@ -459,6 +505,7 @@ static void handle_chat(struct worker *w, struct http_req *r, const struct auth_
 			};
 			int ok = upstream_perform(&uc) == 0;
 			int64_t now = pool_now_ms();
+			ttfb_ms = uc.t_first_byte_ms ? (long)(uc.t_first_byte_ms - uc.t_start_ms) : 0;
 			if (x.committed) {
 				/* the stream reached the client: no retry whatever happens */
 				pool_report(pool, ki, POOL_OK, -1, c, now);
@@ -579,11 +626,25 @@ static void handle_chat(struct worker *w, struct http_req *r, const struct auth_
 			break;
 		}
 	}
-	log_info("%s key=%s model=%s provider=%s upkey=%s status=%d attempts=%d stream=%d "
-		 "prompt=%ld completion=%ld cached=%ld reasoning=%ld usage=%s client_gone=%d ms=%lld",
-		 req_id, who->id, requested, used_provider, used_key, r->status, attempts, x.client_stream,
-		 x.usage.prompt, x.usage.completion, x.usage.cached, x.usage.reasoning,
-		 x.usage.reported ? "reported" : "none", r->client_gone, (long long)(pool_now_ms() - t0));
+done:
+	if (routed) {
+		struct usage_record rec = {
+			.ts_ms = t0, .key_id = who->id, .key_name = who->name, .provider = used_provider,
+			.upstream_key = used_key, .model = requested, .upstream_model = used_model,
+			.endpoint = "chat", .u = x.usage, .currency = c->currency, .ttfb_ms = ttfb_ms,
+			.total_ms = (long)(pool_now_ms() - t0), .status = r->status, .stream = x.client_stream,
+			.client_gone = r->client_gone,
+		};
+		snprintf(rec.id, sizeof(rec.id), "%s", req_id);
+		if (!x.usage.reported && r->status == 200) {
+			/* no usage from the upstream (a cut stream): estimate, and say so */
+			rec.estimated = 1;
+			rec.u.prompt = (long)(r->body.len / 4);
+			rec.u.completion = x.client_stream ? (x.events > 1 ? (long)x.events - 1 : 0) : (long)(x.body.len / 4);
+		}
+		rec.cost = usage_cost(&rec.u, config_price(c, used_model, requested));
+		record_usage(gw, who, &rec);
+	}
 out:
 	cJSON_Delete(req);
 	sse_free(&x.sse);

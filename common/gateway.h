@@ -5,6 +5,8 @@
 #include "config.h"
 #include "http.h"
 #include "pool.h"
+#include "quota.h"
+#include "spool.h"
 #include <curl/curl.h>
 #include <stdint.h>
 
@@ -12,6 +14,9 @@ struct gateway {
 	struct config cfg;
 	struct auth auth;
 	struct pool *pools;      /* parallel to cfg.providers */
+	struct spool spool;      /* usage records */
+	int spool_ok;
+	struct quota quota;
 	int64_t started_ms;
 	uint32_t boot_id;        /* random per process: makes request ids unique */
 };
@@ -27,6 +32,9 @@ struct worker {
  * -1 with a one-line reason in err. */
 int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t errlen);
 void gateway_free(struct gateway *gw);
+/* Periodic work (call about once a second): close the usage segment when
+ * it is due, so that settle can take it. */
+void gateway_tick(struct gateway *gw);
 void worker_init(struct worker *w, struct gateway *gw, unsigned idx);
 void worker_free(struct worker *w);
 /* Answer one request completely (reads its body, writes the response). */

@@ -2,6 +2,7 @@
 #ifndef LLMGATE_USAGE_H
 #define LLMGATE_USAGE_H
 #include <cjson/cJSON.h>
+#include <stdint.h>
 
 struct usage {
 	long prompt;       /* prompt/input tokens, cached ones included */
@@ -10,6 +11,37 @@ struct usage {
 	long reasoning;    /* completion tokens spent on reasoning */
 	int reported;      /* the upstream reported usage */
 };
+
+struct price_conf;
+
+/* One usage record: what a request cost, as written to the spool. */
+struct usage_record {
+	char id[48];                 /* request id */
+	int64_t ts_ms;               /* when the request arrived */
+	const char *key_id;          /* gateway key id, never the key */
+	const char *key_name;
+	const char *provider;        /* "-" when none was tried */
+	const char *upstream_key;    /* upstream key id, never the key */
+	const char *model;           /* as requested */
+	const char *upstream_model;
+	const char *endpoint;        /* "chat" */
+	struct usage u;
+	int estimated;               /* counts are an estimate (no usage reported) */
+	double cost;
+	const char *currency;
+	long ttfb_ms;
+	long total_ms;
+	int status;
+	int stream;
+	int cache_hit;
+	int client_gone;
+};
+
+/* Cost of u under price p (NULL: 0). Cached prompt tokens are charged at
+ * the cached price, the rest of the prompt at the input price. */
+double usage_cost(const struct usage *u, const struct price_conf *p);
+/* The record as one line of JSON (no newline); a new string (free()). */
+char *usage_record_json(const struct usage_record *r);
 
 /* Read usage from a chat completion (or chunk) object: top-level "usage"
  * (OpenAI, DeepSeek's prompt_cache_hit_tokens, GLM) or choices[0].usage

@@ -3,6 +3,7 @@
 #include "gateway.h"
 #include "http.h"
 #include "log.h"
+#include "spool.h"
 #include "xmalloc.h"
 #include <curl/curl.h>
 #include <fcgiapp.h>
@@ -12,14 +13,50 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #define ROUTER_STACK_SIZE (512u << 10)
+#define ROUTER_DRAIN_S 10
 
 struct thread_arg {
 	struct gateway *gw;
 	int sock;
 	unsigned idx;
 };
+
+static volatile sig_atomic_t stopping;
+static int inflight;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+/* Once a second: housekeeping; on SIGTERM, let running requests finish
+ * (up to ROUTER_DRAIN_S), close the usage segment and exit. */
+static void *housekeeping(void *p)
+{
+	struct gateway *gw = p;
+	for (;;) {
+		struct timespec ts = { 0, 200 * 1000000L };
+		for (int i = 0; i < 5 && !stopping; i++)
+			nanosleep(&ts, NULL);
+		if (stopping) {
+			FCGX_ShutdownPending();
+			for (int i = 0; i < ROUTER_DRAIN_S * 10 && __atomic_load_n(&inflight, __ATOMIC_SEQ_CST) > 0; i++) {
+				struct timespec t100 = { 0, 100 * 1000000L };
+				nanosleep(&t100, NULL);
+			}
+			spool_close(&gw->spool);
+			log_info("stopped");
+			_exit(0);
+		}
+		gateway_tick(gw);
+	}
+	return NULL;
+}
 
 static void *serve(void *p)
 {
@@ -28,12 +65,14 @@ static void *serve(void *p)
 	FCGX_Request fr;
 	worker_init(&w, ta->gw, ta->idx);
 	FCGX_InitRequest(&fr, ta->sock, 0);
-	while (FCGX_Accept_r(&fr) == 0) {
+	while (!stopping && FCGX_Accept_r(&fr) == 0) {
 		struct http_req r;
+		__atomic_add_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
 		http_req_init(&r, &fr);
 		gateway_handle(&w, &r);
 		http_req_free(&r);
 		FCGX_Finish_r(&fr);
+		__atomic_sub_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
 	}
 	worker_free(&w);
 	return NULL;
@@ -129,6 +168,16 @@ int main(int argc, char **argv)
 			log_err("cannot start worker thread %d", i);
 			return 1;
 		}
+	}
+	pthread_t hk;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (pthread_create(&hk, &attr, housekeeping, &gw) != 0) {
+		log_err("cannot start the housekeeping thread");
+		return 1;
 	}
 	pthread_attr_destroy(&attr);
 	for (int i = 0; i < n; i++)

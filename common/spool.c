@@ -1,0 +1,244 @@
+/* spool.c — the usage spool: append-only segment files, one writer each. */
+#include "autoconf.h"
+#include "spool.h"
+#include "log.h"
+#include "pool.h"
+#include "sha256.h"
+#include "xmalloc.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int spool_open(struct spool *s, const char *state_dir)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_init(&s->mu, NULL);
+	s->fd = -1;
+	s->dir = xasprintf("%s/spool", state_dir);
+	if (mkdir(s->dir, 0700) != 0 && errno != EEXIST) {
+		log_err("cannot create usage spool %s: %s", s->dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int new_segment(struct spool *s)
+{
+	uint32_t rnd = 0;
+	random_bytes(&rnd, sizeof(rnd));
+	int64_t now = pool_now_ms();
+	snprintf(s->name, sizeof(s->name), "seg-%013lld-%d-%08x", (long long)now, (int)getpid(), rnd);
+	char *path = xasprintf("%s/%s.open", s->dir, s->name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_err("cannot create spool segment %s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		log_err("cannot lock spool segment %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		free(path);
+		return -1;
+	}
+	free(path);
+	s->fd = fd;
+	s->opened_ms = now;
+	s->bytes = 0;
+	s->records = 0;
+	return 0;
+}
+
+/* with s->mu held */
+static void close_segment(struct spool *s)
+{
+	if (s->fd < 0)
+		return;
+	char *from = xasprintf("%s/%s.open", s->dir, s->name);
+	if (s->records == 0) {
+		unlink(from);
+	} else {
+		char *to = xasprintf("%s/%s.ready", s->dir, s->name);
+		fsync(s->fd);
+		if (rename(from, to) != 0)
+			log_err("cannot close spool segment %s: %s", from, strerror(errno));
+		free(to);
+	}
+	free(from);
+	close(s->fd);   /* releases the lock after the rename */
+	s->fd = -1;
+}
+
+int spool_append(struct spool *s, const char *json, size_t len, char seg_out[SPOOL_NAME_MAX])
+{
+	int result = -1;
+	char line[SPOOL_RECORD_MAX];
+	if (len + 1 > sizeof(line)) {
+		log_err("usage record of %zu bytes over the limit; not written", len);
+		s->failed++;
+		return -1;
+	}
+	memcpy(line, json, len);
+	line[len] = '\n';
+	pthread_mutex_lock(&s->mu);
+	if (s->fd >= 0 && s->bytes + len + 1 > SPOOL_ROTATE_BYTES)
+		close_segment(s);
+	if (s->fd < 0 && new_segment(s) != 0)
+		goto out;
+	ssize_t w;
+	do {
+		w = write(s->fd, line, len + 1);
+	} while (w < 0 && errno == EINTR);
+	if (w != (ssize_t)(len + 1)) {
+		log_err("usage spool write failed: %s", w < 0 ? strerror(errno) : "short write");
+		/* a short write left a partial line: start a fresh segment */
+		if (w > 0) {
+			ssize_t nl = write(s->fd, "\n", 1);
+			(void)nl;
+		}
+		close_segment(s);
+		goto out;
+	}
+	s->bytes += len + 1;
+	s->records++;
+	if (seg_out)
+		memcpy(seg_out, s->name, SPOOL_NAME_MAX);
+	result = 0;
+out:
+	if (result != 0)
+		s->failed++;
+	pthread_mutex_unlock(&s->mu);
+	return result;
+}
+
+void spool_rotate(struct spool *s, int force)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->fd >= 0 && s->records > 0 && (force || pool_now_ms() - s->opened_ms >= SPOOL_ROTATE_MS))
+		close_segment(s);
+	pthread_mutex_unlock(&s->mu);
+}
+
+void spool_close(struct spool *s)
+{
+	if (!s->dir)
+		return;
+	pthread_mutex_lock(&s->mu);
+	close_segment(s);
+	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_destroy(&s->mu);
+	free(s->dir);
+	s->dir = NULL;
+}
+
+/* ----------------------------------------------------------- reader side */
+
+static int has_suffix(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), m = strlen(suffix);
+	return n > m && !strcmp(name + n - m, suffix);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+size_t spool_list(const char *spool_dir, const char *suffix, char ***out)
+{
+	size_t n = 0;
+	char **list = NULL;
+	DIR *d = opendir(spool_dir);
+	*out = NULL;
+	if (!d)
+		return 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "seg-", 4) || !has_suffix(e->d_name, suffix))
+			continue;
+		list = xrealloc(list, (n + 1) * sizeof(*list));
+		list[n++] = xstrndup(e->d_name, strlen(e->d_name) - strlen(suffix));
+	}
+	closedir(d);
+	if (n)
+		qsort(list, n, sizeof(*list), cmp_str);
+	*out = list;
+	return n;
+}
+
+void spool_free_list(char **list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+int spool_claim_orphans(const char *spool_dir)
+{
+	char **list;
+	int claimed = 0;
+	size_t n = spool_list(spool_dir, ".open", &list);
+	for (size_t i = 0; i < n; i++) {
+		char *from = xasprintf("%s/%s.open", spool_dir, list[i]);
+		int fd = open(from, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			/* the writer is gone (its lock died with it) */
+			char *to = xasprintf("%s/%s.ready", spool_dir, list[i]);
+			struct stat st;
+			if (fstat(fd, &st) != 0) {
+				/* leave it */
+			} else if (st.st_size == 0) {
+				/* a writer may be between open and flock: only drop
+				 * empty segments that are clearly old */
+				if (time(NULL) - st.st_mtime > 60)
+					unlink(from);
+			} else if (rename(from, to) == 0) {
+				claimed++;
+			}
+			free(to);
+		}
+		if (fd >= 0)
+			close(fd);
+		free(from);
+	}
+	spool_free_list(list, n);
+	return claimed;
+}
+
+long spool_read(const char *path, int (*fn)(const char *line, size_t len, void *user), void *user,
+		int *partial)
+{
+	FILE *f = fopen(path, "re");
+	if (partial)
+		*partial = 0;
+	if (!f)
+		return -1;
+	long count = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] != '\n') {
+			if (partial)
+				(*partial)++;
+			break;
+		}
+		line[n - 1] = '\0';
+		if (n == 1)
+			continue;   /* an empty line (after a repaired short write) */
+		count++;
+		if (fn && fn(line, (size_t)(n - 1), user) != 0)
+			break;
+	}
+	free(line);
+	fclose(f);
+	return count;
+}
