@@ -6,6 +6,7 @@
 #include "log.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +17,19 @@ static void usage_text(FILE *f)
 {
 	fprintf(f,
 		"usage: llmgate-keys [--config FILE] [--state-dir DIR] COMMAND\n"
-		"  create --name NAME [--expires-days N]   make a key; prints it once\n"
-		"  list [--json]                           show keys (never the key itself)\n"
-		"  revoke ID                               refuse a key from now on\n");
+		"  create --name NAME [LIMITS]   make a key; prints it once\n"
+		"  set ID [--name NAME] [LIMITS] change a key's name or limits (0 removes a limit)\n"
+		"  list [--json]                 show keys (never the key itself)\n"
+		"  revoke ID                     refuse a key from now on\n"
+		"LIMITS:\n"
+		"  --expires-days N   expire N days from now (0: never)\n"
+		"  --rpm N            requests per minute\n"
+		"  --tpm N            tokens per minute\n"
+		"  --tokens N         token budget, all time\n"
+		"  --tokens-month N   token budget per calendar month (UTC)\n"
+		"  --cost X           cost budget, all time (in the [prices] currency)\n"
+		"  --cost-month X     cost budget per month\n"
+		"  --models LIST      allowed models, comma-separated, 'prefix*' allowed\n");
 }
 
 static void print_row(const char *json, void *user)
@@ -48,10 +59,70 @@ static void print_row(const char *json, void *user)
 	if (!cJSON_IsTrue(revoked) && cJSON_IsNumber(expires) && expires->valuedouble > 0 &&
 	    expires->valuedouble <= (double)time(NULL))
 		state = "expired";
-	printf("%-12s %-24s %-12s %-20s %s\n", cJSON_IsString(id) ? id->valuestring : "?",
+	const cJSON *lim = cJSON_GetObjectItemCaseSensitive(j, "limits");
+	char *limits = cJSON_IsObject(lim) && lim->child ? cJSON_PrintUnformatted(lim) : NULL;
+	printf("%-12s %-24s %-12s %-20s %-8s %s\n", cJSON_IsString(id) ? id->valuestring : "?",
 	       cJSON_IsString(name) ? name->valuestring : "", cJSON_IsString(prefix) ? prefix->valuestring : "",
-	       when, state);
+	       when, state, limits ? limits : "-");
+	free(limits);
 	cJSON_Delete(j);
+}
+
+/* Parse the LIMITS options (and --name) from argv[*i] on into patch.
+ * Returns 0, or -1 after printing what is wrong. */
+static int parse_limits(int argc, char **argv, int *i, cJSON *patch)
+{
+	static const struct { const char *opt, *field; int is_double; } nums[] = {
+		{ "--rpm", "rpm", 0 }, { "--tpm", "tpm", 0 }, { "--tokens", "tokens", 0 },
+		{ "--tokens-month", "tokens_month", 0 }, { "--cost", "cost", 1 }, { "--cost-month", "cost_month", 1 },
+	};
+	cJSON *lim = cJSON_AddObjectToObject(patch, "limits");
+	for (; *i < argc; (*i)++) {
+		const char *o = argv[*i];
+		if (*i + 1 >= argc) {
+			fprintf(stderr, "llmgate-keys: %s needs a value\n", o);
+			return -1;
+		}
+		const char *v = argv[*i + 1];
+		int done = 0;
+		for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]) && !done; k++) {
+			if (strcmp(o, nums[k].opt))
+				continue;
+			char *end;
+			double d = strtod(v, &end);
+			long n;
+			if (nums[k].is_double ? (*end || d < 0 || d > 1e12 || d != d)
+					      : ini_parse_long(v, 0, LONG_MAX, &n) != 0) {
+				fprintf(stderr, "llmgate-keys: %s takes a number from 0 up\n", o);
+				return -1;
+			}
+			cJSON_AddNumberToObject(lim, nums[k].field, nums[k].is_double ? d : (double)n);
+			done = 1;
+		}
+		if (done) {
+			(*i)++;
+			continue;
+		}
+		if (!strcmp(o, "--models")) {
+			cJSON_AddStringToObject(lim, "models", v);
+		} else if (!strcmp(o, "--name")) {
+			cJSON_DeleteItemFromObjectCaseSensitive(patch, "name");
+			cJSON_AddStringToObject(patch, "name", v);
+		} else if (!strcmp(o, "--expires-days")) {
+			long days;
+			if (ini_parse_long(v, 0, 36500, &days) != 0) {
+				fprintf(stderr, "llmgate-keys: --expires-days takes a number of days from 0 to 36500\n");
+				return -1;
+			}
+			cJSON_DeleteItemFromObjectCaseSensitive(patch, "expires");
+			cJSON_AddNumberToObject(patch, "expires", days ? (double)(time(NULL) + days * 86400L) : 0);
+		} else {
+			fprintf(stderr, "llmgate-keys: unknown option %s\n", o);
+			return -1;
+		}
+		(*i)++;
+	}
+	return 0;
 }
 
 static int ensure_state_dir(const char *dir)
@@ -97,46 +168,67 @@ int main(int argc, char **argv)
 	const char *cmd = argv[i++];
 
 	if (!strcmp(cmd, "create")) {
-		const char *name = NULL;
-		long days = 0;
-		for (; i < argc; i++) {
-			if (!strcmp(argv[i], "--name") && i + 1 < argc) {
-				name = argv[++i];
-			} else if (!strcmp(argv[i], "--expires-days") && i + 1 < argc) {
-				if (ini_parse_long(argv[++i], 1, 36500, &days) != 0) {
-					fprintf(stderr, "llmgate-keys: --expires-days takes a number of days from 1 to 36500\n");
-					goto out;
-				}
-			} else {
-				usage_text(stderr);
-				result = 2;
-				goto out;
-			}
+		cJSON *patch = cJSON_CreateObject();
+		if (parse_limits(argc, argv, &i, patch) != 0) {
+			cJSON_Delete(patch);
+			result = 2;
+			goto out;
 		}
-		if (!name || !*name) {
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(patch, "name");
+		if (!cJSON_IsString(name) || !*name->valuestring) {
 			fprintf(stderr, "llmgate-keys: create needs --name NAME\n");
+			cJSON_Delete(patch);
 			result = 2;
 			goto out;
 		}
 		if (ensure_state_dir(dir) != 0) {
 			fprintf(stderr, "llmgate-keys: cannot use state directory %s: %s\n", dir, strerror(errno));
+			cJSON_Delete(patch);
 			goto out;
 		}
 		char id[AUTH_ID_MAX];
-		int64_t expires = days ? (int64_t)time(NULL) + days * 86400 : 0;
-		char *key = auth_key_create(dir, name, expires, id, err, sizeof(err));
+		const cJSON *exp = cJSON_GetObjectItemCaseSensitive(patch, "expires");
+		char *key = auth_key_create(dir, name->valuestring, cJSON_IsNumber(exp) ? (int64_t)exp->valuedouble : 0,
+					    id, err, sizeof(err));
+		if (key && auth_key_update(dir, id, patch, err, sizeof(err)) != 0) {
+			auth_key_revoke(dir, id, err + strlen(err), sizeof(err) - strlen(err));
+			free(key);
+			key = NULL;
+		}
+		cJSON_Delete(patch);
 		if (!key) {
 			fprintf(stderr, "llmgate-keys: %s\n", err);
 			goto out;
 		}
 		printf("%s\n", key);
-		fprintf(stderr, "created key %s (%s); it is shown only now\n", id, name);
+		fprintf(stderr, "created key %s; it is shown only now\n", id);
 		free(key);
+		result = 0;
+	} else if (!strcmp(cmd, "set")) {
+		if (i >= argc) {
+			fprintf(stderr, "llmgate-keys: set needs a key id (see llmgate-keys list)\n");
+			result = 2;
+			goto out;
+		}
+		const char *id = argv[i++];
+		cJSON *patch = cJSON_CreateObject();
+		if (parse_limits(argc, argv, &i, patch) != 0) {
+			cJSON_Delete(patch);
+			result = 2;
+			goto out;
+		}
+		int r = auth_key_update(dir, id, patch, err, sizeof(err));
+		cJSON_Delete(patch);
+		if (r != 0) {
+			fprintf(stderr, "llmgate-keys: %s\n", err);
+			goto out;
+		}
+		fprintf(stderr, "updated key %s\n", id);
 		result = 0;
 	} else if (!strcmp(cmd, "list")) {
 		int as_json = i < argc && !strcmp(argv[i], "--json");
 		if (!as_json)
-			printf("%-12s %-24s %-12s %-20s %s\n", "ID", "NAME", "PREFIX", "CREATED", "STATE");
+			printf("%-12s %-24s %-12s %-20s %-8s %s\n", "ID", "NAME", "PREFIX", "CREATED", "STATE", "LIMITS");
 		if (auth_key_each(dir, print_row, &as_json, err, sizeof(err)) != 0) {
 			fprintf(stderr, "llmgate-keys: %s\n", err);
 			goto out;
