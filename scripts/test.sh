@@ -29,13 +29,22 @@ run_suite() {
 }
 
 summary() {
-	# one closing line for people and CI: counts of every TAP result
+	# one closing line for people and CI: unit checks (TAP) plus the
+	# integration tests (node's own counts), over every build that ran
 	pass=0; fail=0
-	for trs in "$@"; do
-		[ -f "$trs" ] || continue
-		p=$(grep -c '^:test-result: PASS' "$trs" || true)
-		f=$(grep -c -E '^:test-result: (FAIL|ERROR|XPASS)' "$trs" || true)
-		pass=$((pass + p)); fail=$((fail + f))
+	for d in "$@"; do
+		for trs in "$d"/tests/unit/*.trs; do
+			[ -f "$trs" ] || continue
+			p=$(grep -c '^:test-result: PASS' "$trs" || true)
+			f=$(grep -c -E '^:test-result: (FAIL|ERROR|XPASS)' "$trs" || true)
+			pass=$((pass + p)); fail=$((fail + f))
+		done
+		log="$d/tests/integration/run.log"
+		if [ -f "$log" ]; then
+			p=$(awk '/^# pass /{n=$3} END{print n+0}' "$log")
+			f=$(awk '/^# fail /{n=$3} END{print n+0}' "$log")
+			pass=$((pass + p)); fail=$((fail + f))
+		fi
 	done
 	echo "$pass passed, $fail failed"
 }
@@ -45,6 +54,5 @@ run_suite _build || status=1
 if [ "$asan" = 1 ] && [ "$status" = 0 ]; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 run_suite _build-asan --enable-asan || status=1
 fi
-summary _build/tests/unit/*.trs _build/tests/integration/*.trs \
-	_build-asan/tests/unit/*.trs _build-asan/tests/integration/*.trs
+summary _build _build-asan
 exit $status

@@ -6,8 +6,9 @@ set -e
 src=${LLMGATE_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 node=${NODE:-node}
 if [ ! -d "$src/tests/node_modules" ]; then
-	echo "Bail out! tests/node_modules missing: run 'npm ci --prefix tests' (scripts/test.sh does)"
-	exit 1
+	# e.g. 'make distcheck' from a tarball: nothing to run the clients with
+	echo "1..0 # SKIP tests/node_modules missing: run 'npm ci --prefix tests' (scripts/test.sh does)"
+	exit 0
 fi
 cd "$src/tests"
 exec "$node" --test --test-reporter=tap --test-concurrency=2 integration/
