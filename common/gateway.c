@@ -34,6 +34,8 @@ int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t 
 	gw->pools = pool_create_all(&gw->cfg);
 	gw->spool_ok = spool_open(&gw->spool, gw->cfg.state_dir) == 0;
 	quota_init(&gw->quota, gw->cfg.state_dir);
+	if (gw->cfg.cache_enabled)
+		gw->cache = cache_open(gw->cfg.state_dir, gw->cfg.cache_ttl_s, gw->cfg.cache_max_bytes);
 	gw->started_ms = pool_now_ms();
 	if (random_bytes(&gw->boot_id, sizeof(gw->boot_id)) != 0)
 		gw->boot_id = (uint32_t)getpid() ^ (uint32_t)gw->started_ms;
@@ -50,6 +52,8 @@ void gateway_free(struct gateway *gw)
 {
 	spool_close(&gw->spool);
 	quota_free(&gw->quota);
+	if (gw->cache)
+		cache_close(gw->cache);
 	pool_free_all(gw->pools, gw->cfg.nproviders);
 	auth_free(&gw->auth);
 	config_free(&gw->cfg);
@@ -248,7 +252,17 @@ struct chat_ctx {
 	struct usage usage;
 	int saw_done;
 	unsigned events;
+	const char *cache_state;   /* "hit", "miss", "bypass", or NULL (no cache) */
 };
+
+/* The response headers every answer from an upstream carries. */
+static void answer_headers(const struct chat_ctx *x, const char *first, char *out, size_t n)
+{
+	int len = snprintf(out, n, "%sX-Llmgate-Provider: %s\r\nX-Request-Id: %s\r\n", first ? first : "",
+			   x->provider, x->req_id);
+	if (x->cache_state && len > 0 && (size_t)len < n)
+		snprintf(out + len, n - (size_t)len, "X-Llmgate-Cache: %s\r\n", x->cache_state);
+}
 
 static int chat_on_head(void *user, int status, const char *ctype, long retry_after)
 {
@@ -298,9 +312,7 @@ static int chat_on_data(void *user, const char *p, size_t n)
 	}
 	if (!x->committed) {
 		char extra[EXTRA_HDR_MAX];
-		snprintf(extra, sizeof(extra),
-			 "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nX-Llmgate-Provider: %s\r\nX-Request-Id: %s\r\n",
-			 x->provider, x->req_id);
+		answer_headers(x, "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n", extra, sizeof(extra));
 		http_begin(x->r, 200, "text/event-stream; charset=utf-8", extra);
 		x->committed = 1;
 	}
@@ -336,7 +348,7 @@ static void relay_client_error(struct chat_ctx *x)
 	const cJSON *e = j ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
 	if (cJSON_IsObject(e) && !x->body_truncated) {
 		char extra[EXTRA_HDR_MAX];
-		snprintf(extra, sizeof(extra), "X-Llmgate-Provider: %s\r\nX-Request-Id: %s\r\n", x->provider, x->req_id);
+		answer_headers(x, NULL, extra, sizeof(extra));
 		http_respond(x->r, x->status, "application/json", extra, body, strlen(body));
 	} else {
 		const cJSON *m = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : NULL;
@@ -362,6 +374,42 @@ static const char *upstream_message(struct chat_ctx *x, char *out, size_t outlen
 		if (*p == '\r' || *p == '\n')
 			*p = ' ';
 	return out;
+}
+
+/* Answer from the cache if it holds the request; 1 if it did. */
+static int serve_from_cache(struct gateway *gw, struct chat_ctx *x, const char *ckey, const char *provider)
+{
+	size_t len;
+	long age;
+	char *body = cache_get(gw->cache, ckey, &len, &age);
+	if (!body)
+		return 0;
+	int served = 0;
+	char first[96], extra[EXTRA_HDR_MAX];
+	x->provider = provider;
+	x->cache_state = "hit";
+	if (x->client_stream) {
+		struct buf sse;
+		buf_init(&sse, BUF_CAP_DEFAULT * 32);
+		if (cache_to_sse(body, len, x->client_usage, &sse) == 0) {
+			snprintf(first, sizeof(first), "Cache-Control: no-cache\r\nAge: %ld\r\n", age);
+			answer_headers(x, first, extra, sizeof(extra));
+			http_begin(x->r, 200, "text/event-stream; charset=utf-8", extra);
+			http_write(x->r, sse.data, sse.len);
+			http_flush(x->r);
+			served = 1;
+		}
+		buf_free(&sse);
+	} else {
+		snprintf(first, sizeof(first), "Age: %ld\r\n", age);
+		answer_headers(x, first, extra, sizeof(extra));
+		http_respond(x->r, 200, "application/json", extra, body, len);
+		served = 1;
+	}
+	if (!served)
+		x->cache_state = "miss";
+	free(body);
+	return served;
 }
 
 /* Write the usage record (spool, quota counters) and the access log line. */
@@ -401,6 +449,9 @@ static void handle_chat(struct worker *w, struct http_req *r, const struct auth_
 	long ttfb_ms = 0;
 	int64_t t0 = pool_now_ms();
 	int routed = 0;
+	char ckey[CACHE_KEY_HEX];
+	int cache_store = 0;
+	int cache_hit = 0;
 
 	memset(&x, 0, sizeof(x));
 	buf_init(&x.body, c->max_response);
@@ -462,6 +513,22 @@ static void handle_chat(struct worker *w, struct http_req *r, const struct auth_
 		oai_error(r, (int)qv, qv == QUOTA_MODEL ? "permission_error" : "rate_limit_error", why.code,
 			  qv == QUOTA_MODEL ? "model" : NULL, extra[0] ? extra : NULL, "%s", why.message);
 		goto done;
+	}
+
+	if (gw->cache) {
+		const char *cc = http_header(r, "Cache-Control");
+		const char *lc = http_header(r, "X-Llmgate-Cache");
+		int no_read = (cc && (strstr(cc, "no-cache") || strstr(cc, "no-store"))) || (lc && !strcmp(lc, "bypass"));
+		int no_write = (cc && strstr(cc, "no-store")) || (lc && !strcmp(lc, "bypass"));
+		cache_key(req, rt.t[0].prov->name, rt.t[0].model, c->cache_per_key ? who->id : "", ckey);
+		x.cache_state = no_read ? "bypass" : "miss";
+		cache_store = !no_write && !x.client_stream;
+		if (!no_read && serve_from_cache(gw, &x, ckey, rt.t[0].prov->name)) {
+			cache_hit = 1;
+			used_provider = rt.t[0].prov->name;
+			used_model = rt.t[0].model;
+			goto done;
+		}
 	}
 
 	for (size_t ti = 0; ti < rt.n && attempts < c->max_attempts && !x.committed; ti++) {
@@ -586,8 +653,10 @@ static void handle_chat(struct worker *w, struct http_req *r, const struct auth_
 			cJSON_Delete(resp);
 			pool_report(pool, ki, POOL_OK, -1, c, now);
 			char extra[EXTRA_HDR_MAX];
-			snprintf(extra, sizeof(extra), "X-Llmgate-Provider: %s\r\nX-Request-Id: %s\r\n", t->prov->name, req_id);
+			answer_headers(&x, NULL, extra, sizeof(extra));
 			http_respond(r, 200, "application/json", extra, x.body.data, x.body.len);
+			if (cache_store)
+				cache_put(gw->cache, ckey, x.body.data, x.body.len);
 			x.committed = 1;
 			fail = FAIL_NONE;
 			break;
@@ -633,10 +702,13 @@ done:
 			.upstream_key = used_key, .model = requested, .upstream_model = used_model,
 			.endpoint = "chat", .u = x.usage, .currency = c->currency, .ttfb_ms = ttfb_ms,
 			.total_ms = (long)(pool_now_ms() - t0), .status = r->status, .stream = x.client_stream,
-			.client_gone = r->client_gone,
+			.client_gone = r->client_gone, .cache_hit = cache_hit,
 		};
 		snprintf(rec.id, sizeof(rec.id), "%s", req_id);
-		if (!x.usage.reported && r->status == 200) {
+		if (cache_hit) {
+			/* nothing was spent upstream */
+			memset(&rec.u, 0, sizeof(rec.u));
+		} else if (!x.usage.reported && r->status == 200) {
 			/* no usage from the upstream (a cut stream): estimate, and say so */
 			rec.estimated = 1;
 			rec.u.prompt = (long)(r->body.len / 4);

@@ -2,6 +2,7 @@
 #ifndef LLMGATE_GATEWAY_H
 #define LLMGATE_GATEWAY_H
 #include "auth.h"
+#include "cache.h"
 #include "config.h"
 #include "http.h"
 #include "pool.h"
@@ -17,6 +18,7 @@ struct gateway {
 	struct spool spool;      /* usage records */
 	int spool_ok;
 	struct quota quota;
+	struct cache *cache;     /* NULL: no response cache */
 	int64_t started_ms;
 	uint32_t boot_id;        /* random per process: makes request ids unique */
 };
