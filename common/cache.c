@@ -7,6 +7,7 @@
 #include "xmalloc.h"
 #include <errno.h>
 #include <gdbm.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -458,6 +459,20 @@ static void load_index(struct cache *c)
 	free(l.bad);
 }
 
+/* Free space handling: by default GDBM keeps freed blocks in per-bucket
+ * lists it seldom reuses, and under a cache's churn the file grows without
+ * bound. A central free list with coalescing keeps it near 1.6 times the
+ * live data. These settings are not stored in the file: set after every
+ * open, recovery and rewrite. */
+static void tune(struct cache *c)
+{
+	int one = 1;
+	if (gdbm_setopt(c->db, GDBM_SETCENTFREE, &one, sizeof(one)) != 0 ||
+	    gdbm_setopt(c->db, GDBM_SETCOALESCEBLKS, &one, sizeof(one)) != 0)
+		log_warn("response cache %s: cannot tune free space handling: %s", c->path,
+			 gdbm_strerror(gdbm_errno));
+}
+
 /* After a failed GDBM call: if GDBM says the file needs recovery, recover
  * it (dropping what cannot be read) and rebuild the index. */
 static void check_recovery(struct cache *c)
@@ -469,6 +484,7 @@ static void check_recovery(struct cache *c)
 		log_err("response cache %s: recovery failed: %s", c->path, gdbm_strerror(gdbm_errno));
 		return;
 	}
+	tune(c);
 	load_index(c);
 }
 
@@ -500,6 +516,8 @@ static int reorganize_locked(struct cache *c)
 		check_recovery(c);
 		return -1;
 	}
+	tune(c);
+	c->st.compactions++;
 	c->reorg_floor = file_size(c);
 	log_info("response cache %s compacted from %llu to %llu bytes", c->path,
 		 (unsigned long long)before, (unsigned long long)c->reorg_floor);
@@ -596,6 +614,7 @@ struct cache *cache_open(const char *state_dir, long ttl_s, size_t max_bytes)
 		cache_close(c);
 		return NULL;
 	}
+	tune(c);
 	load_index(c);
 	check_recovery(c);
 	c->deletes = 0;
@@ -695,7 +714,7 @@ int cache_put(struct cache *c, const char key[CACHE_KEY_HEX], const char *body, 
 	struct entry *e;
 
 	if (!c || parse_id(key, id) != 0 || len > c->max_bytes / 8 ||
-	    (uint64_t)len > UINT32_MAX)
+	    (uint64_t)len > (uint64_t)INT_MAX - CACHE_HDR_LEN)
 		goto out;
 	val = xmalloc(CACHE_HDR_LEN + len);
 	if (len)

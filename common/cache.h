@@ -11,12 +11,15 @@
  * or under max_bytes by evicting the least recently used entries. After a
  * reopen, recency is approximated by stored time (uses are not written).
  *
- * The file does not shrink when entries are deleted (GDBM reuses the
- * space, with some fragmentation). Every CACHE_REORG_EVERY deletions the
- * file size is checked, and when it exceeds 2 * max_bytes +
- * CACHE_REORG_SLACK (or twice its size after the last rewrite, if larger)
- * it is rewritten with gdbm_reorganize (same check at open). The rewrite
- * holds the cache lock for its duration, a copy of at most ~max_bytes. */
+ * File size: the file never shrinks by itself. With GDBM's default free
+ * space handling (free blocks kept per bucket) a churning cache grows the
+ * file without bound, so the cache turns on GDBM's central free list with
+ * block coalescing, which keeps it near 1.6 times the live data. As a
+ * backstop, every CACHE_REORG_EVERY deletions the file size is checked, and
+ * when it exceeds 2 * max_bytes + CACHE_REORG_SLACK (or twice its size
+ * after the last rewrite, if larger) the file is rewritten with
+ * gdbm_reorganize (same check at open). A rewrite holds the cache lock
+ * while it copies the live data (at most about max_bytes). */
 #ifndef LLMGATE_CACHE_H
 #define LLMGATE_CACHE_H
 #include "buf.h"
@@ -37,6 +40,7 @@ struct cache_stats {
 	unsigned long misses;     /* since open, expired ones included */
 	unsigned long evictions;  /* removed to keep bytes under max_bytes */
 	unsigned long expired;    /* removed because older than ttl_s */
+	unsigned long compactions;  /* file rewrites (cache_reorganize) */
 	size_t bytes;             /* sum of stored body lengths */
 };
 

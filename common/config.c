@@ -3,6 +3,8 @@
 #include "config.h"
 #include "ini.h"
 #include "log.h"
+#include "store.h"
+#include <cjson/cJSON.h>
 #include "xmalloc.h"
 #include <ctype.h>
 #include <errno.h>
@@ -169,8 +171,19 @@ static void set_url(char **dst, const char *v)
 		(*dst)[--n] = '\0';
 }
 
+static void free_key_ids(struct provider_conf *p)
+{
+	if (p->key_ids) {
+		for (size_t i = 0; i < p->nkeys; i++)
+			free(p->key_ids[i]);
+		free(p->key_ids);
+		p->key_ids = NULL;
+	}
+}
+
 static void set_keys(struct provider_conf *p, const char *v)
 {
+	free_key_ids(p);
 	ini_free_list(p->keys, p->nkeys);
 	p->keys = NULL;
 	p->nkeys = 0;
@@ -601,6 +614,7 @@ void config_free(struct config *c)
 		struct provider_conf *p = &c->providers[i];
 		free(p->name);
 		free(p->base_url);
+		free_key_ids(p);
 		ini_free_list(p->keys, p->nkeys);
 		ini_free_list(p->models, p->nmodels);
 		ini_free_list(p->prefixes, p->nprefixes);
@@ -628,5 +642,236 @@ void config_free(struct config *c)
 	free(c->settle_backend_url);
 	free(c->settle_backend_path);
 	free(c->settle_secret);
+	free(c->system_prompt);
 	memset(c, 0, sizeof(*c));
+}
+
+/* ------------------------------------------------------ state.db overlay */
+
+static void add_state_key(struct provider_conf *p, const char *secret, const char *id)
+{
+	if (!p->key_ids && p->nkeys)
+		p->key_ids = xcalloc(p->nkeys, sizeof(char *));
+	p->keys = xrealloc(p->keys, (p->nkeys + 1) * sizeof(char *));
+	p->key_ids = xrealloc(p->key_ids, (p->nkeys + 1) * sizeof(char *));
+	p->keys[p->nkeys] = xstrdup(secret);
+	p->key_ids[p->nkeys] = xstrdup(id);
+	p->nkeys++;
+	p->no_auth = 0;
+	log_add_secret(secret);
+}
+
+static int upkey_one(const char *key, const char *val, size_t vlen, void *user)
+{
+	struct config *c = user;
+	cJSON *j = cJSON_ParseWithLength(val, vlen);
+	const cJSON *prov = j ? cJSON_GetObjectItemCaseSensitive(j, "provider") : NULL;
+	const cJSON *secret = j ? cJSON_GetObjectItemCaseSensitive(j, "key") : NULL;
+	const cJSON *id = j ? cJSON_GetObjectItemCaseSensitive(j, "id") : NULL;
+	if (!cJSON_IsString(prov) || !cJSON_IsString(secret) || !cJSON_IsString(id) || !*secret->valuestring) {
+		log_warn("state.db: %.60s is not a valid upstream key record; skipped", key);
+	} else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "disabled"))) {
+		struct provider_conf *p = config_provider(c, prov->valuestring);
+		if (p)
+			add_state_key(p, secret->valuestring, id->valuestring);
+		else
+			log_warn("state.db: upstream key %.40s names unknown provider %.40s", id->valuestring,
+				 prov->valuestring);
+	}
+	cJSON_Delete(j);
+	return 0;
+}
+
+static void set_list_from_json(char ***list, size_t *n, const cJSON *arr)
+{
+	ini_free_list(*list, *n);
+	*list = NULL;
+	*n = 0;
+	const cJSON *v;
+	cJSON_ArrayForEach(v, arr) {
+		if (!cJSON_IsString(v) || !*v->valuestring)
+			continue;
+		*list = xrealloc(*list, (*n + 1) * sizeof(char *));
+		(*list)[(*n)++] = xstrdup(v->valuestring);
+	}
+}
+
+static void apply_providers(struct config *c, const cJSON *provs)
+{
+	const cJSON *po;
+	cJSON_ArrayForEach(po, provs) {
+		const char *name = po->string;
+		if (!cJSON_IsObject(po) || !valid_name(name)) {
+			log_warn("state.db settings: provider '%.40s' skipped", name);
+			continue;
+		}
+		const cJSON *url = cJSON_GetObjectItemCaseSensitive(po, "base_url");
+		struct provider_conf *p = config_provider(c, name);
+		if (!p) {
+			if (!cJSON_IsString(url) || !valid_url(url->valuestring) || c->nproviders >= CONFIG_MAX_PROVIDERS) {
+				log_warn("state.db settings: new provider '%.40s' needs an http(s) base_url", name);
+				continue;
+			}
+			p = add_provider(c, name);
+			/* keys for a provider added at run time come from state.db or
+			 * its environment variable */
+			char prefix[CONFIG_NAME_MAX + 1], var[CONFIG_NAME_MAX + 16];
+			config_env_prefix(name, prefix, sizeof(prefix));
+			snprintf(var, sizeof(var), "%s_API_KEY", prefix);
+			const char *ek = getenv(var);
+			if (ek && *ek)
+				set_keys(p, ek);
+		}
+		if (cJSON_IsString(url) && valid_url(url->valuestring))
+			set_url(&p->base_url, url->valuestring);
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(po, "models");
+		if (cJSON_IsArray(m))
+			set_list_from_json(&p->models, &p->nmodels, m);
+		const cJSON *pf = cJSON_GetObjectItemCaseSensitive(po, "prefixes");
+		if (cJSON_IsArray(pf))
+			set_list_from_json(&p->prefixes, &p->nprefixes, pf);
+		p->disabled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(po, "disabled"));
+	}
+}
+
+static void apply_aliases(struct config *c, const cJSON *al)
+{
+	const cJSON *v;
+	cJSON_ArrayForEach(v, al) {
+		if (!cJSON_IsString(v) || !*v->string)
+			continue;
+		struct alias_conf *a = NULL;
+		for (size_t i = 0; i < c->naliases; i++) {
+			if (!strcmp(c->aliases[i].name, v->string))
+				a = &c->aliases[i];
+		}
+		struct target t;
+		if (parse_target(v->valuestring, c, &t) != 0) {
+			free(t.provider);
+			free(t.model);
+			continue;
+		}
+		if (!a) {
+			c->aliases = xrealloc(c->aliases, (c->naliases + 1) * sizeof(*c->aliases));
+			a = &c->aliases[c->naliases++];
+			a->name = xstrdup(v->string);
+		} else {
+			free(a->to.provider);
+			free(a->to.model);
+		}
+		a->to = t;
+	}
+}
+
+static void apply_fallbacks(struct config *c, const cJSON *fb)
+{
+	const cJSON *v;
+	cJSON_ArrayForEach(v, fb) {
+		if (!cJSON_IsArray(v) || !*v->string)
+			continue;
+		struct fallback_conf *f = NULL;
+		for (size_t i = 0; i < c->nfallbacks; i++) {
+			if (!strcmp(c->fallbacks[i].model, v->string))
+				f = &c->fallbacks[i];
+		}
+		if (!f) {
+			c->fallbacks = xrealloc(c->fallbacks, (c->nfallbacks + 1) * sizeof(*c->fallbacks));
+			f = &c->fallbacks[c->nfallbacks++];
+			f->model = xstrdup(v->string);
+		} else {
+			for (size_t j = 0; j < f->n; j++) {
+				free(f->chain[j].provider);
+				free(f->chain[j].model);
+			}
+			free(f->chain);
+		}
+		f->n = 0;
+		f->chain = xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(*f->chain));
+		const cJSON *e;
+		cJSON_ArrayForEach(e, v) {
+			if (cJSON_IsString(e) && parse_target(e->valuestring, c, &f->chain[f->n]) == 0) {
+				f->n++;
+			} else if (cJSON_IsString(e)) {
+				free(f->chain[f->n].provider);
+				free(f->chain[f->n].model);
+			}
+		}
+	}
+}
+
+static void apply_settings(struct config *c, const cJSON *s)
+{
+	const cJSON *v;
+	if (cJSON_IsObject(v = cJSON_GetObjectItemCaseSensitive(s, "providers")))
+		apply_providers(c, v);
+	if (cJSON_IsObject(v = cJSON_GetObjectItemCaseSensitive(s, "aliases")))
+		apply_aliases(c, v);
+	if (cJSON_IsObject(v = cJSON_GetObjectItemCaseSensitive(s, "fallback")))
+		apply_fallbacks(c, v);
+	if (cJSON_IsObject(v = cJSON_GetObjectItemCaseSensitive(s, "system_prompt"))) {
+		const cJSON *on = cJSON_GetObjectItemCaseSensitive(v, "enabled");
+		const cJSON *text = cJSON_GetObjectItemCaseSensitive(v, "text");
+		free(c->system_prompt);
+		c->system_prompt = NULL;
+		if (cJSON_IsTrue(on) && cJSON_IsString(text) && *text->valuestring)
+			c->system_prompt = xstrdup(text->valuestring);
+	}
+	if (cJSON_IsObject(v = cJSON_GetObjectItemCaseSensitive(s, "cache"))) {
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(v, "enabled");
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(v, "ttl_s");
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(v, "max_bytes");
+		if (cJSON_IsBool(e))
+			c->cache_enabled = cJSON_IsTrue(e);
+		if (cJSON_IsNumber(t) && t->valuedouble >= 1 && t->valuedouble <= 365.0 * 86400)
+			c->cache_ttl_s = (long)t->valuedouble;
+		if (cJSON_IsNumber(m) && m->valuedouble >= 4096 && m->valuedouble <= 1e12)
+			c->cache_max_bytes = (size_t)m->valuedouble;
+	}
+	if (cJSON_IsObject(v = cJSON_GetObjectItemCaseSensitive(s, "prices"))) {
+		const cJSON *p;
+		cJSON_ArrayForEach(p, v) {
+			if (cJSON_IsArray(p) && cJSON_GetArraySize(p) == 3) {
+				const cJSON *a = cJSON_GetArrayItem(p, 0), *b = cJSON_GetArrayItem(p, 1),
+					    *d = cJSON_GetArrayItem(p, 2);
+				if (cJSON_IsNumber(a) && cJSON_IsNumber(b) && cJSON_IsNumber(d) && a->valuedouble >= 0 &&
+				    b->valuedouble >= 0 && d->valuedouble >= 0)
+					set_price(c, p->string, a->valuedouble, b->valuedouble, d->valuedouble);
+			}
+		}
+	}
+}
+
+int config_apply_state(struct config *c, char *err, size_t errlen)
+{
+	int result = -1;
+	char *path = xasprintf("%s/state.db", c->state_dir);
+	char *val = NULL;
+	cJSON *s = NULL;
+	GDBM_FILE db = store_open(path, 0, 50);
+	if (!db) {
+		if (errno == ENOENT)
+			result = 0;
+		else
+			snprintf(err, errlen, "cannot read %s: %s", path,
+				 errno == EAGAIN ? "a writer holds it" : strerror(errno));
+		goto out;
+	}
+	size_t len;
+	val = store_get(db, "settings", &len);
+	if (val) {
+		s = cJSON_ParseWithLength(val, len);
+		if (cJSON_IsObject(s))
+			apply_settings(c, s);
+		else
+			log_warn("state.db: settings are not a JSON object; ignored");
+	}
+	/* after the providers, so that keys of new providers find them */
+	store_each(db, "upkey:", upkey_one, c);
+	store_close(db);
+	result = 0;
+out:
+	cJSON_Delete(s);
+	free(val);
+	free(path);
+	return result;
 }

@@ -14,7 +14,10 @@ struct provider_conf {
 	char *name;            /* "deepseek"; [a-z0-9_-] */
 	char *base_url;        /* no trailing slash */
 	char **keys;           /* upstream key pool (secrets) */
+	char **key_ids;        /* parallel to keys: the state.db id, or NULL
+				* for keys from the file or environment */
 	size_t nkeys;
+	int disabled;          /* taken out of routing (settings) */
 	int no_auth;           /* keys = none: send no Authorization */
 	char **models;         /* exact model names routed here */
 	size_t nmodels;
@@ -82,6 +85,8 @@ struct config {
 	long cache_ttl_s;
 	size_t cache_max_bytes;
 	int cache_per_key;
+	/* settings from state.db */
+	char *system_prompt;   /* added to chats without one; NULL: off */
 	/* [settle] (BACKEND_URL, INTERNAL_SECRET) */
 	char *settle_backend_url;
 	char *settle_backend_path;
@@ -89,6 +94,12 @@ struct config {
 	int settle_batch;
 	int settle_retries;
 };
+
+/* Apply the run-time settings and upstream keys of state.db (see
+ * docs/state.md) over a loaded config. A missing state.db is fine (0).
+ * Returns -1 with err when state.db is locked or unreadable (the caller
+ * keeps what it had), 0 otherwise; invalid entries are skipped and logged. */
+int config_apply_state(struct config *c, char *err, size_t errlen);
 
 /* The price of a model (by upstream name first, then requested), or NULL. */
 const struct price_conf *config_price(const struct config *c, const char *upstream_model,

@@ -158,7 +158,6 @@ static void handle_health(struct worker *w, struct http_req *r)
 		struct pool *p = &gw->pools[i];
 		cJSON *po = cJSON_CreateObject();
 		cJSON_AddStringToObject(po, "name", pc->name);
-		cJSON_AddStringToObject(po, "base_url", pc->base_url);
 		cJSON *keys = cJSON_AddArrayToObject(po, "keys");
 		int available = 0;
 		pthread_mutex_lock(&p->mu);

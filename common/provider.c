@@ -6,7 +6,7 @@
 
 int provider_usable(const struct provider_conf *p)
 {
-	return p && (p->nkeys > 0 || p->no_auth);
+	return p && !p->disabled && (p->nkeys > 0 || p->no_auth);
 }
 
 /* Resolve without aliases or fallbacks. */

@@ -3,6 +3,7 @@
 #include "gateway.h"
 #include "http.h"
 #include "log.h"
+#include "pool.h"
 #include "spool.h"
 #include "xmalloc.h"
 #include <curl/curl.h>
@@ -25,25 +26,25 @@ struct thread_arg {
 	unsigned idx;
 };
 
-static volatile sig_atomic_t stopping;
+static int stopping;
 static int inflight;
 
-static void on_term(int sig)
-{
-	(void)sig;
-	stopping = 1;
-}
+/* SIGTERM and SIGINT are blocked in every thread (the mask is set before
+ * any thread or libfcgi's own handlers exist) and taken here, so a signal
+ * at any moment, even during start-up, ends the process cleanly. */
+static sigset_t stop_signals;
 
-/* Once a second: housekeeping; on SIGTERM, let running requests finish
- * (up to ROUTER_DRAIN_S), close the usage segment and exit. */
+/* Housekeeping about once a second; on SIGTERM/SIGINT, let running
+ * requests finish (up to ROUTER_DRAIN_S), close the usage segment, exit. */
 static void *housekeeping(void *p)
 {
 	struct gateway *gw = p;
+	int64_t last_tick = 0;
 	for (;;) {
-		struct timespec ts = { 0, 200 * 1000000L };
-		for (int i = 0; i < 5 && !stopping; i++)
-			nanosleep(&ts, NULL);
-		if (stopping) {
+		struct timespec ts = { 0, 250 * 1000000L };
+		int sig = sigtimedwait(&stop_signals, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT) {
+			__atomic_store_n(&stopping, 1, __ATOMIC_SEQ_CST);
 			FCGX_ShutdownPending();
 			for (int i = 0; i < ROUTER_DRAIN_S * 10 && __atomic_load_n(&inflight, __ATOMIC_SEQ_CST) > 0; i++) {
 				struct timespec t100 = { 0, 100 * 1000000L };
@@ -53,7 +54,11 @@ static void *housekeeping(void *p)
 			log_info("stopped");
 			_exit(0);
 		}
-		gateway_tick(gw);
+		int64_t now = pool_now_ms();
+		if (now - last_tick >= 250) {
+			last_tick = now;
+			gateway_tick(gw);
+		}
 	}
 	return NULL;
 }
@@ -65,7 +70,7 @@ static void *serve(void *p)
 	FCGX_Request fr;
 	worker_init(&w, ta->gw, ta->idx);
 	FCGX_InitRequest(&fr, ta->sock, 0);
-	while (!stopping && FCGX_Accept_r(&fr) == 0) {
+	while (!__atomic_load_n(&stopping, __ATOMIC_SEQ_CST) && FCGX_Accept_r(&fr) == 0) {
 		struct http_req r;
 		__atomic_add_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
 		http_req_init(&r, &fr);
@@ -108,6 +113,11 @@ int main(int argc, char **argv)
 			return strcmp(argv[i], "--help") ? 2 : 0;
 		}
 	}
+	/* before libfcgi installs handlers of its own, and before any thread */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("llmgate-router", LOG_INFO);
@@ -133,8 +143,9 @@ int main(int argc, char **argv)
 	if (!gw.cfg.nauth_keys && gw.auth.n == 0)
 		log_warn("no gateway key yet: set AUTH_KEY or create one with llmgate-keys create");
 
-	FCGX_Init();
 	if (!listen_on && FCGX_IsCGI()) {
+		/* one request per process: a signal may simply end it */
+		pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
 		struct worker w;
 		struct http_req r;
 		worker_init(&w, &gw, 0);
@@ -147,6 +158,7 @@ int main(int argc, char **argv)
 		curl_global_cleanup();
 		return 0;
 	}
+	FCGX_Init();
 	int sock = 0;
 	if (listen_on) {
 		sock = FCGX_OpenSocket(listen_on, 1024);
@@ -170,11 +182,6 @@ int main(int argc, char **argv)
 		}
 	}
 	pthread_t hk;
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
 	if (pthread_create(&hk, &attr, housekeeping, &gw) != 0) {
 		log_err("cannot start the housekeeping thread");
 		return 1;

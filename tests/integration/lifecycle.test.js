@@ -1,0 +1,79 @@
+// Process life of the router under lighttpd: it stops on SIGTERM (what
+// lighttpd, spawn-fcgi and service managers send), so that stopping or
+// restarting the web server leaves no router behind.
+
+'use strict';
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { startMock, startGateway, mockEnv, groupMembers, sleep } = require('../lib/harness.js');
+const { request, bearer, chatBody } = require('../lib/client.js');
+
+const GW_KEY = 'gk-life-0123456789abcdef';
+
+function alive(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+// What a process that did not stop was doing, for the failure message.
+function describeProc(pid) {
+  const read = (f) => { try { return fs.readFileSync(`/proc/${pid}/${f}`, 'utf8').trim(); } catch { return '?'; } };
+  const state = (read('status').match(/^State:.*$/m) || ['?'])[0];
+  const threads = (read('status').match(/^Threads:.*$/m) || ['?'])[0];
+  return `pid ${pid}: ${state}, ${threads}, wchan ${read('wchan')}`;
+}
+
+async function gone(pred, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (pred()) return true;
+    await sleep(50);
+  }
+  return pred();
+}
+
+let mock;
+before(async () => { mock = await startMock(); });
+after(async () => { if (mock) await mock.close(); });
+
+describe('router process', { skip: !fs.existsSync('/proc/self/stat') && 'needs /proc' }, () => {
+  it('exits within 2 s of SIGTERM; lighttpd starts a new one that serves', async () => {
+    const gw = await startGateway({ env: { ...mockEnv(mock), AUTH_KEY: GW_KEY, DEEPSEEK_API_KEY: 'sk-ds-SECRET-life' } });
+    try {
+      const lighttpd = Number(fs.readFileSync(path.join(gw.dir, 'lighttpd.pid'), 'utf8'));
+      const [router] = groupMembers(lighttpd);
+      assert.ok(router, 'a router process runs');
+      process.kill(router, 'SIGTERM');
+      assert.ok(await gone(() => !alive(router), 2000),
+        `router still running 2 s after SIGTERM: ${describeProc(router)}\n${gw.errorLog().split('\n').slice(-8).join('\n')}`);
+      const res = await request('POST', `${gw.url}/v1/chat/completions`, { headers: bearer(GW_KEY), body: chatBody('deepseek-chat') });
+      assert.equal(res.status, 200, res.text);
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('stopping lighttpd leaves no router running', async () => {
+    const gw = await startGateway({ env: { ...mockEnv(mock), AUTH_KEY: GW_KEY, DEEPSEEK_API_KEY: 'sk-ds-SECRET-life' }, maxProcs: 2 });
+    const lighttpd = Number(fs.readFileSync(path.join(gw.dir, 'lighttpd.pid'), 'utf8'));
+    try {
+      const routers = groupMembers(lighttpd);
+      assert.equal(routers.length, 2);
+      process.kill(lighttpd, 'SIGTERM');
+      assert.ok(await gone(() => !alive(lighttpd), 3000), 'lighttpd exits');
+      assert.ok(await gone(() => routers.every((p) => !alive(p)), 2000),
+        `routers still running 2 s after lighttpd stopped: ${routers.filter(alive).map(describeProc).join('; ')}\n`
+        + gw.errorLog().split('\n').slice(-8).join('\n'));
+    } finally {
+      await gw.stop();
+    }
+  });
+});

@@ -1,0 +1,488 @@
+#!/usr/bin/env node
+// Mock LLM upstream for the integration tests: speaks the OpenAI
+// chat-completions wire format (JSON and SSE) the way DeepSeek, Moonshot
+// (Kimi), Zhipu (GLM) and OpenAI serve it, records every request it gets, and
+// misbehaves on demand (429/401 per key, slow, broken and hanging answers).
+//
+// Module:  const { createMock } = require('./upstream.js');
+//          const m = await createMock({ port: 0 });
+//          m.url, m.port, m.requests(), m.reset(), m.configure(opts), m.close()
+// CLI:     node upstream.js [--port N] [--host 127.0.0.1]
+//          prints "LISTENING <port>" then serves until killed.
+//          GET /_mock/requests, POST /_mock/reset, POST /_mock/config
+//
+// Flavour = first path segment: deepseek, moonshot, zai, anything else = openai.
+// Special upstream model names: slow-first-byte, trickle, cut-stream,
+// error-400, error-500, hang, garbage.
+//
+// configure() options (shallow-merged into the current config; reset() clears):
+//   keys:          { "<key>": { status, retryAfter, message, times } }
+//                  status 401/403 -> OpenAI "Incorrect API key provided: <key>"
+//                  status 429     -> rate-limit error, Retry-After if retryAfter
+//                  other          -> generic error body; message may hold {key}
+//                  times          -> apply only to the next N requests with it
+//   flavours:      { "<flavour>": { status, retryAfter, message, times } }
+//   delayMs:       wait before headers for slow-first-byte (default 1500)
+//   trickleEvents: content events for trickle (default 10)
+//   trickleMs:     gap between trickle events (default 150)
+
+'use strict';
+
+const http = require('node:http');
+
+const DEFAULTS = Object.freeze({
+  delayMs: 1500,
+  trickleEvents: 10,
+  trickleMs: 150,
+});
+
+const MAX_BODY = 16 * 1024 * 1024;
+
+function flavourOf(path) {
+  const seg = path.split('?')[0].split('/').filter(Boolean)[0] || '';
+  if (seg === 'deepseek' || seg === 'moonshot' || seg === 'zai') return seg;
+  return 'openai';
+}
+
+function contentChars(messages) {
+  let n = 0;
+  if (!Array.isArray(messages)) return 0;
+  for (const m of messages) {
+    if (!m || typeof m !== 'object') continue;
+    if (typeof m.content === 'string') n += m.content.length;
+    else if (Array.isArray(m.content)) {
+      for (const part of m.content) {
+        if (part && typeof part.text === 'string') n += part.text.length;
+      }
+    }
+  }
+  return n;
+}
+
+// Deterministic answer text, split into words (one stream chunk per word).
+function answerWords(flavour, model, count) {
+  const words = ['Hello', 'from', flavour, 'mock', 'model', String(model)];
+  let i = 1;
+  while (count && words.length < count) words.push(`w${i++}`);
+  if (count && words.length > count) words.length = count;
+  return words.map((w, idx) => (idx === 0 ? w : ' ' + w));
+}
+
+const REASONING_WORDS = ['Let', ' me', ' think.'];
+
+function isReasoner(model) {
+  return /reasoner|thinking/.test(String(model));
+}
+
+function buildUsage(flavour, req, completionTokens, reasoningTokens) {
+  const prompt = 10 + Math.floor(contentChars(req.messages) / 4);
+  const total = prompt + completionTokens;
+  const base = {
+    prompt_tokens: prompt,
+    completion_tokens: completionTokens,
+    total_tokens: total,
+  };
+  switch (flavour) {
+    case 'deepseek': {
+      const hit = prompt >= 64 ? 64 : 0;
+      const u = {
+        ...base,
+        prompt_tokens_details: { cached_tokens: hit },
+        prompt_cache_hit_tokens: hit,
+        prompt_cache_miss_tokens: prompt - hit,
+      };
+      if (reasoningTokens) u.completion_tokens_details = { reasoning_tokens: reasoningTokens };
+      return u;
+    }
+    case 'moonshot':
+      return { ...base, cached_tokens: 0 };
+    case 'zai':
+      return { ...base, prompt_tokens_details: { cached_tokens: 0 } };
+    default:
+      return {
+        ...base,
+        prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+        completion_tokens_details: {
+          reasoning_tokens: reasoningTokens || 0,
+          audio_tokens: 0,
+          accepted_prediction_tokens: 0,
+          rejected_prediction_tokens: 0,
+        },
+      };
+  }
+}
+
+function logprobsFor(token) {
+  return {
+    token,
+    logprob: -0.25,
+    bytes: Array.from(Buffer.from(token, 'utf8')),
+    top_logprobs: [],
+  };
+}
+
+function toolCallFor(req) {
+  const tool = req.tools.find((t) => t && t.function && t.function.name) || req.tools[0];
+  const name = (tool && tool.function && tool.function.name) || 'tool';
+  return { id: 'call_mock_0', type: 'function', name, args: ['{"city":', '"Paris"}'] };
+}
+
+function errorBody(message, type, code, param = null) {
+  return JSON.stringify({ error: { message, type, param, code } });
+}
+
+function keyErrorResponse(status, key, rule) {
+  const msg = rule.message ? String(rule.message).split('{key}').join(key) : null;
+  if (status === 401 || status === 403) {
+    return errorBody(
+      msg || `Incorrect API key provided: ${key}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+      'invalid_request_error', 'invalid_api_key');
+  }
+  if (status === 429) {
+    const wait = rule.retryAfter != null ? `${rule.retryAfter}s` : '20s';
+    return errorBody(
+      msg || `Rate limit reached for requests on this organization. Limit: 3 / min. Please try again in ${wait}.`,
+      'requests', 'rate_limit_exceeded');
+  }
+  if (status >= 500) {
+    return errorBody(msg || 'The server had an error while processing your request. Sorry about that!',
+      'server_error', null);
+  }
+  return errorBody(msg || `Request rejected with status ${status}.`, 'invalid_request_error', null);
+}
+
+async function createMock(opts = {}) {
+  const host = opts.host || '127.0.0.1';
+  let config = { ...DEFAULTS };
+  let records = [];
+  let seq = 0;
+
+  function configure(o = {}) {
+    config = { ...config, ...o };
+    return config;
+  }
+  function reset() {
+    records = [];
+    config = { ...DEFAULTS };
+  }
+
+  // Applies a per-key / per-flavour rule; returns it if it fires.
+  function takeRule(table, name) {
+    if (!table || !Object.prototype.hasOwnProperty.call(table, name)) return null;
+    const rule = table[name];
+    if (!rule) return null;
+    if (rule.times != null) {
+      if (rule.times <= 0) return null;
+      rule.times -= 1;
+    }
+    return rule;
+  }
+
+  const server = http.createServer({ noDelay: true, keepAliveTimeout: 30000 }, (req, res) => {
+    const chunks = [];
+    let size = 0;
+    req.on('data', (c) => {
+      size += c.length;
+      if (size <= MAX_BODY) chunks.push(c);
+    });
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      handle(req, res, raw);
+    });
+    req.on('error', () => {});
+  });
+
+  function json(res, status, text, extraHeaders = {}) {
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(text),
+      ...extraHeaders,
+    });
+    res.end(text);
+  }
+
+  function handle(req, res, raw) {
+    const path = req.url;
+    // Control endpoints (not recorded).
+    if (path.startsWith('/_mock/')) {
+      if (req.method === 'GET' && path === '/_mock/requests') return json(res, 200, JSON.stringify(records));
+      if (req.method === 'POST' && path === '/_mock/reset') { reset(); return json(res, 200, '{"ok":true}'); }
+      if (req.method === 'POST' && path === '/_mock/config') {
+        let o;
+        try { o = raw ? JSON.parse(raw) : {}; } catch { return json(res, 400, '{"ok":false}'); }
+        configure(o);
+        return json(res, 200, '{"ok":true}');
+      }
+      return json(res, 404, '{"ok":false}');
+    }
+
+    let body = null;
+    try { body = raw ? JSON.parse(raw) : null; } catch { body = null; }
+    const headers = {};
+    for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = v;
+    const rec = {
+      id: ++seq,
+      t: Date.now(),
+      method: req.method,
+      path,
+      headers,
+      body,
+      raw,
+      status: null,
+      eventsSent: 0,
+      eventTimes: [],
+      finished: false,
+      finishedAt: null,
+      closedEarly: false,
+      closedAt: null,
+    };
+    records.push(rec);
+
+    res.on('finish', () => { rec.finished = true; rec.finishedAt = Date.now(); });
+    res.on('close', () => {
+      if (!rec.finished) { rec.closedEarly = true; rec.closedAt = Date.now(); }
+    });
+    const send = (status, text, extra) => { rec.status = status; json(res, status, text, extra); };
+
+    if (!/\/chat\/completions$/.test(path.split('?')[0])) {
+      return send(404, errorBody(`Invalid URL (${req.method} ${path})`, 'invalid_request_error', null));
+    }
+    if (req.method !== 'POST') {
+      return send(405, errorBody(`Method ${req.method} not allowed`, 'invalid_request_error', null));
+    }
+    const auth = headers.authorization;
+    const m = typeof auth === 'string' ? /^Bearer\s+(.+)$/i.exec(auth.trim()) : null;
+    if (!m) {
+      return send(401, errorBody(
+        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        'invalid_request_error', null));
+    }
+    const key = m[1].trim();
+    const flavour = flavourOf(path);
+
+    const rule = takeRule(config.keys, key) || takeRule(config.flavours, flavour);
+    if (rule && rule.status && rule.status !== 200) {
+      const extra = {};
+      if (rule.status === 429 && rule.retryAfter != null) extra['Retry-After'] = String(rule.retryAfter);
+      return send(rule.status, keyErrorResponse(rule.status, key, rule), extra);
+    }
+
+    if (!body || typeof body !== 'object' || Array.isArray(body)) {
+      return send(400, errorBody('We could not parse the JSON body of your request.', 'invalid_request_error', null));
+    }
+    if (typeof body.model !== 'string' || !body.model) {
+      return send(400, errorBody('you must provide a model parameter', 'invalid_request_error', null, 'model'));
+    }
+    if (!Array.isArray(body.messages)) {
+      return send(400, errorBody("Missing required parameter: 'messages'.", 'invalid_request_error', 'missing_required_parameter', 'messages'));
+    }
+
+    const model = body.model;
+    const stream = body.stream === true;
+
+    switch (model) {
+      case 'error-400':
+        return send(400, errorBody("Invalid value for 'temperature': expected a number between 0 and 2 (mock error-400).",
+          'invalid_request_error', 'invalid_value', 'temperature'));
+      case 'error-500':
+        return send(500, errorBody('The server had an error while processing your request. Sorry about that!',
+          'server_error', null));
+      case 'garbage':
+        rec.status = 200;
+        res.writeHead(200, { 'Content-Type': stream ? 'text/event-stream' : 'application/json' });
+        res.end('<html><body>502 Bad Gateway (not json at all)</body></html>\n');
+        return undefined;
+      case 'hang':
+        // Never answer; the record is closed when the client goes away.
+        return undefined;
+      case 'slow-first-byte': {
+        const timer = setTimeout(() => {
+          if (res.destroyed) return;
+          answer(req, res, rec, body, flavour, key);
+        }, config.delayMs);
+        res.on('close', () => clearTimeout(timer));
+        return undefined;
+      }
+      default:
+        return answer(req, res, rec, body, flavour, key);
+    }
+  }
+
+  function answer(req, res, rec, body, flavour, key) {
+    const model = body.model;
+    const stream = body.stream === true;
+    const includeUsage = !!(body.stream_options && body.stream_options.include_usage === true);
+    const trickle = model === 'trickle';
+    const words = answerWords(flavour, model, trickle ? config.trickleEvents : 0);
+    const reasoning = isReasoner(model) ? REASONING_WORDS : [];
+    const hasTools = Array.isArray(body.tools) && body.tools.length > 0;
+    const tool = hasTools ? toolCallFor(body) : null;
+    const logprobs = body.logprobs === true;
+    const id = `chatcmpl-mock${rec.id}`;
+    const created = Math.floor(rec.t / 1000);
+    const completionTokens = hasTools ? tool.args.length + 1 : words.length + reasoning.length;
+    const usage = buildUsage(flavour, body, completionTokens, reasoning.length);
+    const finishReason = hasTools ? 'tool_calls' : 'stop';
+
+    if (!stream) {
+      const message = { role: 'assistant', content: hasTools ? null : words.join('') };
+      if (reasoning.length) message.reasoning_content = reasoning.join('');
+      if (hasTools) {
+        message.tool_calls = [{
+          id: tool.id, type: 'function',
+          function: { name: tool.name, arguments: tool.args.join('') },
+        }];
+      }
+      const choice = { index: 0, message, logprobs: null, finish_reason: finishReason };
+      if (logprobs && !hasTools) choice.logprobs = { content: words.map(logprobsFor), refusal: null };
+      const out = {
+        id, object: 'chat.completion', created, model,
+        choices: [choice], usage,
+        system_fingerprint: 'fp_mock',
+      };
+      if (model === 'cut-stream') {
+        rec.status = 200;
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '100000' });
+        res.write(JSON.stringify(out).slice(0, 40));
+        setTimeout(() => res.destroy(), 20);
+        return;
+      }
+      const text = JSON.stringify(out);
+      if (trickle) {
+        const timer = setTimeout(() => {
+          if (!res.destroyed) { rec.status = 200; json(res, 200, text); }
+        }, config.trickleEvents * config.trickleMs);
+        res.on('close', () => clearTimeout(timer));
+        return;
+      }
+      rec.status = 200;
+      json(res, 200, text);
+      return;
+    }
+
+    // Streaming.
+    const chunk = (choices, extra = {}) => {
+      const c = { id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_mock', choices, ...extra };
+      if (flavour === 'openai' && includeUsage && !('usage' in c)) c.usage = null;
+      return c;
+    };
+    const events = [];
+    const roleDelta = flavour === 'openai' ? { role: 'assistant', content: '', refusal: null } : { role: 'assistant', content: '' };
+    events.push(chunk([{ index: 0, delta: roleDelta, logprobs: null, finish_reason: null }]));
+    for (const r of reasoning) {
+      events.push(chunk([{ index: 0, delta: { content: null, reasoning_content: r }, logprobs: null, finish_reason: null }]));
+    }
+    if (hasTools) {
+      events.push(chunk([{ index: 0, delta: { tool_calls: [{ index: 0, id: tool.id, type: 'function', function: { name: tool.name, arguments: '' } }] }, logprobs: null, finish_reason: null }]));
+      for (const a of tool.args) {
+        events.push(chunk([{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: a } }] }, logprobs: null, finish_reason: null }]));
+      }
+    } else {
+      for (const w of words) {
+        events.push(chunk([{
+          index: 0, delta: { content: w },
+          logprobs: logprobs ? { content: [logprobsFor(w)], refusal: null } : null,
+          finish_reason: null,
+        }]));
+      }
+    }
+    // Finish chunk and usage, per flavour.
+    switch (flavour) {
+      case 'moonshot':
+        events.push(chunk([{ index: 0, delta: {}, finish_reason: finishReason, usage }]));
+        break;
+      case 'zai':
+        events.push(chunk([{ index: 0, finish_reason: finishReason, delta: { role: 'assistant', content: '' } }], { usage }));
+        break;
+      case 'deepseek':
+        events.push(chunk([{ index: 0, delta: { content: '' }, logprobs: null, finish_reason: finishReason }],
+          includeUsage ? { usage } : {}));
+        break;
+      default:
+        events.push(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: finishReason }]));
+        if (includeUsage) events.push(chunk([], { usage }));
+    }
+
+    const lines = events.map((e) => `data: ${JSON.stringify(e)}\n\n`);
+    lines.push('data: [DONE]\n\n');
+
+    rec.status = 200;
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache',
+      Connection: 'keep-alive',
+    });
+
+    const cut = model === 'cut-stream';
+    // For cut-stream: role chunk + 2 content chunks, then the socket dies.
+    const limit = cut ? 1 + reasoning.length + 2 : lines.length;
+    const gap = trickle ? config.trickleMs : 0;
+    let i = 0;
+    let timer = null;
+    const step = () => {
+      timer = null;
+      if (res.destroyed || res.writableEnded) return;
+      if (i >= limit) {
+        if (cut) { res.socket && res.socket.destroy(); res.destroy(); return; }
+        res.end();
+        return;
+      }
+      res.write(lines[i]);
+      i += 1;
+      rec.eventsSent = i;
+      rec.eventTimes.push(Date.now());
+      if (gap) timer = setTimeout(step, gap);
+      else if (cut && i >= limit) timer = setTimeout(step, 30);
+      else setImmediate(step);
+    };
+    res.on('close', () => { if (timer) clearTimeout(timer); });
+    step();
+  }
+
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port || 0, host, () => { server.off('error', reject); resolve(); });
+  });
+  const port = server.address().port;
+
+  return {
+    port,
+    url: `http://${host}:${port}`,
+    requests: () => records.slice(),
+    reset,
+    configure,
+    config: () => config,
+    close: () => new Promise((resolve) => {
+      server.close(() => resolve());
+      if (server.closeAllConnections) server.closeAllConnections();
+    }),
+  };
+}
+
+module.exports = { createMock, flavourOf, answerWords };
+
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  const opt = { port: 0, host: '127.0.0.1' };
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--port' && i + 1 < args.length) opt.port = Number(args[++i]);
+    else if (args[i] === '--host' && i + 1 < args.length) opt.host = args[++i];
+    else {
+      process.stderr.write('usage: upstream.js [--port N] [--host ADDR]\n');
+      process.exit(2);
+    }
+  }
+  if (!Number.isInteger(opt.port) || opt.port < 0 || opt.port > 65535) {
+    process.stderr.write('upstream.js: bad --port\n');
+    process.exit(2);
+  }
+  createMock(opt).then((m) => {
+    process.stdout.write(`LISTENING ${m.port}\n`);
+    const stop = () => { m.close().then(() => process.exit(0)); setTimeout(() => process.exit(0), 1000).unref(); };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  }, (err) => {
+    process.stderr.write(`upstream.js: ${err.message}\n`);
+    process.exit(1);
+  });
+}
