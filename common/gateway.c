@@ -23,29 +23,237 @@
 #define URL_MAX 2048
 #define EXTRA_HDR_MAX 512
 
+static void runtime_free(struct runtime *rt)
+{
+	pool_free_all(rt->pools, rt->cfg.nproviders);
+	config_free(&rt->cfg);
+	free(rt);
+}
+
+struct runtime *runtime_get(struct gateway *gw)
+{
+	pthread_mutex_lock(&gw->rt_mu);
+	struct runtime *rt = gw->rt;
+	rt->refs++;
+	pthread_mutex_unlock(&gw->rt_mu);
+	return rt;
+}
+
+void runtime_put(struct gateway *gw, struct runtime *rt)
+{
+	pthread_mutex_lock(&gw->rt_mu);
+	int last = --rt->refs == 0;
+	pthread_mutex_unlock(&gw->rt_mu);
+	if (last)
+		runtime_free(rt);
+}
+
+/* Carry cool-downs, blocks and counters over to a new snapshot's pools:
+ * the same secret of the same provider is the same key. */
+static void carry_pool_state(struct runtime *to, struct runtime *from)
+{
+	for (size_t i = 0; i < to->cfg.nproviders; i++) {
+		struct pool *np = &to->pools[i];
+		struct pool *op = NULL;
+		for (size_t j = 0; j < from->cfg.nproviders && !op; j++) {
+			if (!strcmp(from->pools[j].provider, np->provider))
+				op = &from->pools[j];
+		}
+		if (!op)
+			continue;
+		pthread_mutex_lock(&op->mu);
+		for (size_t k = 0; k < np->n; k++) {
+			struct pool_key *nk = &np->keys[k];
+			for (size_t m = 0; m < op->n; m++) {
+				const struct pool_key *ok = &op->keys[m];
+				if ((ok->secret && nk->secret && !strcmp(ok->secret, nk->secret)) || (!ok->secret && !nk->secret)) {
+					nk->cool_until_ms = ok->cool_until_ms;
+					nk->consecutive_429 = ok->consecutive_429;
+					nk->recent_429 = ok->recent_429;
+					nk->window_start_ms = ok->window_start_ms;
+					nk->blocked = ok->blocked;
+					memcpy(nk->block_reason, ok->block_reason, sizeof(nk->block_reason));
+					nk->last_used_ms = ok->last_used_ms;
+					nk->uses = ok->uses;
+					break;
+				}
+			}
+		}
+		np->rr = op->rr;
+		pthread_mutex_unlock(&op->mu);
+	}
+}
+
+/* A new snapshot from the file, the environment and state.db; NULL with err
+ * if the file is wrong or state.db cannot be read now. */
+static struct runtime *runtime_build(struct gateway *gw, int with_state, char *err, size_t errlen)
+{
+	struct runtime *rt = xcalloc(1, sizeof(*rt));
+	if (config_load(&rt->cfg, gw->config_path, err, errlen) != 0 ||
+	    (with_state && config_apply_state(&rt->cfg, err, errlen) != 0)) {
+		config_free(&rt->cfg);
+		free(rt);
+		return NULL;
+	}
+	rt->pools = pool_create_all(&rt->cfg);
+	rt->refs = 1;
+	return rt;
+}
+
+static void file_sig(const char *path, struct timespec *mt, ino_t *ino)
+{
+	struct stat st;
+	if (path && stat(path, &st) == 0) {
+		*mt = st.st_mtim;
+		if (ino)
+			*ino = st.st_ino;
+	} else {
+		memset(mt, 0, sizeof(*mt));
+		if (ino)
+			*ino = 0;
+	}
+}
+
+static void open_cache_if_needed(struct gateway *gw, const struct config *c)
+{
+	if (c->cache_enabled && !__atomic_load_n(&gw->cache, __ATOMIC_ACQUIRE)) {
+		struct cache *cc = cache_open(gw->cfg.state_dir, c->cache_ttl_s, c->cache_max_bytes);
+		__atomic_store_n(&gw->cache, cc, __ATOMIC_RELEASE);
+	}
+}
+
 int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t errlen)
 {
 	memset(gw, 0, sizeof(*gw));
+	pthread_mutex_init(&gw->rt_mu, NULL);
+	gw->config_path = config_path ? xstrdup(config_path) : NULL;
 	if (config_load(&gw->cfg, config_path, err, errlen) != 0)
 		return -1;
+	if (!gw->config_path && gw->cfg.path)
+		gw->config_path = xstrdup(gw->cfg.path);
 	if (mkdir(gw->cfg.state_dir, 0700) != 0 && errno != EEXIST)
 		log_err("cannot create state directory %s: %s", gw->cfg.state_dir, strerror(errno));
+	char *state_path = auth_state_path(gw->cfg.state_dir);
+	file_sig(state_path, &gw->state_mtime, &gw->state_ino);
+	file_sig(gw->config_path, &gw->conf_mtime, NULL);
+	free(state_path);
+	gw->rt = runtime_build(gw, 1, err, errlen);
+	if (!gw->rt) {
+		/* state.db briefly locked: start with the file alone, and read
+		 * state.db at the next tick */
+		log_warn("%s; starting without state.db settings", err);
+		gw->rt = runtime_build(gw, 0, err, errlen);
+		if (!gw->rt)
+			return -1;
+		memset(&gw->state_mtime, 0, sizeof(gw->state_mtime));
+	}
 	auth_init(&gw->auth, &gw->cfg);
-	gw->pools = pool_create_all(&gw->cfg);
 	gw->spool_ok = spool_open(&gw->spool, gw->cfg.state_dir) == 0;
 	quota_init(&gw->quota, gw->cfg.state_dir);
-	if (gw->cfg.cache_enabled)
-		gw->cache = cache_open(gw->cfg.state_dir, gw->cfg.cache_ttl_s, gw->cfg.cache_max_bytes);
+	open_cache_if_needed(gw, &gw->rt->cfg);
 	gw->started_ms = pool_now_ms();
 	if (random_bytes(&gw->boot_id, sizeof(gw->boot_id)) != 0)
 		gw->boot_id = (uint32_t)getpid() ^ (uint32_t)gw->started_ms;
 	return 0;
 }
 
+/* Write run/pools-<pid>.json (see docs/state.md) for the admin. */
+static void publish_pools(struct gateway *gw)
+{
+	struct runtime *rt = runtime_get(gw);
+	int64_t now = pool_now_ms();
+	cJSON *root = cJSON_CreateObject();
+	cJSON_AddNumberToObject(root, "pid", (double)getpid());
+	cJSON_AddNumberToObject(root, "written", (double)(now / 1000));
+	cJSON *provs = cJSON_AddArrayToObject(root, "providers");
+	for (size_t i = 0; i < rt->cfg.nproviders; i++) {
+		const struct provider_conf *pc = &rt->cfg.providers[i];
+		struct pool *p = &rt->pools[i];
+		cJSON *po = cJSON_CreateObject();
+		cJSON_AddStringToObject(po, "name", pc->name);
+		cJSON_AddBoolToObject(po, "usable", provider_usable(pc));
+		cJSON *keys = cJSON_AddArrayToObject(po, "keys");
+		pthread_mutex_lock(&p->mu);
+		for (size_t k = 0; k < p->n; k++) {
+			const struct pool_key *pk = &p->keys[k];
+			const char *sid = pc->key_ids && k < pc->nkeys ? pc->key_ids[k] : NULL;
+			cJSON *ko = cJSON_CreateObject();
+			cJSON_AddStringToObject(ko, "id", sid ? sid : pk->id);
+			cJSON_AddStringToObject(ko, "source", sid ? "state" : "config");
+			cJSON_AddStringToObject(ko, "state", pk->blocked ? "blocked" : pk->cool_until_ms > now ? "cooling" : "active");
+			if (pk->cool_until_ms > now)
+				cJSON_AddNumberToObject(ko, "cooldown_until", (double)(pk->cool_until_ms / 1000));
+			if (pk->blocked)
+				cJSON_AddStringToObject(ko, "reason", pk->block_reason);
+			cJSON_AddNumberToObject(ko, "recent_429", pk->recent_429);
+			cJSON_AddNumberToObject(ko, "uses", (double)pk->uses);
+			if (pk->last_used_ms)
+				cJSON_AddNumberToObject(ko, "last_used", (double)(pk->last_used_ms / 1000));
+			cJSON_AddItemToArray(keys, ko);
+		}
+		pthread_mutex_unlock(&p->mu);
+		cJSON_AddItemToArray(provs, po);
+	}
+	runtime_put(gw, rt);
+	char *json = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	char *dir = xasprintf("%s/run", gw->cfg.state_dir);
+	char *tmp = xasprintf("%s/.pools-%d.tmp", dir, (int)getpid());
+	char *dst = xasprintf("%s/pools-%d.json", dir, (int)getpid());
+	if (mkdir(dir, 0700) == 0 || errno == EEXIST) {
+		FILE *f = fopen(tmp, "w");
+		if (f) {
+			int ok = fputs(json, f) >= 0;
+			ok &= fclose(f) == 0;
+			if (!ok || rename(tmp, dst) != 0)
+				unlink(tmp);
+		}
+	}
+	free(json);
+	free(dir);
+	free(tmp);
+	free(dst);
+}
+
 void gateway_tick(struct gateway *gw)
 {
 	if (gw->spool_ok)
 		spool_rotate(&gw->spool, 0);
+	/* state.db or the config file changed: a new snapshot */
+	struct timespec smt, cmt;
+	ino_t sino;
+	char *state_path = auth_state_path(gw->cfg.state_dir);
+	file_sig(state_path, &smt, &sino);
+	free(state_path);
+	file_sig(gw->config_path, &cmt, NULL);
+	int conf_changed = cmt.tv_sec != gw->conf_mtime.tv_sec || cmt.tv_nsec != gw->conf_mtime.tv_nsec;
+	if (conf_changed || smt.tv_sec != gw->state_mtime.tv_sec || smt.tv_nsec != gw->state_mtime.tv_nsec ||
+	    sino != gw->state_ino) {
+		char err[512];
+		struct runtime *nrt = runtime_build(gw, 1, err, sizeof(err));
+		if (nrt) {
+			pthread_mutex_lock(&gw->rt_mu);
+			struct runtime *old = gw->rt;
+			gw->rt = nrt;
+			pthread_mutex_unlock(&gw->rt_mu);
+			carry_pool_state(nrt, old);
+			runtime_put(gw, old);
+			open_cache_if_needed(gw, &nrt->cfg);
+			gw->state_mtime = smt;
+			gw->state_ino = sino;
+			gw->conf_mtime = cmt;
+			log_info("settings reloaded");
+		} else if (conf_changed) {
+			/* a broken config file: keep serving with what we have */
+			log_err("config not reloaded: %s", err);
+			gw->conf_mtime = cmt;
+		}
+	}
+	int64_t now = pool_now_ms();
+	if (now >= gw->next_publish_ms) {
+		gw->next_publish_ms = now + 1000;
+		publish_pools(gw);
+	}
 }
 
 void gateway_free(struct gateway *gw)
@@ -54,9 +262,15 @@ void gateway_free(struct gateway *gw)
 	quota_free(&gw->quota);
 	if (gw->cache)
 		cache_close(gw->cache);
-	pool_free_all(gw->pools, gw->cfg.nproviders);
 	auth_free(&gw->auth);
+	if (gw->rt)
+		runtime_put(gw, gw->rt);
+	char *dst = xasprintf("%s/run/pools-%d.json", gw->cfg.state_dir, (int)getpid());
+	unlink(dst);
+	free(dst);
 	config_free(&gw->cfg);
+	free(gw->config_path);
+	pthread_mutex_destroy(&gw->rt_mu);
 }
 
 void worker_init(struct worker *w, struct gateway *gw, unsigned idx)
@@ -74,9 +288,9 @@ void worker_free(struct worker *w)
 	w->curl = NULL;
 }
 
-static struct pool *pool_of(struct gateway *gw, const struct provider_conf *p)
+static struct pool *pool_of(struct runtime *snap, const struct provider_conf *p)
 {
-	return &gw->pools[p - gw->cfg.providers];
+	return &snap->pools[p - snap->cfg.providers];
 }
 
 /* ------------------------------------------------------------ small bits */
@@ -142,7 +356,7 @@ static const char *api_path(const struct config *c, const char *path)
 
 /* ------------------------------------------------------------ /health */
 
-static void handle_health(struct worker *w, struct http_req *r)
+static void handle_health(struct worker *w, struct http_req *r, struct runtime *snap)
 {
 	struct gateway *gw = w->gw;
 	int64_t now = pool_now_ms();
@@ -151,11 +365,11 @@ static void handle_health(struct worker *w, struct http_req *r)
 	cJSON_AddStringToObject(root, "version", PACKAGE_VERSION);
 	cJSON_AddNumberToObject(root, "uptime_s", (double)((now - gw->started_ms) / 1000));
 	cJSON *provs = cJSON_AddArrayToObject(root, "providers");
-	for (size_t i = 0; i < gw->cfg.nproviders; i++) {
-		const struct provider_conf *pc = &gw->cfg.providers[i];
+	for (size_t i = 0; i < snap->cfg.nproviders; i++) {
+		const struct provider_conf *pc = &snap->cfg.providers[i];
 		if (!provider_usable(pc))
 			continue;
-		struct pool *p = &gw->pools[i];
+		struct pool *p = &snap->pools[i];
 		cJSON *po = cJSON_CreateObject();
 		cJSON_AddStringToObject(po, "name", pc->name);
 		cJSON *keys = cJSON_AddArrayToObject(po, "keys");
@@ -200,12 +414,12 @@ static void add_model(const char *model, const char *owner, void *user)
 	cJSON_AddItemToArray(data, m);
 }
 
-static void handle_models(struct worker *w, struct http_req *r, const char *which)
+static void handle_models(struct http_req *r, struct runtime *snap, const char *which)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "object", "list");
 	cJSON *data = cJSON_AddArrayToObject(root, "data");
-	provider_each_model(&w->gw->cfg, add_model, data);
+	provider_each_model(&snap->cfg, add_model, data);
 	if (which) {
 		const cJSON *m;
 		cJSON_ArrayForEach(m, data) {
@@ -216,7 +430,7 @@ static void handle_models(struct worker *w, struct http_req *r, const char *whic
 			}
 		}
 		struct route rt;
-		if (provider_resolve(&w->gw->cfg, which, &rt) == 0) {
+		if (provider_resolve(&snap->cfg, which, &rt) == 0) {
 			cJSON *one = cJSON_CreateObject();
 			add_model(which, rt.t[0].prov->name, one);
 			respond_json(r, 200, cJSON_GetArrayItem(one, 0));
@@ -376,11 +590,11 @@ static const char *upstream_message(struct chat_ctx *x, char *out, size_t outlen
 }
 
 /* Answer from the cache if it holds the request; 1 if it did. */
-static int serve_from_cache(struct gateway *gw, struct chat_ctx *x, const char *ckey, const char *provider)
+static int serve_from_cache(struct cache *cache, struct chat_ctx *x, const char *ckey, const char *provider)
 {
 	size_t len;
 	long age;
-	char *body = cache_get(gw->cache, ckey, &len, &age);
+	char *body = cache_get(cache, ckey, &len, &age);
 	if (!body)
 		return 0;
 	int served = 0;
@@ -430,10 +644,28 @@ static void record_usage(struct gateway *gw, const struct auth_entry *who, const
 
 enum fail_kind { FAIL_NONE = 0, FAIL_COOLING, FAIL_RATE_LIMITED, FAIL_AUTH, FAIL_TIMEOUT, FAIL_UPSTREAM };
 
-static void handle_chat(struct worker *w, struct http_req *r, const struct auth_entry *who, const char *req_id)
+/* Add the configured system prompt to a chat that has no system message. */
+static void add_system_prompt(cJSON *req, const char *text)
+{
+	cJSON *messages = cJSON_GetObjectItemCaseSensitive(req, "messages");
+	const cJSON *m;
+	cJSON_ArrayForEach(m, messages) {
+		const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+		if (cJSON_IsString(role) && (!strcmp(role->valuestring, "system") || !strcmp(role->valuestring, "developer")))
+			return;
+	}
+	cJSON *sm = cJSON_CreateObject();
+	cJSON_AddStringToObject(sm, "role", "system");
+	cJSON_AddStringToObject(sm, "content", text);
+	cJSON_InsertItemInArray(messages, 0, sm);
+}
+
+static void handle_chat(struct worker *w, struct http_req *r, struct runtime *snap, const struct auth_entry *who,
+			const char *req_id)
 {
 	struct gateway *gw = w->gw;
-	const struct config *c = &gw->cfg;
+	const struct config *c = &snap->cfg;
+	struct cache *cache = c->cache_enabled ? __atomic_load_n(&gw->cache, __ATOMIC_ACQUIRE) : NULL;
 	cJSON *req = NULL;
 	struct chat_ctx x;
 	char url[URL_MAX];
@@ -514,7 +746,9 @@ static void handle_chat(struct worker *w, struct http_req *r, const struct auth_
 		goto done;
 	}
 
-	if (gw->cache) {
+	if (c->system_prompt)
+		add_system_prompt(req, c->system_prompt);
+	if (cache) {
 		const char *cc = http_header(r, "Cache-Control");
 		const char *lc = http_header(r, "X-Llmgate-Cache");
 		int no_read = (cc && (strstr(cc, "no-cache") || strstr(cc, "no-store"))) || (lc && !strcmp(lc, "bypass"));
@@ -522,7 +756,7 @@ static void handle_chat(struct worker *w, struct http_req *r, const struct auth_
 		cache_key(req, rt.t[0].prov->name, rt.t[0].model, c->cache_per_key ? who->id : "", ckey);
 		x.cache_state = no_read ? "bypass" : "miss";
 		cache_store = !no_write && !x.client_stream;
-		if (!no_read && serve_from_cache(gw, &x, ckey, rt.t[0].prov->name)) {
+		if (!no_read && serve_from_cache(cache, &x, ckey, rt.t[0].prov->name)) {
 			cache_hit = 1;
 			used_provider = rt.t[0].prov->name;
 			used_model = rt.t[0].model;
@@ -532,7 +766,7 @@ static void handle_chat(struct worker *w, struct http_req *r, const struct auth_
 
 	for (size_t ti = 0; ti < rt.n && attempts < c->max_attempts && !x.committed; ti++) {
 		const struct route_target *t = &rt.t[ti];
-		struct pool *pool = pool_of(gw, t->prov);
+		struct pool *pool = pool_of(snap, t->prov);
 		struct pool_tried tried = { 0 };
 		char *body = upstream_body(req, t->model, x.client_stream);
 		if (snprintf(url, sizeof(url), "%s/chat/completions", t->prov->base_url) >= (int)sizeof(url)) {
@@ -655,7 +889,7 @@ static void handle_chat(struct worker *w, struct http_req *r, const struct auth_
 			answer_headers(&x, NULL, extra, sizeof(extra));
 			http_respond(r, 200, "application/json", extra, x.body.data, x.body.len);
 			if (cache_store)
-				cache_put(gw->cache, ckey, x.body.data, x.body.len);
+				cache_put(cache, ckey, x.body.data, x.body.len);
 			x.committed = 1;
 			fail = FAIL_NONE;
 			break;
@@ -738,26 +972,28 @@ void gateway_handle(struct worker *w, struct http_req *r)
 	char req_id[REQ_ID_MAX];
 	snprintf(req_id, sizeof(req_id), "req_%llx%08x%02x%lx", (unsigned long long)pool_now_ms(),
 		 w->gw->boot_id, w->idx & 0xff, ++w->seq);
-	const char *p = api_path(&w->gw->cfg, r->path);
+	struct runtime *snap = runtime_get(w->gw);
+	const char *p = api_path(&snap->cfg, r->path);
 	size_t pl = strlen(r->path);
 
 	if (pl >= 7 && !strcmp(r->path + pl - 7, "/health")) {
 		if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
 			method_not_allowed(r, "GET");
 		else
-			handle_health(w, r);
+			handle_health(w, r, snap);
 	} else if (!strcmp(p, "chat/completions")) {
 		if (strcmp(r->method, "POST"))
 			method_not_allowed(r, "POST");
 		else if (authenticate(w, r, &who) == 0)
-			handle_chat(w, r, &who, req_id);
+			handle_chat(w, r, snap, &who, req_id);
 	} else if (!strcmp(p, "models") || !strncmp(p, "models/", 7)) {
 		if (strcmp(r->method, "GET"))
 			method_not_allowed(r, "GET");
 		else if (authenticate(w, r, &who) == 0)
-			handle_models(w, r, p[6] == '/' ? p + 7 : NULL);
+			handle_models(r, snap, p[6] == '/' ? p + 7 : NULL);
 	} else {
 		oai_error(r, 404, "invalid_request_error", "unknown_url", NULL, NULL,
 			  "Unknown request URL: %s %.200s. Please check the URL for typos.", r->method, r->path);
 	}
+	runtime_put(w->gw, snap);
 }

@@ -11,10 +11,24 @@
 #include <curl/curl.h>
 #include <stdint.h>
 
-struct gateway {
+/* What routing needs, as one immutable snapshot: the config (file,
+ * environment, state.db settings) and the key pools built from it. Rebuilt
+ * when state.db or the config file changes; requests hold a reference. */
+struct runtime {
 	struct config cfg;
-	struct auth auth;
 	struct pool *pools;      /* parallel to cfg.providers */
+	int refs;
+};
+
+struct gateway {
+	char *config_path;       /* as given, or NULL */
+	struct config cfg;       /* as at start: process-wide settings */
+	struct auth auth;
+	struct runtime *rt;      /* current snapshot (rt_mu) */
+	pthread_mutex_t rt_mu;
+	struct timespec state_mtime, conf_mtime;
+	ino_t state_ino;
+	int64_t next_publish_ms;
 	struct spool spool;      /* usage records */
 	int spool_ok;
 	struct quota quota;
@@ -34,11 +48,15 @@ struct worker {
  * -1 with a one-line reason in err. */
 int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t errlen);
 void gateway_free(struct gateway *gw);
-/* Periodic work (call about once a second): close the usage segment when
- * it is due, so that settle can take it. */
+/* Periodic work (call a few times a second): close the usage segment when
+ * it is due, so that settle can take it; rebuild the runtime snapshot when
+ * state.db or the config file changed; publish key pool state. */
 void gateway_tick(struct gateway *gw);
 void worker_init(struct worker *w, struct gateway *gw, unsigned idx);
 void worker_free(struct worker *w);
 /* Answer one request completely (reads its body, writes the response). */
 void gateway_handle(struct worker *w, struct http_req *r);
+/* The current snapshot, referenced (release with runtime_put). */
+struct runtime *runtime_get(struct gateway *gw);
+void runtime_put(struct gateway *gw, struct runtime *rt);
 #endif

@@ -4,6 +4,7 @@
 #include "http.h"
 #include "log.h"
 #include "pool.h"
+#include "provider.h"
 #include "spool.h"
 #include "xmalloc.h"
 #include <curl/curl.h>
@@ -136,8 +137,8 @@ int main(int argc, char **argv)
 	}
 	log_init("llmgate-router", (enum log_level)gw.cfg.log_level);
 	size_t usable = 0;
-	for (size_t i = 0; i < gw.cfg.nproviders; i++)
-		usable += gw.cfg.providers[i].nkeys > 0 || gw.cfg.providers[i].no_auth;
+	for (size_t i = 0; i < gw.rt->cfg.nproviders; i++)
+		usable += provider_usable(&gw.rt->cfg.providers[i]);
 	if (!usable)
 		log_warn("no provider has a key: set DEEPSEEK_API_KEY, MOONSHOT_API_KEY, ZAI_API_KEY, ... or [provider.*] keys");
 	if (!gw.cfg.nauth_keys && gw.auth.n == 0)
