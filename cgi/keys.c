@@ -1,6 +1,7 @@
 /* keys.c — llmgate-keys: create, list and revoke gateway keys in state.db. */
 #include "autoconf.h"
 #include "auth.h"
+#include "upkey.h"
 #include "config.h"
 #include "ini.h"
 #include "log.h"
@@ -21,6 +22,9 @@ static void usage_text(FILE *f)
 		"  set ID [--name NAME] [LIMITS] change a key's name or limits (0 removes a limit)\n"
 		"  list [--json]                 show keys (never the key itself)\n"
 		"  revoke ID                     refuse a key from now on\n"
+		"  upstream add PROVIDER [--label L]   add an upstream key, read from stdin\n"
+		"  upstream list [--json]              list upstream keys added this way\n"
+		"  upstream disable|enable|remove ID\n"
 		"LIMITS:\n"
 		"  --expires-days N   expire N days from now (0: never)\n"
 		"  --rpm N            requests per minute\n"
@@ -122,6 +126,93 @@ static int parse_limits(int argc, char **argv, int *i, cJSON *patch)
 		}
 		(*i)++;
 	}
+	return 0;
+}
+
+/* llmgate-keys upstream ...: argv[0] is the subcommand. */
+static int upstream_cmd(const char *dir, int argc, char **argv)
+{
+	char err[512];
+	if (argc < 1) {
+		usage_text(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[0], "add")) {
+		const char *label = "";
+		if (argc < 2) {
+			fprintf(stderr, "llmgate-keys: upstream add needs a provider name\n");
+			return 2;
+		}
+		if (argc == 4 && !strcmp(argv[2], "--label")) {
+			label = argv[3];
+		} else if (argc != 2) {
+			usage_text(stderr);
+			return 2;
+		}
+		/* the key comes on stdin, so that it is not in ps or the shell history */
+		char secret[UPKEY_SECRET_MAX + 2];
+		if (!fgets(secret, sizeof(secret), stdin)) {
+			fprintf(stderr, "llmgate-keys: give the key on standard input\n");
+			return 2;
+		}
+		secret[strcspn(secret, "\r\n")] = '\0';
+		char id[UPKEY_ID_MAX];
+		mkdir(dir, 0700);
+		int r = upkey_add(dir, argv[1], secret, label, id, err, sizeof(err));
+		memset(secret, 0, sizeof(secret));
+		if (r != 0) {
+			fprintf(stderr, "llmgate-keys: %s\n", err);
+			return 1;
+		}
+		printf("%s\n", id);
+		fprintf(stderr, "added upstream key %s for %s\n", id, argv[1]);
+		return 0;
+	}
+	if (!strcmp(argv[0], "list")) {
+		cJSON *list = upkey_list(dir, err, sizeof(err));
+		if (!list) {
+			fprintf(stderr, "llmgate-keys: %s\n", err);
+			return 1;
+		}
+		int as_json = argc > 1 && !strcmp(argv[1], "--json");
+		if (!as_json)
+			printf("%-12s %-14s %-12s %-8s %s\n", "ID", "PROVIDER", "KEY", "STATE", "LABEL");
+		const cJSON *o;
+		cJSON_ArrayForEach(o, list) {
+			if (as_json) {
+				char *js = cJSON_PrintUnformatted(o);
+				printf("%s\n", js);
+				free(js);
+				continue;
+			}
+			printf("%-12s %-14s %-12s %-8s %s\n", cJSON_GetObjectItem(o, "id")->valuestring,
+			       cJSON_GetObjectItem(o, "provider")->valuestring, cJSON_GetObjectItem(o, "hint")->valuestring,
+			       cJSON_IsTrue(cJSON_GetObjectItem(o, "disabled")) ? "disabled" : "enabled",
+			       cJSON_GetObjectItem(o, "label")->valuestring);
+		}
+		cJSON_Delete(list);
+		return 0;
+	}
+	if (argc != 2) {
+		usage_text(stderr);
+		return 2;
+	}
+	int r;
+	if (!strcmp(argv[0], "disable"))
+		r = upkey_set_disabled(dir, argv[1], 1, err, sizeof(err));
+	else if (!strcmp(argv[0], "enable"))
+		r = upkey_set_disabled(dir, argv[1], 0, err, sizeof(err));
+	else if (!strcmp(argv[0], "remove"))
+		r = upkey_remove(dir, argv[1], err, sizeof(err));
+	else {
+		usage_text(stderr);
+		return 2;
+	}
+	if (r != 0) {
+		fprintf(stderr, "llmgate-keys: %s\n", err);
+		return 1;
+	}
+	fprintf(stderr, "%s: upstream key %s\n", argv[0], argv[1]);
 	return 0;
 }
 
@@ -234,6 +325,8 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		result = 0;
+	} else if (!strcmp(cmd, "upstream")) {
+		result = upstream_cmd(dir, argc - i, argv + i);
 	} else if (!strcmp(cmd, "revoke")) {
 		if (i >= argc) {
 			fprintf(stderr, "llmgate-keys: revoke needs a key id (see llmgate-keys list)\n");

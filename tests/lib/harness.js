@@ -306,14 +306,16 @@ async function launch({ dir, stateDir, confPath, binEnv, port, mount, maxProcs }
 }
 
 // Runs llmgate-keys with the config and state dir of gateway `gw`.
-function keysTool(gw, args, { env = {}, timeoutMs = 10000 } = {}) {
+function keysTool(gw, args, { env = {}, timeoutMs = 10000, input } = {}) {
   return new Promise((resolve) => {
     const e = { ...baseEnv(), ...env, LLMGATE_CONFIG: gw.confPath, LLMGATE_STATE_DIR: gw.stateDir };
-    execFile(KEYS_TOOL, args, { env: e, timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const child = execFile(KEYS_TOOL, args, { env: e, timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
       let code = 0;
       if (err) code = typeof err.code === 'number' ? err.code : (err.signal ? 128 : 127);
       resolve({ code, stdout: String(stdout), stderr: String(stderr) + (err && typeof err.code !== 'number' ? `\n${err.message}` : '') });
     });
+    // input (the secret for 'upstream add') goes on stdin, never argv
+    child.stdin.end(input === undefined ? '' : input);
   });
 }
 
