@@ -315,6 +315,7 @@ function keysTool(gw, args, { env = {}, timeoutMs = 10000, input } = {}) {
       resolve({ code, stdout: String(stdout), stderr: String(stderr) + (err && typeof err.code !== 'number' ? `\n${err.message}` : '') });
     });
     // input (the secret for 'upstream add') goes on stdin, never argv
+    child.stdin.on('error', () => {}); // the tool may exit without reading it
     child.stdin.end(input === undefined ? '' : input);
   });
 }
