@@ -601,6 +601,8 @@ out:
 		free(x.pending_kv[i]);
 	free(x.pending_kv);
 	free(text);
+	if (result != 0)
+		config_free(c);
 	return result;
 }
 

@@ -109,7 +109,8 @@ const struct price_conf *config_price(const struct config *c, const char *upstre
  * LLMGATE_CONFIG variable, else the default under sysconfdir; a missing
  * default file is fine), then the environment. On error returns -1 and
  * writes a one-line reason (no secrets) to err. The config owns all its
- * strings; free with config_free. Registers every secret with the log. */
+ * strings; free with config_free (on failure it holds nothing, and
+ * config_free is harmless). Registers every secret with the log. */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
 void config_free(struct config *c);
 

@@ -1,11 +1,11 @@
 /* quota.c — per gateway key: budgets, rate limits and model allow-lists. */
 #include "autoconf.h"
 #include "quota.h"
+#include "ledger.h"
 #include "log.h"
 #include "pool.h"
 #include "store.h"
 #include "xmalloc.h"
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +33,7 @@ void quota_init(struct quota *q, const char *state_dir)
 {
 	memset(q, 0, sizeof(*q));
 	pthread_mutex_init(&q->mu, NULL);
-	q->ledger_path = xasprintf("%s/ledger.db", state_dir);
+	q->ledger_path = ledger_path(state_dir);
 	q->spool_dir = xasprintf("%s/spool", state_dir);
 	q->ledger_gen = 1;
 }
@@ -156,22 +156,13 @@ static void check_ledger(struct quota *q, int64_t now)
 
 static void read_totals(GDBM_FILE db, const char *key, long long *tokens, double *cost)
 {
+	struct ledger_totals t;
 	*tokens = 0;
 	*cost = 0;
-	size_t len;
-	char *v = store_get(db, key, &len);
-	if (!v)
-		return;
-	cJSON *j = cJSON_ParseWithLength(v, len);
-	if (j) {
-		const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "prompt");
-		const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "completion");
-		const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "cost");
-		*tokens = (long long)((cJSON_IsNumber(p) ? p->valuedouble : 0) + (cJSON_IsNumber(c) ? c->valuedouble : 0));
-		*cost = cJSON_IsNumber(k) ? k->valuedouble : 0;
+	if (ledger_get(db, key, &t) == 1) {
+		*tokens = t.prompt + t.completion;
+		*cost = t.cost;
 	}
-	cJSON_Delete(j);
-	free(v);
 }
 
 /* Settled totals of a key, refreshed when the ledger changed. With q->mu
@@ -192,10 +183,10 @@ static void load_ledger(struct quota *q, struct quota_key *k, const char *month)
 		/* locked by settle: keep the totals we had and look again soon */
 		return;
 	}
-	char key[128];
-	snprintf(key, sizeof(key), "key:%s", k->id);
+	char key[160];
+	ledger_key_key(key, sizeof(key), k->id);
 	read_totals(db, key, &k->led_tokens, &k->led_cost);
-	snprintf(key, sizeof(key), "month:%s|%s", k->id, month);
+	ledger_key_month(key, sizeof(key), k->id, month);
 	read_totals(db, key, &k->led_tokens_month, &k->led_cost_month);
 	store_close(db);
 	k->loaded = 1;

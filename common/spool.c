@@ -42,7 +42,9 @@ static int new_segment(struct spool *s)
 		free(path);
 		return -1;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+	/* blocking: a claimer may hold this new, empty file's lock for a
+	 * moment while it looks at it (and leaves empty ones alone) */
+	if (flock(fd, LOCK_EX) != 0) {
 		log_err("cannot lock spool segment %s: %s", path, strerror(errno));
 		close(fd);
 		unlink(path);
