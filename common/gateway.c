@@ -466,13 +466,56 @@ struct chat_ctx {
 	int saw_done;
 	unsigned events;
 	const char *cache_state;   /* "hit", "miss", "bypass", or NULL (no cache) */
+	/* for the usage record */
+	struct gateway *gw;
+	const struct config *c;
+	const struct auth_entry *who;
+	char requested[MODEL_NAME_MAX];
+	const char *used_provider;
+	const char *used_key;
+	const char *used_model;
+	int64_t t0;
+	long ttfb_ms;
+	int cache_hit;
+	int recorded;
 };
+
+static void record_usage(struct gateway *gw, const struct auth_entry *who, const struct usage_record *rec);
+
+/* Write the request's usage record, once. It is called before the last
+ * byte of an answer goes out (before the body, before a stream's [DONE]),
+ * so that no request a client saw complete is ever missing from the spool,
+ * even if the process is killed right after. */
+static void record_now(struct chat_ctx *x, int status)
+{
+	if (x->recorded)
+		return;
+	x->recorded = 1;
+	struct usage_record rec = {
+		.ts_ms = x->t0, .key_id = x->who->id, .key_name = x->who->name, .provider = x->used_provider,
+		.upstream_key = x->used_key, .model = x->requested, .upstream_model = x->used_model,
+		.endpoint = "chat", .u = x->usage, .currency = x->c->currency, .ttfb_ms = x->ttfb_ms,
+		.total_ms = (long)(pool_now_ms() - x->t0), .status = status, .stream = x->client_stream,
+		.client_gone = x->r->client_gone, .cache_hit = x->cache_hit,
+	};
+	snprintf(rec.id, sizeof(rec.id), "%s", x->req_id);
+	if (x->cache_hit) {
+		/* nothing was spent upstream */
+		memset(&rec.u, 0, sizeof(rec.u));
+	} else if (!x->usage.reported && status == 200) {
+		/* no usage from the upstream (a cut stream): estimate, and say so */
+		rec.estimated = 1;
+		rec.u.prompt = (long)(x->r->body.len / 4);
+		rec.u.completion = x->client_stream ? (x->events > 1 ? (long)x->events - 1 : 0) : (long)(x->body.len / 4);
+	}
+	rec.cost = usage_cost(&rec.u, config_price(x->c, x->used_model, x->requested));
+	record_usage(x->gw, x->who, &rec);
+}
 
 /* The response headers every answer from an upstream carries. */
 static void answer_headers(const struct chat_ctx *x, const char *first, char *out, size_t n)
 {
-	int len = snprintf(out, n, "%sX-Llmgate-Provider: %s\r\nX-Request-Id: %s\r\n", first ? first : "",
-			   x->provider, x->req_id);
+	int len = snprintf(out, n, "%sX-Llmgate-Provider: %s\r\n", first ? first : "", x->provider);
 	if (x->cache_state && len > 0 && (size_t)len < n)
 		snprintf(out + len, n - (size_t)len, "X-Llmgate-Cache: %s\r\n", x->cache_state);
 }
@@ -497,6 +540,7 @@ static int chat_on_event(const struct sse_event *ev, void *user)
 	x->events++;
 	if (ev->data_len == 6 && !memcmp(ev->data, "[DONE]", 6)) {
 		x->saw_done = 1;
+		record_now(x, 200);
 	} else if (ev->data_len && memmem(ev->data, ev->data_len, "\"usage\"", 7)) {
 		cJSON *j = cJSON_ParseWithLength(ev->data, ev->data_len);
 		if (j) {
@@ -559,6 +603,7 @@ static void relay_client_error(struct chat_ctx *x)
 	log_scrub(body);
 	cJSON *j = cJSON_Parse(body);
 	const cJSON *e = j ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
+	record_now(x, x->status);
 	if (cJSON_IsObject(e) && !x->body_truncated) {
 		char extra[EXTRA_HDR_MAX];
 		answer_headers(x, NULL, extra, sizeof(extra));
@@ -605,6 +650,8 @@ static int serve_from_cache(struct cache *cache, struct chat_ctx *x, const char 
 		struct buf sse;
 		buf_init(&sse, BUF_CAP_DEFAULT * 32);
 		if (cache_to_sse(body, len, x->client_usage, &sse) == 0) {
+			x->cache_hit = 1;
+			record_now(x, 200);
 			snprintf(first, sizeof(first), "Cache-Control: no-cache\r\nAge: %ld\r\n", age);
 			answer_headers(x, first, extra, sizeof(extra));
 			http_begin(x->r, 200, "text/event-stream; charset=utf-8", extra);
@@ -614,6 +661,8 @@ static int serve_from_cache(struct cache *cache, struct chat_ctx *x, const char 
 		}
 		buf_free(&sse);
 	} else {
+		x->cache_hit = 1;
+		record_now(x, 200);
 		snprintf(first, sizeof(first), "Age: %ld\r\n", age);
 		answer_headers(x, first, extra, sizeof(extra));
 		http_respond(x->r, 200, "application/json", extra, body, len);
@@ -674,21 +723,24 @@ static void handle_chat(struct worker *w, struct http_req *r, struct runtime *sn
 	int attempts = 0;
 	enum fail_kind fail = FAIL_NONE;
 	int64_t retry_ms = 0;
-	const char *used_provider = "-";
-	const char *used_key = "-";
-	const char *used_model = "";
-	long ttfb_ms = 0;
 	int64_t t0 = pool_now_ms();
 	int routed = 0;
 	char ckey[CACHE_KEY_HEX];
 	int cache_store = 0;
-	int cache_hit = 0;
 
 	memset(&x, 0, sizeof(x));
 	buf_init(&x.body, c->max_response);
 	sse_init(&x.sse, BUF_CAP_SSE_EVENT);
 	x.r = r;
 	x.req_id = req_id;
+	x.gw = gw;
+	x.c = c;
+	x.who = who;
+	x.t0 = t0;
+	x.used_provider = "-";
+	x.used_key = "-";
+	x.used_model = "";
+	char *requested = x.requested;
 
 	int rb = http_read_body(r, c->max_body);
 	if (rb == -1) {
@@ -727,8 +779,7 @@ static void handle_chat(struct worker *w, struct http_req *r, struct runtime *sn
 	const cJSON *so = cJSON_GetObjectItemCaseSensitive(req, "stream_options");
 	x.client_usage = cJSON_IsObject(so) && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
 
-	char requested[MODEL_NAME_MAX];
-	snprintf(requested, sizeof(requested), "%s", model->valuestring);
+	snprintf(x.requested, sizeof(x.requested), "%s", model->valuestring);
 	if (provider_resolve(c, requested, &rt) != 0) {
 		oai_error(r, 404, "invalid_request_error", "model_not_found", "model", NULL,
 			  "The model '%.200s' does not exist or you do not have access to it.", requested);
@@ -741,6 +792,7 @@ static void handle_chat(struct worker *w, struct http_req *r, struct runtime *sn
 		char extra[64] = "";
 		if (why.retry_after_s > 0)
 			snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", why.retry_after_s);
+		record_now(&x, (int)qv);
 		oai_error(r, (int)qv, qv == QUOTA_MODEL ? "permission_error" : "rate_limit_error", why.code,
 			  qv == QUOTA_MODEL ? "model" : NULL, extra[0] ? extra : NULL, "%s", why.message);
 		goto done;
@@ -756,12 +808,10 @@ static void handle_chat(struct worker *w, struct http_req *r, struct runtime *sn
 		cache_key(req, rt.t[0].prov->name, rt.t[0].model, c->cache_per_key ? who->id : "", ckey);
 		x.cache_state = no_read ? "bypass" : "miss";
 		cache_store = !no_write && !x.client_stream;
-		if (!no_read && serve_from_cache(cache, &x, ckey, rt.t[0].prov->name)) {
-			cache_hit = 1;
-			used_provider = rt.t[0].prov->name;
-			used_model = rt.t[0].model;
+		x.used_provider = rt.t[0].prov->name;
+		x.used_model = rt.t[0].model;
+		if (!no_read && serve_from_cache(cache, &x, ckey, rt.t[0].prov->name))
 			goto done;
-		}
 	}
 
 	for (size_t ti = 0; ti < rt.n && attempts < c->max_attempts && !x.committed; ti++) {
@@ -786,9 +836,9 @@ static void handle_chat(struct worker *w, struct http_req *r, struct runtime *sn
 			}
 			attempts++;
 			x.provider = t->prov->name;
-			used_provider = t->prov->name;
-			used_key = pool->keys[ki].id;
-			used_model = t->model;
+			x.used_provider = t->prov->name;
+			x.used_key = pool->keys[ki].id;
+			x.used_model = t->model;
 			x.mode = MODE_BUFFER;
 			x.status = 0;
 			buf_reset(&x.body);
@@ -801,11 +851,12 @@ static void handle_chat(struct worker *w, struct http_req *r, struct runtime *sn
 				.connect_timeout_ms = c->connect_timeout_ms,
 				.first_byte_timeout_ms = c->first_byte_timeout_ms,
 				.idle_timeout_ms = c->idle_timeout_ms,
+				.request_id = req_id,
 				.on_head = chat_on_head, .on_data = chat_on_data, .user = &x,
 			};
 			int ok = upstream_perform(&uc) == 0;
 			int64_t now = pool_now_ms();
-			ttfb_ms = uc.t_first_byte_ms ? (long)(uc.t_first_byte_ms - uc.t_start_ms) : 0;
+			x.ttfb_ms = uc.t_first_byte_ms ? (long)(uc.t_first_byte_ms - uc.t_start_ms) : 0;
 			if (x.committed) {
 				/* the stream reached the client: no retry whatever happens */
 				pool_report(pool, ki, POOL_OK, -1, c, now);
@@ -887,6 +938,7 @@ static void handle_chat(struct worker *w, struct http_req *r, struct runtime *sn
 			pool_report(pool, ki, POOL_OK, -1, c, now);
 			char extra[EXTRA_HDR_MAX];
 			answer_headers(&x, NULL, extra, sizeof(extra));
+			record_now(&x, 200);
 			http_respond(r, 200, "application/json", extra, x.body.data, x.body.len);
 			if (cache_store)
 				cache_put(cache, ckey, x.body.data, x.body.len);
@@ -903,6 +955,8 @@ static void handle_chat(struct worker *w, struct http_req *r, struct runtime *sn
 		if (ra_s < 1)
 			ra_s = 1;
 		snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", ra_s);
+		record_now(&x, fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED ? 429 : fail == FAIL_TIMEOUT ? 504 :
+			       fail == FAIL_NONE ? 503 : 502);
 		switch (fail) {
 		case FAIL_COOLING:
 		case FAIL_RATE_LIMITED:
@@ -929,27 +983,10 @@ static void handle_chat(struct worker *w, struct http_req *r, struct runtime *sn
 		}
 	}
 done:
-	if (routed) {
-		struct usage_record rec = {
-			.ts_ms = t0, .key_id = who->id, .key_name = who->name, .provider = used_provider,
-			.upstream_key = used_key, .model = requested, .upstream_model = used_model,
-			.endpoint = "chat", .u = x.usage, .currency = c->currency, .ttfb_ms = ttfb_ms,
-			.total_ms = (long)(pool_now_ms() - t0), .status = r->status, .stream = x.client_stream,
-			.client_gone = r->client_gone, .cache_hit = cache_hit,
-		};
-		snprintf(rec.id, sizeof(rec.id), "%s", req_id);
-		if (cache_hit) {
-			/* nothing was spent upstream */
-			memset(&rec.u, 0, sizeof(rec.u));
-		} else if (!x.usage.reported && r->status == 200) {
-			/* no usage from the upstream (a cut stream): estimate, and say so */
-			rec.estimated = 1;
-			rec.u.prompt = (long)(r->body.len / 4);
-			rec.u.completion = x.client_stream ? (x.events > 1 ? (long)x.events - 1 : 0) : (long)(x.body.len / 4);
-		}
-		rec.cost = usage_cost(&rec.u, config_price(c, used_model, requested));
-		record_usage(gw, who, &rec);
-	}
+	/* what was not recorded before its answer ended: a stream cut short or
+	 * left by its client */
+	if (routed)
+		record_now(&x, r->status);
 out:
 	cJSON_Delete(req);
 	sse_free(&x.sse);
@@ -972,6 +1009,7 @@ void gateway_handle(struct worker *w, struct http_req *r)
 	char req_id[REQ_ID_MAX];
 	snprintf(req_id, sizeof(req_id), "req_%llx%08x%02x%lx", (unsigned long long)pool_now_ms(),
 		 w->gw->boot_id, w->idx & 0xff, ++w->seq);
+	snprintf(r->request_id, sizeof(r->request_id), "%s", req_id);
 	struct runtime *snap = runtime_get(w->gw);
 	const char *p = api_path(&snap->cfg, r->path);
 	size_t pl = strlen(r->path);

@@ -164,6 +164,10 @@ void http_begin(struct http_req *r, int status, const char *content_type, const 
 	if (n < 0 || (size_t)n >= sizeof(head))
 		n = snprintf(head, sizeof(head), "Status: 500 Internal Server Error\r\n");
 	raw_write(r, head, (size_t)n);
+	if (r->request_id[0]) {
+		n = snprintf(head, sizeof(head), "X-Request-Id: %s\r\n", r->request_id);
+		raw_write(r, head, (size_t)n);
+	}
 	if (extra)
 		raw_write(r, extra, strlen(extra));
 	raw_write(r, "\r\n", 2);

@@ -16,6 +16,7 @@ struct http_req {
 	int headers_sent;
 	int client_gone;        /* a write failed: the client went away */
 	int status;             /* status sent */
+	char request_id[48];    /* sent as X-Request-Id with every answer, if set */
 	size_t bytes_out;
 };
 

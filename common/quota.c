@@ -316,8 +316,8 @@ out:
 void quota_record(struct quota *q, const struct auth_entry *who, int64_t ts_ms, long long tokens,
 		  double cost, const char *seg)
 {
-	int limited = who->tpm || who->tokens || who->tokens_month || who->cost > 0 || who->cost_month > 0;
-	if (!limited || (!tokens && cost <= 0))
+	/* tracked whatever the key's limits are now: limits can be added later */
+	if (!tokens && cost <= 0)
 		return;
 	pthread_mutex_lock(&q->mu);
 	struct quota_key *k = key_slot(q, who->id);

@@ -129,6 +129,7 @@ int upstream_perform(struct upstream_call *c)
 	struct curl_slist *hdrs = NULL;
 	char auth[UPSTREAM_AUTH_MAX];
 	char accept[160];
+	char rid[96];
 
 	c->status = 0;
 	c->timeout = UPSTREAM_TIMEOUT_NONE;
@@ -144,6 +145,8 @@ int upstream_perform(struct upstream_call *c)
 	snprintf(accept, sizeof(accept), "Accept: %s", c->accept ? c->accept : "application/json");
 	hdrs = curl_slist_append(hdrs, accept);
 	hdrs = curl_slist_append(hdrs, "Expect:");
+	if (c->request_id && snprintf(rid, sizeof(rid), "X-Request-Id: %s", c->request_id) < (int)sizeof(rid))
+		hdrs = curl_slist_append(hdrs, rid);
 	if (c->bearer) {
 		if (snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->bearer) < (int)sizeof(auth))
 			hdrs = curl_slist_append(hdrs, auth);

@@ -16,6 +16,7 @@ struct upstream_call {
 	const char *body;
 	size_t body_len;
 	const char *accept;         /* Accept header value */
+	const char *request_id;     /* sent as X-Request-Id, or NULL */
 	long connect_timeout_ms;
 	long first_byte_timeout_ms;
 	long idle_timeout_ms;

@@ -299,6 +299,12 @@ async function launch({ dir, stateDir, confPath, binEnv, port, mount, maxProcs }
       confPath,
       env: binEnv,
       stop,
+      // stop lighttpd and the router but keep the folder (state, spool)
+      halt,
+      // pids of the live router processes (for kill -9 tests)
+      routerPids: () => groupMembers(child.pid).filter((pid) => {
+        try { return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'llmgate-router'; } catch { return false; }
+      }),
       errorLog,
       output: () => output,
     },

@@ -235,6 +235,7 @@ async function createMock(opts = {}) {
       finishedAt: null,
       closedEarly: false,
       closedAt: null,
+      usageReported: null,   // the usage object the client was sent, if any
     };
     records.push(rec);
 
@@ -350,12 +351,13 @@ async function createMock(opts = {}) {
       const text = JSON.stringify(out);
       if (trickle) {
         const timer = setTimeout(() => {
-          if (!res.destroyed) { rec.status = 200; json(res, 200, text); }
+          if (!res.destroyed) { rec.status = 200; rec.usageReported = usage; json(res, 200, text); }
         }, config.trickleEvents * config.trickleMs);
         res.on('close', () => clearTimeout(timer));
         return;
       }
       rec.status = 200;
+      rec.usageReported = usage;
       json(res, 200, text);
       return;
     }
@@ -403,6 +405,7 @@ async function createMock(opts = {}) {
         if (includeUsage) events.push(chunk([], { usage }));
     }
 
+    const usageAt = events.findIndex((e) => e.usage || (e.choices[0] && e.choices[0].usage));
     const lines = events.map((e) => `data: ${JSON.stringify(e)}\n\n`);
     lines.push('data: [DONE]\n\n');
 
@@ -428,6 +431,7 @@ async function createMock(opts = {}) {
         return;
       }
       res.write(lines[i]);
+      if (i === usageAt) rec.usageReported = usage;
       i += 1;
       rec.eventsSent = i;
       rec.eventTimes.push(Date.now());
