@@ -26,17 +26,24 @@ struct builtin {
 	const char *base_url;
 	const char *models;
 	const char *prefixes;
+	enum dialect dialect;
 };
 
 static const struct builtin builtins[] = {
-	{ "deepseek", "https://api.deepseek.com", "deepseek-chat,deepseek-reasoner", "deepseek-" },
+	{ "deepseek", "https://api.deepseek.com", "deepseek-chat,deepseek-reasoner", "deepseek-", DIALECT_OPENAI },
 	{ "moonshot", "https://api.moonshot.cn/v1",
-	  "kimi-k2.5,kimi-k2-0905-preview,kimi-k2-thinking", "kimi-,moonshot-" },
-	{ "zai", "https://open.bigmodel.cn/api/paas/v4", "glm-5", "glm-" },
+	  "kimi-k2.5,kimi-k2-0905-preview,kimi-k2-thinking", "kimi-,moonshot-", DIALECT_OPENAI },
+	{ "zai", "https://open.bigmodel.cn/api/paas/v4", "glm-5", "glm-", DIALECT_OPENAI },
 	{ "openai", "https://api.openai.com/v1", "gpt-4o,gpt-4o-mini,gpt-4.1,gpt-4.1-mini,o3,o4-mini",
-	  "gpt-,o1,o3,o4,chatgpt-" },
-	{ "siliconflow", "https://api.siliconflow.cn/v1", "", "" },
-	{ "openrouter", "https://openrouter.ai/api/v1", "", "" },
+	  "gpt-,o1,o3,o4,chatgpt-", DIALECT_OPENAI },
+	{ "siliconflow", "https://api.siliconflow.cn/v1",
+	  "BAAI/bge-large-zh-v1.5,BAAI/bge-m3,Kwai-Kolors/Kolors", "", DIALECT_OPENAI },
+	{ "openrouter", "https://openrouter.ai/api/v1", "", "", DIALECT_OPENAI },
+	{ "anthropic", "https://api.anthropic.com/v1",
+	  "claude-sonnet-4-5,claude-opus-4-1,claude-haiku-4-5,claude-3-5-haiku-latest", "claude-",
+	  DIALECT_ANTHROPIC },
+	{ "gemini", "https://generativelanguage.googleapis.com/v1beta",
+	  "gemini-2.5-pro,gemini-2.5-flash,gemini-2.0-flash", "gemini-", DIALECT_GEMINI },
 };
 
 /* Default prices, USD per million tokens (input, cached input, output):
@@ -60,6 +67,14 @@ static const struct builtin_price builtin_prices[] = {
 	{ "gpt-4.1-mini", 0.40, 0.10, 1.60 },
 	{ "o3", 2.00, 0.50, 8.00 },
 	{ "o4-mini", 1.10, 0.275, 4.40 },
+	{ "claude-sonnet-4-5", 3.00, 0.30, 15.00 },
+	{ "claude-opus-4-1", 15.00, 1.50, 75.00 },
+	{ "claude-haiku-4-5", 1.00, 0.10, 5.00 },
+	{ "gemini-2.5-pro", 1.25, 0.31, 10.00 },
+	{ "gemini-2.5-flash", 0.30, 0.075, 2.50 },
+	{ "gemini-2.0-flash", 0.10, 0.025, 0.40 },
+	{ "text-embedding-3-small", 0.02, 0.02, 0 },
+	{ "text-embedding-3-large", 0.13, 0.13, 0 },
 };
 
 const struct price_conf *config_price(const struct config *c, const char *upstream_model,
@@ -133,6 +148,8 @@ void config_env_prefix(const char *name, char *out, size_t outlen)
 
 struct provider_conf *config_provider(const struct config *c, const char *name)
 {
+	if (!strcmp(name, "google-ai-studio") || !strcmp(name, "google"))
+		name = "gemini";
 	for (size_t i = 0; i < c->nproviders; i++) {
 		if (!strcmp(c->providers[i].name, name))
 			return &c->providers[i];
@@ -340,9 +357,14 @@ static int on_kv(const char *sec, const char *key, const char *val, int lineno, 
 			ini_free_list(p->prefixes, p->nprefixes);
 			p->nprefixes = ini_split_list(val, &p->prefixes);
 		} else if (!strcmp(key, "dialect")) {
-			if (strcmp(val, "openai"))
-				FAIL("line %d: [%s] dialect must be openai", lineno, sec);
-			p->dialect = DIALECT_OPENAI;
+			if (!strcmp(val, "openai"))
+				p->dialect = DIALECT_OPENAI;
+			else if (!strcmp(val, "anthropic"))
+				p->dialect = DIALECT_ANTHROPIC;
+			else if (!strcmp(val, "gemini"))
+				p->dialect = DIALECT_GEMINI;
+			else
+				FAIL("line %d: [%s] dialect must be openai, anthropic or gemini", lineno, sec);
 		} else {
 			FAIL("line %d: unknown setting [%s] %s", lineno, sec, key);
 		}
@@ -557,6 +579,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 		set_url(&p->base_url, builtins[i].base_url);
 		p->nmodels = ini_split_list(builtins[i].models, &p->models);
 		p->nprefixes = ini_split_list(builtins[i].prefixes, &p->prefixes);
+		p->dialect = builtins[i].dialect;
 		p->builtin = 1;
 	}
 

@@ -7,7 +7,9 @@
 #define CONFIG_NAME_MAX 64
 
 enum dialect {
-	DIALECT_OPENAI = 0,   /* OpenAI chat completions */
+	DIALECT_OPENAI = 0,   /* OpenAI chat completions, Bearer key */
+	DIALECT_ANTHROPIC,    /* Anthropic Messages, x-api-key */
+	DIALECT_GEMINI,       /* Gemini generateContent, x-goog-api-key */
 };
 
 struct provider_conf {
@@ -118,7 +120,7 @@ void config_free(struct config *c);
 const char *config_default_path(void);
 const char *config_default_state_dir(void);
 
-/* Look up a provider by name; NULL if none. */
+/* Look up a provider by name ("google-ai-studio" names gemini); NULL if none. */
 struct provider_conf *config_provider(const struct config *c, const char *name);
 /* Environment variable prefix for a provider: "my-host" -> "MY_HOST". */
 void config_env_prefix(const char *name, char *out, size_t outlen);

@@ -1,7 +1,10 @@
 /* gateway.c — the router's request handling: dispatch, auth, chat proxy. */
 #include "autoconf.h"
 #include "gateway.h"
+#include "anthropic.h"
 #include "buf.h"
+#include "gemini.h"
+#include "upkey.h"
 #include "log.h"
 #include "oai.h"
 #include "provider.h"
@@ -446,7 +449,14 @@ out:
 	cJSON_Delete(root);
 }
 
-/* ------------------------------------------------------------ chat */
+/* ------------------------------------------------------------ chat
+ *
+ * The chat engine speaks OpenAI's format inside. A request arrives in the
+ * client's dialect (OpenAI /v1/chat/completions, or Anthropic /v1/messages,
+ * translated to OpenAI first); each attempt translates it to the upstream's
+ * dialect (OpenAI-compatible, Anthropic, Gemini); the answer comes back to
+ * OpenAI form and then to the client's dialect. An Anthropic client talking
+ * to an Anthropic upstream is passed through untouched, both ways. */
 
 enum chat_mode { MODE_BUFFER = 0, MODE_STREAM };
 
@@ -454,14 +464,23 @@ struct chat_ctx {
 	struct http_req *r;
 	const char *provider;
 	const char *req_id;
+	enum dialect client;       /* OPENAI or ANTHROPIC */
+	enum dialect up;           /* this attempt's upstream */
+	int passthrough;           /* Anthropic to Anthropic: bytes as they are */
 	int client_stream;
-	int client_usage;          /* the client asked for the usage chunk */
+	int client_usage;          /* forward the usage chunk (OpenAI side) */
 	enum chat_mode mode;
 	int committed;             /* response head sent to the client */
 	int status;
 	struct buf body;           /* buffered body (non-stream or error) */
 	int body_truncated;
-	struct sse_parser sse;
+	struct sse_parser sse;     /* upstream events */
+	struct sse_parser oai_sse; /* OpenAI events translated from another dialect */
+	struct buf tx;             /* translated OpenAI events */
+	struct buf cout;           /* events for an Anthropic client */
+	struct anthropic_to_oai a2o;
+	struct gemini_to_oai g2o;
+	struct anthropic_from_oai o2a;
 	struct usage usage;
 	int saw_done;
 	unsigned events;
@@ -471,6 +490,7 @@ struct chat_ctx {
 	const struct config *c;
 	const struct auth_entry *who;
 	char requested[MODEL_NAME_MAX];
+	const char *endpoint;
 	const char *used_provider;
 	const char *used_key;
 	const char *used_model;
@@ -483,8 +503,8 @@ struct chat_ctx {
 static void record_usage(struct gateway *gw, const struct auth_entry *who, const struct usage_record *rec);
 
 /* Write the request's usage record, once. It is called before the last
- * byte of an answer goes out (before the body, before a stream's [DONE]),
- * so that no request a client saw complete is ever missing from the spool,
+ * byte of an answer goes out (before the body, before a stream's end), so
+ * that no request a client saw complete is ever missing from the spool,
  * even if the process is killed right after. */
 static void record_now(struct chat_ctx *x, int status)
 {
@@ -494,7 +514,7 @@ static void record_now(struct chat_ctx *x, int status)
 	struct usage_record rec = {
 		.ts_ms = x->t0, .key_id = x->who->id, .key_name = x->who->name, .provider = x->used_provider,
 		.upstream_key = x->used_key, .model = x->requested, .upstream_model = x->used_model,
-		.endpoint = "chat", .u = x->usage, .currency = x->c->currency, .ttfb_ms = x->ttfb_ms,
+		.endpoint = x->endpoint, .u = x->usage, .currency = x->c->currency, .ttfb_ms = x->ttfb_ms,
 		.total_ms = (long)(pool_now_ms() - x->t0), .status = status, .stream = x->client_stream,
 		.client_gone = x->r->client_gone, .cache_hit = x->cache_hit,
 	};
@@ -533,7 +553,8 @@ static int chat_on_head(void *user, int status, const char *ctype, long retry_af
 	return 0;
 }
 
-static int chat_on_event(const struct sse_event *ev, void *user)
+/* One OpenAI-format event, on its way to the client. */
+static int oai_event(const struct sse_event *ev, void *user)
 {
 	struct chat_ctx *x = user;
 	int forward = 1;
@@ -544,16 +565,53 @@ static int chat_on_event(const struct sse_event *ev, void *user)
 	} else if (ev->data_len && memmem(ev->data, ev->data_len, "\"usage\"", 7)) {
 		cJSON *j = cJSON_ParseWithLength(ev->data, ev->data_len);
 		if (j) {
-			usage_from_json(j, &x->usage);
+			if (x->up == DIALECT_OPENAI)
+				usage_from_json(j, &x->usage);
 			const cJSON *choices = cJSON_GetObjectItemCaseSensitive(j, "choices");
 			if (!x->client_usage && cJSON_IsArray(choices) && cJSON_GetArraySize(choices) == 0)
 				forward = 0;
 			cJSON_Delete(j);
 		}
 	}
-	if (forward && http_write(x->r, ev->raw, ev->raw_len) != 0)
-		return -1;
-	return 0;
+	if (!ev->data_len)   /* a comment or keep-alive: OpenAI clients get it */
+		return x->client != DIALECT_OPENAI || http_write(x->r, ev->raw, ev->raw_len) == 0 ? 0 : -1;
+	if (!forward)
+		return 0;
+	if (x->client == DIALECT_OPENAI)
+		return http_write(x->r, ev->raw, ev->raw_len) == 0 ? 0 : -1;
+	buf_reset(&x->cout);
+	anthropic_from_oai_feed(&x->o2a, ev->data, ev->data_len, &x->cout);
+	return http_write(x->r, x->cout.data, x->cout.len) == 0 ? 0 : -1;
+}
+
+/* One event from the upstream, in its own dialect. */
+static int up_event(const struct sse_event *ev, void *user)
+{
+	struct chat_ctx *x = user;
+	if (x->up == DIALECT_OPENAI)
+		return oai_event(ev, x);
+	buf_reset(&x->tx);
+	if (x->up == DIALECT_ANTHROPIC) {
+		anthropic_to_oai_feed(&x->a2o, ev->event, ev->data, ev->data_len, &x->tx);
+		if (x->a2o.usage.reported)
+			x->usage = x->a2o.usage;
+		if (x->passthrough) {
+			x->events++;
+			if (!strcmp(ev->event, "message_stop") ||
+			    (ev->data_len && memmem(ev->data, ev->data_len, "\"message_stop\"", 14))) {
+				x->saw_done = 1;
+				record_now(x, 200);
+			}
+			return http_write(x->r, ev->raw, ev->raw_len) == 0 ? 0 : -1;
+		}
+	} else {
+		if (!ev->data_len)
+			return 0;
+		gemini_to_oai_feed(&x->g2o, ev->data, ev->data_len, &x->tx);
+		if (x->g2o.usage.reported)
+			x->usage = x->g2o.usage;
+	}
+	return sse_feed(&x->oai_sse, x->tx.data ? x->tx.data : "", x->tx.len, oai_event, x) == 0 ? 0 : -1;
 }
 
 static int chat_on_data(void *user, const char *p, size_t n)
@@ -573,15 +631,14 @@ static int chat_on_data(void *user, const char *p, size_t n)
 		http_begin(x->r, 200, "text/event-stream; charset=utf-8", extra);
 		x->committed = 1;
 	}
-	int rc = sse_feed(&x->sse, p, n, chat_on_event, x);
-	if (rc != 0)
+	if (sse_feed(&x->sse, p, n, up_event, x) != 0)
 		return -1;
 	return http_flush(x->r) == 0 ? 0 : -1;
 }
 
-/* Build the upstream body: the client's JSON with model rewritten and, for
- * streams, stream_options.include_usage on. */
-static char *upstream_body(cJSON *req, const char *model, int stream)
+/* The OpenAI-format body for an OpenAI upstream: the client's JSON with
+ * model rewritten and, for streams, stream_options.include_usage on. */
+static char *openai_body(cJSON *req, const char *model, int stream)
 {
 	cJSON_ReplaceItemInObjectCaseSensitive(req, "model", cJSON_CreateString(model));
 	if (stream) {
@@ -596,18 +653,86 @@ static char *upstream_body(cJSON *req, const char *model, int stream)
 	return cJSON_PrintUnformatted(req);
 }
 
-/* Pass an upstream 4xx to the client, scrubbed, in OpenAI's shape. */
+/* What one attempt sends: body, URL and headers for the target's dialect.
+ * Returns the body (free()), or NULL with a reason in err (a request this
+ * dialect cannot carry: the client's fault). */
+static char *attempt_request(struct chat_ctx *x, cJSON *req, cJSON *areq, const struct route_target *t,
+			     char *url, size_t urllen, char *err, size_t errlen)
+{
+	const char *base = t->prov->base_url;
+	char *body = NULL;
+	int n = -1;
+	x->up = t->prov->dialect;
+	x->passthrough = x->client == DIALECT_ANTHROPIC && x->up == DIALECT_ANTHROPIC && areq;
+	switch (x->up) {
+	case DIALECT_OPENAI:
+		body = openai_body(req, t->model, x->client_stream);
+		n = snprintf(url, urllen, "%s/chat/completions", base);
+		break;
+	case DIALECT_ANTHROPIC:
+		if (x->passthrough) {
+			cJSON_ReplaceItemInObjectCaseSensitive(areq, "model", cJSON_CreateString(t->model));
+			body = cJSON_PrintUnformatted(areq);
+		} else {
+			body = anthropic_request_from_oai(req, t->model, err, errlen);
+		}
+		n = snprintf(url, urllen, "%s/messages", base);
+		break;
+	case DIALECT_GEMINI: {
+		char path[MODEL_NAME_MAX + 64];
+		if (gemini_path(path, sizeof(path), t->model, x->client_stream) != 0) {
+			snprintf(err, errlen, "model name not usable with Gemini");
+			return NULL;
+		}
+		body = gemini_request_from_oai(req, err, errlen);
+		n = snprintf(url, urllen, "%s%s", base, path);
+		break;
+	}
+	}
+	if (body && (n < 0 || (size_t)n >= urllen)) {
+		snprintf(err, errlen, "upstream URL too long");
+		free(body);
+		body = NULL;
+	}
+	return body;
+}
+
+/* The upstream's error body in OpenAI's shape (new string). */
+static char *error_as_oai(struct chat_ctx *x)
+{
+	const char *b = buf_str(&x->body);
+	if (x->up == DIALECT_ANTHROPIC)
+		return anthropic_error_to_oai(b, x->body.len, x->status);
+	if (x->up == DIALECT_GEMINI)
+		return gemini_error_to_oai(b, x->body.len, x->status);
+	return xstrdup(b);
+}
+
+/* Pass an upstream 4xx to the client, scrubbed, in the client's dialect. */
 static void relay_client_error(struct chat_ctx *x)
 {
-	char *body = xstrdup(buf_str(&x->body));
+	char extra[EXTRA_HDR_MAX];
+	answer_headers(x, NULL, extra, sizeof(extra));
+	record_now(x, x->status);
+	if (x->passthrough && !x->body_truncated) {
+		char *raw = xstrdup(buf_str(&x->body));
+		log_scrub(raw);
+		http_respond(x->r, x->status, "application/json", extra, raw, strlen(raw));
+		free(raw);
+		return;
+	}
+	char *body = error_as_oai(x);
 	log_scrub(body);
 	cJSON *j = cJSON_Parse(body);
 	const cJSON *e = j ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
-	record_now(x, x->status);
 	if (cJSON_IsObject(e) && !x->body_truncated) {
-		char extra[EXTRA_HDR_MAX];
-		answer_headers(x, NULL, extra, sizeof(extra));
-		http_respond(x->r, x->status, "application/json", extra, body, strlen(body));
+		if (x->client == DIALECT_ANTHROPIC) {
+			char *ab = anthropic_error_from_oai(body, strlen(body), x->status);
+			http_respond(x->r, x->status, "application/json", extra, ab, strlen(ab));
+			free(ab);
+		} else {
+			http_respond(x->r, x->status, "application/json", extra, body, strlen(body));
+		}
 	} else {
 		const cJSON *m = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : NULL;
 		oai_error(x->r, x->status, NULL, "upstream_error", NULL, NULL, "upstream %s answered HTTP %d: %.300s",
@@ -619,7 +744,8 @@ static void relay_client_error(struct chat_ctx *x)
 
 static const char *upstream_message(struct chat_ctx *x, char *out, size_t outlen)
 {
-	cJSON *j = cJSON_Parse(buf_str(&x->body));
+	char *oai = error_as_oai(x);
+	cJSON *j = cJSON_Parse(oai);
 	const cJSON *e = j ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
 	const cJSON *m = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : NULL;
 	if (cJSON_IsString(m))
@@ -627,6 +753,7 @@ static const char *upstream_message(struct chat_ctx *x, char *out, size_t outlen
 	else
 		snprintf(out, outlen, "%.120s", buf_str(&x->body));
 	cJSON_Delete(j);
+	free(oai);
 	log_scrub(out);
 	for (char *p = out; *p; p++)
 		if (*p == '\r' || *p == '\n')
@@ -684,11 +811,11 @@ static void record_usage(struct gateway *gw, const struct auth_entry *who, const
 		log_err("%s usage record not written to the spool: %s", rec->id, json);
 	free(json);
 	quota_record(&gw->quota, who, rec->ts_ms, rec->u.prompt + rec->u.completion, rec->cost, seg);
-	log_info("%s key=%s model=%s provider=%s upkey=%s status=%d stream=%d prompt=%ld completion=%ld "
+	log_info("%s key=%s %s model=%s provider=%s upkey=%s status=%d stream=%d prompt=%ld completion=%ld "
 		 "cached=%ld reasoning=%ld%s cost=%.6f client_gone=%d ttfb=%ld ms=%ld",
-		 rec->id, rec->key_id, rec->model, rec->provider, rec->upstream_key, rec->status, rec->stream,
-		 rec->u.prompt, rec->u.completion, rec->u.cached, rec->u.reasoning, rec->estimated ? " estimated" : "",
-		 rec->cost, rec->client_gone, rec->ttfb_ms, rec->total_ms);
+		 rec->id, rec->key_id, rec->endpoint, rec->model, rec->provider, rec->upstream_key, rec->status,
+		 rec->stream, rec->u.prompt, rec->u.completion, rec->u.cached, rec->u.reasoning,
+		 rec->estimated ? " estimated" : "", rec->cost, rec->client_gone, rec->ttfb_ms, rec->total_ms);
 }
 
 enum fail_kind { FAIL_NONE = 0, FAIL_COOLING, FAIL_RATE_LIMITED, FAIL_AUTH, FAIL_TIMEOUT, FAIL_UPSTREAM };
@@ -709,13 +836,92 @@ static void add_system_prompt(cJSON *req, const char *text)
 	cJSON_InsertItemInArray(messages, 0, sm);
 }
 
-static void handle_chat(struct worker *w, struct http_req *r, struct runtime *snap, const struct auth_entry *who,
-			const char *req_id)
+/* The 2xx body of a buffered answer, in OpenAI's format (new string), with
+ * usage read; NULL if it is not a valid answer. */
+static char *success_as_oai(struct chat_ctx *x)
+{
+	char err[256];
+	const char *b = buf_str(&x->body);
+	char *oai = NULL;
+	if (x->up == DIALECT_ANTHROPIC)
+		oai = anthropic_response_to_oai(b, x->body.len, x->requested, &x->usage, err, sizeof(err));
+	else if (x->up == DIALECT_GEMINI)
+		oai = gemini_response_to_oai(b, x->body.len, x->requested, &x->usage, err, sizeof(err));
+	else
+		oai = xstrdup(b);
+	if (!oai)
+		return NULL;
+	cJSON *j = cJSON_Parse(oai);
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		free(oai);
+		return NULL;
+	}
+	if (x->up == DIALECT_OPENAI)
+		usage_from_json(j, &x->usage);
+	cJSON_Delete(j);
+	return oai;
+}
+
+/* End a stream that reached the client: the closing events a translated
+ * stream still owes, or an error event when it was cut short. */
+static void finish_stream(struct chat_ctx *x, int ok)
+{
+	if (ok && x->up == DIALECT_GEMINI && !x->saw_done) {
+		buf_reset(&x->tx);
+		gemini_to_oai_finish(&x->g2o, &x->tx);
+		sse_feed(&x->oai_sse, x->tx.data ? x->tx.data : "", x->tx.len, oai_event, x);
+	}
+	if (x->r->client_gone)
+		return;
+	if (x->client == DIALECT_ANTHROPIC && !x->passthrough) {
+		buf_reset(&x->cout);
+		anthropic_from_oai_finish(&x->o2a, &x->cout);
+		http_write(x->r, x->cout.data, x->cout.len);
+		http_flush(x->r);
+		return;
+	}
+	if (!x->saw_done) {
+		log_warn("%s upstream %s stream ended early", x->req_id, x->provider);
+		oai_error(x->r, 502, "upstream_error", "stream_interrupted", NULL, NULL,
+			  "The upstream stream ended before it was complete.");
+	}
+}
+
+/* Read and parse a request body; answers the client and returns NULL when
+ * it is too large, unreadable or not a JSON object. */
+static cJSON *read_json_body(struct http_req *r, const struct config *c)
+{
+	int rb = http_read_body(r, c->max_body);
+	if (rb == -1) {
+		oai_error(r, 413, "invalid_request_error", "request_too_large", NULL, NULL,
+			  "Request body is larger than this gateway accepts (%zu bytes).", c->max_body);
+		return NULL;
+	} else if (rb != 0) {
+		oai_error(r, 400, "invalid_request_error", "invalid_body", NULL, NULL,
+			  "The request body could not be read completely.");
+		return NULL;
+	}
+	cJSON *j = cJSON_ParseWithLength(r->body.data ? r->body.data : "", r->body.len);
+	if (!j || !cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		oai_error(r, 400, "invalid_request_error", "invalid_json", NULL, NULL,
+			  "We could not parse the JSON body of your request. The body must be a JSON object.");
+		return NULL;
+	}
+	return j;
+}
+
+/* The engine: route req (OpenAI format; areq the Anthropic original for an
+ * Anthropic client, else NULL), try upstreams, answer in the client's
+ * dialect, record usage. */
+static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap, const struct auth_entry *who,
+		     const char *req_id, cJSON *req, cJSON *areq, enum dialect client)
 {
 	struct gateway *gw = w->gw;
 	const struct config *c = &snap->cfg;
-	struct cache *cache = c->cache_enabled ? __atomic_load_n(&gw->cache, __ATOMIC_ACQUIRE) : NULL;
-	cJSON *req = NULL;
+	struct cache *cache = c->cache_enabled && client == DIALECT_OPENAI ?
+		__atomic_load_n(&gw->cache, __ATOMIC_ACQUIRE) : NULL;
 	struct chat_ctx x;
 	char url[URL_MAX];
 	char detail[300] = "";
@@ -730,34 +936,23 @@ static void handle_chat(struct worker *w, struct http_req *r, struct runtime *sn
 
 	memset(&x, 0, sizeof(x));
 	buf_init(&x.body, c->max_response);
+	buf_init(&x.tx, BUF_CAP_SSE_EVENT * 4);
+	buf_init(&x.cout, BUF_CAP_SSE_EVENT * 4);
 	sse_init(&x.sse, BUF_CAP_SSE_EVENT);
+	sse_init(&x.oai_sse, BUF_CAP_SSE_EVENT);
 	x.r = r;
 	x.req_id = req_id;
+	x.client = client;
 	x.gw = gw;
 	x.c = c;
 	x.who = who;
 	x.t0 = t0;
+	x.endpoint = client == DIALECT_ANTHROPIC ? "messages" : "chat";
 	x.used_provider = "-";
 	x.used_key = "-";
 	x.used_model = "";
 	char *requested = x.requested;
 
-	int rb = http_read_body(r, c->max_body);
-	if (rb == -1) {
-		oai_error(r, 413, "invalid_request_error", "request_too_large", NULL, NULL,
-			  "Request body is larger than this gateway accepts (%zu bytes).", c->max_body);
-		goto out;
-	} else if (rb != 0) {
-		oai_error(r, 400, "invalid_request_error", "invalid_body", NULL, NULL,
-			  "The request body could not be read completely.");
-		goto out;
-	}
-	req = cJSON_ParseWithLength(r->body.data ? r->body.data : "", r->body.len);
-	if (!req || !cJSON_IsObject(req)) {
-		oai_error(r, 400, "invalid_request_error", "invalid_json", NULL, NULL,
-			  "We could not parse the JSON body of your request. The body must be a JSON object.");
-		goto out;
-	}
 	const cJSON *model = cJSON_GetObjectItemCaseSensitive(req, "model");
 	if (!cJSON_IsString(model) || !*model->valuestring) {
 		oai_error(r, 400, "invalid_request_error", "missing_required_parameter", "model", NULL,
@@ -777,7 +972,8 @@ static void handle_chat(struct worker *w, struct http_req *r, struct runtime *sn
 	}
 	x.client_stream = cJSON_IsTrue(stream);
 	const cJSON *so = cJSON_GetObjectItemCaseSensitive(req, "stream_options");
-	x.client_usage = cJSON_IsObject(so) && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
+	x.client_usage = client == DIALECT_ANTHROPIC ||
+			 (cJSON_IsObject(so) && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage")));
 
 	snprintf(x.requested, sizeof(x.requested), "%s", model->valuestring);
 	if (provider_resolve(c, requested, &rt) != 0) {
@@ -786,6 +982,8 @@ static void handle_chat(struct worker *w, struct http_req *r, struct runtime *sn
 		goto out;
 	}
 	routed = 1;
+	if (client == DIALECT_ANTHROPIC)
+		anthropic_from_oai_init(&x.o2a, requested);
 	struct quota_refusal why;
 	enum quota_verdict qv = quota_check(&gw->quota, who, requested, t0, &why);
 	if (qv != QUOTA_OK) {
@@ -818,10 +1016,16 @@ static void handle_chat(struct worker *w, struct http_req *r, struct runtime *sn
 		const struct route_target *t = &rt.t[ti];
 		struct pool *pool = pool_of(snap, t->prov);
 		struct pool_tried tried = { 0 };
-		char *body = upstream_body(req, t->model, x.client_stream);
-		if (snprintf(url, sizeof(url), "%s/chat/completions", t->prov->base_url) >= (int)sizeof(url)) {
-			free(body);
-			continue;
+		char err[256];
+		char *body = attempt_request(&x, req, areq, t, url, sizeof(url), err, sizeof(err));
+		if (!body) {
+			if (ti + 1 < rt.n)
+				continue;
+			oai_error(r, 400, "invalid_request_error", "unsupported_request", NULL, NULL,
+				  "This request cannot be sent to %s: %s", t->prov->name, err);
+			x.committed = 1;
+			record_now(&x, 400);
+			break;
 		}
 		while (attempts < c->max_attempts) {
 			int64_t wait = 0;
@@ -841,11 +1045,34 @@ static void handle_chat(struct worker *w, struct http_req *r, struct runtime *sn
 			x.used_model = t->model;
 			x.mode = MODE_BUFFER;
 			x.status = 0;
+			x.saw_done = 0;
+			x.events = 0;
 			buf_reset(&x.body);
 			sse_reset(&x.sse);
+			sse_reset(&x.oai_sse);
 			memset(&x.usage, 0, sizeof(x.usage));
+			if (x.up == DIALECT_ANTHROPIC)
+				anthropic_to_oai_init(&x.a2o, requested, x.client_usage);
+			else if (x.up == DIALECT_GEMINI)
+				gemini_to_oai_init(&x.g2o, requested, x.client_usage);
+
+			char auth[UPKEY_SECRET_MAX + 64] = "";
+			const char *const anthropic_hdrs[] = { "anthropic-version: " ANTHROPIC_VERSION, NULL };
+			const char *secret = pool->keys[ki].secret;
+			if (secret) {
+				int an;
+				if (x.up == DIALECT_ANTHROPIC)
+					an = snprintf(auth, sizeof(auth), "x-api-key: %s", secret);
+				else if (x.up == DIALECT_GEMINI)
+					an = snprintf(auth, sizeof(auth), "x-goog-api-key: %s", secret);
+				else
+					an = snprintf(auth, sizeof(auth), "Authorization: Bearer %s", secret);
+				if (an < 0 || (size_t)an >= sizeof(auth))
+					auth[0] = '\0';
+			}
 			struct upstream_call uc = {
-				.curl = w->curl, .url = url, .bearer = pool->keys[ki].secret,
+				.curl = w->curl, .url = url, .auth_header = auth[0] ? auth : NULL,
+				.extra_headers = x.up == DIALECT_ANTHROPIC ? anthropic_hdrs : NULL,
 				.body = body, .body_len = strlen(body),
 				.accept = x.client_stream ? "text/event-stream" : "application/json",
 				.connect_timeout_ms = c->connect_timeout_ms,
@@ -855,17 +1082,16 @@ static void handle_chat(struct worker *w, struct http_req *r, struct runtime *sn
 				.on_head = chat_on_head, .on_data = chat_on_data, .user = &x,
 			};
 			int ok = upstream_perform(&uc) == 0;
+			memset(auth, 0, sizeof(auth));
 			int64_t now = pool_now_ms();
 			x.ttfb_ms = uc.t_first_byte_ms ? (long)(uc.t_first_byte_ms - uc.t_start_ms) : 0;
 			if (x.committed) {
 				/* the stream reached the client: no retry whatever happens */
 				pool_report(pool, ki, POOL_OK, -1, c, now);
-				if (!ok && !r->client_gone) {
-					log_warn("%s upstream %s stream ended early: %s", req_id, t->prov->name,
+				if (!ok && !r->client_gone)
+					log_warn("%s upstream %s stream failed: %s", req_id, t->prov->name,
 						 uc.timeout == UPSTREAM_TIMEOUT_IDLE ? "idle timeout" : uc.errmsg);
-					oai_error(r, 502, "upstream_error", "stream_interrupted", NULL, NULL,
-						  "The upstream stream ended before it was complete.");
-				}
+				finish_stream(&x, ok);
 				fail = FAIL_NONE;
 				break;
 			}
@@ -887,9 +1113,13 @@ static void handle_chat(struct worker *w, struct http_req *r, struct runtime *sn
 				continue;
 			}
 			if (uc.status == 429) {
-				pool_report(pool, ki, POOL_RATE_LIMITED, uc.retry_after_s, c, now);
+				long ra = uc.retry_after_s;
+				if (ra < 0 && x.up == DIALECT_GEMINI)
+					ra = gemini_error_retry_after(buf_str(&x.body), x.body.len);
+				pool_report(pool, ki, POOL_RATE_LIMITED, ra, c, now);
 				fail = FAIL_RATE_LIMITED;
-				long ra = uc.retry_after_s >= 0 ? uc.retry_after_s : c->cooldown_s;
+				if (ra < 0)
+					ra = c->cooldown_s;
 				if (!retry_ms || ra * 1000 < retry_ms)
 					retry_ms = ra * 1000;
 				char m[220];
@@ -898,7 +1128,9 @@ static void handle_chat(struct worker *w, struct http_req *r, struct runtime *sn
 				log_info("%s key %s of %s answered 429; cooling down", req_id, pool->keys[ki].id, t->prov->name);
 				continue;
 			}
-			if (uc.status == 401 || uc.status == 403) {
+			if (uc.status == 401 || uc.status == 403 ||
+			    (uc.status == 400 && x.up == DIALECT_GEMINI &&
+			     gemini_error_key_invalid(buf_str(&x.body), x.body.len))) {
 				pool_report(pool, ki, POOL_AUTH_FAILED, -1, c, now);
 				fail = FAIL_AUTH;
 				snprintf(detail, sizeof(detail), "upstream %s refused its key (HTTP %d)", t->prov->name, uc.status);
@@ -923,25 +1155,34 @@ static void handle_chat(struct worker *w, struct http_req *r, struct runtime *sn
 				break;
 			}
 			/* 2xx, buffered (non-stream, or the upstream did not stream) */
-			cJSON *resp = cJSON_ParseWithLength(buf_str(&x.body), x.body.len);
-			if (!resp || !cJSON_IsObject(resp)) {
-				cJSON_Delete(resp);
+			char *oai = success_as_oai(&x);
+			if (!oai) {
 				pool_report(pool, ki, POOL_FAILED, -1, c, now);
 				fail = FAIL_UPSTREAM;
-				snprintf(detail, sizeof(detail), "upstream %s answered with a body that is not JSON",
+				snprintf(detail, sizeof(detail), "upstream %s answered with a body that is not a valid answer",
 					 t->prov->name);
 				log_warn("%s attempt %d: %s", req_id, attempts, detail);
 				continue;
 			}
-			usage_from_json(resp, &x.usage);
-			cJSON_Delete(resp);
 			pool_report(pool, ki, POOL_OK, -1, c, now);
+			char *out = oai;
+			if (x.passthrough) {
+				out = xstrdup(buf_str(&x.body));
+			} else if (client == DIALECT_ANTHROPIC) {
+				char e2[128];
+				out = anthropic_response_from_oai(oai, strlen(oai), requested, NULL, e2, sizeof(e2));
+				if (!out)
+					out = anthropic_error_json("api_error", "the upstream answer could not be translated");
+			}
 			char extra[EXTRA_HDR_MAX];
 			answer_headers(&x, NULL, extra, sizeof(extra));
 			record_now(&x, 200);
-			http_respond(r, 200, "application/json", extra, x.body.data, x.body.len);
+			http_respond(r, 200, "application/json", extra, out, strlen(out));
 			if (cache_store)
-				cache_put(cache, ckey, x.body.data, x.body.len);
+				cache_put(cache, ckey, oai, strlen(oai));
+			if (out != oai)
+				free(out);
+			free(oai);
 			x.committed = 1;
 			fail = FAIL_NONE;
 			break;
@@ -988,9 +1229,38 @@ done:
 	if (routed)
 		record_now(&x, r->status);
 out:
-	cJSON_Delete(req);
 	sse_free(&x.sse);
+	sse_free(&x.oai_sse);
 	buf_free(&x.body);
+	buf_free(&x.tx);
+	buf_free(&x.cout);
+}
+
+/* POST /v1/chat/completions */
+static void handle_chat(struct worker *w, struct http_req *r, struct runtime *snap, const struct auth_entry *who,
+			const char *req_id)
+{
+	cJSON *req = read_json_body(r, &snap->cfg);
+	if (req)
+		chat_run(w, r, snap, who, req_id, req, NULL, DIALECT_OPENAI);
+	cJSON_Delete(req);
+}
+
+/* POST /v1/messages: Anthropic's format in and out, any provider behind. */
+static void handle_messages(struct worker *w, struct http_req *r, struct runtime *snap, const struct auth_entry *who,
+			    const char *req_id)
+{
+	char err[256];
+	cJSON *areq = read_json_body(r, &snap->cfg);
+	if (!areq)
+		return;
+	cJSON *req = anthropic_request_to_oai(areq, NULL, err, sizeof(err));
+	if (!req)
+		oai_error(r, 400, "invalid_request_error", NULL, NULL, NULL, "%s", err);
+	else
+		chat_run(w, r, snap, who, req_id, req, areq, DIALECT_ANTHROPIC);
+	cJSON_Delete(req);
+	cJSON_Delete(areq);
 }
 
 /* ------------------------------------------------------------ dispatch */
@@ -1024,6 +1294,12 @@ void gateway_handle(struct worker *w, struct http_req *r)
 			method_not_allowed(r, "POST");
 		else if (authenticate(w, r, &who) == 0)
 			handle_chat(w, r, snap, &who, req_id);
+	} else if (!strcmp(p, "messages")) {
+		r->anthropic_errors = 1;
+		if (strcmp(r->method, "POST"))
+			method_not_allowed(r, "POST");
+		else if (authenticate(w, r, &who) == 0)
+			handle_messages(w, r, snap, &who, req_id);
 	} else if (!strcmp(p, "models") || !strncmp(p, "models/", 7)) {
 		if (strcmp(r->method, "GET"))
 			method_not_allowed(r, "GET");

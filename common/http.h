@@ -17,6 +17,7 @@ struct http_req {
 	int client_gone;        /* a write failed: the client went away */
 	int status;             /* status sent */
 	char request_id[48];    /* sent as X-Request-Id with every answer, if set */
+	int anthropic_errors;   /* errors in Anthropic's shape (/v1/messages) */
 	size_t bytes_out;
 };
 

@@ -1,6 +1,7 @@
 /* oai.c — OpenAI-dialect responses: errors and small JSON answers. */
 #include "autoconf.h"
 #include "oai.h"
+#include "anthropic.h"
 #include "log.h"
 #include <cjson/cJSON.h>
 #include <stdarg.h>
@@ -32,6 +33,19 @@ void oai_error(struct http_req *r, int status, const char *type, const char *cod
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_scrub(msg);
+	if (r->anthropic_errors) {
+		char *ab = anthropic_error_json(anthropic_error_type(status), msg);
+		if (r->headers_sent) {
+			http_write(r, "event: error\ndata: ", 19);
+			http_write(r, ab, strlen(ab));
+			http_write(r, "\n\n", 2);
+			http_flush(r);
+		} else {
+			http_respond(r, status, "application/json", extra, ab, strlen(ab));
+		}
+		free(ab);
+		return;
+	}
 	cJSON *root = cJSON_CreateObject();
 	cJSON *e = cJSON_AddObjectToObject(root, "error");
 	cJSON_AddStringToObject(e, "message", msg);

@@ -15,9 +15,12 @@ static int resolve_plain(const struct config *c, const char *model, struct route
 	const char *slash = strchr(model, '/');
 	if (slash && slash != model) {
 		size_t n = (size_t)(slash - model);
+		char pname[CONFIG_NAME_MAX];
+		snprintf(pname, sizeof(pname), "%.*s", (int)(n < sizeof(pname) ? n : 0), model);
+		const struct provider_conf *named = n < sizeof(pname) ? config_provider(c, pname) : NULL;
 		for (size_t i = 0; i < c->nproviders; i++) {
 			const struct provider_conf *p = &c->providers[i];
-			if (strlen(p->name) == n && !strncmp(p->name, model, n) && slash[1]) {
+			if (p == named && slash[1]) {
 				if (!provider_usable(p))
 					return -1;
 				t->prov = p;

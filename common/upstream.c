@@ -9,7 +9,6 @@
 #include <strings.h>
 #include <time.h>
 
-#define UPSTREAM_AUTH_MAX 1024
 
 static int64_t mono_ms(void)
 {
@@ -127,7 +126,6 @@ int upstream_perform(struct upstream_call *c)
 {
 	CURL *h = c->curl;
 	struct curl_slist *hdrs = NULL;
-	char auth[UPSTREAM_AUTH_MAX];
 	char accept[160];
 	char rid[96];
 
@@ -147,10 +145,10 @@ int upstream_perform(struct upstream_call *c)
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	if (c->request_id && snprintf(rid, sizeof(rid), "X-Request-Id: %s", c->request_id) < (int)sizeof(rid))
 		hdrs = curl_slist_append(hdrs, rid);
-	if (c->bearer) {
-		if (snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->bearer) < (int)sizeof(auth))
-			hdrs = curl_slist_append(hdrs, auth);
-	}
+	if (c->auth_header)
+		hdrs = curl_slist_append(hdrs, c->auth_header);
+	for (const char *const *eh = c->extra_headers; eh && *eh; eh++)
+		hdrs = curl_slist_append(hdrs, *eh);
 	curl_easy_setopt(h, CURLOPT_URL, c->url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_POST, 1L);

@@ -12,7 +12,9 @@ struct upstream_call {
 	/* in */
 	CURL *curl;                 /* the worker's handle (kept alive) */
 	const char *url;
-	const char *bearer;         /* upstream key, or NULL for none */
+	const char *auth_header;    /* whole header line with the upstream key
+				     * ("Authorization: Bearer K"), or NULL */
+	const char *const *extra_headers;  /* more header lines, NULL-terminated, or NULL */
 	const char *body;
 	size_t body_len;
 	const char *accept;         /* Accept header value */

@@ -167,6 +167,8 @@ function mockEnv(mock) {
     OPENAI_BASE_URL: mock.url + '/openai/v1',
     SILICONFLOW_BASE_URL: mock.url + '/siliconflow/v1',
     OPENROUTER_BASE_URL: mock.url + '/openrouter/api/v1',
+    ANTHROPIC_BASE_URL: mock.url + '/anthropic/v1',
+    GEMINI_BASE_URL: mock.url + '/gemini/v1beta',
   };
 }
 

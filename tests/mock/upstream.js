@@ -28,6 +28,9 @@
 
 'use strict';
 
+const { createAnthropicHandler } = require('./anthropic.js');
+const { createGeminiHandler } = require('./gemini.js');
+
 const http = require('node:http');
 
 const DEFAULTS = Object.freeze({
@@ -244,6 +247,11 @@ async function createMock(opts = {}) {
       if (!rec.finished) { rec.closedEarly = true; rec.closedAt = Date.now(); }
     });
     const send = (status, text, extra) => { rec.status = status; json(res, status, text, extra); };
+
+    // Anthropic's and Gemini's own wire formats (tests/mock/anthropic.js, gemini.js)
+    const first = path.split('/')[1];
+    if (first === 'anthropic') return createAnthropicHandler({ keys: config.keys || {} })(req, res, raw, rec);
+    if (first === 'gemini') return createGeminiHandler({ keys: config.keys || {} })(req, res, raw, rec);
 
     if (!/\/chat\/completions$/.test(path.split('?')[0])) {
       return send(404, errorBody(`Invalid URL (${req.method} ${path})`, 'invalid_request_error', null));
