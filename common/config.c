@@ -35,7 +35,7 @@ static const struct builtin builtins[] = {
 	  "kimi-k2.5,kimi-k2-0905-preview,kimi-k2-thinking", "kimi-,moonshot-", DIALECT_OPENAI },
 	{ "zai", "https://open.bigmodel.cn/api/paas/v4", "glm-5", "glm-", DIALECT_OPENAI },
 	{ "openai", "https://api.openai.com/v1", "gpt-4o,gpt-4o-mini,gpt-4.1,gpt-4.1-mini,o3,o4-mini",
-	  "gpt-,o1,o3,o4,chatgpt-", DIALECT_OPENAI },
+	  "gpt-,o1,o3,o4,chatgpt-,text-embedding-,dall-e-", DIALECT_OPENAI },
 	{ "siliconflow", "https://api.siliconflow.cn/v1",
 	  "BAAI/bge-large-zh-v1.5,BAAI/bge-m3,Kwai-Kolors/Kolors", "", DIALECT_OPENAI },
 	{ "openrouter", "https://openrouter.ai/api/v1", "", "", DIALECT_OPENAI },

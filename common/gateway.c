@@ -319,7 +319,28 @@ static const char *presented_key(struct http_req *r)
 		return a;
 	}
 	const char *x = http_header(r, "x-api-key");
-	return x && *x ? x : NULL;
+	if (x && *x)
+		return x;
+	x = http_header(r, "x-goog-api-key");
+	if (x && *x)
+		return x;
+	/* Gemini clients may put the key in the query: ?key=... */
+	if (r->passthrough) {
+		for (const char *q = r->query; q && *q;) {
+			if (!strncmp(q, "key=", 4)) {
+				size_t n = strcspn(q + 4, "&");
+				if (n && n < sizeof(r->query_key)) {
+					memcpy(r->query_key, q + 4, n);
+					r->query_key[n] = '\0';
+					return r->query_key;
+				}
+			}
+			q = strchr(q, '&');
+			if (q)
+				q++;
+		}
+	}
+	return NULL;
 }
 
 static int authenticate(struct worker *w, struct http_req *r, struct auth_entry *who)
@@ -341,14 +362,49 @@ static int authenticate(struct worker *w, struct http_req *r, struct auth_entry 
 /* Strip the mount prefix and locate the API path ("chat/completions",
  * "models", ...) after its "/v1/". *rest gets the part after "/v1/", or the
  * whole path when there is no "/v1/". */
-static const char *api_path(const struct config *c, const char *path)
+static const char *strip_mount(const struct config *c, const char *path)
 {
-	const char *p = path;
 	size_t ml = strlen(c->mount);
 	while (ml && c->mount[ml - 1] == '/')
 		ml--;
-	if (ml && !strncmp(p, c->mount, ml) && (p[ml] == '/' || !p[ml]))
-		p += ml;
+	if (ml && !strncmp(path, c->mount, ml) && (path[ml] == '/' || !path[ml]))
+		return path + ml;
+	return path;
+}
+
+/* A native passthrough path, /api/{provider}/{rest} (or /{provider}/{rest}
+ * when the router is mounted at /api): the provider, and *rest. */
+static const struct provider_conf *passthrough_target(const struct config *c, const char *path, const char **rest)
+{
+	const char *p = strip_mount(c, path);
+	size_t ml = strlen(c->mount);
+	while (ml && c->mount[ml - 1] == '/')
+		ml--;
+	int mounted_api = ml >= 4 && !strncmp(c->mount + ml - 4, "/api", 4);
+	if (!strncmp(p, "/api/", 5))
+		p += 4;
+	else if (!mounted_api)
+		return NULL;
+	if (*p != '/')
+		return NULL;
+	p++;
+	size_t n = strcspn(p, "/");
+	char name[CONFIG_NAME_MAX];
+	if (!n || n >= sizeof(name) || p[n] != '/')
+		return NULL;
+	memcpy(name, p, n);
+	name[n] = '\0';
+	if (!strcmp(name, "v1"))
+		return NULL;
+	const struct provider_conf *prov = config_provider(c, name);
+	if (prov)
+		*rest = p + n;
+	return prov;
+}
+
+static const char *api_path(const struct config *c, const char *path)
+{
+	const char *p = strip_mount(c, path);
 	const char *v1 = strstr(p, "/v1/");
 	if (v1)
 		return v1 + 4;
@@ -485,6 +541,7 @@ struct chat_ctx {
 	int saw_done;
 	unsigned events;
 	const char *cache_state;   /* "hit", "miss", "bypass", or NULL (no cache) */
+	char ctype[128];           /* the upstream's Content-Type (passthrough) */
 	/* for the usage record */
 	struct gateway *gw;
 	const struct config *c;
@@ -1263,6 +1320,509 @@ static void handle_messages(struct worker *w, struct http_req *r, struct runtime
 	cJSON_Delete(areq);
 }
 
+/* ------------------------------------------------------------ proxied endpoints
+ *
+ * Native passthrough (/api/{provider}/...), /v1/embeddings and
+ * /v1/images/generations: the body goes to the upstream as the client sent
+ * it (only model and auth change), the answer comes back as the upstream
+ * sent it. Key rotation, retries, quotas and usage records apply as for
+ * chats. Streams go through event by event; other answers are buffered
+ * (capped) so that usage is read and recorded before the answer ends. */
+
+struct proxy_spec {
+	const char *endpoint;        /* for the usage record */
+	const char *method;          /* upstream method */
+	const char *url;             /* whole upstream URL, or NULL: base_url + suffix */
+	const char *suffix;          /* "/embeddings" */
+	const char *body;            /* as sent upstream */
+	size_t body_len;
+	const char *content_type;    /* the client's, for passthrough */
+	const char *const *pass_headers;  /* client headers forwarded as they are */
+};
+
+static int proxy_on_head(void *user, int status, const char *ctype, long retry_after)
+{
+	struct chat_ctx *x = user;
+	(void)retry_after;
+	x->status = status;
+	x->mode = MODE_BUFFER;
+	buf_reset(&x->body);
+	x->body_truncated = 0;
+	snprintf(x->ctype, sizeof(x->ctype), "%s", *ctype ? ctype : "application/json");
+	if (status >= 200 && status < 300 && !strncasecmp(ctype, "text/event-stream", 17))
+		x->mode = MODE_STREAM;
+	return 0;
+}
+
+/* One upstream event of a passed-through stream: read usage, record before
+ * the stream's last event, forward it as it is. */
+static int proxy_event(const struct sse_event *ev, void *user)
+{
+	struct chat_ctx *x = user;
+	int last = 0;
+	x->events++;
+	if (x->up == DIALECT_ANTHROPIC) {
+		buf_reset(&x->tx);
+		anthropic_to_oai_feed(&x->a2o, ev->event, ev->data, ev->data_len, &x->tx);
+		if (x->a2o.usage.reported)
+			x->usage = x->a2o.usage;
+		last = x->a2o.done;
+	} else if (x->up == DIALECT_GEMINI) {
+		if (ev->data_len) {
+			buf_reset(&x->tx);
+			gemini_to_oai_feed(&x->g2o, ev->data, ev->data_len, &x->tx);
+			if (x->g2o.usage.reported)
+				x->usage = x->g2o.usage;
+			last = memmem(ev->data, ev->data_len, "\"finishReason\"", 14) != NULL;
+		}
+	} else if (ev->data_len == 6 && !memcmp(ev->data, "[DONE]", 6)) {
+		last = 1;
+	} else if (ev->data_len && memmem(ev->data, ev->data_len, "\"usage\"", 7)) {
+		cJSON *j = cJSON_ParseWithLength(ev->data, ev->data_len);
+		if (j)
+			usage_from_json(j, &x->usage);
+		cJSON_Delete(j);
+	}
+	if (last) {
+		x->saw_done = 1;
+		record_now(x, 200);
+	}
+	return http_write(x->r, ev->raw, ev->raw_len) == 0 ? 0 : -1;
+}
+
+static int proxy_on_data(void *user, const char *p, size_t n)
+{
+	struct chat_ctx *x = user;
+	if (x->mode == MODE_BUFFER) {
+		if (buf_append(&x->body, p, n) != 0) {
+			if (x->status >= 200 && x->status < 300)
+				return -1;
+			x->body_truncated = 1;
+		}
+		return 0;
+	}
+	if (!x->committed) {
+		char extra[EXTRA_HDR_MAX];
+		answer_headers(x, "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n", extra, sizeof(extra));
+		http_begin(x->r, 200, x->ctype, extra);
+		x->committed = 1;
+	}
+	if (sse_feed(&x->sse, p, n, proxy_event, x) != 0)
+		return -1;
+	return http_flush(x->r) == 0 ? 0 : -1;
+}
+
+/* Usage from a buffered answer, by the upstream's dialect. */
+static void proxy_body_usage(struct chat_ctx *x)
+{
+	char err[64];
+	const char *b = buf_str(&x->body);
+	char *oai = NULL;
+	if (x->up == DIALECT_ANTHROPIC) {
+		oai = anthropic_response_to_oai(b, x->body.len, x->requested, &x->usage, err, sizeof(err));
+	} else if (x->up == DIALECT_GEMINI) {
+		oai = gemini_response_to_oai(b, x->body.len, x->requested, &x->usage, err, sizeof(err));
+	} else {
+		cJSON *j = cJSON_ParseWithLength(b, x->body.len);
+		if (cJSON_IsObject(j))
+			usage_from_json(j, &x->usage);
+		cJSON_Delete(j);
+	}
+	free(oai);
+}
+
+/* Try the targets of rt with the request of spec; answer the client. */
+static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap, const struct auth_entry *who,
+		      const char *req_id, const struct route *rt, const char *model, const struct proxy_spec *spec)
+{
+	struct gateway *gw = w->gw;
+	const struct config *c = &snap->cfg;
+	struct chat_ctx x;
+	char url[URL_MAX];
+	char detail[300] = "";
+	int attempts = 0;
+	enum fail_kind fail = FAIL_NONE;
+	int64_t retry_ms = 0;
+
+	memset(&x, 0, sizeof(x));
+	buf_init(&x.body, c->max_response);
+	buf_init(&x.tx, BUF_CAP_SSE_EVENT * 4);
+	buf_init(&x.cout, 0);
+	sse_init(&x.sse, BUF_CAP_SSE_EVENT);
+	sse_init(&x.oai_sse, 0);
+	x.r = r;
+	x.req_id = req_id;
+	x.client = DIALECT_OPENAI;
+	x.gw = gw;
+	x.c = c;
+	x.who = who;
+	x.t0 = pool_now_ms();
+	x.endpoint = spec->endpoint;
+	x.used_provider = "-";
+	x.used_key = "-";
+	x.used_model = "";
+	snprintf(x.requested, sizeof(x.requested), "%s", model && *model ? model : "-");
+
+	struct quota_refusal why;
+	enum quota_verdict qv = quota_check(&gw->quota, who, x.requested, x.t0, &why);
+	if (qv != QUOTA_OK) {
+		char extra[64] = "";
+		if (why.retry_after_s > 0)
+			snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", why.retry_after_s);
+		record_now(&x, (int)qv);
+		oai_error(r, (int)qv, qv == QUOTA_MODEL ? "permission_error" : "rate_limit_error", why.code,
+			  qv == QUOTA_MODEL ? "model" : NULL, extra[0] ? extra : NULL, "%s", why.message);
+		goto out;
+	}
+
+	for (size_t ti = 0; ti < rt->n && attempts < c->max_attempts && !x.committed; ti++) {
+		const struct route_target *t = &rt->t[ti];
+		struct pool *pool = pool_of(snap, t->prov);
+		struct pool_tried tried = { 0 };
+		int un = spec->url ? snprintf(url, sizeof(url), "%s", spec->url)
+				   : snprintf(url, sizeof(url), "%s%s", t->prov->base_url, spec->suffix);
+		if (un < 0 || (size_t)un >= sizeof(url))
+			continue;
+		x.up = t->prov->dialect;
+		while (attempts < c->max_attempts) {
+			int64_t wait = 0;
+			int ki = pool_pick(pool, &tried, pool_now_ms(), &wait);
+			if (ki < 0) {
+				if (wait > 0 && (fail == FAIL_NONE || fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED)) {
+					fail = fail == FAIL_NONE ? FAIL_COOLING : fail;
+					if (!retry_ms || wait < retry_ms)
+						retry_ms = wait;
+				}
+				break;
+			}
+			attempts++;
+			x.provider = t->prov->name;
+			x.used_provider = t->prov->name;
+			x.used_key = pool->keys[ki].id;
+			x.used_model = t->model;
+			x.status = 0;
+			x.events = 0;
+			x.saw_done = 0;
+			buf_reset(&x.body);
+			sse_reset(&x.sse);
+			memset(&x.usage, 0, sizeof(x.usage));
+			if (x.up == DIALECT_ANTHROPIC)
+				anthropic_to_oai_init(&x.a2o, x.requested, 1);
+			else if (x.up == DIALECT_GEMINI)
+				gemini_to_oai_init(&x.g2o, x.requested, 1);
+			char auth[UPKEY_SECRET_MAX + 64] = "";
+			const char *secret = pool->keys[ki].secret;
+			if (secret) {
+				int an;
+				if (x.up == DIALECT_ANTHROPIC)
+					an = snprintf(auth, sizeof(auth), "x-api-key: %s", secret);
+				else if (x.up == DIALECT_GEMINI)
+					an = snprintf(auth, sizeof(auth), "x-goog-api-key: %s", secret);
+				else
+					an = snprintf(auth, sizeof(auth), "Authorization: Bearer %s", secret);
+				if (an < 0 || (size_t)an >= sizeof(auth))
+					auth[0] = '\0';
+			}
+			const char *defaults[] = { "anthropic-version: " ANTHROPIC_VERSION, NULL };
+			struct upstream_call uc = {
+				.curl = w->curl, .url = url, .method = spec->method,
+				.auth_header = auth[0] ? auth : NULL,
+				.extra_headers = spec->pass_headers ? spec->pass_headers :
+						 x.up == DIALECT_ANTHROPIC ? defaults : NULL,
+				.no_content_type = spec->content_type != NULL,
+				.body = spec->body, .body_len = spec->body_len,
+				.accept = "*/*",
+				.connect_timeout_ms = c->connect_timeout_ms,
+				.first_byte_timeout_ms = c->first_byte_timeout_ms,
+				.idle_timeout_ms = c->idle_timeout_ms,
+				.request_id = req_id,
+				.on_head = proxy_on_head, .on_data = proxy_on_data, .user = &x,
+			};
+			int ok = upstream_perform(&uc) == 0;
+			memset(auth, 0, sizeof(auth));
+			int64_t now = pool_now_ms();
+			x.ttfb_ms = uc.t_first_byte_ms ? (long)(uc.t_first_byte_ms - uc.t_start_ms) : 0;
+			if (x.committed) {
+				pool_report(pool, ki, POOL_OK, -1, c, now);
+				if (!ok && !r->client_gone)
+					log_warn("%s passthrough stream from %s failed: %s", req_id, t->prov->name, uc.errmsg);
+				break;
+			}
+			if (!ok) {
+				fail = uc.timeout != UPSTREAM_TIMEOUT_NONE || uc.rc == CURLE_OPERATION_TIMEDOUT ? FAIL_TIMEOUT
+														 : FAIL_UPSTREAM;
+				snprintf(detail, sizeof(detail), "upstream %s: %s", t->prov->name,
+					 uc.errmsg[0] ? uc.errmsg : curl_easy_strerror(uc.rc));
+				pool_report(pool, ki, POOL_FAILED, -1, c, now);
+				continue;
+			}
+			if (uc.status == 429) {
+				long ra = uc.retry_after_s;
+				if (ra < 0 && x.up == DIALECT_GEMINI)
+					ra = gemini_error_retry_after(buf_str(&x.body), x.body.len);
+				pool_report(pool, ki, POOL_RATE_LIMITED, ra, c, now);
+				fail = FAIL_RATE_LIMITED;
+				if (ra < 0)
+					ra = c->cooldown_s;
+				if (!retry_ms || ra * 1000 < retry_ms)
+					retry_ms = ra * 1000;
+				snprintf(detail, sizeof(detail), "upstream %s rate limited", t->prov->name);
+				continue;
+			}
+			if (uc.status == 401 || uc.status == 403 ||
+			    (uc.status == 400 && x.up == DIALECT_GEMINI &&
+			     gemini_error_key_invalid(buf_str(&x.body), x.body.len))) {
+				pool_report(pool, ki, POOL_AUTH_FAILED, -1, c, now);
+				fail = FAIL_AUTH;
+				snprintf(detail, sizeof(detail), "upstream %s refused its key (HTTP %d)", t->prov->name, uc.status);
+				continue;
+			}
+			if (uc.status >= 500 || uc.status == 408) {
+				pool_report(pool, ki, POOL_FAILED, -1, c, now);
+				fail = FAIL_UPSTREAM;
+				char m[220];
+				snprintf(detail, sizeof(detail), "upstream %s answered HTTP %d: %s", t->prov->name,
+					 uc.status, upstream_message(&x, m, sizeof(m)));
+				continue;
+			}
+			/* an answer for the client, buffered: its own status, scrubbed */
+			pool_report(pool, ki, POOL_OK, -1, c, now);
+			if (uc.status >= 200 && uc.status < 300)
+				proxy_body_usage(&x);
+			char extra[EXTRA_HDR_MAX];
+			answer_headers(&x, NULL, extra, sizeof(extra));
+			record_now(&x, uc.status);
+			if (uc.status >= 400) {
+				char *b = xstrdup(buf_str(&x.body));
+				log_scrub(b);
+				http_respond(r, uc.status, x.ctype, extra, b, strlen(b));
+				free(b);
+			} else {
+				http_respond(r, uc.status, x.ctype, extra, x.body.data ? x.body.data : "", x.body.len);
+			}
+			x.committed = 1;
+			fail = FAIL_NONE;
+			break;
+		}
+	}
+	if (!x.committed) {
+		char extra[64];
+		long ra_s = (long)((retry_ms + 999) / 1000);
+		if (ra_s < 1)
+			ra_s = 1;
+		snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", ra_s);
+		int st = fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED ? 429 : fail == FAIL_TIMEOUT ? 504 :
+			 fail == FAIL_NONE ? 503 : 502;
+		record_now(&x, st);
+		oai_error(r, st, st == 429 ? "rate_limit_error" : "upstream_error",
+			  st == 429 ? "upstream_rate_limited" : st == 504 ? "upstream_timeout" :
+			  fail == FAIL_AUTH ? "upstream_auth_failed" : st == 503 ? "no_upstream_key" : "upstream_error",
+			  NULL, st == 429 ? extra : NULL, "The upstream request failed after %d attempt%s%s%s%s", attempts,
+			  attempts == 1 ? "" : "s", detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
+	}
+	record_now(&x, r->status);
+out:
+	sse_free(&x.sse);
+	sse_free(&x.oai_sse);
+	buf_free(&x.body);
+	buf_free(&x.tx);
+	buf_free(&x.cout);
+}
+
+/* POST /v1/embeddings and /v1/images/generations: OpenAI's format, routed
+ * by model to OpenAI-compatible providers. */
+static void handle_openai_endpoint(struct worker *w, struct http_req *r, struct runtime *snap,
+				   const struct auth_entry *who, const char *req_id, const char *suffix,
+				   const char *endpoint)
+{
+	const struct config *c = &snap->cfg;
+	struct route rt, usable;
+	cJSON *req = read_json_body(r, c);
+	char *body = NULL;
+	if (!req)
+		return;
+	const cJSON *model = cJSON_GetObjectItemCaseSensitive(req, "model");
+	if (!cJSON_IsString(model) || !*model->valuestring) {
+		oai_error(r, 400, "invalid_request_error", "missing_required_parameter", "model", NULL,
+			  "You must provide a model parameter.");
+		goto out;
+	}
+	if (provider_resolve(c, model->valuestring, &rt) != 0) {
+		oai_error(r, 404, "invalid_request_error", "model_not_found", "model", NULL,
+			  "The model '%.200s' does not exist or you do not have access to it.", model->valuestring);
+		goto out;
+	}
+	usable.n = 0;
+	for (size_t i = 0; i < rt.n; i++)
+		if (rt.t[i].prov->dialect == DIALECT_OPENAI)
+			usable.t[usable.n++] = rt.t[i];
+	if (!usable.n) {
+		oai_error(r, 400, "invalid_request_error", "unsupported_model", "model", NULL,
+			  "%s is not offered for model '%.200s' through this gateway.", endpoint, model->valuestring);
+		goto out;
+	}
+	char requested[MODEL_NAME_MAX];
+	snprintf(requested, sizeof(requested), "%s", model->valuestring);
+	/* the upstream model name is the same for every target of one route
+	 * but for aliases: rewrite per first target */
+	cJSON_ReplaceItemInObjectCaseSensitive(req, "model", cJSON_CreateString(usable.t[0].model));
+	body = cJSON_PrintUnformatted(req);
+	struct proxy_spec spec = { .endpoint = endpoint, .suffix = suffix, .body = body, .body_len = strlen(body) };
+	proxy_run(w, r, snap, who, req_id, &usable, requested, &spec);
+out:
+	free(body);
+	cJSON_Delete(req);
+}
+
+/* Is this passthrough path safe to put behind a provider's base URL? The
+ * path is REQUEST_URI's, still %-encoded: no dot segments, no encoded
+ * slashes or dots or percent signs, no empty segments, no backslashes,
+ * no control characters, nothing that could name another host. */
+int gateway_passthrough_path_ok(const char *rest)
+{
+	if (rest[0] != '/' || !rest[1])
+		return 0;
+	for (const char *p = rest; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+		if (ch < 0x20 || ch == 0x7f || ch == '\\' || ch == '@')
+			return 0;
+		if (ch == '%') {
+			char a = p[1], b = p[2];
+			if (!a || !b)
+				return 0;
+			if ((a == '2' && (b == 'e' || b == 'E' || b == 'f' || b == 'F')) ||
+			    (a == '5' && (b == 'c' || b == 'C')) || (a == '2' && b == '5') || (a == '0' || a == '1'))
+				return 0;
+		}
+		if (ch == '/') {
+			if (p[1] == '/')
+				return 0;
+			if (p[1] == '.' && (p[2] == '/' || !p[2] || (p[2] == '.' && (p[3] == '/' || !p[3]))))
+				return 0;
+		}
+		if (ch == ':' && p[1] == '/' && p[2] == '/')
+			return 0;
+	}
+	return 1;
+}
+
+/* The query string without a client's "key=" parameter (Gemini's way of
+ * sending a key), into out. */
+static void strip_key_param(const char *q, char *out, size_t outlen)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	while (*q) {
+		const char *amp = strchr(q, '&');
+		size_t n = amp ? (size_t)(amp - q) : strlen(q);
+		if (!(n >= 4 && !strncmp(q, "key=", 4)) && n && o + n + 2 < outlen) {
+			if (o)
+				out[o++] = '&';
+			memcpy(out + o, q, n);
+			o += n;
+			out[o] = '\0';
+		}
+		q += n;
+		if (*q == '&')
+			q++;
+	}
+}
+
+/* /api/{provider}/{rest}: the provider's own API, the gateway key swapped
+ * for a pool key. */
+static void handle_passthrough(struct worker *w, struct http_req *r, struct runtime *snap,
+			       const struct auth_entry *who, const char *req_id, const struct provider_conf *prov,
+			       const char *rest)
+{
+	const struct config *c = &snap->cfg;
+	char url[URL_MAX], query[1024];
+	struct route rt;
+	char model[MODEL_NAME_MAX] = "";
+	cJSON *j = NULL;
+
+	if (!gateway_passthrough_path_ok(rest)) {
+		oai_error(r, 400, "invalid_request_error", "invalid_path", NULL, NULL,
+			  "This path cannot be passed to a provider.");
+		return;
+	}
+	if (!provider_usable(prov)) {
+		oai_error(r, 404, "invalid_request_error", "provider_not_found", NULL, NULL,
+			  "Provider '%.60s' has no upstream key here.", prov->name);
+		return;
+	}
+	if (strcmp(r->method, "GET") && strcmp(r->method, "DELETE")) {
+		int rb = http_read_body(r, c->max_body);
+		if (rb == -1) {
+			oai_error(r, 413, "invalid_request_error", "request_too_large", NULL, NULL,
+				  "Request body is larger than this gateway accepts (%zu bytes).", c->max_body);
+			return;
+		} else if (rb != 0) {
+			oai_error(r, 400, "invalid_request_error", "invalid_body", NULL, NULL,
+				  "The request body could not be read completely.");
+			return;
+		}
+	}
+	/* the model, for quotas and the record: the body's, or Gemini's path */
+	j = r->body.len ? cJSON_ParseWithLength(r->body.data, r->body.len) : NULL;
+	const cJSON *m = j ? cJSON_GetObjectItemCaseSensitive(j, "model") : NULL;
+	if (cJSON_IsString(m))
+		snprintf(model, sizeof(model), "%s", m->valuestring);
+	const char *mp = strstr(rest, "/models/");
+	if (!model[0] && mp) {
+		mp += 8;
+		size_t n = strcspn(mp, ":/?");
+		snprintf(model, sizeof(model), "%.*s", (int)(n < sizeof(model) ? n : sizeof(model) - 1), mp);
+	}
+	cJSON_Delete(j);
+
+	/* base_url + rest, where the end of the base's path may be repeated at
+	 * the start of rest (".../v1beta" and "/v1beta/models/..."): then only
+	 * once */
+	const char *base = prov->base_url;
+	const char *bpath = strstr(base, "://");
+	bpath = bpath ? strchr(bpath + 3, '/') : NULL;
+	size_t keep = strlen(base);
+	for (const char *sfx = bpath; sfx && *sfx; sfx = strchr(sfx + 1, '/')) {
+		size_t sl = strlen(sfx);
+		if (!strncmp(rest, sfx, sl) && (rest[sl] == '/' || !rest[sl])) {
+			keep = (size_t)(sfx - base);
+			break;
+		}
+	}
+	strip_key_param(r->query, query, sizeof(query));
+	int un = snprintf(url, sizeof(url), "%.*s%s%s%s", (int)keep, base, rest, query[0] ? "?" : "", query);
+	if (un < 0 || (size_t)un >= sizeof(url)) {
+		oai_error(r, 414, "invalid_request_error", "uri_too_long", NULL, NULL, "The path is too long.");
+		return;
+	}
+	/* a few of the client's headers go along; its auth never does */
+	char ctype[160] = "", av[96] = "", ab[256] = "", ob[96] = "";
+	const char *hdrs[6];
+	size_t nh = 0;
+	const char *v;
+	if ((v = http_header(r, "Content-Type")) && snprintf(ctype, sizeof(ctype), "Content-Type: %s", v) < (int)sizeof(ctype))
+		hdrs[nh++] = ctype;
+	if ((v = http_header(r, "anthropic-version")) && snprintf(av, sizeof(av), "anthropic-version: %s", v) < (int)sizeof(av))
+		hdrs[nh++] = av;
+	else if (prov->dialect == DIALECT_ANTHROPIC)
+		hdrs[nh++] = "anthropic-version: " ANTHROPIC_VERSION;
+	if ((v = http_header(r, "anthropic-beta")) && snprintf(ab, sizeof(ab), "anthropic-beta: %s", v) < (int)sizeof(ab))
+		hdrs[nh++] = ab;
+	if ((v = http_header(r, "OpenAI-Beta")) && snprintf(ob, sizeof(ob), "OpenAI-Beta: %s", v) < (int)sizeof(ob))
+		hdrs[nh++] = ob;
+	hdrs[nh] = NULL;
+
+	rt.n = 1;
+	rt.t[0].prov = prov;
+	snprintf(rt.t[0].model, sizeof(rt.t[0].model), "%s", model[0] ? model : "-");
+	struct proxy_spec spec = {
+		.endpoint = "passthrough", .method = r->method, .url = url,
+		.body = r->body.data, .body_len = r->body.len,
+		.content_type = ctype[0] ? ctype : NULL, .pass_headers = hdrs,
+	};
+	proxy_run(w, r, snap, who, req_id, &rt, model, &spec);
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 static void method_not_allowed(struct http_req *r, const char *allow)
@@ -1284,7 +1844,14 @@ void gateway_handle(struct worker *w, struct http_req *r)
 	const char *p = api_path(&snap->cfg, r->path);
 	size_t pl = strlen(r->path);
 
-	if (pl >= 7 && !strcmp(r->path + pl - 7, "/health")) {
+	const char *rest = NULL;
+	const struct provider_conf *pt = passthrough_target(&snap->cfg, r->path, &rest);
+
+	if (pt) {
+		r->passthrough = 1;
+		if (authenticate(w, r, &who) == 0)
+			handle_passthrough(w, r, snap, &who, req_id, pt, rest);
+	} else if (pl >= 7 && !strcmp(r->path + pl - 7, "/health")) {
 		if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
 			method_not_allowed(r, "GET");
 		else
@@ -1300,6 +1867,12 @@ void gateway_handle(struct worker *w, struct http_req *r)
 			method_not_allowed(r, "POST");
 		else if (authenticate(w, r, &who) == 0)
 			handle_messages(w, r, snap, &who, req_id);
+	} else if (!strcmp(p, "embeddings") || !strcmp(p, "images/generations")) {
+		if (strcmp(r->method, "POST"))
+			method_not_allowed(r, "POST");
+		else if (authenticate(w, r, &who) == 0)
+			handle_openai_endpoint(w, r, snap, &who, req_id, p[0] == 'e' ? "/embeddings" : "/images/generations",
+					       p[0] == 'e' ? "embeddings" : "images");
 	} else if (!strcmp(p, "models") || !strncmp(p, "models/", 7)) {
 		if (strcmp(r->method, "GET"))
 			method_not_allowed(r, "GET");

@@ -18,6 +18,8 @@ struct http_req {
 	int status;             /* status sent */
 	char request_id[48];    /* sent as X-Request-Id with every answer, if set */
 	int anthropic_errors;   /* errors in Anthropic's shape (/v1/messages) */
+	int passthrough;        /* a native passthrough request */
+	char query_key[256];    /* a gateway key found in the query string */
 	size_t bytes_out;
 };
 

@@ -139,7 +139,8 @@ int upstream_perform(struct upstream_call *c)
 	c->t_start_ms = mono_ms();
 
 	curl_easy_reset(h);
-	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	if (!c->no_content_type)
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 	snprintf(accept, sizeof(accept), "Accept: %s", c->accept ? c->accept : "application/json");
 	hdrs = curl_slist_append(hdrs, accept);
 	hdrs = curl_slist_append(hdrs, "Expect:");
@@ -151,9 +152,19 @@ int upstream_perform(struct upstream_call *c)
 		hdrs = curl_slist_append(hdrs, *eh);
 	curl_easy_setopt(h, CURLOPT_URL, c->url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_POST, 1L);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body_len);
+	if (!c->method || !strcmp(c->method, "POST")) {
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body ? c->body : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body_len);
+	} else if (!strcmp(c->method, "GET")) {
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	} else {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, c->method);
+		if (c->body_len) {
+			curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body);
+			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body_len);
+		}
+	}
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "llmgate/" PACKAGE_VERSION);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);

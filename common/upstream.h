@@ -12,12 +12,14 @@ struct upstream_call {
 	/* in */
 	CURL *curl;                 /* the worker's handle (kept alive) */
 	const char *url;
+	const char *method;         /* NULL: POST with body; "GET", "DELETE"... */
 	const char *auth_header;    /* whole header line with the upstream key
 				     * ("Authorization: Bearer K"), or NULL */
 	const char *const *extra_headers;  /* more header lines, NULL-terminated, or NULL */
 	const char *body;
 	size_t body_len;
 	const char *accept;         /* Accept header value */
+	int no_content_type;        /* extra_headers carry Content-Type */
 	const char *request_id;     /* sent as X-Request-Id, or NULL */
 	long connect_timeout_ms;
 	long first_byte_timeout_ms;

@@ -18,6 +18,11 @@ static int from_usage_obj(const cJSON *uo, struct usage *u)
 		return 0;
 	long p = num(uo, "prompt_tokens");
 	long c = num(uo, "completion_tokens");
+	if (p < 0 && c < 0) {
+		/* OpenAI's image and Responses usage, Anthropic's */
+		p = num(uo, "input_tokens");
+		c = num(uo, "output_tokens");
+	}
 	if (p < 0 && c < 0)
 		return 0;
 	memset(u, 0, sizeof(*u));

@@ -253,7 +253,9 @@ async function createMock(opts = {}) {
     if (first === 'anthropic') return createAnthropicHandler({ keys: config.keys || {} })(req, res, raw, rec);
     if (first === 'gemini') return createGeminiHandler({ keys: config.keys || {} })(req, res, raw, rec);
 
-    if (!/\/chat\/completions$/.test(path.split('?')[0])) {
+    const bare = path.split('?')[0];
+    if (/\/(embeddings|images\/generations|models)$/.test(bare)) return otherEndpoint(req, res, rec, body, bare, headers, send);
+    if (!/\/chat\/completions$/.test(bare)) {
       return send(404, errorBody(`Invalid URL (${req.method} ${path})`, 'invalid_request_error', null));
     }
     if (req.method !== 'POST') {
@@ -315,6 +317,48 @@ async function createMock(opts = {}) {
       default:
         return answer(req, res, rec, body, flavour, key);
     }
+  }
+
+  // OpenAI's embeddings and images endpoints (SiliconFlow's image answer has
+  // its own shape), and GET .../models, as the providers serve them.
+  function otherEndpoint(req, res, rec, body, bare, headers, send) {
+    const auth = headers.authorization;
+    const m = typeof auth === 'string' ? /^Bearer\s+(.+)$/i.exec(auth.trim()) : null;
+    if (!m) return send(401, errorBody('Missing bearer authentication in header', 'invalid_request_error', null));
+    const rule = takeRule(config.keys, m[1].trim());
+    if (rule && rule.status && rule.status !== 200) {
+      const extra = {};
+      if (rule.status === 429 && rule.retryAfter != null) extra['Retry-After'] = String(rule.retryAfter);
+      return send(rule.status, keyErrorResponse(rule.status, m[1].trim(), rule), extra);
+    }
+    const flavour = flavourOf(bare);
+    if (bare.endsWith('/models')) {
+      if (req.method !== 'GET') return send(405, errorBody('Method not allowed', 'invalid_request_error', null));
+      return send(200, JSON.stringify({ object: 'list', data: [{ id: `${flavour}-model`, object: 'model', created: 1700000000, owned_by: flavour }] }));
+    }
+    if (req.method !== 'POST') return send(405, errorBody('Method not allowed', 'invalid_request_error', null));
+    if (!body || typeof body.model !== 'string') return send(400, errorBody('you must provide a model parameter', 'invalid_request_error', null, 'model'));
+    if (bare.endsWith('/embeddings')) {
+      const inputs = Array.isArray(body.input) ? body.input : [body.input];
+      const prompt = inputs.reduce((n, t) => n + Math.ceil(String(t).length / 4), 0);
+      rec.usageReported = { prompt_tokens: prompt, total_tokens: prompt };
+      return send(200, JSON.stringify({
+        object: 'list', model: body.model,
+        data: inputs.map((t, i) => ({ object: 'embedding', index: i, embedding: [0.1, -0.2, 0.3, String(t).length / 100] })),
+        usage: rec.usageReported,
+      }));
+    }
+    // images
+    const n = Number.isInteger(body.n) ? body.n : 1;
+    if (bare.split('/')[1] === 'siliconflow') {
+      return send(200, JSON.stringify({ images: Array.from({ length: n }, (_, i) => ({ url: `https://example.invalid/img/${i}.png` })), timings: { inference: 0.5 }, seed: 42 }));
+    }
+    const out = { created: Math.floor(Date.now() / 1000), data: Array.from({ length: n }, () => ({ b64_json: 'iVBORw0KGgo=' })) };
+    if (/^gpt-image/.test(body.model)) {
+      rec.usageReported = { input_tokens: 12, output_tokens: 1056, total_tokens: 1068 };
+      out.usage = rec.usageReported;
+    }
+    return send(200, JSON.stringify(out));
   }
 
   function answer(req, res, rec, body, flavour, key) {
