@@ -96,17 +96,31 @@ server.modules = ( "mod_fastcgi" )
 server.bind = "127.0.0.1"
 server.port = $port
 server.document-root = "$top/www"
+index-file.names = ( "index.html" )
+mimetype.assign = ( ".html" => "text/html; charset=utf-8", ".js" => "text/javascript; charset=utf-8",
+  ".css" => "text/css; charset=utf-8", ".svg" => "image/svg+xml" )
 server.errorlog = "$run/error.log"
 server.pid-file = "$run/lighttpd.pid"
 server.stream-response-body = 2
 server.stream-request-body = 2
-fastcgi.server = ( "/" => ((
-  "socket" => "$run/router.sock",
-  "bin-path" => "$build/llmgate-router",
-  "max-procs" => 1,
-  "check-local" => "disable",
-  "bin-environment" => ( "LLMGATE_CONFIG" => "$conf", "LLMGATE_STATE_DIR" => "$run/state", $env_lines ),
-)) )
+fastcgi.server = (
+  "/v1/" => ((
+    "socket" => "$run/router.sock",
+    "bin-path" => "$build/llmgate-router",
+    "max-procs" => 1,
+    "check-local" => "disable",
+    "bin-environment" => ( "LLMGATE_CONFIG" => "$conf", "LLMGATE_STATE_DIR" => "$run/state", $env_lines ),
+  )),
+  "/api/" => (( "socket" => "$run/router.sock-0", "check-local" => "disable" )),
+  "/health" => (( "socket" => "$run/router.sock-0", "check-local" => "disable" )),
+  "/admin/api/" => ((
+    "socket" => "$run/admin.sock",
+    "bin-path" => "$build/llmgate-admin",
+    "max-procs" => 1,
+    "check-local" => "disable",
+    "bin-environment" => ( "LLMGATE_CONFIG" => "$conf", "LLMGATE_STATE_DIR" => "$run/state" ),
+  )),
+)
 EOC
 lighttpd -f "$run/lighttpd.conf"
 i=0
@@ -118,6 +132,7 @@ model=demo-chat
 [ -n "$have_key" ] && model=deepseek-chat
 cat <<EOM
 llmgate is running on http://127.0.0.1:$port  (logs: $run/error.log; stop: scripts/quickstart.sh stop)
+admin page: http://127.0.0.1:$port/   (the first visit sets the admin password)
 providers:${have_key:- demo (local test upstream)}
 gateway key: $key   (more: LLMGATE_CONFIG=$conf LLMGATE_STATE_DIR=$run/state _build/llmgate-keys create --name NAME)
 try:
