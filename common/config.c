@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -612,6 +613,19 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 	apply_env(c);
 	if (finish_pending(&x) != 0)
 		goto out;
+	struct stat st;
+	if (stat(c->state_dir, &st) == 0) {
+		/* keys, sessions and usage live here: nobody else may write it */
+		if (!S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "state directory %s is not a directory", c->state_dir);
+			goto out;
+		}
+		if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+			snprintf(err, errlen, "state directory %s can be written by others (mode %03o); "
+				 "refusing to use it: chmod 700 %s", c->state_dir, (unsigned)(st.st_mode & 0777), c->state_dir);
+			goto out;
+		}
+	}
 	for (size_t i = 0; i < c->nproviders; i++) {
 		if (!*c->providers[i].base_url) {
 			snprintf(err, errlen, "provider %s has no base_url", c->providers[i].name);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char path[64];
@@ -123,6 +124,25 @@ int main(void)
 	is_int(config_load(&c, path, err, sizeof(err)), -1, "unknown section refused");
 	ok(!strstr(err, "sk-secret-value-123"), "no secret in the error");
 	config_free(&c);
+
+	/* a state directory others can write is refused, with the fix */
+	char sdir[] = "/tmp/llmgate-test-state-XXXXXX";
+	if (mkdtemp(sdir)) {
+		write_conf("");
+		setenv("LLMGATE_STATE_DIR", sdir, 1);
+		chmod(sdir, 0777);
+		is_int(config_load(&c, path, err, sizeof(err)), -1, "world-writable state directory refused");
+		ok(strstr(err, "chmod 700") != NULL, "the message says what to do: %s", err);
+		config_free(&c);
+		chmod(sdir, 0770);
+		is_int(config_load(&c, path, err, sizeof(err)), -1, "group-writable state directory refused");
+		config_free(&c);
+		chmod(sdir, 0700);
+		is_int(config_load(&c, path, err, sizeof(err)), 0, "a private state directory is fine");
+		config_free(&c);
+		rmdir(sdir);
+		unsetenv("LLMGATE_STATE_DIR");
+	}
 
 	char pre[64];
 	config_env_prefix("my-host.v2", pre, sizeof(pre));
