@@ -81,8 +81,9 @@ int main(void)
 
 	int n = 0;
 	provider_each_model(&c, count, &n);
-	/* deepseek 2 + moonshot 3 + zai 1 + local 1 + aliases gpt-4o-mini, fast */
-	is_int(n, 9, "models listed: usable providers' models and aliases");
+	/* deepseek 2 + moonshot 3 + zai 1 + siliconflow 3 (embeddings, images)
+	 * + local 1 + aliases gpt-4o-mini, fast */
+	is_int(n, 12, "models listed: usable providers' models and aliases");
 	config_free(&c);
 	unlink(path);
 	return done_testing();
