@@ -259,9 +259,11 @@ async function launch({ dir, stateDir, confPath, binEnv, port, mount, maxProcs }
         await exited;
       }
     }
-    // Backends that outlived lighttpd in the group.
+    // Backends that outlived lighttpd in the group: killed, and waited for
+    // (a killed process takes a moment to be gone).
     if (child.pid) {
       try { process.kill(-child.pid, 'SIGKILL'); } catch { /* none left */ }
+      for (let i = 0; i < 100 && groupMembers(child.pid).length; i++) await sleep(20);
     }
     live.delete(entry);
   };
