@@ -111,6 +111,20 @@ function lstr(value) {
   return `"${s}"`;
 }
 
+// The program lighttpd starts: the router itself, or, with
+// LLMGATE_ROUTER_WRAPPER (e.g. "valgrind --error-exitcode=1"), a script in
+// the gateway's folder that runs it under that command. Each process's
+// valgrind log goes to LLMGATE_VALGRIND_DIR when set.
+function routerCommand(dir) {
+  const wrapper = process.env.LLMGATE_ROUTER_WRAPPER;
+  if (!wrapper) return ROUTER;
+  const script = path.join(dir, 'router-wrapped.sh');
+  const logDir = process.env.LLMGATE_VALGRIND_DIR || dir;
+  const logOpt = /valgrind/.test(wrapper) ? ` --log-file=${logDir}/valgrind-%p.log` : '';
+  fs.writeFileSync(script, `#!/bin/sh\nexec ${wrapper}${logOpt} ${ROUTER} "$@"\n`, { mode: 0o700 });
+  return script;
+}
+
 function lighttpdConf({ dir, port, mount, maxProcs, binEnv }) {
   const envLines = Object.entries(binEnv)
     .map(([k, v]) => `        ${lstr(k)} => ${lstr(v)},`)
@@ -128,7 +142,7 @@ server.max-request-size = 65536
 fastcgi.server = (
   ${lstr(mount)} => ((
     "socket" => ${lstr(dir + '/router.sock')},
-    "bin-path" => ${lstr(ROUTER)},
+    "bin-path" => ${lstr(routerCommand(dir))},
     "max-procs" => ${maxProcs},
     "check-local" => "disable",
     "bin-copy-environment" => ( "PATH" ),
@@ -245,6 +259,15 @@ async function launch({ dir, stateDir, confPath, binEnv, port, mount, maxProcs }
   const halt = async () => {
     if (stopped) return;
     stopped = true;
+    if (child.pid && child.exitCode === null && child.signalCode === null && process.env.LLMGATE_ROUTER_WRAPPER) {
+      // under valgrind: the routers stop first and write their reports
+      // (lighttpd's own shutdown kills them hard); lighttpd is paused
+      // meanwhile, or it would start new ones
+      try { process.kill(child.pid, 'SIGSTOP'); } catch { /* gone */ }
+      for (const pid of groupMembers(child.pid)) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
+      for (let i = 0; i < 400 && groupMembers(child.pid).length; i++) await sleep(50);
+      try { process.kill(child.pid, 'SIGCONT'); } catch { /* gone */ }
+    }
     if (child.pid && child.exitCode === null && child.signalCode === null) {
       // lighttpd passes SIGTERM on to its backends; a backend that ignores
       // it is killed below. (Backends orphaned by lighttpd's exit may stay
