@@ -1,7 +1,9 @@
 #!/bin/sh
 # Sets up and runs the whole test suite: installs what is needed, builds,
 # runs 'make check' (unit tests + integration against a real lighttpd, the
-# mock upstreams and the official SDKs), then the same under ASan/UBSan.
+# mock upstreams and the official SDKs), the core of the integration suite
+# with the router under valgrind (make check-valgrind), then everything
+# again under ASan/UBSan.
 #   scripts/test.sh            everything
 #   scripts/test.sh --no-asan  skip the sanitizer pass
 set -e
@@ -51,6 +53,11 @@ summary() {
 
 status=0
 run_suite _build || status=1
+if [ "$status" = 0 ]; then
+	make -s -C _build check-valgrind > _build/check-valgrind.log 2>&1 || status=1
+	tail -n 1 _build/check-valgrind.log
+	[ "$status" = 0 ] || tail -n 60 _build/check-valgrind.log
+fi
 if [ "$asan" = 1 ] && [ "$status" = 0 ]; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 run_suite _build-asan --enable-asan || status=1
 fi
