@@ -27,6 +27,7 @@ static void usage_text(FILE *f)
 		"  upstream disable|enable|remove ID\n"
 		"LIMITS:\n"
 		"  --expires-days N   expire N days from now (0: never)\n"
+		"  --expires-at T     expire at unix time T (0: never)\n"
 		"  --rpm N            requests per minute\n"
 		"  --tpm N            tokens per minute\n"
 		"  --tokens N         token budget, all time\n"
@@ -112,6 +113,14 @@ static int parse_limits(int argc, char **argv, int *i, cJSON *patch)
 		} else if (!strcmp(o, "--name")) {
 			cJSON_DeleteItemFromObjectCaseSensitive(patch, "name");
 			cJSON_AddStringToObject(patch, "name", v);
+		} else if (!strcmp(o, "--expires-at")) {
+			long at;
+			if (ini_parse_long(v, 0, LONG_MAX, &at) != 0) {
+				fprintf(stderr, "llmgate-keys: --expires-at takes a unix time (0: never)\n");
+				return -1;
+			}
+			cJSON_DeleteItemFromObjectCaseSensitive(patch, "expires");
+			cJSON_AddNumberToObject(patch, "expires", (double)at);
 		} else if (!strcmp(o, "--expires-days")) {
 			long days;
 			if (ini_parse_long(v, 0, 36500, &days) != 0) {

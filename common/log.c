@@ -68,14 +68,19 @@ static void scrub_one(char *s, const char *secret)
 	}
 }
 
-/* Anything shaped like a provider key: sk-..., or a long token after
- * "Bearer ", is cut to its first 3 characters. */
+/* Anything shaped like a provider key or account id: sk-..., org-...,
+ * proj_..., or a long token after "Bearer ", is cut to its prefix. */
 static void scrub_shapes(char *s)
 {
 	for (char *p = s; *p; p++) {
 		int start = 0;
-		if ((p == s || !isalnum((unsigned char)p[-1])) && p[0] == 's' && p[1] == 'k' && p[2] == '-')
+		int at_word = p == s || !isalnum((unsigned char)p[-1]);
+		if (at_word && p[0] == 's' && p[1] == 'k' && p[2] == '-')
 			start = 3;
+		else if (at_word && !strncmp(p, "org-", 4))
+			start = 4;
+		else if (at_word && !strncmp(p, "proj_", 5))
+			start = 5;
 		else if (!strncmp(p, "Bearer ", 7))
 			start = 7;
 		if (!start)

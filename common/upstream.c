@@ -10,6 +10,8 @@
 #include <time.h>
 
 
+#define UPSTREAM_MAX_CONNECTS 4
+
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -177,6 +179,8 @@ int upstream_perform(struct upstream_call *c)
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errmsg);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* bounded: a worker keeps at most this many upstream connections */
+	curl_easy_setopt(h, CURLOPT_MAXCONNECTS, (long)UPSTREAM_MAX_CONNECTS);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");

@@ -23,6 +23,9 @@ int main(void)
 	snprintf(s, sizeof(s), "header Authorization: Bearer abcdefghijklmnopqrstuvwxyz");
 	log_scrub(s);
 	ok(!strstr(s, "abcdefghijklmnop"), "bearer token cut: %s", s);
+	snprintf(s, sizeof(s), "You exceeded your quota for organization org-AbCdEf0123456789xyz in project proj_0123456789abcdefXY.");
+	log_scrub(s);
+	ok(!strstr(s, "AbCdEf0123456789") && !strstr(s, "0123456789abcdefXY"), "account ids cut: %s", s);
 	snprintf(s, sizeof(s), "task-sk-1 and sk-12 stay");
 	log_scrub(s);
 	is_str(s, "task-sk-1 and sk-12 stay", "short or embedded sk- not touched");
