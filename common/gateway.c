@@ -4,6 +4,7 @@
 #include "anthropic.h"
 #include "buf.h"
 #include "gemini.h"
+#include "jscan.h"
 #include "upkey.h"
 #include "log.h"
 #include "oai.h"
@@ -542,6 +543,7 @@ struct chat_ctx {
 	unsigned events;
 	const char *cache_state;   /* "hit", "miss", "bypass", or NULL (no cache) */
 	char ctype[128];           /* the upstream's Content-Type (passthrough) */
+	int raw_body_ok;           /* the client's JSON text is the request as it stands */
 	/* for the usage record */
 	struct gateway *gw;
 	const struct config *c;
@@ -620,14 +622,17 @@ static int oai_event(const struct sse_event *ev, void *user)
 		x->saw_done = 1;
 		record_now(x, 200);
 	} else if (ev->data_len && memmem(ev->data, ev->data_len, "\"usage\"", 7)) {
-		cJSON *j = cJSON_ParseWithLength(ev->data, ev->data_len);
-		if (j) {
-			if (x->up == DIALECT_OPENAI)
-				usage_from_json(j, &x->usage);
-			const cJSON *choices = cJSON_GetObjectItemCaseSensitive(j, "choices");
-			if (!x->client_usage && cJSON_IsArray(choices) && cJSON_GetArraySize(choices) == 0)
-				forward = 0;
-			cJSON_Delete(j);
+		/* only the events that carry usage (every OpenAI chunk may say
+		 * "usage":null) are looked at, and never parsed whole */
+		if (x->up == DIALECT_OPENAI)
+			usage_from_text(ev->data, ev->data_len, &x->usage);
+		size_t vs, ve;
+		if (!x->client_usage && jscan_member(ev->data, ev->data_len, "choices", &vs, &ve) == 1) {
+			size_t i = vs + 1;
+			while (i < ve && (ev->data[i] == ' ' || ev->data[i] == '\n'))
+				i++;
+			if (ev->data[vs] == '[' && i < ve && ev->data[i] == ']')
+				forward = 0;   /* the usage-only chunk the client did not ask for */
 		}
 	}
 	if (!ev->data_len)   /* a comment or keep-alive: OpenAI clients get it */
@@ -710,6 +715,54 @@ static char *openai_body(cJSON *req, const char *model, int stream)
 	return cJSON_PrintUnformatted(req);
 }
 
+/* The same as openai_body without parsing and printing: the client's own
+ * JSON text with only the model's value replaced and, for a stream that
+ * did not ask for usage, stream_options added. NULL when that is not
+ * enough (the client's stream_options would need changing). */
+static char *openai_body_splice(const char *raw, size_t n, const cJSON *req, const char *model, int stream)
+{
+	size_t vs, ve;
+	int add_so = 0;
+	if (jscan_member(raw, n, "model", &vs, &ve) != 1)
+		return NULL;
+	if (stream) {
+		const cJSON *so = cJSON_GetObjectItemCaseSensitive(req, "stream_options");
+		if (!so)
+			add_so = 1;
+		else if (!cJSON_IsObject(so) || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage")))
+			return NULL;
+	}
+	size_t close = n;
+	while (close > ve && raw[close - 1] != '}')
+		close--;
+	if (close <= ve)
+		return NULL;
+	close--;   /* the object's closing brace */
+	cJSON *ms = cJSON_CreateString(model);
+	char *mj = cJSON_PrintUnformatted(ms);
+	cJSON_Delete(ms);
+	static const char so_text[] = ",\"stream_options\":{\"include_usage\":true}";
+	size_t ml = strlen(mj);
+	size_t total = vs + ml + (close - ve) + (add_so ? sizeof(so_text) - 1 : 0) + (n - close);
+	char *out = xmalloc(total + 1);
+	char *p = out;
+	memcpy(p, raw, vs);
+	p += vs;
+	memcpy(p, mj, ml);
+	p += ml;
+	memcpy(p, raw + ve, close - ve);
+	p += close - ve;
+	if (add_so) {
+		memcpy(p, so_text, sizeof(so_text) - 1);
+		p += sizeof(so_text) - 1;
+	}
+	memcpy(p, raw + close, n - close);
+	p += n - close;
+	*p = '\0';
+	free(mj);
+	return out;
+}
+
 /* What one attempt sends: body, URL and headers for the target's dialect.
  * Returns the body (free()), or NULL with a reason in err (a request this
  * dialect cannot carry: the client's fault). */
@@ -723,7 +776,10 @@ static char *attempt_request(struct chat_ctx *x, cJSON *req, cJSON *areq, const 
 	x->passthrough = x->client == DIALECT_ANTHROPIC && x->up == DIALECT_ANTHROPIC && areq;
 	switch (x->up) {
 	case DIALECT_OPENAI:
-		body = openai_body(req, t->model, x->client_stream);
+		if (x->raw_body_ok)
+			body = openai_body_splice(x->r->body.data, x->r->body.len, req, t->model, x->client_stream);
+		if (!body)
+			body = openai_body(req, t->model, x->client_stream);
 		n = snprintf(url, urllen, "%s/chat/completions", base);
 		break;
 	case DIALECT_ANTHROPIC:
@@ -877,20 +933,22 @@ static void record_usage(struct gateway *gw, const struct auth_entry *who, const
 
 enum fail_kind { FAIL_NONE = 0, FAIL_COOLING, FAIL_RATE_LIMITED, FAIL_AUTH, FAIL_TIMEOUT, FAIL_UPSTREAM };
 
-/* Add the configured system prompt to a chat that has no system message. */
-static void add_system_prompt(cJSON *req, const char *text)
+/* Add the configured system prompt to a chat that has no system message;
+ * 1 if it did. */
+static int add_system_prompt(cJSON *req, const char *text)
 {
 	cJSON *messages = cJSON_GetObjectItemCaseSensitive(req, "messages");
 	const cJSON *m;
 	cJSON_ArrayForEach(m, messages) {
 		const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
 		if (cJSON_IsString(role) && (!strcmp(role->valuestring, "system") || !strcmp(role->valuestring, "developer")))
-			return;
+			return 0;
 	}
 	cJSON *sm = cJSON_CreateObject();
 	cJSON_AddStringToObject(sm, "role", "system");
 	cJSON_AddStringToObject(sm, "content", text);
 	cJSON_InsertItemInArray(messages, 0, sm);
+	return 1;
 }
 
 /* The 2xx body of a buffered answer, in OpenAI's format (new string), with
@@ -899,25 +957,16 @@ static char *success_as_oai(struct chat_ctx *x)
 {
 	char err[256];
 	const char *b = buf_str(&x->body);
-	char *oai = NULL;
 	if (x->up == DIALECT_ANTHROPIC)
-		oai = anthropic_response_to_oai(b, x->body.len, x->requested, &x->usage, err, sizeof(err));
-	else if (x->up == DIALECT_GEMINI)
-		oai = gemini_response_to_oai(b, x->body.len, x->requested, &x->usage, err, sizeof(err));
-	else
-		oai = xstrdup(b);
-	if (!oai)
+		return anthropic_response_to_oai(b, x->body.len, x->requested, &x->usage, err, sizeof(err));
+	if (x->up == DIALECT_GEMINI)
+		return gemini_response_to_oai(b, x->body.len, x->requested, &x->usage, err, sizeof(err));
+	/* OpenAI's format goes to the client as it came: a cheap check that it
+	 * is an object at all (not an HTML error page), and usage read alone */
+	if (!jscan_is_object(b, x->body.len))
 		return NULL;
-	cJSON *j = cJSON_Parse(oai);
-	if (!cJSON_IsObject(j)) {
-		cJSON_Delete(j);
-		free(oai);
-		return NULL;
-	}
-	if (x->up == DIALECT_OPENAI)
-		usage_from_json(j, &x->usage);
-	cJSON_Delete(j);
-	return oai;
+	usage_from_text(b, x->body.len, &x->usage);
+	return xstrdup(b);
 }
 
 /* End a stream that reached the client: the closing events a translated
@@ -1053,8 +1102,9 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 		goto done;
 	}
 
-	if (c->system_prompt)
-		add_system_prompt(req, c->system_prompt);
+	x.raw_body_ok = client == DIALECT_OPENAI && r->body.data;
+	if (c->system_prompt && add_system_prompt(req, c->system_prompt))
+		x.raw_body_ok = 0;
 	if (cache) {
 		const char *cc = http_header(r, "Cache-Control");
 		const char *lc = http_header(r, "X-Llmgate-Cache");

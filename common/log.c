@@ -72,17 +72,29 @@ static void scrub_one(char *s, const char *secret)
  * proj_..., or a long token after "Bearer ", is cut to its prefix. */
 static void scrub_shapes(char *s)
 {
+	/* one pass; only a few letters can start a shape */
 	for (char *p = s; *p; p++) {
 		int start = 0;
-		int at_word = p == s || !isalnum((unsigned char)p[-1]);
-		if (at_word && p[0] == 's' && p[1] == 'k' && p[2] == '-')
-			start = 3;
-		else if (at_word && !strncmp(p, "org-", 4))
-			start = 4;
-		else if (at_word && !strncmp(p, "proj_", 5))
-			start = 5;
-		else if (!strncmp(p, "Bearer ", 7))
-			start = 7;
+		switch (*p) {
+		case 's':
+			if (p[1] == 'k' && p[2] == '-' && (p == s || !isalnum((unsigned char)p[-1])))
+				start = 3;
+			break;
+		case 'o':
+			if (p[1] == 'r' && p[2] == 'g' && p[3] == '-' && (p == s || !isalnum((unsigned char)p[-1])))
+				start = 4;
+			break;
+		case 'p':
+			if (!strncmp(p, "proj_", 5) && (p == s || !isalnum((unsigned char)p[-1])))
+				start = 5;
+			break;
+		case 'B':
+			if (!strncmp(p, "Bearer ", 7))
+				start = 7;
+			break;
+		default:
+			break;
+		}
 		if (!start)
 			continue;
 		char *q = p + start;

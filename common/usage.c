@@ -2,6 +2,8 @@
 #include "autoconf.h"
 #include "usage.h"
 #include "config.h"
+#include "buf.h"
+#include "jscan.h"
 #include <string.h>
 
 static long num(const cJSON *o, const char *name)
@@ -53,6 +55,17 @@ int usage_from_json(const cJSON *root, struct usage *u)
 	return 0;
 }
 
+int usage_from_text(const char *s, size_t n, struct usage *u)
+{
+	size_t vs, ve;
+	if (!jscan_last_object(s, n, "usage", &vs, &ve))
+		return 0;
+	cJSON *j = cJSON_ParseWithLength(s + vs, ve - vs);
+	int found = from_usage_obj(j, u);
+	cJSON_Delete(j);
+	return found;
+}
+
 double usage_cost(const struct usage *u, const struct price_conf *p)
 {
 	if (!p)
@@ -63,32 +76,65 @@ double usage_cost(const struct usage *u, const struct price_conf *p)
 	return c / 1e6;
 }
 
+/* Append s as a JSON string (quoted, escaped). */
+static void json_str(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	char tmp[256];
+	size_t n = 0;
+	buf_append(b, "\"", 1);
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		if (n + 6 >= sizeof(tmp)) {
+			buf_append(b, tmp, n);
+			n = 0;
+		}
+		if (*p == '"' || *p == '\\') {
+			tmp[n++] = '\\';
+			tmp[n++] = (char)*p;
+		} else if (*p < 0x20) {
+			tmp[n++] = '\\';
+			tmp[n++] = 'u';
+			tmp[n++] = '0';
+			tmp[n++] = '0';
+			tmp[n++] = hex[*p >> 4];
+			tmp[n++] = hex[*p & 15];
+		} else {
+			tmp[n++] = (char)*p;
+		}
+	}
+	buf_append(b, tmp, n);
+	buf_append(b, "\"", 1);
+}
+
 char *usage_record_json(const struct usage_record *r)
 {
-	cJSON *j = cJSON_CreateObject();
-	cJSON_AddStringToObject(j, "id", r->id);
-	cJSON_AddNumberToObject(j, "ts", (double)r->ts_ms);
-	cJSON_AddStringToObject(j, "key_id", r->key_id ? r->key_id : "-");
-	cJSON_AddStringToObject(j, "key_name", r->key_name ? r->key_name : "");
-	cJSON_AddStringToObject(j, "provider", r->provider ? r->provider : "-");
-	cJSON_AddStringToObject(j, "upstream_key", r->upstream_key ? r->upstream_key : "-");
-	cJSON_AddStringToObject(j, "model", r->model ? r->model : "");
-	cJSON_AddStringToObject(j, "upstream_model", r->upstream_model ? r->upstream_model : "");
-	cJSON_AddStringToObject(j, "endpoint", r->endpoint ? r->endpoint : "chat");
-	cJSON_AddNumberToObject(j, "prompt", (double)r->u.prompt);
-	cJSON_AddNumberToObject(j, "completion", (double)r->u.completion);
-	cJSON_AddNumberToObject(j, "cached", (double)r->u.cached);
-	cJSON_AddNumberToObject(j, "reasoning", (double)r->u.reasoning);
-	cJSON_AddBoolToObject(j, "estimated", r->estimated);
-	cJSON_AddNumberToObject(j, "cost", r->cost);
-	cJSON_AddStringToObject(j, "currency", r->currency ? r->currency : "USD");
-	cJSON_AddNumberToObject(j, "ttfb_ms", (double)r->ttfb_ms);
-	cJSON_AddNumberToObject(j, "ms", (double)r->total_ms);
-	cJSON_AddNumberToObject(j, "status", r->status);
-	cJSON_AddBoolToObject(j, "stream", r->stream);
-	cJSON_AddBoolToObject(j, "cache_hit", r->cache_hit);
-	cJSON_AddBoolToObject(j, "client_gone", r->client_gone);
-	char *s = cJSON_PrintUnformatted(j);
-	cJSON_Delete(j);
-	return s;
+	/* written by hand: this runs once per request, and a cJSON tree plus
+	 * its printer cost ten times as much */
+	struct buf b;
+	buf_init(&b, 1u << 16);
+	buf_puts(&b, "{\"id\":");
+	json_str(&b, r->id);
+	buf_printf(&b, ",\"ts\":%lld,\"key_id\":", (long long)r->ts_ms);
+	json_str(&b, r->key_id ? r->key_id : "-");
+	buf_puts(&b, ",\"key_name\":");
+	json_str(&b, r->key_name);
+	buf_puts(&b, ",\"provider\":");
+	json_str(&b, r->provider ? r->provider : "-");
+	buf_puts(&b, ",\"upstream_key\":");
+	json_str(&b, r->upstream_key ? r->upstream_key : "-");
+	buf_puts(&b, ",\"model\":");
+	json_str(&b, r->model);
+	buf_puts(&b, ",\"upstream_model\":");
+	json_str(&b, r->upstream_model);
+	buf_puts(&b, ",\"endpoint\":");
+	json_str(&b, r->endpoint ? r->endpoint : "chat");
+	buf_printf(&b, ",\"prompt\":%ld,\"completion\":%ld,\"cached\":%ld,\"reasoning\":%ld,\"estimated\":%s",
+		   r->u.prompt, r->u.completion, r->u.cached, r->u.reasoning, r->estimated ? "true" : "false");
+	/* cost: as many digits as a double holds */
+	buf_printf(&b, ",\"cost\":%.17g,\"currency\":", r->cost);
+	json_str(&b, r->currency ? r->currency : "USD");
+	buf_printf(&b, ",\"ttfb_ms\":%ld,\"ms\":%ld,\"status\":%d,\"stream\":%s,\"cache_hit\":%s,\"client_gone\":%s}",
+		   r->ttfb_ms, r->total_ms, r->status, r->stream ? "true" : "false", r->cache_hit ? "true" : "false",
+		   r->client_gone ? "true" : "false");
+	return buf_steal(&b);
 }

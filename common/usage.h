@@ -48,4 +48,8 @@ char *usage_record_json(const struct usage_record *r);
  * (Moonshot streams). Returns 1 when usage was found (u is then
  * overwritten), 0 otherwise. */
 int usage_from_json(const cJSON *root, struct usage *u);
+/* The same from JSON text without parsing all of it: the last "usage"
+ * object in s (top level, or Moonshot's choices[0].usage) is parsed alone.
+ * 1 when usage was found. */
+int usage_from_text(const char *s, size_t n, struct usage *u);
 #endif

@@ -1,0 +1,122 @@
+/* jscan.c — small scans over JSON text that is already known to be valid. */
+#include "autoconf.h"
+#include "jscan.h"
+#include <string.h>
+
+static size_t skip_ws(const char *s, size_t n, size_t i)
+{
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* i at a '"': the index after the closing quote; *esc set if the string has
+ * escapes. n if unterminated. */
+static size_t skip_string(const char *s, size_t n, size_t i, int *esc)
+{
+	for (i++; i < n; i++) {
+		if (s[i] == '\\') {
+			if (esc)
+				*esc = 1;
+			i++;
+		} else if (s[i] == '"') {
+			return i + 1;
+		}
+	}
+	return n;
+}
+
+/* i at a value: the index after it. */
+static size_t skip_value(const char *s, size_t n, size_t i)
+{
+	if (i >= n)
+		return n;
+	if (s[i] == '"')
+		return skip_string(s, n, i, NULL);
+	if (s[i] == '{' || s[i] == '[') {
+		int depth = 0;
+		for (; i < n; i++) {
+			if (s[i] == '"') {
+				i = skip_string(s, n, i, NULL) - 1;
+			} else if (s[i] == '{' || s[i] == '[') {
+				depth++;
+			} else if (s[i] == '}' || s[i] == ']') {
+				if (--depth == 0)
+					return i + 1;
+			}
+		}
+		return n;
+	}
+	while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\n' && s[i] != '\r' &&
+	       s[i] != '\t')
+		i++;
+	return i;
+}
+
+int jscan_member(const char *s, size_t n, const char *name, size_t *vs, size_t *ve)
+{
+	size_t nl = strlen(name);
+	size_t i = skip_ws(s, n, 0);
+	if (i >= n || s[i] != '{')
+		return -1;
+	i++;
+	for (;;) {
+		i = skip_ws(s, n, i);
+		if (i >= n || s[i] != '"')
+			return 0;
+		int esc = 0;
+		size_t ks = i + 1;
+		i = skip_string(s, n, i, &esc);
+		size_t kl = i - 1 - ks;
+		i = skip_ws(s, n, i);
+		if (i >= n || s[i] != ':')
+			return 0;
+		i = skip_ws(s, n, i + 1);
+		size_t v0 = i;
+		i = skip_value(s, n, i);
+		if (!esc && kl == nl && !memcmp(s + ks, name, nl)) {
+			*vs = v0;
+			*ve = i;
+			return 1;
+		}
+		i = skip_ws(s, n, i);
+		if (i < n && s[i] == ',') {
+			i++;
+			continue;
+		}
+		return 0;
+	}
+}
+
+int jscan_last_object(const char *s, size_t n, const char *name, size_t *vs, size_t *ve)
+{
+	size_t nl = strlen(name);
+	int found = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '"')
+			continue;
+		size_t end = skip_string(s, n, i, NULL);
+		if (end - i == nl + 2 && !memcmp(s + i + 1, name, nl)) {
+			size_t j = skip_ws(s, n, end);
+			if (j < n && s[j] == ':') {
+				j = skip_ws(s, n, j + 1);
+				if (j < n && s[j] == '{') {
+					*vs = j;
+					*ve = skip_value(s, n, j);
+					found = 1;
+				}
+			}
+		}
+		i = end - 1;
+	}
+	return found;
+}
+
+int jscan_is_object(const char *s, size_t n)
+{
+	size_t i = skip_ws(s, n, 0);
+	size_t e = n;
+	while (e > i && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\n' || s[e - 1] == '\r'))
+		e--;
+	return e > i + 1 && s[i] == '{' && s[e - 1] == '}';
+}
