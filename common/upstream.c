@@ -11,6 +11,7 @@
 
 
 #define UPSTREAM_MAX_CONNECTS 4
+#define UPSTREAM_RECV_BUFFER 8192
 
 static int64_t mono_ms(void)
 {
@@ -181,6 +182,9 @@ int upstream_perform(struct upstream_call *c)
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	/* bounded: a worker keeps at most this many upstream connections */
 	curl_easy_setopt(h, CURLOPT_MAXCONNECTS, (long)UPSTREAM_MAX_CONNECTS);
+	/* answers come in small pieces (SSE events, chat JSON): a smaller
+	 * receive buffer per worker is memory kept for other streams */
+	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, (long)UPSTREAM_RECV_BUFFER);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
