@@ -821,6 +821,35 @@ static char *error_as_oai(struct chat_ctx *x)
 	return xstrdup(b);
 }
 
+static void scrub_tree(cJSON *j)
+{
+	for (cJSON *c = j ? j->child : NULL; c; c = c->next) {
+		if (cJSON_IsString(c) && c->valuestring) {
+			log_scrub(c->valuestring);
+		} else {
+			scrub_tree(c);
+		}
+	}
+}
+
+/* An upstream body for the client with every secret removed: JSON is
+ * parsed first, so that a key written with escapes (\u0073k-, \/) is seen
+ * as the client will see it; other text is scrubbed as it is. New string. */
+static char *scrubbed_body(const char *b, size_t n)
+{
+	cJSON *j = cJSON_ParseWithLength(b, n);
+	char *out;
+	if (j) {
+		scrub_tree(j);
+		out = cJSON_PrintUnformatted(j);
+		cJSON_Delete(j);
+	} else {
+		out = xstrndup(b, n);
+	}
+	log_scrub(out);
+	return out;
+}
+
 /* Pass an upstream 4xx to the client, scrubbed, in the client's dialect. */
 static void relay_client_error(struct chat_ctx *x)
 {
@@ -828,14 +857,14 @@ static void relay_client_error(struct chat_ctx *x)
 	answer_headers(x, NULL, extra, sizeof(extra));
 	record_now(x, x->status);
 	if (x->passthrough && !x->body_truncated) {
-		char *raw = xstrdup(buf_str(&x->body));
-		log_scrub(raw);
+		char *raw = scrubbed_body(buf_str(&x->body), x->body.len);
 		http_respond(x->r, x->status, "application/json", extra, raw, strlen(raw));
 		free(raw);
 		return;
 	}
-	char *body = error_as_oai(x);
-	log_scrub(body);
+	char *oai = error_as_oai(x);
+	char *body = scrubbed_body(oai, strlen(oai));
+	free(oai);
 	cJSON *j = cJSON_Parse(body);
 	const cJSON *e = j ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
 	if (cJSON_IsObject(e) && !x->body_truncated) {
@@ -1398,7 +1427,13 @@ static int proxy_on_head(void *user, int status, const char *ctype, long retry_a
 	x->mode = MODE_BUFFER;
 	buf_reset(&x->body);
 	x->body_truncated = 0;
-	snprintf(x->ctype, sizeof(x->ctype), "%s", *ctype ? ctype : "application/json");
+	/* the upstream's Content-Type goes into our answer's head: printable
+	 * ASCII only, or a neutral type */
+	int clean = *ctype != '\0';
+	for (const char *q = ctype; *q && clean; q++)
+		clean = (unsigned char)*q >= 0x20 && (unsigned char)*q < 0x7f;
+	snprintf(x->ctype, sizeof(x->ctype), "%s", clean ? ctype : "application/octet-stream");
+	log_scrub(x->ctype);
 	if (status >= 200 && status < 300 && !strncasecmp(ctype, "text/event-stream", 17))
 		x->mode = MODE_STREAM;
 	return 0;
@@ -1627,7 +1662,7 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 				snprintf(detail, sizeof(detail), "upstream %s refused its key (HTTP %d)", t->prov->name, uc.status);
 				continue;
 			}
-			if (uc.status >= 500 || uc.status == 408) {
+			if (uc.status >= 500 || uc.status == 408 || uc.status < 200) {
 				pool_report(pool, ki, POOL_FAILED, -1, c, now);
 				fail = FAIL_UPSTREAM;
 				char m[220];
@@ -1643,8 +1678,7 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 			answer_headers(&x, NULL, extra, sizeof(extra));
 			record_now(&x, uc.status);
 			if (uc.status >= 400) {
-				char *b = xstrdup(buf_str(&x.body));
-				log_scrub(b);
+				char *b = scrubbed_body(buf_str(&x.body), x.body.len);
 				http_respond(r, uc.status, x.ctype, extra, b, strlen(b));
 				free(b);
 			} else {
@@ -1725,17 +1759,20 @@ out:
 }
 
 /* Is this passthrough path safe to put behind a provider's base URL? The
- * path is REQUEST_URI's, still %-encoded: no dot segments, no encoded
- * slashes or dots or percent signs, no empty segments, no backslashes,
- * no control characters, nothing that could name another host. */
+ * path is REQUEST_URI's, still %-encoded: no "..", no "." segments, no
+ * encoded slashes or dots or percent signs, no empty segments, no
+ * backslashes, '#', '?' or '@', nothing but printable ASCII, nothing that
+ * could name another host. */
 int gateway_passthrough_path_ok(const char *rest)
 {
 	if (rest[0] != '/' || !rest[1])
 		return 0;
 	for (const char *p = rest; *p; p++) {
 		unsigned char ch = (unsigned char)*p;
-		if (ch < 0x20 || ch == 0x7f || ch == '\\' || ch == '@')
+		if (ch < 0x20 || ch >= 0x7f || ch == '\\' || ch == '@' || ch == '#' || ch == '?')
 			return 0;
+		if (ch == '.' && p[1] == '.')
+			return 0;   /* no "..", dot segment or not */
 		if (ch == '%') {
 			char a = p[1], b = p[2];
 			if (!a || !b)
@@ -1753,6 +1790,16 @@ int gateway_passthrough_path_ok(const char *rest)
 		if (ch == ':' && p[1] == '/' && p[2] == '/')
 			return 0;
 	}
+	return 1;
+}
+
+/* May a client's header value go on to an upstream? Printable ASCII only
+ * (no CR or LF to end the header early). */
+static int header_value_ok(const char *v)
+{
+	for (; *v; v++)
+		if ((unsigned char)*v < 0x20 || (unsigned char)*v >= 0x7f)
+			return 0;
 	return 1;
 }
 
@@ -1790,6 +1837,17 @@ static void handle_passthrough(struct worker *w, struct http_req *r, struct runt
 	char model[MODEL_NAME_MAX] = "";
 	cJSON *j = NULL;
 
+	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE", NULL };
+	int method_ok = 0;
+	for (const char *const *mm = methods; *mm; mm++)
+		method_ok |= !strcmp(r->method, *mm);
+	if (!method_ok) {
+		char extra[64];
+		snprintf(extra, sizeof(extra), "Allow: GET, POST, PUT, PATCH, DELETE\r\n");
+		oai_error(r, 405, "invalid_request_error", "method_not_allowed", NULL, extra,
+			  "This method cannot be passed to a provider.");
+		return;
+	}
 	if (!gateway_passthrough_path_ok(rest)) {
 		oai_error(r, 400, "invalid_request_error", "invalid_path", NULL, NULL,
 			  "This path cannot be passed to a provider.");
@@ -1850,15 +1908,15 @@ static void handle_passthrough(struct worker *w, struct http_req *r, struct runt
 	const char *hdrs[6];
 	size_t nh = 0;
 	const char *v;
-	if ((v = http_header(r, "Content-Type")) && snprintf(ctype, sizeof(ctype), "Content-Type: %s", v) < (int)sizeof(ctype))
+	if ((v = http_header(r, "Content-Type")) && header_value_ok(v) && snprintf(ctype, sizeof(ctype), "Content-Type: %s", v) < (int)sizeof(ctype))
 		hdrs[nh++] = ctype;
-	if ((v = http_header(r, "anthropic-version")) && snprintf(av, sizeof(av), "anthropic-version: %s", v) < (int)sizeof(av))
+	if ((v = http_header(r, "anthropic-version")) && header_value_ok(v) && snprintf(av, sizeof(av), "anthropic-version: %s", v) < (int)sizeof(av))
 		hdrs[nh++] = av;
 	else if (prov->dialect == DIALECT_ANTHROPIC)
 		hdrs[nh++] = "anthropic-version: " ANTHROPIC_VERSION;
-	if ((v = http_header(r, "anthropic-beta")) && snprintf(ab, sizeof(ab), "anthropic-beta: %s", v) < (int)sizeof(ab))
+	if ((v = http_header(r, "anthropic-beta")) && header_value_ok(v) && snprintf(ab, sizeof(ab), "anthropic-beta: %s", v) < (int)sizeof(ab))
 		hdrs[nh++] = ab;
-	if ((v = http_header(r, "OpenAI-Beta")) && snprintf(ob, sizeof(ob), "OpenAI-Beta: %s", v) < (int)sizeof(ob))
+	if ((v = http_header(r, "OpenAI-Beta")) && header_value_ok(v) && snprintf(ob, sizeof(ob), "OpenAI-Beta: %s", v) < (int)sizeof(ob))
 		hdrs[nh++] = ob;
 	hdrs[nh] = NULL;
 

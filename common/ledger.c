@@ -88,7 +88,7 @@ static long long sat_add(long long a, long long b)
 {
 	long long r;
 	if (__builtin_add_overflow(a, b, &r))
-		return b > 0 ? LLONG_MAX : LLONG_MIN;
+		return b > 0 ? LLONG_MAX : -LLONG_MAX;   /* symmetric: -x never overflows */
 	return r;
 }
 
@@ -116,7 +116,7 @@ static long long cost_to_units(double v)
 	if (u >= 9.2e18)
 		return LLONG_MAX;
 	if (u <= -9.2e18)
-		return LLONG_MIN;
+		return -LLONG_MAX;
 	long long i = (long long)u;          /* toward zero */
 	double frac = u - (double)i;         /* exact: both are close doubles */
 	if (frac >= 0.5)
