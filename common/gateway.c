@@ -612,6 +612,23 @@ static int chat_on_head(void *user, int status, const char *ctype, long retry_af
 	return 0;
 }
 
+/* Does this event's JSON hold a "usage" object (not null)? A quick look at
+ * what follows each "usage" key, without scanning the event as JSON. */
+static int carries_usage(const char *d, size_t n)
+{
+	const char *end = d + n;
+	for (const char *u = memmem(d, n, "\"usage\"", 7); u; u = memmem(u + 7, (size_t)(end - u - 7), "\"usage\"", 7)) {
+		const char *p = u + 7;
+		while (p < end && (*p == ' ' || *p == ':' || *p == '\t'))
+			p++;
+		if (p < end && *p == '{')
+			return 1;
+		if (end - u <= 7)
+			break;
+	}
+	return 0;
+}
+
 /* One OpenAI-format event, on its way to the client. */
 static int oai_event(const struct sse_event *ev, void *user)
 {
@@ -621,7 +638,7 @@ static int oai_event(const struct sse_event *ev, void *user)
 	if (ev->data_len == 6 && !memcmp(ev->data, "[DONE]", 6)) {
 		x->saw_done = 1;
 		record_now(x, 200);
-	} else if (ev->data_len && memmem(ev->data, ev->data_len, "\"usage\"", 7)) {
+	} else if (ev->data_len && carries_usage(ev->data, ev->data_len)) {
 		/* only the events that carry usage (every OpenAI chunk may say
 		 * "usage":null) are looked at, and never parsed whole */
 		if (x->up == DIALECT_OPENAI)
