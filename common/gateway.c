@@ -282,14 +282,13 @@ void worker_init(struct worker *w, struct gateway *gw, unsigned idx)
 	memset(w, 0, sizeof(*w));
 	w->gw = gw;
 	w->idx = idx;
-	w->curl = upstream_handle();
+	w->share = upstream_share();
 }
 
 void worker_free(struct worker *w)
 {
-	if (w->curl)
-		curl_easy_cleanup(w->curl);
-	w->curl = NULL;
+	upstream_share_free(w->share);
+	w->share = NULL;
 }
 
 static struct pool *pool_of(struct runtime *snap, const struct provider_conf *p)
@@ -652,8 +651,9 @@ static int oai_event(const struct sse_event *ev, void *user)
 				forward = 0;   /* the usage-only chunk the client did not ask for */
 		}
 	}
-	if (!ev->data_len)   /* a comment or keep-alive: OpenAI clients get it */
-		return x->client != DIALECT_OPENAI || http_write(x->r, ev->raw, ev->raw_len) == 0 ? 0 : -1;
+	if (!ev->data_len)   /* a comment or keep-alive: every SSE client ignores it,
+			      * and writing it tells whether the client is still there */
+		return http_write(x->r, ev->raw, ev->raw_len) == 0 ? 0 : -1;
 	if (!forward)
 		return 0;
 	if (x->client == DIALECT_OPENAI)
@@ -671,6 +671,10 @@ static int up_event(const struct sse_event *ev, void *user)
 		return oai_event(ev, x);
 	buf_reset(&x->tx);
 	if (x->up == DIALECT_ANTHROPIC) {
+		if (!x->passthrough && !strcmp(ev->event, "ping"))
+			/* a keep-alive: passed on as an SSE comment, which also finds
+			 * out whether the client is still there */
+			return http_write(x->r, ": ping\n\n", 8) == 0 ? 0 : -1;
 		anthropic_to_oai_feed(&x->a2o, ev->event, ev->data, ev->data_len, &x->tx);
 		if (x->a2o.usage.reported)
 			x->usage = x->a2o.usage;
@@ -1224,7 +1228,7 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 					auth[0] = '\0';
 			}
 			struct upstream_call uc = {
-				.curl = w->curl, .url = url, .auth_header = auth[0] ? auth : NULL,
+				.share = w->share, .url = url, .auth_header = auth[0] ? auth : NULL,
 				.extra_headers = x.up == DIALECT_ANTHROPIC ? anthropic_hdrs : NULL,
 				.body = body, .body_len = strlen(body),
 				.accept = x.client_stream ? "text/event-stream" : "application/json",
@@ -1236,6 +1240,9 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 			};
 			int ok = upstream_perform(&uc) == 0;
 			memset(auth, 0, sizeof(auth));
+			/* a status counts only with a whole response head (curl reports
+			 * one from a cut head too) */
+			uc.status = x.status;
 			int64_t now = pool_now_ms();
 			x.ttfb_ms = uc.t_first_byte_ms ? (long)(uc.t_first_byte_ms - uc.t_start_ms) : 0;
 			if (x.committed) {
@@ -1627,7 +1634,7 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 			}
 			const char *defaults[] = { "anthropic-version: " ANTHROPIC_VERSION, NULL };
 			struct upstream_call uc = {
-				.curl = w->curl, .url = url, .method = spec->method,
+				.share = w->share, .url = url, .method = spec->method,
 				.auth_header = auth[0] ? auth : NULL,
 				.extra_headers = spec->pass_headers ? spec->pass_headers :
 						 x.up == DIALECT_ANTHROPIC ? defaults : NULL,
@@ -1642,6 +1649,9 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 			};
 			int ok = upstream_perform(&uc) == 0;
 			memset(auth, 0, sizeof(auth));
+			/* a status counts only with a whole response head (curl reports
+			 * one from a cut head too) */
+			uc.status = x.status;
 			int64_t now = pool_now_ms();
 			x.ttfb_ms = uc.t_first_byte_ms ? (long)(uc.t_first_byte_ms - uc.t_start_ms) : 0;
 			if (x.committed) {

@@ -39,7 +39,7 @@ struct gateway {
 
 struct worker {
 	struct gateway *gw;
-	CURL *curl;              /* reused: keeps upstream connections alive */
+	CURLSH *share;           /* keeps upstream connections alive */
 	unsigned idx;
 	unsigned long seq;
 };

@@ -20,9 +20,20 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-CURL *upstream_handle(void)
+CURLSH *upstream_share(void)
 {
-	return curl_easy_init();
+	CURLSH *sh = curl_share_init();
+	if (sh) {
+		curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+		curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	}
+	return sh;
+}
+
+void upstream_share_free(CURLSH *sh)
+{
+	if (sh)
+		curl_share_cleanup(sh);
 }
 
 long upstream_parse_retry_after(const char *v)
@@ -50,7 +61,7 @@ long upstream_parse_retry_after(const char *v)
 static void head_done(struct upstream_call *c)
 {
 	long code = 0;
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &code);
 	c->status = (int)code;
 }
 
@@ -127,7 +138,7 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
 
 int upstream_perform(struct upstream_call *c)
 {
-	CURL *h = c->curl;
+	CURL *h = curl_easy_init();
 	struct curl_slist *hdrs = NULL;
 	char accept[160];
 	char rid[96];
@@ -141,7 +152,13 @@ int upstream_perform(struct upstream_call *c)
 	c->t_first_byte_ms = 0;
 	c->t_start_ms = mono_ms();
 
-	curl_easy_reset(h);
+	if (!h) {
+		c->rc = CURLE_OUT_OF_MEMORY;
+		snprintf(c->errmsg, sizeof(c->errmsg), "no memory for an upstream call");
+		return -1;
+	}
+	c->easy = h;
+	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
 	if (!c->no_content_type)
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 	snprintf(accept, sizeof(accept), "Accept: %s", c->accept ? c->accept : "application/json");
@@ -193,8 +210,8 @@ int upstream_perform(struct upstream_call *c)
 	c->t_end_ms = mono_ms();
 	if (!c->status)
 		head_done(c);
-	/* drop the key from the handle's memory */
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_cleanup(h);   /* its connection stays in the share */
+	c->easy = NULL;
 	curl_slist_free_all(hdrs);
 	if (c->rc == CURLE_OPERATION_TIMEDOUT && c->timeout == UPSTREAM_TIMEOUT_NONE)
 		c->timeout = c->status ? UPSTREAM_TIMEOUT_IDLE : UPSTREAM_TIMEOUT_CONNECT;

@@ -10,7 +10,7 @@ enum upstream_timeout { UPSTREAM_TIMEOUT_NONE = 0, UPSTREAM_TIMEOUT_CONNECT,
 
 struct upstream_call {
 	/* in */
-	CURL *curl;                 /* the worker's handle (kept alive) */
+	CURLSH *share;              /* the worker's connection cache */
 	const char *url;
 	const char *method;         /* NULL: POST with body; "GET", "DELETE"... */
 	const char *auth_header;    /* whole header line with the upstream key
@@ -31,6 +31,7 @@ struct upstream_call {
 	int (*on_data)(void *user, const char *p, size_t n);
 	void *user;
 	/* out */
+	CURL *easy;                 /* the call's handle while it runs */
 	int status;                 /* HTTP status, 0 if none came */
 	CURLcode rc;
 	enum upstream_timeout timeout;
@@ -44,9 +45,12 @@ struct upstream_call {
 	char errmsg[CURL_ERROR_SIZE];
 };
 
-/* A new handle with the settings every call shares; the caller owns it
- * (curl_easy_cleanup). */
-CURL *upstream_handle(void);
+/* A worker's connection cache: upstream connections stay open in it from
+ * one call to the next. Each call uses a fresh easy handle over it (libcurl
+ * 7.88 can use freed memory when a reused handle met a folded header line).
+ * One thread only. Free with upstream_share_free. */
+CURLSH *upstream_share(void);
+void upstream_share_free(CURLSH *sh);
 /* Run the call. Returns 0 when a complete response arrived (any status),
  * -1 on a transport failure, timeout or abort (see the out fields). */
 int upstream_perform(struct upstream_call *c);

@@ -102,7 +102,7 @@ mimetype.assign = ( ".html" => "text/html; charset=utf-8", ".js" => "text/javasc
 server.errorlog = "$run/error.log"
 server.pid-file = "$run/lighttpd.pid"
 server.stream-response-body = 2
-server.stream-request-body = 2
+server.stream-request-body = 0
 fastcgi.server = (
   "/v1/" => ((
     "socket" => "$run/router.sock",

@@ -624,7 +624,7 @@ server.max-keep-alive-requests = 1000000
 server.max-keep-alive-idle = 60
 # as in conf/lighttpd.conf: pass streams on piece by piece
 server.stream-response-body = 2
-server.stream-request-body = 2
+server.stream-request-body = 0
 proxy.server = (
 ${proxy('/fast/', ngxPort)}
 ${proxy('/sse/', ngxPort)}
