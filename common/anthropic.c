@@ -1631,7 +1631,8 @@ static int o2a_tool_calls(struct anthropic_from_oai *s, struct buf *out, const c
 	cJSON_ArrayForEach(tc, tcs) {
 		const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tc, "function");
 		const cJSON *ix = cJSON_GetObjectItemCaseSensitive(tc, "index");
-		int idx = cJSON_IsNumber(ix) ? (int)ix->valuedouble : 0;
+		/* an upstream number: only a small whole one is an index */
+		int idx = cJSON_IsNumber(ix) && ix->valuedouble >= 0 && ix->valuedouble < 4096 ? (int)ix->valuedouble : 0;
 		const char *id = jstr(tc, "id"), *name = jstr(fn, "name"), *args = jstr(fn, "arguments");
 		int in_tool = s->block == BLK_TOOL;
 		int fresh = id && *id ? !in_tool || strcmp(id, s->tool_id)

@@ -1801,9 +1801,11 @@ int gateway_passthrough_path_ok(const char *rest)
 		if (ch == '.' && p[1] == '.')
 			return 0;   /* no "..", dot segment or not */
 		if (ch == '%') {
-			char a = p[1], b = p[2];
-			if (!a || !b)
+			/* two hex digits must follow; read the second only if the
+			 * first is there */
+			if (!p[1] || !p[2])
 				return 0;
+			char a = p[1], b = p[2];
 			if ((a == '2' && (b == 'e' || b == 'E' || b == 'f' || b == 'F')) ||
 			    (a == '5' && (b == 'c' || b == 'C')) || (a == '2' && b == '5') || (a == '0' || a == '1'))
 				return 0;

@@ -963,7 +963,7 @@ int gemini_to_oai_feed(struct gemini_to_oai *s, const char *data, size_t len, st
 	int k = 0;
 	cJSON_ArrayForEach(c, array_or_null(cands)) {
 		const cJSON *ix = cJSON_GetObjectItemCaseSensitive(c, "index");
-		int index = cJSON_IsNumber(ix) ? (int)ix->valuedouble : k;
+		int index = is_int_in(ix, 0, GEMINI_MAX_CANDIDATES - 1) ? (int)ix->valuedouble : k;
 		k++;
 		if (index < 0 || index >= GEMINI_MAX_CANDIDATES)
 			continue;
