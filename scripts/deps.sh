@@ -5,7 +5,7 @@ set -e
 pkgs="build-essential autoconf automake libtool pkg-config curl ca-certificates
 libfcgi-dev libcurl4-openssl-dev libcjson-dev libgdbm-dev libcrypt-dev lighttpd"
 # the tests drive the admin page in Debian's Chromium, with Node clients
-[ "${1:-}" = "--test" ] && pkgs="$pkgs nodejs npm chromium valgrind"
+[ "${1:-}" = "--test" ] && pkgs="$pkgs nodejs npm chromium valgrind clang libclang-rt-14-dev"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -2,8 +2,8 @@
 # Sets up and runs the whole test suite: installs what is needed, builds,
 # runs 'make check' (unit tests + integration against a real lighttpd, the
 # mock upstreams and the official SDKs), the core of the integration suite
-# with the router under valgrind (make check-valgrind), then everything
-# again under ASan/UBSan.
+# with the router under valgrind (make check-valgrind), everything again
+# under ASan/UBSan, and every libFuzzer target briefly (about a minute).
 #   scripts/test.sh            everything
 #   scripts/test.sh --no-asan  skip the sanitizer pass
 set -e
@@ -60,6 +60,11 @@ if [ "$status" = 0 ]; then
 fi
 if [ "$asan" = 1 ] && [ "$status" = 0 ]; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 run_suite _build-asan --enable-asan || status=1
+fi
+if [ "$status" = 0 ]; then
+	FUZZ_OUT="$top/_build-fuzz" sh tests/fuzz/run.sh "${FUZZ_SECONDS:-6}" > _build-fuzz.log 2>&1 || status=1
+	grep -E "^run.sh:|^[a-z_]+ +[0-9]+ execs" _build-fuzz.log | tail -n 12
+	[ "$status" = 0 ] || tail -n 40 _build-fuzz.log
 fi
 summary _build _build-asan
 exit $status
