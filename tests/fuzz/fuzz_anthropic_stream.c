@@ -1,0 +1,129 @@
+/* fuzz_anthropic_stream.c — an upstream answer in Anthropic's or OpenAI's
+ * wire format, as the Anthropic translations see it.
+ *
+ * The input is fed as SSE (sse_feed) and every event goes to
+ *   anthropic_to_oai_feed   (Anthropic upstream → OpenAI client), whose
+ *                           output is fed on, as the router does for
+ *                           /v1/messages clients, to
+ *   anthropic_from_oai_feed (OpenAI chunks → Anthropic client),
+ *   and directly to a second anthropic_from_oai_feed (the input read as an
+ *                           OpenAI upstream's chunks),
+ * then anthropic_from_oai_finish. The whole input also goes to
+ * anthropic_response_to_oai, anthropic_response_from_oai and the error
+ * converters. Property: everything the translators emit is complete SSE
+ * events with JSON data, and every body they return is JSON. */
+#include "fuzz_common.h"
+#include "anthropic.h"
+#include "usage.h"
+
+struct run {
+	struct anthropic_to_oai a2o;
+	struct anthropic_from_oai o2a_chain;
+	struct anthropic_from_oai o2a_direct;
+	struct buf tx, cout;
+	struct sse_parser oai_sse;
+	int a2o_rc, chain_rc, direct_rc;
+	unsigned events;
+};
+
+static int chain_event(const struct sse_event *ev, void *user)
+{
+	struct run *r = user;
+	if (!ev->data_len || fuzz_skip_huge_index(ev->data, ev->data_len))
+		return 0;
+	buf_reset(&r->cout);
+	int rc = anthropic_from_oai_feed(&r->o2a_chain, ev->data, ev->data_len, &r->cout);
+	FUZZ_ASSERT(rc >= -1 && rc <= 1, "anthropic_from_oai_feed returned %d", rc);
+	fuzz_check_sse_text("anthropic_from_oai_feed (chained)", r->cout.data, r->cout.len);
+	r->chain_rc = rc;
+	return 0;
+}
+
+static int up_event(const struct sse_event *ev, void *user)
+{
+	struct run *r = user;
+	r->events++;
+	if (r->events > 20000)
+		return 1;
+	buf_reset(&r->tx);
+	int rc = anthropic_to_oai_feed(&r->a2o, ev->event, ev->data, ev->data_len, &r->tx);
+	FUZZ_ASSERT(rc >= -1 && rc <= 1, "anthropic_to_oai_feed returned %d", rc);
+	if (r->a2o_rc != 0)
+		FUZZ_ASSERT(rc == r->a2o_rc && r->tx.len == 0, "feed after the end appended %zu bytes", r->tx.len);
+	r->a2o_rc = rc;
+	fuzz_check_sse_text("anthropic_to_oai_feed", r->tx.data, r->tx.len);
+	if (r->tx.len)
+		(void)sse_feed(&r->oai_sse, r->tx.data, r->tx.len, chain_event, r);
+
+	if (ev->data_len && !fuzz_skip_huge_index(ev->data, ev->data_len)) {
+		buf_reset(&r->cout);
+		rc = anthropic_from_oai_feed(&r->o2a_direct, ev->data, ev->data_len, &r->cout);
+		FUZZ_ASSERT(rc >= -1 && rc <= 1, "anthropic_from_oai_feed returned %d", rc);
+		fuzz_check_sse_text("anthropic_from_oai_feed", r->cout.data, r->cout.len);
+		r->direct_rc = rc;
+	}
+	return 0;
+}
+
+static void check_body(const char *what, char *s, const char *err)
+{
+	if (!s) {
+		FUZZ_ASSERT(err == NULL || err[0], "%s failed without a reason", what);
+		return;
+	}
+	FUZZ_ASSERT(fuzz_is_json(s, strlen(s)), "%s returned invalid JSON: %.300s", what, s);
+	free(s);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size > (1u << 20))
+		return 0;
+	const char *s = (const char *)data;
+	static struct run r;
+	memset(&r, 0, sizeof(r));
+	anthropic_to_oai_init(&r.a2o, "claude-sonnet-4", (int)(size & 1));
+	anthropic_from_oai_init(&r.o2a_chain, "claude-sonnet-4");
+	anthropic_from_oai_init(&r.o2a_direct, "gpt-4o");
+	buf_init(&r.tx, BUF_CAP_SSE_EVENT * 4);
+	buf_init(&r.cout, BUF_CAP_SSE_EVENT * 4);
+	sse_init(&r.oai_sse, BUF_CAP_SSE_EVENT);
+
+	struct sse_parser up;
+	sse_init(&up, BUF_CAP_SSE_EVENT);
+	(void)sse_feed(&up, s, size, up_event, &r);
+	/* EOF */
+	buf_reset(&r.cout);
+	int fin = anthropic_from_oai_finish(&r.o2a_chain, &r.cout);
+	FUZZ_ASSERT(fin == 1 || fin == -1, "anthropic_from_oai_finish returned %d", fin);
+	fuzz_check_sse_text("anthropic_from_oai_finish (chained)", r.cout.data, r.cout.len);
+	buf_reset(&r.cout);
+	fin = anthropic_from_oai_finish(&r.o2a_direct, &r.cout);
+	FUZZ_ASSERT(fin == 1 || fin == -1, "anthropic_from_oai_finish returned %d", fin);
+	fuzz_check_sse_text("anthropic_from_oai_finish", r.cout.data, r.cout.len);
+	FUZZ_ASSERT(memchr(r.a2o.error, '\0', sizeof(r.a2o.error)) && memchr(r.a2o.id, '\0', sizeof(r.a2o.id)),
+		    "unterminated string in the stream state");
+	FUZZ_ASSERT(r.a2o.usage.prompt >= 0 && r.a2o.usage.completion >= 0, "negative usage %ld/%ld",
+		    r.a2o.usage.prompt, r.a2o.usage.completion);
+	sse_free(&up);
+	sse_free(&r.oai_sse);
+	buf_free(&r.tx);
+	buf_free(&r.cout);
+
+	/* the whole input as one body */
+	char err[256];
+	struct usage u;
+	err[0] = '\0';
+	check_body("anthropic_response_to_oai", anthropic_response_to_oai(s, size, "claude-sonnet-4", &u, err, sizeof(err)), err);
+	err[0] = '\0';
+	check_body("anthropic_response_to_oai(NULL model)", anthropic_response_to_oai(s, size, NULL, NULL, err, sizeof(err)), err);
+	err[0] = '\0';
+	check_body("anthropic_response_from_oai", anthropic_response_from_oai(s, size, "gpt-4o", &u, err, sizeof(err)), err);
+	int status = 400 + (int)(size % 200);
+	check_body("anthropic_error_to_oai", anthropic_error_to_oai(s, size, status), NULL);
+	check_body("anthropic_error_from_oai", anthropic_error_from_oai(s, size, status), NULL);
+	char *msg = fuzz_strndup(data, size > 2000 ? 2000 : size);
+	check_body("anthropic_error_json", anthropic_error_json(anthropic_error_type(status), msg), NULL);
+	free(msg);
+	return 0;
+}
