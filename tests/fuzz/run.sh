@@ -12,8 +12,8 @@
 # $FUZZ_OUT/artifacts/<target>-crash-*; tests/fuzz/corpus is only read.
 # Checks named in known-bugs.txt are switched off while fuzzing (so the
 # search goes on past a known, unfixed bug); the crash-* inputs in the
-# corpus are replayed with every check on, to say whether each known bug
-# still reproduces.
+# corpus (open bugs) are replayed with every check on, to say whether each
+# still reproduces. regress-* inputs (fixed bugs) are ordinary seeds.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -115,7 +115,7 @@ for t in $targets; do
 	for f in "$here/corpus/$t"/crash-*; do
 		[ -f "$f" ] || continue
 		if "$out/fuzz_$t" -runs=1 "$f" >"$out/logs/replay-${f##*/}.log" 2>&1; then
-			echo "known $t/${f##*/}: no longer crashes (fixed? update known-bugs.txt and docs/hardening.md)"
+			echo "known $t/${f##*/}: no longer crashes (fixed? rename it regress-*, update known-bugs.txt and docs/hardening.md)"
 		else
 			echo "known $t/${f##*/}: still crashes (known bug)"
 		fi

@@ -6,8 +6,9 @@
 // (follow-up and concurrent requests are served), and the router's memory
 // stays bounded over a loop of faults.
 //
-// Tests marked { todo: 'router bug: ...' } would show bugs not fixed yet (see
-// docs/hardening.md); they run, and report, without failing the suite.
+// Several of these cases found router bugs (docs/hardening.md); they now
+// guard the fixes. A case that shows a new, unfixed bug is marked
+// { todo: 'router bug: ...' }: it runs and reports without failing the suite.
 
 'use strict';
 
