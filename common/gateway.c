@@ -590,6 +590,24 @@ static void record_now(struct chat_ctx *x, int status)
 	record_usage(x->gw, x->who, &rec);
 }
 
+/* The header line that carries an upstream key in a dialect's own way;
+ * "" when there is no key (keys = none) or it does not fit. */
+static void auth_line(enum dialect d, const char *secret, char *out, size_t outlen)
+{
+	int n = 0;
+	out[0] = '\0';
+	if (!secret)
+		return;
+	if (d == DIALECT_ANTHROPIC)
+		n = snprintf(out, outlen, "x-api-key: %s", secret);
+	else if (d == DIALECT_GEMINI)
+		n = snprintf(out, outlen, "x-goog-api-key: %s", secret);
+	else
+		n = snprintf(out, outlen, "Authorization: Bearer %s", secret);
+	if (n < 0 || (size_t)n >= outlen)
+		out[0] = '\0';
+}
+
 /* The response headers every answer from an upstream carries. */
 static void answer_headers(const struct chat_ctx *x, const char *first, char *out, size_t n)
 {
@@ -1216,17 +1234,7 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 			char auth[UPKEY_SECRET_MAX + 64] = "";
 			const char *const anthropic_hdrs[] = { "anthropic-version: " ANTHROPIC_VERSION, NULL };
 			const char *secret = pool->keys[ki].secret;
-			if (secret) {
-				int an;
-				if (x.up == DIALECT_ANTHROPIC)
-					an = snprintf(auth, sizeof(auth), "x-api-key: %s", secret);
-				else if (x.up == DIALECT_GEMINI)
-					an = snprintf(auth, sizeof(auth), "x-goog-api-key: %s", secret);
-				else
-					an = snprintf(auth, sizeof(auth), "Authorization: Bearer %s", secret);
-				if (an < 0 || (size_t)an >= sizeof(auth))
-					auth[0] = '\0';
-			}
+			auth_line(x.up, secret, auth, sizeof(auth));
 			struct upstream_call uc = {
 				.share = w->share, .url = url, .auth_header = auth[0] ? auth : NULL,
 				.extra_headers = x.up == DIALECT_ANTHROPIC ? anthropic_hdrs : NULL,
@@ -1621,17 +1629,7 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 				gemini_to_oai_init(&x.g2o, x.requested, 1);
 			char auth[UPKEY_SECRET_MAX + 64] = "";
 			const char *secret = pool->keys[ki].secret;
-			if (secret) {
-				int an;
-				if (x.up == DIALECT_ANTHROPIC)
-					an = snprintf(auth, sizeof(auth), "x-api-key: %s", secret);
-				else if (x.up == DIALECT_GEMINI)
-					an = snprintf(auth, sizeof(auth), "x-goog-api-key: %s", secret);
-				else
-					an = snprintf(auth, sizeof(auth), "Authorization: Bearer %s", secret);
-				if (an < 0 || (size_t)an >= sizeof(auth))
-					auth[0] = '\0';
-			}
+			auth_line(x.up, secret, auth, sizeof(auth));
 			const char *defaults[] = { "anthropic-version: " ANTHROPIC_VERSION, NULL };
 			struct upstream_call uc = {
 				.share = w->share, .url = url, .method = spec->method,
