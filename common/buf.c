@@ -54,20 +54,55 @@ int buf_puts(struct buf *b, const char *s)
 int buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
+	size_t room = b->alloc > b->len ? b->alloc - b->len : 0;
+	/* one pass when it fits in what is allocated, two when it must grow */
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	int n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0 || (size_t)n > b->cap || b->len > b->cap - (size_t)n) {
+		if (room)
+			b->data[b->len] = '\0';
 		return -1;
-	if ((size_t)n > b->cap || b->len > b->cap - (size_t)n)
+	}
+	if ((size_t)n < room) {
+		b->len += (size_t)n;
+		return 0;
+	}
+	if (buf_grow(b, b->len + (size_t)n) != 0) {
+		if (room)
+			b->data[b->len] = '\0';
 		return -1;
-	if (buf_grow(b, b->len + (size_t)n) != 0)
-		return -1;
+	}
 	va_start(ap, fmt);
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	b->len += (size_t)n;
 	return 0;
+}
+
+char *buf_room(struct buf *b, size_t want, size_t *room)
+{
+	size_t left = b->cap - b->len;   /* len never passes cap */
+	if (!left) {
+		*room = 0;
+		return NULL;
+	}
+	if (want > left)
+		want = left;
+	if (!want)
+		want = 1;
+	if (buf_grow(b, b->len + want) != 0) {
+		*room = 0;
+		return NULL;
+	}
+	*room = b->alloc - 1 - b->len;
+	return b->data + b->len;
+}
+
+void buf_added(struct buf *b, size_t n)
+{
+	b->len += n;
+	b->data[b->len] = '\0';
 }
 
 void buf_consume(struct buf *b, size_t n)

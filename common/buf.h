@@ -20,6 +20,11 @@ void buf_init(struct buf *b, size_t cap);
 /* Append; returns 0, or -1 (buffer unchanged) if len would exceed cap. */
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_puts(struct buf *b, const char *s);
+/* Room for up to want more bytes at the end (less near the cap, maybe more
+ * when already allocated): where they go, with *room set; NULL at the cap.
+ * Then buf_added(b, n) for the n bytes written there. */
+char *buf_room(struct buf *b, size_t want, size_t *room);
+void buf_added(struct buf *b, size_t n);
 /* printf-append; -1 if over cap. */
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Drop the first n bytes (n <= len). */

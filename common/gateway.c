@@ -26,6 +26,9 @@
 #define REQ_ID_MAX 48
 #define URL_MAX 2048
 #define EXTRA_HDR_MAX 512
+/* Each route's handler keeps its own locals: inlined into gateway_handle
+ * they would all be on every request's stack (see chat_run). */
+#define NOINLINE __attribute__((noinline))
 
 static void runtime_free(struct runtime *rt)
 {
@@ -282,13 +285,13 @@ void worker_init(struct worker *w, struct gateway *gw, unsigned idx)
 	memset(w, 0, sizeof(*w));
 	w->gw = gw;
 	w->idx = idx;
-	w->share = upstream_share();
+	w->conns = upstream_conns();
 }
 
 void worker_free(struct worker *w)
 {
-	upstream_share_free(w->share);
-	w->share = NULL;
+	upstream_conns_free(w->conns);
+	w->conns = NULL;
 }
 
 static struct pool *pool_of(struct runtime *snap, const struct provider_conf *p)
@@ -415,7 +418,7 @@ static const char *api_path(const struct config *c, const char *path)
 
 /* ------------------------------------------------------------ /health */
 
-static void handle_health(struct worker *w, struct http_req *r, struct runtime *snap)
+NOINLINE static void handle_health(struct worker *w, struct http_req *r, struct runtime *snap)
 {
 	struct gateway *gw = w->gw;
 	int64_t now = pool_now_ms();
@@ -473,7 +476,7 @@ static void add_model(const char *model, const char *owner, void *user)
 	cJSON_AddItemToArray(data, m);
 }
 
-static void handle_models(struct http_req *r, struct runtime *snap, const char *which)
+NOINLINE static void handle_models(struct http_req *r, struct runtime *snap, const char *which)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "object", "list");
@@ -592,20 +595,25 @@ static void record_now(struct chat_ctx *x, int status)
 
 /* The header line that carries an upstream key in a dialect's own way;
  * "" when there is no key (keys = none) or it does not fit. */
-static void auth_line(enum dialect d, const char *secret, char *out, size_t outlen)
+/* The header line that carries an upstream key in the dialect's own way
+ * (new string, to be wiped and freed with auth_line_free), or NULL for none. */
+static char *auth_line(enum dialect d, const char *secret)
 {
-	int n = 0;
-	out[0] = '\0';
 	if (!secret)
-		return;
+		return NULL;
 	if (d == DIALECT_ANTHROPIC)
-		n = snprintf(out, outlen, "x-api-key: %s", secret);
-	else if (d == DIALECT_GEMINI)
-		n = snprintf(out, outlen, "x-goog-api-key: %s", secret);
-	else
-		n = snprintf(out, outlen, "Authorization: Bearer %s", secret);
-	if (n < 0 || (size_t)n >= outlen)
-		out[0] = '\0';
+		return xasprintf("x-api-key: %s", secret);
+	if (d == DIALECT_GEMINI)
+		return xasprintf("x-goog-api-key: %s", secret);
+	return xasprintf("Authorization: Bearer %s", secret);
+}
+
+static void auth_line_free(char *line)
+{
+	if (line) {
+		explicit_bzero(line, strlen(line));
+		free(line);
+	}
 }
 
 /* The response headers every answer from an upstream carries. */
@@ -806,11 +814,11 @@ static char *openai_body_splice(const char *raw, size_t n, const cJSON *req, con
  * Returns the body (free()), or NULL with a reason in err (a request this
  * dialect cannot carry: the client's fault). */
 static char *attempt_request(struct chat_ctx *x, cJSON *req, cJSON *areq, const struct route_target *t,
-			     char *url, size_t urllen, char *err, size_t errlen)
+			     char **url, char *err, size_t errlen)
 {
 	const char *base = t->prov->base_url;
 	char *body = NULL;
-	int n = -1;
+	*url = NULL;
 	x->up = t->prov->dialect;
 	x->passthrough = x->client == DIALECT_ANTHROPIC && x->up == DIALECT_ANTHROPIC && areq;
 	switch (x->up) {
@@ -819,7 +827,7 @@ static char *attempt_request(struct chat_ctx *x, cJSON *req, cJSON *areq, const 
 			body = openai_body_splice(x->r->body.data, x->r->body.len, req, t->model, x->client_stream);
 		if (!body)
 			body = openai_body(req, t->model, x->client_stream);
-		n = snprintf(url, urllen, "%s/chat/completions", base);
+		*url = xasprintf("%s/chat/completions", base);
 		break;
 	case DIALECT_ANTHROPIC:
 		if (x->passthrough) {
@@ -828,7 +836,7 @@ static char *attempt_request(struct chat_ctx *x, cJSON *req, cJSON *areq, const 
 		} else {
 			body = anthropic_request_from_oai(req, t->model, err, errlen);
 		}
-		n = snprintf(url, urllen, "%s/messages", base);
+		*url = xasprintf("%s/messages", base);
 		break;
 	case DIALECT_GEMINI: {
 		char path[MODEL_NAME_MAX + 64];
@@ -837,14 +845,13 @@ static char *attempt_request(struct chat_ctx *x, cJSON *req, cJSON *areq, const 
 			return NULL;
 		}
 		body = gemini_request_from_oai(req, err, errlen);
-		n = snprintf(url, urllen, "%s%s", base, path);
+		*url = xasprintf("%s%s", base, path);
 		break;
 	}
 	}
-	if (body && (n < 0 || (size_t)n >= urllen)) {
-		snprintf(err, errlen, "upstream URL too long");
-		free(body);
-		body = NULL;
+	if (!body) {
+		free(*url);
+		*url = NULL;
 	}
 	return body;
 }
@@ -1086,6 +1093,40 @@ static cJSON *read_json_body(struct http_req *r, const struct config *c)
 	return j;
 }
 
+/* A request's state for the chat engine; translate: the answer may be
+ * turned from one dialect's stream into another's, which needs buffers. */
+static void chat_ctx_init(struct chat_ctx *x, struct gateway *gw, const struct config *c, struct http_req *r,
+			  const struct auth_entry *who, const char *req_id, enum dialect client,
+			  const char *endpoint, int64_t t0, int translate)
+{
+	memset(x, 0, sizeof(*x));
+	buf_init(&x->body, c->max_response);
+	buf_init(&x->tx, BUF_CAP_SSE_EVENT * 4);
+	buf_init(&x->cout, translate ? BUF_CAP_SSE_EVENT * 4 : 0);
+	sse_init(&x->sse, BUF_CAP_SSE_EVENT);
+	sse_init(&x->oai_sse, translate ? BUF_CAP_SSE_EVENT : 0);
+	x->r = r;
+	x->req_id = req_id;
+	x->client = client;
+	x->gw = gw;
+	x->c = c;
+	x->who = who;
+	x->t0 = t0;
+	x->endpoint = endpoint;
+	x->used_provider = "-";
+	x->used_key = "-";
+	x->used_model = "";
+}
+
+static void chat_ctx_free(struct chat_ctx *x)
+{
+	sse_free(&x->sse);
+	sse_free(&x->oai_sse);
+	buf_free(&x->body);
+	buf_free(&x->tx);
+	buf_free(&x->cout);
+}
+
 /* The engine: route req (OpenAI format; areq the Anthropic original for an
  * Anthropic client, else NULL), try upstreams, answer in the client's
  * dialect, record usage. */
@@ -1096,10 +1137,16 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 	const struct config *c = &snap->cfg;
 	struct cache *cache = c->cache_enabled && client == DIALECT_OPENAI ?
 		__atomic_load_n(&gw->cache, __ATOMIC_ACQUIRE) : NULL;
-	struct chat_ctx x;
-	char url[URL_MAX];
+	/* The request's state on the heap, not the stack: a worker thread
+	 * keeps the deepest stack it ever used resident, and a router may run
+	 * hundreds of them. */
+	struct chat_mem {
+		struct chat_ctx x;
+		struct route rt;
+	} *mem = xmalloc(sizeof(*mem));
+	struct chat_ctx *const x = &mem->x;
+	struct route *const rt = &mem->rt;
 	char detail[300] = "";
-	struct route rt;
 	int attempts = 0;
 	enum fail_kind fail = FAIL_NONE;
 	int64_t retry_ms = 0;
@@ -1108,24 +1155,8 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 	char ckey[CACHE_KEY_HEX];
 	int cache_store = 0;
 
-	memset(&x, 0, sizeof(x));
-	buf_init(&x.body, c->max_response);
-	buf_init(&x.tx, BUF_CAP_SSE_EVENT * 4);
-	buf_init(&x.cout, BUF_CAP_SSE_EVENT * 4);
-	sse_init(&x.sse, BUF_CAP_SSE_EVENT);
-	sse_init(&x.oai_sse, BUF_CAP_SSE_EVENT);
-	x.r = r;
-	x.req_id = req_id;
-	x.client = client;
-	x.gw = gw;
-	x.c = c;
-	x.who = who;
-	x.t0 = t0;
-	x.endpoint = client == DIALECT_ANTHROPIC ? "messages" : "chat";
-	x.used_provider = "-";
-	x.used_key = "-";
-	x.used_model = "";
-	char *requested = x.requested;
+	chat_ctx_init(x, gw, c, r, who, req_id, client, client == DIALECT_ANTHROPIC ? "messages" : "chat", t0, 1);
+	char *requested = x->requested;
 
 	const cJSON *model = cJSON_GetObjectItemCaseSensitive(req, "model");
 	if (!cJSON_IsString(model) || !*model->valuestring) {
@@ -1144,62 +1175,63 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 		oai_error(r, 400, "invalid_request_error", "invalid_type", "stream", NULL, "'stream' must be a boolean.");
 		goto out;
 	}
-	x.client_stream = cJSON_IsTrue(stream);
+	x->client_stream = cJSON_IsTrue(stream);
 	const cJSON *so = cJSON_GetObjectItemCaseSensitive(req, "stream_options");
-	x.client_usage = client == DIALECT_ANTHROPIC ||
+	x->client_usage = client == DIALECT_ANTHROPIC ||
 			 (cJSON_IsObject(so) && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage")));
 
-	snprintf(x.requested, sizeof(x.requested), "%s", model->valuestring);
-	if (provider_resolve(c, requested, &rt) != 0) {
+	snprintf(x->requested, sizeof(x->requested), "%s", model->valuestring);
+	if (provider_resolve(c, requested, rt) != 0) {
 		oai_error(r, 404, "invalid_request_error", "model_not_found", "model", NULL,
 			  "The model '%.200s' does not exist or you do not have access to it.", requested);
 		goto out;
 	}
 	routed = 1;
 	if (client == DIALECT_ANTHROPIC)
-		anthropic_from_oai_init(&x.o2a, requested);
+		anthropic_from_oai_init(&x->o2a, requested);
 	struct quota_refusal why;
 	enum quota_verdict qv = quota_check(&gw->quota, who, requested, t0, &why);
 	if (qv != QUOTA_OK) {
 		char extra[64] = "";
 		if (why.retry_after_s > 0)
 			snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", why.retry_after_s);
-		record_now(&x, (int)qv);
+		record_now(x, (int)qv);
 		oai_error(r, (int)qv, qv == QUOTA_MODEL ? "permission_error" : "rate_limit_error", why.code,
 			  qv == QUOTA_MODEL ? "model" : NULL, extra[0] ? extra : NULL, "%s", why.message);
 		goto done;
 	}
 
-	x.raw_body_ok = client == DIALECT_OPENAI && r->body.data;
+	x->raw_body_ok = client == DIALECT_OPENAI && r->body.data;
 	if (c->system_prompt && add_system_prompt(req, c->system_prompt))
-		x.raw_body_ok = 0;
+		x->raw_body_ok = 0;
 	if (cache) {
 		const char *cc = http_header(r, "Cache-Control");
 		const char *lc = http_header(r, "X-Llmgate-Cache");
 		int no_read = (cc && (strstr(cc, "no-cache") || strstr(cc, "no-store"))) || (lc && !strcmp(lc, "bypass"));
 		int no_write = (cc && strstr(cc, "no-store")) || (lc && !strcmp(lc, "bypass"));
-		cache_key(req, rt.t[0].prov->name, rt.t[0].model, c->cache_per_key ? who->id : "", ckey);
-		x.cache_state = no_read ? "bypass" : "miss";
-		cache_store = !no_write && !x.client_stream;
-		x.used_provider = rt.t[0].prov->name;
-		x.used_model = rt.t[0].model;
-		if (!no_read && serve_from_cache(cache, &x, ckey, rt.t[0].prov->name))
+		cache_key(req, rt->t[0].prov->name, rt->t[0].model, c->cache_per_key ? who->id : "", ckey);
+		x->cache_state = no_read ? "bypass" : "miss";
+		cache_store = !no_write && !x->client_stream;
+		x->used_provider = rt->t[0].prov->name;
+		x->used_model = rt->t[0].model;
+		if (!no_read && serve_from_cache(cache, x, ckey, rt->t[0].prov->name))
 			goto done;
 	}
 
-	for (size_t ti = 0; ti < rt.n && attempts < c->max_attempts && !x.committed; ti++) {
-		const struct route_target *t = &rt.t[ti];
+	for (size_t ti = 0; ti < rt->n && attempts < c->max_attempts && !x->committed; ti++) {
+		const struct route_target *t = &rt->t[ti];
 		struct pool *pool = pool_of(snap, t->prov);
 		struct pool_tried tried = { 0 };
 		char err[256];
-		char *body = attempt_request(&x, req, areq, t, url, sizeof(url), err, sizeof(err));
+		char *url;
+		char *body = attempt_request(x, req, areq, t, &url, err, sizeof(err));
 		if (!body) {
-			if (ti + 1 < rt.n)
+			if (ti + 1 < rt->n)
 				continue;
 			oai_error(r, 400, "invalid_request_error", "unsupported_request", NULL, NULL,
 				  "This request cannot be sent to %s: %s", t->prov->name, err);
-			x.committed = 1;
-			record_now(&x, 400);
+			x->committed = 1;
+			record_now(x, 400);
 			break;
 		}
 		while (attempts < c->max_attempts) {
@@ -1214,52 +1246,51 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 				break;
 			}
 			attempts++;
-			x.provider = t->prov->name;
-			x.used_provider = t->prov->name;
-			x.used_key = pool->keys[ki].id;
-			x.used_model = t->model;
-			x.mode = MODE_BUFFER;
-			x.status = 0;
-			x.saw_done = 0;
-			x.events = 0;
-			buf_reset(&x.body);
-			sse_reset(&x.sse);
-			sse_reset(&x.oai_sse);
-			memset(&x.usage, 0, sizeof(x.usage));
-			if (x.up == DIALECT_ANTHROPIC)
-				anthropic_to_oai_init(&x.a2o, requested, x.client_usage);
-			else if (x.up == DIALECT_GEMINI)
-				gemini_to_oai_init(&x.g2o, requested, x.client_usage);
+			x->provider = t->prov->name;
+			x->used_provider = t->prov->name;
+			x->used_key = pool->keys[ki].id;
+			x->used_model = t->model;
+			x->mode = MODE_BUFFER;
+			x->status = 0;
+			x->saw_done = 0;
+			x->events = 0;
+			buf_reset(&x->body);
+			sse_reset(&x->sse);
+			sse_reset(&x->oai_sse);
+			memset(&x->usage, 0, sizeof(x->usage));
+			if (x->up == DIALECT_ANTHROPIC)
+				anthropic_to_oai_init(&x->a2o, requested, x->client_usage);
+			else if (x->up == DIALECT_GEMINI)
+				gemini_to_oai_init(&x->g2o, requested, x->client_usage);
 
-			char auth[UPKEY_SECRET_MAX + 64] = "";
 			const char *const anthropic_hdrs[] = { "anthropic-version: " ANTHROPIC_VERSION, NULL };
 			const char *secret = pool->keys[ki].secret;
-			auth_line(x.up, secret, auth, sizeof(auth));
+			char *auth = auth_line(x->up, secret);
 			struct upstream_call uc = {
-				.share = w->share, .url = url, .auth_header = auth[0] ? auth : NULL,
-				.extra_headers = x.up == DIALECT_ANTHROPIC ? anthropic_hdrs : NULL,
+				.conns = w->conns, .url = url, .auth_header = auth,
+				.extra_headers = x->up == DIALECT_ANTHROPIC ? anthropic_hdrs : NULL,
 				.body = body, .body_len = strlen(body),
-				.accept = x.client_stream ? "text/event-stream" : "application/json",
+				.accept = x->client_stream ? "text/event-stream" : "application/json",
 				.connect_timeout_ms = c->connect_timeout_ms,
 				.first_byte_timeout_ms = c->first_byte_timeout_ms,
 				.idle_timeout_ms = c->idle_timeout_ms,
 				.request_id = req_id,
-				.on_head = chat_on_head, .on_data = chat_on_data, .user = &x,
+				.on_head = chat_on_head, .on_data = chat_on_data, .user = x,
 			};
 			int ok = upstream_perform(&uc) == 0;
-			memset(auth, 0, sizeof(auth));
+			auth_line_free(auth);
 			/* a status counts only with a whole response head (curl reports
 			 * one from a cut head too) */
-			uc.status = x.status;
+			uc.status = x->status;
 			int64_t now = pool_now_ms();
-			x.ttfb_ms = uc.t_first_byte_ms ? (long)(uc.t_first_byte_ms - uc.t_start_ms) : 0;
-			if (x.committed) {
+			x->ttfb_ms = uc.t_first_byte_ms ? (long)(uc.t_first_byte_ms - uc.t_start_ms) : 0;
+			if (x->committed) {
 				/* the stream reached the client: no retry whatever happens */
 				pool_report(pool, ki, POOL_OK, -1, c, now);
 				if (!ok && !r->client_gone)
 					log_warn("%s upstream %s stream failed: %s", req_id, t->prov->name,
 						 uc.timeout == UPSTREAM_TIMEOUT_IDLE ? "idle timeout" : uc.errmsg);
-				finish_stream(&x, ok);
+				finish_stream(x, ok);
 				fail = FAIL_NONE;
 				break;
 			}
@@ -1282,8 +1313,8 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 			}
 			if (uc.status == 429) {
 				long ra = uc.retry_after_s;
-				if (ra < 0 && x.up == DIALECT_GEMINI)
-					ra = gemini_error_retry_after(buf_str(&x.body), x.body.len);
+				if (ra < 0 && x->up == DIALECT_GEMINI)
+					ra = gemini_error_retry_after(buf_str(&x->body), x->body.len);
 				pool_report(pool, ki, POOL_RATE_LIMITED, ra, c, now);
 				fail = FAIL_RATE_LIMITED;
 				if (ra < 0)
@@ -1292,13 +1323,13 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 					retry_ms = ra * 1000;
 				char m[220];
 				snprintf(detail, sizeof(detail), "upstream %s rate limited: %s", t->prov->name,
-					 upstream_message(&x, m, sizeof(m)));
+					 upstream_message(x, m, sizeof(m)));
 				log_info("%s key %s of %s answered 429; cooling down", req_id, pool->keys[ki].id, t->prov->name);
 				continue;
 			}
 			if (uc.status == 401 || uc.status == 403 ||
-			    (uc.status == 400 && x.up == DIALECT_GEMINI &&
-			     gemini_error_key_invalid(buf_str(&x.body), x.body.len))) {
+			    (uc.status == 400 && x->up == DIALECT_GEMINI &&
+			     gemini_error_key_invalid(buf_str(&x->body), x->body.len))) {
 				pool_report(pool, ki, POOL_AUTH_FAILED, -1, c, now);
 				fail = FAIL_AUTH;
 				snprintf(detail, sizeof(detail), "upstream %s refused its key (HTTP %d)", t->prov->name, uc.status);
@@ -1311,19 +1342,19 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 				fail = FAIL_UPSTREAM;
 				char m[220];
 				snprintf(detail, sizeof(detail), "upstream %s answered HTTP %d: %s", t->prov->name,
-					 uc.status, upstream_message(&x, m, sizeof(m)));
+					 uc.status, upstream_message(x, m, sizeof(m)));
 				log_warn("%s attempt %d: %s", req_id, attempts, detail);
 				continue;
 			}
 			if (uc.status >= 400) {
 				pool_report(pool, ki, POOL_OK, -1, c, now);
-				relay_client_error(&x);
+				relay_client_error(x);
 				fail = FAIL_NONE;
-				x.committed = 1;
+				x->committed = 1;
 				break;
 			}
 			/* 2xx, buffered (non-stream, or the upstream did not stream) */
-			char *oai = success_as_oai(&x);
+			char *oai = success_as_oai(x);
 			if (!oai) {
 				pool_report(pool, ki, POOL_FAILED, -1, c, now);
 				fail = FAIL_UPSTREAM;
@@ -1334,8 +1365,8 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 			}
 			pool_report(pool, ki, POOL_OK, -1, c, now);
 			char *out = oai;
-			if (x.passthrough) {
-				out = xstrdup(buf_str(&x.body));
+			if (x->passthrough) {
+				out = xstrdup(buf_str(&x->body));
 			} else if (client == DIALECT_ANTHROPIC) {
 				char e2[128];
 				out = anthropic_response_from_oai(oai, strlen(oai), requested, NULL, e2, sizeof(e2));
@@ -1343,28 +1374,29 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 					out = anthropic_error_json("api_error", "the upstream answer could not be translated");
 			}
 			char extra[EXTRA_HDR_MAX];
-			answer_headers(&x, NULL, extra, sizeof(extra));
-			record_now(&x, 200);
+			answer_headers(x, NULL, extra, sizeof(extra));
+			record_now(x, 200);
 			http_respond(r, 200, "application/json", extra, out, strlen(out));
 			if (cache_store)
 				cache_put(cache, ckey, oai, strlen(oai));
 			if (out != oai)
 				free(out);
 			free(oai);
-			x.committed = 1;
+			x->committed = 1;
 			fail = FAIL_NONE;
 			break;
 		}
 		free(body);
+		free(url);
 	}
 
-	if (!x.committed) {
+	if (!x->committed) {
 		char extra[64];
 		long ra_s = (long)((retry_ms + 999) / 1000);
 		if (ra_s < 1)
 			ra_s = 1;
 		snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", ra_s);
-		record_now(&x, fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED ? 429 : fail == FAIL_TIMEOUT ? 504 :
+		record_now(x, fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED ? 429 : fail == FAIL_TIMEOUT ? 504 :
 			       fail == FAIL_NONE ? 503 : 502);
 		switch (fail) {
 		case FAIL_COOLING:
@@ -1395,13 +1427,10 @@ done:
 	/* what was not recorded before its answer ended: a stream cut short or
 	 * left by its client */
 	if (routed)
-		record_now(&x, r->status);
+		record_now(x, r->status);
 out:
-	sse_free(&x.sse);
-	sse_free(&x.oai_sse);
-	buf_free(&x.body);
-	buf_free(&x.tx);
-	buf_free(&x.cout);
+	chat_ctx_free(x);
+	free(mem);
 }
 
 /* POST /v1/chat/completions */
@@ -1415,7 +1444,7 @@ static void handle_chat(struct worker *w, struct http_req *r, struct runtime *sn
 }
 
 /* POST /v1/messages: Anthropic's format in and out, any provider behind. */
-static void handle_messages(struct worker *w, struct http_req *r, struct runtime *snap, const struct auth_entry *who,
+NOINLINE static void handle_messages(struct worker *w, struct http_req *r, struct runtime *snap, const struct auth_entry *who,
 			    const char *req_id)
 {
 	char err[256];
@@ -1554,53 +1583,38 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 {
 	struct gateway *gw = w->gw;
 	const struct config *c = &snap->cfg;
-	struct chat_ctx x;
-	char url[URL_MAX];
+	struct proxy_mem {         /* not on the stack: see chat_run */
+		struct chat_ctx x;
+	} *mem = xmalloc(sizeof(*mem));
+	struct chat_ctx *const x = &mem->x;
+	char *url = NULL;
 	char detail[300] = "";
 	int attempts = 0;
 	enum fail_kind fail = FAIL_NONE;
 	int64_t retry_ms = 0;
 
-	memset(&x, 0, sizeof(x));
-	buf_init(&x.body, c->max_response);
-	buf_init(&x.tx, BUF_CAP_SSE_EVENT * 4);
-	buf_init(&x.cout, 0);
-	sse_init(&x.sse, BUF_CAP_SSE_EVENT);
-	sse_init(&x.oai_sse, 0);
-	x.r = r;
-	x.req_id = req_id;
-	x.client = DIALECT_OPENAI;
-	x.gw = gw;
-	x.c = c;
-	x.who = who;
-	x.t0 = pool_now_ms();
-	x.endpoint = spec->endpoint;
-	x.used_provider = "-";
-	x.used_key = "-";
-	x.used_model = "";
-	snprintf(x.requested, sizeof(x.requested), "%s", model && *model ? model : "-");
+	chat_ctx_init(x, gw, c, r, who, req_id, DIALECT_OPENAI, spec->endpoint, pool_now_ms(), 0);
+	snprintf(x->requested, sizeof(x->requested), "%s", model && *model ? model : "-");
 
 	struct quota_refusal why;
-	enum quota_verdict qv = quota_check(&gw->quota, who, x.requested, x.t0, &why);
+	enum quota_verdict qv = quota_check(&gw->quota, who, x->requested, x->t0, &why);
 	if (qv != QUOTA_OK) {
 		char extra[64] = "";
 		if (why.retry_after_s > 0)
 			snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", why.retry_after_s);
-		record_now(&x, (int)qv);
+		record_now(x, (int)qv);
 		oai_error(r, (int)qv, qv == QUOTA_MODEL ? "permission_error" : "rate_limit_error", why.code,
 			  qv == QUOTA_MODEL ? "model" : NULL, extra[0] ? extra : NULL, "%s", why.message);
 		goto out;
 	}
 
-	for (size_t ti = 0; ti < rt->n && attempts < c->max_attempts && !x.committed; ti++) {
+	for (size_t ti = 0; ti < rt->n && attempts < c->max_attempts && !x->committed; ti++) {
 		const struct route_target *t = &rt->t[ti];
 		struct pool *pool = pool_of(snap, t->prov);
 		struct pool_tried tried = { 0 };
-		int un = spec->url ? snprintf(url, sizeof(url), "%s", spec->url)
-				   : snprintf(url, sizeof(url), "%s%s", t->prov->base_url, spec->suffix);
-		if (un < 0 || (size_t)un >= sizeof(url))
-			continue;
-		x.up = t->prov->dialect;
+		free(url);
+		url = spec->url ? xstrdup(spec->url) : xasprintf("%s%s", t->prov->base_url, spec->suffix);
+		x->up = t->prov->dialect;
 		while (attempts < c->max_attempts) {
 			int64_t wait = 0;
 			int ki = pool_pick(pool, &tried, pool_now_ms(), &wait);
@@ -1613,29 +1627,28 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 				break;
 			}
 			attempts++;
-			x.provider = t->prov->name;
-			x.used_provider = t->prov->name;
-			x.used_key = pool->keys[ki].id;
-			x.used_model = t->model;
-			x.status = 0;
-			x.events = 0;
-			x.saw_done = 0;
-			buf_reset(&x.body);
-			sse_reset(&x.sse);
-			memset(&x.usage, 0, sizeof(x.usage));
-			if (x.up == DIALECT_ANTHROPIC)
-				anthropic_to_oai_init(&x.a2o, x.requested, 1);
-			else if (x.up == DIALECT_GEMINI)
-				gemini_to_oai_init(&x.g2o, x.requested, 1);
-			char auth[UPKEY_SECRET_MAX + 64] = "";
+			x->provider = t->prov->name;
+			x->used_provider = t->prov->name;
+			x->used_key = pool->keys[ki].id;
+			x->used_model = t->model;
+			x->status = 0;
+			x->events = 0;
+			x->saw_done = 0;
+			buf_reset(&x->body);
+			sse_reset(&x->sse);
+			memset(&x->usage, 0, sizeof(x->usage));
+			if (x->up == DIALECT_ANTHROPIC)
+				anthropic_to_oai_init(&x->a2o, x->requested, 1);
+			else if (x->up == DIALECT_GEMINI)
+				gemini_to_oai_init(&x->g2o, x->requested, 1);
 			const char *secret = pool->keys[ki].secret;
-			auth_line(x.up, secret, auth, sizeof(auth));
+			char *auth = auth_line(x->up, secret);
 			const char *defaults[] = { "anthropic-version: " ANTHROPIC_VERSION, NULL };
 			struct upstream_call uc = {
-				.share = w->share, .url = url, .method = spec->method,
-				.auth_header = auth[0] ? auth : NULL,
+				.conns = w->conns, .url = url, .method = spec->method,
+				.auth_header = auth,
 				.extra_headers = spec->pass_headers ? spec->pass_headers :
-						 x.up == DIALECT_ANTHROPIC ? defaults : NULL,
+						 x->up == DIALECT_ANTHROPIC ? defaults : NULL,
 				.no_content_type = spec->content_type != NULL,
 				.body = spec->body, .body_len = spec->body_len,
 				.accept = "*/*",
@@ -1643,16 +1656,16 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 				.first_byte_timeout_ms = c->first_byte_timeout_ms,
 				.idle_timeout_ms = c->idle_timeout_ms,
 				.request_id = req_id,
-				.on_head = proxy_on_head, .on_data = proxy_on_data, .user = &x,
+				.on_head = proxy_on_head, .on_data = proxy_on_data, .user = x,
 			};
 			int ok = upstream_perform(&uc) == 0;
-			memset(auth, 0, sizeof(auth));
+			auth_line_free(auth);
 			/* a status counts only with a whole response head (curl reports
 			 * one from a cut head too) */
-			uc.status = x.status;
+			uc.status = x->status;
 			int64_t now = pool_now_ms();
-			x.ttfb_ms = uc.t_first_byte_ms ? (long)(uc.t_first_byte_ms - uc.t_start_ms) : 0;
-			if (x.committed) {
+			x->ttfb_ms = uc.t_first_byte_ms ? (long)(uc.t_first_byte_ms - uc.t_start_ms) : 0;
+			if (x->committed) {
 				pool_report(pool, ki, POOL_OK, -1, c, now);
 				if (!ok && !r->client_gone)
 					log_warn("%s passthrough stream from %s failed: %s", req_id, t->prov->name, uc.errmsg);
@@ -1668,8 +1681,8 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 			}
 			if (uc.status == 429) {
 				long ra = uc.retry_after_s;
-				if (ra < 0 && x.up == DIALECT_GEMINI)
-					ra = gemini_error_retry_after(buf_str(&x.body), x.body.len);
+				if (ra < 0 && x->up == DIALECT_GEMINI)
+					ra = gemini_error_retry_after(buf_str(&x->body), x->body.len);
 				pool_report(pool, ki, POOL_RATE_LIMITED, ra, c, now);
 				fail = FAIL_RATE_LIMITED;
 				if (ra < 0)
@@ -1680,8 +1693,8 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 				continue;
 			}
 			if (uc.status == 401 || uc.status == 403 ||
-			    (uc.status == 400 && x.up == DIALECT_GEMINI &&
-			     gemini_error_key_invalid(buf_str(&x.body), x.body.len))) {
+			    (uc.status == 400 && x->up == DIALECT_GEMINI &&
+			     gemini_error_key_invalid(buf_str(&x->body), x->body.len))) {
 				pool_report(pool, ki, POOL_AUTH_FAILED, -1, c, now);
 				fail = FAIL_AUTH;
 				snprintf(detail, sizeof(detail), "upstream %s refused its key (HTTP %d)", t->prov->name, uc.status);
@@ -1692,29 +1705,29 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 				fail = FAIL_UPSTREAM;
 				char m[220];
 				snprintf(detail, sizeof(detail), "upstream %s answered HTTP %d: %s", t->prov->name,
-					 uc.status, upstream_message(&x, m, sizeof(m)));
+					 uc.status, upstream_message(x, m, sizeof(m)));
 				continue;
 			}
 			/* an answer for the client, buffered: its own status, scrubbed */
 			pool_report(pool, ki, POOL_OK, -1, c, now);
 			if (uc.status >= 200 && uc.status < 300)
-				proxy_body_usage(&x);
+				proxy_body_usage(x);
 			char extra[EXTRA_HDR_MAX];
-			answer_headers(&x, NULL, extra, sizeof(extra));
-			record_now(&x, uc.status);
+			answer_headers(x, NULL, extra, sizeof(extra));
+			record_now(x, uc.status);
 			if (uc.status >= 400) {
-				char *b = scrubbed_body(buf_str(&x.body), x.body.len);
-				http_respond(r, uc.status, x.ctype, extra, b, strlen(b));
+				char *b = scrubbed_body(buf_str(&x->body), x->body.len);
+				http_respond(r, uc.status, x->ctype, extra, b, strlen(b));
 				free(b);
 			} else {
-				http_respond(r, uc.status, x.ctype, extra, x.body.data ? x.body.data : "", x.body.len);
+				http_respond(r, uc.status, x->ctype, extra, x->body.data ? x->body.data : "", x->body.len);
 			}
-			x.committed = 1;
+			x->committed = 1;
 			fail = FAIL_NONE;
 			break;
 		}
 	}
-	if (!x.committed) {
+	if (!x->committed) {
 		char extra[64];
 		long ra_s = (long)((retry_ms + 999) / 1000);
 		if (ra_s < 1)
@@ -1722,50 +1735,49 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 		snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", ra_s);
 		int st = fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED ? 429 : fail == FAIL_TIMEOUT ? 504 :
 			 fail == FAIL_NONE ? 503 : 502;
-		record_now(&x, st);
+		record_now(x, st);
 		oai_error(r, st, st == 429 ? "rate_limit_error" : "upstream_error",
 			  st == 429 ? "upstream_rate_limited" : st == 504 ? "upstream_timeout" :
 			  fail == FAIL_AUTH ? "upstream_auth_failed" : st == 503 ? "no_upstream_key" : "upstream_error",
 			  NULL, st == 429 ? extra : NULL, "The upstream request failed after %d attempt%s%s%s%s", attempts,
 			  attempts == 1 ? "" : "s", detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
 	}
-	record_now(&x, r->status);
+	record_now(x, r->status);
 out:
-	sse_free(&x.sse);
-	sse_free(&x.oai_sse);
-	buf_free(&x.body);
-	buf_free(&x.tx);
-	buf_free(&x.cout);
+	free(url);
+	chat_ctx_free(x);
+	free(mem);
 }
 
 /* POST /v1/embeddings and /v1/images/generations: OpenAI's format, routed
  * by model to OpenAI-compatible providers. */
-static void handle_openai_endpoint(struct worker *w, struct http_req *r, struct runtime *snap,
+NOINLINE static void handle_openai_endpoint(struct worker *w, struct http_req *r, struct runtime *snap,
 				   const struct auth_entry *who, const char *req_id, const char *suffix,
 				   const char *endpoint)
 {
 	const struct config *c = &snap->cfg;
-	struct route rt, usable;
 	cJSON *req = read_json_body(r, c);
 	char *body = NULL;
 	if (!req)
 		return;
+	struct route *rt = xmalloc(sizeof(*rt));   /* not on the stack: see chat_run */
 	const cJSON *model = cJSON_GetObjectItemCaseSensitive(req, "model");
 	if (!cJSON_IsString(model) || !*model->valuestring) {
 		oai_error(r, 400, "invalid_request_error", "missing_required_parameter", "model", NULL,
 			  "You must provide a model parameter.");
 		goto out;
 	}
-	if (provider_resolve(c, model->valuestring, &rt) != 0) {
+	if (provider_resolve(c, model->valuestring, rt) != 0) {
 		oai_error(r, 404, "invalid_request_error", "model_not_found", "model", NULL,
 			  "The model '%.200s' does not exist or you do not have access to it.", model->valuestring);
 		goto out;
 	}
-	usable.n = 0;
-	for (size_t i = 0; i < rt.n; i++)
-		if (rt.t[i].prov->dialect == DIALECT_OPENAI)
-			usable.t[usable.n++] = rt.t[i];
-	if (!usable.n) {
+	size_t usable = 0;   /* the targets that speak OpenAI's format */
+	for (size_t i = 0; i < rt->n; i++)
+		if (rt->t[i].prov->dialect == DIALECT_OPENAI)
+			rt->t[usable++] = rt->t[i];
+	rt->n = usable;
+	if (!usable) {
 		oai_error(r, 400, "invalid_request_error", "unsupported_model", "model", NULL,
 			  "%s is not offered for model '%.200s' through this gateway.", endpoint, model->valuestring);
 		goto out;
@@ -1774,11 +1786,12 @@ static void handle_openai_endpoint(struct worker *w, struct http_req *r, struct 
 	snprintf(requested, sizeof(requested), "%s", model->valuestring);
 	/* the upstream model name is the same for every target of one route
 	 * but for aliases: rewrite per first target */
-	cJSON_ReplaceItemInObjectCaseSensitive(req, "model", cJSON_CreateString(usable.t[0].model));
+	cJSON_ReplaceItemInObjectCaseSensitive(req, "model", cJSON_CreateString(rt->t[0].model));
 	body = cJSON_PrintUnformatted(req);
 	struct proxy_spec spec = { .endpoint = endpoint, .suffix = suffix, .body = body, .body_len = strlen(body) };
-	proxy_run(w, r, snap, who, req_id, &usable, requested, &spec);
+	proxy_run(w, r, snap, who, req_id, rt, requested, &spec);
 out:
+	free(rt);
 	free(body);
 	cJSON_Delete(req);
 }
@@ -1854,14 +1867,19 @@ static void strip_key_param(const char *q, char *out, size_t outlen)
 
 /* /api/{provider}/{rest}: the provider's own API, the gateway key swapped
  * for a pool key. */
-static void handle_passthrough(struct worker *w, struct http_req *r, struct runtime *snap,
+NOINLINE static void handle_passthrough(struct worker *w, struct http_req *r, struct runtime *snap,
 			       const struct auth_entry *who, const char *req_id, const struct provider_conf *prov,
 			       const char *rest)
 {
 	const struct config *c = &snap->cfg;
-	char url[URL_MAX], query[1024];
-	struct route rt;
-	char model[MODEL_NAME_MAX] = "";
+	struct pt_mem {            /* not on the stack: see chat_run */
+		char url[URL_MAX], query[1024];
+		struct route rt;
+		char model[MODEL_NAME_MAX];
+	} *mem = xmalloc(sizeof(*mem));
+	char *const url = mem->url, *const query = mem->query, *const model = mem->model;
+	struct route *const rt = &mem->rt;
+	model[0] = '\0';
 	cJSON *j = NULL;
 
 	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE", NULL };
@@ -1873,40 +1891,40 @@ static void handle_passthrough(struct worker *w, struct http_req *r, struct runt
 		snprintf(extra, sizeof(extra), "Allow: GET, POST, PUT, PATCH, DELETE\r\n");
 		oai_error(r, 405, "invalid_request_error", "method_not_allowed", NULL, extra,
 			  "This method cannot be passed to a provider.");
-		return;
+		goto out;
 	}
 	if (!gateway_passthrough_path_ok(rest)) {
 		oai_error(r, 400, "invalid_request_error", "invalid_path", NULL, NULL,
 			  "This path cannot be passed to a provider.");
-		return;
+		goto out;
 	}
 	if (!provider_usable(prov)) {
 		oai_error(r, 404, "invalid_request_error", "provider_not_found", NULL, NULL,
 			  "Provider '%.60s' has no upstream key here.", prov->name);
-		return;
+		goto out;
 	}
 	if (strcmp(r->method, "GET") && strcmp(r->method, "DELETE")) {
 		int rb = http_read_body(r, c->max_body);
 		if (rb == -1) {
 			oai_error(r, 413, "invalid_request_error", "request_too_large", NULL, NULL,
 				  "Request body is larger than this gateway accepts (%zu bytes).", c->max_body);
-			return;
+			goto out;
 		} else if (rb != 0) {
 			oai_error(r, 400, "invalid_request_error", "invalid_body", NULL, NULL,
 				  "The request body could not be read completely.");
-			return;
+			goto out;
 		}
 	}
 	/* the model, for quotas and the record: the body's, or Gemini's path */
 	j = r->body.len ? cJSON_ParseWithLength(r->body.data, r->body.len) : NULL;
 	const cJSON *m = j ? cJSON_GetObjectItemCaseSensitive(j, "model") : NULL;
 	if (cJSON_IsString(m))
-		snprintf(model, sizeof(model), "%s", m->valuestring);
+		snprintf(model, sizeof(mem->model), "%s", m->valuestring);
 	const char *mp = strstr(rest, "/models/");
 	if (!model[0] && mp) {
 		mp += 8;
 		size_t n = strcspn(mp, ":/?");
-		snprintf(model, sizeof(model), "%.*s", (int)(n < sizeof(model) ? n : sizeof(model) - 1), mp);
+		snprintf(model, sizeof(mem->model), "%.*s", (int)(n < sizeof(mem->model) ? n : sizeof(mem->model) - 1), mp);
 	}
 	cJSON_Delete(j);
 
@@ -1924,11 +1942,11 @@ static void handle_passthrough(struct worker *w, struct http_req *r, struct runt
 			break;
 		}
 	}
-	strip_key_param(r->query, query, sizeof(query));
-	int un = snprintf(url, sizeof(url), "%.*s%s%s%s", (int)keep, base, rest, query[0] ? "?" : "", query);
-	if (un < 0 || (size_t)un >= sizeof(url)) {
+	strip_key_param(r->query, query, sizeof(mem->query));
+	int un = snprintf(url, URL_MAX, "%.*s%s%s%s", (int)keep, base, rest, query[0] ? "?" : "", query);
+	if (un < 0 || (size_t)un >= URL_MAX) {
 		oai_error(r, 414, "invalid_request_error", "uri_too_long", NULL, NULL, "The path is too long.");
-		return;
+		goto out;
 	}
 	/* a few of the client's headers go along; its auth never does */
 	char ctype[160] = "", av[96] = "", ab[256] = "", ob[96] = "";
@@ -1947,15 +1965,17 @@ static void handle_passthrough(struct worker *w, struct http_req *r, struct runt
 		hdrs[nh++] = ob;
 	hdrs[nh] = NULL;
 
-	rt.n = 1;
-	rt.t[0].prov = prov;
-	snprintf(rt.t[0].model, sizeof(rt.t[0].model), "%s", model[0] ? model : "-");
+	rt->n = 1;
+	rt->t[0].prov = prov;
+	snprintf(rt->t[0].model, sizeof(rt->t[0].model), "%s", model[0] ? model : "-");
 	struct proxy_spec spec = {
 		.endpoint = "passthrough", .method = r->method, .url = url,
 		.body = r->body.data, .body_len = r->body.len,
 		.content_type = ctype[0] ? ctype : NULL, .pass_headers = hdrs,
 	};
-	proxy_run(w, r, snap, who, req_id, &rt, model, &spec);
+	proxy_run(w, r, snap, who, req_id, rt, model, &spec);
+out:
+	free(mem);
 }
 
 /* ------------------------------------------------------------ dispatch */

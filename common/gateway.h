@@ -39,7 +39,7 @@ struct gateway {
 
 struct worker {
 	struct gateway *gw;
-	CURLSH *share;           /* keeps upstream connections alive */
+	CURLM *conns;            /* keeps upstream connections alive */
 	unsigned idx;
 	unsigned long seq;
 };

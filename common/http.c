@@ -88,21 +88,29 @@ int http_read_body(struct http_req *r, size_t cap)
 	if (declared >= 0 && (size_t)declared > cap)
 		return -1;
 	buf_init(&r->body, cap);
-	char chunk[HTTP_READ_CHUNK];
+	/* read straight into the body: no chunk on the stack */
 	size_t want = declared >= 0 ? (size_t)declared : cap + 1;
 	while (r->body.len < want) {
-		size_t n = want - r->body.len;
-		if (n > sizeof(chunk))
-			n = sizeof(chunk);
-		int got = read_some(r, chunk, n);
+		size_t n = want - r->body.len, room;
+		if (n > HTTP_READ_CHUNK)
+			n = HTTP_READ_CHUNK;
+		char *at = buf_room(&r->body, n, &room);
+		if (!at) {   /* at the cap: over it unless the body ends here */
+			char one;
+			int got = read_some(r, &one, 1);
+			if (got == 0)
+				break;
+			buf_free(&r->body);
+			return got < 0 ? -2 : -1;
+		}
+		if (n > room)
+			n = room;
+		int got = read_some(r, at, n);
 		if (got < 0)
 			return -2;
 		if (got == 0)
 			break;
-		if (buf_append(&r->body, chunk, (size_t)got) != 0) {
-			buf_free(&r->body);
-			return -1;
-		}
+		buf_added(&r->body, (size_t)got);
 	}
 	if (declared >= 0 && r->body.len != (size_t)declared)
 		return -2;

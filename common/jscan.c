@@ -120,3 +120,139 @@ int jscan_is_object(const char *s, size_t n)
 		e--;
 	return e > i + 1 && s[i] == '{' && s[e - 1] == '}';
 }
+
+/* One JSON value at s[*i], strictly by RFC 8259 (raw control characters in
+ * strings and leading zeros refused), nested at most depth deep; *i moves
+ * past it. 0 if valid. */
+static int valid_value(const char *s, size_t n, size_t *i, int depth)
+{
+	size_t k = skip_ws(s, n, *i);
+	if (k >= n)
+		return -1;
+	char ch = s[k];
+	if (ch == '"') {
+		for (k++; k < n; k++) {
+			unsigned char c = (unsigned char)s[k];
+			if (c == '"')
+				break;
+			if (c < 0x20)
+				return -1;
+			if (c == '\\') {
+				if (++k >= n)
+					return -1;
+				if (s[k] == 'u') {
+					for (int h = 0; h < 4; h++) {
+						if (++k >= n || !strchr("0123456789abcdefABCDEF", s[k]) || !s[k])
+							return -1;
+					}
+				} else if (!strchr("\"\\/bfnrt", s[k]) || !s[k]) {
+					return -1;
+				}
+			}
+		}
+		if (k >= n)
+			return -1;
+		*i = k + 1;
+		return 0;
+	}
+	if (ch == '{' || ch == '[') {
+		char close = ch == '{' ? '}' : ']';
+		if (depth <= 0)
+			return -1;
+		k = skip_ws(s, n, k + 1);
+		if (k < n && s[k] == close) {
+			*i = k + 1;
+			return 0;
+		}
+		for (;;) {
+			if (ch == '{') {
+				k = skip_ws(s, n, k);
+				if (k >= n || s[k] != '"' || valid_value(s, n, &k, depth - 1) != 0)
+					return -1;
+				k = skip_ws(s, n, k);
+				if (k >= n || s[k] != ':')
+					return -1;
+				k++;
+			}
+			if (valid_value(s, n, &k, depth - 1) != 0)
+				return -1;
+			k = skip_ws(s, n, k);
+			if (k < n && s[k] == ',') {
+				k++;
+				continue;
+			}
+			if (k < n && s[k] == close) {
+				*i = k + 1;
+				return 0;
+			}
+			return -1;
+		}
+	}
+	if (ch == 't' || ch == 'f' || ch == 'n') {
+		const char *lit = ch == 't' ? "true" : ch == 'f' ? "false" : "null";
+		size_t ll = strlen(lit);
+		if (n - k < ll || memcmp(s + k, lit, ll))
+			return -1;
+		*i = k + ll;
+		return 0;
+	}
+	/* a number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+	if (s[k] == '-')
+		k++;
+	if (k >= n || s[k] < '0' || s[k] > '9')
+		return -1;
+	if (s[k] == '0')
+		k++;
+	else
+		while (k < n && s[k] >= '0' && s[k] <= '9')
+			k++;
+	if (k < n && s[k] == '.') {
+		if (++k >= n || s[k] < '0' || s[k] > '9')
+			return -1;
+		while (k < n && s[k] >= '0' && s[k] <= '9')
+			k++;
+	}
+	if (k < n && (s[k] == 'e' || s[k] == 'E')) {
+		k++;
+		if (k < n && (s[k] == '+' || s[k] == '-'))
+			k++;
+		if (k >= n || s[k] < '0' || s[k] > '9')
+			return -1;
+		while (k < n && s[k] >= '0' && s[k] <= '9')
+			k++;
+	}
+	*i = k;
+	return 0;
+}
+
+int jscan_valid(const char *s, size_t n, int max_depth)
+{
+	size_t i = 0;
+	if (valid_value(s, n, &i, max_depth) != 0)
+		return 0;
+	return skip_ws(s, n, i) == n;
+}
+
+int jscan_next_member(const char *s, size_t n, size_t *i, struct jscan_member *m)
+{
+	size_t k = skip_ws(s, n, *i);
+	if (k < n && (s[k] == '{' || s[k] == ','))
+		k = skip_ws(s, n, k + 1);
+	if (k >= n || s[k] != '"')
+		return 0;
+	m->escaped = 0;
+	m->key = s + k + 1;
+	k = skip_string(s, n, k, &m->escaped);
+	if (k > n || k < (size_t)(m->key - s) + 1)
+		return 0;
+	m->key_len = k - 1 - (size_t)(m->key - s);
+	k = skip_ws(s, n, k);
+	if (k >= n || s[k] != ':')
+		return 0;
+	k = skip_ws(s, n, k + 1);
+	m->value = s + k;
+	k = skip_value(s, n, k);
+	m->value_len = k - (size_t)(m->value - s);
+	*i = k;
+	return 1;
+}

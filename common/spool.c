@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,14 +83,13 @@ static void close_segment(struct spool *s)
 int spool_append(struct spool *s, const char *json, size_t len, char seg_out[SPOOL_NAME_MAX])
 {
 	int result = -1;
-	char line[SPOOL_RECORD_MAX];
-	if (len + 1 > sizeof(line)) {
+	if (len + 1 > SPOOL_RECORD_MAX) {
 		log_err("usage record of %zu bytes over the limit; not written", len);
 		s->failed++;
 		return -1;
 	}
-	memcpy(line, json, len);
-	line[len] = '\n';
+	/* the record and its newline in one system call */
+	struct iovec iov[2] = { { (void *)json, len }, { (void *)"\n", 1 } };
 	pthread_mutex_lock(&s->mu);
 	if (s->fd >= 0 && s->bytes + len + 1 > SPOOL_ROTATE_BYTES)
 		close_segment(s);
@@ -97,7 +97,7 @@ int spool_append(struct spool *s, const char *json, size_t len, char seg_out[SPO
 		goto out;
 	ssize_t w;
 	do {
-		w = write(s->fd, line, len + 1);
+		w = writev(s->fd, iov, 2);
 	} while (w < 0 && errno == EINTR);
 	if (w != (ssize_t)(len + 1)) {
 		log_err("usage spool write failed: %s", w < 0 ? strerror(errno) : "short write");

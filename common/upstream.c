@@ -1,4 +1,4 @@
-/* upstream.c — one upstream HTTP request over a reused libcurl handle. */
+/* upstream.c — one upstream HTTP request over a worker's connection cache. */
 #include "autoconf.h"
 #include "upstream.h"
 #include "ini.h"
@@ -20,20 +20,47 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-CURLSH *upstream_share(void)
+CURLM *upstream_conns(void)
 {
-	CURLSH *sh = curl_share_init();
-	if (sh) {
-		curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-		curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	}
-	return sh;
+	CURLM *m = curl_multi_init();
+	/* bounded: a worker keeps at most this many upstream connections */
+	if (m)
+		curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)UPSTREAM_MAX_CONNECTS);
+	return m;
 }
 
-void upstream_share_free(CURLSH *sh)
+void upstream_conns_free(CURLM *m)
 {
-	if (sh)
-		curl_share_cleanup(sh);
+	if (m)
+		curl_multi_cleanup(m);
+}
+
+/* What curl_easy_perform does, over the worker's own multi handle rather
+ * than a new one per call: the multi keeps the connection and DNS caches,
+ * and one is made per worker instead of one per request. */
+static CURLcode run_on(CURLM *m, CURL *h)
+{
+	CURLMcode mc = curl_multi_add_handle(m, h);
+	CURLcode rc = CURLE_OK;
+	int running = 1;
+	if (mc != CURLM_OK)
+		return mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_FAILED_INIT;
+	while (running) {
+		mc = curl_multi_perform(m, &running);
+		if (mc == CURLM_OK && running)
+			mc = curl_multi_poll(m, NULL, 0, 1000, NULL);
+		if (mc != CURLM_OK) {
+			rc = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_RECV_ERROR;
+			break;
+		}
+	}
+	CURLMsg *msg;
+	int left;
+	while ((msg = curl_multi_info_read(m, &left)))
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == h)
+			rc = msg->data.result;
+	curl_multi_remove_handle(m, h);
+	return rc;
 }
 
 long upstream_parse_retry_after(const char *v)
@@ -158,7 +185,6 @@ int upstream_perform(struct upstream_call *c)
 		return -1;
 	}
 	c->easy = h;
-	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
 	if (!c->no_content_type)
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 	snprintf(accept, sizeof(accept), "Accept: %s", c->accept ? c->accept : "application/json");
@@ -197,8 +223,6 @@ int upstream_perform(struct upstream_call *c)
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errmsg);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	/* bounded: a worker keeps at most this many upstream connections */
-	curl_easy_setopt(h, CURLOPT_MAXCONNECTS, (long)UPSTREAM_MAX_CONNECTS);
 	/* answers come in small pieces (SSE events, chat JSON): a smaller
 	 * receive buffer per worker is memory kept for other streams */
 	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, (long)UPSTREAM_RECV_BUFFER);
@@ -206,11 +230,11 @@ int upstream_perform(struct upstream_call *c)
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
 
-	c->rc = curl_easy_perform(h);
+	c->rc = c->conns ? run_on(c->conns, h) : curl_easy_perform(h);
 	c->t_end_ms = mono_ms();
 	if (!c->status)
 		head_done(c);
-	curl_easy_cleanup(h);   /* its connection stays in the share */
+	curl_easy_cleanup(h);   /* its connection stays in the multi handle */
 	c->easy = NULL;
 	curl_slist_free_all(hdrs);
 	if (c->rc == CURLE_OPERATION_TIMEDOUT && c->timeout == UPSTREAM_TIMEOUT_NONE)

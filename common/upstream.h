@@ -1,4 +1,4 @@
-/* upstream.h — one upstream HTTP request over a reused libcurl handle. */
+/* upstream.h — one upstream HTTP request over a worker's connection cache. */
 #ifndef LLMGATE_UPSTREAM_H
 #define LLMGATE_UPSTREAM_H
 #include <curl/curl.h>
@@ -10,7 +10,8 @@ enum upstream_timeout { UPSTREAM_TIMEOUT_NONE = 0, UPSTREAM_TIMEOUT_CONNECT,
 
 struct upstream_call {
 	/* in */
-	CURLSH *share;              /* the worker's connection cache */
+	CURLM *conns;               /* the worker's connection cache (NULL:
+				     * a connection for this call only) */
 	const char *url;
 	const char *method;         /* NULL: POST with body; "GET", "DELETE"... */
 	const char *auth_header;    /* whole header line with the upstream key
@@ -45,12 +46,13 @@ struct upstream_call {
 	char errmsg[CURL_ERROR_SIZE];
 };
 
-/* A worker's connection cache: upstream connections stay open in it from
- * one call to the next. Each call uses a fresh easy handle over it (libcurl
- * 7.88 can use freed memory when a reused handle met a folded header line).
- * One thread only. Free with upstream_share_free. */
-CURLSH *upstream_share(void);
-void upstream_share_free(CURLSH *sh);
+/* A worker's connection cache: a libcurl multi handle, in which upstream
+ * connections (and resolved names) stay from one call to the next. Each
+ * call runs a fresh easy handle on it (libcurl 7.88 can use freed memory
+ * when a reused handle met a folded header line). One thread only. Free
+ * with upstream_conns_free. */
+CURLM *upstream_conns(void);
+void upstream_conns_free(CURLM *m);
 /* Run the call. Returns 0 when a complete response arrived (any status),
  * -1 on a transport failure, timeout or abort (see the out fields). */
 int upstream_perform(struct upstream_call *c);

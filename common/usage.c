@@ -55,12 +55,125 @@ int usage_from_json(const cJSON *root, struct usage *u)
 	return 0;
 }
 
+/* Fast reading of a usage object's text, with from_usage_obj's rules,
+ * without building a tree: on every request, so it counts. */
+#define NUM_UNSET (-2)
+#define NUM_ODD (-3)   /* a number the fast path leaves to cJSON */
+
+/* A member's value as num() would see it: -1 when not a number or out of
+ * range; NUM_ODD for fractions, exponents and long digit strings. */
+static long text_num(const char *v, size_t n)
+{
+	size_t i = 0;
+	int neg = 0;
+	if (!n || !((v[0] >= '0' && v[0] <= '9') || v[0] == '-'))
+		return -1;   /* a string, object, literal...: not a number */
+	if (v[0] == '-') {
+		neg = 1;
+		i++;
+	}
+	if (n - i > 15)
+		return NUM_ODD;
+	long x = 0;
+	for (; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return NUM_ODD;
+		x = x * 10 + (v[i] - '0');
+	}
+	return neg && x ? -1 : x;   /* -0 is 0, as (long)-0.0 */
+}
+
+static int key_is(const struct jscan_member *m, const char *name)
+{
+	return strlen(name) == m->key_len && !memcmp(m->key, name, m->key_len);
+}
+
+/* The first "key": number of the object text o (first, as cJSON's lookup):
+ * sets *out unless already set. NUM_ODD stops the fast path. */
+static int take(const struct jscan_member *m, const char *name, long *out)
+{
+	if (*out != NUM_UNSET || !key_is(m, name))
+		return 0;
+	*out = text_num(m->value, m->value_len);
+	return 1;
+}
+
+/* 1 found, 0 none, -1 leave it to cJSON. */
+static int usage_text_fast(const char *o, size_t n, struct usage *u)
+{
+	long p = NUM_UNSET, c = NUM_UNSET, ip = NUM_UNSET, op = NUM_UNSET, hit = NUM_UNSET, mc = NUM_UNSET,
+	     pdc = NUM_UNSET, rt = NUM_UNSET;
+	int pd_seen = 0, cd_seen = 0;
+	struct jscan_member m;
+	size_t i = 0;
+	while (jscan_next_member(o, n, &i, &m)) {
+		if (m.escaped)
+			return -1;
+		if (take(&m, "prompt_tokens", &p) || take(&m, "completion_tokens", &c) ||
+		    take(&m, "input_tokens", &ip) || take(&m, "output_tokens", &op) ||
+		    take(&m, "prompt_cache_hit_tokens", &hit) || take(&m, "cached_tokens", &mc))
+			continue;
+		int is_pd = key_is(&m, "prompt_tokens_details"), is_cd = key_is(&m, "completion_tokens_details");
+		if ((is_pd && pd_seen++) || (is_cd && cd_seen++) || (!is_pd && !is_cd))
+			continue;
+		if (m.value[0] != '{')
+			continue;   /* not an object: as cJSON_IsObject says no */
+		long *want = is_pd ? &pdc : &rt;
+		const char *name = is_pd ? "cached_tokens" : "reasoning_tokens";
+		struct jscan_member d;
+		size_t k = 0;
+		while (jscan_next_member(m.value, m.value_len, &k, &d)) {
+			if (d.escaped)
+				return -1;
+			take(&d, name, want);
+		}
+	}
+	long all[] = { p, c, ip, op, hit, mc, pdc, rt };
+	for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
+		if (all[k] == NUM_ODD)
+			return -1;
+#define OR_NONE(x) ((x) == NUM_UNSET ? -1 : (x))
+	p = OR_NONE(p);
+	c = OR_NONE(c);
+	if (p < 0 && c < 0) {
+		p = OR_NONE(ip);
+		c = OR_NONE(op);
+	}
+	if (p < 0 && c < 0)
+		return 0;
+	memset(u, 0, sizeof(*u));
+	u->prompt = p < 0 ? 0 : p;
+	u->completion = c < 0 ? 0 : c;
+	long cached = OR_NONE(hit);
+	if (cached < 0)
+		cached = OR_NONE(pdc);
+	if (cached < 0)
+		cached = OR_NONE(mc);
+	u->cached = cached < 0 ? 0 : cached;
+	rt = OR_NONE(rt);
+	u->reasoning = rt < 0 ? 0 : rt;
+	u->reported = 1;
+#undef OR_NONE
+	return 1;
+}
+
 int usage_from_text(const char *s, size_t n, struct usage *u)
 {
 	size_t vs, ve;
 	if (!jscan_last_object(s, n, "usage", &vs, &ve))
 		return 0;
-	cJSON *j = cJSON_ParseWithLength(s + vs, ve - vs);
+	/* strictly valid JSON is read directly; anything else as before */
+	if (jscan_valid(s + vs, ve - vs, 8)) {
+		int r = usage_text_fast(s + vs, ve - vs, u);
+		if (r >= 0)
+			return r;
+	}
+	return usage_from_text_tree(s + vs, ve - vs, u);
+}
+
+int usage_from_text_tree(const char *o, size_t n, struct usage *u)
+{
+	cJSON *j = cJSON_ParseWithLength(o, n);
 	int found = from_usage_obj(j, u);
 	cJSON_Delete(j);
 	return found;

@@ -52,4 +52,7 @@ int usage_from_json(const cJSON *root, struct usage *u);
  * object in s (top level, or Moonshot's choices[0].usage) is parsed alone.
  * 1 when usage was found. */
 int usage_from_text(const char *s, size_t n, struct usage *u);
+/* The same for the text of one usage object, through a cJSON tree: what
+ * usage_from_text falls back to (and is checked against by its fuzzer). */
+int usage_from_text_tree(const char *o, size_t n, struct usage *u);
 #endif

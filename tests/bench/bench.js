@@ -377,6 +377,45 @@ function fdKinds(pid) {
   return out;
 }
 
+// Where a process's resident pages are, from /proc/<pid>/smaps, in kB:
+// thread stacks (anonymous mappings of the stack size, or [stack]), heap
+// (brk heap and the other anonymous mappings: malloc arenas, mmap'd
+// blocks), the program's own file, and shared libraries (their file pages,
+// with the private copies of their relocated data counted apart as
+// "libs (private)").
+function memKinds(pid) {
+  let text;
+  try { text = fs.readFileSync(`/proc/${pid}/smaps`, 'utf8'); } catch { return null; }
+  const out = { stacks: 0, stacksN: 0, heap: 0, program: 0, libs: 0, libsPrivate: 0, other: 0 };
+  let cur = null;
+  let guardEnd = null; // end of the last anonymous PROT_NONE mapping: a stack guard
+  let exe = null;
+  try { exe = fs.readlinkSync(`/proc/${pid}/exe`); } catch { /* gone */ }
+  for (const line of text.split('\n')) {
+    const m = line.match(/^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \d+\s*(.*)$/);
+    if (m) {
+      const [start, end, perms, name] = [parseInt(m[1], 16), parseInt(m[2], 16), m[3], m[4]];
+      // A thread stack is an anonymous read-write mapping right above its
+      // guard page (an anonymous mapping with no access).
+      const kind = name === '[stack]' || (name === '' && perms.startsWith('rw') && guardEnd === start) ? 'stacks'
+        : name === '' || name === '[heap]' ? 'heap'
+        : exe && name === exe ? 'program'
+        : name.startsWith('/') ? 'libs' : 'other';
+      guardEnd = name === '' && perms.startsWith('---') ? end : null;
+      cur = { kind };
+      if (kind === 'stacks') out.stacksN++;
+      continue;
+    }
+    if (!cur) continue;
+    const r = line.match(/^(Rss|Anonymous):\s+(\d+) kB/);
+    if (!r) continue;
+    const v = Number(r[2]);
+    if (r[1] === 'Rss') out[cur.kind] += v;
+    else if (cur.kind === 'libs') { out.libsPrivate += v; out.libs -= v; }
+  }
+  return out;
+}
+
 // Samples memory, threads and fds of the watched processes every 100 ms,
 // keeping the maximum per process and phase.
 const watched = new Map(); // key -> pid
@@ -407,7 +446,7 @@ function snapshot(key) {
   if (!pid) return null;
   const st = procStatus(pid);
   if (!st) return null;
-  return { ...st, fds: fdCount(pid) };
+  return { ...st, fds: fdCount(pid), mem: memKinds(pid) };
 }
 
 // ------------------------------------------------------------------ HTTP client
@@ -1180,10 +1219,12 @@ async function main() {
       const cpu0 = cpuTicks(cpuPids);
       const rpid = id === 'c' ? rc.pid : id === 'w' ? rw.pid : null;
       let kinds = null;
-      const kt = rpid ? setTimeout(() => { kinds = fdKinds(rpid); }, Math.round(tk.events * tk.interval / 2)) : null;
+      let mem = null;
+      const kt = rpid ? setTimeout(() => { kinds = fdKinds(rpid); mem = memKinds(rpid); }, Math.round(tk.events * tk.interval / 2)) : null;
       const r = await trickleRun({ url: t.url, headers: h, body: bodies.trickle, streams: tk.streams, events: tk.events, interval: tk.interval, timeoutMs: trickleTimeout });
       if (kt) clearTimeout(kt);
       if (kinds) r.routerFds = kinds;
+      if (mem) r.routerMem = mem;
       r.cpuUsPerReq = ((cpuTicks(cpuPids) - cpu0) * (1e6 / CLK_TCK)) / tk.streams;
       const st = await request(`${trk.url}/_stats`, { method: 'GET' });
       try { r.upstream = JSON.parse(st.body); } catch { r.upstream = null; }
@@ -1207,6 +1248,7 @@ async function main() {
       cpuUsPerReq: med((r) => r.cpuUsPerReq),
       upstream: runs[0].upstream ? { ...runs[0].upstream, maxOpen: Math.min(...runs.map((r) => r.upstream?.maxOpen ?? Infinity)) } : null,
       routerFds: runs.find((r) => r.routerFds)?.routerFds || null,
+      routerMem: runs.find((r) => r.routerMem)?.routerMem || null,
       firstError: runs.find((r) => r.firstError)?.firstError || null,
       runs: runs.map((r) => ({ ttfb: r.ttfb, delay: r.delay, gap: r.gap, failed: r.failed, missing: r.missing, wallMs: r.wallMs, maxOpen: r.upstream?.maxOpen ?? null })),
     };
@@ -1472,6 +1514,9 @@ async function main() {
   res('router d (cache)', resources.d);
   const wk = tr.w?.routerFds;
   res(`router w (${OPT.wideThreads} thr)`, resources.w, ` (peak: during the trickle${wk ? `; fds mid-trickle: ${Object.entries(wk).map(([k, v]) => `${v} ${k}`).join(', ')}` : ''})`);
+  const mk = (m) => m ? `thread stacks ${mb(m.stacks)} (${m.stacksN}), heap ${mb(m.heap)}, program ${mb(m.program)}, shared libraries ${mb(m.libs)} + ${mb(m.libsPrivate)} private` : null;
+  if (resources.c?.idle?.mem) say(`  router c idle RSS by kind: ${mk(resources.c.idle.mem)}`);
+  if (tr.w?.routerMem) say(`  router w mid-trickle RSS by kind: ${mk(tr.w.routerMem)}`);
   res('lighttpd', resources.lighttpd);
   if (resources.portkey) res('portkey (node)', resources.portkey);
   if (resources.c.spool) say(`${'usage spool (c)'.padEnd(22)} ${resources.c.spool.records} records, ${kib(resources.c.spool.bytes)} in ${resources.c.spool.files} file(s)`);

@@ -268,6 +268,11 @@ async function launch({ dir, stateDir, confPath, binEnv, port, mount, maxProcs }
       for (let i = 0; i < 400 && groupMembers(child.pid).length; i++) await sleep(50);
       try { process.kill(child.pid, 'SIGCONT'); } catch { /* gone */ }
     }
+    // the routers, by pid: whatever group they end up in, they are gone
+    // (or zombies, their locks released) when halt() returns
+    const routers = child.pid ? groupMembers(child.pid).filter((pid) => {
+      try { return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'llmgate-router'; } catch { return false; }
+    }) : [];
     if (child.pid && child.exitCode === null && child.signalCode === null) {
       // lighttpd passes SIGTERM on to its backends; a backend that ignores
       // it is killed below. (Backends orphaned by lighttpd's exit may stay
@@ -287,6 +292,11 @@ async function launch({ dir, stateDir, confPath, binEnv, port, mount, maxProcs }
     if (child.pid) {
       try { process.kill(-child.pid, 'SIGKILL'); } catch { /* none left */ }
       for (let i = 0; i < 100 && groupMembers(child.pid).length; i++) await sleep(20);
+    }
+    const alive = (pid) => { try { return !/^State:\s+[ZX]/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8')); } catch { return false; } };
+    for (let i = 0; i < 250 && routers.some(alive); i++) {
+      if (i === 100) for (const pid of routers.filter(alive)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+      await sleep(20);
     }
     live.delete(entry);
   };

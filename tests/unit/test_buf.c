@@ -101,6 +101,38 @@ static void test_printf(void)
 	is_int(buf_printf(&b, "%s%s", big, big), -1, "printf past cap fails");
 	is_int(b.len, 1011, "failed printf leaves the buffer unchanged");
 	is_int(buf_printf(&b, "%s", ""), 0, "empty printf");
+	ok(b.data[b.len] == '\0' && b.len == 1011, "a failed printf into spare room leaves it terminated");
+	buf_free(&b);
+
+	/* exactly filling the room, then one over: written in place, then grown */
+	buf_init(&b, 4096);
+	buf_puts(&b, "x");   /* 256 allocated */
+	memset(big, 'y', 254);
+	big[254] = '\0';
+	is_int(buf_printf(&b, "%s", big), 0, "printf that just fits the room");
+	ok(b.len == 255 && b.alloc == 256 && b.data[255] == '\0', "written in place");
+	is_int(buf_printf(&b, "%d", 7), 0, "printf one past the room");
+	ok(b.len == 256 && b.data[255] == '7' && b.data[256] == '\0', "grown and written");
+	buf_free(&b);
+}
+
+static void test_room(void)
+{
+	struct buf b;
+	size_t room;
+
+	buf_init(&b, 10);
+	char *at = buf_room(&b, 4, &room);
+	ok(at && room >= 4 && room <= 10, "room for 4");
+	memcpy(at, "abcd", 4);
+	buf_added(&b, 4);
+	is_str(buf_str(&b), "abcd", "added");
+	at = buf_room(&b, 100, &room);
+	ok(at && room == 6, "room is bounded by the cap");
+	memcpy(at, "efghij", 6);
+	buf_added(&b, 6);
+	is_int(b.len, 10, "at the cap");
+	ok(buf_room(&b, 1, &room) == NULL && room == 0, "no room at the cap");
 	buf_free(&b);
 }
 
@@ -130,6 +162,7 @@ int main(void)
 	test_cap();
 	test_append_consume();
 	test_printf();
+	test_room();
 	test_steal();
 	return done_testing();
 }

@@ -46,6 +46,45 @@ int main(void)
 	is_int(usage_from_text(kimi, strlen(kimi), &u), 1, "Moonshot's usage inside choices[0]");
 	is_int(u.prompt, 7, "its prompt tokens");
 
+	/* read directly when strictly valid, through cJSON otherwise: the same */
+	static const struct { const char *text; int found; long p, c, cached, reasoning; const char *what; } uc[] = {
+		{ "{\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":7,\"prompt_cache_hit_tokens\":5}}", 1, 12, 7, 5, 0, "DeepSeek's cache hits" },
+		{ "{\"usage\":{\"input_tokens\":25,\"output_tokens\":3}}", 1, 25, 3, 0, 0, "Anthropic's names" },
+		{ "{\"usage\":{\"prompt_tokens\":9,\"completion_tokens_details\":{\"reasoning_tokens\":4},\"completion_tokens\":5}}", 1, 9, 5, 0, 4, "reasoning tokens" },
+		{ "{\"usage\":{\"prompt_tokens\":1,\"prompt_tokens\":2,\"completion_tokens\":1}}", 1, 1, 1, 0, 0, "the first of two members, as cJSON" },
+		{ "{\"usage\":{\"prompt_tokens\":1.5e2,\"completion_tokens\":2.9}}", 1, 150, 2, 0, 0, "fractions and exponents (through cJSON)" },
+		{ "{\"usage\":{\"prompt\\u005ftokens\":3,\"completion_tokens\":1}}", 1, 3, 1, 0, 0, "escaped names (through cJSON)" },
+		{ "{\"usage\":{\"prompt_tokens\":-0,\"completion_tokens\":-4}}", 1, 0, 0, 0, 0, "-0 is 0, negatives are none" },
+		{ "{\"usage\":{\"prompt_tokens\":\"7\",\"completion_tokens\":true}}", 0, 0, 0, 0, 0, "strings and literals are not numbers" },
+		{ "{\"usage\":{\"prompt_tokens\":7,\"prompt_tokens_details\":null,\"cached_tokens\":2}}", 1, 7, 0, 2, 0, "Moonshot's cached_tokens" },
+		{ "{\"usage\":{\"prompt_tokens\":7,\\u0001}}", 0, 0, 0, 0, 0, "broken JSON is no usage" },
+		{ "{\"usage\":{\"prompt_tokens\":1000000000000001,\"completion_tokens\":1}}", 1, 0, 1, 0, 0, "over 1e15 is none" },
+	};
+	for (size_t i = 0; i < sizeof(uc) / sizeof(uc[0]); i++) {
+		struct usage t;
+		memset(&t, 0, sizeof(t));
+		int f = usage_from_text(uc[i].text, strlen(uc[i].text), &t);
+		size_t s0, s1;
+		struct usage t2;
+		memset(&t2, 0, sizeof(t2));
+		int f2 = jscan_last_object(uc[i].text, strlen(uc[i].text), "usage", &s0, &s1) ?
+			 usage_from_text_tree(uc[i].text + s0, s1 - s0, &t2) : 0;
+		ok(f == uc[i].found && (!f || (t.prompt == uc[i].p && t.completion == uc[i].c && t.cached == uc[i].cached &&
+					      t.reasoning == uc[i].reasoning)), "usage: %s", uc[i].what);
+		ok(f == f2 && t.prompt == t2.prompt && t.completion == t2.completion && t.cached == t2.cached &&
+		   t.reasoning == t2.reasoning, "usage: %s: the same through cJSON", uc[i].what);
+	}
+
+	static const struct { const char *text; int valid; } vj[] = {
+		{ "{}", 1 }, { " [1, -0.5e+3, \"a\\u00e9\\n\", true, false, null, {\"k\": []}] ", 1 },
+		{ "{\"a\":01}", 0 }, { "{\"a\":1,}", 0 }, { "[1 2]", 0 }, { "\"\t\"", 0 }, { "\"\\x\"", 0 },
+		{ "{\"a\"}", 0 }, { "[1.]", 0 }, { "[1e]", 0 }, { "tru", 0 }, { "{} {}", 0 }, { "\"\\u12\"", 0 },
+		{ "[[[[[[[[[1]]]]]]]]]", 0 },   /* deeper than 8 */
+		{ "[[[[[[[[1]]]]]]]]", 1 },
+	};
+	for (size_t i = 0; i < sizeof(vj) / sizeof(vj[0]); i++)
+		ok(jscan_valid(vj[i].text, strlen(vj[i].text), 8) == vj[i].valid, "jscan_valid %s", vj[i].text);
+
 	ok(jscan_is_object(" {\"a\":1}\n", 9), "an object");
 	ok(!jscan_is_object("<html>502</html>", 16), "HTML is not");
 	ok(!jscan_is_object("{\"a\":", 5), "a truncated object is not");
