@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <unistd.h>
 #include <time.h>
 
 #define LOG_LINE_MAX 2048
@@ -139,12 +141,37 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 			*p = ' ';
 	}
 	log_scrub(line);
+	/* the time stamp changes once a second: made once a second per thread */
+	static __thread time_t when_s = -1;
+	static __thread char when[32];
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
-	char when[32];
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(stderr, "%s %s[%s] %s%s\n", when, log_prog, names[lvl], line,
-		(size_t)n >= sizeof(line) ? " [truncated]" : "");
+	if (ts.tv_sec != when_s) {
+		struct tm tm;
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		when_s = ts.tv_sec;
+	}
+	/* the whole line in one write(2): lines of several threads and
+	 * processes sharing the error log do not interleave */
+	char out[LOG_LINE_MAX + 128];
+	size_t o = 0;
+	const char *parts[] = { when, " ", log_prog, "[", names[lvl], "] ", line,
+				(size_t)n >= sizeof(line) ? " [truncated]" : "", "\n" };
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		size_t k = strlen(parts[i]);
+		if (k > sizeof(out) - o)
+			k = sizeof(out) - o;
+		memcpy(out + o, parts[i], k);
+		o += k;
+	}
+	out[sizeof(out) - 1] = '\n';
+	for (size_t done = 0; done < o;) {
+		ssize_t w = write(STDERR_FILENO, out + done, o - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		done += (size_t)w;
+	}
 }

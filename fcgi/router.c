@@ -12,6 +12,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,24 @@ static void *serve(void *p)
 	}
 	worker_free(&w);
 	return NULL;
+}
+
+/* A worker holds up to ROUTER_FDS_PER_WORKER descriptors at once (its
+ * FastCGI connection, its libcurl multi handle's wake-up pair, the upstream
+ * connections it keeps alive and one being opened): raise the soft limit
+ * towards the hard one for that many, or say that it is short. */
+#define ROUTER_FDS_PER_WORKER 8
+static void raise_fd_limit(int workers)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)workers * ROUTER_FDS_PER_WORKER + 64;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want)
+		log_warn("open-file limit %llu is short of the %llu that %d threads may use; raise it (ulimit -n) or lower [server] threads",
+			 (unsigned long long)rl.rlim_cur, (unsigned long long)want, workers);
 }
 
 static void usage(void)
@@ -174,6 +193,7 @@ int main(int argc, char **argv)
 		}
 	}
 	int n = gw.cfg.threads;
+	raise_fd_limit(n);
 	pthread_t *tids = xcalloc((size_t)n, sizeof(*tids));
 	struct thread_arg *args = xcalloc((size_t)n, sizeof(*args));
 	pthread_attr_t attr;

@@ -416,6 +416,35 @@ function memKinds(pid) {
   return out;
 }
 
+// Builds and runs a program that links what llmgate-router links
+// (readelf's NEEDED entries), calls curl_global_init and curl_multi_init and
+// sleeps; its resident memory then is what any program built on those
+// libraries pays before doing anything. null when it cannot be built.
+async function libFloor() {
+  const elf = sh('readelf', ['-d', ROUTER]);
+  if (!elf) return null;
+  const needed = elf.split('\n').map((l) => l.match(/\(NEEDED\).*\[(.+)\]/)).filter(Boolean).map((m) => m[1])
+    .filter((n) => !/^(libc\.so|ld-linux)/.test(n));
+  const src = path.join(WORK, 'libfloor.c');
+  const bin = path.join(WORK, 'libfloor');
+  fs.writeFileSync(src, '#include <curl/curl.h>\n#include <unistd.h>\n' +
+    'int main(void) { if (curl_global_init(CURL_GLOBAL_DEFAULT)) return 1; CURLM *m = curl_multi_init(); ' +
+    'sleep(30); curl_multi_cleanup(m); return 0; }\n');
+  try {
+    execFileSync(process.env.CC || 'cc', ['-O2', '-o', bin, src, '-Wl,--no-as-needed', ...needed.map((n) => `-l:${n}`)],
+      { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60000 });
+  } catch (e) {
+    log(`libfloor: not built (${String(e.stderr || e.message).split('\n')[0]})`);
+    return null;
+  }
+  const p = start('libfloor', bin, []);
+  await sleep(500);
+  const st = procStatus(p.child.pid);
+  const mem = memKinds(p.child.pid);
+  await stop(p);
+  return st ? { ...st, mem, libs: needed.length } : null;
+}
+
 // Samples memory, threads and fds of the watched processes every 100 ms,
 // keeping the maximum per process and phase.
 const watched = new Map(); // key -> pid
@@ -1323,6 +1352,11 @@ async function main() {
   const libs = sh('ldd', [ROUTER]);
   if (libs) binaries.sharedLibs = libs.split('\n').filter((l) => /=>|ld-linux/.test(l)).length;
 
+  // The floor under the router's idle RSS: a program that loads the same
+  // shared libraries, initialises libcurl and makes one multi handle, and
+  // does nothing else.
+  const floor = await libFloor();
+
   // Stop the load servers before profiling, so valgrind has the CPU.
   if (pk) await stop(pk.p);
   watched.delete('portkey');
@@ -1444,7 +1478,8 @@ async function main() {
   tgt(`${tk.streams} concurrent streams: router RSS peak (${OPT.wideThreads} thr)`, trw ? resources.w.peak.rssKb : null, mb, '< 32 MB', (v) => v < 32 * 1024,
     [held !== null ? `${held} streams open at once upstream` : null, trw ? `RssAnon ${mb(resources.w.peak.anonKb)}` : null].filter(Boolean).join(', ') || null);
   tgt(`idle router RSS (${OPT.threads} thr)`, resources.c.idle?.rssKb ?? null, mb, '< 8 MB', (v) => v < 8 * 1024,
-    resources.c.idle ? `RssAnon ${mb(resources.c.idle.anonKb)}` : null);
+    resources.c.idle ? [`RssAnon ${mb(resources.c.idle.anonKb)}`,
+      floor ? `the libraries alone: ${mb(floor.rssKb)}, the router above them: ${mb(resources.c.idle.rssKb - floor.rssKb)}` : null].filter(Boolean).join('; ') : null);
   tgt('stripped llmgate-router', binaries['llmgate-router']?.stripped ?? null, kib, '< 300 KB', (v) => v < 300 * 1024);
 
   // ---------------------------------------------------------------- print
@@ -1517,6 +1552,7 @@ async function main() {
   const mk = (m) => m ? `thread stacks ${mb(m.stacks)} (${m.stacksN}), heap ${mb(m.heap)}, program ${mb(m.program)}, shared libraries ${mb(m.libs)} + ${mb(m.libsPrivate)} private` : null;
   if (resources.c?.idle?.mem) say(`  router c idle RSS by kind: ${mk(resources.c.idle.mem)}`);
   if (tr.w?.routerMem) say(`  router w mid-trickle RSS by kind: ${mk(tr.w.routerMem)}`);
+  if (floor) say(`${'libraries alone'.padEnd(22)} ${mb(floor.rssKb)} [${mb(floor.anonKb)}]: a program linking the router's ${floor.libs} libraries that only initialises libcurl (${mk(floor.mem)})`);
   res('lighttpd', resources.lighttpd);
   if (resources.portkey) res('portkey (node)', resources.portkey);
   if (resources.c.spool) say(`${'usage spool (c)'.padEnd(22)} ${resources.c.spool.records} records, ${kib(resources.c.spool.bytes)} in ${resources.c.spool.files} file(s)`);
@@ -1548,6 +1584,7 @@ async function main() {
     load,
     resources,
     binaries,
+    lib_floor: floor,
     callgrind: cg && !cg.na ? {
       json: { requests: cg.json.requests, instructions: cg.json.instructions, per_request: cg.json.perRequest, top_self: topFunctions(cg.json.self, 25), top_inclusive: topFunctions(cg.json.inclusive, 25) },
       sse: { requests: cg.sse.requests, instructions: cg.sse.instructions, per_request: cg.sse.perRequest, top_self: topFunctions(cg.sse.self, 25), top_inclusive: topFunctions(cg.sse.inclusive, 25) },
