@@ -11,19 +11,25 @@ static size_t skip_ws(const char *s, size_t n, size_t i)
 }
 
 /* i at a '"': the index after the closing quote; *esc set if the string has
- * escapes. n if unterminated. */
+ * escapes. n if unterminated. A quote ends the string unless an odd number
+ * of backslashes stands right before it; memchr finds the quotes. */
 static size_t skip_string(const char *s, size_t n, size_t i, int *esc)
 {
-	for (i++; i < n; i++) {
-		if (s[i] == '\\') {
-			if (esc)
+	size_t j = i + 1;
+	for (;;) {
+		const char *q = j < n ? memchr(s + j, '"', n - j) : NULL;
+		if (!q)
+			return n;
+		size_t k = (size_t)(q - s), bs = 0;
+		while (k - bs > i + 1 && s[k - bs - 1] == '\\')
+			bs++;
+		if (bs % 2 == 0) {
+			if (esc && memchr(s + i + 1, '\\', k - i - 1))
 				*esc = 1;
-			i++;
-		} else if (s[i] == '"') {
-			return i + 1;
+			return k + 1;
 		}
+		j = k + 1;
 	}
-	return n;
 }
 
 /* i at a value: the index after it. */
@@ -93,8 +99,10 @@ int jscan_last_object(const char *s, size_t n, const char *name, size_t *vs, siz
 	size_t nl = strlen(name);
 	int found = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] != '"')
-			continue;
+		const char *q = memchr(s + i, '"', n - i);
+		if (!q)
+			break;
+		i = (size_t)(q - s);
 		size_t end = skip_string(s, n, i, NULL);
 		if (end - i == nl + 2 && !memcmp(s + i + 1, name, nl)) {
 			size_t j = skip_ws(s, n, end);

@@ -219,6 +219,28 @@ static void json_str(struct buf *b, const char *s)
 	buf_append(b, "\"", 1);
 }
 
+/* prefix, then v in decimal (printf's %lld, without printf) */
+static void put_int(struct buf *b, const char *prefix, long long v)
+{
+	char t[24];
+	size_t k = sizeof(t);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	do {
+		t[--k] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		t[--k] = '-';
+	buf_puts(b, prefix);
+	buf_append(b, t + k, sizeof(t) - k);
+}
+
+static void put_bool(struct buf *b, const char *prefix, int v)
+{
+	buf_puts(b, prefix);
+	buf_puts(b, v ? "true" : "false");
+}
+
 char *usage_record_json(const struct usage_record *r)
 {
 	/* written by hand: this runs once per request, and a cJSON tree plus
@@ -227,7 +249,8 @@ char *usage_record_json(const struct usage_record *r)
 	buf_init(&b, 1u << 16);
 	buf_puts(&b, "{\"id\":");
 	json_str(&b, r->id);
-	buf_printf(&b, ",\"ts\":%lld,\"key_id\":", (long long)r->ts_ms);
+	put_int(&b, ",\"ts\":", r->ts_ms);
+	buf_puts(&b, ",\"key_id\":");
 	json_str(&b, r->key_id ? r->key_id : "-");
 	buf_puts(&b, ",\"key_name\":");
 	json_str(&b, r->key_name);
@@ -241,13 +264,20 @@ char *usage_record_json(const struct usage_record *r)
 	json_str(&b, r->upstream_model);
 	buf_puts(&b, ",\"endpoint\":");
 	json_str(&b, r->endpoint ? r->endpoint : "chat");
-	buf_printf(&b, ",\"prompt\":%ld,\"completion\":%ld,\"cached\":%ld,\"reasoning\":%ld,\"estimated\":%s",
-		   r->u.prompt, r->u.completion, r->u.cached, r->u.reasoning, r->estimated ? "true" : "false");
+	put_int(&b, ",\"prompt\":", r->u.prompt);
+	put_int(&b, ",\"completion\":", r->u.completion);
+	put_int(&b, ",\"cached\":", r->u.cached);
+	put_int(&b, ",\"reasoning\":", r->u.reasoning);
+	put_bool(&b, ",\"estimated\":", r->estimated);
 	/* cost: as many digits as a double holds */
 	buf_printf(&b, ",\"cost\":%.17g,\"currency\":", r->cost);
 	json_str(&b, r->currency ? r->currency : "USD");
-	buf_printf(&b, ",\"ttfb_ms\":%ld,\"ms\":%ld,\"status\":%d,\"stream\":%s,\"cache_hit\":%s,\"client_gone\":%s}",
-		   r->ttfb_ms, r->total_ms, r->status, r->stream ? "true" : "false", r->cache_hit ? "true" : "false",
-		   r->client_gone ? "true" : "false");
+	put_int(&b, ",\"ttfb_ms\":", r->ttfb_ms);
+	put_int(&b, ",\"ms\":", r->total_ms);
+	put_int(&b, ",\"status\":", r->status);
+	put_bool(&b, ",\"stream\":", r->stream);
+	put_bool(&b, ",\"cache_hit\":", r->cache_hit);
+	put_bool(&b, ",\"client_gone\":", r->client_gone);
+	buf_puts(&b, "}");
 	return buf_steal(&b);
 }

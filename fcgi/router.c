@@ -22,7 +22,7 @@
 
 #define ROUTER_STACK_SIZE (512u << 10)
 #define ROUTER_DRAIN_S 10
-#define ROUTER_MALLOC_ARENAS 2
+#define ROUTER_MALLOC_ARENAS 16
 
 struct thread_arg {
 	struct gateway *gw;
@@ -142,8 +142,10 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
-	/* threads share two malloc arenas instead of one each: with hundreds
-	 * of threads holding streams this is most of the difference in RSS */
+	/* at most ROUTER_MALLOC_ARENAS malloc arenas, whatever the number of
+	 * cores: with two, 16 threads queued on arena locks (two futex calls
+	 * per request, 30% more CPU per request in make bench); with 16, the
+	 * RSS of 256 threads holding streams is the same (docs/performance.md) */
 	mallopt(M_ARENA_MAX, ROUTER_MALLOC_ARENAS);
 	log_init("llmgate-router", LOG_INFO);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {

@@ -378,30 +378,37 @@ function fdKinds(pid) {
 }
 
 // Where a process's resident pages are, from /proc/<pid>/smaps, in kB:
-// thread stacks (anonymous mappings of the stack size, or [stack]), heap
-// (brk heap and the other anonymous mappings: malloc arenas, mmap'd
-// blocks), the program's own file, and shared libraries (their file pages,
-// with the private copies of their relocated data counted apart as
-// "libs (private)").
+// thread stacks, heap (brk heap and the other anonymous mappings: malloc
+// arenas, mmap'd blocks), the program's own file, and shared libraries
+// (their file pages, with the private copies of their relocated data
+// counted apart as "libs (private)").
 function memKinds(pid) {
   let text;
   try { text = fs.readFileSync(`/proc/${pid}/smaps`, 'utf8'); } catch { return null; }
+  // Each thread's stack pointer, from /proc/<pid>/task/<tid>/syscall
+  // ("nr args... sp pc" while blocked in a system call): the mappings
+  // holding one are thread stacks.
+  const sps = [];
+  let tids = [];
+  try { tids = fs.readdirSync(`/proc/${pid}/task`); } catch { /* gone */ }
+  for (const tid of tids) {
+    try {
+      const f = fs.readFileSync(`/proc/${pid}/task/${tid}/syscall`, 'utf8').trim().split(/\s+/);
+      if (f.length >= 3 && /^0x/.test(f[f.length - 2])) sps.push(BigInt(f[f.length - 2]));
+    } catch { /* gone, or running */ }
+  }
   const out = { stacks: 0, stacksN: 0, heap: 0, program: 0, libs: 0, libsPrivate: 0, other: 0 };
   let cur = null;
-  let guardEnd = null; // end of the last anonymous PROT_NONE mapping: a stack guard
   let exe = null;
   try { exe = fs.readlinkSync(`/proc/${pid}/exe`); } catch { /* gone */ }
   for (const line of text.split('\n')) {
     const m = line.match(/^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \d+\s*(.*)$/);
     if (m) {
-      const [start, end, perms, name] = [parseInt(m[1], 16), parseInt(m[2], 16), m[3], m[4]];
-      // A thread stack is an anonymous read-write mapping right above its
-      // guard page (an anonymous mapping with no access).
-      const kind = name === '[stack]' || (name === '' && perms.startsWith('rw') && guardEnd === start) ? 'stacks'
+      const [start, end, name] = [BigInt(`0x${m[1]}`), BigInt(`0x${m[2]}`), m[4]];
+      const kind = name === '[stack]' || (name === '' && sps.some((sp) => sp >= start && sp < end)) ? 'stacks'
         : name === '' || name === '[heap]' ? 'heap'
         : exe && name === exe ? 'program'
         : name.startsWith('/') ? 'libs' : 'other';
-      guardEnd = name === '' && perms.startsWith('---') ? end : null;
       cur = { kind };
       if (kind === 'stacks') out.stacksN++;
       continue;

@@ -1,11 +1,50 @@
 /* fuzz_usage.c — usage_from_text reads a usage object's text directly
  * (jscan) when it is strictly valid JSON, and through cJSON otherwise: both
  * ways must give the same answer and the same tokens for any input.
+ * jscan_last_object must find the same span as a plain byte-by-byte scan
+ * (the reference below: jscan's finds quotes with memchr).
  *
  * Input: the bytes are a response body or event. */
 #include "fuzz_common.h"
 #include "jscan.h"
 #include "usage.h"
+
+/* byte by byte: a backslash takes the next byte, a quote ends the string */
+static size_t ref_skip_string(const char *s, size_t n, size_t i)
+{
+	for (i++; i < n; i++) {
+		if (s[i] == '\\')
+			i++;
+		else if (s[i] == '"')
+			return i + 1;
+	}
+	return n;
+}
+
+static int ref_last_usage(const char *s, size_t n, size_t *vs)
+{
+	int found = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '"')
+			continue;
+		size_t end = ref_skip_string(s, n, i);
+		if (end - i == 7 && !memcmp(s + i + 1, "usage", 5)) {
+			size_t j = end;
+			while (j < n && strchr(" \t\r\n", s[j]) && s[j])
+				j++;
+			if (j < n && s[j] == ':') {
+				for (j++; j < n && strchr(" \t\r\n", s[j]) && s[j]; j++)
+					;
+				if (j < n && s[j] == '{') {
+					*vs = j;
+					found = 1;
+				}
+			}
+		}
+		i = end - 1;
+	}
+	return found;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -15,7 +54,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&tree, 0x5a, sizeof(tree));
 	int a = usage_from_text(s, size, &fast);
 	size_t vs, ve;
-	int b = jscan_last_object(s, size, "usage", &vs, &ve) ? usage_from_text_tree(s + vs, ve - vs, &tree) : 0;
+	int found = jscan_last_object(s, size, "usage", &vs, &ve);
+	size_t rvs = 0;
+	int rfound = ref_last_usage(s, size, &rvs);
+	FUZZ_ASSERT(found == rfound && (!found || vs == rvs), "last usage object: jscan %d at %zu, byte scan %d at %zu",
+		    found, found ? vs : 0, rfound, rvs);
+	int b = found ? usage_from_text_tree(s + vs, ve - vs, &tree) : 0;
 	FUZZ_ASSERT(a == b, "usage_from_text %d, through cJSON %d", a, b);
 	if (a) {
 		FUZZ_ASSERT(fast.prompt == tree.prompt && fast.completion == tree.completion &&
