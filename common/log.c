@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <time.h>
 
@@ -152,26 +153,17 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		when_s = ts.tv_sec;
 	}
-	/* the whole line in one write(2): lines of several threads and
+	/* the whole line in one writev(2): lines of several threads and
 	 * processes sharing the error log do not interleave */
-	char out[LOG_LINE_MAX + 128];
-	size_t o = 0;
 	const char *parts[] = { when, " ", log_prog, "[", names[lvl], "] ", line,
 				(size_t)n >= sizeof(line) ? " [truncated]" : "", "\n" };
+	struct iovec iov[sizeof(parts) / sizeof(parts[0])];
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-		size_t k = strlen(parts[i]);
-		if (k > sizeof(out) - o)
-			k = sizeof(out) - o;
-		memcpy(out + o, parts[i], k);
-		o += k;
+		iov[i].iov_base = (void *)parts[i];
+		iov[i].iov_len = strlen(parts[i]);
 	}
-	out[sizeof(out) - 1] = '\n';
-	for (size_t done = 0; done < o;) {
-		ssize_t w = write(STDERR_FILENO, out + done, o - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		done += (size_t)w;
-	}
+	ssize_t w;
+	do {
+		w = writev(STDERR_FILENO, iov, (int)(sizeof(iov) / sizeof(iov[0])));
+	} while (w < 0 && errno == EINTR);
 }

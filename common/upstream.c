@@ -12,6 +12,7 @@
 
 #define UPSTREAM_MAX_CONNECTS 4
 #define UPSTREAM_RECV_BUFFER 8192
+#define UPSTREAM_STREAM_RECV_BUFFER 4096
 
 static int64_t mono_ms(void)
 {
@@ -224,8 +225,10 @@ int upstream_perform(struct upstream_call *c)
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errmsg);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	/* answers come in small pieces (SSE events, chat JSON): a smaller
-	 * receive buffer per worker is memory kept for other streams */
-	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, (long)UPSTREAM_RECV_BUFFER);
+	 * receive buffer per call is memory kept for other streams, and
+	 * smaller still for a stream, which holds it for its whole length */
+	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, c->accept && !strcmp(c->accept, "text/event-stream") ?
+			 (long)UPSTREAM_STREAM_RECV_BUFFER : (long)UPSTREAM_RECV_BUFFER);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");

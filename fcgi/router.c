@@ -32,6 +32,7 @@ struct thread_arg {
 
 static int stopping;
 static int inflight;
+static unsigned long served;   /* requests finished */
 
 /* SIGTERM and SIGINT are blocked in every thread (the mask is set before
  * any thread or libfcgi's own handlers exist) and taken here, so a signal
@@ -44,6 +45,7 @@ static void *housekeeping(void *p)
 {
 	struct gateway *gw = p;
 	int64_t last_tick = 0;
+	unsigned long trimmed_at = 0;
 	for (;;) {
 		struct timespec ts = { 0, 250 * 1000000L };
 		int sig = sigtimedwait(&stop_signals, NULL, &ts);
@@ -62,6 +64,14 @@ static void *housekeeping(void *p)
 		if (now - last_tick >= 250) {
 			last_tick = now;
 			gateway_tick(gw);
+			/* when a burst is over (nothing running, something served
+			 * since the last time), hand the pages malloc keeps free back
+			 * to the system: hundreds of streams leave much of it */
+			unsigned long done = __atomic_load_n(&served, __ATOMIC_SEQ_CST);
+			if (done != trimmed_at && __atomic_load_n(&inflight, __ATOMIC_SEQ_CST) == 0) {
+				malloc_trim(0);
+				trimmed_at = done;
+			}
 		}
 	}
 	return NULL;
@@ -82,6 +92,7 @@ static void *serve(void *p)
 		http_req_free(&r);
 		FCGX_Finish_r(&fr);
 		__atomic_sub_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(&served, 1, __ATOMIC_SEQ_CST);
 	}
 	worker_free(&w);
 	return NULL;
