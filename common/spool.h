@@ -7,7 +7,7 @@
  *   seg-....settled                        folded into ledger.db by settle,
  *                                          waiting for the billing backend
  * Each record is one JSON object on one line ending in '\n', written with a
- * single write(2) to an O_APPEND file, so a kill -9 can leave at most one
+ * single writev(2) to an O_APPEND file, so a kill -9 can leave at most one
  * partial last line, which readers skip. A ".open" segment whose lock can be
  * taken has lost its writer: settle closes it (spool_claim_orphans).
  * Segment names sort by creation time. */
