@@ -9,6 +9,8 @@
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
 const { startMock, startGateway, mockEnv, keysTool, sleep } = require('../lib/harness.js');
 const { request, stream, chatBody, bearer } = require('../lib/client.js');
 const { buildConf } = require('../lib/conf.js');
@@ -44,6 +46,7 @@ describe('a mixed batch, settled', () => {
   let backend;
   let gw;
   const sent = [];   // { kind, id } of every request sent
+  let diag = '';
 
   before(async () => {
     mock = await startMock();
@@ -77,8 +80,26 @@ describe('a mixed batch, settled', () => {
     // the router stops (SIGTERM): it closes its spool segment
     await sleep(300);
     await gw.halt();
+    // settle takes a segment once no process holds it: wait (bounded) until
+    // none does, and say who did if one still does
+    const spoolDir = path.join(gw.stateDir, 'spool');
+    const holders = () => {
+      const h = [];
+      for (const pid of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+        try {
+          for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+            const t = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+            if (t.startsWith(spoolDir)) h.push(`${pid} ${fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim()} ${t}`);
+          }
+        } catch { /* gone or not ours */ }
+      }
+      return h;
+    };
+    for (let i = 0; i < 200 && holders().length; i++) await sleep(50);
+    const held = holders();
     const r = await S.runSettle(stateOf(gw), [], { env: { BACKEND_URL: backend.url, INTERNAL_SECRET: SECRET } });
     assert.equal(r.code, 0, r.stdout + r.stderr);
+    diag = `spool: ${fs.readdirSync(spoolDir).join(' ')}\nheld before settle: ${held.join('; ') || 'by none'}\nsettle: ${r.stdout}${r.stderr}\nlog:\n${gw.errorLog().split('\n').slice(-15).join('\n')}`;
   });
 
   after(async () => {
@@ -149,7 +170,7 @@ describe('a mixed batch, settled', () => {
 
   it('nothing is left to settle', () => {
     const st = S.statusJson(stateOf(gw), { BACKEND_URL: backend.url, INTERNAL_SECRET: SECRET });
-    assert.equal(JSON.stringify(st).match(/"records":\s*[1-9]/), null, JSON.stringify(st));
+    assert.equal(JSON.stringify(st).match(/"records":\s*[1-9]/), null, `${JSON.stringify(st)}\n${diag}`);
   });
 });
 
