@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -50,6 +51,13 @@ struct load_ctx {
 	size_t n;
 };
 
+/* A number from state.db that an integer of the limits can hold (a damaged
+ * value is ignored rather than cast out of range). */
+static int num_in(const cJSON *v, double lo, double hi)
+{
+	return cJSON_IsNumber(v) && v->valuedouble >= lo && v->valuedouble <= hi;
+}
+
 static int load_one(const char *key, const char *val, size_t vlen, void *user)
 {
 	struct load_ctx *lc = user;
@@ -67,19 +75,19 @@ static int load_one(const char *key, const char *val, size_t vlen, void *user)
 		snprintf(e.id, sizeof(e.id), "%s", id->valuestring);
 		if (cJSON_IsString(name))
 			snprintf(e.name, sizeof(e.name), "%s", name->valuestring);
-		if (cJSON_IsNumber(exp))
+		if (num_in(exp, 0, 9.2e18))
 			e.expires = (int64_t)exp->valuedouble;
 		e.revoked = cJSON_IsTrue(rev);
 		const cJSON *lim = cJSON_GetObjectItemCaseSensitive(j, "limits");
 		if (cJSON_IsObject(lim)) {
 			const cJSON *v;
-			if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(lim, "rpm")))
+			if (num_in(v = cJSON_GetObjectItemCaseSensitive(lim, "rpm"), 0, (double)LONG_MAX))
 				e.rpm = (long)v->valuedouble;
-			if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(lim, "tpm")))
+			if (num_in(v = cJSON_GetObjectItemCaseSensitive(lim, "tpm"), 0, (double)LONG_MAX))
 				e.tpm = (long)v->valuedouble;
-			if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(lim, "tokens")))
+			if (num_in(v = cJSON_GetObjectItemCaseSensitive(lim, "tokens"), 0, 9.2e18))
 				e.tokens = (long long)v->valuedouble;
-			if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(lim, "tokens_month")))
+			if (num_in(v = cJSON_GetObjectItemCaseSensitive(lim, "tokens_month"), 0, 9.2e18))
 				e.tokens_month = (long long)v->valuedouble;
 			if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(lim, "cost")))
 				e.cost = v->valuedouble;

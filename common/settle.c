@@ -311,6 +311,17 @@ struct run_state {
 	char last_error[200];
 };
 
+/* A JSON number from one of our own files as an integer, when it is one an
+ * int64_t holds (NaN, infinities and anything past +-9.2e18 are not: a
+ * damaged file must not become undefined behaviour). 1 if so. */
+static int num_i64(const cJSON *v, int64_t *out)
+{
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= -9.2e18 && v->valuedouble <= 9.2e18))
+		return 0;
+	*out = (int64_t)v->valuedouble;
+	return 1;
+}
+
 static void read_state(const char *spool_dir, struct run_state *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -325,12 +336,9 @@ static void read_state(const char *spool_dir, struct run_state *s)
 	text[n] = '\0';
 	cJSON *j = cJSON_Parse(text);
 	const cJSON *v;
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "last_run")) && cJSON_IsNumber(v))
-		s->last_run = (int64_t)v->valuedouble;
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "last_push_ok")) && cJSON_IsNumber(v))
-		s->last_push_ok = (int64_t)v->valuedouble;
-	if ((v = cJSON_GetObjectItemCaseSensitive(j, "last_error_at")) && cJSON_IsNumber(v))
-		s->last_error_at = (int64_t)v->valuedouble;
+	num_i64(cJSON_GetObjectItemCaseSensitive(j, "last_run"), &s->last_run);
+	num_i64(cJSON_GetObjectItemCaseSensitive(j, "last_push_ok"), &s->last_push_ok);
+	num_i64(cJSON_GetObjectItemCaseSensitive(j, "last_error_at"), &s->last_error_at);
 	if ((v = cJSON_GetObjectItemCaseSensitive(j, "last_error")) && cJSON_IsString(v))
 		snprintf(s->last_error, sizeof(s->last_error), "%s", v->valuestring);
 	cJSON_Delete(j);
@@ -382,11 +390,12 @@ static int read_last(const char *ledger, long long *seq, int64_t *at, char ***se
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "seq");
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "at");
 	const cJSON *list = cJSON_GetObjectItemCaseSensitive(j, "segments");
-	if (!cJSON_IsNumber(s) || !cJSON_IsArray(list))
+	int64_t sv;
+	if (!num_i64(s, &sv) || !cJSON_IsArray(list))
 		goto out;
-	*seq = (long long)s->valuedouble;
-	if (at && cJSON_IsNumber(a))
-		*at = (int64_t)a->valuedouble;
+	*seq = (long long)sv;
+	if (at)
+		num_i64(a, at);
 	if (segs) {
 		const cJSON *e;
 		cJSON_ArrayForEach(e, list) {

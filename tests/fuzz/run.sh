@@ -7,6 +7,10 @@
 #   FUZZ_OUT=dir         build and work directory (default _build-fuzz)
 #   FUZZ_TARGETS="a b"   only these targets (names without fuzz_)
 #   FUZZ_JOBS=n          targets run side by side (default 1)
+#   FUZZ_SEED=n          libFuzzer's random seed (default: a new one each
+#                        run); scripts/test.sh fixes it, so that a test run
+#                        explores the same inputs every time and a finding
+#                        there is reproducible, while make fuzz searches anew
 #
 # New corpus entries go to $FUZZ_OUT/work/<target>, findings to
 # $FUZZ_OUT/artifacts/<target>-crash-*; tests/fuzz/corpus is only read.
@@ -63,7 +67,7 @@ run_one() {
 		case ${f##*/} in crash-*|leak-*|timeout-*) continue ;; esac
 		cp "$f" "$seeds/"
 	done
-	LLMGATE_FUZZ_IGNORE=$ignore "$bin" -max_total_time="$secs" -max_len="$(max_len_of "$t")" \
+	LLMGATE_FUZZ_IGNORE=$ignore "$bin" ${FUZZ_SEED:+-seed="$FUZZ_SEED"} -max_total_time="$secs" -max_len="$(max_len_of "$t")" \
 		-timeout=25 -rss_limit_mb=2560 -print_final_stats=1 -artifact_prefix="$out/artifacts/$t-" \
 		"$out/work/$t" "$seeds" >"$log" 2>&1
 	rc=$?
