@@ -1284,7 +1284,7 @@ async function main() {
       cpuUsPerReq: med((r) => r.cpuUsPerReq),
       upstream: runs[0].upstream ? { ...runs[0].upstream, maxOpen: Math.min(...runs.map((r) => r.upstream?.maxOpen ?? Infinity)) } : null,
       routerFds: runs.find((r) => r.routerFds)?.routerFds || null,
-      routerMem: runs.find((r) => r.routerMem)?.routerMem || null,
+      routerMem: [...runs].reverse().find((r) => r.routerMem)?.routerMem || null,   // the last round: memory grows over rounds
       firstError: runs.find((r) => r.firstError)?.firstError || null,
       runs: runs.map((r) => ({ ttfb: r.ttfb, delay: r.delay, gap: r.gap, failed: r.failed, missing: r.missing, wallMs: r.wallMs, maxOpen: r.upstream?.maxOpen ?? null })),
     };
