@@ -43,7 +43,7 @@ static const char *jstr(const cJSON *o, const char *name)
 static long jcount(const cJSON *o, const char *name)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e15)
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > USAGE_COUNT_MAX)
 		return -1;
 	return (long)v->valuedouble;
 }

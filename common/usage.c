@@ -9,7 +9,7 @@
 static long num(const cJSON *o, const char *name)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e15)
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > USAGE_COUNT_MAX)
 		return -1;
 	return (long)v->valuedouble;
 }
@@ -74,13 +74,15 @@ static long text_num(const char *v, size_t n)
 	}
 	if (n - i > 15)
 		return NUM_ODD;
-	long x = 0;
+	long long x = 0;   /* 15 digits fit; a long may not (32-bit systems) */
 	for (; i < n; i++) {
 		if (v[i] < '0' || v[i] > '9')
 			return NUM_ODD;
 		x = x * 10 + (v[i] - '0');
 	}
-	return neg && x ? -1 : x;   /* -0 is 0, as (long)-0.0 */
+	if (neg && x)
+		return -1;   /* -0 is 0, as (long)-0.0 */
+	return (double)x > USAGE_COUNT_MAX ? -1 : (long)x;
 }
 
 static int key_is(const struct jscan_member *m, const char *name)

@@ -4,6 +4,11 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
+/* The largest token count taken from an upstream: 1e15, or what a long
+ * holds where that is less (32-bit systems). */
+#include <limits.h>
+#define USAGE_COUNT_MAX ((double)LONG_MAX < 1e15 ? (double)LONG_MAX : 1e15)
+
 struct usage {
 	long prompt;       /* prompt/input tokens, cached ones included */
 	long completion;   /* completion/output tokens, reasoning included */
