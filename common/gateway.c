@@ -1093,6 +1093,101 @@ static cJSON *read_json_body(struct http_req *r, const struct config *c)
 	return j;
 }
 
+/* The next key of a target's pool to try, or -1 when none is left; when
+ * all that are left are cooling down, *fail and *retry_ms say so. */
+static int next_key(struct pool *pool, struct pool_tried *tried, enum fail_kind *fail, int64_t *retry_ms)
+{
+	int64_t wait = 0;
+	int ki = pool_pick(pool, tried, pool_now_ms(), &wait);
+	if (ki < 0 && wait > 0 && (*fail == FAIL_NONE || *fail == FAIL_COOLING || *fail == FAIL_RATE_LIMITED)) {
+		*fail = *fail == FAIL_NONE ? FAIL_COOLING : *fail;
+		if (!*retry_ms || wait < *retry_ms)
+			*retry_ms = wait;
+	}
+	return ki;
+}
+
+/* A new attempt with key ki of target t: what the last one left is reset,
+ * and the translator of the upstream's dialect is started. */
+static void attempt_begin(struct chat_ctx *x, const struct route_target *t, struct pool *pool, int ki,
+			  int include_usage)
+{
+	x->provider = t->prov->name;
+	x->used_provider = t->prov->name;
+	x->used_key = pool->keys[ki].id;
+	x->used_model = t->model;
+	x->mode = MODE_BUFFER;
+	x->status = 0;
+	x->saw_done = 0;
+	x->events = 0;
+	buf_reset(&x->body);
+	sse_reset(&x->sse);
+	sse_reset(&x->oai_sse);
+	memset(&x->usage, 0, sizeof(x->usage));
+	if (x->up == DIALECT_ANTHROPIC)
+		anthropic_to_oai_init(&x->a2o, x->requested, include_usage);
+	else if (x->up == DIALECT_GEMINI)
+		gemini_to_oai_init(&x->g2o, x->requested, include_usage);
+}
+
+/* An attempt that did not reach the client: 1 when it failed in a way
+ * another key or target may not (transport error or timeout, 429, a
+ * refused key, 5xx/408): the key's pool learns of it, and *fail, *retry_ms
+ * and detail say what happened. 0: the answer is for the client. */
+static int attempt_failed(struct chat_ctx *x, const struct upstream_call *uc, int ok, const struct route_target *t,
+			  struct pool *pool, int ki, int attempt, int64_t now, enum fail_kind *fail,
+			  int64_t *retry_ms, char *detail, size_t dl)
+{
+	const struct config *c = x->c;
+	const char *name = t->prov->name, *key = pool->keys[ki].id;
+	char m[220];
+	if (!ok) {
+		*fail = uc->timeout != UPSTREAM_TIMEOUT_NONE || uc->rc == CURLE_OPERATION_TIMEDOUT ? FAIL_TIMEOUT
+												     : FAIL_UPSTREAM;
+		if (uc->status >= 200 && uc->status < 300 && uc->rc == CURLE_WRITE_ERROR)
+			snprintf(detail, dl, "upstream %s response larger than %zu bytes", name, c->max_response);
+		else
+			snprintf(detail, dl, "upstream %s: %s", name,
+				 uc->timeout == UPSTREAM_TIMEOUT_FIRST_BYTE ? "no response in time" :
+				 uc->timeout == UPSTREAM_TIMEOUT_IDLE ? "response stalled" :
+				 uc->errmsg[0] ? uc->errmsg : curl_easy_strerror(uc->rc));
+		pool_report(pool, ki, POOL_FAILED, -1, c, now);
+		log_warn("%s attempt %d on %s key %s failed: %s", x->req_id, attempt, name, key, detail);
+		return 1;
+	}
+	if (uc->status == 429) {
+		long ra = uc->retry_after_s;
+		if (ra < 0 && x->up == DIALECT_GEMINI)
+			ra = gemini_error_retry_after(buf_str(&x->body), x->body.len);
+		pool_report(pool, ki, POOL_RATE_LIMITED, ra, c, now);
+		*fail = FAIL_RATE_LIMITED;
+		if (ra < 0)
+			ra = c->cooldown_s;
+		if (!*retry_ms || ra * 1000 < *retry_ms)
+			*retry_ms = ra * 1000;
+		snprintf(detail, dl, "upstream %s rate limited: %s", name, upstream_message(x, m, sizeof(m)));
+		log_info("%s key %s of %s answered 429; cooling down", x->req_id, key, name);
+		return 1;
+	}
+	if (uc->status == 401 || uc->status == 403 ||
+	    (uc->status == 400 && x->up == DIALECT_GEMINI && gemini_error_key_invalid(buf_str(&x->body), x->body.len))) {
+		pool_report(pool, ki, POOL_AUTH_FAILED, -1, c, now);
+		*fail = FAIL_AUTH;
+		snprintf(detail, dl, "upstream %s refused its key (HTTP %d)", name, uc->status);
+		log_warn("%s key %s of %s refused by upstream (HTTP %d); blocked", x->req_id, key, name, uc->status);
+		return 1;
+	}
+	if (uc->status >= 500 || uc->status == 408 || uc->status < 200) {
+		pool_report(pool, ki, POOL_FAILED, -1, c, now);
+		*fail = FAIL_UPSTREAM;
+		snprintf(detail, dl, "upstream %s answered HTTP %d: %s", name, uc->status,
+			 upstream_message(x, m, sizeof(m)));
+		log_warn("%s attempt %d: %s", x->req_id, attempt, detail);
+		return 1;
+	}
+	return 0;
+}
+
 /* A request's state for the chat engine; translate: the answer may be
  * turned from one dialect's stream into another's, which needs buffers. */
 static void chat_ctx_init(struct chat_ctx *x, struct gateway *gw, const struct config *c, struct http_req *r,
@@ -1235,33 +1330,11 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 			break;
 		}
 		while (attempts < c->max_attempts) {
-			int64_t wait = 0;
-			int ki = pool_pick(pool, &tried, pool_now_ms(), &wait);
-			if (ki < 0) {
-				if (wait > 0 && (fail == FAIL_NONE || fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED)) {
-					fail = fail == FAIL_NONE ? FAIL_COOLING : fail;
-					if (!retry_ms || wait < retry_ms)
-						retry_ms = wait;
-				}
+			int ki = next_key(pool, &tried, &fail, &retry_ms);
+			if (ki < 0)
 				break;
-			}
 			attempts++;
-			x->provider = t->prov->name;
-			x->used_provider = t->prov->name;
-			x->used_key = pool->keys[ki].id;
-			x->used_model = t->model;
-			x->mode = MODE_BUFFER;
-			x->status = 0;
-			x->saw_done = 0;
-			x->events = 0;
-			buf_reset(&x->body);
-			sse_reset(&x->sse);
-			sse_reset(&x->oai_sse);
-			memset(&x->usage, 0, sizeof(x->usage));
-			if (x->up == DIALECT_ANTHROPIC)
-				anthropic_to_oai_init(&x->a2o, requested, x->client_usage);
-			else if (x->up == DIALECT_GEMINI)
-				gemini_to_oai_init(&x->g2o, requested, x->client_usage);
+			attempt_begin(x, t, pool, ki, x->client_usage);
 
 			const char *const anthropic_hdrs[] = { "anthropic-version: " ANTHROPIC_VERSION, NULL };
 			const char *secret = pool->keys[ki].secret;
@@ -1294,58 +1367,8 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 				fail = FAIL_NONE;
 				break;
 			}
-			if (!ok) {
-				fail = uc.timeout == UPSTREAM_TIMEOUT_FIRST_BYTE || uc.timeout == UPSTREAM_TIMEOUT_IDLE ||
-				       uc.timeout == UPSTREAM_TIMEOUT_CONNECT || uc.rc == CURLE_OPERATION_TIMEDOUT
-					       ? FAIL_TIMEOUT : FAIL_UPSTREAM;
-				if (uc.status >= 200 && uc.status < 300 && uc.rc == CURLE_WRITE_ERROR)
-					snprintf(detail, sizeof(detail), "upstream %s response larger than %zu bytes",
-						 t->prov->name, c->max_response);
-				else
-					snprintf(detail, sizeof(detail), "upstream %s: %s", t->prov->name,
-						 uc.timeout == UPSTREAM_TIMEOUT_FIRST_BYTE ? "no response in time" :
-						 uc.timeout == UPSTREAM_TIMEOUT_IDLE ? "response stalled" :
-						 uc.errmsg[0] ? uc.errmsg : curl_easy_strerror(uc.rc));
-				pool_report(pool, ki, POOL_FAILED, -1, c, now);
-				log_warn("%s attempt %d on %s key %s failed: %s", req_id, attempts, t->prov->name,
-					 pool->keys[ki].id, detail);
+			if (attempt_failed(x, &uc, ok, t, pool, ki, attempts, now, &fail, &retry_ms, detail, sizeof(detail)))
 				continue;
-			}
-			if (uc.status == 429) {
-				long ra = uc.retry_after_s;
-				if (ra < 0 && x->up == DIALECT_GEMINI)
-					ra = gemini_error_retry_after(buf_str(&x->body), x->body.len);
-				pool_report(pool, ki, POOL_RATE_LIMITED, ra, c, now);
-				fail = FAIL_RATE_LIMITED;
-				if (ra < 0)
-					ra = c->cooldown_s;
-				if (!retry_ms || ra * 1000 < retry_ms)
-					retry_ms = ra * 1000;
-				char m[220];
-				snprintf(detail, sizeof(detail), "upstream %s rate limited: %s", t->prov->name,
-					 upstream_message(x, m, sizeof(m)));
-				log_info("%s key %s of %s answered 429; cooling down", req_id, pool->keys[ki].id, t->prov->name);
-				continue;
-			}
-			if (uc.status == 401 || uc.status == 403 ||
-			    (uc.status == 400 && x->up == DIALECT_GEMINI &&
-			     gemini_error_key_invalid(buf_str(&x->body), x->body.len))) {
-				pool_report(pool, ki, POOL_AUTH_FAILED, -1, c, now);
-				fail = FAIL_AUTH;
-				snprintf(detail, sizeof(detail), "upstream %s refused its key (HTTP %d)", t->prov->name, uc.status);
-				log_warn("%s key %s of %s refused by upstream (HTTP %d); blocked", req_id,
-					 pool->keys[ki].id, t->prov->name, uc.status);
-				continue;
-			}
-			if (uc.status >= 500 || uc.status == 408 || uc.status < 200) {
-				pool_report(pool, ki, POOL_FAILED, -1, c, now);
-				fail = FAIL_UPSTREAM;
-				char m[220];
-				snprintf(detail, sizeof(detail), "upstream %s answered HTTP %d: %s", t->prov->name,
-					 uc.status, upstream_message(x, m, sizeof(m)));
-				log_warn("%s attempt %d: %s", req_id, attempts, detail);
-				continue;
-			}
 			if (uc.status >= 400) {
 				pool_report(pool, ki, POOL_OK, -1, c, now);
 				relay_client_error(x);
@@ -1616,31 +1639,11 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 		url = spec->url ? xstrdup(spec->url) : xasprintf("%s%s", t->prov->base_url, spec->suffix);
 		x->up = t->prov->dialect;
 		while (attempts < c->max_attempts) {
-			int64_t wait = 0;
-			int ki = pool_pick(pool, &tried, pool_now_ms(), &wait);
-			if (ki < 0) {
-				if (wait > 0 && (fail == FAIL_NONE || fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED)) {
-					fail = fail == FAIL_NONE ? FAIL_COOLING : fail;
-					if (!retry_ms || wait < retry_ms)
-						retry_ms = wait;
-				}
+			int ki = next_key(pool, &tried, &fail, &retry_ms);
+			if (ki < 0)
 				break;
-			}
 			attempts++;
-			x->provider = t->prov->name;
-			x->used_provider = t->prov->name;
-			x->used_key = pool->keys[ki].id;
-			x->used_model = t->model;
-			x->status = 0;
-			x->events = 0;
-			x->saw_done = 0;
-			buf_reset(&x->body);
-			sse_reset(&x->sse);
-			memset(&x->usage, 0, sizeof(x->usage));
-			if (x->up == DIALECT_ANTHROPIC)
-				anthropic_to_oai_init(&x->a2o, x->requested, 1);
-			else if (x->up == DIALECT_GEMINI)
-				gemini_to_oai_init(&x->g2o, x->requested, 1);
+			attempt_begin(x, t, pool, ki, 1);
 			const char *secret = pool->keys[ki].secret;
 			char *auth = auth_line(x->up, secret);
 			const char *defaults[] = { "anthropic-version: " ANTHROPIC_VERSION, NULL };
@@ -1671,43 +1674,8 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 					log_warn("%s passthrough stream from %s failed: %s", req_id, t->prov->name, uc.errmsg);
 				break;
 			}
-			if (!ok) {
-				fail = uc.timeout != UPSTREAM_TIMEOUT_NONE || uc.rc == CURLE_OPERATION_TIMEDOUT ? FAIL_TIMEOUT
-														 : FAIL_UPSTREAM;
-				snprintf(detail, sizeof(detail), "upstream %s: %s", t->prov->name,
-					 uc.errmsg[0] ? uc.errmsg : curl_easy_strerror(uc.rc));
-				pool_report(pool, ki, POOL_FAILED, -1, c, now);
+			if (attempt_failed(x, &uc, ok, t, pool, ki, attempts, now, &fail, &retry_ms, detail, sizeof(detail)))
 				continue;
-			}
-			if (uc.status == 429) {
-				long ra = uc.retry_after_s;
-				if (ra < 0 && x->up == DIALECT_GEMINI)
-					ra = gemini_error_retry_after(buf_str(&x->body), x->body.len);
-				pool_report(pool, ki, POOL_RATE_LIMITED, ra, c, now);
-				fail = FAIL_RATE_LIMITED;
-				if (ra < 0)
-					ra = c->cooldown_s;
-				if (!retry_ms || ra * 1000 < retry_ms)
-					retry_ms = ra * 1000;
-				snprintf(detail, sizeof(detail), "upstream %s rate limited", t->prov->name);
-				continue;
-			}
-			if (uc.status == 401 || uc.status == 403 ||
-			    (uc.status == 400 && x->up == DIALECT_GEMINI &&
-			     gemini_error_key_invalid(buf_str(&x->body), x->body.len))) {
-				pool_report(pool, ki, POOL_AUTH_FAILED, -1, c, now);
-				fail = FAIL_AUTH;
-				snprintf(detail, sizeof(detail), "upstream %s refused its key (HTTP %d)", t->prov->name, uc.status);
-				continue;
-			}
-			if (uc.status >= 500 || uc.status == 408 || uc.status < 200) {
-				pool_report(pool, ki, POOL_FAILED, -1, c, now);
-				fail = FAIL_UPSTREAM;
-				char m[220];
-				snprintf(detail, sizeof(detail), "upstream %s answered HTTP %d: %s", t->prov->name,
-					 uc.status, upstream_message(x, m, sizeof(m)));
-				continue;
-			}
 			/* an answer for the client, buffered: its own status, scrubbed */
 			pool_report(pool, ki, POOL_OK, -1, c, now);
 			if (uc.status >= 200 && uc.status < 300)
