@@ -2,6 +2,7 @@
 #include "autoconf.h"
 #include "anthropic.h"
 #include "log.h"
+#include "translate.h"
 #include "xmalloc.h"
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,26 +18,9 @@ enum block_kind { BLK_NONE = 0, BLK_TEXT, BLK_THINKING, BLK_TOOL, BLK_OTHER };
 
 /* ------------------------------------------------------------ helpers */
 
-__attribute__((format(printf, 3, 4)))
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static void copy_str(char *dst, size_t n, const char *src)
 {
 	snprintf(dst, n, "%s", src ? src : "");
-}
-
-static const char *jstr(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 /* A token count: a number in 0..1e15, or -1. */
@@ -46,24 +30,6 @@ static long jcount(const cJSON *o, const char *name)
 	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > USAGE_COUNT_MAX)
 		return -1;
 	return (long)v->valuedouble;
-}
-
-static int blank(const char *s)
-{
-	for (; s && *s; s++)
-		if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
-			return 0;
-	return 1;
-}
-
-/* Append j printed as "data: JSON\n\n" and delete it; -1 if over cap. */
-static int emit_data(struct buf *out, cJSON *j)
-{
-	char *s = cJSON_PrintUnformatted(j);
-	int rc = s ? buf_printf(out, "data: %s\n\n", s) : -1;
-	free(s);
-	cJSON_Delete(j);
-	return rc;
 }
 
 /* Append j as "event: NAME\ndata: JSON\n\n" and delete it; -1 if over cap. */
@@ -197,13 +163,13 @@ static cJSON *image_block(const char *url, const char *where, char *err, size_t 
 		const char *b64 = strstr(url, ";base64,");
 		const char *comma = strchr(url, ',');
 		if (!b64 || comma < b64 + 7) {
-			seterr(err, errlen, "%s: only base64 data: URLs are supported for images", where);
+			tr_seterr(err, errlen, "%s: only base64 data: URLs are supported for images", where);
 			goto out;
 		}
 		const char *mt = url + 5;
 		size_t mtlen = strcspn(mt, ";,");
 		if (mtlen == 0) {
-			seterr(err, errlen, "%s: the data: URL has no media type", where);
+			tr_seterr(err, errlen, "%s: the data: URL has no media type", where);
 			goto out;
 		}
 		char *media = xstrndup(mt, mtlen);
@@ -221,7 +187,7 @@ static cJSON *image_block(const char *url, const char *where, char *err, size_t 
 		cJSON_AddStringToObject(src, "type", "url");
 		cJSON_AddStringToObject(src, "url", url);
 	} else {
-		seterr(err, errlen, "%s: image_url must be a data: or http(s) URL", where);
+		tr_seterr(err, errlen, "%s: image_url must be a data: or http(s) URL", where);
 	}
 out:
 	return blk;
@@ -229,7 +195,7 @@ out:
 
 static void add_text_block(cJSON *blocks, const char *text)
 {
-	if (blank(text))
+	if (tr_blank(text))
 		return;
 	cJSON *b = cJSON_CreateObject();
 	cJSON_AddStringToObject(b, "type", "text");
@@ -253,30 +219,30 @@ static int content_to_blocks(const cJSON *content, cJSON *blocks, int mi, char *
 		goto out;
 	}
 	if (!cJSON_IsArray(content)) {
-		seterr(err, errlen, "messages[%d].content must be a string or an array of parts", mi);
+		tr_seterr(err, errlen, "messages[%d].content must be a string or an array of parts", mi);
 		goto out;
 	}
 	int k = 0;
 	const cJSON *part;
 	cJSON_ArrayForEach(part, content) {
 		snprintf(where, sizeof(where), "messages[%d].content[%d]", mi, k);
-		const char *type = jstr(part, "type");
+		const char *type = tr_jstr(part, "type");
 		if (!cJSON_IsObject(part) || !type) {
-			seterr(err, errlen, "%s must be an object with a type", where);
+			tr_seterr(err, errlen, "%s must be an object with a type", where);
 			goto out;
 		}
 		if (!strcmp(type, "text") || !strcmp(type, "refusal")) {
-			const char *t = jstr(part, type);
+			const char *t = tr_jstr(part, type);
 			if (!t) {
-				seterr(err, errlen, "%s.%s must be a string", where, type);
+				tr_seterr(err, errlen, "%s.%s must be a string", where, type);
 				goto out;
 			}
 			add_text_block(blocks, t);
 		} else if (!strcmp(type, "image_url")) {
 			const cJSON *iu = cJSON_GetObjectItemCaseSensitive(part, "image_url");
-			const char *url = cJSON_IsString(iu) ? iu->valuestring : jstr(iu, "url");
+			const char *url = cJSON_IsString(iu) ? iu->valuestring : tr_jstr(iu, "url");
 			if (!url) {
-				seterr(err, errlen, "%s.image_url.url must be a string", where);
+				tr_seterr(err, errlen, "%s.image_url.url must be a string", where);
 				goto out;
 			}
 			cJSON *img = image_block(url, where, err, errlen);
@@ -284,7 +250,7 @@ static int content_to_blocks(const cJSON *content, cJSON *blocks, int mi, char *
 				goto out;
 			cJSON_AddItemToArray(blocks, img);
 		} else {
-			seterr(err, errlen, "%s: content part type '%s' is not supported for this model", where, type);
+			tr_seterr(err, errlen, "%s: content part type '%s' is not supported for this model", where, type);
 			goto out;
 		}
 		k++;
@@ -304,7 +270,7 @@ static void add_turn(cJSON *msgs, const char *role, cJSON *blocks)
 		cJSON_Delete(blocks);
 		return;
 	}
-	const char *lr = last ? jstr(last, "role") : NULL;
+	const char *lr = last ? tr_jstr(last, "role") : NULL;
 	if (lr && !strcmp(lr, role)) {
 		cJSON *dst = cJSON_GetObjectItemCaseSensitive(last, "content");
 		while (blocks->child)
@@ -339,25 +305,25 @@ static int tool_calls_to_blocks(const cJSON *tcs, cJSON *blocks, int mi, char *e
 	if (!tcs || cJSON_IsNull(tcs))
 		return 0;
 	if (!cJSON_IsArray(tcs)) {
-		seterr(err, errlen, "messages[%d].tool_calls must be an array", mi);
+		tr_seterr(err, errlen, "messages[%d].tool_calls must be an array", mi);
 		goto out;
 	}
 	cJSON_ArrayForEach(tc, tcs) {
 		const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tc, "function");
-		const char *id = jstr(tc, "id"), *name = jstr(fn, "name");
+		const char *id = tr_jstr(tc, "id"), *name = tr_jstr(fn, "name");
 		if (!id || !name) {
-			seterr(err, errlen, "messages[%d].tool_calls[%d] needs an id and function.name", mi, k);
+			tr_seterr(err, errlen, "messages[%d].tool_calls[%d] needs an id and function.name", mi, k);
 			goto out;
 		}
-		const char *args = jstr(fn, "arguments");
+		const char *args = tr_jstr(fn, "arguments");
 		cJSON *input = NULL;
-		if (!args || blank(args)) {
+		if (!args || tr_blank(args)) {
 			input = cJSON_CreateObject();
 		} else {
 			input = cJSON_Parse(args);
 			if (!cJSON_IsObject(input)) {
 				cJSON_Delete(input);
-				seterr(err, errlen, "messages[%d].tool_calls[%d].function.arguments is not a JSON object", mi, k);
+				tr_seterr(err, errlen, "messages[%d].tool_calls[%d].function.arguments is not a JSON object", mi, k);
 				goto out;
 			}
 		}
@@ -380,10 +346,10 @@ out:
 static cJSON *tool_result_block(const cJSON *m, int mi, char *err, size_t errlen)
 {
 	cJSON *b = NULL, *inner = NULL;
-	const char *id = jstr(m, "tool_call_id");
+	const char *id = tr_jstr(m, "tool_call_id");
 	const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
 	if (!id) {
-		seterr(err, errlen, "messages[%d].tool_call_id is missing", mi);
+		tr_seterr(err, errlen, "messages[%d].tool_call_id is missing", mi);
 		goto out;
 	}
 	char *tid = tool_id(id);
@@ -404,44 +370,13 @@ static cJSON *tool_result_block(const cJSON *m, int mi, char *err, size_t errlen
 		cJSON_AddItemToObject(b, "content", inner);
 		inner = NULL;
 	} else if (content && !cJSON_IsNull(content)) {
-		seterr(err, errlen, "messages[%d].content must be a string or an array of parts", mi);
+		tr_seterr(err, errlen, "messages[%d].content must be a string or an array of parts", mi);
 		cJSON_Delete(b);
 		b = NULL;
 	}
 out:
 	cJSON_Delete(inner);
 	return b;
-}
-
-/* System/developer message text appended to sys. */
-static int system_text(const cJSON *content, struct buf *sys, int mi, char *err, size_t errlen)
-{
-	const cJSON *part;
-	if (cJSON_IsString(content)) {
-		if (!blank(content->valuestring)) {
-			if (sys->len)
-				buf_puts(sys, "\n\n");
-			buf_puts(sys, content->valuestring);
-		}
-		return 0;
-	}
-	if (!cJSON_IsArray(content)) {
-		seterr(err, errlen, "messages[%d].content must be a string or an array of text parts", mi);
-		return -1;
-	}
-	cJSON_ArrayForEach(part, content) {
-		const char *type = jstr(part, "type"), *t = jstr(part, "text");
-		if (!type || strcmp(type, "text") || !t) {
-			seterr(err, errlen, "messages[%d]: a system message may hold only text parts", mi);
-			return -1;
-		}
-		if (blank(t))
-			continue;
-		if (sys->len)
-			buf_puts(sys, "\n\n");
-		buf_puts(sys, t);
-	}
-	return 0;
 }
 
 static cJSON *tools_from_oai(const cJSON *tools, char *err, size_t errlen)
@@ -451,15 +386,15 @@ static cJSON *tools_from_oai(const cJSON *tools, char *err, size_t errlen)
 	int k = 0;
 	cJSON_ArrayForEach(t, tools) {
 		const cJSON *fn = cJSON_GetObjectItemCaseSensitive(t, "function");
-		const char *type = jstr(t, "type"), *name = jstr(fn, "name");
+		const char *type = tr_jstr(t, "type"), *name = tr_jstr(fn, "name");
 		if ((type && strcmp(type, "function")) || !name) {
-			seterr(err, errlen, "tools[%d] must be {\"type\":\"function\",\"function\":{\"name\":...}}", k);
+			tr_seterr(err, errlen, "tools[%d] must be {\"type\":\"function\",\"function\":{\"name\":...}}", k);
 			cJSON_Delete(out);
 			return NULL;
 		}
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "name", name);
-		const char *desc = jstr(fn, "description");
+		const char *desc = tr_jstr(fn, "description");
 		if (desc)
 			cJSON_AddStringToObject(o, "description", desc);
 		const cJSON *params = cJSON_GetObjectItemCaseSensitive(fn, "parameters");
@@ -495,13 +430,13 @@ static cJSON *tool_choice_from_oai(const cJSON *tc, int no_parallel, int *bad, c
 		else if (!strcmp(tc->valuestring, "required"))
 			type = "any";
 	} else if (cJSON_IsObject(tc)) {
-		name = jstr(cJSON_GetObjectItemCaseSensitive(tc, "function"), "name");
+		name = tr_jstr(cJSON_GetObjectItemCaseSensitive(tc, "function"), "name");
 		if (name)
 			type = "tool";
 	}
 	if (!type) {
 		*bad = 1;
-		seterr(err, errlen, "tool_choice must be \"auto\", \"none\", \"required\" or {\"type\":\"function\",\"function\":{\"name\":...}}");
+		tr_seterr(err, errlen, "tool_choice must be \"auto\", \"none\", \"required\" or {\"type\":\"function\",\"function\":{\"name\":...}}");
 		return NULL;
 	}
 	o = cJSON_CreateObject();
@@ -534,7 +469,7 @@ static cJSON *stop_from_oai(const cJSON *stop, int *bad, char *err, size_t errle
 		*bad = 1;
 	}
 	if (*bad)
-		seterr(err, errlen, "stop must be a string or an array of strings");
+		tr_seterr(err, errlen, "stop must be a string or an array of strings");
 	if (*bad || cJSON_GetArraySize(arr) == 0) {
 		cJSON_Delete(arr);
 		return NULL;
@@ -552,14 +487,14 @@ static cJSON *tools_of_history(const cJSON *msgs)
 	const cJSON *m, *b, *t;
 	cJSON_ArrayForEach(m, msgs) {
 		cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(m, "content")) {
-			const char *bt = jstr(b, "type"), *name = jstr(b, "name");
+			const char *bt = tr_jstr(b, "type"), *name = tr_jstr(b, "name");
 			int known = 0;
 			if (!bt || strcmp(bt, "tool_use") || !name)
 				continue;
 			if (!tools)
 				tools = cJSON_CreateArray();
 			cJSON_ArrayForEach(t, tools)
-				known |= !strcmp(jstr(t, "name"), name);
+				known |= !strcmp(tr_jstr(t, "name"), name);
 			if (known)
 				continue;
 			cJSON *o = cJSON_CreateObject();
@@ -583,23 +518,23 @@ char *anthropic_request_from_oai(const cJSON *req, const char *model, char *err,
 
 	buf_init(&sys, TEXT_CAP);
 	if (!cJSON_IsObject(req)) {
-		seterr(err, errlen, "the request body must be a JSON object");
+		tr_seterr(err, errlen, "the request body must be a JSON object");
 		goto out;
 	}
 	if (!model)
-		model = jstr(req, "model");
+		model = tr_jstr(req, "model");
 	if (!model) {
-		seterr(err, errlen, "'model' is required");
+		tr_seterr(err, errlen, "'model' is required");
 		goto out;
 	}
 	const cJSON *messages = cJSON_GetObjectItemCaseSensitive(req, "messages");
 	if (!cJSON_IsArray(messages) || cJSON_GetArraySize(messages) == 0) {
-		seterr(err, errlen, "'messages' must be a non-empty array");
+		tr_seterr(err, errlen, "'messages' must be a non-empty array");
 		goto out;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(req, "n");
 	if (cJSON_IsNumber(v) && v->valuedouble != 1) {
-		seterr(err, errlen, "n other than 1 is not supported for this model");
+		tr_seterr(err, errlen, "n other than 1 is not supported for this model");
 		goto out;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(req, "max_completion_tokens");
@@ -608,7 +543,7 @@ char *anthropic_request_from_oai(const cJSON *req, const char *model, char *err,
 	if (v && !cJSON_IsNull(v)) {
 		if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1e9 ||
 		    v->valuedouble != (double)(long)v->valuedouble) {
-			seterr(err, errlen, "max_tokens must be a positive integer");
+			tr_seterr(err, errlen, "max_tokens must be a positive integer");
 			goto out;
 		}
 		max_tokens = v->valuedouble;
@@ -616,15 +551,15 @@ char *anthropic_request_from_oai(const cJSON *req, const char *model, char *err,
 
 	msgs = cJSON_CreateArray();
 	cJSON_ArrayForEach(m, messages) {
-		const char *role = jstr(m, "role");
+		const char *role = tr_jstr(m, "role");
 		const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
 		cJSON *blocks;
 		if (!cJSON_IsObject(m) || !role) {
-			seterr(err, errlen, "messages[%d] must be an object with a role", mi);
+			tr_seterr(err, errlen, "messages[%d] must be an object with a role", mi);
 			goto out;
 		}
 		if (!strcmp(role, "system") || !strcmp(role, "developer")) {
-			if (system_text(content, &sys, mi, err, errlen) != 0)
+			if (tr_system_text(content, &sys, mi, err, errlen) != 0)
 				goto out;
 		} else if (!strcmp(role, "user") || !strcmp(role, "assistant")) {
 			blocks = cJSON_CreateArray();
@@ -644,13 +579,13 @@ char *anthropic_request_from_oai(const cJSON *req, const char *model, char *err,
 			cJSON_AddItemToArray(blocks, b);
 			add_turn(msgs, "user", blocks);
 		} else {
-			seterr(err, errlen, "messages[%d].role '%s' is not supported", mi, role);
+			tr_seterr(err, errlen, "messages[%d].role '%s' is not supported", mi, role);
 			goto out;
 		}
 		mi++;
 	}
 	if (cJSON_GetArraySize(msgs) == 0) {
-		seterr(err, errlen, "'messages' holds no user or assistant content");
+		tr_seterr(err, errlen, "'messages' holds no user or assistant content");
 		goto out;
 	}
 
@@ -665,7 +600,7 @@ char *anthropic_request_from_oai(const cJSON *req, const char *model, char *err,
 		if (bad)
 			goto out;
 	} else if (v && !cJSON_IsNull(v) && !cJSON_IsArray(v)) {
-		seterr(err, errlen, "tools must be an array");
+		tr_seterr(err, errlen, "tools must be an array");
 		goto out;
 	} else if ((tools = tools_of_history(msgs)) != NULL) {
 		choice = cJSON_CreateObject();
@@ -705,14 +640,14 @@ char *anthropic_request_from_oai(const cJSON *req, const char *model, char *err,
 		cJSON_AddNumberToObject(out, "top_p", v->valuedouble);
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "stream")))
 		cJSON_AddTrueToObject(out, "stream");
-	const char *user = jstr(req, "user");
+	const char *user = tr_jstr(req, "user");
 	if (user && *user) {
 		cJSON *md = cJSON_AddObjectToObject(out, "metadata");
 		cJSON_AddStringToObject(md, "user_id", user);
 	}
 	result = cJSON_PrintUnformatted(out);
 	if (!result)
-		seterr(err, errlen, "cannot encode the request");
+		tr_seterr(err, errlen, "cannot encode the request");
 out:
 	cJSON_Delete(out);
 	cJSON_Delete(msgs);
@@ -737,38 +672,38 @@ char *anthropic_response_to_oai(const char *body, size_t len, const char *model,
 	buf_init(&text, TEXT_CAP);
 	buf_init(&think, TEXT_CAP);
 	if (!cJSON_IsObject(j)) {
-		seterr(err, errlen, "the upstream response is not a JSON object");
+		tr_seterr(err, errlen, "the upstream response is not a JSON object");
 		goto out;
 	}
-	const char *type = jstr(j, "type");
+	const char *type = tr_jstr(j, "type");
 	if (type && !strcmp(type, "error")) {
 		const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
-		seterr(err, errlen, "upstream error: %s: %s", jstr(e, "type") ? jstr(e, "type") : "error",
-		       jstr(e, "message") ? jstr(e, "message") : "");
+		tr_seterr(err, errlen, "upstream error: %s: %s", tr_jstr(e, "type") ? tr_jstr(e, "type") : "error",
+		       tr_jstr(e, "message") ? tr_jstr(e, "message") : "");
 		goto out;
 	}
 	const cJSON *content = cJSON_GetObjectItemCaseSensitive(j, "content");
 	if (!cJSON_IsArray(content)) {
-		seterr(err, errlen, "the upstream response has no content array");
+		tr_seterr(err, errlen, "the upstream response has no content array");
 		goto out;
 	}
 	tcs = cJSON_CreateArray();
 	cJSON_ArrayForEach(b, content) {
-		const char *bt = jstr(b, "type");
+		const char *bt = tr_jstr(b, "type");
 		if (!bt)
 			continue;
-		if (!strcmp(bt, "text") && jstr(b, "text")) {
-			buf_puts(&text, jstr(b, "text"));
-		} else if (!strcmp(bt, "thinking") && jstr(b, "thinking")) {
-			buf_puts(&think, jstr(b, "thinking"));
+		if (!strcmp(bt, "text") && tr_jstr(b, "text")) {
+			buf_puts(&text, tr_jstr(b, "text"));
+		} else if (!strcmp(bt, "thinking") && tr_jstr(b, "thinking")) {
+			buf_puts(&think, tr_jstr(b, "thinking"));
 		} else if (!strcmp(bt, "tool_use")) {
 			const cJSON *input = cJSON_GetObjectItemCaseSensitive(b, "input");
 			char *args = input ? cJSON_PrintUnformatted(input) : xstrdup("{}");
 			cJSON *tc = cJSON_CreateObject();
-			cJSON_AddStringToObject(tc, "id", jstr(b, "id") ? jstr(b, "id") : "");
+			cJSON_AddStringToObject(tc, "id", tr_jstr(b, "id") ? tr_jstr(b, "id") : "");
 			cJSON_AddStringToObject(tc, "type", "function");
 			cJSON *fn = cJSON_AddObjectToObject(tc, "function");
-			cJSON_AddStringToObject(fn, "name", jstr(b, "name") ? jstr(b, "name") : "");
+			cJSON_AddStringToObject(fn, "name", tr_jstr(b, "name") ? tr_jstr(b, "name") : "");
 			cJSON_AddStringToObject(fn, "arguments", args ? args : "{}");
 			free(args);
 			cJSON_AddItemToArray(tcs, tc);
@@ -780,13 +715,13 @@ char *anthropic_response_to_oai(const char *body, size_t len, const char *model,
 		*u = us;
 
 	out = cJSON_CreateObject();
-	const char *id = jstr(j, "id");
+	const char *id = tr_jstr(j, "id");
 	char *oid = xasprintf("chatcmpl-%s", id ? id : "anthropic");
 	cJSON_AddStringToObject(out, "id", oid);
 	free(oid);
 	cJSON_AddStringToObject(out, "object", "chat.completion");
 	cJSON_AddNumberToObject(out, "created", (double)time(NULL));
-	cJSON_AddStringToObject(out, "model", model ? model : jstr(j, "model") ? jstr(j, "model") : "");
+	cJSON_AddStringToObject(out, "model", model ? model : tr_jstr(j, "model") ? tr_jstr(j, "model") : "");
 	cJSON *choices = cJSON_AddArrayToObject(out, "choices");
 	cJSON *ch = cJSON_CreateObject();
 	cJSON_AddItemToArray(choices, ch);
@@ -805,7 +740,7 @@ char *anthropic_response_to_oai(const char *body, size_t len, const char *model,
 		tcs = NULL;
 	}
 	cJSON_AddNullToObject(ch, "logprobs");
-	cJSON_AddStringToObject(ch, "finish_reason", finish_from_stop(jstr(j, "stop_reason")));
+	cJSON_AddStringToObject(ch, "finish_reason", finish_from_stop(tr_jstr(j, "stop_reason")));
 	cJSON_AddItemToObject(out, "usage", oai_usage_json(&us));
 	result = cJSON_PrintUnformatted(out);
 out:
@@ -852,7 +787,7 @@ static int a2o_chunk(const struct anthropic_to_oai *s, struct buf *out, cJSON *d
 		cJSON_AddStringToObject(ch, "finish_reason", finish);
 	else
 		cJSON_AddNullToObject(ch, "finish_reason");
-	return emit_data(out, c);
+	return tr_emit_data(out, c);
 }
 
 static int a2o_text(const struct anthropic_to_oai *s, struct buf *out, const char *field, const char *text)
@@ -913,25 +848,25 @@ static int a2o_fail(struct anthropic_to_oai *s, struct buf *out, const char *mes
 	copy_str(s->error, sizeof(s->error), message);
 	char *msg = xstrdup(message);
 	log_scrub(msg);
-	emit_data(out, oai_error_obj(msg, "upstream_error", code));
+	tr_emit_data(out, oai_error_obj(msg, "upstream_error", code));
 	free(msg);
 	return -1;
 }
 
 static int a2o_block_start(struct anthropic_to_oai *s, struct buf *out, const cJSON *cb)
 {
-	const char *t = jstr(cb, "type");
+	const char *t = tr_jstr(cb, "type");
 	if (!t) {
 		s->block = BLK_OTHER;
 		return 0;
 	}
 	if (!strcmp(t, "text")) {
 		s->block = BLK_TEXT;
-		return a2o_text(s, out, "content", jstr(cb, "text"));
+		return a2o_text(s, out, "content", tr_jstr(cb, "text"));
 	}
 	if (!strcmp(t, "thinking")) {
 		s->block = BLK_THINKING;
-		return a2o_text(s, out, "reasoning_content", jstr(cb, "thinking"));
+		return a2o_text(s, out, "reasoning_content", tr_jstr(cb, "thinking"));
 	}
 	if (!strcmp(t, "tool_use")) {
 		int rc;
@@ -939,7 +874,7 @@ static int a2o_block_start(struct anthropic_to_oai *s, struct buf *out, const cJ
 		char *args = cJSON_IsObject(input) && input->child ? cJSON_PrintUnformatted(input) : NULL;
 		s->block = BLK_TOOL;
 		s->tool_index = s->ntools++;
-		rc = a2o_tool(s, out, jstr(cb, "id") ? jstr(cb, "id") : "", jstr(cb, "name") ? jstr(cb, "name") : "",
+		rc = a2o_tool(s, out, tr_jstr(cb, "id") ? tr_jstr(cb, "id") : "", tr_jstr(cb, "name") ? tr_jstr(cb, "name") : "",
 			      args ? args : "");
 		free(args);
 		return rc;
@@ -950,15 +885,15 @@ static int a2o_block_start(struct anthropic_to_oai *s, struct buf *out, const cJ
 
 static int a2o_block_delta(struct anthropic_to_oai *s, struct buf *out, const cJSON *d)
 {
-	const char *t = jstr(d, "type");
+	const char *t = tr_jstr(d, "type");
 	if (!t)
 		return 0;
 	if (!strcmp(t, "text_delta"))
-		return a2o_text(s, out, "content", jstr(d, "text"));
+		return a2o_text(s, out, "content", tr_jstr(d, "text"));
 	if (!strcmp(t, "thinking_delta"))
-		return a2o_text(s, out, "reasoning_content", jstr(d, "thinking"));
+		return a2o_text(s, out, "reasoning_content", tr_jstr(d, "thinking"));
 	if (!strcmp(t, "input_json_delta") && s->block == BLK_TOOL) {
-		const char *pj = jstr(d, "partial_json");
+		const char *pj = tr_jstr(d, "partial_json");
 		return pj && *pj ? a2o_tool(s, out, NULL, NULL, pj) : 0;
 	}
 	return 0;   /* signature_delta, citations_delta, ... */
@@ -975,7 +910,7 @@ static int a2o_stop(struct anthropic_to_oai *s, struct buf *out)
 		cJSON *c = a2o_chunk_head(s);
 		cJSON_AddArrayToObject(c, "choices");
 		cJSON_AddItemToObject(c, "usage", oai_usage_json(&s->usage));
-		if (emit_data(out, c) != 0)
+		if (tr_emit_data(out, c) != 0)
 			return -1;
 	}
 	return buf_puts(out, "data: [DONE]\n\n");
@@ -996,14 +931,14 @@ int anthropic_to_oai_feed(struct anthropic_to_oai *s, const char *event, const c
 		rc = a2o_fail(s, out, "the upstream sent an event that is not JSON", "bad_upstream_event");
 		goto out;
 	}
-	const char *type = jstr(j, "type");
+	const char *type = tr_jstr(j, "type");
 	if (!type)
 		type = event;
 	if (!type)
 		goto out;
 	if (!strcmp(type, "message_start")) {
 		const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
-		const char *id = jstr(msg, "id");
+		const char *id = tr_jstr(msg, "id");
 		if (id && !s->started)
 			snprintf(s->id, sizeof(s->id), "chatcmpl-%s", id);
 		a2o_usage(s, cJSON_GetObjectItemCaseSensitive(msg, "usage"));
@@ -1020,7 +955,7 @@ int anthropic_to_oai_feed(struct anthropic_to_oai *s, const char *event, const c
 		s->block = BLK_NONE;
 	} else if (!strcmp(type, "message_delta")) {
 		a2o_usage(s, cJSON_GetObjectItemCaseSensitive(j, "usage"));
-		const char *sr = jstr(cJSON_GetObjectItemCaseSensitive(j, "delta"), "stop_reason");
+		const char *sr = tr_jstr(cJSON_GetObjectItemCaseSensitive(j, "delta"), "stop_reason");
 		if (sr && !s->finished) {
 			rc = a2o_start(s, out);
 			s->finished = 1;
@@ -1037,8 +972,8 @@ int anthropic_to_oai_feed(struct anthropic_to_oai *s, const char *event, const c
 		}
 	} else if (!strcmp(type, "error")) {
 		const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
-		const char *m = jstr(e, "message");
-		rc = a2o_fail(s, out, m ? m : "the upstream reported an error", jstr(e, "type"));
+		const char *m = tr_jstr(e, "message");
+		rc = a2o_fail(s, out, m ? m : "the upstream reported an error", tr_jstr(e, "type"));
 		goto out;
 	}
 	/* ping and unknown events: nothing */
@@ -1057,15 +992,15 @@ out:
 static cJSON *image_part(const cJSON *blk, const char *where, char *err, size_t errlen)
 {
 	const cJSON *src = cJSON_GetObjectItemCaseSensitive(blk, "source");
-	const char *st = jstr(src, "type");
+	const char *st = tr_jstr(src, "type");
 	char *url = NULL;
 	cJSON *part = NULL;
-	if (st && !strcmp(st, "base64") && jstr(src, "media_type") && jstr(src, "data"))
-		url = xasprintf("data:%s;base64,%s", jstr(src, "media_type"), jstr(src, "data"));
-	else if (st && !strcmp(st, "url") && jstr(src, "url"))
-		url = xstrdup(jstr(src, "url"));
+	if (st && !strcmp(st, "base64") && tr_jstr(src, "media_type") && tr_jstr(src, "data"))
+		url = xasprintf("data:%s;base64,%s", tr_jstr(src, "media_type"), tr_jstr(src, "data"));
+	else if (st && !strcmp(st, "url") && tr_jstr(src, "url"))
+		url = xstrdup(tr_jstr(src, "url"));
 	if (!url) {
-		seterr(err, errlen, "%s: an image needs a base64 or url source", where);
+		tr_seterr(err, errlen, "%s: an image needs a base64 or url source", where);
 		goto out;
 	}
 	part = cJSON_CreateObject();
@@ -1097,22 +1032,22 @@ static int tool_result_text(const cJSON *content, struct buf *text, cJSON *parts
 		return 0;
 	}
 	if (!cJSON_IsArray(content)) {
-		seterr(err, errlen, "%s.content must be a string or an array of blocks", where);
+		tr_seterr(err, errlen, "%s.content must be a string or an array of blocks", where);
 		return -1;
 	}
 	cJSON_ArrayForEach(b, content) {
-		const char *bt = jstr(b, "type");
-		if (bt && !strcmp(bt, "text") && jstr(b, "text")) {
+		const char *bt = tr_jstr(b, "type");
+		if (bt && !strcmp(bt, "text") && tr_jstr(b, "text")) {
 			if (text->len)
 				buf_puts(text, "\n");
-			buf_puts(text, jstr(b, "text"));
+			buf_puts(text, tr_jstr(b, "text"));
 		} else if (bt && !strcmp(bt, "image")) {
 			cJSON *p = image_part(b, where, err, errlen);
 			if (!p)
 				return -1;
 			cJSON_AddItemToArray(parts, p);
 		} else {
-			seterr(err, errlen, "%s: block type '%s' is not supported in a tool_result", where,
+			tr_seterr(err, errlen, "%s: block type '%s' is not supported in a tool_result", where,
 			       bt ? bt : "?");
 			return -1;
 		}
@@ -1131,18 +1066,18 @@ static int user_blocks_to_oai(const cJSON *content, cJSON *msgs, int mi, char *e
 
 	buf_init(&text, TEXT_CAP);
 	cJSON_ArrayForEach(b, content) {
-		const char *bt = jstr(b, "type");
+		const char *bt = tr_jstr(b, "type");
 		snprintf(where, sizeof(where), "messages[%d].content[%d]", mi, k++);
 		if (!bt) {
-			seterr(err, errlen, "%s must be an object with a type", where);
+			tr_seterr(err, errlen, "%s must be an object with a type", where);
 			goto out;
 		}
 		if (!strcmp(bt, "text")) {
-			if (!jstr(b, "text")) {
-				seterr(err, errlen, "%s.text must be a string", where);
+			if (!tr_jstr(b, "text")) {
+				tr_seterr(err, errlen, "%s.text must be a string", where);
 				goto out;
 			}
-			cJSON_AddItemToArray(parts, text_part(jstr(b, "text")));
+			cJSON_AddItemToArray(parts, text_part(tr_jstr(b, "text")));
 		} else if (!strcmp(bt, "image")) {
 			cJSON *p = image_part(b, where, err, errlen);
 			if (!p)
@@ -1150,10 +1085,10 @@ static int user_blocks_to_oai(const cJSON *content, cJSON *msgs, int mi, char *e
 			cJSON_AddItemToArray(parts, p);
 			only_text = 0;
 		} else if (!strcmp(bt, "tool_result")) {
-			const char *id = jstr(b, "tool_use_id");
+			const char *id = tr_jstr(b, "tool_use_id");
 			int before = cJSON_GetArraySize(parts);
 			if (!id) {
-				seterr(err, errlen, "%s.tool_use_id is missing", where);
+				tr_seterr(err, errlen, "%s.tool_use_id is missing", where);
 				goto out;
 			}
 			buf_reset(&text);
@@ -1168,7 +1103,7 @@ static int user_blocks_to_oai(const cJSON *content, cJSON *msgs, int mi, char *e
 			cJSON_AddStringToObject(tm, "content", buf_str(&text));
 			cJSON_AddItemToArray(msgs, tm);
 		} else {
-			seterr(err, errlen, "%s: block type '%s' is not supported for this model", where, bt);
+			tr_seterr(err, errlen, "%s: block type '%s' is not supported for this model", where, bt);
 			goto out;
 		}
 	}
@@ -1181,7 +1116,7 @@ static int user_blocks_to_oai(const cJSON *content, cJSON *msgs, int mi, char *e
 			cJSON_ArrayForEach(p, parts) {
 				if (text.len)
 					buf_puts(&text, "\n");
-				buf_puts(&text, jstr(p, "text"));
+				buf_puts(&text, tr_jstr(p, "text"));
 			}
 			cJSON_AddStringToObject(um, "content", buf_str(&text));
 		} else {
@@ -1206,19 +1141,19 @@ static int assistant_blocks_to_oai(const cJSON *content, cJSON *msgs, int mi, ch
 
 	buf_init(&text, TEXT_CAP);
 	cJSON_ArrayForEach(b, content) {
-		const char *bt = jstr(b, "type");
+		const char *bt = tr_jstr(b, "type");
 		if (!bt) {
-			seterr(err, errlen, "messages[%d].content[%d] must be an object with a type", mi, k);
+			tr_seterr(err, errlen, "messages[%d].content[%d] must be an object with a type", mi, k);
 			goto out;
 		}
 		if (!strcmp(bt, "text")) {
-			if (jstr(b, "text"))
-				buf_puts(&text, jstr(b, "text"));
+			if (tr_jstr(b, "text"))
+				buf_puts(&text, tr_jstr(b, "text"));
 		} else if (!strcmp(bt, "tool_use")) {
-			const char *id = jstr(b, "id"), *name = jstr(b, "name");
+			const char *id = tr_jstr(b, "id"), *name = tr_jstr(b, "name");
 			const cJSON *input = cJSON_GetObjectItemCaseSensitive(b, "input");
 			if (!id || !name) {
-				seterr(err, errlen, "messages[%d].content[%d]: tool_use needs an id and a name", mi, k);
+				tr_seterr(err, errlen, "messages[%d].content[%d]: tool_use needs an id and a name", mi, k);
 				goto out;
 			}
 			char *args = input ? cJSON_PrintUnformatted(input) : xstrdup("{}");
@@ -1231,7 +1166,7 @@ static int assistant_blocks_to_oai(const cJSON *content, cJSON *msgs, int mi, ch
 			free(args);
 			cJSON_AddItemToArray(tcs, tc);
 		} else if (strcmp(bt, "thinking") && strcmp(bt, "redacted_thinking")) {
-			seterr(err, errlen, "messages[%d].content[%d]: block type '%s' is not supported for this model",
+			tr_seterr(err, errlen, "messages[%d].content[%d]: block type '%s' is not supported for this model",
 			       mi, k, bt);
 			goto out;
 		}
@@ -1266,9 +1201,9 @@ static int system_to_oai(const cJSON *sys, cJSON *msgs, char *err, size_t errlen
 		buf_puts(&text, sys->valuestring);
 	} else if (cJSON_IsArray(sys)) {
 		cJSON_ArrayForEach(b, sys) {
-			const char *bt = jstr(b, "type"), *t = jstr(b, "text");
+			const char *bt = tr_jstr(b, "type"), *t = tr_jstr(b, "text");
 			if (!bt || strcmp(bt, "text") || !t) {
-				seterr(err, errlen, "system must be a string or an array of text blocks");
+				tr_seterr(err, errlen, "system must be a string or an array of text blocks");
 				goto out;
 			}
 			if (text.len)
@@ -1276,7 +1211,7 @@ static int system_to_oai(const cJSON *sys, cJSON *msgs, char *err, size_t errlen
 			buf_puts(&text, t);
 		}
 	} else if (sys && !cJSON_IsNull(sys)) {
-		seterr(err, errlen, "system must be a string or an array of text blocks");
+		tr_seterr(err, errlen, "system must be a string or an array of text blocks");
 		goto out;
 	}
 	if (text.len) {
@@ -1298,14 +1233,14 @@ static cJSON *tools_to_oai(const cJSON *tools, char *err, size_t errlen)
 	const cJSON *t;
 	int k = 0;
 	cJSON_ArrayForEach(t, tools) {
-		const char *name = jstr(t, "name"), *type = jstr(t, "type");
+		const char *name = tr_jstr(t, "name"), *type = tr_jstr(t, "type");
 		const cJSON *schema = cJSON_GetObjectItemCaseSensitive(t, "input_schema");
 		if (type && strcmp(type, "custom") && !schema) {
 			k++;
 			continue;   /* a server tool (web_search_..., bash_...): not ours to run */
 		}
 		if (!name || !cJSON_IsObject(schema)) {
-			seterr(err, errlen, "tools[%d] needs a name and an input_schema object", k);
+			tr_seterr(err, errlen, "tools[%d] needs a name and an input_schema object", k);
 			cJSON_Delete(out);
 			return NULL;
 		}
@@ -1313,8 +1248,8 @@ static cJSON *tools_to_oai(const cJSON *tools, char *err, size_t errlen)
 		cJSON_AddStringToObject(o, "type", "function");
 		cJSON *fn = cJSON_AddObjectToObject(o, "function");
 		cJSON_AddStringToObject(fn, "name", name);
-		if (jstr(t, "description"))
-			cJSON_AddStringToObject(fn, "description", jstr(t, "description"));
+		if (tr_jstr(t, "description"))
+			cJSON_AddStringToObject(fn, "description", tr_jstr(t, "description"));
 		cJSON_AddItemToObject(fn, "parameters", cJSON_Duplicate(schema, 1));
 		cJSON_AddItemToArray(out, o);
 		k++;
@@ -1329,18 +1264,18 @@ cJSON *anthropic_request_to_oai(const cJSON *req, const char *model, char *err, 
 	int mi = 0;
 
 	if (!cJSON_IsObject(req)) {
-		seterr(err, errlen, "the request body must be a JSON object");
+		tr_seterr(err, errlen, "the request body must be a JSON object");
 		goto out;
 	}
 	if (!model)
-		model = jstr(req, "model");
+		model = tr_jstr(req, "model");
 	if (!model) {
-		seterr(err, errlen, "model: Field required");
+		tr_seterr(err, errlen, "model: Field required");
 		goto out;
 	}
 	const cJSON *messages = cJSON_GetObjectItemCaseSensitive(req, "messages");
 	if (!cJSON_IsArray(messages) || cJSON_GetArraySize(messages) == 0) {
-		seterr(err, errlen, "messages: must be a non-empty array");
+		tr_seterr(err, errlen, "messages: must be a non-empty array");
 		goto out;
 	}
 	out = cJSON_CreateObject();
@@ -1349,10 +1284,10 @@ cJSON *anthropic_request_to_oai(const cJSON *req, const char *model, char *err, 
 	if (system_to_oai(cJSON_GetObjectItemCaseSensitive(req, "system"), msgs, err, errlen) != 0)
 		goto out;
 	cJSON_ArrayForEach(m, messages) {
-		const char *role = jstr(m, "role");
+		const char *role = tr_jstr(m, "role");
 		const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
 		if (!role || (strcmp(role, "user") && strcmp(role, "assistant"))) {
-			seterr(err, errlen, "messages[%d].role must be \"user\" or \"assistant\"", mi);
+			tr_seterr(err, errlen, "messages[%d].role must be \"user\" or \"assistant\"", mi);
 			goto out;
 		}
 		if (cJSON_IsString(content)) {
@@ -1366,7 +1301,7 @@ cJSON *anthropic_request_to_oai(const cJSON *req, const char *model, char *err, 
 			if (rc != 0)
 				goto out;
 		} else {
-			seterr(err, errlen, "messages[%d].content must be a string or an array of blocks", mi);
+			tr_seterr(err, errlen, "messages[%d].content must be a string or an array of blocks", mi);
 			goto out;
 		}
 		mi++;
@@ -1385,20 +1320,20 @@ cJSON *anthropic_request_to_oai(const cJSON *req, const char *model, char *err, 
 	}
 	v = cJSON_GetObjectItemCaseSensitive(req, "tool_choice");
 	if (ntools && cJSON_IsObject(v)) {
-		const char *t = jstr(v, "type");
+		const char *t = tr_jstr(v, "type");
 		if (t && !strcmp(t, "auto")) {
 			cJSON_AddStringToObject(out, "tool_choice", "auto");
 		} else if (t && !strcmp(t, "any")) {
 			cJSON_AddStringToObject(out, "tool_choice", "required");
 		} else if (t && !strcmp(t, "none")) {
 			cJSON_AddStringToObject(out, "tool_choice", "none");
-		} else if (t && !strcmp(t, "tool") && jstr(v, "name")) {
+		} else if (t && !strcmp(t, "tool") && tr_jstr(v, "name")) {
 			cJSON *tc = cJSON_AddObjectToObject(out, "tool_choice");
 			cJSON_AddStringToObject(tc, "type", "function");
 			cJSON *fn = cJSON_AddObjectToObject(tc, "function");
-			cJSON_AddStringToObject(fn, "name", jstr(v, "name"));
+			cJSON_AddStringToObject(fn, "name", tr_jstr(v, "name"));
 		} else {
-			seterr(err, errlen, "tool_choice.type must be auto, any, tool (with a name) or none");
+			tr_seterr(err, errlen, "tool_choice.type must be auto, any, tool (with a name) or none");
 			goto out;
 		}
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "disable_parallel_tool_use")))
@@ -1421,7 +1356,7 @@ cJSON *anthropic_request_to_oai(const cJSON *req, const char *model, char *err, 
 		cJSON *so = cJSON_AddObjectToObject(out, "stream_options");
 		cJSON_AddTrueToObject(so, "include_usage");
 	}
-	const char *user = jstr(cJSON_GetObjectItemCaseSensitive(req, "metadata"), "user_id");
+	const char *user = tr_jstr(cJSON_GetObjectItemCaseSensitive(req, "metadata"), "user_id");
 	if (user && *user)
 		cJSON_AddStringToObject(out, "user", user);
 	result = out;
@@ -1442,19 +1377,19 @@ char *anthropic_response_from_oai(const char *body, size_t len, const char *mode
 
 	buf_init(&text, TEXT_CAP);
 	if (!cJSON_IsObject(j)) {
-		seterr(err, errlen, "the upstream response is not a JSON object");
+		tr_seterr(err, errlen, "the upstream response is not a JSON object");
 		goto out;
 	}
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
 	if (e && !cJSON_IsNull(e)) {
-		seterr(err, errlen, "upstream error: %s", jstr(e, "message") ? jstr(e, "message") : "unknown");
+		tr_seterr(err, errlen, "upstream error: %s", tr_jstr(e, "message") ? tr_jstr(e, "message") : "unknown");
 		goto out;
 	}
 	const cJSON *choices = cJSON_GetObjectItemCaseSensitive(j, "choices");
 	const cJSON *c0 = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(c0, "message");
 	if (!cJSON_IsObject(msg)) {
-		seterr(err, errlen, "the upstream response has no choices[0].message");
+		tr_seterr(err, errlen, "the upstream response has no choices[0].message");
 		goto out;
 	}
 	usage_from_json(j, &us);
@@ -1462,17 +1397,17 @@ char *anthropic_response_from_oai(const char *body, size_t len, const char *mode
 		*u = us;
 
 	out = cJSON_CreateObject();
-	const char *id = jstr(j, "id");
+	const char *id = tr_jstr(j, "id");
 	char *aid = xasprintf("msg_%s", id ? id : "llmgate");
 	cJSON_AddStringToObject(out, "id", aid);
 	free(aid);
 	cJSON_AddStringToObject(out, "type", "message");
 	cJSON_AddStringToObject(out, "role", "assistant");
-	cJSON_AddStringToObject(out, "model", model ? model : jstr(j, "model") ? jstr(j, "model") : "");
+	cJSON_AddStringToObject(out, "model", model ? model : tr_jstr(j, "model") ? tr_jstr(j, "model") : "");
 	cJSON *content = cJSON_AddArrayToObject(out, "content");
-	const char *reasoning = jstr(msg, "reasoning_content");
+	const char *reasoning = tr_jstr(msg, "reasoning_content");
 	if (!reasoning)
-		reasoning = jstr(msg, "reasoning");
+		reasoning = tr_jstr(msg, "reasoning");
 	if (reasoning && *reasoning) {
 		cJSON *b = cJSON_CreateObject();
 		cJSON_AddStringToObject(b, "type", "thinking");
@@ -1486,8 +1421,8 @@ char *anthropic_response_from_oai(const char *body, size_t len, const char *mode
 	} else if (cJSON_IsArray(mc)) {
 		const cJSON *p;
 		cJSON_ArrayForEach(p, mc)
-			if (jstr(p, "text"))
-				buf_puts(&text, jstr(p, "text"));
+			if (tr_jstr(p, "text"))
+				buf_puts(&text, tr_jstr(p, "text"));
 	}
 	if (text.len) {
 		cJSON *b = cJSON_CreateObject();
@@ -1501,8 +1436,8 @@ char *anthropic_response_from_oai(const char *body, size_t len, const char *mode
 		tcs = NULL;
 	cJSON_ArrayForEach(tc, tcs) {
 		const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tc, "function");
-		const char *args = jstr(fn, "arguments");
-		cJSON *input = args && !blank(args) ? cJSON_Parse(args) : cJSON_CreateObject();
+		const char *args = tr_jstr(fn, "arguments");
+		cJSON *input = args && !tr_blank(args) ? cJSON_Parse(args) : cJSON_CreateObject();
 		if (!cJSON_IsObject(input)) {
 			/* the model wrote arguments that are not an object: keep them visible */
 			cJSON_Delete(input);
@@ -1511,15 +1446,15 @@ char *anthropic_response_from_oai(const char *body, size_t len, const char *mode
 		}
 		cJSON *b = cJSON_CreateObject();
 		cJSON_AddStringToObject(b, "type", "tool_use");
-		char *tid = jstr(tc, "id") ? NULL : xasprintf("toolu_%d", ntools);
-		cJSON_AddStringToObject(b, "id", tid ? tid : jstr(tc, "id"));
+		char *tid = tr_jstr(tc, "id") ? NULL : xasprintf("toolu_%d", ntools);
+		cJSON_AddStringToObject(b, "id", tid ? tid : tr_jstr(tc, "id"));
 		free(tid);
-		cJSON_AddStringToObject(b, "name", jstr(fn, "name") ? jstr(fn, "name") : "");
+		cJSON_AddStringToObject(b, "name", tr_jstr(fn, "name") ? tr_jstr(fn, "name") : "");
 		cJSON_AddItemToObject(b, "input", input);
 		cJSON_AddItemToArray(content, b);
 		ntools++;
 	}
-	const char *fr = jstr(c0, "finish_reason");
+	const char *fr = tr_jstr(c0, "finish_reason");
 	const char *stop = stop_from_finish(fr);
 	if (ntools && !strcmp(stop, "end_turn"))
 		stop = "tool_use";
@@ -1633,7 +1568,7 @@ static int o2a_tool_calls(struct anthropic_from_oai *s, struct buf *out, const c
 		const cJSON *ix = cJSON_GetObjectItemCaseSensitive(tc, "index");
 		/* an upstream number: only a small whole one is an index */
 		int idx = cJSON_IsNumber(ix) && ix->valuedouble >= 0 && ix->valuedouble < 4096 ? (int)ix->valuedouble : 0;
-		const char *id = jstr(tc, "id"), *name = jstr(fn, "name"), *args = jstr(fn, "arguments");
+		const char *id = tr_jstr(tc, "id"), *name = tr_jstr(fn, "name"), *args = tr_jstr(fn, "arguments");
 		int in_tool = s->block == BLK_TOOL;
 		int fresh = id && *id ? !in_tool || strcmp(id, s->tool_id)
 				      : name && *name && (!in_tool || idx != s->tool_index);
@@ -1721,29 +1656,29 @@ int anthropic_from_oai_feed(struct anthropic_from_oai *s, const char *data, size
 	}
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
 	if (e && !cJSON_IsNull(e)) {
-		const char *m = cJSON_IsString(e) ? e->valuestring : jstr(e, "message");
+		const char *m = cJSON_IsString(e) ? e->valuestring : tr_jstr(e, "message");
 		rc = o2a_fail(s, out, "api_error", m ? m : "the upstream reported an error");
 		goto out;
 	}
-	if (!s->started && jstr(j, "id"))
-		snprintf(s->id, sizeof(s->id), "msg_%s", jstr(j, "id"));
+	if (!s->started && tr_jstr(j, "id"))
+		snprintf(s->id, sizeof(s->id), "msg_%s", tr_jstr(j, "id"));
 	usage_from_json(j, &s->usage);
 	rc = o2a_start(s, out);
 	const cJSON *choices = cJSON_GetObjectItemCaseSensitive(j, "choices");
 	const cJSON *c0 = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
 	const cJSON *delta = cJSON_GetObjectItemCaseSensitive(c0, "delta");
 	if (rc == 0 && cJSON_IsObject(delta)) {
-		const char *r = jstr(delta, "reasoning_content");
+		const char *r = tr_jstr(delta, "reasoning_content");
 		if (!r)
-			r = jstr(delta, "reasoning");
+			r = tr_jstr(delta, "reasoning");
 		rc = o2a_text(s, out, BLK_THINKING, r);
 		if (rc == 0)
-			rc = o2a_text(s, out, BLK_TEXT, jstr(delta, "content"));
+			rc = o2a_text(s, out, BLK_TEXT, tr_jstr(delta, "content"));
 		const cJSON *tcs = cJSON_GetObjectItemCaseSensitive(delta, "tool_calls");
 		if (rc == 0 && cJSON_IsArray(tcs))
 			rc = o2a_tool_calls(s, out, tcs);
 	}
-	const char *fr = jstr(c0, "finish_reason");
+	const char *fr = tr_jstr(c0, "finish_reason");
 	if (rc == 0 && fr && *fr && !s->stop_reason[0]) {
 		copy_str(s->stop_reason, sizeof(s->stop_reason), stop_from_finish(fr));
 		rc = o2a_close_block(s, out);
@@ -1798,9 +1733,9 @@ char *anthropic_error_json(const char *type, const char *message)
 static char *error_message(const cJSON *j, int status, const char **type)
 {
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
-	const char *m = cJSON_IsString(e) ? e->valuestring : jstr(e, "message");
+	const char *m = cJSON_IsString(e) ? e->valuestring : tr_jstr(e, "message");
 	char *msg = m && *m ? xstrdup(m) : xasprintf("The upstream answered with HTTP status %d.", status);
-	*type = jstr(e, "type");
+	*type = tr_jstr(e, "type");
 	log_scrub(msg);
 	return msg;
 }

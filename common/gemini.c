@@ -2,6 +2,7 @@
 #include "autoconf.h"
 #include "gemini.h"
 #include "log.h"
+#include "translate.h"
 #include "xmalloc.h"
 #include <stdarg.h>
 #include <stdint.h>
@@ -16,23 +17,6 @@
 #define TEXT_CAP ((size_t)64 << 20)
 
 /* ------------------------------------------------------------ helpers */
-
-__attribute__((format(printf, 3, 4)))
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static const char *jstr(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 /* A token count: a number in 0..1e15, or 0. */
 static long jcount(const cJSON *o, const char *name)
@@ -49,28 +33,10 @@ static const cJSON *array_or_null(const cJSON *a)
 	return cJSON_IsArray(a) ? a : NULL;
 }
 
-static int blank(const char *s)
-{
-	for (; s && *s; s++)
-		if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
-			return 0;
-	return 1;
-}
-
 static int is_int_in(const cJSON *v, double lo, double hi)
 {
 	return cJSON_IsNumber(v) && v->valuedouble >= lo && v->valuedouble <= hi &&
 	       v->valuedouble == (double)(long)v->valuedouble;
-}
-
-/* Append j printed as "data: JSON\n\n" and delete it; -1 if over cap. */
-static int emit_data(struct buf *out, cJSON *j)
-{
-	char *s = cJSON_PrintUnformatted(j);
-	int rc = s ? buf_printf(out, "data: %s\n\n", s) : -1;
-	free(s);
-	cJSON_Delete(j);
-	return rc;
 }
 
 static const char *oai_type_for(int status)
@@ -115,7 +81,7 @@ static uint32_t fnv1a(const char *s, uint32_t h)
 static char *call_id(const cJSON *part, const char *salt, int cand, int k)
 {
 	const cJSON *fc = cJSON_GetObjectItemCaseSensitive(part, "functionCall");
-	const char *gid = jstr(fc, "id"), *sig = jstr(part, "thoughtSignature");
+	const char *gid = tr_jstr(fc, "id"), *sig = tr_jstr(part, "thoughtSignature");
 	char base[64];
 	if (gid && *gid && strlen(gid) < sizeof(base))
 		snprintf(base, sizeof(base), "%s", gid);
@@ -192,7 +158,7 @@ static cJSON *inline_part(const char *url, const char *where, char *err, size_t 
 	const char *mt = url + 5;
 	size_t mtlen = strcspn(mt, ";,");
 	if (strncmp(url, "data:", 5) || !b64 || mtlen == 0) {
-		seterr(err, errlen, "%s: only base64 data: URLs with a media type can be sent inline", where);
+		tr_seterr(err, errlen, "%s: only base64 data: URLs with a media type can be sent inline", where);
 		return NULL;
 	}
 	char *media = xstrndup(mt, mtlen);
@@ -243,30 +209,30 @@ static int content_to_parts(const cJSON *content, cJSON *parts, int mi, char *er
 		return 0;
 	}
 	if (!cJSON_IsArray(content)) {
-		seterr(err, errlen, "messages[%d].content must be a string or an array of parts", mi);
+		tr_seterr(err, errlen, "messages[%d].content must be a string or an array of parts", mi);
 		return -1;
 	}
 	cJSON_ArrayForEach(part, content) {
-		const char *type = jstr(part, "type");
+		const char *type = tr_jstr(part, "type");
 		cJSON *p = NULL;
 		snprintf(where, sizeof(where), "messages[%d].content[%d]", mi, k++);
 		if (!type) {
-			seterr(err, errlen, "%s must be an object with a type", where);
+			tr_seterr(err, errlen, "%s must be an object with a type", where);
 			return -1;
 		}
 		if (!strcmp(type, "text") || !strcmp(type, "refusal")) {
-			if (!jstr(part, type)) {
-				seterr(err, errlen, "%s.%s must be a string", where, type);
+			if (!tr_jstr(part, type)) {
+				tr_seterr(err, errlen, "%s.%s must be a string", where, type);
 				return -1;
 			}
-			add_text_part(parts, jstr(part, type));
+			add_text_part(parts, tr_jstr(part, type));
 			continue;
 		}
 		if (!strcmp(type, "image_url")) {
 			const cJSON *iu = cJSON_GetObjectItemCaseSensitive(part, "image_url");
-			const char *url = cJSON_IsString(iu) ? iu->valuestring : jstr(iu, "url");
+			const char *url = cJSON_IsString(iu) ? iu->valuestring : tr_jstr(iu, "url");
 			if (!url) {
-				seterr(err, errlen, "%s.image_url.url must be a string", where);
+				tr_seterr(err, errlen, "%s.image_url.url must be a string", where);
 				return -1;
 			}
 			if (!strncmp(url, "data:", 5)) {
@@ -277,13 +243,13 @@ static int content_to_parts(const cJSON *content, cJSON *parts, int mi, char *er
 				cJSON_AddStringToObject(fd, "mimeType", mime_of_url(url));
 				cJSON_AddStringToObject(fd, "fileUri", url);
 			} else {
-				seterr(err, errlen, "%s: image_url must be a data: or http(s) URL", where);
+				tr_seterr(err, errlen, "%s: image_url must be a data: or http(s) URL", where);
 			}
 		} else if (!strcmp(type, "input_audio")) {
 			const cJSON *ia = cJSON_GetObjectItemCaseSensitive(part, "input_audio");
-			const char *data = jstr(ia, "data"), *fmt = jstr(ia, "format");
+			const char *data = tr_jstr(ia, "data"), *fmt = tr_jstr(ia, "format");
 			if (!data || !fmt) {
-				seterr(err, errlen, "%s.input_audio needs data and format", where);
+				tr_seterr(err, errlen, "%s.input_audio needs data and format", where);
 				return -1;
 			}
 			char *mime = xasprintf("audio/%s", fmt);
@@ -293,14 +259,14 @@ static int content_to_parts(const cJSON *content, cJSON *parts, int mi, char *er
 			cJSON_AddStringToObject(d, "data", data);
 			free(mime);
 		} else if (!strcmp(type, "file")) {
-			const char *fdata = jstr(cJSON_GetObjectItemCaseSensitive(part, "file"), "file_data");
+			const char *fdata = tr_jstr(cJSON_GetObjectItemCaseSensitive(part, "file"), "file_data");
 			if (!fdata) {
-				seterr(err, errlen, "%s: only files sent as file_data data: URLs are supported", where);
+				tr_seterr(err, errlen, "%s: only files sent as file_data data: URLs are supported", where);
 				return -1;
 			}
 			p = inline_part(fdata, where, err, errlen);
 		} else {
-			seterr(err, errlen, "%s: content part type '%s' is not supported for this model", where, type);
+			tr_seterr(err, errlen, "%s: content part type '%s' is not supported for this model", where, type);
 			return -1;
 		}
 		if (!p)
@@ -320,7 +286,7 @@ static void add_turn(cJSON *contents, const char *role, cJSON *parts)
 		cJSON_Delete(parts);
 		return;
 	}
-	const char *lr = last ? jstr(last, "role") : NULL;
+	const char *lr = last ? tr_jstr(last, "role") : NULL;
 	if (lr && !strcmp(lr, role)) {
 		cJSON *dst = cJSON_GetObjectItemCaseSensitive(last, "parts");
 		while (parts->child)
@@ -341,20 +307,20 @@ static int tool_calls_to_parts(const cJSON *tcs, cJSON *parts, int mi, char *err
 	if (!tcs || cJSON_IsNull(tcs))
 		return 0;
 	if (!cJSON_IsArray(tcs)) {
-		seterr(err, errlen, "messages[%d].tool_calls must be an array", mi);
+		tr_seterr(err, errlen, "messages[%d].tool_calls must be an array", mi);
 		return -1;
 	}
 	cJSON_ArrayForEach(tc, tcs) {
 		const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tc, "function");
-		const char *name = jstr(fn, "name"), *args = jstr(fn, "arguments"), *id = jstr(tc, "id");
+		const char *name = tr_jstr(fn, "name"), *args = tr_jstr(fn, "arguments"), *id = tr_jstr(tc, "id");
 		if (!name) {
-			seterr(err, errlen, "messages[%d].tool_calls[%d] needs function.name", mi, k);
+			tr_seterr(err, errlen, "messages[%d].tool_calls[%d] needs function.name", mi, k);
 			return -1;
 		}
-		cJSON *a = !args || blank(args) ? cJSON_CreateObject() : cJSON_Parse(args);
+		cJSON *a = !args || tr_blank(args) ? cJSON_CreateObject() : cJSON_Parse(args);
 		if (!cJSON_IsObject(a)) {
 			cJSON_Delete(a);
-			seterr(err, errlen, "messages[%d].tool_calls[%d].function.arguments is not a JSON object", mi, k);
+			tr_seterr(err, errlen, "messages[%d].tool_calls[%d].function.arguments is not a JSON object", mi, k);
 			return -1;
 		}
 		cJSON *p = cJSON_CreateObject();
@@ -380,9 +346,9 @@ static const char *tool_name_for(const cJSON *messages, int mi, const char *id)
 		if (!cJSON_IsArray(tcs))
 			continue;
 		cJSON_ArrayForEach(tc, tcs) {
-			const char *tid = jstr(tc, "id");
+			const char *tid = tr_jstr(tc, "id");
 			if (tid && !strcmp(tid, id))
-				return jstr(cJSON_GetObjectItemCaseSensitive(tc, "function"), "name");
+				return tr_jstr(cJSON_GetObjectItemCaseSensitive(tc, "function"), "name");
 		}
 	}
 	return NULL;
@@ -392,19 +358,19 @@ static cJSON *function_response_part(const cJSON *messages, const cJSON *m, int 
 {
 	cJSON *p = NULL, *resp = NULL;
 	struct buf text;
-	const char *id = jstr(m, "tool_call_id");
+	const char *id = tr_jstr(m, "tool_call_id");
 	const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
 
 	buf_init(&text, TEXT_CAP);
 	if (!id) {
-		seterr(err, errlen, "messages[%d].tool_call_id is missing", mi);
+		tr_seterr(err, errlen, "messages[%d].tool_call_id is missing", mi);
 		goto out;
 	}
 	const char *name = tool_name_for(messages, mi, id);
 	if (!name)
-		name = jstr(m, "name");
+		name = tr_jstr(m, "name");
 	if (!name) {
-		seterr(err, errlen, "messages[%d].tool_call_id '%.64s' matches no earlier tool call", mi, id);
+		tr_seterr(err, errlen, "messages[%d].tool_call_id '%.64s' matches no earlier tool call", mi, id);
 		goto out;
 	}
 	if (cJSON_IsString(content)) {
@@ -412,10 +378,10 @@ static cJSON *function_response_part(const cJSON *messages, const cJSON *m, int 
 	} else if (cJSON_IsArray(content)) {
 		const cJSON *part;
 		cJSON_ArrayForEach(part, content)
-			if (jstr(part, "text"))
-				buf_puts(&text, jstr(part, "text"));
+			if (tr_jstr(part, "text"))
+				buf_puts(&text, tr_jstr(part, "text"));
 	} else if (content && !cJSON_IsNull(content)) {
-		seterr(err, errlen, "messages[%d].content must be a string or an array of parts", mi);
+		tr_seterr(err, errlen, "messages[%d].content must be a string or an array of parts", mi);
 		goto out;
 	}
 	resp = cJSON_Parse(buf_str(&text));
@@ -433,36 +399,6 @@ out:
 	return p;
 }
 
-static int system_text(const cJSON *content, struct buf *sys, int mi, char *err, size_t errlen)
-{
-	const cJSON *part;
-	if (cJSON_IsString(content)) {
-		if (!blank(content->valuestring)) {
-			if (sys->len)
-				buf_puts(sys, "\n\n");
-			buf_puts(sys, content->valuestring);
-		}
-		return 0;
-	}
-	if (!cJSON_IsArray(content)) {
-		seterr(err, errlen, "messages[%d].content must be a string or an array of text parts", mi);
-		return -1;
-	}
-	cJSON_ArrayForEach(part, content) {
-		const char *type = jstr(part, "type"), *t = jstr(part, "text");
-		if (!type || strcmp(type, "text") || !t) {
-			seterr(err, errlen, "messages[%d]: a system message may hold only text parts", mi);
-			return -1;
-		}
-		if (blank(t))
-			continue;
-		if (sys->len)
-			buf_puts(sys, "\n\n");
-		buf_puts(sys, t);
-	}
-	return 0;
-}
-
 static cJSON *tools_from_oai(const cJSON *tools, char *err, size_t errlen)
 {
 	cJSON *out = cJSON_CreateArray();
@@ -471,17 +407,17 @@ static cJSON *tools_from_oai(const cJSON *tools, char *err, size_t errlen)
 	int k = 0;
 	cJSON_ArrayForEach(t, tools) {
 		const cJSON *fn = cJSON_GetObjectItemCaseSensitive(t, "function");
-		const char *type = jstr(t, "type"), *name = jstr(fn, "name");
+		const char *type = tr_jstr(t, "type"), *name = tr_jstr(fn, "name");
 		if ((type && strcmp(type, "function")) || !name) {
-			seterr(err, errlen, "tools[%d] must be {\"type\":\"function\",\"function\":{\"name\":...}}", k);
+			tr_seterr(err, errlen, "tools[%d] must be {\"type\":\"function\",\"function\":{\"name\":...}}", k);
 			cJSON_Delete(out);
 			cJSON_Delete(decls);
 			return NULL;
 		}
 		cJSON *d = cJSON_CreateObject();
 		cJSON_AddStringToObject(d, "name", name);
-		if (jstr(fn, "description"))
-			cJSON_AddStringToObject(d, "description", jstr(fn, "description"));
+		if (tr_jstr(fn, "description"))
+			cJSON_AddStringToObject(d, "description", tr_jstr(fn, "description"));
 		const cJSON *params = cJSON_GetObjectItemCaseSensitive(fn, "parameters");
 		if (cJSON_IsObject(params))
 			cJSON_AddItemToObject(d, "parametersJsonSchema", cJSON_Duplicate(params, 1));
@@ -508,13 +444,13 @@ static cJSON *tool_config(const cJSON *tc, int *bad, char *err, size_t errlen)
 		else if (!strcmp(tc->valuestring, "required"))
 			mode = "ANY";
 	} else if (cJSON_IsObject(tc)) {
-		name = jstr(cJSON_GetObjectItemCaseSensitive(tc, "function"), "name");
+		name = tr_jstr(cJSON_GetObjectItemCaseSensitive(tc, "function"), "name");
 		if (name)
 			mode = "ANY";
 	}
 	if (!mode) {
 		*bad = 1;
-		seterr(err, errlen, "tool_choice must be \"auto\", \"none\", \"required\" or {\"type\":\"function\",\"function\":{\"name\":...}}");
+		tr_seterr(err, errlen, "tool_choice must be \"auto\", \"none\", \"required\" or {\"type\":\"function\",\"function\":{\"name\":...}}");
 		return NULL;
 	}
 	cJSON *o = cJSON_CreateObject();
@@ -545,7 +481,7 @@ static cJSON *generation_config(const cJSON *req, int *bad, char *err, size_t er
 		v = cJSON_GetObjectItemCaseSensitive(req, "max_tokens");
 	if (v && !cJSON_IsNull(v)) {
 		if (!is_int_in(v, 1, 1e9)) {
-			seterr(err, errlen, "max_tokens must be a positive integer");
+			tr_seterr(err, errlen, "max_tokens must be a positive integer");
 			goto bad;
 		}
 		cJSON_AddNumberToObject(g, "maxOutputTokens", v->valuedouble);
@@ -559,7 +495,7 @@ static cJSON *generation_config(const cJSON *req, int *bad, char *err, size_t er
 		cJSON_ArrayForEach(s, array_or_null(v)) {
 			if (!cJSON_IsString(s)) {
 				cJSON_Delete(arr);
-				seterr(err, errlen, "stop must be a string or an array of strings");
+				tr_seterr(err, errlen, "stop must be a string or an array of strings");
 				goto bad;
 			}
 			if (*s->valuestring)
@@ -570,13 +506,13 @@ static cJSON *generation_config(const cJSON *req, int *bad, char *err, size_t er
 		else
 			cJSON_Delete(arr);
 	} else if (v && !cJSON_IsNull(v)) {
-		seterr(err, errlen, "stop must be a string or an array of strings");
+		tr_seterr(err, errlen, "stop must be a string or an array of strings");
 		goto bad;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(req, "n");
 	if (v && !cJSON_IsNull(v)) {
 		if (!is_int_in(v, 1, GEMINI_MAX_CANDIDATES)) {
-			seterr(err, errlen, "n must be an integer from 1 to %d", GEMINI_MAX_CANDIDATES);
+			tr_seterr(err, errlen, "n must be an integer from 1 to %d", GEMINI_MAX_CANDIDATES);
 			goto bad;
 		}
 		if (v->valuedouble > 1)
@@ -592,7 +528,7 @@ static cJSON *generation_config(const cJSON *req, int *bad, char *err, size_t er
 	if (is_int_in(v, -2147483648.0, 2147483647.0))
 		cJSON_AddNumberToObject(g, "seed", v->valuedouble);
 	v = cJSON_GetObjectItemCaseSensitive(req, "response_format");
-	const char *rf = jstr(v, "type");
+	const char *rf = tr_jstr(v, "type");
 	if (rf && (!strcmp(rf, "json_object") || !strcmp(rf, "json_schema"))) {
 		cJSON_AddStringToObject(g, "responseMimeType", "application/json");
 		const cJSON *schema = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(v, "json_schema"),
@@ -621,25 +557,25 @@ char *gemini_request_from_oai(const cJSON *req, char *err, size_t errlen)
 
 	buf_init(&sys, TEXT_CAP);
 	if (!cJSON_IsObject(req)) {
-		seterr(err, errlen, "the request body must be a JSON object");
+		tr_seterr(err, errlen, "the request body must be a JSON object");
 		goto out;
 	}
 	const cJSON *messages = cJSON_GetObjectItemCaseSensitive(req, "messages");
 	if (!cJSON_IsArray(messages) || cJSON_GetArraySize(messages) == 0) {
-		seterr(err, errlen, "'messages' must be a non-empty array");
+		tr_seterr(err, errlen, "'messages' must be a non-empty array");
 		goto out;
 	}
 	contents = cJSON_CreateArray();
 	cJSON_ArrayForEach(m, messages) {
-		const char *role = jstr(m, "role");
+		const char *role = tr_jstr(m, "role");
 		const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
 		cJSON *parts;
 		if (!cJSON_IsObject(m) || !role) {
-			seterr(err, errlen, "messages[%d] must be an object with a role", mi);
+			tr_seterr(err, errlen, "messages[%d] must be an object with a role", mi);
 			goto out;
 		}
 		if (!strcmp(role, "system") || !strcmp(role, "developer")) {
-			if (system_text(content, &sys, mi, err, errlen) != 0)
+			if (tr_system_text(content, &sys, mi, err, errlen) != 0)
 				goto out;
 		} else if (!strcmp(role, "user") || !strcmp(role, "assistant")) {
 			int asst = !strcmp(role, "assistant");
@@ -659,13 +595,13 @@ char *gemini_request_from_oai(const cJSON *req, char *err, size_t errlen)
 			cJSON_AddItemToArray(parts, p);
 			add_turn(contents, "user", parts);
 		} else {
-			seterr(err, errlen, "messages[%d].role '%s' is not supported", mi, role);
+			tr_seterr(err, errlen, "messages[%d].role '%s' is not supported", mi, role);
 			goto out;
 		}
 		mi++;
 	}
 	if (cJSON_GetArraySize(contents) == 0) {
-		seterr(err, errlen, "'messages' holds no user or assistant content");
+		tr_seterr(err, errlen, "'messages' holds no user or assistant content");
 		goto out;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(req, "tools");
@@ -677,7 +613,7 @@ char *gemini_request_from_oai(const cJSON *req, char *err, size_t errlen)
 		if (bad)
 			goto out;
 	} else if (v && !cJSON_IsNull(v) && !cJSON_IsArray(v)) {
-		seterr(err, errlen, "tools must be an array");
+		tr_seterr(err, errlen, "tools must be an array");
 		goto out;
 	}
 	gen = generation_config(req, &bad, err, errlen);
@@ -706,7 +642,7 @@ char *gemini_request_from_oai(const cJSON *req, char *err, size_t errlen)
 	}
 	result = cJSON_PrintUnformatted(out);
 	if (!result)
-		seterr(err, errlen, "cannot encode the request");
+		tr_seterr(err, errlen, "cannot encode the request");
 out:
 	cJSON_Delete(out);
 	cJSON_Delete(contents);
@@ -733,7 +669,7 @@ static cJSON *tool_call(const cJSON *part, const char *salt, int cand, int k, in
 	cJSON_AddStringToObject(tc, "id", id);
 	cJSON_AddStringToObject(tc, "type", "function");
 	cJSON *fn = cJSON_AddObjectToObject(tc, "function");
-	cJSON_AddStringToObject(fn, "name", jstr(fc, "name") ? jstr(fc, "name") : "");
+	cJSON_AddStringToObject(fn, "name", tr_jstr(fc, "name") ? tr_jstr(fc, "name") : "");
 	cJSON_AddStringToObject(fn, "arguments", a ? a : "{}");
 	free(a);
 	free(id);
@@ -751,7 +687,7 @@ static cJSON *choice_of(const cJSON *cand, int index, const char *salt)
 	buf_init(&text, TEXT_CAP);
 	buf_init(&think, TEXT_CAP);
 	cJSON_ArrayForEach(p, array_or_null(parts)) {
-		const char *t = jstr(p, "text");
+		const char *t = tr_jstr(p, "text");
 		if (t)
 			buf_puts(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "thought")) ? &think : &text, t);
 		else if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(p, "functionCall")))
@@ -773,7 +709,7 @@ static cJSON *choice_of(const cJSON *cand, int index, const char *salt)
 	else
 		cJSON_Delete(tcs);
 	cJSON_AddNullToObject(ch, "logprobs");
-	cJSON_AddStringToObject(ch, "finish_reason", finish_from_reason(jstr(cand, "finishReason"), ntc > 0));
+	cJSON_AddStringToObject(ch, "finish_reason", finish_from_reason(tr_jstr(cand, "finishReason"), ntc > 0));
 	buf_free(&text);
 	buf_free(&think);
 	return ch;
@@ -789,19 +725,19 @@ char *gemini_response_to_oai(const char *body, size_t len, const char *model,
 	char salt[64];
 
 	if (!cJSON_IsObject(j)) {
-		seterr(err, errlen, "the upstream response is not a JSON object");
+		tr_seterr(err, errlen, "the upstream response is not a JSON object");
 		goto out;
 	}
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
 	if (e && !cJSON_IsNull(e)) {
-		seterr(err, errlen, "upstream error: %s: %s", jstr(e, "status") ? jstr(e, "status") : "error",
-		       jstr(e, "message") ? jstr(e, "message") : "");
+		tr_seterr(err, errlen, "upstream error: %s: %s", tr_jstr(e, "status") ? tr_jstr(e, "status") : "error",
+		       tr_jstr(e, "message") ? tr_jstr(e, "message") : "");
 		goto out;
 	}
 	read_usage(cJSON_GetObjectItemCaseSensitive(j, "usageMetadata"), &us);
 	if (u)
 		*u = us;
-	const char *rid = jstr(j, "responseId");
+	const char *rid = tr_jstr(j, "responseId");
 	long created = (long)time(NULL);
 	snprintf(salt, sizeof(salt), "%s", rid ? rid : "");
 	if (!rid)
@@ -812,7 +748,7 @@ char *gemini_response_to_oai(const char *body, size_t len, const char *model,
 	cJSON_AddStringToObject(out, "id", oid);
 	cJSON_AddStringToObject(out, "object", "chat.completion");
 	cJSON_AddNumberToObject(out, "created", (double)created);
-	cJSON_AddStringToObject(out, "model", model ? model : jstr(j, "modelVersion") ? jstr(j, "modelVersion") : "");
+	cJSON_AddStringToObject(out, "model", model ? model : tr_jstr(j, "modelVersion") ? tr_jstr(j, "modelVersion") : "");
 	cJSON *choices = cJSON_AddArrayToObject(out, "choices");
 	const cJSON *cands = cJSON_GetObjectItemCaseSensitive(j, "candidates"), *c;
 	int k = 0;
@@ -824,7 +760,7 @@ char *gemini_response_to_oai(const char *body, size_t len, const char *model,
 	}
 	if (k == 0) {
 		/* a blocked prompt: an empty, filtered answer rather than an error */
-		const char *block = jstr(cJSON_GetObjectItemCaseSensitive(j, "promptFeedback"), "blockReason");
+		const char *block = tr_jstr(cJSON_GetObjectItemCaseSensitive(j, "promptFeedback"), "blockReason");
 		cJSON *ch = cJSON_CreateObject();
 		cJSON_AddNumberToObject(ch, "index", 0);
 		cJSON *msg = cJSON_AddObjectToObject(ch, "message");
@@ -878,7 +814,7 @@ static int g2o_chunk(struct gemini_to_oai *s, struct buf *out, int index, cJSON 
 	else
 		cJSON_AddNullToObject(ch, "finish_reason");
 	s->started = 1;
-	return emit_data(out, c);
+	return tr_emit_data(out, c);
 }
 
 static int g2o_choice(struct gemini_to_oai *s, struct buf *out, int index)
@@ -898,7 +834,7 @@ static int g2o_fail(struct gemini_to_oai *s, struct buf *out, const char *messag
 	snprintf(s->error, sizeof(s->error), "%s", message);
 	char *msg = xstrdup(message);
 	log_scrub(msg);
-	emit_data(out, oai_error_obj(msg, "upstream_error", code));
+	tr_emit_data(out, oai_error_obj(msg, "upstream_error", code));
 	free(msg);
 	return -1;
 }
@@ -910,7 +846,7 @@ static int g2o_candidate(struct gemini_to_oai *s, struct buf *out, const cJSON *
 	if (g2o_choice(s, out, index) != 0)
 		return -1;
 	cJSON_ArrayForEach(p, array_or_null(parts)) {
-		const char *t = jstr(p, "text");
+		const char *t = tr_jstr(p, "text");
 		cJSON *d = NULL;
 		if (t && *t) {
 			d = cJSON_CreateObject();
@@ -926,7 +862,7 @@ static int g2o_candidate(struct gemini_to_oai *s, struct buf *out, const cJSON *
 		if (d && g2o_chunk(s, out, index, d, NULL) != 0)
 			return -1;
 	}
-	const char *fr = jstr(cand, "finishReason");
+	const char *fr = tr_jstr(cand, "finishReason");
 	if (fr && !s->finished[index]) {
 		s->finished[index] = 1;
 		return g2o_chunk(s, out, index, cJSON_CreateObject(), finish_from_reason(fr, s->ntools[index] > 0));
@@ -951,11 +887,11 @@ int gemini_to_oai_feed(struct gemini_to_oai *s, const char *data, size_t len, st
 	s->events++;
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
 	if (e && !cJSON_IsNull(e)) {
-		const char *m = jstr(e, "message");
-		rc = g2o_fail(s, out, m ? m : "the upstream reported an error", jstr(e, "status"));
+		const char *m = tr_jstr(e, "message");
+		rc = g2o_fail(s, out, m ? m : "the upstream reported an error", tr_jstr(e, "status"));
 		goto out;
 	}
-	const char *rid = jstr(j, "responseId");
+	const char *rid = tr_jstr(j, "responseId");
 	if (rid && !s->started)
 		snprintf(s->id, sizeof(s->id), "chatcmpl-%s", rid);
 	read_usage(cJSON_GetObjectItemCaseSensitive(j, "usageMetadata"), &s->usage);
@@ -971,7 +907,7 @@ int gemini_to_oai_feed(struct gemini_to_oai *s, const char *data, size_t len, st
 		if (rc != 0)
 			break;
 	}
-	const char *block = jstr(cJSON_GetObjectItemCaseSensitive(j, "promptFeedback"), "blockReason");
+	const char *block = tr_jstr(cJSON_GetObjectItemCaseSensitive(j, "promptFeedback"), "blockReason");
 	if (rc == 0 && k == 0 && block && !s->finished[0]) {
 		rc = g2o_choice(s, out, 0);
 		s->finished[0] = 1;
@@ -1007,7 +943,7 @@ int gemini_to_oai_finish(struct gemini_to_oai *s, struct buf *out)
 		cJSON *c = g2o_head(s);
 		cJSON_AddArrayToObject(c, "choices");
 		cJSON_AddItemToObject(c, "usage", oai_usage_json(&s->usage));
-		if (emit_data(out, c) != 0)
+		if (tr_emit_data(out, c) != 0)
 			goto over;
 	}
 	if (buf_puts(out, "data: [DONE]\n\n") != 0)
@@ -1059,10 +995,10 @@ char *gemini_error_to_oai(const char *body, size_t len, int status)
 	/* Gemini sometimes wraps the error in a one-element array */
 	if (!e && cJSON_IsArray(j))
 		e = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(j, 0), "error");
-	const char *m = jstr(e, "message");
+	const char *m = tr_jstr(e, "message");
 	char *msg = m && *m ? xstrdup(m) : xasprintf("The upstream answered with HTTP status %d.", status);
 	log_scrub(msg);
-	cJSON *o = oai_error_obj(msg, oai_type_for(status), jstr(e, "status"));
+	cJSON *o = oai_error_obj(msg, oai_type_for(status), tr_jstr(e, "status"));
 	char *s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	cJSON_Delete(j);
@@ -1079,11 +1015,11 @@ int gemini_error_key_invalid(const char *body, size_t len)
 		e = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(j, 0), "error");
 	const cJSON *details = cJSON_GetObjectItemCaseSensitive(e, "details"), *d;
 	cJSON_ArrayForEach(d, array_or_null(details)) {
-		const char *reason = jstr(d, "reason");
+		const char *reason = tr_jstr(d, "reason");
 		if (reason && (!strcmp(reason, "API_KEY_INVALID") || !strcmp(reason, "API_KEY_EXPIRED")))
 			result = 1;
 	}
-	const char *m = jstr(e, "message");
+	const char *m = tr_jstr(e, "message");
 	if (m && strstr(m, "API key not valid"))
 		result = 1;
 	cJSON_Delete(j);
@@ -1099,7 +1035,7 @@ long gemini_error_retry_after(const char *body, size_t len)
 		e = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(j, 0), "error");
 	const cJSON *details = cJSON_GetObjectItemCaseSensitive(e, "details"), *d;
 	cJSON_ArrayForEach(d, array_or_null(details)) {
-		const char *type = jstr(d, "@type"), *delay = jstr(d, "retryDelay");
+		const char *type = tr_jstr(d, "@type"), *delay = tr_jstr(d, "retryDelay");
 		size_t tl = type ? strlen(type) : 0;
 		if (!delay || tl < 9 || strcmp(type + tl - 9, "RetryInfo"))
 			continue;

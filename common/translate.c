@@ -1,0 +1,73 @@
+/* translate.c — small pieces the dialect translators (anthropic.c,
+ * gemini.c) share. */
+#include "autoconf.h"
+#include "translate.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void tr_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+const char *tr_jstr(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int tr_blank(const char *s)
+{
+	for (; s && *s; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+			return 0;
+	return 1;
+}
+
+/* Append j printed as "data: JSON\n\n" and delete it; -1 if over cap. */
+int tr_emit_data(struct buf *out, cJSON *j)
+{
+	char *s = cJSON_PrintUnformatted(j);
+	int rc = s ? buf_printf(out, "data: %s\n\n", s) : -1;
+	free(s);
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* System/developer message text appended to sys. */
+int tr_system_text(const cJSON *content, struct buf *sys, int mi, char *err, size_t errlen)
+{
+	const cJSON *part;
+	if (cJSON_IsString(content)) {
+		if (!tr_blank(content->valuestring)) {
+			if (sys->len)
+				buf_puts(sys, "\n\n");
+			buf_puts(sys, content->valuestring);
+		}
+		return 0;
+	}
+	if (!cJSON_IsArray(content)) {
+		tr_seterr(err, errlen, "messages[%d].content must be a string or an array of text parts", mi);
+		return -1;
+	}
+	cJSON_ArrayForEach(part, content) {
+		const char *type = tr_jstr(part, "type"), *t = tr_jstr(part, "text");
+		if (!type || strcmp(type, "text") || !t) {
+			tr_seterr(err, errlen, "messages[%d]: a system message may hold only text parts", mi);
+			return -1;
+		}
+		if (tr_blank(t))
+			continue;
+		if (sys->len)
+			buf_puts(sys, "\n\n");
+		buf_puts(sys, t);
+	}
+	return 0;
+}

@@ -1,0 +1,21 @@
+/* translate.h — small pieces the dialect translators (anthropic.c,
+ * gemini.c) share. */
+#ifndef LLMGATE_TRANSLATE_H
+#define LLMGATE_TRANSLATE_H
+#include "buf.h"
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+/* printf into err (errlen bytes) when err is given. */
+void tr_seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* o's member name when it is a string, else NULL. */
+const char *tr_jstr(const cJSON *o, const char *name);
+/* Is s NULL, empty or only white space? */
+int tr_blank(const char *s);
+/* Append j printed as "data: JSON\n\n" and delete it; -1 if over cap. */
+int tr_emit_data(struct buf *out, cJSON *j);
+/* An OpenAI system/developer message's content (a string or text parts)
+ * appended to sys, paragraphs apart; -1 with a reason in err for anything
+ * else (mi: the message's index, for the reason). */
+int tr_system_text(const cJSON *content, struct buf *sys, int mi, char *err, size_t errlen);
+#endif
