@@ -307,6 +307,8 @@ static int on_kv(const char *sec, const char *key, const char *val, int lineno, 
 		} else if (!strcmp(key, "idle_timeout_ms")) {
 			if (num(x, sec, key, val, lineno, 1, 3600000, &v)) return 1;
 			c->idle_timeout_ms = v;
+		} else if (!strcmp(key, "ca_file")) {
+			set_str(&c->ca_file, val);
 		} else if (!strcmp(key, "max_attempts")) {
 			if (num(x, sec, key, val, lineno, 1, 20, &v)) return 1;
 			c->max_attempts = (int)v;
@@ -647,6 +649,7 @@ void config_free(struct config *c)
 {
 	free(c->path);
 	free(c->state_dir);
+	free(c->ca_file);
 	free(c->mount);
 	ini_free_list(c->auth_keys, c->nauth_keys);
 	for (size_t i = 0; i < c->nproviders; i++) {

@@ -65,6 +65,7 @@ struct config {
 	long connect_timeout_ms;
 	long first_byte_timeout_ms;
 	long idle_timeout_ms;
+	char *ca_file;            /* CA certificates for https upstreams, or NULL */
 	int max_attempts;
 	int cooldown_s;
 	int cooldown_long_after;

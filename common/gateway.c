@@ -136,6 +136,7 @@ int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t 
 	gw->config_path = config_path ? xstrdup(config_path) : NULL;
 	if (config_load(&gw->cfg, config_path, err, errlen) != 0)
 		return -1;
+	upstream_set_ca_file(gw->cfg.ca_file);
 	if (!gw->config_path && gw->cfg.path)
 		gw->config_path = xstrdup(gw->cfg.path);
 	if (mkdir(gw->cfg.state_dir, 0700) != 0 && errno != EEXIST)
@@ -1142,15 +1143,15 @@ static int attempt_failed(struct chat_ctx *x, const struct upstream_call *uc, in
 	const char *name = t->prov->name, *key = pool->keys[ki].id;
 	char m[220];
 	if (!ok) {
-		*fail = uc->timeout != UPSTREAM_TIMEOUT_NONE || uc->rc == CURLE_OPERATION_TIMEDOUT ? FAIL_TIMEOUT
+		*fail = uc->timeout != UPSTREAM_TIMEOUT_NONE || uc->err == UPSTREAM_ERR_TIMEOUT ? FAIL_TIMEOUT
 												     : FAIL_UPSTREAM;
-		if (uc->status >= 200 && uc->status < 300 && uc->rc == CURLE_WRITE_ERROR)
+		if (uc->status >= 200 && uc->status < 300 && uc->aborted)
 			snprintf(detail, dl, "upstream %s response larger than %zu bytes", name, c->max_response);
 		else
 			snprintf(detail, dl, "upstream %s: %s", name,
 				 uc->timeout == UPSTREAM_TIMEOUT_FIRST_BYTE ? "no response in time" :
 				 uc->timeout == UPSTREAM_TIMEOUT_IDLE ? "response stalled" :
-				 uc->errmsg[0] ? uc->errmsg : curl_easy_strerror(uc->rc));
+				 uc->errmsg[0] ? uc->errmsg : "transfer failed");
 		pool_report(pool, ki, POOL_FAILED, -1, c, now);
 		log_warn("%s attempt %d on %s key %s failed: %s", x->req_id, attempt, name, key, detail);
 		return 1;
@@ -1352,8 +1353,7 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 			};
 			int ok = upstream_perform(&uc) == 0;
 			auth_line_free(auth);
-			/* a status counts only with a whole response head (curl reports
-			 * one from a cut head too) */
+			/* the status the handler saw in a whole response head */
 			uc.status = x->status;
 			int64_t now = pool_now_ms();
 			x->ttfb_ms = uc.t_first_byte_ms ? (long)(uc.t_first_byte_ms - uc.t_start_ms) : 0;
@@ -1663,8 +1663,7 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 			};
 			int ok = upstream_perform(&uc) == 0;
 			auth_line_free(auth);
-			/* a status counts only with a whole response head (curl reports
-			 * one from a cut head too) */
+			/* the status the handler saw in a whole response head */
 			uc.status = x->status;
 			int64_t now = pool_now_ms();
 			x->ttfb_ms = uc.t_first_byte_ms ? (long)(uc.t_first_byte_ms - uc.t_start_ms) : 0;

@@ -8,7 +8,7 @@
 #include "pool.h"
 #include "quota.h"
 #include "spool.h"
-#include <curl/curl.h>
+#include "upstream.h"
 #include <stdint.h>
 
 /* What routing needs, as one immutable snapshot: the config (file,
@@ -39,7 +39,7 @@ struct gateway {
 
 struct worker {
 	struct gateway *gw;
-	CURLM *conns;            /* keeps upstream connections alive */
+	struct upstream_conns *conns;  /* keeps upstream connections alive */
 	unsigned idx;
 	unsigned long seq;
 };

@@ -1,18 +1,58 @@
-/* upstream.c — one upstream HTTP request over a worker's connection cache. */
+/* upstream.c — one upstream HTTP request over a worker's connections.
+ *
+ * HTTP/1.1 over plain TCP or TLS (tls.c), written here rather than taken
+ * from libcurl: the router needs one request shape (a request, a response
+ * read as it arrives, kept-alive connections), and libcurl with the
+ * libraries it brings was half of the router's instructions per request
+ * and most of its memory (docs/performance.md). */
 #include "autoconf.h"
 #include "upstream.h"
-#include "ini.h"
-#include "pool.h"
+#include "httpresp.h"
+#include "tls.h"
 #include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
+#define RECV_BUF 8192
+/* an idle connection older than this is closed rather than reused */
+#define IDLE_MAX_AGE_MS 60000
 
-#define UPSTREAM_MAX_CONNECTS 4
-#define UPSTREAM_RECV_BUFFER 8192
-#define UPSTREAM_STREAM_RECV_BUFFER 4096
+struct up_conn {
+	int fd;
+	struct tls_conn *tls;
+	char *origin;              /* "scheme://host:port": what it can serve */
+	int64_t idle_since;
+	struct up_conn *next;
+};
+
+struct upstream_conns {
+	struct up_conn *idle;      /* most recently used first */
+	int n_idle;
+	struct tls_client *tls;    /* made at the first TLS connection */
+	char *buf;                 /* receive buffer */
+};
+
+struct url {
+	int https;
+	char host[256];            /* without brackets */
+	char port[6];
+	char hosthdr[300];         /* the Host header's value */
+	char origin[300];
+	const char *target;        /* path and query */
+	size_t target_len;
+};
 
 static int64_t mono_ms(void)
 {
@@ -21,226 +61,571 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-CURLM *upstream_conns(void)
+void upstream_set_ca_file(const char *path)
 {
-	CURLM *m = curl_multi_init();
-	/* bounded: a worker keeps at most this many upstream connections */
-	if (m)
-		curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)UPSTREAM_MAX_CONNECTS);
-	return m;
-}
-
-void upstream_conns_free(CURLM *m)
-{
-	if (m)
-		curl_multi_cleanup(m);
-}
-
-/* What curl_easy_perform does, over the worker's own multi handle rather
- * than a new one per call: the multi keeps the connection and DNS caches,
- * and one is made per worker instead of one per request. */
-static CURLcode run_on(CURLM *m, CURL *h)
-{
-	CURLMcode mc = curl_multi_add_handle(m, h);
-	CURLcode rc = CURLE_OK;
-	int running = 1;
-	if (mc != CURLM_OK)
-		return mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_FAILED_INIT;
-	while (running) {
-		mc = curl_multi_perform(m, &running);
-		if (mc == CURLM_OK && running)
-			mc = curl_multi_poll(m, NULL, 0, 1000, NULL);
-		if (mc != CURLM_OK) {
-			rc = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY : CURLE_RECV_ERROR;
-			break;
-		}
-	}
-	CURLMsg *msg;
-	int left;
-	while ((msg = curl_multi_info_read(m, &left)))
-		if (msg->msg == CURLMSG_DONE && msg->easy_handle == h)
-			rc = msg->data.result;
-	curl_multi_remove_handle(m, h);
-	return rc;
+	tls_set_ca_file(path);
 }
 
 long upstream_parse_retry_after(const char *v)
 {
-	long s;
-	while (*v == ' ' || *v == '\t')
-		v++;
-	char tmp[64];
-	size_t n = strcspn(v, "\r\n");
-	if (n >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, v, n);
-	tmp[n] = '\0';
-	while (n && isspace((unsigned char)tmp[n - 1]))
-		tmp[--n] = '\0';
-	if (ini_parse_long(tmp, 0, 86400 * 7, &s) == 0)
-		return s;
-	time_t when = curl_getdate(tmp, NULL);
-	if (when < 0)
-		return -1;
-	time_t now = time(NULL);
-	return when > now ? (long)(when - now) : 0;
+	return hresp_parse_retry_after(v);
 }
 
-static void head_done(struct upstream_call *c)
+struct upstream_conns *upstream_conns(void)
 {
-	long code = 0;
-	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &code);
-	c->status = (int)code;
+	return calloc(1, sizeof(struct upstream_conns));
 }
 
-static size_t on_header(char *p, size_t size, size_t nmemb, void *user)
+static void conn_close(struct up_conn *k, int orderly)
 {
-	struct upstream_call *c = user;
-	size_t n = size * nmemb;
-	c->t_last_rx_ms = mono_ms();
-	if (!c->t_first_byte_ms)
-		c->t_first_byte_ms = c->t_last_rx_ms;
-	if (n >= 5 && !strncmp(p, "HTTP/", 5)) {
-		/* a new response head (after 1xx): start over */
-		c->retry_after_s = -1;
-		c->content_type[0] = '\0';
-		c->status = 0;
-	} else if (n >= 12 && !strncasecmp(p, "Retry-After:", 12)) {
-		char tmp[80];
-		size_t m = n - 12 < sizeof(tmp) - 1 ? n - 12 : sizeof(tmp) - 1;
-		memcpy(tmp, p + 12, m);
-		tmp[m] = '\0';
-		c->retry_after_s = upstream_parse_retry_after(tmp);
-	} else if (n >= 13 && !strncasecmp(p, "Content-Type:", 13)) {
-		const char *v = p + 13;
-		size_t m = n - 13;
-		while (m && (*v == ' ' || *v == '\t')) {
-			v++;
-			m--;
+	if (!k)
+		return;
+	tls_close(k->tls, orderly);
+	if (k->fd >= 0)
+		close(k->fd);
+	free(k->origin);
+	free(k);
+}
+
+static void conns_clear(struct upstream_conns *m)
+{
+	while (m->idle) {
+		struct up_conn *k = m->idle;
+		m->idle = k->next;
+		conn_close(k, 1);
+	}
+	m->n_idle = 0;
+	tls_client_free(m->tls);
+	m->tls = NULL;
+	free(m->buf);
+	m->buf = NULL;
+}
+
+void upstream_conns_free(struct upstream_conns *m)
+{
+	if (!m)
+		return;
+	conns_clear(m);
+	free(m);
+}
+
+static int fail(struct upstream_call *c, enum upstream_error e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct upstream_call *c, enum upstream_error e, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
+	va_end(ap);
+	c->err = e;
+	return -1;
+}
+
+/* ------------------------------------------------------------------ URL */
+
+static int host_char(int ch, int v6)
+{
+	if (v6)
+		return isxdigit(ch) || ch == ':' || ch == '.';
+	return isalnum(ch) || ch == '.' || ch == '-' || ch == '_';
+}
+
+static int parse_url(const char *s, struct url *u)
+{
+	memset(u, 0, sizeof(*u));
+	const char *p;
+	if (!strncasecmp(s, "https://", 8)) {
+		u->https = 1;
+		p = s + 8;
+	} else if (!strncasecmp(s, "http://", 7)) {
+		p = s + 7;
+	} else {
+		return -1;
+	}
+	size_t alen = strcspn(p, "/?#");
+	const char *a = p, *ae = p + alen;
+	if (memchr(a, '@', alen))
+		return -1;   /* credentials in the URL are not sent */
+	const char *h = a, *he, *pp = NULL;
+	int v6 = 0;
+	if (a < ae && *a == '[') {
+		v6 = 1;
+		h = a + 1;
+		he = memchr(h, ']', (size_t)(ae - h));
+		if (!he)
+			return -1;
+		if (he + 1 < ae) {
+			if (he[1] != ':')
+				return -1;
+			pp = he + 2;
 		}
-		while (m && (v[m - 1] == '\r' || v[m - 1] == '\n' || v[m - 1] == ' '))
-			m--;
-		if (m >= sizeof(c->content_type))
-			m = sizeof(c->content_type) - 1;
-		memcpy(c->content_type, v, m);
-		c->content_type[m] = '\0';
-	} else if ((n == 2 && p[0] == '\r') || (n == 1 && p[0] == '\n')) {
-		head_done(c);
-		if (c->status >= 200 && c->on_head &&
-		    c->on_head(c->user, c->status, c->content_type, c->retry_after_s) != 0) {
-			c->aborted = 1;
+	} else {
+		he = memchr(a, ':', alen);
+		if (he)
+			pp = he + 1;
+		else
+			he = ae;
+	}
+	size_t hl = (size_t)(he - h);
+	if (!hl || hl >= sizeof(u->host))
+		return -1;
+	for (size_t i = 0; i < hl; i++)
+		if (!host_char((unsigned char)h[i], v6))
+			return -1;
+	memcpy(u->host, h, hl);
+	u->host[hl] = '\0';
+	long port = u->https ? 443 : 80;
+	if (pp) {
+		if (pp == ae || ae - pp > 5)
+			return -1;
+		port = 0;
+		for (const char *q = pp; q < ae; q++) {
+			if (!isdigit((unsigned char)*q))
+				return -1;
+			port = port * 10 + (*q - '0');
+		}
+		if (port < 1 || port > 65535)
+			return -1;
+	}
+	snprintf(u->port, sizeof(u->port), "%ld", port);
+	int dflt = port == (u->https ? 443 : 80);
+	snprintf(u->hosthdr, sizeof(u->hosthdr), "%s%s%s%s%s", v6 ? "[" : "", u->host, v6 ? "]" : "",
+		 dflt ? "" : ":", dflt ? "" : u->port);
+	snprintf(u->origin, sizeof(u->origin), "%s://%s:%s", u->https ? "https" : "http", u->host, u->port);
+	for (char *q = u->origin; *q; q++)
+		*q = (char)tolower((unsigned char)*q);
+	u->target = ae;
+	u->target_len = strcspn(ae, "#");
+	for (size_t i = 0; i < u->target_len; i++)
+		if ((unsigned char)ae[i] <= 0x20 || ae[i] == 0x7f)
+			return -1;   /* would break the request line */
+	return 0;
+}
+
+/* -------------------------------------------------------------- request */
+
+static int header_ok(const char *h)
+{
+	return !strpbrk(h, "\r\n");
+}
+
+/* The request head, on the heap (it may hold a key: the caller wipes it). */
+static char *build_head(const struct upstream_call *c, const struct url *u, size_t *len)
+{
+	const char *method = c->method ? c->method : "POST";
+	int with_len = !strcmp(method, "POST") || c->body_len;
+	size_t need = strlen(method) + u->target_len + strlen(u->hosthdr) + 256 +
+		      (c->accept ? strlen(c->accept) : 16) + (c->request_id ? strlen(c->request_id) : 0) +
+		      (c->auth_header ? strlen(c->auth_header) : 0);
+	for (const char *const *eh = c->extra_headers; eh && *eh; eh++)
+		need += strlen(*eh) + 2;
+	char *b = malloc(need);
+	if (!b)
+		return NULL;
+	size_t n = 0;
+#define ADD(s, l) do { memcpy(b + n, (s), (l)); n += (l); } while (0)
+#define ADDS(s) ADD((s), strlen(s))
+	ADDS(method);
+	ADD(" ", 1);
+	if (u->target_len && u->target[0] == '/') {
+		ADD(u->target, u->target_len);
+	} else {
+		ADD("/", 1);
+		ADD(u->target, u->target_len);
+	}
+	ADDS(" HTTP/1.1\r\nHost: ");
+	ADDS(u->hosthdr);
+	ADDS("\r\nUser-Agent: llmgate/" PACKAGE_VERSION "\r\n");
+	if (!c->no_content_type)
+		ADDS("Content-Type: application/json\r\n");
+	ADDS("Accept: ");
+	ADDS(c->accept ? c->accept : "application/json");
+	ADDS("\r\nAccept-Encoding: identity\r\n");
+	if (c->request_id && strlen(c->request_id) < 80) {
+		ADDS("X-Request-Id: ");
+		ADDS(c->request_id);
+		ADD("\r\n", 2);
+	}
+	if (c->auth_header) {
+		ADDS(c->auth_header);
+		ADD("\r\n", 2);
+	}
+	for (const char *const *eh = c->extra_headers; eh && *eh; eh++) {
+		ADDS(*eh);
+		ADD("\r\n", 2);
+	}
+	if (with_len)
+		n += (size_t)snprintf(b + n, need - n, "Content-Length: %zu\r\n", c->body_len);
+	ADD("\r\n", 2);
+#undef ADD
+#undef ADDS
+	*len = n;
+	return b;
+}
+
+/* ---------------------------------------------------------- connections */
+
+static int wait_fd(int fd, short ev, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = deadline - mono_ms();
+		if (left <= 0)
 			return 0;
-		}
-	}
-	return n;
-}
-
-static size_t on_write(char *p, size_t size, size_t nmemb, void *user)
-{
-	struct upstream_call *c = user;
-	size_t n = size * nmemb;
-	c->t_last_rx_ms = mono_ms();
-	if (c->on_data && c->on_data(c->user, p, n) != 0) {
-		c->aborted = 1;
-		return 0;
-	}
-	return n;
-}
-
-static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
-{
-	struct upstream_call *c = user;
-	int64_t now = mono_ms();
-	(void)dltotal; (void)dlnow; (void)ultotal; (void)ulnow;
-	if (!c->t_first_byte_ms) {
-		if (now - c->t_start_ms > c->first_byte_timeout_ms) {
-			c->timeout = UPSTREAM_TIMEOUT_FIRST_BYTE;
+		struct pollfd pfd = { fd, ev, 0 };
+		int r = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+		if (r > 0)
 			return 1;
+		if (r < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+static struct up_conn *take_idle(struct upstream_conns *m, const char *origin)
+{
+	int64_t now = mono_ms();
+	for (struct up_conn **pp = &m->idle; *pp;) {
+		struct up_conn *k = *pp;
+		int stale = now - k->idle_since > IDLE_MAX_AGE_MS;
+		if (!stale && strcmp(k->origin, origin)) {
+			pp = &k->next;
+			continue;
 		}
-	} else if (now - c->t_last_rx_ms > c->idle_timeout_ms) {
-		c->timeout = UPSTREAM_TIMEOUT_IDLE;
-		return 1;
+		*pp = k->next;
+		m->n_idle--;
+		if (!stale) {
+			/* an idle connection has nothing to read: if it has, the
+			 * server closed it (or sent what no request asked for) */
+			struct pollfd pfd = { k->fd, POLLIN, 0 };
+			stale = (k->tls && tls_pending(k->tls)) || poll(&pfd, 1, 0) != 0;
+		}
+		if (!stale)
+			return k;
+		conn_close(k, 0);
+	}
+	return NULL;
+}
+
+static void put_idle(struct upstream_conns *m, struct up_conn *k)
+{
+	k->idle_since = mono_ms();
+	k->next = m->idle;
+	m->idle = k;
+	if (++m->n_idle > UPSTREAM_MAX_IDLE) {
+		struct up_conn **pp = &m->idle;
+		while ((*pp)->next)
+			pp = &(*pp)->next;
+		conn_close(*pp, 1);
+		*pp = NULL;
+		m->n_idle--;
+	}
+}
+
+static struct up_conn *open_conn(struct upstream_conns *m, struct upstream_call *c, const struct url *u)
+{
+	int64_t deadline = c->t_start_ms + (c->connect_timeout_ms > 0 ? c->connect_timeout_ms : 300000);
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	int gr = getaddrinfo(u->host, u->port, &hints, &res);
+	if (gr) {
+		fail(c, UPSTREAM_ERR_RESOLVE, "could not resolve host %s: %s", u->host,
+		     gr == EAI_SYSTEM ? strerror(errno) : gai_strerror(gr));
+		return NULL;
+	}
+	int fd = -1, last = 0, timed_out = 0;
+	for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			last = errno;
+			continue;
+		}
+		int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
+		if (r < 0 && errno == EINPROGRESS) {
+			int w = wait_fd(fd, POLLOUT, deadline);
+			if (w == 1) {
+				socklen_t sl = sizeof(last);
+				if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &last, &sl) == 0 && last == 0)
+					r = 0;
+			} else {
+				last = w == 0 ? ETIMEDOUT : errno;
+				timed_out = w == 0;
+			}
+		} else if (r < 0) {
+			last = errno;
+		}
+		if (r < 0) {
+			close(fd);
+			fd = -1;
+			if (timed_out)
+				break;
+		}
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		if (timed_out) {
+			c->timeout = UPSTREAM_TIMEOUT_CONNECT;
+			fail(c, UPSTREAM_ERR_TIMEOUT, "connect to %s:%s timed out", u->host, u->port);
+		} else {
+			fail(c, UPSTREAM_ERR_CONNECT, "connect to %s:%s failed: %s", u->host, u->port,
+			     strerror(last ? last : ECONNREFUSED));
+		}
+		return NULL;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	struct up_conn *k = calloc(1, sizeof(*k));
+	if (!k || !(k->origin = strdup(u->origin))) {
+		free(k);
+		close(fd);
+		fail(c, UPSTREAM_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	k->fd = fd;
+	if (u->https) {
+		char err[200] = "";
+		if (!m->tls && !(m->tls = tls_client_new(err, sizeof(err)))) {
+			conn_close(k, 0);
+			fail(c, UPSTREAM_ERR_TLS, "%s", err);
+			return NULL;
+		}
+		k->tls = tls_connect(m->tls, fd, u->host, deadline, err, sizeof(err));
+		if (!k->tls) {
+			int to = errno == ETIMEDOUT && mono_ms() >= deadline;
+			conn_close(k, 0);
+			if (to)
+				c->timeout = UPSTREAM_TIMEOUT_CONNECT;
+			fail(c, to ? UPSTREAM_ERR_TIMEOUT : UPSTREAM_ERR_TLS, "%s", err);
+			return NULL;
+		}
+	}
+	return k;
+}
+
+/* ------------------------------------------------------------- exchange */
+
+/* Write all of the pieces; 0, or -1 with errno (ETIMEDOUT at deadline). */
+static int send_all(struct up_conn *k, struct iovec *iov, int niov, int64_t deadline, char *err, size_t el)
+{
+	while (niov > 0) {
+		if (!iov->iov_len) {
+			iov++;
+			niov--;
+			continue;
+		}
+		ssize_t r;
+		int want = 2;
+		if (k->tls) {
+			r = tls_write(k->tls, iov->iov_base, iov->iov_len, &want, err, el);
+		} else {
+			struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)niov };
+			r = sendmsg(k->fd, &mh, MSG_NOSIGNAL);
+			if (r < 0 && errno != EAGAIN && errno != EINTR)
+				snprintf(err, el, "%s", strerror(errno));
+		}
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				return -1;
+			int w = wait_fd(k->fd, want == 1 ? POLLIN : POLLOUT, deadline);
+			if (w <= 0) {
+				if (w == 0)
+					errno = ETIMEDOUT;
+				snprintf(err, el, "%s", strerror(errno));
+				return -1;
+			}
+			continue;
+		}
+		size_t done = (size_t)r;
+		while (niov > 0 && done >= iov->iov_len) {
+			done -= iov->iov_len;
+			iov++;
+			niov--;
+		}
+		if (niov > 0) {
+			iov->iov_base = (char *)iov->iov_base + done;
+			iov->iov_len -= done;
+		}
 	}
 	return 0;
 }
 
+/* Some bytes: >0, 0 at the end, -1 failure (errno, err), -2 deadline. */
+static ssize_t recv_some(struct up_conn *k, char *buf, size_t n, int64_t deadline, char *err, size_t el)
+{
+	for (;;) {
+		ssize_t r;
+		int want = 1;
+		if (k->tls) {
+			r = tls_read(k->tls, buf, n, &want, err, el);
+		} else {
+			r = recv(k->fd, buf, n, 0);
+			if (r < 0 && errno != EAGAIN && errno != EINTR)
+				snprintf(err, el, "%s", strerror(errno));
+		}
+		if (r >= 0)
+			return r;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -1;
+		int w = wait_fd(k->fd, want == 2 ? POLLOUT : POLLIN, deadline);
+		if (w == 0)
+			return -2;
+		if (w < 0) {
+			snprintf(err, el, "poll: %s", strerror(errno));
+			return -1;
+		}
+	}
+}
+
+static int on_head(void *user, const struct hresp *r)
+{
+	struct upstream_call *c = user;
+	c->status = r->status;
+	c->retry_after_s = r->retry_after_s;
+	snprintf(c->content_type, sizeof(c->content_type), "%s", r->content_type);
+	return c->on_head ? c->on_head(c->user, c->status, c->content_type, c->retry_after_s) : 0;
+}
+
+static int on_data(void *user, const char *p, size_t n)
+{
+	struct upstream_call *c = user;
+	return c->on_data && n ? c->on_data(c->user, p, n) : 0;
+}
+
+enum { X_DONE, X_FAILED, X_STALE };
+
+/* One request and its response on k. X_STALE: k was kept from an earlier
+ * call and turned out closed before any byte of an answer (try again on a
+ * new connection); k is closed or kept by this function either way. */
+static int exchange(struct upstream_conns *m, struct upstream_call *c, struct up_conn *k, int reused, char *head,
+		    size_t head_len, const struct url *u)
+{
+	char err[200] = "";
+	struct iovec iov[2] = { { head, head_len }, { (void *)(c->body ? c->body : ""), c->body ? c->body_len : 0 } };
+	if (send_all(k, iov, 2, c->t_start_ms + c->first_byte_timeout_ms, err, sizeof(err)) != 0) {
+		int e = errno;
+		conn_close(k, 0);
+		if (reused && (e == EPIPE || e == ECONNRESET))
+			return X_STALE;
+		if (e == ETIMEDOUT) {
+			c->timeout = UPSTREAM_TIMEOUT_FIRST_BYTE;
+			fail(c, UPSTREAM_ERR_TIMEOUT, "sending to %s:%s timed out", u->host, u->port);
+		} else {
+			fail(c, UPSTREAM_ERR_SEND, "sending to %s:%s failed: %s", u->host, u->port, err);
+		}
+		return X_FAILED;
+	}
+	struct hresp hr;
+	hresp_init(&hr);
+	hr.on_head = on_head;
+	hr.on_data = on_data;
+	hr.user = c;
+	int rv = X_FAILED, keep = 0;
+	for (;;) {
+		int64_t deadline = c->t_first_byte_ms ? c->t_last_rx_ms + c->idle_timeout_ms
+						      : c->t_start_ms + c->first_byte_timeout_ms;
+		ssize_t n = recv_some(k, m->buf, RECV_BUF, deadline, err, sizeof(err));
+		if (n == -2) {
+			c->timeout = c->t_first_byte_ms ? UPSTREAM_TIMEOUT_IDLE : UPSTREAM_TIMEOUT_FIRST_BYTE;
+			fail(c, UPSTREAM_ERR_TIMEOUT, "%s from %s:%s",
+			     c->t_first_byte_ms ? "response stalled" : "no response in time", u->host, u->port);
+			break;
+		}
+		if (n < 0) {
+			if (reused && hresp_untouched(&hr) && errno == ECONNRESET) {
+				rv = X_STALE;
+				break;
+			}
+			fail(c, UPSTREAM_ERR_RECV, "receiving from %s:%s failed: %s", u->host, u->port, err);
+			break;
+		}
+		if (n == 0) {
+			if (reused && hresp_untouched(&hr)) {
+				rv = X_STALE;
+				break;
+			}
+			if (hresp_eof(&hr) == HRESP_COMPLETE) {
+				rv = X_DONE;
+				break;
+			}
+			fail(c, UPSTREAM_ERR_RECV, "%s (%s:%s)", hr.err, u->host, u->port);
+			break;
+		}
+		c->t_last_rx_ms = mono_ms();
+		if (!c->t_first_byte_ms)
+			c->t_first_byte_ms = c->t_last_rx_ms;
+		size_t used;
+		enum hresp_result res = hresp_feed(&hr, m->buf, (size_t)n, &used);
+		if (res == HRESP_COMPLETE) {
+			rv = X_DONE;
+			keep = hr.keep_alive && used == (size_t)n && !(k->tls && tls_pending(k->tls));
+			break;
+		}
+		if (res == HRESP_ABORTED) {
+			c->aborted = 1;
+			fail(c, UPSTREAM_ERR_ABORTED, "transfer stopped by the gateway");
+			break;
+		}
+		if (res == HRESP_ERROR) {
+			fail(c, UPSTREAM_ERR_PROTOCOL, "%s from %s:%s", hr.err, u->host, u->port);
+			break;
+		}
+	}
+	hresp_free(&hr);
+	if (keep)
+		put_idle(m, k);
+	else
+		conn_close(k, rv == X_DONE);
+	return rv;
+}
+
 int upstream_perform(struct upstream_call *c)
 {
-	CURL *h = curl_easy_init();
-	struct curl_slist *hdrs = NULL;
-	char accept[160];
-	char rid[96];
-
+	struct upstream_conns one = { 0 }, *m = c->conns ? c->conns : &one;
+	struct url u;
 	c->status = 0;
+	c->err = UPSTREAM_OK;
 	c->timeout = UPSTREAM_TIMEOUT_NONE;
 	c->aborted = 0;
 	c->retry_after_s = -1;
 	c->content_type[0] = '\0';
 	c->errmsg[0] = '\0';
 	c->t_first_byte_ms = 0;
-	c->t_start_ms = mono_ms();
+	c->t_start_ms = c->t_last_rx_ms = mono_ms();
 
-	if (!h) {
-		c->rc = CURLE_OUT_OF_MEMORY;
-		snprintf(c->errmsg, sizeof(c->errmsg), "no memory for an upstream call");
-		return -1;
-	}
-	c->easy = h;
-	if (!c->no_content_type)
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-	snprintf(accept, sizeof(accept), "Accept: %s", c->accept ? c->accept : "application/json");
-	hdrs = curl_slist_append(hdrs, accept);
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	if (c->request_id && snprintf(rid, sizeof(rid), "X-Request-Id: %s", c->request_id) < (int)sizeof(rid))
-		hdrs = curl_slist_append(hdrs, rid);
-	if (c->auth_header)
-		hdrs = curl_slist_append(hdrs, c->auth_header);
-	for (const char *const *eh = c->extra_headers; eh && *eh; eh++)
-		hdrs = curl_slist_append(hdrs, *eh);
-	curl_easy_setopt(h, CURLOPT_URL, c->url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	if (!c->method || !strcmp(c->method, "POST")) {
-		curl_easy_setopt(h, CURLOPT_POST, 1L);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body ? c->body : "");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body_len);
-	} else if (!strcmp(c->method, "GET")) {
-		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	int header_bad = (c->auth_header && !header_ok(c->auth_header)) ||
+			 (c->request_id && !header_ok(c->request_id)) || (c->accept && !header_ok(c->accept)) ||
+			 (c->method && (!*c->method || strpbrk(c->method, " \t\r\n")));
+	for (const char *const *eh = c->extra_headers; eh && *eh && !header_bad; eh++)
+		header_bad = !header_ok(*eh);
+	if (parse_url(c->url ? c->url : "", &u) != 0) {
+		fail(c, UPSTREAM_ERR_URL, "upstream URL not usable (http:// or https://, host, port, path)");
+	} else if (header_bad) {
+		fail(c, UPSTREAM_ERR_URL, "a request header line holds a line break");
+	} else if (!m->buf && !(m->buf = malloc(RECV_BUF))) {
+		fail(c, UPSTREAM_ERR_NOMEM, "out of memory");
 	} else {
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, c->method);
-		if (c->body_len) {
-			curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body);
-			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body_len);
+		size_t head_len;
+		char *head = build_head(c, &u, &head_len);
+		if (!head) {
+			fail(c, UPSTREAM_ERR_NOMEM, "out of memory");
+		} else {
+			for (int attempt = 0; attempt < 2; attempt++) {
+				struct up_conn *k = attempt == 0 ? take_idle(m, u.origin) : NULL;
+				int reused = k != NULL;
+				if (!k && !(k = open_conn(m, c, &u)))
+					break;
+				if (exchange(m, c, k, reused, head, head_len, &u) != X_STALE)
+					break;
+			}
+			explicit_bzero(head, head_len);   /* it holds the upstream key */
+			free(head);
 		}
 	}
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "llmgate/" PACKAGE_VERSION);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
-	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errmsg);
-	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	/* answers come in small pieces (SSE events, chat JSON): a smaller
-	 * receive buffer per call is memory kept for other streams, and
-	 * smaller still for a stream, which holds it for its whole length */
-	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, c->accept && !strcmp(c->accept, "text/event-stream") ?
-			 (long)UPSTREAM_STREAM_RECV_BUFFER : (long)UPSTREAM_RECV_BUFFER);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-
-	c->rc = c->conns ? run_on(c->conns, h) : curl_easy_perform(h);
 	c->t_end_ms = mono_ms();
-	if (!c->status)
-		head_done(c);
-	curl_easy_cleanup(h);   /* its connection stays in the multi handle */
-	c->easy = NULL;
-	curl_slist_free_all(hdrs);
-	if (c->rc == CURLE_OPERATION_TIMEDOUT && c->timeout == UPSTREAM_TIMEOUT_NONE)
-		c->timeout = c->status ? UPSTREAM_TIMEOUT_IDLE : UPSTREAM_TIMEOUT_CONNECT;
-	return c->rc == CURLE_OK ? 0 : -1;
+	if (m == &one)
+		conns_clear(&one);
+	return c->err == UPSTREAM_OK ? 0 : -1;
 }

@@ -1,18 +1,33 @@
-/* upstream.h — one upstream HTTP request over a worker's connection cache. */
+/* upstream.h — one upstream HTTP request over a worker's connections. */
 #ifndef LLMGATE_UPSTREAM_H
 #define LLMGATE_UPSTREAM_H
-#include <curl/curl.h>
 #include <stddef.h>
 #include <stdint.h>
 
 enum upstream_timeout { UPSTREAM_TIMEOUT_NONE = 0, UPSTREAM_TIMEOUT_CONNECT,
 			UPSTREAM_TIMEOUT_FIRST_BYTE, UPSTREAM_TIMEOUT_IDLE };
 
+enum upstream_error {
+	UPSTREAM_OK = 0,
+	UPSTREAM_ERR_URL,          /* the URL or a header line cannot be sent */
+	UPSTREAM_ERR_RESOLVE,      /* the host name has no address */
+	UPSTREAM_ERR_CONNECT,      /* no TCP connection */
+	UPSTREAM_ERR_TLS,          /* handshake or certificate refused */
+	UPSTREAM_ERR_SEND,
+	UPSTREAM_ERR_RECV,
+	UPSTREAM_ERR_PROTOCOL,     /* the answer is not HTTP/1.x as it should be */
+	UPSTREAM_ERR_TIMEOUT,      /* see the timeout field */
+	UPSTREAM_ERR_ABORTED,      /* a callback asked to stop */
+	UPSTREAM_ERR_NOMEM,
+};
+
+struct upstream_conns;
+
 struct upstream_call {
 	/* in */
-	CURLM *conns;               /* the worker's connection cache (NULL:
-				     * a connection for this call only) */
-	const char *url;
+	struct upstream_conns *conns;  /* the worker's kept connections (NULL:
+					* a connection for this call only) */
+	const char *url;            /* http:// or https:// */
 	const char *method;         /* NULL: POST with body; "GET", "DELETE"... */
 	const char *auth_header;    /* whole header line with the upstream key
 				     * ("Authorization: Bearer K"), or NULL */
@@ -32,9 +47,8 @@ struct upstream_call {
 	int (*on_data)(void *user, const char *p, size_t n);
 	void *user;
 	/* out */
-	CURL *easy;                 /* the call's handle while it runs */
 	int status;                 /* HTTP status, 0 if none came */
-	CURLcode rc;
+	enum upstream_error err;
 	enum upstream_timeout timeout;
 	int aborted;                /* a callback asked to stop */
 	long retry_after_s;         /* -1: none */
@@ -43,19 +57,23 @@ struct upstream_call {
 	int64_t t_first_byte_ms;    /* 0 if no byte came */
 	int64_t t_end_ms;
 	int64_t t_last_rx_ms;
-	char errmsg[CURL_ERROR_SIZE];
+	char errmsg[256];
 };
 
-/* A worker's connection cache: a libcurl multi handle, in which upstream
- * connections (and resolved names) stay from one call to the next. Each
- * call runs a fresh easy handle on it (libcurl 7.88 can use freed memory
- * when a reused handle met a folded header line). One thread only. Free
- * with upstream_conns_free. */
-CURLM *upstream_conns(void);
-void upstream_conns_free(CURLM *m);
+/* A worker's kept connections: up to a few idle HTTP/1.1 connections
+ * (plain or TLS) to upstreams, reused by the next call to the same scheme,
+ * host and port. One thread only. Free with upstream_conns_free. */
+struct upstream_conns *upstream_conns(void);
+void upstream_conns_free(struct upstream_conns *m);
+/* Idle connections a worker keeps at most. */
+#define UPSTREAM_MAX_IDLE 4
 /* Run the call. Returns 0 when a complete response arrived (any status),
  * -1 on a transport failure, timeout or abort (see the out fields). */
 int upstream_perform(struct upstream_call *c);
+/* The CA certificates TLS connections trust (the config's [upstream]
+ * ca_file); read once, at the first TLS connection. NULL: $SSL_CERT_FILE
+ * or the system's bundle. */
+void upstream_set_ca_file(const char *path);
 /* Parse a Retry-After value (seconds or an HTTP date); -1 if invalid. */
 long upstream_parse_retry_after(const char *v);
 #endif

@@ -7,7 +7,6 @@
 #include "provider.h"
 #include "spool.h"
 #include "xmalloc.h"
-#include <curl/curl.h>
 #include <fcgiapp.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -99,8 +98,8 @@ static void *serve(void *p)
 }
 
 /* A worker holds up to ROUTER_FDS_PER_WORKER descriptors at once (its
- * FastCGI connection, its libcurl multi handle's wake-up pair, the upstream
- * connections it keeps alive and one being opened): raise the soft limit
+ * FastCGI connection, the upstream connections it keeps alive and one
+ * being opened, and what name resolution opens for a moment): raise the soft limit
  * towards the hard one for that many, or say that it is short. */
 #define ROUTER_FDS_PER_WORKER 8
 static void raise_fd_limit(int workers)
@@ -159,10 +158,6 @@ int main(int argc, char **argv)
 	 * RSS of 256 threads holding streams is the same (docs/performance.md) */
 	mallopt(M_ARENA_MAX, ROUTER_MALLOC_ARENAS);
 	log_init("llmgate-router", LOG_INFO);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		log_err("libcurl failed to initialise");
-		return 1;
-	}
 	if (gateway_init(&gw, config_path, err, sizeof(err)) != 0) {
 		log_err("%s", err);
 		if (FCGX_IsCGI() && !listen_on) {
@@ -193,7 +188,6 @@ int main(int argc, char **argv)
 		http_req_free(&r);
 		worker_free(&w);
 		gateway_free(&gw);
-		curl_global_cleanup();
 		return 0;
 	}
 	FCGX_Init();
@@ -231,6 +225,5 @@ int main(int argc, char **argv)
 	free(tids);
 	free(args);
 	gateway_free(&gw);
-	curl_global_cleanup();
 	return 0;
 }
