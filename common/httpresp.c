@@ -131,7 +131,9 @@ static int last_token_is(const char *v, size_t n, const char *tok)
 static enum hresp_result parse_head(struct hresp *r)
 {
 	const char *p = r->head, *end = r->head + r->head_len;
-	const char *nl = memchr(p, '\n', (size_t)(end - p));
+	const char *nl = p < end ? memchr(p, '\n', (size_t)(end - p)) : NULL;
+	if (!nl)
+		return fail(r, "not an HTTP/1.x response");
 	size_t len = (size_t)(nl - p);
 	if (len && p[len - 1] == '\r')
 		len--;
@@ -150,6 +152,8 @@ static enum hresp_result parse_head(struct hresp *r)
 	r->retry_after_s = -1;
 	for (p = nl + 1; p < end; p = nl + 1) {
 		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			break;
 		len = (size_t)(nl - p);
 		if (len && p[len - 1] == '\r')
 			len--;
@@ -213,8 +217,8 @@ static enum hresp_result parse_head(struct hresp *r)
 		r->state = ST_TO_EOF;
 		close = 1;
 	}
-	if (te && !chunked)
-		close = 1;
+	if (te && (!chunked || clen >= 0))
+		close = 1;   /* no length, or two that disagree: not reused */
 	r->keep_alive = !close;
 	free(r->head);   /* the head's text is not needed any more */
 	r->head = NULL;

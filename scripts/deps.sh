@@ -3,7 +3,7 @@
 # Run as root. Skips apt entirely when everything is already there.
 set -e
 pkgs="build-essential autoconf automake libtool pkg-config curl ca-certificates
-libfcgi-dev libcurl4-openssl-dev libcjson-dev libgdbm-dev libcrypt-dev lighttpd"
+libfcgi-dev libcurl4-openssl-dev libmbedtls-dev libcjson-dev libgdbm-dev libcrypt-dev lighttpd"
 # the tests drive the admin page in Debian's Chromium, with Node clients
 [ "${1:-}" = "--test" ] && pkgs="$pkgs nodejs npm chromium valgrind clang libclang-rt-14-dev"
 missing=""

@@ -32,6 +32,7 @@ const { createAnthropicHandler } = require('./anthropic.js');
 const { createGeminiHandler } = require('./gemini.js');
 
 const http = require('node:http');
+const https = require('node:https');
 
 const DEFAULTS = Object.freeze({
   delayMs: 1500,
@@ -181,7 +182,11 @@ async function createMock(opts = {}) {
     return rule;
   }
 
-  const server = http.createServer({ noDelay: true, keepAliveTimeout: 30000 }, (req, res) => {
+  // opts.tls = { key, cert } (PEM): HTTPS; opts.keepAliveTimeout: ms an
+  // idle connection stays open (default: node's 5 s)
+  const serverOpts = { noDelay: true, ...(opts.tls || {}) };
+  let connections = 0;
+  const server = (opts.tls ? https : http).createServer(serverOpts, (req, res) => {
     const chunks = [];
     let size = 0;
     req.on('data', (c) => {
@@ -495,6 +500,8 @@ async function createMock(opts = {}) {
     step();
   }
 
+  if (opts.keepAliveTimeout) server.keepAliveTimeout = opts.keepAliveTimeout;
+  server.on(opts.tls ? 'secureConnection' : 'connection', () => { connections += 1; });
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port || 0, host, () => { server.off('error', reject); resolve(); });
@@ -503,7 +510,8 @@ async function createMock(opts = {}) {
 
   return {
     port,
-    url: `http://${host}:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://${opts.urlHost || host}:${port}`,
+    connections: () => connections,
     requests: () => records.slice(),
     reset,
     configure,
