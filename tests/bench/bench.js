@@ -424,8 +424,7 @@ function memKinds(pid) {
 }
 
 // Builds and runs a program that links what llmgate-router links
-// (readelf's NEEDED entries), calls curl_global_init and curl_multi_init and
-// sleeps; its resident memory then is what any program built on those
+// (readelf's NEEDED entries) and sleeps; its resident memory then is what any program built on those
 // libraries pays before doing anything. null when it cannot be built.
 async function libFloor() {
   const elf = sh('readelf', ['-d', ROUTER]);
@@ -434,9 +433,7 @@ async function libFloor() {
     .filter((n) => !/^(libc\.so|ld-linux)/.test(n));
   const src = path.join(WORK, 'libfloor.c');
   const bin = path.join(WORK, 'libfloor');
-  fs.writeFileSync(src, '#include <curl/curl.h>\n#include <unistd.h>\n' +
-    'int main(void) { if (curl_global_init(CURL_GLOBAL_DEFAULT)) return 1; CURLM *m = curl_multi_init(); ' +
-    'sleep(30); curl_multi_cleanup(m); return 0; }\n');
+  fs.writeFileSync(src, '#include <unistd.h>\nint main(void) { sleep(30); return 0; }\n');
   try {
     execFileSync(process.env.CC || 'cc', ['-O2', '-o', bin, src, '-Wl,--no-as-needed', ...needed.map((n) => `-l:${n}`)],
       { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60000 });
@@ -1360,8 +1357,7 @@ async function main() {
   if (libs) binaries.sharedLibs = libs.split('\n').filter((l) => /=>|ld-linux/.test(l)).length;
 
   // The floor under the router's idle RSS: a program that loads the same
-  // shared libraries, initialises libcurl and makes one multi handle, and
-  // does nothing else.
+  // shared libraries and does nothing else.
   const floor = await libFloor();
 
   // Stop the load servers before profiling, so valgrind has the CPU.
@@ -1559,7 +1555,7 @@ async function main() {
   const mk = (m) => m ? `thread stacks ${mb(m.stacks)} (${m.stacksN}), heap ${mb(m.heap)}, program ${mb(m.program)}, shared libraries ${mb(m.libs)} + ${mb(m.libsPrivate)} private` : null;
   if (resources.c?.idle?.mem) say(`  router c idle RSS by kind: ${mk(resources.c.idle.mem)}`);
   if (tr.w?.routerMem) say(`  router w mid-trickle RSS by kind: ${mk(tr.w.routerMem)}`);
-  if (floor) say(`${'libraries alone'.padEnd(22)} ${mb(floor.rssKb)} [${mb(floor.anonKb)}]: a program linking the router's ${floor.libs} libraries that only initialises libcurl (${mk(floor.mem)})`);
+  if (floor) say(`${'libraries alone'.padEnd(22)} ${mb(floor.rssKb)} [${mb(floor.anonKb)}]: a program linking the router's ${floor.libs} libraries that does nothing else (${mk(floor.mem)})`);
   res('lighttpd', resources.lighttpd);
   if (resources.portkey) res('portkey (node)', resources.portkey);
   if (resources.c.spool) say(`${'usage spool (c)'.padEnd(22)} ${resources.c.spool.records} records, ${kib(resources.c.spool.bytes)} in ${resources.c.spool.files} file(s)`);
