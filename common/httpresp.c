@@ -271,6 +271,19 @@ static size_t take_head(struct hresp *r, const char *p, size_t n, int *whole)
 	return take;
 }
 
+/* Hand on up to r->left of the bytes p[*i..n) as body. */
+static enum hresp_result give(struct hresp *r, const char *p, size_t n, size_t *i)
+{
+	size_t k = n - *i;
+	if ((int64_t)k > r->left)
+		k = (size_t)r->left;
+	r->left -= (int64_t)k;
+	*i += k;
+	if (r->on_data && r->on_data(r->user, p + *i - k, k) != 0)
+		return HRESP_ABORTED;
+	return HRESP_MORE;
+}
+
 enum hresp_result hresp_feed(struct hresp *r, const char *p, size_t n, size_t *used)
 {
 	size_t i = 0;
@@ -299,22 +312,18 @@ enum hresp_result hresp_feed(struct hresp *r, const char *p, size_t n, size_t *u
 			}
 			break;
 		}
-		case ST_LEN: {
-			size_t k = n - i;
-			if ((int64_t)k > r->left)
-				k = (size_t)r->left;
-			r->left -= (int64_t)k;
-			if (r->on_data && r->on_data(r->user, p + i, k) != 0)
-				res = HRESP_ABORTED;
-			i += k;
-			if (!r->left && res == HRESP_MORE)
-				r->state = ST_DONE;
+		case ST_LEN:
+		case ST_CHUNK_DATA:
+			/* up to r->left bytes of the body or of a chunk */
+			res = give(r, p, n, &i);
+			if (!r->left && res == HRESP_MORE) {
+				r->state = r->state == ST_LEN ? ST_DONE : ST_CHUNK_END;
+				r->line_len = 0;
+			}
 			break;
-		}
 		case ST_TO_EOF:
-			if (r->on_data && r->on_data(r->user, p + i, n - i) != 0)
-				res = HRESP_ABORTED;
-			i = n;
+			r->left = (int64_t)(n - i);
+			res = give(r, p, n, &i);
 			break;
 		case ST_CHUNK_SIZE:
 		case ST_CHUNK_END: {
@@ -365,20 +374,6 @@ enum hresp_result hresp_feed(struct hresp *r, const char *p, size_t n, size_t *u
 				r->state = ST_TRAILER;
 				r->line_len = 0;
 				r->trailer_bytes = 0;
-			}
-			break;
-		}
-		case ST_CHUNK_DATA: {
-			size_t k = n - i;
-			if ((int64_t)k > r->left)
-				k = (size_t)r->left;
-			r->left -= (int64_t)k;
-			if (r->on_data && r->on_data(r->user, p + i, k) != 0)
-				res = HRESP_ABORTED;
-			i += k;
-			if (!r->left) {
-				r->state = ST_CHUNK_END;
-				r->line_len = 0;
 			}
 			break;
 		}

@@ -66,11 +66,6 @@ void upstream_set_ca_file(const char *path)
 	tls_set_ca_file(path);
 }
 
-long upstream_parse_retry_after(const char *v)
-{
-	return hresp_parse_retry_after(v);
-}
-
 struct upstream_conns *upstream_conns(void)
 {
 	return calloc(1, sizeof(struct upstream_conns));

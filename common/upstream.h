@@ -74,6 +74,4 @@ int upstream_perform(struct upstream_call *c);
  * ca_file); read once, at the first TLS connection. NULL: $SSL_CERT_FILE
  * or the system's bundle. */
 void upstream_set_ca_file(const char *path);
-/* Parse a Retry-After value (seconds or an HTTP date); -1 if invalid. */
-long upstream_parse_retry_after(const char *v);
 #endif
