@@ -114,6 +114,11 @@ int http_read_body(struct http_req *r, size_t cap)
 	}
 	if (declared >= 0 && r->body.len != (size_t)declared)
 		return -2;
+	/* take the end-of-body record the server sends right after the body
+	 * (it is mostly in the same read), so that the connection can be
+	 * closed without libfcgi's lingering (router.c) */
+	if (r->fcgx && declared >= 0 && !FCGX_HasSeenEOF(r->fcgx->in))
+		(void)FCGX_GetChar(r->fcgx->in);
 	return 0;
 }
 

@@ -20,7 +20,14 @@
 int spool_open(struct spool *s, const char *state_dir)
 {
 	memset(s, 0, sizeof(*s));
-	pthread_mutex_init(&s->mu, NULL);
+	pthread_rwlockattr_t attr;
+	pthread_rwlockattr_init(&attr);
+#ifdef __GLIBC__
+	/* appenders come without pause under load: let a rotation in */
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+	pthread_rwlock_init(&s->lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
 	s->fd = -1;
 	s->dir = xasprintf("%s/spool", state_dir);
 	if (mkdir(s->dir, 0700) != 0 && errno != EEXIST) {
@@ -30,6 +37,7 @@ int spool_open(struct spool *s, const char *state_dir)
 	return 0;
 }
 
+/* with s->lock held for writing */
 static int new_segment(struct spool *s)
 {
 	uint32_t rnd = 0;
@@ -55,88 +63,152 @@ static int new_segment(struct spool *s)
 	free(path);
 	s->fd = fd;
 	s->opened_ms = now;
-	s->bytes = 0;
-	s->records = 0;
+	__atomic_store_n(&s->bytes, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->records, 0, __ATOMIC_RELAXED);
 	return 0;
 }
 
-/* with s->mu held */
-static void close_segment(struct spool *s)
+/* A segment taken off the writer, to be closed without holding its lock. */
+struct retired {
+	int fd;
+	unsigned long records;
+	char name[SPOOL_NAME_MAX];
+};
+
+/* with s->lock held for writing: no appender holds the fd any more */
+static void retire_segment(struct spool *s, struct retired *r)
 {
-	if (s->fd < 0)
+	r->fd = s->fd;
+	r->records = s->records;
+	memcpy(r->name, s->name, sizeof(r->name));
+	s->fd = -1;
+}
+
+/* Close a retired segment: fsync, rename .open -> .ready (or remove an
+ * empty one), then close, which releases its flock after the rename. Done
+ * outside s->lock, so requests are not held up by the disk. */
+static void finish_segment(const struct spool *s, struct retired *r)
+{
+	if (r->fd < 0)
 		return;
-	char *from = xasprintf("%s/%s.open", s->dir, s->name);
-	if (s->records == 0) {
+	char *from = xasprintf("%s/%s.open", s->dir, r->name);
+	if (r->records == 0) {
 		unlink(from);
 	} else {
-		char *to = xasprintf("%s/%s.ready", s->dir, s->name);
-		fsync(s->fd);
+		char *to = xasprintf("%s/%s.ready", s->dir, r->name);
+		fsync(r->fd);
 		if (rename(from, to) != 0)
 			log_err("cannot close spool segment %s: %s", from, strerror(errno));
 		free(to);
 	}
 	free(from);
-	close(s->fd);   /* releases the lock after the rename */
-	s->fd = -1;
+	close(r->fd);
+	r->fd = -1;
 }
 
+/* Appenders share the lock: each record goes out in one writev to the
+ * O_APPEND file, and the kernel appends one write at a time (the inode's
+ * lock), so records never interleave and no appender waits on another in
+ * user space. Opening, closing and mending a segment take it alone. */
 int spool_append(struct spool *s, const char *json, size_t len, char seg_out[SPOOL_NAME_MAX])
 {
-	int result = -1;
 	if (len + 1 > SPOOL_RECORD_MAX) {
 		log_err("usage record of %zu bytes over the limit; not written", len);
-		s->failed++;
+		__atomic_add_fetch(&s->failed, 1, __ATOMIC_RELAXED);
 		return -1;
 	}
 	/* the record and its newline in one system call */
 	struct iovec iov[2] = { { (void *)json, len }, { (void *)"\n", 1 } };
-	pthread_mutex_lock(&s->mu);
-	if (s->fd >= 0 && s->bytes + len + 1 > SPOOL_ROTATE_BYTES)
-		close_segment(s);
-	if (s->fd < 0 && new_segment(s) != 0)
-		goto out;
+	int exclusive = 0;
+	struct retired full_seg = { .fd = -1 };
+	pthread_rwlock_rdlock(&s->lock);
+	for (;;) {
+		int full = s->fd >= 0 && __atomic_load_n(&s->bytes, __ATOMIC_RELAXED) + len + 1 > SPOOL_ROTATE_BYTES;
+		if (s->fd >= 0 && !full)
+			break;
+		if (!exclusive) {
+			pthread_rwlock_unlock(&s->lock);
+			pthread_rwlock_wrlock(&s->lock);
+			exclusive = 1;
+			continue;   /* another may have done it meanwhile */
+		}
+		if (full)
+			retire_segment(s, &full_seg);
+		if (new_segment(s) != 0) {
+			__atomic_add_fetch(&s->failed, 1, __ATOMIC_RELAXED);
+			pthread_rwlock_unlock(&s->lock);
+			finish_segment(s, &full_seg);
+			return -1;
+		}
+	}
 	ssize_t w;
 	do {
 		w = writev(s->fd, iov, 2);
 	} while (w < 0 && errno == EINTR);
-	if (w != (ssize_t)(len + 1)) {
-		log_err("usage spool write failed: %s", w < 0 ? strerror(errno) : "short write");
-		/* a short write left a partial line: start a fresh segment */
+	if (w == (ssize_t)(len + 1)) {
+		__atomic_add_fetch(&s->bytes, len + 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&s->records, 1, __ATOMIC_RELAXED);
+		if (seg_out)
+			memcpy(seg_out, s->name, SPOOL_NAME_MAX);
+		pthread_rwlock_unlock(&s->lock);
+		finish_segment(s, &full_seg);
+		return 0;
+	}
+	int err = errno;
+	char wrote_to[SPOOL_NAME_MAX];
+	memcpy(wrote_to, s->name, sizeof(wrote_to));
+	pthread_rwlock_unlock(&s->lock);
+	finish_segment(s, &full_seg);
+	log_err("usage spool write failed: %s", w < 0 ? strerror(err) : "short write");
+	__atomic_add_fetch(&s->failed, 1, __ATOMIC_RELAXED);
+	/* a short write left a partial line: end it and start a fresh segment */
+	struct retired bad = { .fd = -1 };
+	pthread_rwlock_wrlock(&s->lock);
+	if (s->fd >= 0 && !strcmp(s->name, wrote_to)) {   /* not mended by another meanwhile */
 		if (w > 0) {
 			ssize_t nl = write(s->fd, "\n", 1);
 			(void)nl;
 		}
-		close_segment(s);
-		goto out;
+		retire_segment(s, &bad);
 	}
-	s->bytes += len + 1;
-	s->records++;
-	if (seg_out)
-		memcpy(seg_out, s->name, SPOOL_NAME_MAX);
-	result = 0;
-out:
-	if (result != 0)
-		s->failed++;
-	pthread_mutex_unlock(&s->mu);
-	return result;
+	pthread_rwlock_unlock(&s->lock);
+	finish_segment(s, &bad);
+	return -1;
+}
+
+static int rotation_due(struct spool *s, int force)
+{
+	return s->fd >= 0 && __atomic_load_n(&s->records, __ATOMIC_RELAXED) > 0 &&
+	       (force || pool_now_ms() - s->opened_ms >= SPOOL_ROTATE_MS);
 }
 
 void spool_rotate(struct spool *s, int force)
 {
-	pthread_mutex_lock(&s->mu);
-	if (s->fd >= 0 && s->records > 0 && (force || pool_now_ms() - s->opened_ms >= SPOOL_ROTATE_MS))
-		close_segment(s);
-	pthread_mutex_unlock(&s->mu);
+	/* called every second: a look that does not stop the appenders first */
+	pthread_rwlock_rdlock(&s->lock);
+	int due = rotation_due(s, force);
+	pthread_rwlock_unlock(&s->lock);
+	if (!due)
+		return;
+	struct retired r = { .fd = -1 };
+	pthread_rwlock_wrlock(&s->lock);
+	if (rotation_due(s, force))
+		retire_segment(s, &r);
+	pthread_rwlock_unlock(&s->lock);
+	finish_segment(s, &r);
 }
 
 void spool_close(struct spool *s)
 {
 	if (!s->dir)
 		return;
-	pthread_mutex_lock(&s->mu);
-	close_segment(s);
-	pthread_mutex_unlock(&s->mu);
-	pthread_mutex_destroy(&s->mu);
+	struct retired r = { .fd = -1 };
+	pthread_rwlock_wrlock(&s->lock);
+	if (s->fd >= 0)
+		retire_segment(s, &r);
+	pthread_rwlock_unlock(&s->lock);
+	finish_segment(s, &r);
+	pthread_rwlock_destroy(&s->lock);
 	free(s->dir);
 	s->dir = NULL;
 }

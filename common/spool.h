@@ -1,4 +1,4 @@
-/* spool.h — the usage spool: append-only segment files, one writer each.
+/* spool.h — the usage spool: append-only segment files, one writing process each.
  *
  * Layout: $STATE_DIR/spool/
  *   seg-<ms:13>-<pid>-<rand:8hex>.open     being written; its writer holds
@@ -7,7 +7,9 @@
  *   seg-....settled                        folded into ledger.db by settle,
  *                                          waiting for the billing backend
  * Each record is one JSON object on one line ending in '\n', written with a
- * single writev(2) to an O_APPEND file, so a kill -9 can leave at most one
+ * single writev(2) to an O_APPEND file (the kernel appends one write at a
+ * time, so the threads of a writer share a segment without waiting on each
+ * other; a local file system is assumed), so a kill -9 can leave at most one
  * partial last line, which readers skip. A ".open" segment whose lock can be
  * taken has lost its writer: settle closes it (spool_claim_orphans).
  * Segment names sort by creation time. */
@@ -23,7 +25,7 @@
 #define SPOOL_ROTATE_BYTES (4u << 20)
 
 struct spool {
-	pthread_mutex_t mu;
+	pthread_rwlock_t lock;     /* shared by appenders, alone to open or close a segment */
 	char *dir;                 /* .../spool */
 	int fd;                    /* current .open segment, -1 if none */
 	char name[SPOOL_NAME_MAX]; /* its base name without suffix */

@@ -28,6 +28,10 @@
 #define RECV_BUF 8192
 /* an idle connection older than this is closed rather than reused */
 #define IDLE_MAX_AGE_MS 60000
+/* one idle for less than this is reused without a look (a poll): servers
+ * keep idle connections for seconds, and one closed in the meantime is
+ * met by the retry on a new connection (exchange) */
+#define IDLE_LOOK_MS 1000
 
 struct up_conn {
 	int fd;
@@ -291,7 +295,8 @@ static struct up_conn *take_idle(struct upstream_conns *m, const char *origin)
 			/* an idle connection has nothing to read: if it has, the
 			 * server closed it (or sent what no request asked for) */
 			struct pollfd pfd = { k->fd, POLLIN, 0 };
-			stale = (k->tls && tls_pending(k->tls)) || poll(&pfd, 1, 0) != 0;
+			stale = (k->tls && tls_pending(k->tls)) ||
+				(now - k->idle_since >= IDLE_LOOK_MS && poll(&pfd, 1, 0) != 0);
 		}
 		if (!stale)
 			return k;

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 struct thread_arg {
 	struct gateway *gw;
 	int sock;
+	int local;   /* sock is a Unix-domain socket */
 	unsigned idx;
 };
 
@@ -44,7 +46,7 @@ static void *housekeeping(void *p)
 {
 	struct gateway *gw = p;
 	int64_t last_tick = 0;
-	unsigned long trimmed_at = 0;
+	unsigned long trimmed_at = 0, seen = 0;
 	for (;;) {
 		struct timespec ts = { 0, 250 * 1000000L };
 		int sig = sigtimedwait(&stop_signals, NULL, &ts);
@@ -63,14 +65,17 @@ static void *housekeeping(void *p)
 		if (now - last_tick >= 250) {
 			last_tick = now;
 			gateway_tick(gw);
-			/* when a burst is over (nothing running, something served
-			 * since the last time), hand the pages malloc keeps free back
-			 * to the system: hundreds of streams leave much of it */
+			/* when a burst is over (nothing running, nothing finished
+			 * for a tick, something served since the last time), hand
+			 * the pages malloc keeps free back to the system: hundreds
+			 * of streams leave much of it. Not under load: the trim
+			 * takes every arena's lock and the pages fault back in. */
 			unsigned long done = __atomic_load_n(&served, __ATOMIC_SEQ_CST);
-			if (done != trimmed_at && __atomic_load_n(&inflight, __ATOMIC_SEQ_CST) == 0) {
+			if (done != trimmed_at && done == seen && __atomic_load_n(&inflight, __ATOMIC_SEQ_CST) == 0) {
 				malloc_trim(0);
 				trimmed_at = done;
 			}
+			seen = done;
 		}
 	}
 	return NULL;
@@ -89,6 +94,15 @@ static void *serve(void *p)
 		http_req_init(&r, &fr);
 		gateway_handle(&w, &r);
 		http_req_free(&r);
+		/* libfcgi ends a connection with shutdown, a wait (up to 2 s) for
+		 * the server to close its end, a read and a close: three system
+		 * calls and a wake-up more per request, there so that a TCP
+		 * reset cannot destroy an answer the server has not read. On a
+		 * Unix socket the answer is read before any error, so once the
+		 * request has been read to its end the connection is simply
+		 * closed (FCGX_Detach skips the shutdown). */
+		if (ta->local && FCGX_HasSeenEOF(fr.in) == EOF)
+			FCGX_Detach(&fr);
 		FCGX_Finish_r(&fr);
 		__atomic_sub_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
 		__atomic_add_fetch(&served, 1, __ATOMIC_SEQ_CST);
@@ -199,6 +213,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	struct sockaddr_storage sa;
+	socklen_t salen = sizeof(sa);
+	int local = getsockname(sock, (struct sockaddr *)&sa, &salen) == 0 && sa.ss_family == AF_UNIX;
 	int n = gw.cfg.threads;
 	raise_fd_limit(n);
 	pthread_t *tids = xcalloc((size_t)n, sizeof(*tids));
@@ -208,7 +225,7 @@ int main(int argc, char **argv)
 	pthread_attr_setstacksize(&attr, ROUTER_STACK_SIZE);
 	log_info("serving with %d threads, %zu provider(s) usable", n, usable);
 	for (int i = 0; i < n; i++) {
-		args[i] = (struct thread_arg){ &gw, sock, (unsigned)i };
+		args[i] = (struct thread_arg){ &gw, sock, local, (unsigned)i };
 		if (pthread_create(&tids[i], &attr, serve, &args[i]) != 0) {
 			log_err("cannot start worker thread %d", i);
 			return 1;

@@ -126,6 +126,32 @@ describe('https upstream that is not to be trusted', () => {
   }
 });
 
+describe('an upstream that drops kept connections without a word', () => {
+  let mock;
+  let gw;
+  before(async () => {
+    mock = await startMock({ dropAfterMs: 50 });
+    gw = await gatewayFor(mock);
+  });
+  after(async () => {
+    if (gw) await gw.stop();
+    if (mock) await mock.close();
+  });
+
+  it('sends on the kept one, finds it closed, and asks again on a new one', async () => {
+    assert.equal((await chat(gw)).status, 200);
+    const conns = mock.connections();
+    const asked = mock.requests().length;
+    // closed 50 ms after the answer; reused at 300 ms, too fresh for a look
+    await sleep(300);
+    const res = await chat(gw);
+    assert.equal(res.status, 200, res.text);
+    assert.equal(mock.connections() - conns, 1, 'one new connection');
+    assert.equal(mock.requests().length - asked, 1, 'the upstream saw the request once');
+    assert.doesNotMatch(gw.errorLog(), /failed|error/i);
+  });
+});
+
 describe('plain http upstream connections', () => {
   let mock;
   let gw;

@@ -183,7 +183,9 @@ async function createMock(opts = {}) {
   }
 
   // opts.tls = { key, cert } (PEM): HTTPS; opts.keepAliveTimeout: ms an
-  // idle connection stays open (default: node's 5 s)
+  // idle connection stays open (default: node's 5 s); opts.dropAfterMs:
+  // close every connection this long after an answer, without a word (as
+  // a server or a middlebox that forgets idle connections does)
   const serverOpts = { noDelay: true, ...(opts.tls || {}) };
   let connections = 0;
   const server = (opts.tls ? https : http).createServer(serverOpts, (req, res) => {
@@ -198,6 +200,10 @@ async function createMock(opts = {}) {
       handle(req, res, raw);
     });
     req.on('error', () => {});
+    if (opts.dropAfterMs) {
+      const sock = req.socket;
+      res.on('finish', () => setTimeout(() => sock.destroy(), opts.dropAfterMs));
+    }
   });
 
   function json(res, status, text, extraHeaders = {}) {
