@@ -276,6 +276,10 @@ static int on_kv(const char *sec, const char *key, const char *val, int lineno, 
 			if (num(x, sec, key, val, lineno, 1, 1024, &v))
 				return 1;
 			c->threads = (int)v;
+		} else if (!strcmp(key, "hot_threads")) {
+			if (num(x, sec, key, val, lineno, 0, 1024, &v))
+				return 1;
+			c->hot_threads = (int)v;
 		} else if (!strcmp(key, "max_body")) {
 			if (num(x, sec, key, val, lineno, 1024, 1L << 30, &v))
 				return 1;

@@ -56,6 +56,7 @@ struct config {
 	char *path;            /* file read, or NULL */
 	/* [server] */
 	int threads;
+	int hot_threads;   /* of those, taking new requests at once (admit.h); 0: two per core */
 	size_t max_body;
 	size_t max_response;
 	char *state_dir;

@@ -1,6 +1,7 @@
 /* tls.c — TLS client connections for upstream calls (mbed TLS). */
 #include "autoconf.h"
 #include "tls.h"
+#include "admit.h"
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -215,6 +216,9 @@ struct tls_conn *tls_connect(struct tls_client *c, int fd, const char *host, int
 			goto fail;
 		}
 		struct pollfd pfd = { fd, r == MBEDTLS_ERR_SSL_WANT_READ ? POLLIN : POLLOUT, 0 };
+		/* a handshake takes round trips: not something to hold an
+		 * admission slot for (admit.h) */
+		admit_leave();
 		if (poll(&pfd, 1, left > 60000 ? 60000 : (int)left) < 0 && errno != EINTR) {
 			snprintf(err, errlen, "poll: %s", strerror(errno));
 			goto fail;

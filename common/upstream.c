@@ -7,6 +7,7 @@
  * and most of its memory (docs/performance.md). */
 #include "autoconf.h"
 #include "upstream.h"
+#include "admit.h"
 #include "httpresp.h"
 #include "tls.h"
 #include <ctype.h>
@@ -264,16 +265,29 @@ static char *build_head(const struct upstream_call *c, const struct url *u, size
 
 /* ---------------------------------------------------------- connections */
 
-static int wait_fd(int fd, short ev, int64_t deadline)
+/* grace: how long a thread holding an admission slot waits with it before
+ * handing it on (admit.h) */
+static int wait_fd(int fd, short ev, int64_t deadline, int grace)
 {
 	for (;;) {
 		int64_t left = deadline - mono_ms();
 		if (left <= 0)
 			return 0;
 		struct pollfd pfd = { fd, ev, 0 };
+		/* a thread holding an admission slot waits a moment with it, then
+		 * hands it on: this request is slow (admit.h) */
+		int slot = admit_holding();
+		if (slot && grace <= 0) {
+			admit_leave();
+			slot = 0;
+		}
+		if (slot && left > grace)
+			left = grace;
 		int r = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
 		if (r > 0)
 			return 1;
+		if (r == 0 && slot)
+			admit_leave();
 		if (r < 0 && errno != EINTR)
 			return -1;
 	}
@@ -340,7 +354,7 @@ static struct up_conn *open_conn(struct upstream_conns *m, struct upstream_call 
 		}
 		int r = connect(fd, ai->ai_addr, ai->ai_addrlen);
 		if (r < 0 && errno == EINPROGRESS) {
-			int w = wait_fd(fd, POLLOUT, deadline);
+			int w = wait_fd(fd, POLLOUT, deadline, ADMIT_SLOW_MS);
 			if (w == 1) {
 				socklen_t sl = sizeof(last);
 				if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &last, &sl) == 0 && last == 0)
@@ -427,7 +441,7 @@ static int send_all(struct up_conn *k, struct iovec *iov, int niov, int64_t dead
 				continue;
 			if (errno != EAGAIN)
 				return -1;
-			int w = wait_fd(k->fd, want == 1 ? POLLIN : POLLOUT, deadline);
+			int w = wait_fd(k->fd, want == 1 ? POLLIN : POLLOUT, deadline, ADMIT_SLOW_MS);
 			if (w <= 0) {
 				if (w == 0)
 					errno = ETIMEDOUT;
@@ -451,7 +465,7 @@ static int send_all(struct up_conn *k, struct iovec *iov, int niov, int64_t dead
 }
 
 /* Some bytes: >0, 0 at the end, -1 failure (errno, err), -2 deadline. */
-static ssize_t recv_some(struct up_conn *k, char *buf, size_t n, int64_t deadline, char *err, size_t el)
+static ssize_t recv_some(struct up_conn *k, char *buf, size_t n, int64_t deadline, int grace, char *err, size_t el)
 {
 	for (;;) {
 		ssize_t r;
@@ -469,7 +483,7 @@ static ssize_t recv_some(struct up_conn *k, char *buf, size_t n, int64_t deadlin
 			continue;
 		if (errno != EAGAIN)
 			return -1;
-		int w = wait_fd(k->fd, want == 2 ? POLLOUT : POLLIN, deadline);
+		int w = wait_fd(k->fd, want == 2 ? POLLOUT : POLLIN, deadline, grace);
 		if (w == 0)
 			return -2;
 		if (w < 0) {
@@ -526,7 +540,10 @@ static int exchange(struct upstream_conns *m, struct upstream_call *c, struct up
 	for (;;) {
 		int64_t deadline = c->t_first_byte_ms ? c->t_last_rx_ms + c->idle_timeout_ms
 						      : c->t_start_ms + c->first_byte_timeout_ms;
-		ssize_t n = recv_some(k, m->buf, RECV_BUF, deadline, err, sizeof(err));
+		/* a wait in the middle of an answer is an upstream writing it as
+		 * it goes (a model streaming): the slot is handed on at once */
+		ssize_t n = recv_some(k, m->buf, RECV_BUF, deadline, c->t_first_byte_ms ? 0 : ADMIT_SLOW_MS, err,
+				      sizeof(err));
 		if (n == -2) {
 			c->timeout = c->t_first_byte_ms ? UPSTREAM_TIMEOUT_IDLE : UPSTREAM_TIMEOUT_FIRST_BYTE;
 			fail(c, UPSTREAM_ERR_TIMEOUT, "%s from %s:%s",

@@ -1,5 +1,6 @@
 /* router.c — llmgate-router: the data plane, as FastCGI (threads) or CGI. */
 #include "autoconf.h"
+#include "admit.h"
 #include "gateway.h"
 #include "http.h"
 #include "log.h"
@@ -88,7 +89,10 @@ static void *serve(void *p)
 	FCGX_Request fr;
 	worker_init(&w, ta->gw, ta->idx);
 	FCGX_InitRequest(&fr, ta->sock, 0);
-	while (!__atomic_load_n(&stopping, __ATOMIC_SEQ_CST) && FCGX_Accept_r(&fr) == 0) {
+	for (;;) {
+		admit_enter();   /* a no-op while this thread holds its slot */
+		if (__atomic_load_n(&stopping, __ATOMIC_SEQ_CST) || FCGX_Accept_r(&fr) != 0)
+			break;
 		struct http_req r;
 		__atomic_add_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
 		http_req_init(&r, &fr);
@@ -217,13 +221,23 @@ int main(int argc, char **argv)
 	socklen_t salen = sizeof(sa);
 	int local = getsockname(sock, (struct sockaddr *)&sa, &salen) == 0 && sa.ss_family == AF_UNIX;
 	int n = gw.cfg.threads;
+	int hot = gw.cfg.hot_threads;
+	if (!hot) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		hot = 2 * (int)(cores > 0 ? cores : 1);
+	}
+	if (hot < n)
+		admit_init(hot);
+	else
+		hot = n;
 	raise_fd_limit(n);
 	pthread_t *tids = xcalloc((size_t)n, sizeof(*tids));
 	struct thread_arg *args = xcalloc((size_t)n, sizeof(*args));
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, ROUTER_STACK_SIZE);
-	log_info("serving with %d threads, %zu provider(s) usable", n, usable);
+	log_info("serving with %d threads (%d taking new requests while no upstream keeps them waiting), %zu provider(s) usable",
+		 n, hot, usable);
 	for (int i = 0; i < n; i++) {
 		args[i] = (struct thread_arg){ &gw, sock, local, (unsigned)i };
 		if (pthread_create(&tids[i], &attr, serve, &args[i]) != 0) {
