@@ -8,6 +8,7 @@ static pthread_cond_t freed = PTHREAD_COND_INITIALIZER;
 static int limit;      /* 0: off */
 static int taken;
 static int waiting;
+static int lent;       /* slots lent while the holders are stuck (admit_tick) */
 static __thread int held;
 
 void admit_init(int slots)
@@ -22,7 +23,7 @@ void admit_enter(void)
 	if (held || !__atomic_load_n(&limit, __ATOMIC_RELAXED))
 		return;
 	pthread_mutex_lock(&mu);
-	while (limit && taken >= limit) {
+	while (limit && taken >= limit + lent) {
 		waiting++;
 		pthread_cond_wait(&freed, &mu);
 		waiting--;
@@ -47,4 +48,18 @@ void admit_leave(void)
 int admit_holding(void)
 {
 	return held;
+}
+
+void admit_tick(int queued, int accepted)
+{
+	pthread_mutex_lock(&mu);
+	if (limit) {
+		if (queued && !accepted && waiting) {
+			lent++;
+			pthread_cond_signal(&freed);
+		} else if (!queued && lent) {
+			lent--;
+		}
+	}
+	pthread_mutex_unlock(&mu);
 }

@@ -29,4 +29,11 @@ void admit_enter(void);
 void admit_leave(void);
 /* does this thread hold a slot? */
 int admit_holding(void);
+/* Four times a second: queued, requests wait in the listen queue; accepted,
+ * some were taken since the last tick. Queued requests that no thread took
+ * for a tick, while threads wait for slots, mean the holders are stuck on
+ * something else than an upstream (a client slow to read a large answer,
+ * a locked database): one more slot is lent, and given back a tick at a
+ * time once the queue is empty. */
+void admit_tick(int queued, int accepted);
 #endif

@@ -10,6 +10,7 @@
 #include "xmalloc.h"
 #include <fcgiapp.h>
 #include <malloc.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -35,6 +36,8 @@ struct thread_arg {
 static int stopping;
 static int inflight;
 static unsigned long served;   /* requests finished */
+static unsigned long accepted; /* requests taken */
+static int listen_sock;
 
 /* SIGTERM and SIGINT are blocked in every thread (the mask is set before
  * any thread or libfcgi's own handlers exist) and taken here, so a signal
@@ -47,7 +50,7 @@ static void *housekeeping(void *p)
 {
 	struct gateway *gw = p;
 	int64_t last_tick = 0;
-	unsigned long trimmed_at = 0, seen = 0;
+	unsigned long trimmed_at = 0, seen = 0, taken_seen = 0;
 	for (;;) {
 		struct timespec ts = { 0, 250 * 1000000L };
 		int sig = sigtimedwait(&stop_signals, NULL, &ts);
@@ -77,6 +80,10 @@ static void *housekeeping(void *p)
 				trimmed_at = done;
 			}
 			seen = done;
+			unsigned long taken = __atomic_load_n(&accepted, __ATOMIC_RELAXED);
+			struct pollfd lp = { listen_sock, POLLIN, 0 };
+			admit_tick(poll(&lp, 1, 0) > 0, taken != taken_seen);
+			taken_seen = taken;
 		}
 	}
 	return NULL;
@@ -94,6 +101,7 @@ static void *serve(void *p)
 		if (__atomic_load_n(&stopping, __ATOMIC_SEQ_CST) || FCGX_Accept_r(&fr) != 0)
 			break;
 		struct http_req r;
+		__atomic_add_fetch(&accepted, 1, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
 		http_req_init(&r, &fr);
 		gateway_handle(&w, &r);
@@ -217,6 +225,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	listen_sock = sock;
 	struct sockaddr_storage sa;
 	socklen_t salen = sizeof(sa);
 	int local = getsockname(sock, (struct sockaddr *)&sa, &salen) == 0 && sa.ss_family == AF_UNIX;

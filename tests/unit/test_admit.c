@@ -31,6 +31,60 @@ static void *worker(void *p)
 	return NULL;
 }
 
+/* a holder that never lets go, and a second thread that wants a slot */
+static int stuck_go, second_in;
+
+static void *stuck_holder(void *p)
+{
+	(void)p;
+	admit_enter();
+	while (!__atomic_load_n(&stuck_go, __ATOMIC_SEQ_CST))
+		sched_yield();
+	admit_leave();
+	return NULL;
+}
+
+static void *second(void *p)
+{
+	(void)p;
+	admit_enter();
+	__atomic_store_n(&second_in, 1, __ATOMIC_SEQ_CST);
+	admit_leave();
+	return NULL;
+}
+
+static void wait_a_moment(void)
+{
+	for (int i = 0; i < 20000; i++)
+		sched_yield();
+}
+
+static void lending(void)
+{
+	admit_init(1);
+	pthread_t a, b;
+	pthread_create(&a, NULL, stuck_holder, NULL);
+	wait_a_moment();
+	pthread_create(&b, NULL, second, NULL);
+	wait_a_moment();
+	is_int(__atomic_load_n(&second_in, __ATOMIC_SEQ_CST), 0, "one slot, held: the second thread waits");
+	admit_tick(0, 0);
+	wait_a_moment();
+	is_int(__atomic_load_n(&second_in, __ATOMIC_SEQ_CST), 0, "nothing queued: no slot lent");
+	admit_tick(1, 1);
+	wait_a_moment();
+	is_int(__atomic_load_n(&second_in, __ATOMIC_SEQ_CST), 0, "queued but requests taken: no slot lent");
+	admit_tick(1, 0);
+	pthread_join(b, NULL);
+	is_int(second_in, 1, "queued and nothing taken for a tick: a slot is lent");
+	__atomic_store_n(&stuck_go, 1, __ATOMIC_SEQ_CST);
+	pthread_join(a, NULL);
+	admit_tick(0, 0);   /* the lent slot given back */
+	admit_enter();
+	is_int(admit_holding(), 1, "after the queue emptied, the one slot again");
+	admit_leave();
+}
+
 int main(void)
 {
 	/* off: nothing is held, nothing waits */
@@ -53,5 +107,6 @@ int main(void)
 	is_int(rounds_done, THREADS * ROUNDS, "every thread got through every round");
 	ok(most <= 2, "never more than two threads inside at once (%d)", most);
 	is_int(most, 2, "both slots were used");
+	lending();
 	return done_testing();
 }
