@@ -5,11 +5,14 @@
 //               aliases: {fast: 'zai/glm-5'}, fallback: {'deepseek-chat': 'moonshot/kimi-k2.5'} })
 //
 // Defaults keep the suite fast: short upstream timeouts, a few threads, and
-// debug logging (so that a key leaking into a log line is caught).
+// debug logging (so that a key leaking into a log line is caught). Two of
+// the four threads hold admission slots (hot_threads), so that every test
+// runs with slots handed on and taken back (on two cores the default would
+// be four, and no slot would ever change hands).
 
 'use strict';
 
-const DEFAULT_SERVER = { threads: 4, max_body: 1048576, log_level: 'debug' };
+const DEFAULT_SERVER = { threads: 4, hot_threads: 2, max_body: 1048576, log_level: 'debug' };
 const DEFAULT_UPSTREAM = {
   connect_timeout_ms: 2000,
   first_byte_timeout_ms: 5000,
