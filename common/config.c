@@ -276,6 +276,10 @@ static int on_kv(const char *sec, const char *key, const char *val, int lineno, 
 			if (num(x, sec, key, val, lineno, 1, 1024, &v))
 				return 1;
 			c->threads = (int)v;
+		} else if (!strcmp(key, "body_timeout_ms")) {
+			if (num(x, sec, key, val, lineno, 0, 3600000, &v))
+				return 1;
+			c->body_timeout_ms = (int)v;
 		} else if (!strcmp(key, "hot_threads")) {
 			if (num(x, sec, key, val, lineno, 0, 1024, &v))
 				return 1;
@@ -557,6 +561,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 
 	memset(c, 0, sizeof(*c));
 	c->threads = 16;
+	c->body_timeout_ms = 30000;
 	c->max_body = 4u << 20;
 	c->max_response = 32u << 20;
 	c->state_dir = xstrdup(config_default_state_dir());

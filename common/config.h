@@ -57,6 +57,7 @@ struct config {
 	/* [server] */
 	int threads;
 	int hot_threads;   /* of those, taking new requests at once (admit.h); 0: two per core */
+	int body_timeout_ms;   /* a request body must be in by then (http_watch_init); 0: no limit */
 	size_t max_body;
 	size_t max_response;
 	char *state_dir;

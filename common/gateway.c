@@ -1079,6 +1079,10 @@ static cJSON *read_json_body(struct http_req *r, const struct config *c)
 		oai_error(r, 413, "invalid_request_error", "request_too_large", NULL, NULL,
 			  "Request body is larger than this gateway accepts (%zu bytes).", c->max_body);
 		return NULL;
+	} else if (rb == -3) {
+		oai_error(r, 408, "invalid_request_error", "request_timeout", NULL, NULL,
+			  "The request body did not arrive within %d ms.", c->body_timeout_ms);
+		return NULL;
 	} else if (rb != 0) {
 		oai_error(r, 400, "invalid_request_error", "invalid_body", NULL, NULL,
 			  "The request body could not be read completely.");
@@ -1875,6 +1879,10 @@ NOINLINE static void handle_passthrough(struct worker *w, struct http_req *r, st
 		if (rb == -1) {
 			oai_error(r, 413, "invalid_request_error", "request_too_large", NULL, NULL,
 				  "Request body is larger than this gateway accepts (%zu bytes).", c->max_body);
+			goto out;
+		} else if (rb == -3) {
+			oai_error(r, 408, "invalid_request_error", "request_timeout", NULL, NULL,
+				  "The request body did not arrive within %d ms.", c->body_timeout_ms);
 			goto out;
 		} else if (rb != 0) {
 			oai_error(r, 400, "invalid_request_error", "invalid_body", NULL, NULL,

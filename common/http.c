@@ -2,11 +2,15 @@
 #include "autoconf.h"
 #include "http.h"
 #include "ini.h"
+#include "xmalloc.h"
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <sched.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -18,6 +22,7 @@ void http_req_init(struct http_req *r, FCGX_Request *fcgx)
 {
 	memset(r, 0, sizeof(*r));
 	r->fcgx = fcgx;
+	r->watch = -1;
 	buf_init(&r->body, 0);
 	const char *m = http_param(r, "REQUEST_METHOD");
 	r->method = m ? m : "";
@@ -79,14 +84,79 @@ static int read_some(struct http_req *r, char *p, size_t n)
 	return got < 0 ? -1 : (int)got;
 }
 
-int http_read_body(struct http_req *r, size_t cap)
+/* ------------------------------------------------- the body-read watch */
+
+struct watch_slot {
+	int fd;
+	/* 0 idle; > 0 the deadline (monotonic ms); -1 being shut by the
+	 * watcher; -2 shut */
+	int64_t state;
+};
+static struct watch_slot *watch;
+static int watch_n, watch_ms;
+
+static int64_t watch_now(void)
 {
-	long declared = -1;
-	const char *cl = http_param(r, "CONTENT_LENGTH");
-	if (cl && *cl && ini_parse_long(cl, 0, 0x7fffffffL, &declared) != 0)
-		return -2;
-	if (declared >= 0 && (size_t)declared > cap)
-		return -1;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void http_watch_init(int workers, int timeout_ms)
+{
+	free(watch);
+	watch = NULL;
+	watch_n = 0;
+	watch_ms = timeout_ms > 0 ? timeout_ms : 0;
+	if (!watch_ms || workers <= 0)
+		return;
+	watch = xcalloc((size_t)workers, sizeof(*watch));
+	watch_n = workers;
+}
+
+void http_watch_tick(void)
+{
+	int64_t now = watch_now();
+	for (int i = 0; i < watch_n; i++) {
+		int64_t d = __atomic_load_n(&watch[i].state, __ATOMIC_ACQUIRE);
+		if (d > 0 && now >= d &&
+		    __atomic_compare_exchange_n(&watch[i].state, &d, -1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			/* reads return 0 from now on; the answer can still be written */
+			shutdown(watch[i].fd, SHUT_RD);
+			__atomic_store_n(&watch[i].state, -2, __ATOMIC_RELEASE);
+		}
+	}
+}
+
+static int watch_arm(const struct http_req *r)
+{
+	if (!r->fcgx || r->watch < 0 || r->watch >= watch_n)
+		return 0;
+	struct watch_slot *w = &watch[r->watch];
+	w->fd = r->fcgx->ipcFd;
+	__atomic_store_n(&w->state, watch_now() + watch_ms, __ATOMIC_RELEASE);
+	return 1;
+}
+
+/* 1 if the watcher shut the connection's reading side. Waits for a
+ * shutdown under way, so the descriptor is not closed (and its number
+ * taken by another connection) before the watcher is done with it. */
+static int watch_disarm(const struct http_req *r)
+{
+	struct watch_slot *w = &watch[r->watch];
+	for (;;) {
+		int64_t v = __atomic_load_n(&w->state, __ATOMIC_ACQUIRE);
+		if (v == -1) {
+			sched_yield();
+			continue;
+		}
+		if (__atomic_compare_exchange_n(&w->state, &v, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return v == -2;
+	}
+}
+
+static int read_body(struct http_req *r, size_t cap, long declared)
+{
 	buf_init(&r->body, cap);
 	/* read straight into the body: no chunk on the stack */
 	size_t want = declared >= 0 ? (size_t)declared : cap + 1;
@@ -114,6 +184,27 @@ int http_read_body(struct http_req *r, size_t cap)
 	}
 	if (declared >= 0 && r->body.len != (size_t)declared)
 		return -2;
+	return 0;
+}
+
+int http_read_body(struct http_req *r, size_t cap)
+{
+	long declared = -1;
+	const char *cl = http_param(r, "CONTENT_LENGTH");
+	if (cl && *cl && ini_parse_long(cl, 0, 0x7fffffffL, &declared) != 0)
+		return -2;
+	if (declared >= 0 && (size_t)declared > cap)
+		return -1;
+	int armed = watch_arm(r);
+	int rc = read_body(r, cap, declared);
+	if (armed && watch_disarm(r)) {
+		/* shut at the deadline: a body not known complete is not taken */
+		if (rc != -1 && (rc != 0 || declared < 0))
+			return -3;
+		return rc;
+	}
+	if (rc != 0)
+		return rc;
 	/* take the end-of-body record the server sends right after the body
 	 * (it is mostly in the same read), so that the connection can be
 	 * closed without libfcgi's lingering (router.c) */

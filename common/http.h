@@ -21,6 +21,7 @@ struct http_req {
 	int passthrough;        /* a native passthrough request */
 	char query_key[256];    /* a gateway key found in the query string */
 	size_t bytes_out;
+	int watch;              /* slot in the body-read watch (http_watch_init), -1: none */
 };
 
 /* Prepare req for the request that fcgx holds (NULL: CGI). */
@@ -33,8 +34,19 @@ const char *http_param(const struct http_req *r, const char *name);
 const char *http_header(const struct http_req *r, const char *name);
 
 /* Read the body into r->body. Returns 0; -1 if it is larger than cap
- * (nothing kept); -2 on a read error or a short body. */
+ * (nothing kept); -2 on a read error or a short body; -3 when it was not
+ * all in by the body deadline (http_watch_init). */
 int http_read_body(struct http_req *r, size_t cap);
+
+/* A deadline for reading request bodies over FastCGI: slots for workers
+ * threads (a request's `watch` names its worker's slot) and timeout_ms
+ * (0: none). A worker reading a body registers its connection;
+ * http_watch_tick(), called about four times a second, shuts the reading
+ * side of those past their deadline, so that a client sending its body
+ * slowly, through a front end that passes bodies on as they arrive, gets a
+ * 408 instead of holding a thread. Call once, before the workers start. */
+void http_watch_init(int workers, int timeout_ms);
+void http_watch_tick(void);
 
 /* Send the status line and headers. extra: further header lines, each
  * ending in "\r\n", or NULL. Only the first call sends anything. */

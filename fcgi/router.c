@@ -69,6 +69,7 @@ static void *housekeeping(void *p)
 		if (now - last_tick >= 250) {
 			last_tick = now;
 			gateway_tick(gw);
+			http_watch_tick();
 			/* when a burst is over (nothing running, nothing finished
 			 * for a tick, something served since the last time), hand
 			 * the pages malloc keeps free back to the system: hundreds
@@ -104,6 +105,7 @@ static void *serve(void *p)
 		__atomic_add_fetch(&accepted, 1, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
 		http_req_init(&r, &fr);
+		r.watch = (int)ta->idx;
 		gateway_handle(&w, &r);
 		http_req_free(&r);
 		/* libfcgi ends a connection with shutdown, a wait (up to 2 s) for
@@ -239,6 +241,7 @@ int main(int argc, char **argv)
 		admit_init(hot);
 	else
 		hot = n;
+	http_watch_init(n, gw.cfg.body_timeout_ms);
 	raise_fd_limit(n);
 	pthread_t *tids = xcalloc((size_t)n, sizeof(*tids));
 	struct thread_arg *args = xcalloc((size_t)n, sizeof(*args));

@@ -125,7 +125,7 @@ function routerCommand(dir) {
   return script;
 }
 
-function lighttpdConf({ dir, port, mount, maxProcs, binEnv }) {
+function lighttpdConf({ dir, port, mount, maxProcs, binEnv, streamRequestBody = 0 }) {
   const envLines = Object.entries(binEnv)
     .map(([k, v]) => `        ${lstr(k)} => ${lstr(v)},`)
     .join('\n');
@@ -137,7 +137,7 @@ server.document-root = ${lstr(dir)}
 server.errorlog = ${lstr(dir + '/error.log')}
 server.pid-file = ${lstr(dir + '/lighttpd.pid')}
 server.stream-response-body = 2
-server.stream-request-body = 0
+server.stream-request-body = ${streamRequestBody}
 server.max-request-size = 65536
 fastcgi.server = (
   ${lstr(mount)} => ((
@@ -186,7 +186,10 @@ function mockEnv(mock) {
   };
 }
 
-async function startGateway({ env = {}, conf = '', mount = '/', maxProcs = 1 } = {}) {
+// streamRequestBody: lighttpd's server.stream-request-body (0, as shipped:
+// bodies buffered before the router sees the request; 2: passed on as they
+// arrive, as some front ends do)
+async function startGateway({ env = {}, conf = '', mount = '/', maxProcs = 1, streamRequestBody = 0 } = {}) {
   if (!fs.existsSync(ROUTER)) {
     throw new Error(`router binary not found: ${ROUTER} (build it, or set LLMGATE_BUILDDIR)`);
   }
@@ -206,7 +209,7 @@ async function startGateway({ env = {}, conf = '', mount = '/', maxProcs = 1 } =
   let lastError = null;
   for (let attempt = 1; attempt <= 5; attempt++) {
     const port = await freePort();
-    const r = await launch({ dir, stateDir, confPath, binEnv, port, mount, maxProcs });
+    const r = await launch({ dir, stateDir, confPath, binEnv, port, mount, maxProcs, streamRequestBody });
     if (r.gw) return r.gw;
     lastError = r.error;
     if (!r.portTaken) break;
@@ -216,9 +219,9 @@ async function startGateway({ env = {}, conf = '', mount = '/', maxProcs = 1 } =
 }
 
 // One try at starting lighttpd on `port` -> { gw } or { error, portTaken }.
-async function launch({ dir, stateDir, confPath, binEnv, port, mount, maxProcs }) {
+async function launch({ dir, stateDir, confPath, binEnv, port, mount, maxProcs, streamRequestBody }) {
   const lconfPath = path.join(dir, 'lighttpd.conf');
-  fs.writeFileSync(lconfPath, lighttpdConf({ dir, port, mount, maxProcs, binEnv }));
+  fs.writeFileSync(lconfPath, lighttpdConf({ dir, port, mount, maxProcs, binEnv, streamRequestBody }));
   const errorLogPath = path.join(dir, 'error.log');
   fs.writeFileSync(errorLogPath, '', { mode: 0o600 });
 
