@@ -11,15 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ADMIN_THREADS 4
 #define ADMIN_STACK_SIZE (512u << 10)
+#define ADMIN_DRAIN_S 10
 
 struct thread_arg {
 	struct admin *a;
 	int sock;
 };
+
+static int inflight;
 
 static void *serve(void *p)
 {
@@ -28,10 +32,12 @@ static void *serve(void *p)
 	FCGX_InitRequest(&fr, ta->sock, 0);
 	while (FCGX_Accept_r(&fr) == 0) {
 		struct http_req r;
+		__atomic_add_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
 		http_req_init(&r, &fr);
 		admin_handle(ta->a, &r);
 		http_req_free(&r);
 		FCGX_Finish_r(&fr);
+		__atomic_sub_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
 	}
 	return NULL;
 }
@@ -68,6 +74,15 @@ int main(int argc, char **argv)
 			return strcmp(argv[i], "--help") ? 2 : 0;
 		}
 	}
+	/* SIGTERM and SIGINT are blocked in every thread and taken by the
+	 * main thread once the workers run (sigwait below): libfcgi's own
+	 * handler only marks a shutdown that workers blocked in accept never
+	 * see, so a web server stopping the admin left it running */
+	sigset_t stop_signals;
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("llmgate-admin", LOG_INFO);
@@ -84,6 +99,8 @@ int main(int argc, char **argv)
 
 	FCGX_Init();
 	if (!listen_on && FCGX_IsCGI()) {
+		/* one request per process: a signal may simply end it */
+		pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
 		struct http_req r;
 		http_req_init(&r, NULL);
 		admin_handle(&a, &r);
@@ -115,8 +132,17 @@ int main(int argc, char **argv)
 		started++;
 	}
 	pthread_attr_destroy(&attr);
-	for (int i = 0; i < started; i++)
-		pthread_join(tids[i], NULL);
-	admin_free(&a);
-	return started ? 0 : 1;
+	if (!started)
+		return 1;
+	/* on SIGTERM/SIGINT: let running requests finish (up to
+	 * ADMIN_DRAIN_S), then end; a store write under way is completed */
+	int sig = 0;
+	while (sigwait(&stop_signals, &sig) != 0)
+		;
+	for (int i = 0; i < ADMIN_DRAIN_S * 10 && __atomic_load_n(&inflight, __ATOMIC_SEQ_CST) > 0; i++) {
+		struct timespec t100 = { 0, 100 * 1000000L };
+		nanosleep(&t100, NULL);
+	}
+	log_info("stopped");
+	_exit(0);
 }

@@ -1,6 +1,6 @@
-// Process life of the router under lighttpd: it stops on SIGTERM (what
-// lighttpd, spawn-fcgi and service managers send), so that stopping or
-// restarting the web server leaves no router behind.
+// Process life of the router under lighttpd, and of the admin program: they
+// stop on SIGTERM (what lighttpd, spawn-fcgi and service managers send), so
+// that stopping or restarting the web server leaves no process behind.
 
 'use strict';
 
@@ -8,7 +8,9 @@ const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startMock, startGateway, mockEnv, groupMembers, sleep } = require('../lib/harness.js');
+const os = require('node:os');
+const { spawn } = require('node:child_process');
+const { startMock, startGateway, mockEnv, groupMembers, sleep, BUILD_DIR, baseEnv } = require('../lib/harness.js');
 const { request, bearer, chatBody } = require('../lib/client.js');
 
 const GW_KEY = 'gk-life-0123456789abcdef';
@@ -76,4 +78,34 @@ describe('router process', { skip: !fs.existsSync('/proc/self/stat') && 'needs /
       await gw.stop();
     }
   });
+});
+
+describe('admin process', { skip: !fs.existsSync('/proc/self/stat') && 'needs /proc' }, () => {
+  for (const sig of ['SIGTERM', 'SIGINT']) {
+    it(`a FastCGI llmgate-admin exits with status 0 within 2 s of ${sig}`, async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmgate-life-admin-'));
+      const sock = path.join(dir, 'admin.sock');
+      fs.mkdirSync(path.join(dir, 'state'), { mode: 0o700 });
+      fs.writeFileSync(path.join(dir, 'llmgate.conf'), '', { mode: 0o600 });
+      const child = spawn(path.join(BUILD_DIR, 'llmgate-admin'), ['--listen', sock], {
+        env: { ...baseEnv(), LLMGATE_CONFIG: path.join(dir, 'llmgate.conf'), LLMGATE_STATE_DIR: path.join(dir, 'state') },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d) => { stderr += d; });
+      const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+      try {
+        assert.ok(await gone(() => fs.existsSync(sock), 5000), `admin never listened: ${stderr}`);
+        await sleep(100);   // its worker threads are in accept
+        child.kill(sig);
+        const r = await Promise.race([exited, sleep(2000).then(() => null)]);
+        assert.ok(r, `admin still running 2 s after ${sig}: ${describeProc(child.pid)}\n${stderr}`);
+        assert.deepEqual(r, { code: 0, signal: null });
+        assert.match(stderr, /stopped/);
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
