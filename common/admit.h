@@ -10,7 +10,7 @@
  * thread takes a slot before it accepts a request and gives it up when the
  * request turns slow: its upstream keeps it waiting for an answer more
  * than ADMIT_SLOW_MS, or pauses in the middle of one (a model writing as
- * it goes), or a TLS handshake is under way. A thread without a slot
+ * it goes), or a new TLS connection needs its handshake. A thread without a slot
  * finishes its request, then waits for one. With a fast upstream no slot
  * ever changes hands (no lock, no wake-up per request); with slow ones
  * every thread can be busy. */

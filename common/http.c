@@ -1,6 +1,7 @@
 /* http.c — one HTTP request and its response, over FastCGI or plain CGI. */
 #include "autoconf.h"
 #include "http.h"
+#include "clock.h"
 #include "ini.h"
 #include "xmalloc.h"
 #include <ctype.h>
@@ -8,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/socket.h>
 #include <sched.h>
 #include <unistd.h>
@@ -95,13 +95,6 @@ struct watch_slot {
 static struct watch_slot *watch;
 static int watch_n, watch_ms;
 
-static int64_t watch_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void http_watch_init(int workers, int timeout_ms)
 {
 	free(watch);
@@ -116,7 +109,7 @@ void http_watch_init(int workers, int timeout_ms)
 
 void http_watch_tick(void)
 {
-	int64_t now = watch_now();
+	int64_t now = mono_ms();
 	for (int i = 0; i < watch_n; i++) {
 		int64_t d = __atomic_load_n(&watch[i].state, __ATOMIC_ACQUIRE);
 		if (d > 0 && now >= d &&
@@ -134,7 +127,7 @@ static int watch_arm(const struct http_req *r)
 		return 0;
 	struct watch_slot *w = &watch[r->watch];
 	w->fd = r->fcgx->ipcFd;
-	__atomic_store_n(&w->state, watch_now() + watch_ms, __ATOMIC_RELEASE);
+	__atomic_store_n(&w->state, mono_ms() + watch_ms, __ATOMIC_RELEASE);
 	return 1;
 }
 

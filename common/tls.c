@@ -1,7 +1,7 @@
 /* tls.c — TLS client connections for upstream calls (mbed TLS). */
 #include "autoconf.h"
 #include "tls.h"
-#include "admit.h"
+#include "clock.h"
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -154,13 +154,6 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 	return MBEDTLS_ERR_NET_RECV_FAILED;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct tls_conn *tls_connect(struct tls_client *c, int fd, const char *host, int64_t deadline_ms,
 			     char *err, size_t errlen)
 {
@@ -209,16 +202,13 @@ struct tls_conn *tls_connect(struct tls_client *c, int fd, const char *host, int
 			}
 			goto fail;
 		}
-		int64_t left = deadline_ms - now_ms();
+		int64_t left = deadline_ms - mono_ms();
 		if (left <= 0) {
 			snprintf(err, errlen, "TLS handshake with %s timed out", host);
 			errno = ETIMEDOUT;
 			goto fail;
 		}
 		struct pollfd pfd = { fd, r == MBEDTLS_ERR_SSL_WANT_READ ? POLLIN : POLLOUT, 0 };
-		/* a handshake takes round trips: not something to hold an
-		 * admission slot for (admit.h) */
-		admit_leave();
 		if (poll(&pfd, 1, left > 60000 ? 60000 : (int)left) < 0 && errno != EINTR) {
 			snprintf(err, errlen, "poll: %s", strerror(errno));
 			goto fail;

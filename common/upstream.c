@@ -8,6 +8,7 @@
 #include "autoconf.h"
 #include "upstream.h"
 #include "admit.h"
+#include "clock.h"
 #include "httpresp.h"
 #include "tls.h"
 #include <ctype.h>
@@ -58,13 +59,6 @@ struct url {
 	const char *target;        /* path and query */
 	size_t target_len;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void upstream_set_ca_file(const char *path)
 {
@@ -402,6 +396,9 @@ static struct up_conn *open_conn(struct upstream_conns *m, struct upstream_call 
 			fail(c, UPSTREAM_ERR_TLS, "%s", err);
 			return NULL;
 		}
+		/* a handshake takes round trips: not something to hold an
+		 * admission slot for (admit.h) */
+		admit_leave();
 		k->tls = tls_connect(m->tls, fd, u->host, deadline, err, sizeof(err));
 		if (!k->tls) {
 			int to = errno == ETIMEDOUT && mono_ms() >= deadline;
