@@ -432,6 +432,12 @@ static int on_kv(const char *sec, const char *key, const char *val, int lineno, 
 		} else if (!strcmp(key, "retries")) {
 			if (num(x, sec, key, val, lineno, 0, 100, &v)) return 1;
 			c->settle_retries = (int)v;
+		} else if (!strcmp(key, "spool_max_bytes")) {
+			if (num(x, sec, key, val, lineno, 4096, 1L << 50, &v)) return 1;
+			c->spool_max_bytes = v;
+		} else if (!strcmp(key, "spool_warn_percent")) {
+			if (num(x, sec, key, val, lineno, 1, 100, &v)) return 1;
+			c->spool_warn_percent = (int)v;
 		} else {
 			FAIL("line %d: unknown setting [settle] %s", lineno, key);
 		}
@@ -586,6 +592,8 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 	c->settle_secret = xstrdup("");
 	c->settle_batch = 100;
 	c->settle_retries = 3;
+	c->spool_max_bytes = 256LL << 20;
+	c->spool_warn_percent = 80;
 	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++) {
 		struct provider_conf *p = add_provider(c, builtins[i].name);
 		set_url(&p->base_url, builtins[i].base_url);

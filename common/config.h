@@ -98,6 +98,8 @@ struct config {
 	char *settle_secret;
 	int settle_batch;
 	int settle_retries;
+	long long spool_max_bytes;  /* unsettled spool (.open + .ready) at which requests are refused */
+	int spool_warn_percent;     /* of spool_max_bytes: /health degraded from here */
 };
 
 /* Apply the run-time settings and upstream keys of state.db (see

@@ -3,6 +3,7 @@
 #include "gateway.h"
 #include "anthropic.h"
 #include "buf.h"
+#include "durable.h"
 #include "gemini.h"
 #include "jscan.h"
 #include "upkey.h"
@@ -133,6 +134,7 @@ int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t 
 {
 	memset(gw, 0, sizeof(*gw));
 	pthread_mutex_init(&gw->rt_mu, NULL);
+	health_init(&gw->health);
 	gw->config_path = config_path ? xstrdup(config_path) : NULL;
 	if (config_load(&gw->cfg, config_path, err, errlen) != 0)
 		return -1;
@@ -157,6 +159,7 @@ int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t 
 	}
 	auth_init(&gw->auth, &gw->cfg);
 	gw->spool_ok = spool_open(&gw->spool, gw->cfg.state_dir) == 0;
+	durable_measure(gw, &gw->rt->cfg);
 	quota_init(&gw->quota, gw->cfg.state_dir);
 	open_cache_if_needed(gw, &gw->rt->cfg);
 	gw->started_ms = pool_now_ms();
@@ -227,6 +230,9 @@ void gateway_tick(struct gateway *gw)
 {
 	if (gw->spool_ok)
 		spool_rotate(&gw->spool, 0);
+	struct runtime *cur = runtime_get(gw);
+	durable_tick(gw, &cur->cfg);
+	runtime_put(gw, cur);
 	/* state.db or the config file changed: a new snapshot */
 	struct timespec smt, cmt;
 	ino_t sino;
@@ -264,9 +270,14 @@ void gateway_tick(struct gateway *gw)
 	}
 }
 
+void gateway_shutdown(struct gateway *gw)
+{
+	durable_shutdown(gw);
+}
+
 void gateway_free(struct gateway *gw)
 {
-	spool_close(&gw->spool);
+	durable_shutdown(gw);
 	quota_free(&gw->quota);
 	if (gw->cache)
 		cache_close(gw->cache);
@@ -278,6 +289,7 @@ void gateway_free(struct gateway *gw)
 	free(dst);
 	config_free(&gw->cfg);
 	free(gw->config_path);
+	health_free(&gw->health);
 	pthread_mutex_destroy(&gw->rt_mu);
 }
 
@@ -424,8 +436,15 @@ NOINLINE static void handle_health(struct worker *w, struct http_req *r, struct 
 	struct gateway *gw = w->gw;
 	int64_t now = pool_now_ms();
 	cJSON *root = cJSON_CreateObject();
-	cJSON_AddStringToObject(root, "status", "ok");
+	/* degraded is still 200: the gateway answers, and every instance
+	 * shares the state folder, so taking one out of a balancer helps
+	 * nobody; monitors read "status" and "reasons" */
+	int degraded = health_bits(&gw->health) != 0;
+	cJSON_AddStringToObject(root, "status", degraded ? "degraded" : "ok");
+	if (degraded)
+		health_reasons_json(&gw->health, cJSON_AddArrayToObject(root, "reasons"));
 	cJSON_AddStringToObject(root, "version", PACKAGE_VERSION);
+	cJSON_AddItemToObject(root, "usage_spool", durable_health_json(gw, &snap->cfg));
 	cJSON_AddNumberToObject(root, "uptime_s", (double)((now - gw->started_ms) / 1000));
 	cJSON *provs = cJSON_AddArrayToObject(root, "providers");
 	for (size_t i = 0; i < snap->cfg.nproviders; i++) {
@@ -560,9 +579,10 @@ struct chat_ctx {
 	long ttfb_ms;
 	int cache_hit;
 	int recorded;
+	int held;                  /* space for the usage record is reserved */
 };
 
-static void record_usage(struct gateway *gw, const struct auth_entry *who, const struct usage_record *rec);
+static void record_usage(struct gateway *gw, const struct auth_entry *who, const struct usage_record *rec, int held);
 
 /* Write the request's usage record, once. It is called before the last
  * byte of an answer goes out (before the body, before a stream's end), so
@@ -591,7 +611,26 @@ static void record_now(struct chat_ctx *x, int status)
 		rec.u.completion = x->client_stream ? (x->events > 1 ? (long)x->events - 1 : 0) : (long)(x->body.len / 4);
 	}
 	rec.cost = usage_cost(&rec.u, config_price(x->c, x->used_model, x->requested));
-	record_usage(x->gw, x->who, &rec);
+	record_usage(x->gw, x->who, &rec, x->held);
+	x->held = 0;
+}
+
+/* Before anything goes upstream: hold space for the usage record (see
+ * durable.h). 0, or -1 after a 503 in the client's dialect: nothing sent
+ * upstream, nothing recorded (nothing was spent). */
+static int usage_space(struct chat_ctx *x)
+{
+	const char *why;
+	if (durable_admit(x->gw, x->c, &why) == 0) {
+		x->held = 1;
+		return 0;
+	}
+	x->recorded = 1;
+	log_debug("%s refused: %s", x->req_id, why);
+	oai_error(x->r, 503, NULL, "usage_store_unavailable", NULL, "Retry-After: 5\r\n",
+		  "The gateway cannot record usage right now (%s), so the request was not sent upstream. Retry later.",
+		  why);
+	return -1;
 }
 
 /* The header line that carries an upstream key in a dialect's own way;
@@ -990,15 +1029,12 @@ static int serve_from_cache(struct cache *cache, struct chat_ctx *x, const char 
 	return served;
 }
 
-/* Write the usage record (spool, quota counters) and the access log line. */
-static void record_usage(struct gateway *gw, const struct auth_entry *who, const struct usage_record *rec)
+/* Write the usage record (spool, or kept in memory until it can be; quota
+ * counters) and the access log line. */
+static void record_usage(struct gateway *gw, const struct auth_entry *who, const struct usage_record *rec, int held)
 {
-	char seg[SPOOL_NAME_MAX] = "";
-	char *json = usage_record_json(rec);
-	int written = gw->spool_ok && spool_append(&gw->spool, json, strlen(json), seg) == 0;
-	if (!written)
-		log_err("%s usage record not written to the spool: %s", rec->id, json);
-	free(json);
+	char seg[SPOOL_NAME_MAX];
+	durable_record(gw, rec, held, seg);
 	quota_record(&gw->quota, who, rec->ts_ms, rec->u.prompt + rec->u.completion, rec->cost, seg);
 	log_info("%s key=%s %s model=%s provider=%s upkey=%s status=%d stream=%d prompt=%ld completion=%ld "
 		 "cached=%ld reasoning=%ld%s cost=%.6f client_gone=%d ttfb=%ld ms=%ld",
@@ -1286,6 +1322,8 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 			  "The model '%.200s' does not exist or you do not have access to it.", requested);
 		goto out;
 	}
+	if (usage_space(x) != 0)
+		goto out;
 	routed = 1;
 	if (client == DIALECT_ANTHROPIC)
 		anthropic_from_oai_init(&x->o2a, requested);
@@ -1622,6 +1660,8 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 
 	chat_ctx_init(x, gw, c, r, who, req_id, DIALECT_OPENAI, spec->endpoint, pool_now_ms(), 0);
 	snprintf(x->requested, sizeof(x->requested), "%s", model && *model ? model : "-");
+	if (usage_space(x) != 0)
+		goto out;
 
 	struct quota_refusal why;
 	enum quota_verdict qv = quota_check(&gw->quota, who, x->requested, x->t0, &why);

@@ -4,6 +4,7 @@
 #include "auth.h"
 #include "cache.h"
 #include "config.h"
+#include "health.h"
 #include "http.h"
 #include "pool.h"
 #include "quota.h"
@@ -31,6 +32,9 @@ struct gateway {
 	int64_t next_publish_ms;
 	struct spool spool;      /* usage records */
 	int spool_ok;
+	long long spool_backlog; /* unsettled spool bytes, as last measured (durable.c) */
+	int64_t next_measure_ms;
+	struct health health;    /* why /health says degraded */
 	struct quota quota;
 	struct cache *cache;     /* NULL: no response cache */
 	int64_t started_ms;
@@ -48,6 +52,9 @@ struct worker {
  * -1 with a one-line reason in err. */
 int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t errlen);
 void gateway_free(struct gateway *gw);
+/* On SIGTERM, after the requests in flight are done: write what usage is
+ * still kept in memory (or log loudly what could not be), close the spool. */
+void gateway_shutdown(struct gateway *gw);
 /* Periodic work (call a few times a second): close the usage segment when
  * it is due, so that settle can take it; rebuild the runtime snapshot when
  * state.db or the config file changed; publish key pool state. */

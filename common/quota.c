@@ -139,17 +139,23 @@ static void check_ledger(struct quota *q, int64_t now)
 		q->ledger_ino = st.st_ino;
 		q->ledger_gen++;
 	}
-	size_t drop = 0;
-	while (drop < q->nun) {
-		const char *seg = q->un[drop].seg;
-		if (segment_pending(q->spool_dir, seg))
-			break;
-		while (drop < q->nun && !strcmp(q->un[drop].seg, seg))
+	/* entries of segment "" are records kept in memory: counted until
+	 * they are written (quota_kept_written) */
+	size_t keep = 0, i = 0, drop = 0;
+	int stop = 0;
+	while (i < q->nun) {
+		char seg[SPOOL_NAME_MAX];
+		memcpy(seg, q->un[i].seg, sizeof(seg));
+		if (stop || !seg[0] || segment_pending(q->spool_dir, seg)) {
+			stop |= seg[0] != '\0';
+			q->un[keep++] = q->un[i++];
+			continue;
+		}
+		for (; i < q->nun && !strcmp(q->un[i].seg, seg); i++)
 			drop++;
 	}
 	if (drop) {
-		memmove(q->un, q->un + drop, (q->nun - drop) * sizeof(*q->un));
-		q->nun -= drop;
+		q->nun = keep;
 		q->ledger_gen++;
 	}
 }
@@ -313,6 +319,32 @@ out:
 	return v;
 }
 
+/* Add to the unsettled usage of key_id in segment seg. With q->mu held. */
+static void add_unsettled(struct quota *q, const char *key_id, int64_t ts_ms, long long tokens, double cost,
+			  const char *seg)
+{
+	char month[8];
+	month_of(ts_ms, month);
+	struct quota_unsettled *u = NULL;
+	for (size_t i = q->nun; i > 0 && i + 64 > q->nun; i--) {
+		struct quota_unsettled *c = &q->un[i - 1];
+		if (!strcmp(c->seg, seg) && !strcmp(c->key_id, key_id) && !strcmp(c->month, month)) {
+			u = c;
+			break;
+		}
+	}
+	if (!u) {
+		q->un = xrealloc(q->un, (q->nun + 1) * sizeof(*q->un));
+		u = &q->un[q->nun++];
+		memset(u, 0, sizeof(*u));
+		snprintf(u->seg, sizeof(u->seg), "%s", seg);
+		snprintf(u->key_id, sizeof(u->key_id), "%s", key_id);
+		memcpy(u->month, month, sizeof(u->month));
+	}
+	u->tokens += tokens;
+	u->cost += cost;
+}
+
 void quota_record(struct quota *q, const struct auth_entry *who, int64_t ts_ms, long long tokens,
 		  double cost, const char *seg)
 {
@@ -322,27 +354,17 @@ void quota_record(struct quota *q, const struct auth_entry *who, int64_t ts_ms, 
 	pthread_mutex_lock(&q->mu);
 	struct quota_key *k = key_slot(q, who->id);
 	bucket_add(k, pool_now_ms() / 1000, 0, tokens);
-	if (seg && *seg) {
-		char month[8];
-		month_of(ts_ms, month);
-		struct quota_unsettled *u = NULL;
-		for (size_t i = q->nun; i > 0 && i + 64 > q->nun; i--) {
-			struct quota_unsettled *c = &q->un[i - 1];
-			if (!strcmp(c->seg, seg) && !strcmp(c->key_id, who->id) && !strcmp(c->month, month)) {
-				u = c;
-				break;
-			}
-		}
-		if (!u) {
-			q->un = xrealloc(q->un, (q->nun + 1) * sizeof(*q->un));
-			u = &q->un[q->nun++];
-			memset(u, 0, sizeof(*u));
-			snprintf(u->seg, sizeof(u->seg), "%s", seg);
-			snprintf(u->key_id, sizeof(u->key_id), "%s", who->id);
-			memcpy(u->month, month, sizeof(u->month));
-		}
-		u->tokens += tokens;
-		u->cost += cost;
-	}
+	add_unsettled(q, who->id, ts_ms, tokens, cost, seg ? seg : "");
+	pthread_mutex_unlock(&q->mu);
+}
+
+void quota_kept_written(struct quota *q, const char *key_id, int64_t ts_ms, long long tokens, double cost,
+			const char *seg)
+{
+	if (!tokens && cost <= 0)
+		return;
+	pthread_mutex_lock(&q->mu);
+	add_unsettled(q, key_id, ts_ms, -tokens, -cost, "");
+	add_unsettled(q, key_id, ts_ms, tokens, cost, seg);
 	pthread_mutex_unlock(&q->mu);
 }

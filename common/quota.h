@@ -51,9 +51,13 @@ void quota_free(struct quota *q);
 enum quota_verdict quota_check(struct quota *q, const struct auth_entry *who, const char *model,
 			       int64_t now_ms, struct quota_refusal *why);
 /* After a request: its tokens and cost, and the spool segment its record
- * went to ("" if it could not be written). */
+ * went to ("" if it could not be written and is kept in memory: it counts
+ * against the budgets until quota_kept_written moves it to its segment). */
 void quota_record(struct quota *q, const struct auth_entry *who, int64_t ts_ms, long long tokens,
 		  double cost, const char *seg);
+/* A kept record (recorded with seg "") was written to segment seg. */
+void quota_kept_written(struct quota *q, const char *key_id, int64_t ts_ms, long long tokens, double cost,
+			const char *seg);
 /* Does the allow-list (comma-separated, "prefix*" allowed; "" = all) admit model? */
 int quota_model_allowed(const char *list, const char *model);
 #endif

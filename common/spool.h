@@ -12,7 +12,17 @@
  * other; a local file system is assumed), so a kill -9 can leave at most one
  * partial last line, which readers skip. A ".open" segment whose lock can be
  * taken has lost its writer: settle closes it (spool_claim_orphans).
- * Segment names sort by creation time. */
+ * Segment names sort by creation time.
+ *
+ * Space for records is made sure of before a request goes upstream
+ * (spool_reserve): each reservation is SPOOL_RESERVE_BYTES pre-allocated
+ * (fallocate, FALLOC_FL_KEEP_SIZE) past the end of the current segment, and
+ * the request's record is later appended into that space, so a disk that
+ * fills meanwhile cannot refuse it. An append never writes into space other
+ * reservations hold: it allocates for itself, or fails. A segment is closed
+ * only once the next one holds the outstanding reservations. A record that
+ * could not be written anyway (EIO, an over-sized record on a full disk) is
+ * kept in memory (spool_keep) and written by spool_retry. */
 #ifndef LLMGATE_SPOOL_H
 #define LLMGATE_SPOOL_H
 #include <pthread.h>
@@ -23,6 +33,17 @@
 #define SPOOL_RECORD_MAX 8192
 #define SPOOL_ROTATE_MS 5000      /* a segment is closed this long after its first record */
 #define SPOOL_ROTATE_BYTES (4u << 20)
+#define SPOOL_RESERVE_BYTES 2048  /* pre-allocated per request in flight; records are ~450 bytes */
+#define SPOOL_KEPT_MAX 1024       /* records kept in memory before new requests are refused */
+
+/* A record that could not be written, kept for spool_retry; meta is the
+ * caller's (copied), handed back when the record is written. */
+struct spool_kept {
+	char *json;
+	size_t len;
+	void *meta;
+	size_t metalen;
+};
 
 struct spool {
 	pthread_rwlock_t lock;     /* shared by appenders, alone to open or close a segment */
@@ -33,18 +54,52 @@ struct spool {
 	size_t bytes;
 	unsigned long records;     /* in the current segment */
 	unsigned long failed;      /* records that could not be written */
+	/* space: under lock (shared) + space_mu, or lock alone (exclusive) */
+	pthread_mutex_t space_mu;
+	size_t alloc_end;          /* pre-allocated up to here in the current segment */
+	size_t reserved;           /* held by requests in flight */
+	int prealloc;              /* 1: fallocate works here; 0: statvfs checks only */
+	int last_err;              /* errno of the last failure to reserve or write, 0 after a success */
+	/* records kept in memory */
+	pthread_mutex_t kept_mu;
+	pthread_mutex_t retry_mu;  /* one spool_retry at a time */
+	struct spool_kept *kept;
+	size_t nkept;
 };
 
 /* Prepare the writer for state_dir/spool (created 0700). 0, or -1. */
 int spool_open(struct spool *s, const char *state_dir);
-/* Append one record (a JSON object, no newline). Opens a segment when
- * needed; seg_out (may be NULL) gets the segment's base name. Returns 0 once the record is in the kernel (it survives a kill
- * of this process), -1 if it could not be written (logged). Thread-safe. */
-int spool_append(struct spool *s, const char *json, size_t len, char seg_out[SPOOL_NAME_MAX]);
+/* Make sure one record of up to SPOOL_RESERVE_BYTES will fit: pre-allocate
+ * that much in the current segment (opening one when needed) and hold it
+ * for the caller. 0: held (pass held = 1 to the record's spool_append, or
+ * give it back with spool_unreserve); -1: no space or the spool cannot be
+ * written (s->last_err says why; nothing logged). Thread-safe. */
+int spool_reserve(struct spool *s);
+void spool_unreserve(struct spool *s);
+/* Is there space on the disk beyond what is held? Allocates one more page
+ * for the current segment (which stays for later reservations). 0 if so,
+ * -1 if not (s->last_err). */
+int spool_probe(struct spool *s);
+/* Append one record (a JSON object, no newline); held: the caller holds a
+ * reservation, which this gives back whatever happens. Opens a segment
+ * when needed; seg_out (may be NULL) gets the segment's base name. Returns
+ * 0 once the record is in the kernel (it survives a kill of this process),
+ * -1 if it could not be written (s->last_err; nothing logged but an
+ * over-sized record). Thread-safe. */
+int spool_append(struct spool *s, const char *json, size_t len, int held, char seg_out[SPOOL_NAME_MAX]);
+/* Keep a record that could not be written (json and meta are copied). */
+void spool_keep(struct spool *s, const char *json, size_t len, const void *meta, size_t metalen);
+/* How many records are kept. */
+size_t spool_kept_count(struct spool *s);
+/* Try to write the kept records, oldest first, stopping at the first
+ * failure; written(meta, seg, user) for each one written. Returns how many
+ * are still kept. Thread-safe (one retrier at a time). */
+size_t spool_retry(struct spool *s, void (*written)(const void *meta, const char *seg, void *user), void *user);
 /* Close the current segment if it is older than SPOOL_ROTATE_MS (force:
  * whatever its age) and holds records: fsync, rename .open -> .ready. */
 void spool_rotate(struct spool *s, int force);
-/* Rotate (forced) and free. */
+/* Rotate (forced) and free; records still kept are freed too (the caller
+ * retries and reports them first). */
 void spool_close(struct spool *s);
 
 /* ----------------------------------------------------------- reader side */
@@ -57,6 +112,9 @@ int spool_claim_orphans(const char *spool_dir);
  * (spool_free_list). */
 size_t spool_list(const char *spool_dir, const char *suffix, char ***out);
 void spool_free_list(char **list, size_t n);
+/* Bytes not yet folded into the ledger: the sizes of the .open and .ready
+ * segments in spool_dir (0 if it cannot be read). */
+long long spool_backlog_bytes(const char *spool_dir);
 /* Call fn for each complete record (line) of the file; a last line without
  * '\n' is skipped and counted in *partial. Returns the number of records,
  * or -1 if the file cannot be read. fn returns non-zero to stop. */

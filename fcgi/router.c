@@ -61,7 +61,7 @@ static void *housekeeping(void *p)
 				struct timespec t100 = { 0, 100 * 1000000L };
 				nanosleep(&t100, NULL);
 			}
-			spool_close(&gw->spool);
+			gateway_shutdown(gw);
 			log_info("stopped");
 			_exit(0);
 		}

@@ -144,11 +144,12 @@ static void mark_client_secrets(const char *s, size_t n)
 
 /* ------------------------------------------------------------ usage records */
 
-int __wrap_spool_append(struct spool *s, const char *json, size_t len, char seg_out[SPOOL_NAME_MAX]);
-int __wrap_spool_append(struct spool *s, const char *json, size_t len, char seg_out[SPOOL_NAME_MAX])
+int __wrap_spool_append(struct spool *s, const char *json, size_t len, int held, char seg_out[SPOOL_NAME_MAX]);
+int __wrap_spool_append(struct spool *s, const char *json, size_t len, int held, char seg_out[SPOOL_NAME_MAX])
 {
 	const char *which;
-	(void)s;
+	if (held)
+		spool_unreserve(s);   /* the reservation the request took before going upstream */
 	FUZZ_ASSERT(len == strlen(json) && !memchr(json, '\n', len), "a usage record is not one line");
 	cJSON *j = cJSON_ParseWithLength(json, len);
 	FUZZ_ASSERT(cJSON_IsObject(j), "a usage record is not a JSON object: %.300s", json);

@@ -38,7 +38,7 @@ static void *append_many(void *p)
 		/* records of different lengths, long enough to span a page now and then */
 		int pad = (i * 37 + w->idx * 101) % 500;
 		int n = snprintf(rec, sizeof(rec), "{\"w\":%d,\"i\":%d,\"pad\":\"%*s\"}", w->idx, i, pad, "");
-		if (spool_append(w->s, rec, (size_t)n, NULL) != 0)
+		if (spool_append(w->s, rec, (size_t)n, 0, NULL) != 0)
 			w->failed++;
 	}
 	return NULL;
@@ -147,8 +147,8 @@ int main(void)
 	is_int(spool_open(&s, dir), 0, "open creates the spool dir");
 	struct stat st;
 	ok(stat(sdir, &st) == 0 && (st.st_mode & 0777) == 0700, "spool dir is 0700");
-	is_int(spool_append(&s, "{\"id\":\"a\"}", 10, seg), 0, "append");
-	is_int(spool_append(&s, "{\"id\":\"b\"}", 10, seg2), 0, "append again");
+	is_int(spool_append(&s, "{\"id\":\"a\"}", 10, 0, seg), 0, "append");
+	is_int(spool_append(&s, "{\"id\":\"b\"}", 10, 0, seg2), 0, "append again");
 	is_str(seg, seg2, "same segment");
 	is_int(spool_list(sdir, ".open", &list), 1, "one open segment");
 	is_str(list[0], seg, "named as reported");
@@ -172,7 +172,7 @@ int main(void)
 	char *big = malloc(SPOOL_RECORD_MAX + 10);
 	memset(big, 'x', SPOOL_RECORD_MAX + 9);
 	big[SPOOL_RECORD_MAX + 9] = '\0';
-	is_int(spool_append(&s, big, strlen(big), NULL), -1, "oversized record refused");
+	is_int(spool_append(&s, big, strlen(big), 0, NULL), -1, "oversized record refused");
 	free(big);
 	spool_close(&s);
 
@@ -181,7 +181,7 @@ int main(void)
 	if (pid == 0) {
 		struct spool c;
 		spool_open(&c, dir);
-		spool_append(&c, "{\"id\":\"c\"}", 10, NULL);
+		spool_append(&c, "{\"id\":\"c\"}", 10, 0, NULL);
 		/* a partial line, as a kill in the middle of a write would leave */
 		int fd = c.fd;
 		if (write(fd, "{\"id\":\"parti", 12) != 12)
