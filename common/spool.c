@@ -20,6 +20,7 @@
 
 #define SPOOL_PAGE 4096u
 #define SPOOL_FREE_MARGIN (1u << 20)   /* kept free where space can only be checked */
+#define SPOOL_PROBE_BYTES (64u << 10)  /* free space that ends "no space": a few pages freed do not */
 
 int spool_open(struct spool *s, const char *state_dir)
 {
@@ -227,7 +228,7 @@ int spool_probe(struct spool *s)
 	pthread_rwlock_wrlock(&s->lock);
 	if (s->fd >= 0 || new_segment(s) == 0) {
 		size_t held = s->bytes + s->reserved;
-		rc = grow(s, (held > s->alloc_end ? held : s->alloc_end) + 1);
+		rc = grow(s, (held > s->alloc_end ? held : s->alloc_end) + SPOOL_PROBE_BYTES);
 	}
 	pthread_rwlock_unlock(&s->lock);
 	return rc;

@@ -76,9 +76,10 @@ int spool_open(struct spool *s, const char *state_dir);
  * written (s->last_err says why; nothing logged). Thread-safe. */
 int spool_reserve(struct spool *s);
 void spool_unreserve(struct spool *s);
-/* Is there space on the disk beyond what is held? Allocates one more page
- * for the current segment (which stays for later reservations). 0 if so,
- * -1 if not (s->last_err). */
+/* Is there space on the disk again, beyond what is held? Allocates 64 KiB
+ * more for the current segment (kept for later records, so a few pages
+ * freed do not end a "no space" state that returns at once). 0 if so, -1
+ * if not (s->last_err). */
 int spool_probe(struct spool *s);
 /* Append one record (a JSON object, no newline); held: the caller holds a
  * reservation, which this gives back whatever happens. Opens a segment

@@ -189,14 +189,16 @@ function mockEnv(mock) {
 // streamRequestBody: lighttpd's server.stream-request-body (0, as shipped:
 // bodies buffered before the router sees the request; 2: passed on as they
 // arrive, as some front ends do)
-async function startGateway({ env = {}, conf = '', mount = '/', maxProcs = 1, streamRequestBody = 0 } = {}) {
+// stateDir: an existing folder to use as the state folder (one on a file
+// system of the test's own, say) instead of a fresh one inside the temp dir
+async function startGateway({ env = {}, conf = '', mount = '/', maxProcs = 1, streamRequestBody = 0, stateDir: ownState } = {}) {
   if (!fs.existsSync(ROUTER)) {
     throw new Error(`router binary not found: ${ROUTER} (build it, or set LLMGATE_BUILDDIR)`);
   }
   if (!mount.startsWith('/')) throw new Error('mount must start with "/"');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmgate-it-'));
-  const stateDir = path.join(dir, 'state');
-  fs.mkdirSync(stateDir, { mode: 0o700 });
+  const stateDir = ownState || path.join(dir, 'state');
+  if (!ownState) fs.mkdirSync(stateDir, { mode: 0o700 });
   fs.chmodSync(stateDir, 0o700);
   const confPath = path.join(dir, 'llmgate.conf');
   fs.writeFileSync(confPath, conf, { mode: 0o600 });

@@ -92,6 +92,23 @@ int main(void)
 	is_int(quota_check(&q, &who, "m", now + 3000, &why), QUOTA_LIMITED, "month budget exceeded by unsettled cost");
 	ok(why.retry_after_s > 0 && strstr(why.message, "monthly"), "resets next month: %s", why.message);
 	unlink(path);
+
+	/* a record that could not be written (kept in memory: segment "")
+	 * counts until it is written, then as its segment's, once */
+	who.cost_month = 0;
+	who.tokens = 150;   /* the ledger holds 110 */
+	quota_record(&q, &who, now, 50, 0, "");
+	is_int(quota_check(&q, &who, "m", now + 3500, &why), QUOTA_LIMITED, "a kept record counts against the budget");
+	ok(strstr(why.message, "160 of 150") != NULL, "160 of 150: %s", why.message);
+	is_int(quota_check(&q, &who, "m", now + 4000, &why), QUOTA_LIMITED, "and goes on counting while kept");
+	char seg4[] = "seg-0000000000004-1-dddddddd";
+	snprintf(path, sizeof(path), "%s/%s.open", sdir, seg4);
+	fclose(fopen(path, "w"));
+	quota_kept_written(&q, "k_test", now, 50, 0, seg4);
+	is_int(quota_check(&q, &who, "m", now + 4500, &why), QUOTA_LIMITED, "written: still counted");
+	ok(strstr(why.message, "160 of 150") != NULL, "once, not twice: %s", why.message);
+	unlink(path);   /* settle took the segment (this ledger is not updated) */
+	is_int(quota_check(&q, &who, "m", now + 5000, &why), QUOTA_OK, "then the ledger is the truth");
 	quota_free(&q);
 	return done_testing();
 }

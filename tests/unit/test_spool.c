@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <signal.h>
+#include <errno.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -132,6 +136,143 @@ static void concurrent_appends(void)
 	rmdir(dir);
 }
 
+static int written_calls;
+static char written_seg[SPOOL_NAME_MAX];
+static long written_meta;
+
+static void on_written(const void *meta, const char *seg, void *user)
+{
+	(void)user;
+	written_calls++;
+	memcpy(&written_meta, meta, sizeof(written_meta));
+	snprintf(written_seg, sizeof(written_seg), "%s", seg);
+}
+
+/* A write that fails after its space was held (here: the file-size limit,
+ * as EIO would): the record is kept in memory, retried, and written once
+ * writing works again; never dropped. */
+static void kept_and_retried(void)
+{
+	char dir[] = "/tmp/llmgate-test-kept-XXXXXX";
+	char sdir[128], path[256];
+	struct spool s;
+	struct rlimit old, lim;
+	if (!mkdtemp(dir))
+		return;
+	snprintf(sdir, sizeof(sdir), "%s/spool", dir);
+	spool_open(&s, dir);
+	is_int(spool_reserve(&s), 0, "space held for a record");
+	is_int(s.reserved, SPOOL_RESERVE_BYTES, "one reservation");
+	ok(s.alloc_end >= SPOOL_RESERVE_BYTES, "pre-allocated in the segment");
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = 0;
+	setrlimit(RLIMIT_FSIZE, &lim);
+	const char *rec = "{\"id\":\"kept\"}";
+	is_int(spool_append(&s, rec, strlen(rec), 1, NULL), -1, "the write fails");
+	is_int(s.reserved, 0, "its reservation is given back anyway");
+	ok(s.last_err != 0, "the error is kept for the caller");
+	long meta = 42;
+	spool_keep(&s, rec, strlen(rec), &meta, sizeof(meta));
+	is_int(spool_kept_count(&s), 1, "kept in memory");
+	is_int(spool_retry(&s, on_written, NULL), 1, "a retry while writing still fails keeps it");
+	is_int(written_calls, 0, "nothing reported written");
+	setrlimit(RLIMIT_FSIZE, &old);
+	is_int(spool_retry(&s, on_written, NULL), 0, "written once writing works again");
+	is_int(written_calls, 1, "reported written once");
+	is_int(written_meta, 42, "with its meta");
+	ok(written_seg[0] != '\0', "and its segment");
+	spool_rotate(&s, 1);
+	snprintf(path, sizeof(path), "%s/%s.ready", sdir, written_seg);
+	int n = 0, partial;
+	is_int(spool_read(path, count_line, &n, &partial), 1, "the kept record is in its segment");
+	spool_close(&s);
+	char **list;
+	size_t k = spool_list(sdir, ".ready", &list);
+	for (size_t i = 0; i < k; i++) {
+		snprintf(path, sizeof(path), "%s/%s.ready", sdir, list[i]);
+		unlink(path);
+	}
+	spool_free_list(list, k);
+	rmdir(sdir);
+	rmdir(dir);
+}
+
+/* Fill the file system of dir; returns the filler's path (to remove). */
+static void fill_up(const char *dir, char *path, size_t n)
+{
+	snprintf(path, n, "%s/filler", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	static char chunk[65536];
+	for (size_t size = sizeof(chunk); size >= 1; size /= 8) {
+		while (write(fd, chunk, size) > 0)
+			;
+	}
+	close(fd);
+}
+
+/* On a small tmpfs (root only): reservations are real space. Once the
+ * disk is full, new reservations fail, the held ones are still written,
+ * an append without one cannot take theirs, a rotation keeps them. */
+static void reservations_on_a_full_disk(void)
+{
+	char dir[] = "/tmp/llmgate-test-full-XXXXXX";
+	char sdir[128], filler[256];
+	struct spool s;
+	char rec[460];
+	if (!mkdtemp(dir))
+		return;
+	if (mount("tmpfs", dir, "tmpfs", 0, "size=256k") != 0) {
+		ok(1, "# SKIP no tmpfs mount here (%s): reservations on a full disk not tested", strerror(errno));
+		rmdir(dir);
+		return;
+	}
+	snprintf(sdir, sizeof(sdir), "%s/spool", dir);
+	spool_open(&s, dir);
+	memset(rec, 'r', sizeof(rec));
+	memcpy(rec, "{\"id\":\"", 7);
+	memcpy(rec + sizeof(rec) - 3, "\"}", 3);
+	size_t len = strlen(rec);
+	is_int(spool_append(&s, rec, len, 0, NULL), 0, "a first record");
+	int held = 0;
+	for (int i = 0; i < 5; i++)
+		held += spool_reserve(&s) == 0;
+	is_int(held, 5, "five reservations");
+	fill_up(dir, filler, sizeof(filler));
+	int refused = 0;
+	for (int i = 0; i < 8; i++) {
+		if (spool_reserve(&s) == 0)
+			held++;
+		else
+			refused++;
+	}
+	ok(refused > 0, "reservations refused once the disk is full");
+	is_int(s.last_err, ENOSPC, "for want of space");
+	is_int(spool_probe(&s), -1, "the probe sees no space");
+	char before[SPOOL_NAME_MAX];
+	memcpy(before, s.name, sizeof(before));
+	spool_rotate(&s, 1);
+	ok(s.fd >= 0 && !strcmp(s.name, before), "a rotation that cannot move the reservations keeps the segment");
+	/* the unreserved append fills whatever slack is left, then fails */
+	int unheld_failed = 0;
+	for (int i = 0; i < 20 && !unheld_failed; i++)
+		unheld_failed = spool_append(&s, rec, len, 0, NULL) != 0;
+	ok(unheld_failed, "an append without a reservation does not take the held space");
+	int written = 0;
+	for (int i = 0; i < held; i++)
+		written += spool_append(&s, rec, len, 1, NULL) == 0;
+	is_int(written, held, "every held record is written on the full disk");
+	is_int(s.reserved, 0, "no reservation left");
+	unlink(filler);
+	is_int(spool_probe(&s), 0, "the probe sees space again");
+	is_int(spool_reserve(&s), 0, "and reservations are made again");
+	spool_unreserve(&s);
+	spool_close(&s);
+	umount(dir);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/llmgate-test-spool-XXXXXX";
@@ -211,5 +352,7 @@ int main(void)
 	unlink(path);
 
 	concurrent_appends();
+	kept_and_retried();
+	reservations_on_a_full_disk();
 	return done_testing();
 }
