@@ -254,7 +254,7 @@ static int take_space(struct spool *s, size_t need, int held)
 	if (held)
 		s->reserved -= SPOOL_RESERVE_BYTES;
 	if (rc == 0)
-		s->bytes += need;
+		__atomic_add_fetch(&s->bytes, need, __ATOMIC_RELAXED);   /* read by appenders without space_mu */
 	pthread_mutex_unlock(&s->space_mu);
 	return rc;
 }
@@ -296,7 +296,7 @@ int spool_append(struct spool *s, const char *json, size_t len, int held, char s
 	struct retired full_seg = { .fd = -1 };
 	pthread_rwlock_rdlock(&s->lock);
 	for (;;) {
-		if (s->fd >= 0 && (switched || s->bytes + len + 1 <= SPOOL_ROTATE_BYTES))
+		if (s->fd >= 0 && (switched || __atomic_load_n(&s->bytes, __ATOMIC_RELAXED) + len + 1 <= SPOOL_ROTATE_BYTES))
 			break;
 		if (!exclusive) {
 			pthread_rwlock_unlock(&s->lock);

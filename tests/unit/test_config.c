@@ -54,7 +54,20 @@ int main(void)
 	is_str(config_provider(&c, "openai")->base_url, "https://api.openai.com/v1", "openai base");
 	is_str(config_provider(&c, "siliconflow")->base_url, "https://api.siliconflow.cn/v1", "siliconflow base");
 	is_str(config_provider(&c, "openrouter")->base_url, "https://openrouter.ai/api/v1", "openrouter base");
+	is_int(c.spool_max_bytes, 256LL << 20, "default spool cap 256 MiB");
+	is_int(c.spool_warn_percent, 80, "default spool warning at 80%");
 	config_free(&c);
+
+	write_conf("[settle]\nspool_max_bytes = 8192\nspool_warn_percent = 50\n");
+	is_int(config_load(&c, path, err, sizeof(err)), 0, "spool cap settings load");
+	is_int(c.spool_max_bytes, 8192, "spool_max_bytes");
+	is_int(c.spool_warn_percent, 50, "spool_warn_percent");
+	config_free(&c);
+	write_conf("[settle]\nspool_warn_percent = 101\n");
+	is_int(config_load(&c, path, err, sizeof(err)), -1, "a warning over 100% refused");
+	ok(strstr(err, "spool_warn_percent") != NULL, "names the setting: %s", err);
+	config_free(&c);
+	write_conf("");
 
 	/* environment: pools, base urls, gateway keys */
 	setenv("DEEPSEEK_API_KEY", "sk-one-aaaaaaaa, sk-two-bbbbbbbb", 1);
