@@ -616,9 +616,10 @@ static void record_now(struct chat_ctx *x, int status)
 }
 
 /* Before anything goes upstream: hold space for the usage record (see
- * durable.h). 0, or -1 after a 503 in the client's dialect: nothing sent
- * upstream, nothing recorded (nothing was spent). */
-static int usage_space(struct chat_ctx *x)
+ * durable.h). 0, or -1 after a 503 in the client's dialect (native: the
+ * provider's for a passthrough): nothing sent upstream, nothing recorded
+ * (nothing was spent). */
+static int usage_space(struct chat_ctx *x, enum dialect native)
 {
 	const char *why;
 	if (durable_admit(x->gw, x->c, &why) == 0) {
@@ -627,9 +628,18 @@ static int usage_space(struct chat_ctx *x)
 	}
 	x->recorded = 1;
 	log_debug("%s refused: %s", x->req_id, why);
-	oai_error(x->r, 503, NULL, "usage_store_unavailable", NULL, "Retry-After: 5\r\n",
-		  "The gateway cannot record usage right now (%s), so the request was not sent upstream. Retry later.",
-		  why);
+	char msg[300];
+	snprintf(msg, sizeof(msg),
+		 "The gateway cannot record usage right now (%s), so the request was not sent upstream. Retry later.", why);
+	if (native == DIALECT_GEMINI) {
+		char *b = gemini_error_json(503, msg);
+		http_respond(x->r, 503, "application/json", "Retry-After: 5\r\n", b, strlen(b));
+		free(b);
+		return -1;
+	}
+	if (native == DIALECT_ANTHROPIC)
+		x->r->anthropic_errors = 1;
+	oai_error(x->r, 503, NULL, "usage_store_unavailable", NULL, "Retry-After: 5\r\n", "%s", msg);
 	return -1;
 }
 
@@ -1322,7 +1332,7 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 			  "The model '%.200s' does not exist or you do not have access to it.", requested);
 		goto out;
 	}
-	if (usage_space(x) != 0)
+	if (usage_space(x, DIALECT_OPENAI) != 0)
 		goto out;
 	routed = 1;
 	if (client == DIALECT_ANTHROPIC)
@@ -1660,7 +1670,7 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 
 	chat_ctx_init(x, gw, c, r, who, req_id, DIALECT_OPENAI, spec->endpoint, pool_now_ms(), 0);
 	snprintf(x->requested, sizeof(x->requested), "%s", model && *model ? model : "-");
-	if (usage_space(x) != 0)
+	if (usage_space(x, r->passthrough && rt->n ? rt->t[0].prov->dialect : DIALECT_OPENAI) != 0)
 		goto out;
 
 	struct quota_refusal why;

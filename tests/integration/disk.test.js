@@ -21,7 +21,7 @@ const { buildConf } = require('../lib/conf.js');
 const S = require('../lib/settle.js');
 
 const GW_KEY = 'gk-disk-0123456789abcdef';
-const PROVIDER_ENV = { DEEPSEEK_API_KEY: 'sk-ds-disk-0001', ANTHROPIC_API_KEY: 'sk-ant-disk-0001' };
+const PROVIDER_ENV = { DEEPSEEK_API_KEY: 'sk-ds-disk-0001', ANTHROPIC_API_KEY: 'sk-ant-disk-0001', GEMINI_API_KEY: 'gm-disk-0001' };
 
 // A small file system of its own at a fresh folder: { dir, unmount } or
 // { skip } saying why none could be made.
@@ -181,6 +181,17 @@ describe('the state folder on a disk that fills while requests run', () => {
     const p = await request('POST', `${gw.url}/api/deepseek/chat/completions`, { headers: bearer(GW_KEY), body: chatBody('deepseek-chat') });
     assert.equal(p.status, 503, p.text);
     assert.equal(p.json.error.code, 'usage_store_unavailable');
+    const pa = await request('POST', `${gw.url}/api/anthropic/v1/messages`, {
+      headers: { 'x-api-key': GW_KEY, 'anthropic-version': '2023-06-01' },
+      body: { model: 'claude-3-5-haiku-latest', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] },
+    });
+    assert.equal(pa.status, 503, pa.text);
+    assert.equal(pa.json.type, 'error', `Anthropic's shape natively: ${pa.text}`);
+    const pg = await request('POST', `${gw.url}/api/google-ai-studio/v1beta/models/gemini-2.0-flash:generateContent`, {
+      headers: { 'x-goog-api-key': GW_KEY }, body: { contents: [{ role: 'user', parts: [{ text: 'x' }] }] },
+    });
+    assert.equal(pg.status, 503, pg.text);
+    assert.equal(pg.json.error.status, 'UNAVAILABLE', `Gemini's shape natively: ${pg.text}`);
     const m = await tr.send('messages');
     assert.equal(m.status, 503, m.text);
     assert.match(m.json.error.type, /error/);
@@ -199,7 +210,7 @@ describe('the state folder on a disk that fills while requests run', () => {
     assert.ok(tr.answered.length >= before + 6);
 
     // every answered request is billed, exactly
-    t.diagnostic(`answered ${tr.answered.length}, refused ${tr.refused.length + 3}, upstream got ${mock.requests().length}`);
+    t.diagnostic(`answered ${tr.answered.length}, refused ${tr.refused.length + 4}, upstream got ${mock.requests().length}`);
     await gw.halt();
     const led = await settleAndTotals(gw);
     const tokens = tr.answered.reduce((a, e) => a + e.tokens, 0);
