@@ -266,10 +266,8 @@ static void mend_after_failure(struct spool *s, const char *wrote_to, ssize_t w)
 	struct retired bad = { .fd = -1 };
 	pthread_rwlock_wrlock(&s->lock);
 	if (s->fd >= 0 && !strcmp(s->name, wrote_to)) {   /* not mended by another meanwhile */
-		if (w > 0) {
-			ssize_t nl = write(s->fd, "\n", 1);
-			(void)nl;
-		}
+		if (w > 0 && write(s->fd, "\n", 1) != 1)
+			set_err(s, errno);   /* what cut the record short, likely */
 		retire_segment(s, &bad);
 	}
 	pthread_rwlock_unlock(&s->lock);

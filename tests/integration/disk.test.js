@@ -82,13 +82,13 @@ function tokensOf(json) {
 // its text, so what the upstream received can be told apart.
 function traffic(gw) {
   const t = { answered: [], refused: [], other: [], n: 0 };
-  t.send = async (kind = 'chat') => {
+  t.send = async (kind = 'chat', model = 'deepseek-chat') => {
     const tag = `disk-test-tag-${++t.n}-`;
     const messages = [{ role: 'user', content: `${tag} say hello ${'x'.repeat(t.n % 50)}` }];
     const r = kind === 'messages' ?
       await request('POST', `${gw.url}/v1/messages`, { headers: { 'x-api-key': GW_KEY, 'anthropic-version': '2023-06-01' },
         body: { model: 'claude-3-5-haiku-latest', max_tokens: 50, messages } }) :
-      await request('POST', `${gw.url}/v1/chat/completions`, { headers: bearer(GW_KEY), body: chatBody('deepseek-chat', { messages }) });
+      await request('POST', `${gw.url}/v1/chat/completions`, { headers: bearer(GW_KEY), body: chatBody(model, { messages }) });
     const entry = { tag, kind, r };
     if (r.status === 200) t.answered.push({ ...entry, tokens: tokensOf(r.json) });
     else if (r.status === 503) t.refused.push(entry);
@@ -287,6 +287,76 @@ describe('the cap on the unsettled spool', () => {
     assert.equal(count(log, 'health: degraded, spool_backlog_full'), 1);
     assert.equal(count(log, 'health: spool_backlog_full cleared'), 1);
     assert.equal(count(log, 'health: spool_backlog_warning cleared'), 1);
+  });
+});
+
+// A record that cannot be written after its answer (an I/O error; here a
+// file-size limit on the router, set with prlimit, smaller than a record, so
+// every write of one fails with EFBIG though its space was reserved): kept
+// in memory and counted, retried, billed; on SIGTERM what is still kept is
+// tried once more and reported, never silently dropped.
+describe('a record whose write fails after the answer', () => {
+  // records name a long model, so that one is larger than the limit, while
+  // the error log (errors only) stays under it
+  const MODEL = `deepseek/${'m'.repeat(240)}`;
+  const LIMIT = 800;
+  let mock;
+  let gw;
+  let pid;
+  let setLimit;
+
+  before(async () => {
+    mock = await startMock();
+    gw = await startGateway({ env: { ...mockEnv(mock), ...PROVIDER_ENV, AUTH_KEY: GW_KEY, LLMGATE_LOG_LEVEL: 'error' }, conf: buildConf() });
+    [pid] = gw.routerPids();
+    setLimit = (n) => {
+      try {
+        execFileSync('prlimit', [`--pid=${pid}`, `--fsize=${n}:unlimited`], { stdio: ['ignore', 'ignore', 'pipe'] });
+        return null;
+      } catch (e) { return String(e.stderr || e.message).trim(); }
+    };
+  });
+
+  after(async () => {
+    if (gw) await gw.stop();
+    if (mock) await mock.close();
+  });
+
+  it('is kept, retried and billed; at shutdown what is still kept is reported', async (t) => {
+    const tr = traffic(gw);
+    assert.equal((await tr.send('chat', MODEL)).status, 200);   // the spool exists
+    const why = setLimit(LIMIT);
+    if (why) { t.skip(`prlimit cannot set the router's file-size limit here: ${why}`); return; }
+    assert.equal((await tr.send('chat', MODEL)).status, 200, 'answered: its space was reserved');
+    let h = await health(gw);
+    assert.equal(h.usage_spool.kept_records, 1, JSON.stringify(h));
+    assert.deepEqual(h.reasons, ['usage_records_pending']);
+    assert.equal(setLimit('unlimited'), null);
+    const ok = await waitFor(async () => (await health(gw)).status === 'ok', { timeoutMs: 10000, intervalMs: 100 });
+    assert.ok(ok, `written by a tick: ${JSON.stringify(await health(gw))}`);
+
+    // kept again, and the router is stopped
+    assert.equal(setLimit(LIMIT), null);
+    assert.equal((await tr.send('chat', MODEL)).status, 200);
+    assert.equal((await tr.send('chat', MODEL)).status, 200);
+    h = await health(gw);
+    assert.equal(h.usage_spool.kept_records, 2, JSON.stringify(h));
+    // SIGTERM to the router itself, and its exit awaited (lighttpd's own
+    // stop is followed by a SIGKILL of whatever is left)
+    process.kill(pid, 'SIGTERM');
+    const gone = () => { try { return /^State:\s+[ZX]/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8')); } catch { return true; } };
+    assert.ok(await waitFor(gone, { timeoutMs: 15000, intervalMs: 50 }), 'the router stopped on SIGTERM');
+    await gw.halt();
+    const log = gw.errorLog();
+    assert.equal(count(log, 'health: degraded, usage_records_pending'), 2, log);
+    const lost = /USAGE LOST: (\d+) usage records? \((\d+) tokens\)/.exec(log);
+    assert.ok(lost, `the loss is reported:\n${log}`);
+    assert.equal(Number(lost[1]), 2);
+    assert.match(lost[0] + log.slice(lost.index + lost[0].length).split('\n')[0], /File too large/);
+    assert.equal(Number(lost[2]), tr.answered.slice(-2).reduce((a, e) => a + e.tokens, 0));
+    const led = await settleAndTotals(gw);
+    assert.equal(led.requests, 2, 'the first record and the one retried are billed');
+    assert.equal(led.prompt + led.completion, tr.answered.slice(0, 2).reduce((a, e) => a + e.tokens, 0));
   });
 });
 
