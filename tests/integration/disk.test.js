@@ -4,8 +4,12 @@
 // ledger after space returns; requests while there is no space get a 503
 // usage_store_unavailable in their dialect and nothing reaches the upstream;
 // /health says degraded with the reason meanwhile and ok again after; the
-// log says so once. And the cap on the unsettled spool: a warning, then
-// refusals until settle catches up. Needs root (mount); skipped otherwise.
+// log says so once. The cap on the unsettled spool: a warning, then
+// refusals until settle catches up. A record whose write fails after its
+// answer (a file-size limit put on the router with prlimit): kept, counted
+// against budgets, retried, billed, and reported at shutdown if it still
+// cannot be written. CGI checks before the call too. Mounting and prlimit
+// need root: those parts are skipped, saying why, without it.
 
 'use strict';
 
@@ -15,7 +19,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync, spawn } = require('node:child_process');
-const { startMock, startGateway, mockEnv, baseEnv, ROUTER } = require('../lib/harness.js');
+const { startMock, startGateway, mockEnv, baseEnv, keysTool, sleep, ROUTER } = require('../lib/harness.js');
 const { request, stream, waitFor, chatBody, bearer } = require('../lib/client.js');
 const { buildConf } = require('../lib/conf.js');
 const S = require('../lib/settle.js');
@@ -357,6 +361,62 @@ describe('a record whose write fails after the answer', () => {
     const led = await settleAndTotals(gw);
     assert.equal(led.requests, 2, 'the first record and the one retried are billed');
     assert.equal(led.prompt + led.completion, tr.answered.slice(0, 2).reduce((a, e) => a + e.tokens, 0));
+  });
+});
+
+// Usage kept in memory counts against a key's budget like usage written.
+describe('records kept in memory and budgets', () => {
+  let mock;
+  let gw;
+  let pid;
+
+  before(async () => {
+    mock = await startMock();
+    gw = await startGateway({ env: { ...mockEnv(mock), ...PROVIDER_ENV }, conf: buildConf() });
+    [pid] = gw.routerPids();
+  });
+
+  after(async () => {
+    if (gw) await gw.stop();
+    if (mock) await mock.close();
+  });
+
+  it('a token budget is used up by records that could not be written yet', async (t) => {
+    const created = await keysTool(gw, ['create', '--name', 'budget']);
+    assert.equal(created.code, 0, created.stderr);
+    const key = created.stdout.trim();
+    const id = /created key (k_[0-9a-f]+)/.exec(created.stderr)[1];
+    const chat = () => request('POST', `${gw.url}/v1/chat/completions`, { headers: bearer(key), body: chatBody('deepseek-chat') });
+    let first;
+    for (let i = 0; i < 40; i++) {
+      first = await chat();
+      if (first.status !== 401) break;
+      await sleep(50);
+    }
+    assert.equal(first.status, 200, first.text);
+    const budget = 2 * first.json.usage.total_tokens;
+    assert.equal((await keysTool(gw, ['set', id, '--tokens', String(budget)])).code, 0);
+    await sleep(600);   // the router reads state.db about four times a second
+
+    try {
+      execFileSync('prlimit', [`--pid=${pid}`, '--fsize=1:unlimited'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (e) { t.skip(`prlimit cannot set the router's file-size limit here: ${String(e.stderr || e.message).trim()}`); return; }
+    try {
+      assert.equal((await chat()).status, 200, 'the second answer fits the budget');
+      assert.equal((await health(gw)).usage_spool.kept_records, 1, 'its record is kept in memory');
+      const seen = mock.requests().length;
+      const refused = await chat();
+      assert.equal(refused.status, 429, refused.text);
+      assert.equal(refused.json.error.code, 'insufficient_quota');
+      assert.ok(refused.json.error.message.includes(`(${budget} of ${budget} tokens)`), refused.json.error.message);
+      assert.equal(mock.requests().length, seen, 'the refused request never went upstream');
+    } finally {
+      execFileSync('prlimit', [`--pid=${pid}`, '--fsize=unlimited:unlimited']);
+    }
+    assert.ok(await waitFor(async () => (await health(gw)).status === 'ok', { timeoutMs: 10000, intervalMs: 100 }), 'written');
+    const after = await chat();
+    assert.equal(after.status, 429, 'written, still counted once');
+    assert.ok(after.json.error.message.includes(`(${budget} of ${budget} tokens)`), after.json.error.message);
   });
 });
 
