@@ -13,15 +13,11 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#ifdef __linux__
-#include <linux/fs.h>
-#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,7 +26,6 @@
 #define SETTLE_SEGMENT_MAX (256L << 20)    /* a segment read whole for pushing */
 #define SETTLE_RESPONSE_MAX (64u << 10)    /* backend answer bytes looked at */
 #define SETTLE_STORE_WAIT_MS 2000
-#define SETTLE_COPY_CHUNK (1L << 30)
 
 /* One run's context. */
 struct run {
@@ -84,16 +79,6 @@ static void sleep_ms(long ms)
 
 /* ------------------------------------------------------------ files */
 
-static int fsync_path(const char *path, int dir)
-{
-	int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int r = fsync(fd);
-	close(fd);
-	return r;
-}
-
 /* Write data to dir/name through dir/name.tmp and a rename; durable: fsync
  * the file and the directory. 0 or -1 (errno). */
 static int write_atomic(const char *dir, const char *name, const char *data, size_t len, int durable)
@@ -122,7 +107,7 @@ static int write_atomic(const char *dir, const char *name, const char *data, siz
 	fd = -1;
 	if (rename(tmp, path) != 0)
 		goto out;
-	if (durable && fsync_path(dir, 1) != 0)
+	if (durable && store_fsync_path(dir, 1) != 0)
 		goto out;
 	result = 0;
 out:
@@ -135,73 +120,6 @@ out:
 	}
 	free(path);
 	free(tmp);
-	return result;
-}
-
-/* Copy from to a new file to (reflink when the file system can). Returns 0,
- * 1 if from does not exist (to is not created), -1 on error (errno). */
-static int copy_file(const char *from, const char *to)
-{
-	int result = -1, in = -1, out = -1;
-	char *chunk = NULL;
-	in = open(from, O_RDONLY | O_CLOEXEC);
-	if (in < 0) {
-		result = errno == ENOENT ? 1 : -1;
-		goto out;
-	}
-	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (out < 0)
-		goto out;
-#ifdef FICLONE
-	if (ioctl(out, FICLONE, in) == 0) {
-		result = 0;
-		goto out;
-	}
-#endif
-#ifdef __linux__
-	off_t copied = 0;
-	for (;;) {
-		ssize_t n = copy_file_range(in, NULL, out, NULL, SETTLE_COPY_CHUNK, 0);
-		if (n == 0) {
-			result = 0;
-			goto out;
-		}
-		if (n < 0) {
-			if (copied == 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
-					    errno == EOPNOTSUPP || errno == EPERM))
-				break;   /* read and write instead */
-			if (errno == EINTR)
-				continue;
-			goto out;
-		}
-		copied += n;
-	}
-#endif
-	chunk = xmalloc(1 << 16);
-	for (;;) {
-		ssize_t n = read(in, chunk, 1 << 16);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto out;
-		if (n == 0)
-			break;
-		for (ssize_t off = 0; off < n;) {
-			ssize_t w = write(out, chunk + off, (size_t)(n - off));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				goto out;
-			off += w;
-		}
-	}
-	result = 0;
-out:
-	free(chunk);
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
 	return result;
 }
 
@@ -441,7 +359,7 @@ static int mark_folded(struct run *x, char **segs, size_t n)
 		if (i == 0)
 			STEP(x, SETTLE_STEP_MARKED_ONE);
 	}
-	if (n && fsync_path(x->spool_dir, 1) != 0)
+	if (n && store_fsync_path(x->spool_dir, 1) != 0)
 		log_warn("cannot sync %s: %s", x->spool_dir, strerror(errno));
 	STEP(x, SETTLE_STEP_MARKED);
 	result = 0;
@@ -513,12 +431,12 @@ static int fold_commit(struct run *x, char **segs, size_t n)
 
 	if (fold_read(x, segs, n, f, &bad) != 0)
 		goto out;
-	if (copy_file(x->ledger, x->tmp) < 0) {
+	if (store_copy_file(x->ledger, x->tmp) < 0) {
 		fail(x, "cannot copy %s: %s", x->ledger, strerror(errno));
 		goto out;
 	}
 	STEP(x, SETTLE_STEP_COPIED);
-	db = store_open(x->tmp, 1, 0);
+	db = store_open(x->tmp, STORE_PRIVATE, 0);
 	if (!db) {
 		fail(x, "cannot open %s: %s", x->tmp, gdbm_strerror(gdbm_errno));
 		goto out;
@@ -535,7 +453,7 @@ static int fold_commit(struct run *x, char **segs, size_t n)
 	}
 	store_close(db);
 	db = NULL;
-	if (fsync_path(x->tmp, 0) != 0) {
+	if (store_fsync_path(x->tmp, 0) != 0) {
 		fail(x, "cannot sync %s: %s", x->tmp, strerror(errno));
 		goto out;
 	}
@@ -545,7 +463,7 @@ static int fold_commit(struct run *x, char **segs, size_t n)
 		fail(x, "cannot rename %s: %s", x->tmp, strerror(errno));
 		goto out;
 	}
-	if (fsync_path(x->o->state_dir, 1) != 0)
+	if (store_fsync_path(x->o->state_dir, 1) != 0)
 		log_warn("cannot sync %s: %s", x->o->state_dir, strerror(errno));
 	free_last(x);
 	x->last_seq = seq;
