@@ -1081,7 +1081,7 @@ static void reply_store_error(struct ctx *x)
 	if (errno == EAGAIN) {
 		reply_error(x, 503, "store_busy", "Retry-After: 1\r\n", "state.db is busy; try again in a moment");
 	} else {
-		log_err("cannot open %s: %s", x->a->state_path, strerror(errno));
+		log_err("cannot open %s: %s", x->a->state_path, store_strerror(errno));
 		reply_error(x, 500, "store_error", NULL, "cannot open state.db (see the server log)");
 	}
 }
@@ -2292,7 +2292,8 @@ static int upkey_exists(struct ctx *x, const char *provider, const char *secret)
 	if (!db)
 		return errno == ENOENT ? 0 : -1;
 	snprintf(prefix, sizeof(prefix), UPKEY_PREFIX "%s:", provider);
-	int r = store_each(db, prefix, same_secret_cb, (void *)secret) ? 1 : 0;
+	int r = store_each(db, prefix, same_secret_cb, (void *)secret);
+	r = r < 0 ? -1 : r ? 1 : 0;
 	store_close(db);
 	return r;
 }

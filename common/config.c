@@ -898,17 +898,21 @@ int config_apply_state(struct config *c, char *err, size_t errlen)
 	char *path = xasprintf("%s/state.db", c->state_dir);
 	char *val = NULL;
 	cJSON *s = NULL;
-	GDBM_FILE db = store_open(path, 0, 50);
+	GDBM_FILE db = store_open(path, STORE_READ, 50);
 	if (!db) {
 		if (errno == ENOENT)
 			result = 0;
 		else
-			snprintf(err, errlen, "cannot read %s: %s", path,
-				 errno == EAGAIN ? "a writer holds it" : strerror(errno));
+			snprintf(err, errlen, "cannot read %s: %s", path, store_strerror(errno));
 		goto out;
 	}
 	size_t len;
 	val = store_get(db, "settings", &len);
+	if (!val && errno != ENOENT) {
+		snprintf(err, errlen, "cannot read %s: %s", path, store_strerror(errno));
+		store_close(db);
+		goto out;
+	}
 	if (val) {
 		s = cJSON_ParseWithLength(val, len);
 		if (cJSON_IsObject(s))
@@ -917,9 +921,11 @@ int config_apply_state(struct config *c, char *err, size_t errlen)
 			log_warn("state.db: settings are not a JSON object; ignored");
 	}
 	/* after the providers, so that keys of new providers find them */
-	store_each(db, "upkey:", upkey_one, c);
+	if (store_each(db, "upkey:", upkey_one, c) < 0)
+		snprintf(err, errlen, "cannot read %s: %s", path, store_strerror(errno));
+	else
+		result = 0;
 	store_close(db);
-	result = 0;
 out:
 	cJSON_Delete(s);
 	free(val);

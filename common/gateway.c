@@ -145,17 +145,13 @@ int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t 
 	file_sig(state_path, &gw->state_mtime, &gw->state_ino);
 	file_sig(gw->config_path, &gw->conf_mtime, NULL);
 	free(state_path);
+	/* a state.db that exists but cannot be read is not an empty one: no
+	 * start without its settings and keys (writers never lock readers out) */
 	gw->rt = runtime_build(gw, 1, err, errlen);
-	if (!gw->rt) {
-		/* state.db briefly locked: start with the file alone, and read
-		 * state.db at the next tick */
-		log_warn("%s; starting without state.db settings", err);
-		gw->rt = runtime_build(gw, 0, err, errlen);
-		if (!gw->rt)
-			return -1;
-		memset(&gw->state_mtime, 0, sizeof(gw->state_mtime));
-	}
-	auth_init(&gw->auth, &gw->cfg);
+	if (!gw->rt)
+		return -1;
+	if (auth_init(&gw->auth, &gw->cfg, err, errlen) != 0)
+		return -1;
 	gw->spool_ok = spool_open(&gw->spool, gw->cfg.state_dir) == 0;
 	quota_init(&gw->quota, gw->cfg.state_dir);
 	open_cache_if_needed(gw, &gw->rt->cfg);
@@ -250,13 +246,23 @@ void gateway_tick(struct gateway *gw)
 			gw->state_mtime = smt;
 			gw->state_ino = sino;
 			gw->conf_mtime = cmt;
+			if (gw->state_failing)
+				log_info("state.db can be read again");
+			gw->state_failing = 0;
 			log_info("settings reloaded");
 		} else if (conf_changed) {
 			/* a broken config file: keep serving with what we have */
 			log_err("config not reloaded: %s", err);
 			gw->conf_mtime = cmt;
+		} else {
+			/* state.db cannot be read: keep the last good snapshot, say
+			 * so once, and try again at the next tick */
+			if (!gw->state_failing)
+				log_err("settings not reloaded, the settings read before stay in use: %s", err);
+			gw->state_failing = 1;
 		}
 	}
+	auth_refresh(&gw->auth);
 	int64_t now = pool_now_ms();
 	if (now >= gw->next_publish_ms) {
 		gw->next_publish_ms = now + 1000;

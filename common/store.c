@@ -353,6 +353,15 @@ int store_sig_eq(const struct store_sig *a, const struct store_sig *b)
 	return a->ino == b->ino && a->size == b->size && a->mtime_ns == b->mtime_ns;
 }
 
+const char *store_strerror(int e)
+{
+	if (e == EAGAIN)
+		return "another program holds it";
+	if (e == STORE_EDAMAGED)
+		return "it is damaged and cannot be read whole (see docs/state.md, \"Damage\")";
+	return strerror(e);
+}
+
 int store_fsync_path(const char *path, int dir)
 {
 	int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);

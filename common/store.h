@@ -67,6 +67,10 @@ int store_sig_of(GDBM_FILE db, struct store_sig *out);
 int store_sig_path(const char *path, struct store_sig *out);
 int store_sig_eq(const struct store_sig *a, const struct store_sig *b);
 
+/* errno from a store function as words for a message: "another program
+ * holds it", "it is damaged ...", or strerror. */
+const char *store_strerror(int e);
+
 /* Copy from to a new file to (a reflink where the file system can). 0, 1
  * if from does not exist (to is not created), -1 on error (errno). */
 int store_copy_file(const char *from, const char *to);
