@@ -1302,7 +1302,7 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 		if (why.retry_after_s > 0)
 			snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", why.retry_after_s);
 		record_now(x, (int)qv);
-		oai_error(r, (int)qv, qv == QUOTA_MODEL ? "permission_error" : "rate_limit_error", why.code,
+		oai_error(r, (int)qv, qv == QUOTA_MODEL ? "permission_error" : qv == QUOTA_UNAVAILABLE ? "api_error" : "rate_limit_error", why.code,
 			  qv == QUOTA_MODEL ? "model" : NULL, extra[0] ? extra : NULL, "%s", why.message);
 		goto done;
 	}
@@ -1636,7 +1636,7 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 		if (why.retry_after_s > 0)
 			snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", why.retry_after_s);
 		record_now(x, (int)qv);
-		oai_error(r, (int)qv, qv == QUOTA_MODEL ? "permission_error" : "rate_limit_error", why.code,
+		oai_error(r, (int)qv, qv == QUOTA_MODEL ? "permission_error" : qv == QUOTA_UNAVAILABLE ? "api_error" : "rate_limit_error", why.code,
 			  qv == QUOTA_MODEL ? "model" : NULL, extra[0] ? extra : NULL, "%s", why.message);
 		goto out;
 	}

@@ -154,44 +154,66 @@ static void check_ledger(struct quota *q, int64_t now)
 	}
 }
 
-static void read_totals(GDBM_FILE db, const char *key, long long *tokens, double *cost)
+/* 0 (absent counts as none spent), or -1 when the value cannot be read. */
+static int read_totals(GDBM_FILE db, const char *key, long long *tokens, double *cost)
 {
 	struct ledger_totals t;
 	*tokens = 0;
 	*cost = 0;
-	if (ledger_get(db, key, &t) == 1) {
+	int r = ledger_get(db, key, &t);
+	if (r == 1) {
 		*tokens = t.prompt + t.completion;
 		*cost = t.cost;
 	}
+	return r < 0 ? -1 : 0;
 }
 
 /* Settled totals of a key, refreshed when the ledger changed. With q->mu
- * held; the ledger is opened as a reader for a moment. */
-static void load_ledger(struct quota *q, struct quota_key *k, const char *month)
+ * held; the ledger is opened as a reader for a moment. Returns 0, or -1
+ * when the ledger cannot be read and the key has no totals of this month
+ * read before (its budgets cannot be checked). A read error never zeroes
+ * totals: those read before stay, the error is logged once per version of
+ * the ledger, and the next version is read again. */
+static int load_ledger(struct quota *q, struct quota_key *k, const char *month)
 {
-	if (k->loaded && k->gen == q->ledger_gen && !strcmp(k->month, month))
-		return;
-	GDBM_FILE db = store_open(q->ledger_path, 0, 20);
-	if (!db) {
-		if (errno == ENOENT) {
-			k->led_tokens = k->led_tokens_month = 0;
-			k->led_cost = k->led_cost_month = 0;
-			k->loaded = 1;
-			k->gen = q->ledger_gen;
-			snprintf(k->month, sizeof(k->month), "%s", month);
-		}
-		/* locked by settle: keep the totals we had and look again soon */
-		return;
+	int have = k->loaded && !strcmp(k->month, month);
+	if (have && k->gen == q->ledger_gen)
+		return 0;
+	if (q->bad_gen == q->ledger_gen)
+		return have ? 0 : -1;
+	long long t = 0, tm = 0;
+	double c = 0, cm = 0;
+	int cause = 0;
+	GDBM_FILE db = store_open(q->ledger_path, STORE_READ, 20);
+	if (db) {
+		char key[160];
+		ledger_key_key(key, sizeof(key), k->id);
+		if (read_totals(db, key, &t, &c) != 0)
+			cause = errno;
+		ledger_key_month(key, sizeof(key), k->id, month);
+		if (!cause && read_totals(db, key, &tm, &cm) != 0)
+			cause = errno;
+		store_close(db);
+	} else if (errno != ENOENT) {
+		cause = errno;
 	}
-	char key[160];
-	ledger_key_key(key, sizeof(key), k->id);
-	read_totals(db, key, &k->led_tokens, &k->led_cost);
-	ledger_key_month(key, sizeof(key), k->id, month);
-	read_totals(db, key, &k->led_tokens_month, &k->led_cost_month);
-	store_close(db);
+	if (cause) {
+		if (cause != EAGAIN) {
+			log_err("%s cannot be read (%s): budgets are checked against the totals read before; keys with "
+				"budgets and none read yet are refused until it can be read (llmgate-settle --verify)",
+				q->ledger_path, store_strerror(cause == ENOENT ? STORE_EDAMAGED : cause));
+			q->bad_gen = q->ledger_gen;
+		}
+		return have ? 0 : -1;
+	}
+	k->led_tokens = t;
+	k->led_cost = c;
+	k->led_tokens_month = tm;
+	k->led_cost_month = cm;
 	k->loaded = 1;
 	k->gen = q->ledger_gen;
 	snprintf(k->month, sizeof(k->month), "%s", month);
+	return 0;
 }
 
 static void window_totals(const struct quota_key *k, int64_t now_s, unsigned *reqs, long long *toks,
@@ -267,7 +289,14 @@ enum quota_verdict quota_check(struct quota *q, const struct auth_entry *who, co
 		goto out;
 	}
 	if (who->tokens || who->tokens_month || who->cost > 0 || who->cost_month > 0) {
-		load_ledger(q, k, month);
+		if (load_ledger(q, k, month) != 0) {
+			why->code = "ledger_unavailable";
+			why->retry_after_s = 60;
+			snprintf(why->message, sizeof(why->message),
+				 "This key has a budget and its usage cannot be checked now (the usage ledger cannot be read). Try again later.");
+			v = QUOTA_UNAVAILABLE;
+			goto out;
+		}
 		long long ut = 0, utm = 0;
 		double uc = 0, ucm = 0;
 		for (size_t i = 0; i < q->nun; i++) {

@@ -29,12 +29,14 @@ struct quota {
 	char *ledger_path;
 	char *spool_dir;
 	unsigned long ledger_gen;    /* bumps when ledger.db changes */
+	unsigned long bad_gen;       /* ledger_gen of a ledger.db that could not be read */
 	struct timespec ledger_mtime;
 	ino_t ledger_ino;
 	int64_t next_check_ms;
 };
 
-enum quota_verdict { QUOTA_OK = 0, QUOTA_MODEL = 403, QUOTA_LIMITED = 429 };
+/* QUOTA_UNAVAILABLE: the key has budgets and ledger.db cannot be read */
+enum quota_verdict { QUOTA_OK = 0, QUOTA_MODEL = 403, QUOTA_LIMITED = 429, QUOTA_UNAVAILABLE = 503 };
 
 struct quota_refusal {
 	const char *code;            /* "insufficient_quota", "rate_limit_exceeded", "model_not_allowed" */

@@ -163,7 +163,7 @@ int main(void)
 	if (!mkdtemp(dir))
 		return 1;
 	char *path = ledger_path(dir);
-	GDBM_FILE db = store_open(path, 1, 0);
+	GDBM_FILE db = store_open(path, STORE_PRIVATE, 0);
 	ok(db != NULL, "ledger opened");
 	is_int(ledger_get(db, "key:k_a", &t), 0, "absent before");
 	is_int(ledger_fold_apply(f, db, 1), (long)ledger_fold_keys(f), "fold applied as commit 1");

@@ -4,6 +4,7 @@
 #include "log.h"
 #include "store.h"
 #include "tap.h"
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,7 @@ int main(void)
 	GDBM_FILE db = store_open(q.ledger_path, 1, 1000);
 	const char *tot = "{\"requests\":2,\"prompt\":70,\"completion\":40,\"cost\":1.0,\"seq\":1}";
 	store_put(db, "key:k_test", tot, strlen(tot));
+	store_sync(db);
 	store_close(db);
 	char ready[256];
 	snprintf(ready, sizeof(ready), "%s/%s.settled", sdir, seg);
@@ -92,6 +94,25 @@ int main(void)
 	is_int(quota_check(&q, &who, "m", now + 3000, &why), QUOTA_LIMITED, "month budget exceeded by unsettled cost");
 	ok(why.retry_after_s > 0 && strstr(why.message, "monthly"), "resets next month: %s", why.message);
 	unlink(path);
+	who.cost_month = 0;
+
+	/* a damaged ledger: totals read before stay, keys with budgets and no
+	 * totals yet are refused, none is read as "nothing spent" */
+	who.tokens = 100;
+	is_int(quota_check(&q, &who, "m", now + 4000, &why), QUOTA_LIMITED, "k_test: 110 settled of 100, refused");
+	int fd = open(q.ledger_path, O_WRONLY);
+	char zero[4096] = { 0 };
+	ok(fd >= 0 && pwrite(fd, zero, sizeof(zero), 0) == (ssize_t)sizeof(zero), "ledger: first 4 KiB zeroed");
+	close(fd);
+	is_int(quota_check(&q, &who, "m", now + 5000, &why), QUOTA_LIMITED, "damaged ledger: spent key still refused");
+	ok(strstr(why.message, "110 of 100") != NULL, "from the totals read before: %s", why.message);
+	struct auth_entry other = who;
+	snprintf(other.id, sizeof(other.id), "k_other");
+	is_int(quota_check(&q, &other, "m", now + 5000, &why), QUOTA_UNAVAILABLE, "a key with a budget and no totals: 503");
+	is_str(why.code, "ledger_unavailable", "code");
+	other.tokens = 0;
+	is_int(quota_check(&q, &other, "m", now + 5000, &why), QUOTA_OK, "a key without budgets is served");
+	unlink(q.ledger_path);
 	quota_free(&q);
 	return done_testing();
 }
