@@ -300,9 +300,12 @@ static int read_last(const char *ledger, long long *seq, int64_t *at, char ***se
 		return errno == ENOENT ? 0 : -1;
 	size_t len;
 	char *v = store_get(db, LEDGER_META_LAST, &len);
+	int cause = errno;
 	store_close(db);
-	if (!v)
-		return 0;
+	if (!v) {
+		errno = cause;
+		return cause == ENOENT ? 0 : -1;
+	}
 	int result = -1;
 	cJSON *j = cJSON_ParseWithLength(v, len);
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "seq");
@@ -997,8 +1000,17 @@ int settle_run(const struct settle_opts *o, struct settle_result *r)
 			log_info("closed %ld orphaned segments", r->claimed);
 	}
 	STEP(&x, SETTLE_STEP_CLAIMED);
+	/* never fold onto (nor push away the segments of) a ledger that cannot
+	 * be read whole: its totals would restart from zero */
+	char why[400];
+	if (store_check(x.ledger, NULL, why, sizeof(why)) < 0) {
+		int locked = errno == EAGAIN;
+		fail(&x, "%s; nothing folded or pushed (see llmgate-settle --verify)", why);
+		result = locked ? SETTLE_EXIT_ERROR : SETTLE_EXIT_DAMAGED;
+		goto out;
+	}
 	if (read_last(x.ledger, &x.last_seq, NULL, &x.last_segs, &x.nlast) != 0) {
-		fail(&x, "cannot read %s: %s", x.ledger, errno == EAGAIN ? "locked by another program" : strerror(errno));
+		fail(&x, "cannot read %s: %s", x.ledger, store_strerror(errno));
 		goto out;
 	}
 	if (o->dry_run) {
@@ -1131,10 +1143,14 @@ int settle_dump_ledger(const char *state_dir, FILE *out, char *err, size_t errle
 		if (errno == ENOENT)
 			result = 0;
 		else
-			snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+			snprintf(err, errlen, "cannot open %s: %s", path, store_strerror(errno));
 		goto out;
 	}
-	store_each(db, "", dump_cb, &d);
+	if (store_each(db, "", dump_cb, &d) < 0) {
+		snprintf(err, errlen, "cannot read %s: %s", path, store_strerror(errno));
+		store_close(db);
+		goto out;
+	}
 	store_close(db);
 	if (d.n)
 		qsort(d.rows, d.n, sizeof(*d.rows), cmp_row);
@@ -1164,4 +1180,57 @@ out:
 	free(d.rows);
 	free(path);
 	return result;
+}
+
+/* ------------------------------------------------------------ verify */
+
+static int verify_value(const char *key, const char *val, size_t vlen, void *user)
+{
+	struct ledger_totals t;
+	if (strncmp(key, "meta:", 5) && ledger_parse(val, vlen, &t) != 0) {
+		snprintf(user, 300, "the value of %.200s is not a totals object", key);
+		return 1;
+	}
+	return 0;
+}
+
+/* One line about one store; 0 healthy or absent, -1 damaged. */
+static int verify_one(FILE *out, const char *path, int ledger)
+{
+	char why[400];
+	long n = 0;
+	int r = store_check(path, &n, why, sizeof(why));
+	if (r == 1) {
+		fprintf(out, "%s: absent\n", path);
+		return 0;
+	}
+	if (r == 0 && ledger) {
+		char bad[300] = "";
+		GDBM_FILE db = store_open(path, STORE_READ, SETTLE_STORE_WAIT_MS);
+		if (!db || store_each(db, "", verify_value, bad) < 0) {
+			snprintf(why, sizeof(why), "cannot read %s: %s", path, store_strerror(errno));
+			r = -1;
+		} else if (bad[0]) {
+			snprintf(why, sizeof(why), "%s", bad);
+			r = -1;
+		}
+		store_close(db);
+	}
+	if (r < 0) {
+		fprintf(out, "%s: DAMAGED: %s\n", path, why);
+		return -1;
+	}
+	fprintf(out, "%s: ok, %ld keys\n", path, n);
+	return 0;
+}
+
+int settle_verify(const char *state_dir, FILE *out)
+{
+	char *ledger = ledger_path(state_dir);
+	char *state = xasprintf("%s/state.db", state_dir);
+	int bad = verify_one(out, ledger, 1) != 0;
+	bad |= verify_one(out, state, 0) != 0;
+	free(ledger);
+	free(state);
+	return bad ? SETTLE_EXIT_DAMAGED : SETTLE_EXIT_OK;
 }

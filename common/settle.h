@@ -25,6 +25,8 @@
 
 #define SETTLE_EXIT_OK 0
 #define SETTLE_EXIT_ERROR 1        /* configuration or I/O error */
+#define SETTLE_EXIT_DAMAGED 65     /* EX_DATAERR: ledger.db (or state.db) cannot be read
+				    * whole; nothing was folded or pushed */
 #define SETTLE_EXIT_TEMPFAIL 75    /* EX_TEMPFAIL: the backend did not take everything */
 #define SETTLE_STOPPED (-2)        /* tests: stopped at opts.stop_after */
 
@@ -109,7 +111,9 @@ struct settle_status {
 void settle_opts_from_config(struct settle_opts *o, const struct config *c);
 
 /* One settlement run. Returns SETTLE_EXIT_OK (also when another run holds
- * the lock: r->busy), SETTLE_EXIT_ERROR or SETTLE_EXIT_TEMPFAIL, with r
+ * the lock: r->busy), SETTLE_EXIT_ERROR, SETTLE_EXIT_DAMAGED (the ledger
+ * cannot be read whole: it is neither replaced nor added to, and no
+ * segment moves) or SETTLE_EXIT_TEMPFAIL, with r
  * filled in either case (r->error says why). Call curl_global_init first. */
 int settle_run(const struct settle_opts *o, struct settle_result *r);
 
@@ -120,6 +124,11 @@ int settle_status(const struct settle_opts *o, struct settle_status *st, char *e
  * {"key":"day:...",...the value's fields}. A missing ledger prints nothing.
  * 0, or -1 with the reason in err. */
 int settle_dump_ledger(const char *state_dir, FILE *out, char *err, size_t errlen);
+/* Read ledger.db and state.db whole (every key, every ledger value parsed)
+ * and print one line per file to out: "ok", "absent" or "DAMAGED: why".
+ * Changes nothing. SETTLE_EXIT_OK when both can be read,
+ * SETTLE_EXIT_DAMAGED when one cannot. */
+int settle_verify(const char *state_dir, FILE *out);
 
 /* "sha256=" + hex HMAC-SHA256 under secret of "<ts>.<body>". */
 void settle_sign(const char *secret, const char *ts, const char *body, size_t len, char out[SETTLE_SIG_LEN]);

@@ -260,7 +260,7 @@ static int mock_has(const char *id)
 
 static int exists(const char *dir, const char *name)
 {
-	char p[512];
+	char p[1100];
 	struct stat st;
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
 	return stat(p, &st) == 0;
@@ -350,6 +350,77 @@ static int crash_case(const char *url, enum settle_step k, enum settle_step j)
 		     *url ? "backend" : "no backend", k, j, rc, M.records, files_left(dir, 1), r.error);
 	rm_rf(dir);
 	return good;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *buf = malloc(1 << 20);
+	*len = fread(buf, 1, 1 << 20, f);
+	fclose(f);
+	return buf;
+}
+
+/* Damage ledger.db (truncate: cut in half, else zero its first 4 KiB),
+ * then a run with a segment ready must exit SETTLE_EXIT_DAMAGED and change
+ * nothing; --verify must name the file. */
+static void damaged_ledger(const char *dir, int truncate_it)
+{
+	const char *what = truncate_it ? "ledger cut in half" : "ledger's first 4 KiB zeroed";
+	char *path = ledger_path(dir), spool[512], line[1024];
+	snprintf(spool, sizeof(spool), "%s/spool", dir);
+	struct settle_opts o;
+	struct settle_result r;
+	opts_for(&o, dir, NULL, SETTLE_STEP_NONE);
+	/* a ledger of 300 keys (several blocks) */
+	char segp[1100];
+	snprintf(segp, sizeof(segp), "%s/seg-1801439998000-1-000000fe.ready", spool);
+	FILE *sf = fopen(segp, "w");
+	for (int i = 0; i < 300; i++)
+		fprintf(sf, "{\"id\":\"d%d\",\"ts\":1801439999000,\"key_id\":\"k_x%d\",\"model\":\"m\",\"prompt\":1,"
+			"\"completion\":1,\"cost\":0.001,\"status\":200}\n", i, i);
+	fclose(sf);
+	is_int(settle_run(&o, &r), SETTLE_EXIT_OK, "a ledger of some blocks");
+	write_seg(spool, "seg-1801439999000-1-000000ff", ".ready", 0, 3, 0);
+	struct stat st;
+	stat(path, &st);
+	int fd = open(path, O_WRONLY);
+	if (truncate_it) {
+		if (ftruncate(fd, st.st_size / 2) != 0)
+			diag("ftruncate failed");
+	} else {
+		char zero[4096] = { 0 };
+		if (pwrite(fd, zero, sizeof(zero), 0) != (ssize_t)sizeof(zero))
+			diag("pwrite failed");
+	}
+	close(fd);
+	size_t n1, n2;
+	char *before = slurp(path, &n1);
+	ok(settle_run(&o, &r) == SETTLE_EXIT_DAMAGED, "%s: settle exits %d (EX_DATAERR)", what, SETTLE_EXIT_DAMAGED);
+	ok(strstr(r.error, "ledger.db") && strstr(r.error, "nothing folded"), "%s: says why: %s", what, r.error);
+	char *after = slurp(path, &n2);
+	ok(before && after && n1 == n2 && !memcmp(before, after, n1), "%s: the ledger is left as it was", what);
+	ok(exists(spool, "seg-1801439999000-1-000000ff.ready"), "%s: the segment is still ready", what);
+	char out[600];
+	snprintf(out, sizeof(out), "%s/verify.txt", dir);
+	FILE *vf = fopen(out, "w");
+	is_int(settle_verify(dir, vf), SETTLE_EXIT_DAMAGED, "--verify: damaged");
+	fclose(vf);
+	vf = fopen(out, "r");
+	int named = 0;
+	while (fgets(line, sizeof(line), vf))
+		named |= strstr(line, "ledger.db: DAMAGED") != NULL;
+	fclose(vf);
+	ok(named, "--verify names the damaged ledger");
+	unlink(out);
+	unlink(path);
+	snprintf(segp, sizeof(segp), "%s/seg-1801439999000-1-000000ff.ready", spool);
+	unlink(segp);
+	free(before);
+	free(after);
+	free(path);
 }
 
 int main(void)
@@ -494,6 +565,10 @@ int main(void)
 	/* key:k_0 key:k_1 month:k_0 month:k_1 day x2 model x1 meta:last */
 	is_int(nlines, 8, "one JSON line per key");
 	ok(sorted, "sorted by key");
+
+	/* ---- a damaged ledger: refused whole, nothing moves, --verify says so */
+	damaged_ledger(dir, 0);
+	damaged_ledger(dir, 1);
 
 	rm_rf(dir);
 	mock_stop();
