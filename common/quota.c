@@ -184,7 +184,16 @@ static int load_ledger(struct quota *q, struct quota_key *k, const char *month)
 	long long t = 0, tm = 0;
 	double c = 0, cm = 0;
 	int cause = 0;
-	GDBM_FILE db = store_open(q->ledger_path, STORE_READ, 20);
+	char why[400];
+	/* a version is read whole once before any value of it is believed: a
+	 * file cut short can still answer "absent" for a key it lost */
+	if (q->checked_gen != q->ledger_gen) {
+		if (store_check(q->ledger_path, NULL, why, sizeof(why)) < 0)
+			cause = errno;
+		else
+			q->checked_gen = q->ledger_gen;
+	}
+	GDBM_FILE db = cause ? NULL : store_open(q->ledger_path, STORE_READ, 20);
 	if (db) {
 		char key[160];
 		ledger_key_key(key, sizeof(key), k->id);
@@ -194,7 +203,7 @@ static int load_ledger(struct quota *q, struct quota_key *k, const char *month)
 		if (!cause && read_totals(db, key, &tm, &cm) != 0)
 			cause = errno;
 		store_close(db);
-	} else if (errno != ENOENT) {
+	} else if (!cause && errno != ENOENT) {
 		cause = errno;
 	}
 	if (cause) {

@@ -30,6 +30,7 @@ struct quota {
 	char *spool_dir;
 	unsigned long ledger_gen;    /* bumps when ledger.db changes */
 	unsigned long bad_gen;       /* ledger_gen of a ledger.db that could not be read */
+	unsigned long checked_gen;   /* ledger_gen of a ledger.db read whole */
 	struct timespec ledger_mtime;
 	ino_t ledger_ino;
 	int64_t next_check_ms;
