@@ -24,8 +24,10 @@ static void usage_text(FILE *f)
 		"       llmgate-settle --status [--json]    what waits where (ready, settled, pushed)\n"
 		"       llmgate-settle --dump-ledger        every ledger key as one JSON line\n"
 		"       llmgate-settle --verify             read ledger.db and state.db whole; exit 65 if damaged\n"
+		"       llmgate-settle --rebuild-ledger [--force]  a new ledger from the segments on disk\n"
 		"Folds closed usage spool segments into ledger.db and pushes them to the billing\n"
 		"backend (BACKEND_URL, signed with INTERNAL_SECRET). Exit: 0 done, 1 error,\n"
+		"65 ledger.db (or, with --verify, state.db) damaged: nothing done (see --verify),\n"
 		"75 the backend did not take everything (kept for the next run).\n");
 }
 
@@ -267,7 +269,7 @@ out:
 int main(int argc, char **argv)
 {
 	const char *config_path = NULL, *state_dir = NULL;
-	int dry_run = 0, status = 0, as_json = 0, dump = 0, verbose = 0, quiet = 0, verify = 0;
+	int dry_run = 0, status = 0, as_json = 0, dump = 0, verbose = 0, quiet = 0, verify = 0, rebuild = 0, force = 0;
 	int result = SETTLE_EXIT_ERROR;
 	char err[512];
 	struct config c;
@@ -289,6 +291,10 @@ int main(int argc, char **argv)
 			dump = 1;
 		} else if (!strcmp(argv[i], "--verify")) {
 			verify = 1;
+		} else if (!strcmp(argv[i], "--rebuild-ledger")) {
+			rebuild = 1;
+		} else if (!strcmp(argv[i], "--force")) {
+			force = 1;
 		} else if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v")) {
 			verbose++;
 		} else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
@@ -327,6 +333,10 @@ int main(int argc, char **argv)
 
 	if (verify) {
 		result = settle_verify(o.state_dir, stdout);
+	} else if (rebuild) {
+		result = settle_rebuild_ledger(&o, force, stdout, err, sizeof(err));
+		if (result != SETTLE_EXIT_OK)
+			fprintf(stderr, "llmgate-settle: %s\n", err);
 	} else if (dump) {
 		if (settle_dump_ledger(o.state_dir, stdout, err, sizeof(err)) != 0) {
 			fprintf(stderr, "llmgate-settle: %s\n", err);

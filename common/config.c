@@ -254,6 +254,18 @@ struct parse_ctx {
 
 #define FAIL(...) do { snprintf(x->err, x->errlen, __VA_ARGS__); return 1; } while (0)
 
+/* "true"/"yes"/"1"/"on" or "false"/"no"/"0"/"off" into *on; 0, or -1 if
+ * val is neither. */
+static int parse_bool(const char *val, int *on)
+{
+	int t = !strcmp(val, "true") || !strcmp(val, "yes") || !strcmp(val, "1") || !strcmp(val, "on");
+	int f = !strcmp(val, "false") || !strcmp(val, "no") || !strcmp(val, "0") || !strcmp(val, "off");
+	if (!t && !f)
+		return -1;
+	*on = t;
+	return 0;
+}
+
 static int num(struct parse_ctx *x, const char *sec, const char *key, const char *val,
 	       int lineno, long min, long max, long *out)
 {
@@ -397,9 +409,8 @@ static int on_kv(const char *sec, const char *key, const char *val, int lineno, 
 		set_price(c, key, in, cached, out);
 	} else if (!strcmp(sec, "cache")) {
 		if (!strcmp(key, "enabled") || !strcmp(key, "per_key")) {
-			int on = !strcmp(val, "true") || !strcmp(val, "yes") || !strcmp(val, "1") || !strcmp(val, "on");
-			int off = !strcmp(val, "false") || !strcmp(val, "no") || !strcmp(val, "0") || !strcmp(val, "off");
-			if (!on && !off)
+			int on;
+			if (parse_bool(val, &on) != 0)
 				FAIL("line %d: [cache] %s must be true or false", lineno, key);
 			if (!strcmp(key, "enabled"))
 				c->cache_enabled = on;
@@ -432,6 +443,9 @@ static int on_kv(const char *sec, const char *key, const char *val, int lineno, 
 		} else if (!strcmp(key, "retries")) {
 			if (num(x, sec, key, val, lineno, 0, 100, &v)) return 1;
 			c->settle_retries = (int)v;
+		} else if (!strcmp(key, "archive")) {
+			if (parse_bool(val, &c->settle_archive) != 0)
+				FAIL("line %d: [settle] archive must be true or false", lineno);
 		} else {
 			FAIL("line %d: unknown setting [settle] %s", lineno, key);
 		}

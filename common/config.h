@@ -98,6 +98,7 @@ struct config {
 	char *settle_secret;
 	int settle_batch;
 	int settle_retries;
+	int settle_archive;        /* keep settled segments in spool/archive/ */
 };
 
 /* Apply the run-time settings and upstream keys of state.db (see

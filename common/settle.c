@@ -344,6 +344,27 @@ static int in_list(char **list, size_t n, const char *name)
 
 /* ------------------------------------------------------------ folding */
 
+/* A segment done with (in the ledger, and accepted by the backend when there
+ * is one) at path: moved to spool/archive/NAME.settled when [settle] archive
+ * is on (the records a rebuild of the ledger reads), else deleted. 0, or -1
+ * (errno; ENOENT: already gone). */
+static int segment_done(struct run *x, const char *path, const char *name)
+{
+	if (!x->o->archive)
+		return unlink(path);
+	char *dir = xasprintf("%s/%s", x->spool_dir, SETTLE_ARCHIVE_DIR);
+	char *to = xasprintf("%s/%s.settled", dir, name);
+	int r = -1;
+	if ((mkdir(dir, 0700) == 0 || errno == EEXIST) && (r = rename(path, to)) == 0 &&
+	    store_fsync_path(dir, 1) != 0)
+		log_warn("cannot sync %s: %s", dir, strerror(errno));
+	int saved = errno;
+	free(dir);
+	free(to);
+	errno = saved;
+	return r;
+}
+
 /* Segments of the last commit (or of this one) are in the ledger: take
  * them out of .ready. */
 static int mark_folded(struct run *x, char **segs, size_t n)
@@ -352,7 +373,7 @@ static int mark_folded(struct run *x, char **segs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		char *from = seg_path(x, segs[i], ".ready");
 		char *to = seg_path(x, segs[i], ".settled");
-		int e = (x->keep_settled ? rename(from, to) : unlink(from)) == 0 ? 0 : errno;
+		int e = (x->keep_settled ? rename(from, to) : segment_done(x, from, segs[i])) == 0 ? 0 : errno;
 		if (e && e != ENOENT)
 			fail(x, "cannot %s segment %s: %s", x->keep_settled ? "rename" : "delete", from, strerror(e));
 		free(from);
@@ -384,13 +405,14 @@ static int fold_cb(const char *line, size_t len, void *user)
 	return 0;
 }
 
-/* Sum segs into f. 0, or -1 (r->error). */
-static int fold_read(struct run *x, char **segs, size_t n, struct ledger_fold *f, long *bad)
+/* Sum the segments dir/segs[i]suffix into f. 0, or -1 (r->error). */
+static int fold_read(struct run *x, const char *dir, const char *suffix, char **segs, size_t n,
+		     struct ledger_fold *f, long *bad)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct fold_src s = { f, segment_ms(segs[i]), 0 };
 		int partial = 0;
-		char *path = seg_path(x, segs[i], ".ready");
+		char *path = xasprintf("%s/%s%s", dir, segs[i], suffix);
 		long got = spool_read(path, fold_cb, &s, &partial);
 		if (got < 0) {
 			fail(x, "cannot read segment %s: %s", path, strerror(errno));
@@ -432,7 +454,7 @@ static int fold_commit(struct run *x, char **segs, size_t n)
 	long long seq = x->last_seq + 1;
 	long bad = 0;
 
-	if (fold_read(x, segs, n, f, &bad) != 0)
+	if (fold_read(x, x->spool_dir, ".ready", segs, n, f, &bad) != 0)
 		goto out;
 	if (store_copy_file(x->ledger, x->tmp) < 0) {
 		fail(x, "cannot copy %s: %s", x->ledger, strerror(errno));
@@ -736,8 +758,8 @@ static int push_segment(struct run *x, const char *seg)
 		x->r->pushed_records += count;
 		STEP(x, SETTLE_STEP_ACKED);
 	}
-	if (unlink(settled) != 0 && errno != ENOENT) {
-		fail(x, "cannot delete %s: %s", settled, strerror(errno));
+	if (segment_done(x, settled, seg) != 0 && errno != ENOENT) {
+		fail(x, "cannot %s %s: %s", o->archive ? "archive" : "delete", settled, strerror(errno));
 		goto out;
 	}
 	STEP(x, SETTLE_STEP_DELETED);
@@ -861,7 +883,7 @@ static int dry_run(struct run *x)
 			continue;   /* in the ledger already */
 		struct ledger_fold *f = ledger_fold_new();
 		long bad = 0;
-		if (fold_read(x, &ready[i], 1, f, &bad) == 0) {
+		if (fold_read(x, x->spool_dir, ".ready", &ready[i], 1, f, &bad) == 0) {
 			long n = ledger_fold_records(f);
 			x->r->folded_segments++;
 			x->r->folded_records += n;
@@ -910,6 +932,7 @@ void settle_opts_from_config(struct settle_opts *o, const struct config *c)
 	o->secret = c->settle_secret;
 	o->batch = c->settle_batch > 0 ? c->settle_batch : 100;
 	o->retries = c->settle_retries >= 0 ? c->settle_retries : 3;
+	o->archive = c->settle_archive;
 	o->retry_delay_ms = 200;
 	o->connect_timeout_ms = 5000;
 	o->timeout_ms = 30000;
@@ -1233,4 +1256,132 @@ int settle_verify(const char *state_dir, FILE *out)
 	free(ledger);
 	free(state);
 	return bad ? SETTLE_EXIT_DAMAGED : SETTLE_EXIT_OK;
+}
+
+/* ------------------------------------------------------------ rebuild */
+
+/* Fold dir/names[i].settled into db, SETTLE_FOLD_SEGMENTS at a time, one
+ * seq each. 0 or -1 (r->error). */
+static int rebuild_fold(struct run *x, GDBM_FILE db, const char *dir, char **names, size_t n, long long *seq,
+			long *records)
+{
+	for (size_t i = 0; i < n; i += SETTLE_FOLD_SEGMENTS) {
+		size_t k = n - i < SETTLE_FOLD_SEGMENTS ? n - i : SETTLE_FOLD_SEGMENTS;
+		struct ledger_fold *f = ledger_fold_new();
+		long bad = 0;
+		int r = fold_read(x, dir, ".settled", names + i, k, f, &bad);
+		if (r == 0 && ledger_fold_apply(f, db, ++*seq) < 0) {
+			fail(x, "cannot write %s: %s", x->tmp, gdbm_strerror(gdbm_errno));
+			r = -1;
+		}
+		*records += ledger_fold_records(f);
+		ledger_fold_free(f);
+		if (r != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Build the new ledger in x->tmp from the archived and the .settled
+ * segments; commit it over x->ledger, keeping the old file beside it.
+ * 0 or -1 (r->error). */
+static int rebuild_commit(struct run *x, FILE *out)
+{
+	int result = -1;
+	char *adir = xasprintf("%s/%s", x->spool_dir, SETTLE_ARCHIVE_DIR);
+	char **arch = NULL, **sett = NULL;
+	size_t na = spool_list(adir, ".settled", &arch), ns = spool_list(x->spool_dir, ".settled", &sett);
+	long long seq = 0;
+	long records = 0;
+	char *meta = NULL, *kept = NULL;
+	unlink(x->tmp);
+	GDBM_FILE db = store_open(x->tmp, STORE_PRIVATE, 0);
+	if (!db) {
+		fail(x, "cannot create %s: %s", x->tmp, store_strerror(errno));
+		goto out;
+	}
+	if (rebuild_fold(x, db, adir, arch, na, &seq, &records) != 0 ||
+	    rebuild_fold(x, db, x->spool_dir, sett, ns, &seq, &records) != 0)
+		goto out;
+	/* no segment named: every .ready one is folded by the next run */
+	meta = meta_last_json(seq, NULL, 0, records);
+	if (store_put(db, LEDGER_META_LAST, meta, strlen(meta)) != 0 || store_sync(db) != 0) {
+		fail(x, "cannot write %s: %s", x->tmp, gdbm_strerror(gdbm_errno));
+		goto out;
+	}
+	store_close(db);
+	db = NULL;
+	if (store_fsync_path(x->tmp, 0) != 0) {
+		fail(x, "cannot sync %s: %s", x->tmp, strerror(errno));
+		goto out;
+	}
+	kept = xasprintf("%s.damaged-%lld", x->ledger, (long long)pool_now_ms());
+	if (link(x->ledger, kept) != 0 && errno != ENOENT) {
+		fail(x, "cannot keep the old ledger as %s: %s", kept, strerror(errno));
+		goto out;
+	}
+	if (rename(x->tmp, x->ledger) != 0) {
+		fail(x, "cannot rename %s: %s", x->tmp, strerror(errno));
+		goto out;
+	}
+	if (store_fsync_path(x->o->state_dir, 1) != 0)
+		log_warn("cannot sync %s: %s", x->o->state_dir, strerror(errno));
+	fprintf(out, "settle: rebuilt %s from %zu archived and %zu settled segments (%ld records); the old file is %s\n",
+		x->ledger, na, ns, records, access(kept, F_OK) == 0 ? kept : "gone (there was none)");
+	if (!x->o->archive)
+		fprintf(out, "settle: [settle] archive is off: segments deleted after settling are not on disk, and "
+			     "their records are not in the rebuilt ledger\n");
+	result = 0;
+out:
+	if (db)
+		store_close(db);
+	if (result != 0)
+		unlink(x->tmp);
+	spool_free_list(arch, na);
+	spool_free_list(sett, ns);
+	free(adir);
+	free(meta);
+	free(kept);
+	return result;
+}
+
+int settle_rebuild_ledger(const struct settle_opts *o, int force, FILE *out, char *err, size_t errlen)
+{
+	int result = SETTLE_EXIT_ERROR, lock_fd = -1;
+	struct run x;
+	struct settle_result r;
+	char why[400];
+	memset(&x, 0, sizeof(x));
+	memset(&r, 0, sizeof(r));
+	x.o = o;
+	x.r = &r;
+	x.spool_dir = xasprintf("%s/spool", o->state_dir);
+	x.ledger = ledger_path(o->state_dir);
+	x.tmp = xasprintf("%s.tmp", x.ledger);
+	if (mkdir(x.spool_dir, 0700) != 0 && errno != EEXIST) {
+		fail(&x, "cannot create %s: %s", x.spool_dir, strerror(errno));
+		goto out;
+	}
+	int rc = take_lock(&x, &lock_fd);
+	if (rc != 0) {
+		if (rc > 0)
+			fail(&x, "another settle run is in progress; try again when it is done");
+		goto out;
+	}
+	if (store_check(x.ledger, NULL, why, sizeof(why)) == 0 && !force) {
+		fail(&x, "%s reads whole: a rebuild would keep only the records still on disk (--force to rebuild anyway)",
+		     x.ledger);
+		goto out;
+	}
+	if (rebuild_commit(&x, out) == 0)
+		result = SETTLE_EXIT_OK;
+out:
+	if (result != SETTLE_EXIT_OK)
+		snprintf(err, errlen, "%s", r.error);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	free(x.spool_dir);
+	free(x.ledger);
+	free(x.tmp);
+	return result;
 }

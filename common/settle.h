@@ -32,6 +32,7 @@
 
 #define SETTLE_LOCK_FILE "settle.lock"    /* in the spool directory */
 #define SETTLE_STATE_FILE "settle.state"  /* in the spool directory: last push etc. */
+#define SETTLE_ARCHIVE_DIR "archive"      /* in the spool directory: segments done with */
 #define SETTLE_FOLD_SEGMENTS 64           /* segments per ledger commit, at most */
 #define SETTLE_FOLD_RECORDS 200000L       /* records per ledger commit, about */
 #define SETTLE_SIG_LEN (7 + 64 + 1)       /* "sha256=" + hex + NUL */
@@ -65,6 +66,7 @@ struct settle_opts {
 	long connect_timeout_ms;
 	long timeout_ms;           /* a whole POST */
 	int dry_run;               /* look, count, change nothing */
+	int archive;               /* keep segments done with in spool/archive/ */
 	enum settle_step stop_after;  /* tests only; SETTLE_STEP_NONE otherwise */
 };
 
@@ -129,6 +131,15 @@ int settle_dump_ledger(const char *state_dir, FILE *out, char *err, size_t errle
  * Changes nothing. SETTLE_EXIT_OK when both can be read,
  * SETTLE_EXIT_DAMAGED when one cannot. */
 int settle_verify(const char *state_dir, FILE *out);
+/* Recovery from a damaged ledger: under the settle lock, build a new
+ * ledger.db from the segments still on disk — spool/archive/ (kept when
+ * [settle] archive is on) and the .settled ones waiting for the backend —
+ * with a meta:last naming no segment (so the next run folds every .ready
+ * one), and rename it over ledger.db; the old file stays as
+ * ledger.db.damaged-<ms>. Refused when ledger.db reads whole, unless
+ * force. Prints what it did to out. SETTLE_EXIT_OK, or SETTLE_EXIT_ERROR
+ * with err. */
+int settle_rebuild_ledger(const struct settle_opts *o, int force, FILE *out, char *err, size_t errlen);
 
 /* "sha256=" + hex HMAC-SHA256 under secret of "<ts>.<body>". */
 void settle_sign(const char *secret, const char *ts, const char *body, size_t len, char out[SETTLE_SIG_LEN]);

@@ -209,10 +209,11 @@ static void fixture(const char *dir)
 
 static void rm_rf(const char *dir)
 {
-	char sub[512];
+	char sub[512], arch[600];
 	snprintf(sub, sizeof(sub), "%s/spool", dir);
-	const char *dirs[] = { sub, dir };
-	for (int k = 0; k < 2; k++) {
+	snprintf(arch, sizeof(arch), "%s/archive", sub);
+	const char *dirs[] = { arch, sub, dir };
+	for (int k = 0; k < 3; k++) {
 		DIR *d = opendir(dirs[k]);
 		struct dirent *e;
 		while (d && (e = readdir(d)) != NULL) {
@@ -423,6 +424,63 @@ static void damaged_ledger(const char *dir, int truncate_it)
 	free(path);
 }
 
+static long long requests_of(const char *dir, const char *key)
+{
+	char *path = ledger_path(dir);
+	GDBM_FILE db = store_open(path, STORE_READ, 0);
+	struct ledger_totals t;
+	int r = db ? ledger_get(db, key, &t) : -1;
+	store_close(db);
+	free(path);
+	return r == 1 ? t.requests : -1;
+}
+
+/* [settle] archive keeps what was folded; a damaged ledger is rebuilt from
+ * it with the same totals, and segments still .ready are folded after. */
+static void rebuild_case(const char *dir)
+{
+	char spool[512], err[256];
+	snprintf(spool, sizeof(spool), "%s/spool", dir);
+	struct settle_opts o;
+	struct settle_result r;
+	opts_for(&o, dir, NULL, SETTLE_STEP_NONE);
+	o.archive = 1;
+	write_seg(spool, "seg-1801439990000-7-000000a1", ".ready", 0, 5, 0);
+	write_seg(spool, "seg-1801439991000-7-000000a2", ".ready", 5, 6, 0);
+	is_int(settle_run(&o, &r), SETTLE_EXIT_OK, "archive: folded");
+	char adir[600];
+	snprintf(adir, sizeof(adir), "%s/archive", spool);
+	ok(exists(adir, "seg-1801439990000-7-000000a1.settled") && exists(adir, "seg-1801439991000-7-000000a2.settled"),
+	   "archive: the folded segments are kept in spool/archive/");
+	long long k0 = requests_of(dir, "key:k_0"), k1 = requests_of(dir, "key:k_1");
+	ok(k0 == 6 && k1 == 5, "totals before: %lld %lld", k0, k1);
+	FILE *devnull = fopen("/dev/null", "w");
+	is_int(settle_rebuild_ledger(&o, 0, devnull, err, sizeof(err)), SETTLE_EXIT_ERROR, "a healthy ledger is not rebuilt");
+	ok(strstr(err, "--force") != NULL, "unless forced: %s", err);
+	write_seg(spool, "seg-1801439992000-7-000000a3", ".ready", 11, 2, 0);
+	char *path = ledger_path(dir);
+	int fd = open(path, O_WRONLY);
+	char zero[4096] = { 0 };
+	ok(pwrite(fd, zero, sizeof(zero), 0) == (ssize_t)sizeof(zero), "ledger damaged");
+	close(fd);
+	is_int(settle_run(&o, &r), SETTLE_EXIT_DAMAGED, "settle refuses it");
+	is_int(settle_rebuild_ledger(&o, 0, devnull, err, sizeof(err)), SETTLE_EXIT_OK, "rebuilt");
+	is_int(settle_verify(dir, devnull), SETTLE_EXIT_OK, "the new ledger reads whole");
+	ok(requests_of(dir, "key:k_0") == k0 && requests_of(dir, "key:k_1") == k1, "the same totals as before the damage");
+	is_int(settle_run(&o, &r), SETTLE_EXIT_OK, "settle goes on");
+	is_int(r.folded_records, 2, "and folds the segment that waited");
+	ok(requests_of(dir, "key:k_0") == k0 + 1 && requests_of(dir, "key:k_1") == k1 + 1, "counted once");
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int kept = 0;
+	while ((de = readdir(d)))
+		kept += !strncmp(de->d_name, "ledger.db.damaged-", 18);
+	closedir(d);
+	is_int(kept, 1, "the damaged file is kept beside it");
+	fclose(devnull);
+	free(path);
+}
+
 int main(void)
 {
 	char url[64], dead[64];
@@ -569,6 +627,7 @@ int main(void)
 	/* ---- a damaged ledger: refused whole, nothing moves, --verify says so */
 	damaged_ledger(dir, 0);
 	damaged_ledger(dir, 1);
+	rebuild_case(dir);
 
 	rm_rf(dir);
 	mock_stop();
