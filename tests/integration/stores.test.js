@@ -72,7 +72,8 @@ function createKilled(name, delayMs) {
 
 before(async () => {
   mock = await startMock();
-  gw = await startGateway({ env: { ...mockEnv(mock), DEEPSEEK_API_KEY: PROVIDER_KEY } });
+  // archive: settled segments are kept, so a damaged ledger can be rebuilt
+  gw = await startGateway({ env: { ...mockEnv(mock), DEEPSEEK_API_KEY: PROVIDER_KEY }, conf: '[settle]\narchive = true\n' });
 });
 
 after(async () => {
@@ -231,7 +232,6 @@ describe('ledger.db', () => {
     for (const how of ['zero', 'cut']) {
       // a key whose totals the router has not read yet
       const fresh = await create(`fresh-${how}`, ['--tokens', '100']);
-      const good = fs.readFileSync(ledgerPath());
       const logBefore = gw.errorLog().length;
       damage(ledgerPath(), how);
       await sleep(400);
@@ -259,16 +259,23 @@ describe('ledger.db', () => {
       assert.match(v.stdout, /ledger\.db: DAMAGED/);
       assert.match(v.stdout, /state\.db: ok/);
 
-      // the ledger restored: settle folds the waiting segment, "fresh" is served again
-      fs.writeFileSync(ledgerPath() + '.repair', good, { mode: 0o600 });
-      fs.renameSync(ledgerPath() + '.repair', ledgerPath());
+      // recovery: the ledger rebuilt from the archived segments; settle
+      // then folds the waiting segment; "fresh" is served again and
+      // "spent" is still refused (its usage is in the archive)
+      const rb = await S.runSettle(st, ['--rebuild-ledger']);
+      assert.equal(rb.code, 0, rb.stdout + rb.stderr);
+      assert.match(rb.stdout, /rebuilt .*ledger\.db from [1-9]\d* archived/);
+      assert.ok(fs.readdirSync(gw.stateDir).some((n) => n.startsWith('ledger.db.damaged-')), 'the damaged file is kept');
+      assert.equal((await S.runSettle(st, ['--verify'])).code, 0);
       const again = await S.runSettle(st);
       assert.equal(again.code, 0, again.stdout + again.stderr);
       assert.match(again.stdout, /folded [1-9]\d* segments? /);
       assert.ok(!fs.existsSync(path.join(st.spoolDir, seg + '.ready')), `${how}: the waiting segment is folded now`);
       await sleep(400);
       assert.equal((await chat(fresh.key)).status, 200);
-      assert.equal((await chat(spent.key)).status, 429);
+      res = await chat(spent.key);
+      assert.equal(res.status, 429);
+      assert.match(res.json.error.message, /\((5\d\d) of 100 tokens\)/, 'the rebuilt total');
     }
   });
 });
