@@ -1943,13 +1943,19 @@ static int usage_load(struct ctx *x, struct admin_usage *u, char *err, size_t er
 	int result = -1;
 	GDBM_FILE db = store_open(x->a->ledger_path, 0, ADMIN_STORE_WAIT_MS);
 	if (!db && errno != ENOENT) {
-		snprintf(err, errlen, "cannot read ledger.db: %s", strerror(errno));
+		snprintf(err, errlen, "cannot read ledger.db: %s", store_strerror(errno));
 		goto out;
 	}
 	if (db) {
 		ledger_last_segments(db, &last, &nlast);
-		ledger_each(db, "", usage_ledger_cb, u);
+		int r = ledger_each(db, "", usage_ledger_cb, u);
+		int cause = errno;
 		store_close(db);
+		if (r < 0) {
+			/* never zeros for totals that cannot be read */
+			snprintf(err, errlen, "cannot read ledger.db: %s", store_strerror(cause));
+			goto out;
+		}
 	}
 	for (size_t s = 0; s < 2; s++) {
 		char **list = NULL;
