@@ -443,6 +443,33 @@ static char *meta_last_json(long long seq, char **segs, size_t n, long records)
 	return s;
 }
 
+/* Write meta into the ledger copy db, sync and close it (db is closed in
+ * any case), fsync the file. 0, or -1 (r->error). */
+static int seal_copy(struct run *x, GDBM_FILE db, const char *meta)
+{
+	int r = store_put(db, LEDGER_META_LAST, meta, strlen(meta)) == 0 && store_sync(db) == 0 ? 0 : -1;
+	if (r != 0)
+		fail(x, "cannot write %s: %s", x->tmp, gdbm_strerror(gdbm_errno));
+	store_close(db);
+	if (r == 0 && store_fsync_path(x->tmp, 0) != 0) {
+		fail(x, "cannot sync %s: %s", x->tmp, strerror(errno));
+		r = -1;
+	}
+	return r;
+}
+
+/* The commit: the sealed copy becomes ledger.db. 0, or -1 (r->error). */
+static int commit_copy(struct run *x)
+{
+	if (rename(x->tmp, x->ledger) != 0) {
+		fail(x, "cannot rename %s: %s", x->tmp, strerror(errno));
+		return -1;
+	}
+	if (store_fsync_path(x->o->state_dir, 1) != 0)
+		log_warn("cannot sync %s: %s", x->o->state_dir, strerror(errno));
+	return 0;
+}
+
 /* Fold segs[0..n) into the ledger as one commit, then mark them. 0, -1
  * (r->error), or SETTLE_STOPPED. */
 static int fold_commit(struct run *x, char **segs, size_t n)
@@ -472,24 +499,13 @@ static int fold_commit(struct run *x, char **segs, size_t n)
 	}
 	STEP(x, SETTLE_STEP_APPLIED);
 	meta = meta_last_json(seq, segs, n, ledger_fold_records(f));
-	if (store_put(db, LEDGER_META_LAST, meta, strlen(meta)) != 0 || store_sync(db) != 0) {
-		fail(x, "cannot write %s: %s", x->tmp, gdbm_strerror(gdbm_errno));
-		goto out;
-	}
-	store_close(db);
+	int sealed = seal_copy(x, db, meta);
 	db = NULL;
-	if (store_fsync_path(x->tmp, 0) != 0) {
-		fail(x, "cannot sync %s: %s", x->tmp, strerror(errno));
+	if (sealed != 0)
 		goto out;
-	}
 	STEP(x, SETTLE_STEP_SYNCED);
-	/* the commit */
-	if (rename(x->tmp, x->ledger) != 0) {
-		fail(x, "cannot rename %s: %s", x->tmp, strerror(errno));
+	if (commit_copy(x) != 0)
 		goto out;
-	}
-	if (store_fsync_path(x->o->state_dir, 1) != 0)
-		log_warn("cannot sync %s: %s", x->o->state_dir, strerror(errno));
 	free_last(x);
 	x->last_seq = seq;
 	x->last_segs = xcalloc(n ? n : 1, sizeof(char *));
@@ -956,6 +972,18 @@ static int take_lock(struct run *x, int *fd)
 	return result;
 }
 
+/* x for a run of o reporting into r (zeroed), with its paths. */
+static void run_init(struct run *x, const struct settle_opts *o, struct settle_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	memset(x, 0, sizeof(*x));
+	x->o = o;
+	x->r = r;
+	x->spool_dir = xasprintf("%s/spool", o->state_dir);
+	x->ledger = ledger_path(o->state_dir);
+	x->tmp = xasprintf("%s.tmp", x->ledger);
+}
+
 int settle_run(const struct settle_opts *o, struct settle_result *r)
 {
 	int result = SETTLE_EXIT_ERROR, lock_fd = -1, rc;
@@ -963,13 +991,7 @@ int settle_run(const struct settle_opts *o, struct settle_result *r)
 	struct stat st;
 	struct run_state rs;
 
-	memset(r, 0, sizeof(*r));
-	memset(&x, 0, sizeof(x));
-	x.o = o;
-	x.r = r;
-	x.spool_dir = xasprintf("%s/spool", o->state_dir);
-	x.ledger = ledger_path(o->state_dir);
-	x.tmp = xasprintf("%s.tmp", x.ledger);
+	run_init(&x, o, r);
 	x.keep_settled = is_set(o->backend_url);
 	if (x.keep_settled)
 		x.url = xasprintf("%s%s", o->backend_url, is_set(o->backend_path) ? o->backend_path : "");
@@ -1102,12 +1124,7 @@ int settle_status(const struct settle_opts *o, struct settle_status *st, char *e
 	struct run_state rs;
 	int result = -1;
 	memset(st, 0, sizeof(*st));
-	memset(&x, 0, sizeof(x));
-	memset(&r, 0, sizeof(r));
-	x.o = o;
-	x.r = &r;
-	x.spool_dir = xasprintf("%s/spool", o->state_dir);
-	x.ledger = ledger_path(o->state_dir);
+	run_init(&x, o, &r);
 	st->backend = is_set(o->backend_url);
 	if (read_last(x.ledger, &st->ledger_seq, &st->ledger_commit_ms, NULL, NULL) != 0) {
 		snprintf(err, errlen, "cannot read %s: %s", x.ledger, strerror(errno));
@@ -1126,6 +1143,7 @@ int settle_status(const struct settle_opts *o, struct settle_status *st, char *e
 out:
 	free(x.spool_dir);
 	free(x.ledger);
+	free(x.tmp);
 	return result;
 }
 
@@ -1305,27 +1323,17 @@ static int rebuild_commit(struct run *x, FILE *out)
 		goto out;
 	/* no segment named: every .ready one is folded by the next run */
 	meta = meta_last_json(seq, NULL, 0, records);
-	if (store_put(db, LEDGER_META_LAST, meta, strlen(meta)) != 0 || store_sync(db) != 0) {
-		fail(x, "cannot write %s: %s", x->tmp, gdbm_strerror(gdbm_errno));
-		goto out;
-	}
-	store_close(db);
+	int sealed = seal_copy(x, db, meta);
 	db = NULL;
-	if (store_fsync_path(x->tmp, 0) != 0) {
-		fail(x, "cannot sync %s: %s", x->tmp, strerror(errno));
+	if (sealed != 0)
 		goto out;
-	}
 	kept = xasprintf("%s.damaged-%lld", x->ledger, (long long)pool_now_ms());
 	if (link(x->ledger, kept) != 0 && errno != ENOENT) {
 		fail(x, "cannot keep the old ledger as %s: %s", kept, strerror(errno));
 		goto out;
 	}
-	if (rename(x->tmp, x->ledger) != 0) {
-		fail(x, "cannot rename %s: %s", x->tmp, strerror(errno));
+	if (commit_copy(x) != 0)
 		goto out;
-	}
-	if (store_fsync_path(x->o->state_dir, 1) != 0)
-		log_warn("cannot sync %s: %s", x->o->state_dir, strerror(errno));
 	fprintf(out, "settle: rebuilt %s from %zu archived and %zu settled segments (%ld records); the old file is %s\n",
 		x->ledger, na, ns, records, access(kept, F_OK) == 0 ? kept : "gone (there was none)");
 	if (!x->o->archive)
@@ -1351,13 +1359,7 @@ int settle_rebuild_ledger(const struct settle_opts *o, int force, FILE *out, cha
 	struct run x;
 	struct settle_result r;
 	char why[400];
-	memset(&x, 0, sizeof(x));
-	memset(&r, 0, sizeof(r));
-	x.o = o;
-	x.r = &r;
-	x.spool_dir = xasprintf("%s/spool", o->state_dir);
-	x.ledger = ledger_path(o->state_dir);
-	x.tmp = xasprintf("%s.tmp", x.ledger);
+	run_init(&x, o, &r);
 	if (mkdir(x.spool_dir, 0700) != 0 && errno != EEXIST) {
 		fail(&x, "cannot create %s: %s", x.spool_dir, strerror(errno));
 		goto out;
