@@ -7,12 +7,14 @@
  *      ledger.db.tmp, add the sums to the copy together with meta:last =
  *      {seq, segments}, fsync it and rename it over ledger.db (the commit),
  *      then rename the segments ".ready" -> ".settled" (or delete them when
- *      no billing backend is configured). A ".ready" segment named in
- *      meta:last is already in the ledger and is only renamed;
+ *      no billing backend is configured; with opts.archive, move them to
+ *      spool/archive/). A ".ready" segment named in meta:last is already in
+ *      the ledger and is only renamed. A ledger.db that cannot be read
+ *      whole stops the run before this step (SETTLE_EXIT_DAMAGED);
  *   3. push: each ".settled" segment, in batches whose id is stable
  *      ("<segment>.<index>"); a "<segment>.push" file beside it records the
  *      batch size and how many batches the backend accepted; a segment is
- *      deleted once every batch was accepted.
+ *      deleted (or archived) once every batch was accepted.
  * ledger.db is never written in place, so a reader never waits and a kill
  * at any moment leaves either the old or the new ledger. See
  * docs/settlement.md for the argument. */
