@@ -228,6 +228,7 @@ void gateway_tick(struct gateway *gw)
 {
 	if (gw->spool_ok)
 		spool_rotate(&gw->spool, 0);
+	quota_tick(&gw->quota);
 	/* state.db or the config file changed: a new snapshot */
 	struct timespec smt, cmt;
 	ino_t sino;

@@ -141,7 +141,7 @@ static int open_file(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
-struct qshare *qshare_open(const char *state_dir, char *err, size_t errlen)
+struct qshare *qshare_open(const char *state_dir, int create, char *err, size_t errlen)
 {
 	char *dir = xasprintf("%s/run", state_dir);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -151,7 +151,10 @@ struct qshare *qshare_open(const char *state_dir, char *err, size_t errlen)
 	}
 	char *path = xasprintf("%s/quota.shm", dir);
 	free(dir);
-	int fd = open_file(path, err, errlen);
+	struct stat st;
+	int fd = create || stat(path, &st) == 0 ? open_file(path, err, errlen) : -1;
+	if (fd < 0 && !create)
+		snprintf(err, errlen, "%s not made yet", path);
 	void *m = MAP_FAILED;
 	if (fd >= 0) {
 		m = mmap(NULL, sizeof(struct qs_file), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -197,17 +200,6 @@ static int pid_gone(int32_t pid)
 	return pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno == ESRCH);
 }
 
-static int segment_pending(const char *dir, const char *seg)
-{
-	char path[512];
-	struct stat st;
-	snprintf(path, sizeof(path), "%s/%s.open", dir, seg);
-	if (stat(path, &st) == 0)
-		return 1;
-	snprintf(path, sizeof(path), "%s/%s.ready", dir, seg);
-	return stat(path, &st) == 0;
-}
-
 void qshare_prune(struct qshare *s, const char *spool_dir, int64_t now_ms, int force)
 {
 	struct qs_file *f = s->f;
@@ -233,7 +225,7 @@ void qshare_prune(struct qshare *s, const char *spool_dir, int64_t now_ms, int f
 		else if (last && !strcmp(last, u->seg))
 			pending = last_pending;
 		else
-			pending = segment_pending(spool_dir, u->seg), last = u->seg, last_pending = pending;
+			pending = spool_pending(spool_dir, u->seg), last = u->seg, last_pending = pending;
 		if (!pending)
 			u->used = 0;
 	}
@@ -393,7 +385,13 @@ int qshare_settle(struct qshare *s, int hold, const char *key, const char *month
 	struct qs_key *k = key_get(f, key, now_ms / 1000);
 	if (k)
 		bucket_add(k, now_ms / 1000, 0, tokens);
-	struct qs_un *u = un_get(f, seg ? seg : "", key, month);
+	return qshare_unsettled(s, key, month, tokens, cost, seg);
+}
+
+int qshare_unsettled(struct qshare *s, const char *key, const char *month, long long tokens, double cost,
+		     const char *seg)
+{
+	struct qs_un *u = un_get(s->f, seg ? seg : "", key, month);
 	if (!u)
 		return -1;
 	u->tokens += tokens;

@@ -26,10 +26,10 @@
 
 struct qshare;
 
-/* Map (creating if needed) state_dir/run/quota.shm. NULL with err on
- * failure (no space, no permission): callers fail closed for keys with
- * limits. */
-struct qshare *qshare_open(const char *state_dir, char *err, size_t errlen);
+/* Map state_dir/run/quota.shm, making it when create is set. NULL with
+ * err on failure (not made yet, no space, no permission): callers fail
+ * closed for keys with limits. */
+struct qshare *qshare_open(const char *state_dir, int create, char *err, size_t errlen);
 void qshare_close(struct qshare *s);
 
 /* Hold the counters (threads of this process and other processes). */
@@ -67,4 +67,9 @@ int qshare_reserve(struct qshare *s, const char *key, const char *month, long lo
  * settle). Locked. */
 int qshare_settle(struct qshare *s, int hold, const char *key, const char *month, long long tokens,
 		  double cost, const char *seg, int64_t now_ms);
+/* Add usage of key in segment seg ("": not written) to the unsettled
+ * usage, without touching any window. 0, or -1 when the table is full.
+ * Locked. */
+int qshare_unsettled(struct qshare *s, const char *key, const char *month, long long tokens, double cost,
+		     const char *seg);
 #endif

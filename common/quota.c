@@ -38,7 +38,9 @@ void quota_init(struct quota *q, const char *state_dir)
 
 void quota_free(struct quota *q)
 {
+	quota_tick(q);
 	free(q->keys);
+	free(q->un);
 	qshare_close(q->shared);
 	free(q->ledger_path);
 	free(q->state_dir);
@@ -110,6 +112,26 @@ static struct quota_key *key_slot(struct quota *q, const char *id)
 	return k;
 }
 
+/* Forget usage of this process's list whose segment settle has taken (it
+ * renames a segment only after the ledger holds it). Our segments are
+ * taken oldest first, so only the oldest ones need a look. With q->mu
+ * held. */
+static void forget_settled(struct quota *q)
+{
+	size_t drop = 0;
+	while (drop < q->nun) {
+		const char *seg = q->un[drop].seg;
+		if (!*seg || spool_pending(q->spool_dir, seg))
+			break;
+		while (drop < q->nun && !strcmp(q->un[drop].seg, seg))
+			drop++;
+	}
+	if (drop) {
+		memmove(q->un, q->un + drop, (q->nun - drop) * sizeof(*q->un));
+		q->nun -= drop;
+	}
+}
+
 /* Notice a changed ledger. With q->mu held. */
 static void check_ledger(struct quota *q, int64_t now)
 {
@@ -167,6 +189,62 @@ static void load_ledger(struct quota *q, struct quota_key *k, const char *month)
 }
 
 
+static struct qshare *shared_of(struct quota *q, const char *state_dir, int create);
+
+/* Usage of a key without limits, in this process's list. */
+static void keep_unsettled(struct quota *q, const char *key, const char *month, long long tokens, double cost,
+			   const char *seg)
+{
+	if (!seg)
+		seg = "";
+	pthread_mutex_lock(&q->mu);
+	struct quota_unsettled *u = NULL;
+	for (size_t i = q->nun; i > 0 && i + 64 > q->nun; i--) {
+		struct quota_unsettled *c = &q->un[i - 1];
+		if (!strcmp(c->seg, seg) && !strcmp(c->key_id, key) && !strcmp(c->month, month)) {
+			u = c;
+			break;
+		}
+	}
+	if (!u) {
+		q->un = xrealloc(q->un, (q->nun + 1) * sizeof(*q->un));
+		u = &q->un[q->nun++];
+		memset(u, 0, sizeof(*u));
+		snprintf(u->seg, sizeof(u->seg), "%s", seg);
+		snprintf(u->key_id, sizeof(u->key_id), "%s", key);
+		memcpy(u->month, month, sizeof(u->month));
+	}
+	u->tokens += tokens;
+	u->cost += cost;
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* This process's list into the shared counters (what does not fit stays).
+ * With q->mu and s locked. */
+static void move_unsettled(struct quota *q, struct qshare *s)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < q->nun; i++) {
+		const struct quota_unsettled *u = &q->un[i];
+		if (qshare_unsettled(s, u->key_id, u->month, u->tokens, u->cost, u->seg) != 0)
+			q->un[kept++] = *u;
+	}
+	q->nun = kept;
+}
+
+void quota_tick(struct quota *q)
+{
+	pthread_mutex_lock(&q->mu);
+	forget_settled(q);
+	struct qshare *s = q->nun ? shared_of(q, q->state_dir, 0) : NULL;
+	if (s) {
+		qshare_lock(s);
+		move_unsettled(q, s);
+		qshare_unlock(s);
+	}
+	pthread_mutex_unlock(&q->mu);
+}
+
 int quota_has_limits(const struct auth_entry *who)
 {
 	return who->rpm || who->tpm || who->tokens || who->tokens_month || who->cost > 0 || who->cost_month > 0;
@@ -174,12 +252,12 @@ int quota_has_limits(const struct auth_entry *who)
 
 /* The shared counters, opened on first use; NULL (said once) when they
  * cannot be. With q->mu held. */
-static struct qshare *shared_of(struct quota *q, const char *state_dir)
+static struct qshare *shared_of(struct quota *q, const char *state_dir, int create)
 {
 	if (!q->shared) {
 		char err[300];
-		q->shared = qshare_open(state_dir, err, sizeof(err));
-		if (!q->shared && !q->shared_err_logged) {
+		q->shared = qshare_open(state_dir, create, err, sizeof(err));
+		if (!q->shared && create && !q->shared_err_logged) {
 			q->shared_err_logged = 1;
 			log_err("quota counters unavailable, keys with limits are refused: %s", err);
 		} else if (q->shared && q->shared_err_logged) {
@@ -304,12 +382,13 @@ enum quota_verdict quota_check(struct quota *q, const struct auth_entry *who, co
 	month_of(now_ms, month);
 	pthread_mutex_lock(&q->mu);
 	check_ledger(q, now_ms);
-	struct qshare *s = shared_of(q, q->state_dir);
+	struct qshare *s = shared_of(q, q->state_dir, 1);
 	enum quota_verdict v;
 	if (!s) {
 		v = unavailable(why, "the shared counters could not be opened");
 	} else {
 		qshare_lock(s);
+		move_unsettled(q, s);
 		qshare_prune(s, q->spool_dir, now_ms, q->pruned_gen != q->ledger_gen);
 		q->pruned_gen = q->ledger_gen;
 		v = check_window(s, who, now_ms / 1000, ask, why);
@@ -334,12 +413,15 @@ void quota_record(struct quota *q, const struct auth_entry *who, int64_t ts_ms, 
 	int slot = hold ? hold->slot : 0;
 	if (hold)
 		hold->slot = 0;
-	if (!slot && !quota_has_limits(who))
-		return;
 	char month[8];
 	month_of(ts_ms, month);
+	if (!slot && !quota_has_limits(who)) {
+		if (tokens || cost > 0)
+			keep_unsettled(q, who->id, month, tokens, cost, seg);
+		return;
+	}
 	pthread_mutex_lock(&q->mu);
-	struct qshare *s = shared_of(q, q->state_dir);
+	struct qshare *s = shared_of(q, q->state_dir, 1);
 	if (s) {
 		qshare_lock(s);
 		if (qshare_settle(s, slot - 1, who->id, month, tokens, cost, seg, pool_now_ms()) != 0)

@@ -8,6 +8,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct quota_unsettled {
+	char seg[SPOOL_NAME_MAX];    /* the spool segment the records are in */
+	char key_id[AUTH_ID_MAX];
+	char month[8];               /* "YYYY-MM" */
+	long long tokens;
+	double cost;
+};
+
 struct quota_key;
 struct qshare;
 
@@ -15,6 +23,9 @@ struct quota {
 	pthread_mutex_t mu;
 	struct quota_key *keys;
 	size_t nkeys;
+	struct quota_unsettled *un;  /* usage of keys without limits this process recorded,
+				      * until moved to the shared counters (or settled) */
+	size_t nun;
 	struct qshare *shared;       /* counters of every process (qshare.h), opened on first use */
 	int shared_err_logged;
 	unsigned long pruned_gen;    /* ledger_gen when the shared counters were last pruned */
@@ -67,11 +78,17 @@ enum quota_verdict quota_check(struct quota *q, const struct auth_entry *who, co
 			       struct quota_hold *hold);
 /* After a request: its tokens and cost replace its reservation, as usage
  * of the spool segment its record went to ("" if it could not be written:
- * then it counts while this process lives). hold may be NULL. Keys without
- * limits and without a reservation are not counted (usage from before a
- * limit was set counts once settled). */
+ * then it counts while this process lives). hold may be NULL. A key
+ * without limits and without a reservation is counted in this process
+ * only (no shared lock per request), and moved to the shared counters by
+ * quota_tick or by this process's next check of a key with limits, so a
+ * limit set on a busy key counts what it spent before. */
 void quota_record(struct quota *q, const struct auth_entry *who, int64_t ts_ms, long long tokens,
 		  double cost, const char *seg, struct quota_hold *hold);
+/* Housekeeping, about once a second and before exit: move this
+ * process's usage of keys without limits to the shared counters when they
+ * exist, and forget what settle has taken. */
+void quota_tick(struct quota *q);
 /* End a reservation without usage (the request ended before it was sent). */
 void quota_release(struct quota *q, const struct auth_entry *who, struct quota_hold *hold);
 /* Has the key any rate limit or budget (else quota_check only checks its
