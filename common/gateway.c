@@ -1657,7 +1657,8 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 	chat_ctx_init(x, gw, c, r, who, req_id, DIALECT_OPENAI, spec->endpoint, pool_now_ms(), 0);
 	snprintf(x->requested, sizeof(x->requested), "%s", model && *model ? model : "-");
 
-	if (!quota_admit(x, rt, strcmp(spec->endpoint, "embeddings") != 0))
+	/* output: not for embeddings, nor for a request without a body (GET) */
+	if (!quota_admit(x, rt, strcmp(spec->endpoint, "embeddings") != 0 && spec->body_len > 0))
 		goto out;
 
 	for (size_t ti = 0; ti < rt->n && attempts < c->max_attempts && !x->committed; ti++) {
