@@ -317,6 +317,13 @@ static int on_kv(const char *sec, const char *key, const char *val, int lineno, 
 		} else {
 			FAIL("line %d: unknown setting [server] %s", lineno, key);
 		}
+	} else if (!strcmp(sec, "quota")) {
+		if (!strcmp(key, "default_max_tokens")) {
+			if (num(x, sec, key, val, lineno, 0, 10000000, &v)) return 1;
+			c->default_max_tokens = v;
+		} else {
+			FAIL("line %d: unknown setting [quota] %s", lineno, key);
+		}
 	} else if (!strcmp(sec, "upstream")) {
 		if (!strcmp(key, "connect_timeout_ms")) {
 			if (num(x, sec, key, val, lineno, 1, 600000, &v)) return 1;
@@ -585,6 +592,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 	c->first_byte_timeout_ms = 120000;
 	c->idle_timeout_ms = 120000;
 	c->max_attempts = 3;
+	c->default_max_tokens = 4096;
 	c->cooldown_s = 60;
 	c->cooldown_long_after = 5;
 	c->cooldown_long_s = 900;

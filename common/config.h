@@ -72,6 +72,8 @@ struct config {
 	int cooldown_s;
 	int cooldown_long_after;
 	int cooldown_long_s;
+	/* [quota] */
+	long default_max_tokens;  /* output reserved for a request that sets no limit of its own */
 	/* [auth] + AUTH_KEY */
 	char **auth_keys;
 	size_t nauth_keys;

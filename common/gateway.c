@@ -3,6 +3,7 @@
 #include "gateway.h"
 #include "anthropic.h"
 #include "buf.h"
+#include "estimate.h"
 #include "gemini.h"
 #include "jscan.h"
 #include "upkey.h"
@@ -223,6 +224,7 @@ void gateway_tick(struct gateway *gw)
 {
 	if (gw->spool_ok)
 		spool_rotate(&gw->spool, 0);
+	quota_tick(&gw->quota);
 	/* state.db or the config file changed: a new snapshot */
 	struct timespec smt, cmt;
 	ino_t sino;
@@ -566,9 +568,11 @@ struct chat_ctx {
 	long ttfb_ms;
 	int cache_hit;
 	int recorded;
+	struct quota_hold hold;    /* the key's reservation while the request runs */
 };
 
-static void record_usage(struct gateway *gw, const struct auth_entry *who, const struct usage_record *rec);
+static void record_usage(struct gateway *gw, const struct auth_entry *who, const struct usage_record *rec,
+			 struct quota_hold *hold);
 
 /* Write the request's usage record, once. It is called before the last
  * byte of an answer goes out (before the body, before a stream's end), so
@@ -597,7 +601,7 @@ static void record_now(struct chat_ctx *x, int status)
 		rec.u.completion = x->client_stream ? (x->events > 1 ? (long)x->events - 1 : 0) : (long)(x->body.len / 4);
 	}
 	rec.cost = usage_cost(&rec.u, config_price(x->c, x->used_model, x->requested));
-	record_usage(x->gw, x->who, &rec);
+	record_usage(x->gw, x->who, &rec, &x->hold);
 }
 
 /* The header line that carries an upstream key in a dialect's own way;
@@ -996,8 +1000,10 @@ static int serve_from_cache(struct cache *cache, struct chat_ctx *x, const char 
 	return served;
 }
 
-/* Write the usage record (spool, quota counters) and the access log line. */
-static void record_usage(struct gateway *gw, const struct auth_entry *who, const struct usage_record *rec)
+/* Write the usage record (spool, quota counters: it replaces the request's
+ * reservation) and the access log line. */
+static void record_usage(struct gateway *gw, const struct auth_entry *who, const struct usage_record *rec,
+			 struct quota_hold *hold)
 {
 	char seg[SPOOL_NAME_MAX] = "";
 	char *json = usage_record_json(rec);
@@ -1005,7 +1011,7 @@ static void record_usage(struct gateway *gw, const struct auth_entry *who, const
 	if (!written)
 		log_err("%s usage record not written to the spool: %s", rec->id, json);
 	free(json);
-	quota_record(&gw->quota, who, rec->ts_ms, rec->u.prompt + rec->u.completion, rec->cost, seg);
+	quota_record(&gw->quota, who, rec->ts_ms, rec->u.prompt + rec->u.completion, rec->cost, seg, hold);
 	log_info("%s key=%s %s model=%s provider=%s upkey=%s status=%d stream=%d prompt=%ld completion=%ld "
 		 "cached=%ld reasoning=%ld%s cost=%.6f client_gone=%d ttfb=%ld ms=%ld",
 		 rec->id, rec->key_id, rec->endpoint, rec->model, rec->provider, rec->upstream_key, rec->status,
@@ -1199,6 +1205,42 @@ static int attempt_failed(struct chat_ctx *x, const struct upstream_call *uc, in
 	return 0;
 }
 
+/* The dearest price among a route's targets (a reservation must cover
+ * whichever of them answers), or NULL when none has one. */
+static const struct price_conf *dearest_price(const struct config *c, const struct route *rt, const char *requested)
+{
+	const struct price_conf *best = NULL;
+	for (size_t i = 0; i < rt->n; i++) {
+		const struct price_conf *p = config_price(c, rt->t[i].model, requested);
+		if (p && (!best || p->input + p->output > best->input + best->output))
+			best = p;
+	}
+	return best;
+}
+
+/* The key's allow-list, rate limits and budgets for this request, its
+ * worst case (output: it may produce output tokens) reserved in x->hold.
+ * 1: go on; 0: refused, answered and recorded. */
+static int quota_admit(struct chat_ctx *x, const struct route *rt, int output)
+{
+	struct quota_ask ask = { 0, 0 };
+	struct quota_refusal why;
+	if (quota_has_limits(x->who))
+		estimate_ask(x->r->body.data, x->r->body.len, output, x->c->default_max_tokens,
+			     dearest_price(x->c, rt, x->requested), &ask);
+	enum quota_verdict qv = quota_check(&x->gw->quota, x->who, x->requested, &ask, x->t0, &why, &x->hold);
+	if (qv == QUOTA_OK)
+		return 1;
+	char extra[64] = "";
+	if (why.retry_after_s > 0)
+		snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", why.retry_after_s);
+	record_now(x, (int)qv);
+	oai_error(x->r, (int)qv, qv == QUOTA_MODEL ? "permission_error" : qv == QUOTA_UNAVAILABLE ? "api_error" :
+		  "rate_limit_error", why.code, qv == QUOTA_MODEL ? "model" : NULL, extra[0] ? extra : NULL, "%s",
+		  why.message);
+	return 0;
+}
+
 /* A request's state for the chat engine; translate: the answer may be
  * turned from one dialect's stream into another's, which needs buffers. */
 static void chat_ctx_init(struct chat_ctx *x, struct gateway *gw, const struct config *c, struct http_req *r,
@@ -1226,6 +1268,7 @@ static void chat_ctx_init(struct chat_ctx *x, struct gateway *gw, const struct c
 
 static void chat_ctx_free(struct chat_ctx *x)
 {
+	quota_release(&x->gw->quota, x->who, &x->hold);
 	sse_free(&x->sse);
 	sse_free(&x->oai_sse);
 	buf_free(&x->body);
@@ -1295,17 +1338,8 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 	routed = 1;
 	if (client == DIALECT_ANTHROPIC)
 		anthropic_from_oai_init(&x->o2a, requested);
-	struct quota_refusal why;
-	enum quota_verdict qv = quota_check(&gw->quota, who, requested, t0, &why);
-	if (qv != QUOTA_OK) {
-		char extra[64] = "";
-		if (why.retry_after_s > 0)
-			snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", why.retry_after_s);
-		record_now(x, (int)qv);
-		oai_error(r, (int)qv, qv == QUOTA_MODEL ? "permission_error" : qv == QUOTA_UNAVAILABLE ? "api_error" : "rate_limit_error", why.code,
-			  qv == QUOTA_MODEL ? "model" : NULL, extra[0] ? extra : NULL, "%s", why.message);
+	if (!quota_admit(x, rt, 1))
 		goto done;
-	}
 
 	x->raw_body_ok = client == DIALECT_OPENAI && r->body.data;
 	if (c->system_prompt && add_system_prompt(req, c->system_prompt))
@@ -1629,17 +1663,9 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 	chat_ctx_init(x, gw, c, r, who, req_id, DIALECT_OPENAI, spec->endpoint, pool_now_ms(), 0);
 	snprintf(x->requested, sizeof(x->requested), "%s", model && *model ? model : "-");
 
-	struct quota_refusal why;
-	enum quota_verdict qv = quota_check(&gw->quota, who, x->requested, x->t0, &why);
-	if (qv != QUOTA_OK) {
-		char extra[64] = "";
-		if (why.retry_after_s > 0)
-			snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", why.retry_after_s);
-		record_now(x, (int)qv);
-		oai_error(r, (int)qv, qv == QUOTA_MODEL ? "permission_error" : qv == QUOTA_UNAVAILABLE ? "api_error" : "rate_limit_error", why.code,
-			  qv == QUOTA_MODEL ? "model" : NULL, extra[0] ? extra : NULL, "%s", why.message);
+	/* output: not for embeddings, nor for a request without a body (GET) */
+	if (!quota_admit(x, rt, strcmp(spec->endpoint, "embeddings") != 0 && spec->body_len > 0))
 		goto out;
-	}
 
 	for (size_t ti = 0; ti < rt->n && attempts < c->max_attempts && !x->committed; ti++) {
 		const struct route_target *t = &rt->t[ti];

@@ -316,3 +316,14 @@ long spool_read(const char *path, int (*fn)(const char *line, size_t len, void *
 	fclose(f);
 	return count;
 }
+
+int spool_pending(const char *spool_dir, const char *seg)
+{
+	char path[512];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s.open", spool_dir, seg);
+	if (stat(path, &st) == 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/%s.ready", spool_dir, seg);
+	return stat(path, &st) == 0;
+}

@@ -57,6 +57,8 @@ int spool_claim_orphans(const char *spool_dir);
  * (spool_free_list). */
 size_t spool_list(const char *spool_dir, const char *suffix, char ***out);
 void spool_free_list(char **list, size_t n);
+/* Is segment seg (base name) still to be settled: .open or .ready? */
+int spool_pending(const char *spool_dir, const char *seg);
 /* Call fn for each complete record (line) of the file; a last line without
  * '\n' is skipped and counted in *partial. Returns the number of records,
  * or -1 if the file cannot be read. fn returns non-zero to stop. */
