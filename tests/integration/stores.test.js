@@ -231,7 +231,7 @@ describe('ledger.db', () => {
 
     for (const how of ['zero', 'cut']) {
       // a key whose totals the router has not read yet
-      const fresh = await create(`fresh-${how}`, ['--tokens', '100']);
+      const fresh = await create(`fresh-${how}`, ['--tokens', '1000000']);
       const logBefore = gw.errorLog().length;
       damage(ledgerPath(), how);
       await sleep(400);
