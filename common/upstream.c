@@ -551,8 +551,8 @@ static void fail_deadline(struct upstream_call *c, enum upstream_timeout which, 
 		     c->total_timeout_ms, u->host, u->port);
 		break;
 	case UPSTREAM_TIMEOUT_STREAM:
-		fail(c, UPSTREAM_ERR_TIMEOUT, "stream longer than stream_max_s (%ld s) from %s:%s",
-		     c->stream_max_ms / 1000, u->host, u->port);
+		fail(c, UPSTREAM_ERR_TIMEOUT, "stream longer than stream_max_s (%ld ms) from %s:%s",
+		     c->stream_max_ms, u->host, u->port);
 		break;
 	case UPSTREAM_TIMEOUT_IDLE:
 		fail(c, UPSTREAM_ERR_TIMEOUT, "response stalled from %s:%s", u->host, u->port);
