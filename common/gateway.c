@@ -1739,11 +1739,24 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 		int st = fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED ? 429 :
 			 fail == FAIL_TIMEOUT || fail == FAIL_DEADLINE ? 504 : fail == FAIL_NONE ? 503 : 502;
 		record_now(x, st);
-		oai_error(r, st, st == 429 ? "rate_limit_error" : "upstream_error",
-			  st == 429 ? "upstream_rate_limited" : st == 504 ? "upstream_timeout" :
-			  fail == FAIL_AUTH ? "upstream_auth_failed" : st == 503 ? "no_upstream_key" : "upstream_error",
-			  NULL, st == 429 ? extra : NULL, "The upstream request failed after %d attempt%s%s%s%s", attempts,
-			  attempts == 1 ? "" : "s", detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
+		/* a native call is answered in its provider's own shape */
+		enum dialect shape = !strcmp(spec->endpoint, "passthrough") ? x->up : DIALECT_OPENAI;
+		if (shape == DIALECT_ANTHROPIC)
+			r->anthropic_errors = 1;
+		char msg[512];
+		snprintf(msg, sizeof(msg), "The upstream request failed after %d attempt%s%s%s%s", attempts,
+			 attempts == 1 ? "" : "s", detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
+		if (shape == DIALECT_GEMINI) {
+			log_scrub(msg);
+			char *b = gemini_error_json(st, msg);
+			http_respond(r, st, "application/json", st == 429 ? extra : NULL, b, strlen(b));
+			free(b);
+		} else {
+			oai_error(r, st, st == 429 ? "rate_limit_error" : "upstream_error",
+				  st == 429 ? "upstream_rate_limited" : st == 504 ? "upstream_timeout" :
+				  fail == FAIL_AUTH ? "upstream_auth_failed" : st == 503 ? "no_upstream_key" : "upstream_error",
+				  NULL, st == 429 ? extra : NULL, "%s", msg);
+		}
 	}
 	record_now(x, r->status);
 out:

@@ -20,6 +20,8 @@ const { assertError, assertNoSecrets } = require('../lib/checks.js');
 const GW_KEY = 'gk-deadlines-0123456789abcdef';
 const KEYS = {
   OPENAI_API_KEY: 'sk-oa-SECRET-d1',                       // one key: a blamed key would be gone
+  ANTHROPIC_API_KEY: 'sk-ant-SECRET-d3',
+  GEMINI_API_KEY: 'gm-SECRET-d4',
   DEEPSEEK_API_KEY: 'sk-ds-SECRET-d2a,sk-ds-SECRET-d2b',   // two: a retry would show
 };
 const ALL_SECRETS = Object.values(KEYS).flatMap((v) => v.split(','));
@@ -130,6 +132,25 @@ describe('before anything reached the client: 504, no retry, the key not blamed'
     assertError(res, 504, { code: 'upstream_timeout' });
     assert.equal(mock.requests().length, 1);
     assert.ok(await upstreamDropped());
+  });
+
+  it('passthrough to Anthropic and Gemini: 504 in the provider\'s own shape', async () => {
+    const a = await request('POST', `${gw.url}/api/anthropic/v1/messages`, {
+      headers: { 'x-api-key': GW_KEY, 'anthropic-version': '2023-06-01' },
+      body: { model: 'drip-head', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }, timeoutMs: 20000,
+    });
+    assert.equal(a.status, 504, a.text);
+    assert.equal(a.json.type, 'error');
+    assert.equal(a.json.error.type, 'api_error');
+    assert.match(a.json.error.message, /head_timeout_ms/);
+    const g = await request('POST', `${gw.url}/api/gemini/v1beta/models/drip-head:generateContent`, {
+      headers: { 'x-goog-api-key': GW_KEY }, body: { contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }, timeoutMs: 20000,
+    });
+    assert.equal(g.status, 504, g.text);
+    assert.equal(g.json.error.code, 504);
+    assert.equal(g.json.error.status, 'DEADLINE_EXCEEDED');
+    assert.match(g.json.error.message, /head_timeout_ms/);
+    assert.equal(mock.requests().length, 2, 'one upstream request each');
   });
 
   it('a drip that completes within the limits is served', async () => {

@@ -14,7 +14,8 @@
 // Flavour = first path segment: deepseek, moonshot, zai, anything else = openai.
 // Special upstream model names: slow-first-byte, trickle, cut-stream,
 // error-400, error-500, hang, garbage, and the ones that keep coming
-// (chat, embeddings and images alike; each ends when the client closes):
+// (any path and dialect, the model named in the body or, as Gemini does,
+// in the path; each ends when the client closes):
 //   drip-head       the response head one byte every dripMs, then the body
 //   drip-body       the head at once, then a JSON body dripBytes bytes every
 //                   dripMs
@@ -276,6 +277,17 @@ async function createMock(opts = {}) {
     });
     const send = (status, text, extra) => { rec.status = status; json(res, status, text, extra); };
 
+    // the answers that keep coming, whatever the dialect (Gemini names the
+    // model in the path)
+    const named = (body && typeof body.model === 'string' && body.model) || (/\/models\/([^/:?]+)/.exec(path) || [])[1];
+    if (KEEPS_COMING.has(named)) {
+      const bare0 = path.split('?')[0];
+      const text = /\/(embeddings|images\/generations)$/.test(bare0)
+        ? JSON.stringify({ object: 'list', model: named, data: [], usage: { prompt_tokens: 1, total_tokens: 1 } })
+        : JSON.stringify(completionFor({ messages: [], ...(body || {}), model: named }, flavourOf(path), rec));
+      return keepsComing(res, rec, named, text);
+    }
+
     // Anthropic's and Gemini's own wire formats (tests/mock/anthropic.js, gemini.js)
     const first = path.split('/')[1];
     if (first === 'anthropic') return createAnthropicHandler({ keys: config.keys || {} })(req, res, raw, rec);
@@ -319,7 +331,6 @@ async function createMock(opts = {}) {
     const model = body.model;
     const stream = body.stream === true;
 
-    if (KEEPS_COMING.has(model)) return keepsComing(res, rec, model, JSON.stringify(completionFor(body, flavour, rec)));
     switch (model) {
       case 'error-400':
         return send(400, errorBody("Invalid value for 'temperature': expected a number between 0 and 2 (mock error-400).",
@@ -367,9 +378,6 @@ async function createMock(opts = {}) {
     }
     if (req.method !== 'POST') return send(405, errorBody('Method not allowed', 'invalid_request_error', null));
     if (!body || typeof body.model !== 'string') return send(400, errorBody('you must provide a model parameter', 'invalid_request_error', null, 'model'));
-    if (KEEPS_COMING.has(body.model)) {
-      return keepsComing(res, rec, body.model, JSON.stringify({ object: 'list', model: body.model, data: [], usage: { prompt_tokens: 1, total_tokens: 1 } }));
-    }
     if (bare.endsWith('/embeddings')) {
       const inputs = Array.isArray(body.input) ? body.input : [body.input];
       const prompt = inputs.reduce((n, t) => n + Math.ceil(String(t).length / 4), 0);
