@@ -1628,6 +1628,40 @@ static void proxy_body_usage(struct chat_ctx *x)
 	free(oai);
 }
 
+/* Answer a proxied request no attempt of which reached the client, by how
+ * the last one failed; a native (passthrough) call in its provider's own
+ * error shape. */
+static void proxy_fail(struct chat_ctx *x, const struct proxy_spec *spec, enum fail_kind fail, int attempts,
+		       const char *detail, int64_t retry_ms)
+{
+	struct http_req *r = x->r;
+	char extra[64];
+	long ra_s = (long)((retry_ms + 999) / 1000);
+	if (ra_s < 1)
+		ra_s = 1;
+	snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", ra_s);
+	int st = fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED ? 429 :
+		 fail == FAIL_TIMEOUT || fail == FAIL_DEADLINE ? 504 : fail == FAIL_NONE ? 503 : 502;
+	record_now(x, st);
+	enum dialect shape = !strcmp(spec->endpoint, "passthrough") ? x->up : DIALECT_OPENAI;
+	if (shape == DIALECT_ANTHROPIC)
+		r->anthropic_errors = 1;
+	char msg[512];
+	snprintf(msg, sizeof(msg), "The upstream request failed after %d attempt%s%s%s%s", attempts,
+		 attempts == 1 ? "" : "s", detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
+	if (shape == DIALECT_GEMINI) {
+		log_scrub(msg);
+		char *b = gemini_error_json(st, msg);
+		http_respond(r, st, "application/json", st == 429 ? extra : NULL, b, strlen(b));
+		free(b);
+		return;
+	}
+	oai_error(r, st, st == 429 ? "rate_limit_error" : "upstream_error",
+		  st == 429 ? "upstream_rate_limited" : st == 504 ? "upstream_timeout" :
+		  fail == FAIL_AUTH ? "upstream_auth_failed" : st == 503 ? "no_upstream_key" : "upstream_error",
+		  NULL, st == 429 ? extra : NULL, "%s", msg);
+}
+
 /* Try the targets of rt with the request of spec; answer the client. */
 static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap, const struct auth_entry *who,
 		      const char *req_id, const struct route *rt, const char *model, const struct proxy_spec *spec)
@@ -1730,34 +1764,8 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 			break;
 		}
 	}
-	if (!x->committed) {
-		char extra[64];
-		long ra_s = (long)((retry_ms + 999) / 1000);
-		if (ra_s < 1)
-			ra_s = 1;
-		snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", ra_s);
-		int st = fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED ? 429 :
-			 fail == FAIL_TIMEOUT || fail == FAIL_DEADLINE ? 504 : fail == FAIL_NONE ? 503 : 502;
-		record_now(x, st);
-		/* a native call is answered in its provider's own shape */
-		enum dialect shape = !strcmp(spec->endpoint, "passthrough") ? x->up : DIALECT_OPENAI;
-		if (shape == DIALECT_ANTHROPIC)
-			r->anthropic_errors = 1;
-		char msg[512];
-		snprintf(msg, sizeof(msg), "The upstream request failed after %d attempt%s%s%s%s", attempts,
-			 attempts == 1 ? "" : "s", detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
-		if (shape == DIALECT_GEMINI) {
-			log_scrub(msg);
-			char *b = gemini_error_json(st, msg);
-			http_respond(r, st, "application/json", st == 429 ? extra : NULL, b, strlen(b));
-			free(b);
-		} else {
-			oai_error(r, st, st == 429 ? "rate_limit_error" : "upstream_error",
-				  st == 429 ? "upstream_rate_limited" : st == 504 ? "upstream_timeout" :
-				  fail == FAIL_AUTH ? "upstream_auth_failed" : st == 503 ? "no_upstream_key" : "upstream_error",
-				  NULL, st == 429 ? extra : NULL, "%s", msg);
-		}
-	}
+	if (!x->committed)
+		proxy_fail(x, spec, fail, attempts, detail, retry_ms);
 	record_now(x, r->status);
 out:
 	free(url);
