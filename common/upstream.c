@@ -603,6 +603,12 @@ static int exchange(struct upstream_conns *m, struct upstream_call *c, struct up
 	for (;;) {
 		enum upstream_timeout which;
 		int64_t deadline = next_deadline(c, &which);
+		/* an upstream sending without pause is never waited for: its
+		 * limit is looked at between reads too */
+		if (which >= UPSTREAM_TIMEOUT_HEAD && mono_ms() >= deadline) {
+			fail_deadline(c, which, u);
+			break;
+		}
 		/* a wait in the middle of an answer is an upstream writing it as
 		 * it goes (a model streaming): the slot is handed on at once */
 		ssize_t n = recv_some(k, m->buf, RECV_BUF, deadline, c->t_first_byte_ms ? 0 : ADMIT_SLOW_MS, err,

@@ -5,8 +5,9 @@
 #include <stdint.h>
 
 /* Which deadline passed. CONNECT, FIRST_BYTE and IDLE are the upstream's
- * silence; HEAD, TOTAL and STREAM are limits the gateway puts on an answer
- * that keeps coming too slowly or too long (upstream_gateway_limit). */
+ * silence; HEAD, TOTAL and STREAM (the last three, in this order) are
+ * limits the gateway puts on an answer that keeps coming too slowly or too
+ * long (upstream_gateway_limit). */
 enum upstream_timeout { UPSTREAM_TIMEOUT_NONE = 0, UPSTREAM_TIMEOUT_CONNECT,
 			UPSTREAM_TIMEOUT_FIRST_BYTE, UPSTREAM_TIMEOUT_IDLE,
 			UPSTREAM_TIMEOUT_HEAD,     /* head_timeout_ms */

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 /* What the server does with the one connection it accepts. */
-enum drip { DRIP_HEAD, DRIP_BODY, SSE_ENDLESS, SSE_FAST, WHOLE, SILENT_AFTER_HEAD };
+enum drip { DRIP_HEAD, DRIP_BODY, SSE_ENDLESS, SSE_FAST, SSE_FLOOD, WHOLE, SILENT_AFTER_HEAD };
 
 struct server {
 	int lfd;
@@ -68,17 +68,19 @@ static void *serve(void *arg)
 		drip(fd, BODY, 1, 20, 400);
 		break;
 	case SSE_ENDLESS:
-	case SSE_FAST: {
+	case SSE_FAST:
+	case SSE_FLOOD: {
 		const char *h = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
 		drip(fd, h, strlen(h), 0, 1);
 		/* one chunk per event */
 		const char *data = "data: {\"choices\":[{\"delta\":{\"content\":\"word\"}}]}\n\n";
 		char ev[160];
 		snprintf(ev, sizeof(ev), "%zx\r\n%s\r\n", strlen(data), data);
-		for (int i = 0; i < 4000; i++) {
+		for (long i = 0; i < (s->how == SSE_FLOOD ? 20000000L : 4000); i++) {
 			if (send(fd, ev, strlen(ev), MSG_NOSIGNAL) < 0)
 				break;
-			pause_ms(s->how == SSE_FAST ? 1 : 20);
+			if (s->how != SSE_FLOOD)
+				pause_ms(s->how == SSE_FAST ? 1 : 20);
 		}
 		break;
 	}
@@ -192,6 +194,15 @@ static void test_stream(void)
 	ok(strstr(c.errmsg, "stream_max_s") != NULL, "errmsg names it: %s", c.errmsg);
 }
 
+static void test_stream_flood(void)
+{
+	struct got g;
+	struct upstream_call c = { .stream_max_ms = 200 };
+	is_int(call(SSE_FLOOD, &c, &g), -1, "a stream sent without pause: the call ends");
+	is_int(c.timeout, UPSTREAM_TIMEOUT_STREAM, "on stream_max_ms");
+	ok(g.bytes > 0, "after %zu bytes", g.bytes);
+}
+
 static void test_stream_bytes(void)
 {
 	struct got g;
@@ -234,6 +245,7 @@ int main(void)
 	test_head();
 	test_total();
 	test_stream();
+	test_stream_flood();
 	test_stream_bytes();
 	test_within();
 	test_silence_is_not_a_limit();
