@@ -1013,7 +1013,9 @@ static void record_usage(struct gateway *gw, const struct auth_entry *who, const
 		 rec->estimated ? " estimated" : "", rec->cost, rec->client_gone, rec->ttfb_ms, rec->total_ms);
 }
 
-enum fail_kind { FAIL_NONE = 0, FAIL_COOLING, FAIL_RATE_LIMITED, FAIL_AUTH, FAIL_TIMEOUT, FAIL_UPSTREAM };
+/* FAIL_DEADLINE: an answer that kept coming past a limit of the gateway's
+ * own (upstream_gateway_limit): 504, no retry, the key not blamed */
+enum fail_kind { FAIL_NONE = 0, FAIL_COOLING, FAIL_RATE_LIMITED, FAIL_AUTH, FAIL_TIMEOUT, FAIL_UPSTREAM, FAIL_DEADLINE };
 
 /* Add the configured system prompt to a chat that has no system message;
  * 1 if it did. */
@@ -1152,6 +1154,16 @@ static int attempt_failed(struct chat_ctx *x, const struct upstream_call *uc, in
 	const struct config *c = x->c;
 	const char *name = t->prov->name, *key = pool->keys[ki].id;
 	char m[220];
+	if (!ok && upstream_gateway_limit(uc)) {
+		/* the upstream was answering, only too slowly or too long: not the
+		 * key's fault, and another try would make the client wait as long
+		 * again */
+		*fail = FAIL_DEADLINE;
+		snprintf(detail, dl, "upstream %s: %s", name, uc->errmsg);
+		log_warn("%s attempt %d on %s key %s ended by the gateway's limit: %s", x->req_id, attempt, name, key,
+			 detail);
+		return 1;
+	}
 	if (!ok) {
 		*fail = uc->timeout != UPSTREAM_TIMEOUT_NONE || uc->err == UPSTREAM_ERR_TIMEOUT ? FAIL_TIMEOUT
 												     : FAIL_UPSTREAM;
@@ -1352,7 +1364,7 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 			goto done;
 	}
 
-	for (size_t ti = 0; ti < rt->n && attempts < c->max_attempts && !x->committed; ti++) {
+	for (size_t ti = 0; ti < rt->n && attempts < c->max_attempts && !x->committed && fail != FAIL_DEADLINE; ti++) {
 		const struct route_target *t = &rt->t[ti];
 		struct pool *pool = pool_of(snap, t->prov);
 		struct pool_tried tried = { 0 };
@@ -1386,6 +1398,10 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 				.connect_timeout_ms = c->connect_timeout_ms,
 				.first_byte_timeout_ms = c->first_byte_timeout_ms,
 				.idle_timeout_ms = c->idle_timeout_ms,
+				.head_timeout_ms = c->head_timeout_ms,
+				.total_timeout_ms = c->total_timeout_ms,
+				.stream_max_ms = c->stream_max_s * 1000,
+				.stream_max_bytes = c->stream_max_bytes,
 				.request_id = req_id,
 				.on_head = chat_on_head, .on_data = chat_on_data, .user = x,
 			};
@@ -1399,14 +1415,18 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 				/* the stream reached the client: no retry whatever happens */
 				pool_report(pool, ki, POOL_OK, -1, c, now);
 				if (!ok && !r->client_gone)
-					log_warn("%s upstream %s stream failed: %s", req_id, t->prov->name,
+					log_warn("%s upstream %s stream %s: %s", req_id, t->prov->name,
+						 upstream_gateway_limit(&uc) ? "ended by the gateway's limit" : "failed",
 						 uc.timeout == UPSTREAM_TIMEOUT_IDLE ? "idle timeout" : uc.errmsg);
 				finish_stream(x, ok);
 				fail = FAIL_NONE;
 				break;
 			}
-			if (attempt_failed(x, &uc, ok, t, pool, ki, attempts, now, &fail, &retry_ms, detail, sizeof(detail)))
+			if (attempt_failed(x, &uc, ok, t, pool, ki, attempts, now, &fail, &retry_ms, detail, sizeof(detail))) {
+				if (fail == FAIL_DEADLINE)
+					break;
 				continue;
+			}
 			if (uc.status >= 400) {
 				pool_report(pool, ki, POOL_OK, -1, c, now);
 				relay_client_error(x);
@@ -1457,8 +1477,8 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 		if (ra_s < 1)
 			ra_s = 1;
 		snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", ra_s);
-		record_now(x, fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED ? 429 : fail == FAIL_TIMEOUT ? 504 :
-			       fail == FAIL_NONE ? 503 : 502);
+		record_now(x, fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED ? 429 :
+			       fail == FAIL_TIMEOUT || fail == FAIL_DEADLINE ? 504 : fail == FAIL_NONE ? 503 : 502);
 		switch (fail) {
 		case FAIL_COOLING:
 		case FAIL_RATE_LIMITED:
@@ -1469,6 +1489,10 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 		case FAIL_TIMEOUT:
 			oai_error(r, 504, "upstream_error", "upstream_timeout", NULL, NULL,
 				  "The upstream did not answer in time (%s).", detail);
+			break;
+		case FAIL_DEADLINE:
+			oai_error(r, 504, "upstream_error", "upstream_timeout", NULL, NULL,
+				  "The upstream answer did not complete within this gateway's limit (%s).", detail);
 			break;
 		case FAIL_AUTH:
 			oai_error(r, 502, "upstream_error", "upstream_auth_failed", NULL, NULL,
@@ -1638,6 +1662,40 @@ static void proxy_body_usage(struct chat_ctx *x)
 	free(oai);
 }
 
+/* Answer a proxied request no attempt of which reached the client, by how
+ * the last one failed; a native (passthrough) call in its provider's own
+ * error shape. */
+static void proxy_fail(struct chat_ctx *x, const struct proxy_spec *spec, enum fail_kind fail, int attempts,
+		       const char *detail, int64_t retry_ms)
+{
+	struct http_req *r = x->r;
+	char extra[64];
+	long ra_s = (long)((retry_ms + 999) / 1000);
+	if (ra_s < 1)
+		ra_s = 1;
+	snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", ra_s);
+	int st = fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED ? 429 :
+		 fail == FAIL_TIMEOUT || fail == FAIL_DEADLINE ? 504 : fail == FAIL_NONE ? 503 : 502;
+	record_now(x, st);
+	enum dialect shape = !strcmp(spec->endpoint, "passthrough") ? x->up : DIALECT_OPENAI;
+	if (shape == DIALECT_ANTHROPIC)
+		r->anthropic_errors = 1;
+	char msg[512];
+	snprintf(msg, sizeof(msg), "The upstream request failed after %d attempt%s%s%s%s", attempts,
+		 attempts == 1 ? "" : "s", detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
+	if (shape == DIALECT_GEMINI) {
+		log_scrub(msg);
+		char *b = gemini_error_json(st, msg);
+		http_respond(r, st, "application/json", st == 429 ? extra : NULL, b, strlen(b));
+		free(b);
+		return;
+	}
+	oai_error(r, st, st == 429 ? "rate_limit_error" : "upstream_error",
+		  st == 429 ? "upstream_rate_limited" : st == 504 ? "upstream_timeout" :
+		  fail == FAIL_AUTH ? "upstream_auth_failed" : st == 503 ? "no_upstream_key" : "upstream_error",
+		  NULL, st == 429 ? extra : NULL, "%s", msg);
+}
+
 /* Try the targets of rt with the request of spec; answer the client. */
 static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap, const struct auth_entry *who,
 		      const char *req_id, const struct route *rt, const char *model, const struct proxy_spec *spec)
@@ -1661,7 +1719,7 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 	if (!quota_admit(x, rt, strcmp(spec->endpoint, "embeddings") != 0 && spec->body_len > 0))
 		goto out;
 
-	for (size_t ti = 0; ti < rt->n && attempts < c->max_attempts && !x->committed; ti++) {
+	for (size_t ti = 0; ti < rt->n && attempts < c->max_attempts && !x->committed && fail != FAIL_DEADLINE; ti++) {
 		const struct route_target *t = &rt->t[ti];
 		struct pool *pool = pool_of(snap, t->prov);
 		struct pool_tried tried = { 0 };
@@ -1688,6 +1746,10 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 				.connect_timeout_ms = c->connect_timeout_ms,
 				.first_byte_timeout_ms = c->first_byte_timeout_ms,
 				.idle_timeout_ms = c->idle_timeout_ms,
+				.head_timeout_ms = c->head_timeout_ms,
+				.total_timeout_ms = c->total_timeout_ms,
+				.stream_max_ms = c->stream_max_s * 1000,
+				.stream_max_bytes = c->stream_max_bytes,
 				.request_id = req_id,
 				.on_head = proxy_on_head, .on_data = proxy_on_data, .user = x,
 			};
@@ -1700,11 +1762,15 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 			if (x->committed) {
 				pool_report(pool, ki, POOL_OK, -1, c, now);
 				if (!ok && !r->client_gone)
-					log_warn("%s passthrough stream from %s failed: %s", req_id, t->prov->name, uc.errmsg);
+					log_warn("%s passthrough stream from %s %s: %s", req_id, t->prov->name,
+						 upstream_gateway_limit(&uc) ? "ended by the gateway's limit" : "failed", uc.errmsg);
 				break;
 			}
-			if (attempt_failed(x, &uc, ok, t, pool, ki, attempts, now, &fail, &retry_ms, detail, sizeof(detail)))
+			if (attempt_failed(x, &uc, ok, t, pool, ki, attempts, now, &fail, &retry_ms, detail, sizeof(detail))) {
+				if (fail == FAIL_DEADLINE)
+					break;
 				continue;
+			}
 			/* an answer for the client, buffered: its own status, scrubbed */
 			pool_report(pool, ki, POOL_OK, -1, c, now);
 			if (uc.status >= 200 && uc.status < 300)
@@ -1724,21 +1790,8 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 			break;
 		}
 	}
-	if (!x->committed) {
-		char extra[64];
-		long ra_s = (long)((retry_ms + 999) / 1000);
-		if (ra_s < 1)
-			ra_s = 1;
-		snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", ra_s);
-		int st = fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED ? 429 : fail == FAIL_TIMEOUT ? 504 :
-			 fail == FAIL_NONE ? 503 : 502;
-		record_now(x, st);
-		oai_error(r, st, st == 429 ? "rate_limit_error" : "upstream_error",
-			  st == 429 ? "upstream_rate_limited" : st == 504 ? "upstream_timeout" :
-			  fail == FAIL_AUTH ? "upstream_auth_failed" : st == 503 ? "no_upstream_key" : "upstream_error",
-			  NULL, st == 429 ? extra : NULL, "The upstream request failed after %d attempt%s%s%s%s", attempts,
-			  attempts == 1 ? "" : "s", detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
-	}
+	if (!x->committed)
+		proxy_fail(x, spec, fail, attempts, detail, retry_ms);
 	record_now(x, r->status);
 out:
 	free(url);
