@@ -1853,11 +1853,11 @@ static int passthrough_model(struct http_req *r, const struct provider_conf *pro
 			goto refuse;
 		}
 	}
-	if (bm)
-		memcpy(model, bm, strlen(bm) + 1);
-	else if (pm && pl) {
+	if (pm && pl) {            /* the name the upstream runs; the body's agrees */
 		memcpy(model, pm, pl);
 		model[pl] = '\0';
+	} else if (bm) {
+		memcpy(model, bm, strlen(bm) + 1);
 	}
 	cJSON_Delete(j);
 	return 0;
