@@ -1029,8 +1029,8 @@ static cJSON *read_json_body(struct http_req *r, const struct config *c)
 	char msg[256];
 	enum reqbody_verdict v = reqbody_parse(r->body.data, r->body.len, 1, &j, msg, sizeof(msg));
 	if (v != REQBODY_OK) {
-		oai_error(r, 400, "invalid_request_error", v == REQBODY_DUPLICATE ? "duplicate_member" : "invalid_json",
-			  NULL, NULL, "%s", msg);
+		oai_error(r, 400, "invalid_request_error", v == REQBODY_DUPLICATE ? "duplicate_member" :
+			  v == REQBODY_CASE ? "invalid_member_name" : "invalid_json", NULL, NULL, "%s", msg);
 		return NULL;
 	}
 	return j;
@@ -1827,7 +1827,8 @@ static int passthrough_model(struct http_req *r, const struct provider_conf *pro
 	if (r->body.len && body_is_json(r)) {
 		enum reqbody_verdict v = reqbody_parse(r->body.data, r->body.len, 0, &j, msg, sizeof(msg));
 		if (v != REQBODY_OK) {
-			native_error(r, prov, 400, v == REQBODY_DUPLICATE ? "duplicate_member" : "invalid_json", NULL, msg);
+			native_error(r, prov, 400, v == REQBODY_DUPLICATE ? "duplicate_member" :
+				     v == REQBODY_CASE ? "invalid_member_name" : "invalid_json", NULL, msg);
 			return -1;
 		}
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "model");

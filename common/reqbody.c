@@ -67,6 +67,23 @@ static const char *walk(const cJSON *j, int top)
 	return NULL;
 }
 
+/* A top-level member named like one the gateway reads, but in another
+ * letter case ("Model"), or NULL. */
+static const char *case_variant(const cJSON *j)
+{
+	static const char *const read[] = { "model", "stream", "stream_options" };
+	const cJSON *c;
+	if (!cJSON_IsObject(j))
+		return NULL;
+	cJSON_ArrayForEach(c, j) {
+		for (size_t k = 0; c->string && k < sizeof(read) / sizeof(read[0]); k++) {
+			if (!strcasecmp(c->string, read[k]) && strcmp(c->string, read[k]))
+				return c->string;
+		}
+	}
+	return NULL;
+}
+
 const char *reqbody_duplicate(const cJSON *j)
 {
 	return j && (cJSON_IsObject(j) || cJSON_IsArray(j)) ? walk(j, 1) : NULL;
@@ -100,6 +117,12 @@ enum reqbody_verdict reqbody_parse(const char *s, size_t n, int want_object, cJS
 			 "(top-level names count as the same in any letter case). Send each member once.", dup);
 		cJSON_Delete(j);
 		return REQBODY_DUPLICATE;
+	}
+	const char *odd = case_variant(j);
+	if (odd) {
+		snprintf(msg, msglen, "The request body has the member '%.64s'; write it in lower case.", odd);
+		cJSON_Delete(j);
+		return REQBODY_CASE;
 	}
 	*out = j;
 	return REQBODY_OK;

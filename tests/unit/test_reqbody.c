@@ -106,6 +106,10 @@ int main(void)
 	is_int(parse("{\"model\":\"a\",\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"role\":\"system\"}]}", 1),
 	       REQBODY_DUPLICATE, "nested in messages[0]");
 	is_int(parse("{\"a\":{\"b\":[[{\"c\":1,\"d\":{\"e\":1,\"e\":2}}]]}}", 1), REQBODY_DUPLICATE, "deep down");
+	is_int(parse("{\"Model\":\"gpt-4o\",\"messages\":[]}", 1), REQBODY_CASE, "a lone top-level Model");
+	is_int(parse("{\"model\":\"a\",\"Stream_Options\":{}}", 1), REQBODY_CASE, "Stream_Options");
+	is_int(parse("{\"model\":\"a\",\"Temperature\":1}", 1), REQBODY_OK, "other names in any case");
+	is_int(parse("{\"t\":{\"Model\":1}}", 1), REQBODY_OK, "Model deeper down is not the gateway's");
 	is_int(parse("{\"t\":{\"properties\":{\"id\":1,\"ID\":2}}}", 1), REQBODY_OK,
 	       "nested: names in two cases are two names");
 	is_int(parse("{\"a\":{\"x\":1},\"b\":{\"x\":1}}", 1), REQBODY_OK, "one name in two objects");
