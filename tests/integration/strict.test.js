@@ -121,6 +121,13 @@ describe('a member twice: refused in the caller\'s dialect, nothing sent', () =>
     assert.equal(res.json.error.status, 'INVALID_ARGUMENT', res.text);
   });
 
+  it('a lone top-level "Model" (which parsers that ignore case would run) is refused', async () => {
+    assertError(await refused('/api/openai/v1/chat/completions', `{"Model":"gpt-4o","messages":${msgs}}`), 400,
+      { code: 'invalid_member_name' });
+    assertError(await refused('/v1/chat/completions', `{"model":"gpt-4o-mini","Stream":true,"messages":${msgs}}`), 400,
+      { code: 'invalid_member_name' });
+  });
+
   it('text after the body, and a \\u0000 in a member name, are refused too', async () => {
     assertError(await refused('/v1/chat/completions', `{"model":"gpt-4o-mini","messages":${msgs}} {"model":"gpt-4o"}`), 400,
       { code: 'invalid_json' });
