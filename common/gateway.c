@@ -1842,9 +1842,9 @@ static int passthrough_model(struct http_req *r, const struct provider_conf *pro
 	if (mp) {
 		pm = mp + 8;
 		pl = strcspn(pm, ":/?");
-		if (pl > REQBODY_MODEL_LEN || memchr(pm, '%', pl)) {
-			snprintf(msg, sizeof(msg), "The model in the path is longer than %d bytes or %%-encoded; write it "
-				 "plainly.", REQBODY_MODEL_LEN);
+		if (pl > REQBODY_MODEL_LEN || memchr(pm, '%', pl) || strstr(pm, "/models/")) {
+			snprintf(msg, sizeof(msg), "The model in the path is longer than %d bytes, %%-encoded, or not the "
+				 "only one; name one model, plainly.", REQBODY_MODEL_LEN);
 			goto refuse;
 		}
 		/* the body may name the same model, also as "models/NAME" */

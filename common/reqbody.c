@@ -67,21 +67,33 @@ static const char *walk(const cJSON *j, int top)
 	return NULL;
 }
 
-/* A top-level member named like one the gateway reads, but in another
- * letter case ("Model"), or NULL. */
-static const char *case_variant(const cJSON *j)
+/* A member of the object j named like one of names (n of them) but in
+ * another letter case ("Model"), or NULL. */
+static const char *names_case_variant(const cJSON *j, const char *const *names, size_t n)
 {
-	static const char *const read[] = { "model", "stream", "stream_options" };
 	const cJSON *c;
 	if (!cJSON_IsObject(j))
 		return NULL;
 	cJSON_ArrayForEach(c, j) {
-		for (size_t k = 0; c->string && k < sizeof(read) / sizeof(read[0]); k++) {
-			if (!strcasecmp(c->string, read[k]) && strcmp(c->string, read[k]))
+		for (size_t k = 0; c->string && k < n; k++) {
+			if (!strcasecmp(c->string, names[k]) && strcmp(c->string, names[k]))
 				return c->string;
 		}
 	}
 	return NULL;
+}
+
+/* A member the gateway reads (model, stream, stream_options and its
+ * include_usage, which decides whether usage is reported) written in
+ * another letter case, or NULL. */
+static const char *case_variant(const cJSON *j)
+{
+	static const char *const top[] = { "model", "stream", "stream_options" };
+	static const char *const so[] = { "include_usage" };
+	const char *odd = names_case_variant(j, top, sizeof(top) / sizeof(top[0]));
+	if (!odd)
+		odd = names_case_variant(cJSON_GetObjectItemCaseSensitive(j, "stream_options"), so, 1);
+	return odd;
 }
 
 const char *reqbody_duplicate(const cJSON *j)

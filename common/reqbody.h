@@ -11,8 +11,8 @@
  * no member name twice in one object (at any depth; in the top-level
  * object not even in another letter case, since some parsers match those
  * names without regard to case, and for the same reason no top-level
- * "Model", "STREAM" ...: the names the gateway reads are written in lower
- * case). */
+ * "Model", "STREAM" ... nor stream_options.Include_Usage: the names the
+ * gateway reads are written in lower case). */
 #ifndef LLMGATE_REQBODY_H
 #define LLMGATE_REQBODY_H
 #include "provider.h"
@@ -31,7 +31,7 @@ enum reqbody_verdict {
 	REQBODY_NOT_OBJECT,     /* valid, but an object was wanted */
 	REQBODY_NUL,            /* a string holds the escape \u0000 */
 	REQBODY_DUPLICATE,      /* a member name twice in one object */
-	REQBODY_CASE,           /* a top-level "Model", "Stream", "STREAM_OPTIONS" ... */
+	REQBODY_CASE,           /* "Model", "Stream", "STREAM_OPTIONS", "Include_Usage" */
 };
 
 /* Parse the n bytes of s strictly (see above). REQBODY_OK: *out is the

@@ -159,6 +159,12 @@ describe('model names too long: refused, not cut', () => {
     assert.equal(e.param, 'model');
   });
 
+  it('passthrough: a Gemini path naming two models', async () => {
+    const res = await refused('/api/gemini/v1beta/models/gemini-2.0-flash/models/gemini-2.5-pro:generateContent',
+      '{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}', { 'x-goog-api-key': key });
+    assert.equal(res.json.error.status, 'INVALID_ARGUMENT', res.text);
+  });
+
   it('passthrough, in Gemini\'s path', async () => {
     const res = await refused(`/api/gemini/v1beta/models/gemini-2.0-flash${'x'.repeat(300)}:generateContent`,
       '{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}', { 'x-goog-api-key': key });

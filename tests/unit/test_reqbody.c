@@ -109,6 +109,9 @@ int main(void)
 	is_int(parse("{\"Model\":\"gpt-4o\",\"messages\":[]}", 1), REQBODY_CASE, "a lone top-level Model");
 	is_int(parse("{\"model\":\"a\",\"Stream_Options\":{}}", 1), REQBODY_CASE, "Stream_Options");
 	is_int(parse("{\"model\":\"a\",\"Temperature\":1}", 1), REQBODY_OK, "other names in any case");
+	is_int(parse("{\"stream_options\":{\"include_usage\":true,\"Include_Usage\":false}}", 1), REQBODY_CASE,
+	       "stream_options.Include_Usage beside include_usage");
+	is_int(parse("{\"stream_options\":{\"Include_Usage\":true}}", 1), REQBODY_CASE, "Include_Usage alone");
 	is_int(parse("{\"t\":{\"Model\":1}}", 1), REQBODY_OK, "Model deeper down is not the gateway's");
 	is_int(parse("{\"t\":{\"properties\":{\"id\":1,\"ID\":2}}}", 1), REQBODY_OK,
 	       "nested: names in two cases are two names");
