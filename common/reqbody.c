@@ -10,6 +10,17 @@
 #include <strings.h>
 
 #define NAMES_ON_STACK 16   /* objects this small are sorted without malloc */
+#define NAME_QUOTED 64      /* bytes of a member name quoted in a message */
+
+/* How much of name a message quotes: NAME_QUOTED bytes at most, never
+ * ending inside a UTF-8 character. */
+static int quoted_len(const char *name)
+{
+	size_t n = strnlen(name, NAME_QUOTED);
+	while (n && ((unsigned char)name[n] & 0xc0) == 0x80)
+		n--;
+	return (int)n;
+}
 
 static int name_cmp(const void *a, const void *b)
 {
@@ -125,14 +136,16 @@ enum reqbody_verdict reqbody_parse(const char *s, size_t n, int want_object, cJS
 	}
 	const char *dup = reqbody_duplicate(j);
 	if (dup) {
-		snprintf(msg, msglen, "The request body has the member '%.64s' more than once in one object "
-			 "(top-level names count as the same in any letter case). Send each member once.", dup);
+		snprintf(msg, msglen, "The request body has the member '%.*s' more than once in one object "
+			 "(top-level names count as the same in any letter case). Send each member once.",
+			 quoted_len(dup), dup);
 		cJSON_Delete(j);
 		return REQBODY_DUPLICATE;
 	}
 	const char *odd = case_variant(j);
 	if (odd) {
-		snprintf(msg, msglen, "The request body has the member '%.64s'; write it in lower case.", odd);
+		snprintf(msg, msglen, "The request body has the member '%.*s'; write it in lower case.", quoted_len(odd),
+			 odd);
 		cJSON_Delete(j);
 		return REQBODY_CASE;
 	}

@@ -127,6 +127,19 @@ int main(void)
 	is_int(parse("", 1), REQBODY_NOT_JSON, "empty");
 	is_int(parse("{\"a\":\"\\ud800\"}", 1), REQBODY_NOT_JSON, "what cJSON refuses (a lone surrogate)");
 	ok(reqbody_duplicate(NULL) == NULL, "no tree, no duplicate");
+	{
+		/* a long name of two-byte characters: quoted whole characters only */
+		char name[128] = "", body[512], msg[256];
+		for (int i = 0; i < 40; i++)
+			strcat(name, "\xc3\xa9");
+		cJSON *t;
+		snprintf(body, sizeof(body), "{\"%sx\":1,\"%sx\":2}", name, name);
+		is_int(reqbody_parse(body, strlen(body), 1, &t, msg, sizeof(msg)), REQBODY_DUPLICATE, "a long UTF-8 name twice");
+		char *q = strchr(msg, '\'');
+		char *e = q ? strchr(q + 1, '\'') : NULL;
+		ok(q && e && (e - q - 1) % 2 == 0 && (e - q - 1) <= 64, "quoted at a character boundary (%d bytes)",
+		   q && e ? (int)(e - q - 1) : -1);
+	}
 
 	/* the model */
 	char longname[REQBODY_MODEL_LEN + 2];
