@@ -334,6 +334,18 @@ static int on_kv(const char *sec, const char *key, const char *val, int lineno, 
 		} else if (!strcmp(key, "idle_timeout_ms")) {
 			if (num(x, sec, key, val, lineno, 1, 3600000, &v)) return 1;
 			c->idle_timeout_ms = v;
+		} else if (!strcmp(key, "head_timeout_ms")) {
+			if (num(x, sec, key, val, lineno, 0, 3600000, &v)) return 1;
+			c->head_timeout_ms = v;
+		} else if (!strcmp(key, "total_timeout_ms")) {
+			if (num(x, sec, key, val, lineno, 0, 7200000, &v)) return 1;
+			c->total_timeout_ms = v;
+		} else if (!strcmp(key, "stream_max_s")) {
+			if (num(x, sec, key, val, lineno, 0, 86400, &v)) return 1;
+			c->stream_max_s = v;
+		} else if (!strcmp(key, "stream_max_bytes")) {
+			if (num(x, sec, key, val, lineno, 0, 1L << 30, &v)) return 1;
+			c->stream_max_bytes = (size_t)v;
 		} else if (!strcmp(key, "ca_file")) {
 			set_str(&c->ca_file, val);
 		} else if (!strcmp(key, "max_attempts")) {
@@ -591,6 +603,10 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 	c->connect_timeout_ms = 5000;
 	c->first_byte_timeout_ms = 120000;
 	c->idle_timeout_ms = 120000;
+	c->head_timeout_ms = 300000;
+	c->total_timeout_ms = 600000;
+	c->stream_max_s = 1800;
+	c->stream_max_bytes = (size_t)64 << 20;
 	c->max_attempts = 3;
 	c->default_max_tokens = 4096;
 	c->cooldown_s = 60;

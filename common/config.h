@@ -67,6 +67,12 @@ struct config {
 	long connect_timeout_ms;
 	long first_byte_timeout_ms;
 	long idle_timeout_ms;
+	/* limits on an answer that keeps coming, from the request's start
+	 * (upstream.h); 0: none */
+	long head_timeout_ms;      /* the whole response head */
+	long total_timeout_ms;     /* a whole answer that is not a stream */
+	long stream_max_s;         /* a stream's duration */
+	size_t stream_max_bytes;   /* a stream's size */
 	char *ca_file;            /* CA certificates for https upstreams, or NULL */
 	int max_attempts;
 	int cooldown_s;

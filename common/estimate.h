@@ -14,8 +14,9 @@ struct quota_ask;
  * exception, see the README), plus, when output is non-zero, the most
  * output it asks for: the first positive integer of max_tokens,
  * max_completion_tokens, max_output_tokens or
- * generationConfig.maxOutputTokens at the top of a JSON body, else
- * default_out. Cost at price p (the dearer of the input prices; NULL: 0). */
+ * generationConfig.maxOutputTokens at the top of a JSON body (names read
+ * as the most lenient upstream would: escapes decoded, letter case
+ * ignored), else default_out. Cost at price p (the dearer of the input prices; NULL: 0). */
 void estimate_ask(const char *body, size_t n, int output, long default_out, const struct price_conf *p,
 		  struct quota_ask *out);
 #endif
