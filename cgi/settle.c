@@ -23,8 +23,11 @@ static void usage_text(FILE *f)
 		"usage: llmgate-settle [--config FILE] [--state-dir DIR] [--dry-run] [--quiet] [--verbose]\n"
 		"       llmgate-settle --status [--json]    what waits where (ready, settled, pushed)\n"
 		"       llmgate-settle --dump-ledger        every ledger key as one JSON line\n"
+		"       llmgate-settle --verify             read ledger.db and state.db whole; exit 65 if damaged\n"
+		"       llmgate-settle --rebuild-ledger [--force]  a new ledger from the segments on disk\n"
 		"Folds closed usage spool segments into ledger.db and pushes them to the billing\n"
 		"backend (BACKEND_URL, signed with INTERNAL_SECRET). Exit: 0 done, 1 error,\n"
+		"65 ledger.db (or, with --verify, state.db) damaged: nothing done (see --verify),\n"
 		"75 the backend did not take everything (kept for the next run).\n");
 }
 
@@ -63,7 +66,7 @@ static void print_summary(FILE *f, const struct settle_opts *o, const struct set
 	fprintf(f, "; backlog %ld %s", r->backlog_records, plural(r->backlog_records, "record", "records"));
 	if (r->bad_lines)
 		fprintf(f, "; %ld malformed %s skipped", r->bad_lines, plural(r->bad_lines, "line", "lines"));
-	if (rc == SETTLE_EXIT_ERROR && r->error[0])
+	if ((rc == SETTLE_EXIT_ERROR || rc == SETTLE_EXIT_DAMAGED) && r->error[0])
 		fprintf(f, "; failed: %s", r->error);
 	fputc('\n', f);
 }
@@ -266,7 +269,7 @@ out:
 int main(int argc, char **argv)
 {
 	const char *config_path = NULL, *state_dir = NULL;
-	int dry_run = 0, status = 0, as_json = 0, dump = 0, verbose = 0, quiet = 0;
+	int dry_run = 0, status = 0, as_json = 0, dump = 0, verbose = 0, quiet = 0, verify = 0, rebuild = 0, force = 0;
 	int result = SETTLE_EXIT_ERROR;
 	char err[512];
 	struct config c;
@@ -286,6 +289,12 @@ int main(int argc, char **argv)
 			as_json = 1;
 		} else if (!strcmp(argv[i], "--dump-ledger")) {
 			dump = 1;
+		} else if (!strcmp(argv[i], "--verify")) {
+			verify = 1;
+		} else if (!strcmp(argv[i], "--rebuild-ledger")) {
+			rebuild = 1;
+		} else if (!strcmp(argv[i], "--force")) {
+			force = 1;
 		} else if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v")) {
 			verbose++;
 		} else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
@@ -322,7 +331,13 @@ int main(int argc, char **argv)
 		o.state_dir = state_dir;
 	o.dry_run = dry_run;
 
-	if (dump) {
+	if (verify) {
+		result = settle_verify(o.state_dir, stdout);
+	} else if (rebuild) {
+		result = settle_rebuild_ledger(&o, force, stdout, err, sizeof(err));
+		if (result != SETTLE_EXIT_OK)
+			fprintf(stderr, "llmgate-settle: %s\n", err);
+	} else if (dump) {
 		if (settle_dump_ledger(o.state_dir, stdout, err, sizeof(err)) != 0) {
 			fprintf(stderr, "llmgate-settle: %s\n", err);
 			goto out;
@@ -338,7 +353,7 @@ int main(int argc, char **argv)
 		result = SETTLE_EXIT_OK;
 	} else {
 		result = settle_run(&o, &r);
-		if (result == SETTLE_EXIT_ERROR && r.error[0])
+		if ((result == SETTLE_EXIT_ERROR || result == SETTLE_EXIT_DAMAGED) && r.error[0])
 			fprintf(stderr, "llmgate-settle: %s\n", r.error);
 		int idle = !r.folded_records && !r.folded_segments && !r.pushed_batches && !r.backlog_records &&
 			   !r.claimed && !r.bad_lines && !r.no_backend_waiting;

@@ -12,6 +12,7 @@
 #include "store.h"
 #include "upkey.h"
 #include "xmalloc.h"
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -49,13 +50,16 @@
 
 #define SESSION_PREFIX "admin:session:"
 #define PASSWORD_KEY "admin:password"
-#define THROTTLE_KEY "admin:throttle"
+#define THROTTLE_KEY "admin:throttle"         /* all addresses */
+#define THROTTLE_ADDR_PREFIX "admin:throttle:" /* one address (admin_client_addr) */
 #define SETTINGS_KEY "settings"
 #define UPKEY_PREFIX "upkey:"
 #define GWKEY_PREFIX "gwkey:"
 
 static const char *const JSON_TYPE = "application/json; charset=utf-8";
-static const char *const BASE_HEADERS = "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n";
+/* every answer: never cached, never sniffed, never framed (clickjacking) */
+static const char *const BASE_HEADERS = "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+					"Content-Security-Policy: frame-ancestors 'none'\r\nX-Frame-Options: DENY\r\n";
 
 /* ================================================================ pure pieces */
 
@@ -114,6 +118,13 @@ int admin_csv_field(struct buf *b, const char *s)
 	return buf_puts(b, "\"");
 }
 
+/* When t's failures are forgotten (admin.h: until is the lock's end
+ * from ADMIN_THROTTLE_FAILURES on). */
+static int64_t throttle_forget(const struct admin_throttle *t)
+{
+	return t->failures >= ADMIN_THROTTLE_FAILURES ? t->until + ADMIN_THROTTLE_WINDOW_S : t->until;
+}
+
 long admin_throttle_wait(const struct admin_throttle *t, int64_t now)
 {
 	if (t->failures < ADMIN_THROTTLE_FAILURES || t->until <= now)
@@ -123,8 +134,7 @@ long admin_throttle_wait(const struct admin_throttle *t, int64_t now)
 
 void admin_throttle_fail(struct admin_throttle *t, int64_t now)
 {
-	int64_t forget = t->failures >= ADMIN_THROTTLE_FAILURES ? t->until + ADMIN_THROTTLE_WINDOW_S : t->until;
-	if (t->failures <= 0 || now >= forget)
+	if (t->failures <= 0 || now >= throttle_forget(t))
 		t->failures = 0;
 	if (t->failures < LONG_MAX)
 		t->failures++;
@@ -138,6 +148,47 @@ void admin_throttle_fail(struct admin_throttle *t, int64_t now)
 	if (lock > ADMIN_THROTTLE_MAX_S)
 		lock = ADMIN_THROTTLE_MAX_S;
 	t->until = now + lock;
+}
+
+void admin_throttle_global_fail(struct admin_throttle *g, int64_t now)
+{
+	if (g->failures <= 0 || now >= g->until)
+		g->failures = 0;
+	if (g->failures < LONG_MAX)
+		g->failures++;
+	g->until = now + ADMIN_THROTTLE_WINDOW_S;
+}
+
+long admin_login_wait(const struct admin_throttle *a, const struct admin_throttle *g, int64_t now)
+{
+	long own = admin_throttle_wait(a, now);
+	if (own > 0)
+		return own;
+	int ceiling = g->failures >= ADMIN_THROTTLE_GLOBAL_FAILURES && g->until > now;
+	int failed_recently = a->failures > 0 && throttle_forget(a) > now;
+	return ceiling && failed_recently ? (long)(g->until - now) : 0;
+}
+
+void admin_client_addr(const char *remote_addr, char *out, size_t outlen)
+{
+	unsigned char a[16];
+	char text[INET6_ADDRSTRLEN];
+	const char *name = "unknown";
+	if (remote_addr && inet_pton(AF_INET, remote_addr, a) == 1) {
+		name = inet_ntop(AF_INET, a, text, sizeof(text));
+	} else if (remote_addr && inet_pton(AF_INET6, remote_addr, a) == 1) {
+		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		if (!memcmp(a, mapped, sizeof(mapped))) {
+			name = inet_ntop(AF_INET, a + 12, text, sizeof(text));
+		} else {
+			memset(a + 8, 0, 8);
+			if (inet_ntop(AF_INET6, a, text, sizeof(text) - 4)) {
+				strcat(text, "/64");
+				name = text;
+			}
+		}
+	}
+	snprintf(out, outlen, "%s", name ? name : "unknown");
 }
 
 /* ------------------------------------------------------------ validation */
@@ -1081,7 +1132,7 @@ static void reply_store_error(struct ctx *x)
 	if (errno == EAGAIN) {
 		reply_error(x, 503, "store_busy", "Retry-After: 1\r\n", "state.db is busy; try again in a moment");
 	} else {
-		log_err("cannot open %s: %s", x->a->state_path, strerror(errno));
+		log_err("cannot open %s: %s", x->a->state_path, store_strerror(errno));
 		reply_error(x, 500, "store_error", NULL, "cannot open state.db (see the server log)");
 	}
 }
@@ -1199,42 +1250,50 @@ static int csrf_ok(struct ctx *x)
 	return t && strlen(t) == n && x->csrf[0] && ct_equal(t, x->csrf, n);
 }
 
-struct sess_row {
+/* Records of one kind under a prefix (sessions, throttle addresses), for
+ * pruning: newest first by created, live until expires. */
+struct prune_row {
 	char *key;
 	int64_t created, expires;
 };
 
-struct sess_list {
-	struct sess_row *v;
+struct prune_list {
+	struct prune_row *v;
 	size_t n;
 };
 
-static int sess_collect(const char *key, const char *val, size_t vlen, void *user)
+static void prune_add(struct prune_list *l, const char *key, int64_t created, int64_t expires)
 {
-	struct sess_list *l = user;
-	cJSON *j = cJSON_ParseWithLength(val, vlen);
 	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
 	l->v[l->n].key = xstrdup(key);
-	l->v[l->n].created = (int64_t)num_of(j, "created", 0);
-	l->v[l->n].expires = (int64_t)num_of(j, "expires", 0);
+	l->v[l->n].created = created;
+	l->v[l->n].expires = expires;
 	l->n++;
+}
+
+static int sess_collect(const char *key, const char *val, size_t vlen, void *user)
+{
+	cJSON *j = cJSON_ParseWithLength(val, vlen);
+	prune_add(user, key, (int64_t)num_of(j, "created", 0), (int64_t)num_of(j, "expires", 0));
 	cJSON_Delete(j);
 	return 0;
 }
 
-static int cmp_sess_newest(const void *a, const void *b)
+static int cmp_row_newest(const void *a, const void *b)
 {
-	const struct sess_row *x = a, *y = b;
+	const struct prune_row *x = a, *y = b;
 	return x->created == y->created ? 0 : x->created > y->created ? -1 : 1;
 }
 
-/* Drop expired sessions, and the oldest beyond keep (db opened as writer). */
-static void sessions_prune(GDBM_FILE db, int64_t now, size_t keep)
+/* Drop the records under prefix that expired, and the oldest beyond keep
+ * (db opened as writer); collect reads one into a prune_list. */
+static void prune_prefix(GDBM_FILE db, const char *prefix, int (*collect)(const char *, const char *, size_t, void *),
+			 int64_t now, size_t keep)
 {
-	struct sess_list l = { NULL, 0 };
-	store_each(db, SESSION_PREFIX, sess_collect, &l);
+	struct prune_list l = { NULL, 0 };
+	store_each(db, prefix, collect, &l);
 	if (l.n)
-		qsort(l.v, l.n, sizeof(*l.v), cmp_sess_newest);
+		qsort(l.v, l.n, sizeof(*l.v), cmp_row_newest);
 	size_t live = 0;
 	for (size_t i = 0; i < l.n; i++) {
 		if (l.v[i].expires > now && live < keep)
@@ -1353,22 +1412,32 @@ out:
 	free(v);
 }
 
-static void throttle_read(GDBM_FILE db, struct admin_throttle *t)
+static void throttle_read(GDBM_FILE db, const char *key, struct admin_throttle *t)
 {
-	cJSON *j = get_json(db, THROTTLE_KEY);
+	cJSON *j = get_json(db, key);
 	t->failures = (long)num_of(j, "failures", 0);
 	t->until = (int64_t)num_of(j, "until", 0);
 	cJSON_Delete(j);
 }
 
-static int throttle_write(GDBM_FILE db, const struct admin_throttle *t)
+static int throttle_write(GDBM_FILE db, const char *key, const struct admin_throttle *t)
 {
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddNumberToObject(j, "failures", (double)t->failures);
 	cJSON_AddNumberToObject(j, "until", (double)t->until);
-	int r = put_json(db, THROTTLE_KEY, j);
+	int r = put_json(db, key, j);
 	cJSON_Delete(j);
 	return r;
+}
+
+/* An address's throttle record, for pruning: live until forgotten. */
+static int throttle_collect(const char *key, const char *val, size_t vlen, void *user)
+{
+	cJSON *j = cJSON_ParseWithLength(val, vlen);
+	struct admin_throttle t = { (long)num_of(j, "failures", 0), (int64_t)num_of(j, "until", 0) };
+	prune_add(user, key, throttle_forget(&t), throttle_forget(&t));
+	cJSON_Delete(j);
+	return 0;
 }
 
 static int https_on(struct ctx *x)
@@ -1377,18 +1446,22 @@ static int https_on(struct ctx *x)
 	return h && !strcasecmp(h, "on");
 }
 
-/* Every attempt is counted as a failure before the (slow) check and the
- * count is cleared when it succeeds, so that parallel guesses cannot slip
- * past the limit while hashes are being computed. */
+/* Every attempt is counted as a failure (of its address and of all)
+ * before the (slow) check and taken back when it succeeds, so that
+ * parallel guesses cannot slip past the limit while hashes are being
+ * computed. */
 static void h_login(struct ctx *x)
 {
 	char *hash = NULL;
 	cJSON *pwrec = NULL, *sess = NULL;
 	char sid[ADMIN_TOKEN_HEX], csrf[ADMIN_TOKEN_HEX], key_hash[SHA256_HEX_LEN];
 	char sess_key[sizeof(SESSION_PREFIX) + SHA256_HEX_LEN], extra[512];
-	struct admin_throttle t;
+	char addr[ADMIN_ADDR_MAX], tkey[sizeof(THROTTLE_ADDR_PREFIX) + ADMIN_ADDR_MAX];
+	struct admin_throttle t, g;
 	GDBM_FILE db = NULL;
 	sid[0] = '\0';
+	admin_client_addr(http_param(x->r, "REMOTE_ADDR"), addr, sizeof(addr));
+	snprintf(tkey, sizeof(tkey), THROTTLE_ADDR_PREFIX "%s", addr);
 	const char *pw = body_password(x, 0);
 	if (!pw)
 		goto out;
@@ -1403,8 +1476,9 @@ static void h_login(struct ctx *x)
 		goto out;
 	}
 	hash = xstrdup(stored);
-	throttle_read(db, &t);
-	long wait = admin_throttle_wait(&t, x->now);
+	throttle_read(db, tkey, &t);
+	throttle_read(db, THROTTLE_KEY, &g);
+	long wait = admin_login_wait(&t, &g, x->now);
 	if (wait > 0) {
 		snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", wait);
 		reply_error(x, 429, "too_many_attempts", extra,
@@ -1412,7 +1486,9 @@ static void h_login(struct ctx *x)
 		goto out;
 	}
 	admin_throttle_fail(&t, x->now);
-	if (throttle_write(db, &t) != 0 || store_sync(db) != 0) {
+	admin_throttle_global_fail(&g, x->now);
+	prune_prefix(db, THROTTLE_ADDR_PREFIX, throttle_collect, x->now, ADMIN_THROTTLE_ADDRS_MAX - 1);
+	if (throttle_write(db, tkey, &t) != 0 || throttle_write(db, THROTTLE_KEY, &g) != 0 || store_sync(db) != 0) {
 		reply_write_error(x);
 		goto out;
 	}
@@ -1420,7 +1496,11 @@ static void h_login(struct ctx *x)
 	db = NULL;
 
 	if (!pwhash_verify(pw, hash)) {
-		log_warn("admin login failed (%ld in a row)", t.failures);
+		log_warn("admin login from %s failed (%ld in a row from there, %ld from all)", addr, t.failures,
+			 g.failures);
+		if (g.failures == ADMIN_THROTTLE_GLOBAL_FAILURES)
+			log_warn("admin login: %d failures from all addresses within %d s; an address that failed "
+				 "waits until they stop", ADMIN_THROTTLE_GLOBAL_FAILURES, ADMIN_THROTTLE_WINDOW_S);
 		reply_error(x, 401, "wrong_password", NULL, "wrong password");
 		goto out;
 	}
@@ -1438,8 +1518,14 @@ static void h_login(struct ctx *x)
 		reply_store_error(x);
 		goto out;
 	}
-	store_delete(db, THROTTLE_KEY);
-	sessions_prune(db, x->now, ADMIN_SESSIONS_MAX - 1);
+	/* this attempt was no failure: taken back from the counts */
+	store_delete(db, tkey);
+	throttle_read(db, THROTTLE_KEY, &g);
+	if (g.failures > 0) {
+		g.failures--;
+		throttle_write(db, THROTTLE_KEY, &g);
+	}
+	prune_prefix(db, SESSION_PREFIX, sess_collect, x->now, ADMIN_SESSIONS_MAX - 1);
 	if (put_json(db, sess_key, sess) != 0 || store_sync(db) != 0) {
 		reply_write_error(x);
 		goto out;
@@ -1447,7 +1533,7 @@ static void h_login(struct ctx *x)
 	snprintf(extra, sizeof(extra),
 		 "Set-Cookie: " ADMIN_SESSION_COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%d%s\r\n", sid,
 		 ADMIN_SESSION_TTL_S, https_on(x) ? "; Secure" : "");
-	log_info("admin logged in");
+	log_info("admin logged in from %s", addr);
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "csrf", csrf);
 	cJSON_AddNumberToObject(j, "expires", (double)(x->now + ADMIN_SESSION_TTL_S));
@@ -1943,13 +2029,19 @@ static int usage_load(struct ctx *x, struct admin_usage *u, char *err, size_t er
 	int result = -1;
 	GDBM_FILE db = store_open(x->a->ledger_path, 0, ADMIN_STORE_WAIT_MS);
 	if (!db && errno != ENOENT) {
-		snprintf(err, errlen, "cannot read ledger.db: %s", strerror(errno));
+		snprintf(err, errlen, "cannot read ledger.db: %s", store_strerror(errno));
 		goto out;
 	}
 	if (db) {
 		ledger_last_segments(db, &last, &nlast);
-		ledger_each(db, "", usage_ledger_cb, u);
+		int r = ledger_each(db, "", usage_ledger_cb, u);
+		int cause = errno;
 		store_close(db);
+		if (r < 0) {
+			/* never zeros for totals that cannot be read */
+			snprintf(err, errlen, "cannot read ledger.db: %s", store_strerror(cause));
+			goto out;
+		}
 	}
 	for (size_t s = 0; s < 2; s++) {
 		char **list = NULL;
@@ -2292,7 +2384,8 @@ static int upkey_exists(struct ctx *x, const char *provider, const char *secret)
 	if (!db)
 		return errno == ENOENT ? 0 : -1;
 	snprintf(prefix, sizeof(prefix), UPKEY_PREFIX "%s:", provider);
-	int r = store_each(db, prefix, same_secret_cb, (void *)secret) ? 1 : 0;
+	int r = store_each(db, prefix, same_secret_cb, (void *)secret);
+	r = r < 0 ? -1 : r ? 1 : 0;
 	store_close(db);
 	return r;
 }

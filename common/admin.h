@@ -26,6 +26,9 @@
 #define ADMIN_THROTTLE_WINDOW_S 900       /* failures are forgotten after this */
 #define ADMIN_THROTTLE_BASE_S 60          /* first lock; doubles with each further failure */
 #define ADMIN_THROTTLE_MAX_S 3600         /* longest lock */
+#define ADMIN_THROTTLE_GLOBAL_FAILURES 20 /* from all addresses within the window: the ceiling is on */
+#define ADMIN_THROTTLE_ADDRS_MAX 1024     /* address records kept; the most recent */
+#define ADMIN_ADDR_MAX 48                 /* admin_client_addr's answer, with its NUL */
 #define ADMIN_USAGE_DAYS_DEFAULT 30
 #define ADMIN_USAGE_DAYS_MAX 366
 #define ADMIN_STORE_WAIT_MS 3000          /* how long to wait for state.db's lock */
@@ -77,6 +80,26 @@ long admin_throttle_wait(const struct admin_throttle *t, int64_t now);
 /* Count one failed login at now: forget old failures, then lock for
  * ADMIN_THROTTLE_BASE_S doubled per failure past the limit (capped). */
 void admin_throttle_fail(struct admin_throttle *t, int64_t now);
+
+/* The login throttle's records: one per client address
+ * (admin:throttle:<addr>, the schedule above) and one for all of them
+ * (admin:throttle: failures, and until = the last failure + the window).
+ * The global record only counts; admin_login_wait decides. */
+/* Count one failed login from any address at now in the global record:
+ * failures older than ADMIN_THROTTLE_WINDOW_S before it are forgotten. */
+void admin_throttle_global_fail(struct admin_throttle *g, int64_t now);
+/* Seconds a login from an address must wait at now (0: it may try), given
+ * its record a and the global record g. Its own lock first; then, while
+ * the global ceiling is on (ADMIN_THROTTLE_GLOBAL_FAILURES failures within
+ * the window), an address that failed recently waits for the ceiling to
+ * go off. An address without recent failures may always try: a guesser
+ * with many addresses cannot lock the administrator out. */
+long admin_login_wait(const struct admin_throttle *a, const struct admin_throttle *g, int64_t now);
+/* The throttle's name for a client address (REMOTE_ADDR) in out (at least
+ * ADMIN_ADDR_MAX): an IPv4 address as it is, the IPv4 of a v4-mapped IPv6
+ * address, an IPv6 address's /64 ("2001:db8:1:2::/64", as one host gets
+ * a whole /64), "unknown" for anything else (NULL, empty, not an address). */
+void admin_client_addr(const char *remote_addr, char *out, size_t outlen);
 
 /* Copy the value of cookie name from a Cookie header into out. 1 if found
  * and it fits, else 0 (out is then ""). */

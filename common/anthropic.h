@@ -26,7 +26,7 @@
 #define ANTHROPIC_VERSION            "2023-06-01"
 #define ANTHROPIC_DEFAULT_MAX_TOKENS 4096   /* when the client gave none */
 #define ANTHROPIC_ID_MAX             160    /* ids kept by the stream state */
-#define ANTHROPIC_MODEL_MAX          160
+#define ANTHROPIC_MODEL_MAX          256    /* >= MODEL_NAME_MAX: echoed whole */
 #define ANTHROPIC_ERR_MAX            256
 
 /* ------------------------------------------------ OpenAI → Anthropic */

@@ -104,17 +104,29 @@ static int load_one(const char *key, const char *val, size_t vlen, void *user)
 	return 0;
 }
 
-/* Build a new table from env keys + state.db. Returns 0, or -1 if the store
- * could not be read (keep the old table then). */
-static int auth_build(struct auth *a, struct auth_entry **out, size_t *nout)
+/* Build a new table from env keys + state.db, and the version of state.db
+ * it holds (zero when there is none). Returns 0, or -1 with err (keep the
+ * old table then). */
+static int auth_build(struct auth *a, struct auth_entry **out, size_t *nout, struct store_sig *sig,
+		      char *err, size_t errlen)
 {
 	struct load_ctx lc = { NULL, 0 };
-	GDBM_FILE db = store_open(a->db_path, 0, 50);
-	if (!db && errno != ENOENT)
+	memset(sig, 0, sizeof(*sig));
+	GDBM_FILE db = store_open(a->db_path, STORE_READ, 50);
+	if (!db && errno != ENOENT) {
+		snprintf(err, errlen, "cannot read %s: %s", a->db_path, store_strerror(errno));
 		return -1;
+	}
 	if (db) {
-		store_each(db, "gwkey:", load_one, &lc);
+		store_sig_of(db, sig);
+		int r = store_each(db, "gwkey:", load_one, &lc);
+		int saved = errno;
 		store_close(db);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot read %s: %s", a->db_path, store_strerror(saved));
+			free(lc.v);
+			return -1;
+		}
 	}
 	lc.v = xrealloc(lc.v, (lc.n + a->nenv + 1) * sizeof(*lc.v));
 	memcpy(lc.v + lc.n, a->env, a->nenv * sizeof(*lc.v));
@@ -125,49 +137,51 @@ static int auth_build(struct auth *a, struct auth_entry **out, size_t *nout)
 	return 0;
 }
 
-static void auth_maybe_reload(struct auth *a, int force)
+/* Reload when state.db is not the version in the table. wait: queue behind
+ * a reload in progress (a lookup that missed) rather than skip it (the
+ * housekeeping tick). retry_bad: read again a version that failed before.
+ * With force, reload whatever the version. 0, or -1 with err. */
+static int auth_reload(struct auth *a, int wait, int retry_bad, int force, char *err, size_t errlen)
 {
-	int64_t now = pool_now_ms();
-	if (!force && __atomic_load_n(&a->next_check_ms, __ATOMIC_RELAXED) > now)
-		return;
-	if (pthread_mutex_trylock(&a->reload_mu) != 0)
-		return;
-	__atomic_store_n(&a->next_check_ms, now + AUTH_RELOAD_MS, __ATOMIC_RELAXED);
-	struct stat st;
-	int exists = stat(a->db_path, &st) == 0;
-	int changed = force;
-	if (exists) {
-		changed |= st.st_mtim.tv_sec != a->mtime.tv_sec || st.st_mtim.tv_nsec != a->mtime.tv_nsec ||
-			   st.st_ino != a->ino || st.st_size != a->size;
-	} else {
-		changed |= a->ino != 0;
+	int result = 0;
+	if (wait)
+		pthread_mutex_lock(&a->reload_mu);
+	else if (pthread_mutex_trylock(&a->reload_mu) != 0)
+		return 0;
+	struct store_sig now, had;
+	store_sig_path(a->db_path, &now);
+	pthread_rwlock_rdlock(&a->lock);
+	had = a->sig;
+	pthread_rwlock_unlock(&a->lock);
+	if (!force && (store_sig_eq(&now, &had) || (!retry_bad && a->failing && store_sig_eq(&now, &a->bad_sig))))
+		goto out;
+	struct auth_entry *v;
+	size_t n;
+	struct store_sig sig;
+	if (auth_build(a, &v, &n, &sig, err, errlen) != 0) {
+		if (!a->failing || !store_sig_eq(&now, &a->bad_sig))
+			log_err("gateway keys not reloaded, the keys read before stay in use: %s", err);
+		a->failing = 1;
+		a->bad_sig = now;
+		result = -1;
+		goto out;
 	}
-	if (changed) {
-		struct auth_entry *v;
-		size_t n;
-		if (auth_build(a, &v, &n) == 0) {
-			pthread_rwlock_wrlock(&a->lock);
-			struct auth_entry *old = a->v;
-			a->v = v;
-			a->n = n;
-			pthread_rwlock_unlock(&a->lock);
-			free(old);
-			if (exists) {
-				a->mtime = st.st_mtim;
-				a->ino = st.st_ino;
-				a->size = st.st_size;
-			} else {
-				a->ino = 0;
-			}
-		} else {
-			/* locked by a writer: look again very soon */
-			__atomic_store_n(&a->next_check_ms, now + 20, __ATOMIC_RELAXED);
-		}
-	}
+	if (a->failing)
+		log_info("gateway keys reloaded: %s can be read again", a->db_path);
+	a->failing = 0;
+	pthread_rwlock_wrlock(&a->lock);
+	struct auth_entry *old = a->v;
+	a->v = v;
+	a->n = n;
+	a->sig = sig;
+	pthread_rwlock_unlock(&a->lock);
+	free(old);
+out:
 	pthread_mutex_unlock(&a->reload_mu);
+	return result;
 }
 
-void auth_init(struct auth *a, const struct config *c)
+int auth_init(struct auth *a, const struct config *c, char *err, size_t errlen)
 {
 	memset(a, 0, sizeof(*a));
 	pthread_rwlock_init(&a->lock, NULL);
@@ -182,7 +196,7 @@ void auth_init(struct auth *a, const struct config *c)
 		snprintf(e->id, sizeof(e->id), "env-%.8s", hex);
 		snprintf(e->name, sizeof(e->name), "AUTH_KEY #%zu", i + 1);
 	}
-	auth_maybe_reload(a, 1);
+	return auth_reload(a, 1, 1, 1, err, errlen);
 }
 
 void auth_free(struct auth *a)
@@ -194,14 +208,18 @@ void auth_free(struct auth *a)
 	pthread_mutex_destroy(&a->reload_mu);
 }
 
-int auth_lookup(struct auth *a, const char *key, struct auth_entry *out)
+void auth_refresh(struct auth *a)
+{
+	char err[512];
+	auth_reload(a, 0, 1, 0, err, sizeof(err));
+}
+
+/* 1 found (out filled), 0 not; *stale: state.db is not the table's version. */
+static int lookup_table(struct auth *a, const unsigned char hash[32], struct auth_entry *out, int *stale)
 {
 	int found = 0;
 	struct auth_entry probe;
-	if (!key || !*key)
-		return 0;
-	auth_maybe_reload(a, 0);
-	sha256(key, strlen(key), probe.hash);
+	memcpy(probe.hash, hash, 32);
 	pthread_rwlock_rdlock(&a->lock);
 	const struct auth_entry *e = bsearch(&probe, a->v, a->n, sizeof(*a->v), cmp_entry);
 	if (e && ct_equal(e->hash, probe.hash, 32) && !e->revoked &&
@@ -209,8 +227,30 @@ int auth_lookup(struct auth *a, const char *key, struct auth_entry *out)
 		*out = *e;
 		found = 1;
 	}
+	if (!found && stale) {
+		struct store_sig now;
+		store_sig_path(a->db_path, &now);
+		*stale = !store_sig_eq(&now, &a->sig);
+	}
 	pthread_rwlock_unlock(&a->lock);
 	return found;
+}
+
+int auth_lookup(struct auth *a, const char *key, struct auth_entry *out)
+{
+	unsigned char hash[32];
+	int stale = 0;
+	if (!key || !*key)
+		return 0;
+	sha256(key, strlen(key), hash);
+	if (lookup_table(a, hash, out, &stale))
+		return 1;
+	if (!stale)
+		return 0;
+	/* a key created since the table was read: read state.db again, once */
+	char err[512];
+	auth_reload(a, 1, 0, 0, err, sizeof(err));
+	return lookup_table(a, hash, out, NULL);
 }
 
 /* ---------------------------------------------------------- the key store */
@@ -253,10 +293,9 @@ char *auth_key_create(const char *state_dir, const char *name, int64_t expires,
 	cJSON_AddFalseToObject(j, "revoked");
 	json = cJSON_PrintUnformatted(j);
 
-	db = store_open(path, 1, STORE_WAIT_MS);
+	db = store_open(path, STORE_WRITE, STORE_WAIT_MS);
 	if (!db) {
-		snprintf(err, errlen, "cannot open %s for writing: %s", path,
-			 errno == EAGAIN ? "another program holds it" : strerror(errno));
+		snprintf(err, errlen, "cannot change %s: %s", path, store_strerror(errno));
 		free(key);
 		goto out;
 	}
@@ -287,14 +326,17 @@ static int key_modify(const char *state_dir, const char *id, int (*fn)(cJSON *re
 	char *dbkey = xasprintf("gwkey:%s", id);
 	char *val = NULL, *json = NULL;
 	cJSON *j = NULL;
-	GDBM_FILE db = store_open(path, 1, STORE_WAIT_MS);
+	GDBM_FILE db = store_open(path, STORE_WRITE, STORE_WAIT_MS);
 	if (!db) {
-		snprintf(err, errlen, "cannot open %s for writing: %s", path,
-			 errno == EAGAIN ? "another program holds it" : strerror(errno));
+		snprintf(err, errlen, "cannot change %s: %s", path, store_strerror(errno));
 		goto out;
 	}
 	size_t len;
 	val = store_get(db, dbkey, &len);
+	if (!val && errno != ENOENT) {
+		snprintf(err, errlen, "cannot read %s: %s", path, store_strerror(errno));
+		goto out;
+	}
 	if (!val || !(j = cJSON_ParseWithLength(val, len))) {
 		snprintf(err, errlen, "no key with id %.40s", id);
 		goto out;
@@ -414,16 +456,16 @@ int auth_key_update(const char *state_dir, const char *id, const cJSON *patch, c
 }
 
 struct each_ctx {
-	void (*fn)(const char *json, void *user);
-	void *user;
+	char **v;
+	size_t n;
 };
 
 static int each_one(const char *key, const char *val, size_t vlen, void *user)
 {
 	struct each_ctx *ec = user;
 	(void)key;
-	(void)vlen;
-	ec->fn(val, ec->user);
+	ec->v = xrealloc(ec->v, (ec->n + 1) * sizeof(*ec->v));
+	ec->v[ec->n++] = xstrndup(val, vlen);
 	return 0;
 }
 
@@ -431,19 +473,27 @@ int auth_key_each(const char *state_dir, void (*fn)(const char *json, void *user
 		  char *err, size_t errlen)
 {
 	char *path = auth_state_path(state_dir);
-	struct each_ctx ec = { fn, user };
+	struct each_ctx ec = { NULL, 0 };
 	int result = 0;
-	GDBM_FILE db = store_open(path, 0, STORE_WAIT_MS);
+	GDBM_FILE db = store_open(path, STORE_READ, STORE_WAIT_MS);
 	if (!db) {
 		if (errno != ENOENT) {
-			snprintf(err, errlen, "cannot read %s: %s", path,
-				 errno == EAGAIN ? "another program holds it" : strerror(errno));
+			snprintf(err, errlen, "cannot read %s: %s", path, store_strerror(errno));
 			result = -1;
 		}
 		goto out;
 	}
-	store_each(db, "gwkey:", each_one, &ec);
+	if (store_each(db, "gwkey:", each_one, &ec) < 0) {
+		snprintf(err, errlen, "cannot read %s: %s", path, store_strerror(errno));
+		result = -1;
+	}
 	store_close(db);
+	for (size_t i = 0; i < ec.n; i++) {
+		if (result == 0)
+			fn(ec.v[i], user);
+		free(ec.v[i]);
+	}
+	free(ec.v);
 out:
 	free(path);
 	return result;

@@ -2,6 +2,7 @@
 #ifndef LLMGATE_AUTH_H
 #define LLMGATE_AUTH_H
 #include "config.h"
+#include "store.h"
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,8 +12,7 @@
 #define AUTH_ID_MAX 32
 #define AUTH_NAME_MAX 64
 #define AUTH_KEY_PREFIX "sk-lg-"
-#define AUTH_RELOAD_MS 250
-#define AUTH_MODELS_MAX 512   /* how often the router looks at state.db */
+#define AUTH_MODELS_MAX 512
 
 struct auth_entry {
 	unsigned char hash[32];       /* SHA-256 of the key */
@@ -31,25 +31,33 @@ struct auth_entry {
 };
 
 struct auth {
-	pthread_rwlock_t lock;
+	pthread_rwlock_t lock;        /* guards v, n, sig */
 	struct auth_entry *v;         /* sorted by hash */
 	size_t n;
-	pthread_mutex_t reload_mu;
+	struct store_sig sig;         /* state.db as read into v (zero: none) */
+	pthread_mutex_t reload_mu;    /* one reload at a time; guards bad_sig, failing */
+	struct store_sig bad_sig;     /* a state.db that could not be read */
+	int failing;                  /* the last reload failed (logged once) */
 	char *db_path;                /* state.db */
-	struct timespec mtime;
-	ino_t ino;
-	off_t size;
-	int64_t next_check_ms;
 	struct auth_entry *env;       /* from AUTH_KEY / [auth] keys */
 	size_t nenv;
 };
 
-/* Build the table from the config's keys and state_dir/state.db. */
-void auth_init(struct auth *a, const struct config *c);
+/* Build the table from the config's keys and state_dir/state.db. 0, or -1
+ * with a reason in err when state.db exists but cannot be read whole (the
+ * router must not start without its keys). */
+int auth_init(struct auth *a, const struct config *c, char *err, size_t errlen);
 void auth_free(struct auth *a);
+/* Reload the table if state.db changed since it was read (the router's
+ * housekeeping thread calls this a few times a second). The new table
+ * replaces the old one in one step; when state.db cannot be read the old
+ * table stays, the reason is logged once, and the next call tries again. */
+void auth_refresh(struct auth *a);
 /* Look a presented key up. Returns 1 and copies the entry when the key is
- * known, not revoked and not expired; 0 otherwise. Reloads state.db when it
- * changed (checked at most every AUTH_RELOAD_MS). Thread-safe. */
+ * known, not revoked and not expired; 0 otherwise. A key not in the table
+ * while state.db differs from the table's version makes it reload once and
+ * look again, so a key committed before the request is always seen.
+ * Thread-safe. */
 int auth_lookup(struct auth *a, const char *key, struct auth_entry *out);
 
 /* --- the key store (state.db), used by llmgate-keys and the admin --- */
@@ -64,7 +72,9 @@ char *auth_key_create(const char *state_dir, const char *name, int64_t expires,
 int auth_key_update(const char *state_dir, const char *id, const cJSON *patch, char *err, size_t errlen);
 /* Mark a key revoked; 0, or -1 with err (unknown id, store locked). */
 int auth_key_revoke(const char *state_dir, const char *id, char *err, size_t errlen);
-/* Call fn with each stored key's record (JSON text). 0 or -1 with err. */
+/* Call fn with each stored key's record (JSON text), only once the whole
+ * store was read. 0 (also when there is no store), or -1 with err (damaged
+ * or unreadable store: fn is not called). */
 int auth_key_each(const char *state_dir, void (*fn)(const char *json, void *user), void *user,
 		  char *err, size_t errlen);
 /* state_dir + "/state.db" (new string). */

@@ -254,6 +254,18 @@ struct parse_ctx {
 
 #define FAIL(...) do { snprintf(x->err, x->errlen, __VA_ARGS__); return 1; } while (0)
 
+/* "true"/"yes"/"1"/"on" or "false"/"no"/"0"/"off" into *on; 0, or -1 if
+ * val is neither. */
+static int parse_bool(const char *val, int *on)
+{
+	int t = !strcmp(val, "true") || !strcmp(val, "yes") || !strcmp(val, "1") || !strcmp(val, "on");
+	int f = !strcmp(val, "false") || !strcmp(val, "no") || !strcmp(val, "0") || !strcmp(val, "off");
+	if (!t && !f)
+		return -1;
+	*on = t;
+	return 0;
+}
+
 static int num(struct parse_ctx *x, const char *sec, const char *key, const char *val,
 	       int lineno, long min, long max, long *out)
 {
@@ -305,6 +317,13 @@ static int on_kv(const char *sec, const char *key, const char *val, int lineno, 
 		} else {
 			FAIL("line %d: unknown setting [server] %s", lineno, key);
 		}
+	} else if (!strcmp(sec, "quota")) {
+		if (!strcmp(key, "default_max_tokens")) {
+			if (num(x, sec, key, val, lineno, 0, 10000000, &v)) return 1;
+			c->default_max_tokens = v;
+		} else {
+			FAIL("line %d: unknown setting [quota] %s", lineno, key);
+		}
 	} else if (!strcmp(sec, "upstream")) {
 		if (!strcmp(key, "connect_timeout_ms")) {
 			if (num(x, sec, key, val, lineno, 1, 600000, &v)) return 1;
@@ -315,6 +334,18 @@ static int on_kv(const char *sec, const char *key, const char *val, int lineno, 
 		} else if (!strcmp(key, "idle_timeout_ms")) {
 			if (num(x, sec, key, val, lineno, 1, 3600000, &v)) return 1;
 			c->idle_timeout_ms = v;
+		} else if (!strcmp(key, "head_timeout_ms")) {
+			if (num(x, sec, key, val, lineno, 0, 3600000, &v)) return 1;
+			c->head_timeout_ms = v;
+		} else if (!strcmp(key, "total_timeout_ms")) {
+			if (num(x, sec, key, val, lineno, 0, 7200000, &v)) return 1;
+			c->total_timeout_ms = v;
+		} else if (!strcmp(key, "stream_max_s")) {
+			if (num(x, sec, key, val, lineno, 0, 86400, &v)) return 1;
+			c->stream_max_s = v;
+		} else if (!strcmp(key, "stream_max_bytes")) {
+			if (num(x, sec, key, val, lineno, 0, 1L << 30, &v)) return 1;
+			c->stream_max_bytes = (size_t)v;
 		} else if (!strcmp(key, "ca_file")) {
 			set_str(&c->ca_file, val);
 		} else if (!strcmp(key, "max_attempts")) {
@@ -397,9 +428,8 @@ static int on_kv(const char *sec, const char *key, const char *val, int lineno, 
 		set_price(c, key, in, cached, out);
 	} else if (!strcmp(sec, "cache")) {
 		if (!strcmp(key, "enabled") || !strcmp(key, "per_key")) {
-			int on = !strcmp(val, "true") || !strcmp(val, "yes") || !strcmp(val, "1") || !strcmp(val, "on");
-			int off = !strcmp(val, "false") || !strcmp(val, "no") || !strcmp(val, "0") || !strcmp(val, "off");
-			if (!on && !off)
+			int on;
+			if (parse_bool(val, &on) != 0)
 				FAIL("line %d: [cache] %s must be true or false", lineno, key);
 			if (!strcmp(key, "enabled"))
 				c->cache_enabled = on;
@@ -432,6 +462,9 @@ static int on_kv(const char *sec, const char *key, const char *val, int lineno, 
 		} else if (!strcmp(key, "retries")) {
 			if (num(x, sec, key, val, lineno, 0, 100, &v)) return 1;
 			c->settle_retries = (int)v;
+		} else if (!strcmp(key, "archive")) {
+			if (parse_bool(val, &c->settle_archive) != 0)
+				FAIL("line %d: [settle] archive must be true or false", lineno);
 		} else if (!strcmp(key, "spool_max_bytes")) {
 			if (num(x, sec, key, val, lineno, 4096, 1L << 50, &v)) return 1;
 			c->spool_max_bytes = v;
@@ -576,7 +609,12 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 	c->connect_timeout_ms = 5000;
 	c->first_byte_timeout_ms = 120000;
 	c->idle_timeout_ms = 120000;
+	c->head_timeout_ms = 300000;
+	c->total_timeout_ms = 600000;
+	c->stream_max_s = 1800;
+	c->stream_max_bytes = (size_t)64 << 20;
 	c->max_attempts = 3;
+	c->default_max_tokens = 4096;
 	c->cooldown_s = 60;
 	c->cooldown_long_after = 5;
 	c->cooldown_long_s = 900;
@@ -906,17 +944,21 @@ int config_apply_state(struct config *c, char *err, size_t errlen)
 	char *path = xasprintf("%s/state.db", c->state_dir);
 	char *val = NULL;
 	cJSON *s = NULL;
-	GDBM_FILE db = store_open(path, 0, 50);
+	GDBM_FILE db = store_open(path, STORE_READ, 50);
 	if (!db) {
 		if (errno == ENOENT)
 			result = 0;
 		else
-			snprintf(err, errlen, "cannot read %s: %s", path,
-				 errno == EAGAIN ? "a writer holds it" : strerror(errno));
+			snprintf(err, errlen, "cannot read %s: %s", path, store_strerror(errno));
 		goto out;
 	}
 	size_t len;
 	val = store_get(db, "settings", &len);
+	if (!val && errno != ENOENT) {
+		snprintf(err, errlen, "cannot read %s: %s", path, store_strerror(errno));
+		store_close(db);
+		goto out;
+	}
 	if (val) {
 		s = cJSON_ParseWithLength(val, len);
 		if (cJSON_IsObject(s))
@@ -925,9 +967,11 @@ int config_apply_state(struct config *c, char *err, size_t errlen)
 			log_warn("state.db: settings are not a JSON object; ignored");
 	}
 	/* after the providers, so that keys of new providers find them */
-	store_each(db, "upkey:", upkey_one, c);
+	if (store_each(db, "upkey:", upkey_one, c) < 0)
+		snprintf(err, errlen, "cannot read %s: %s", path, store_strerror(errno));
+	else
+		result = 0;
 	store_close(db);
-	result = 0;
 out:
 	cJSON_Delete(s);
 	free(val);

@@ -67,11 +67,19 @@ struct config {
 	long connect_timeout_ms;
 	long first_byte_timeout_ms;
 	long idle_timeout_ms;
+	/* limits on an answer that keeps coming, from the request's start
+	 * (upstream.h); 0: none */
+	long head_timeout_ms;      /* the whole response head */
+	long total_timeout_ms;     /* a whole answer that is not a stream */
+	long stream_max_s;         /* a stream's duration */
+	size_t stream_max_bytes;   /* a stream's size */
 	char *ca_file;            /* CA certificates for https upstreams, or NULL */
 	int max_attempts;
 	int cooldown_s;
 	int cooldown_long_after;
 	int cooldown_long_s;
+	/* [quota] */
+	long default_max_tokens;  /* output reserved for a request that sets no limit of its own */
 	/* [auth] + AUTH_KEY */
 	char **auth_keys;
 	size_t nauth_keys;
@@ -98,6 +106,7 @@ struct config {
 	char *settle_secret;
 	int settle_batch;
 	int settle_retries;
+	int settle_archive;        /* keep settled segments in spool/archive/ */
 	long long spool_max_bytes;  /* unsettled spool (.open + .ready) at which requests are refused */
 	int spool_warn_percent;     /* of spool_max_bytes: /health degraded from here */
 };

@@ -4,12 +4,14 @@
 #include "anthropic.h"
 #include "buf.h"
 #include "durable.h"
+#include "estimate.h"
 #include "gemini.h"
 #include "jscan.h"
 #include "upkey.h"
 #include "log.h"
 #include "oai.h"
 #include "provider.h"
+#include "reqbody.h"
 #include "sha256.h"
 #include "sse.h"
 #include "upstream.h"
@@ -30,6 +32,9 @@
 /* Each route's handler keeps its own locals: inlined into gateway_handle
  * they would all be on every request's stack (see chat_run). */
 #define NOINLINE __attribute__((noinline))
+/* a model name the gateway takes is echoed whole by the translators */
+_Static_assert(ANTHROPIC_MODEL_MAX >= MODEL_NAME_MAX && GEMINI_MODEL_MAX >= MODEL_NAME_MAX,
+	       "translators must hold any model name the gateway takes");
 
 static void runtime_free(struct runtime *rt)
 {
@@ -147,17 +152,13 @@ int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t 
 	file_sig(state_path, &gw->state_mtime, &gw->state_ino);
 	file_sig(gw->config_path, &gw->conf_mtime, NULL);
 	free(state_path);
+	/* a state.db that exists but cannot be read is not an empty one: no
+	 * start without its settings and keys (writers never lock readers out) */
 	gw->rt = runtime_build(gw, 1, err, errlen);
-	if (!gw->rt) {
-		/* state.db briefly locked: start with the file alone, and read
-		 * state.db at the next tick */
-		log_warn("%s; starting without state.db settings", err);
-		gw->rt = runtime_build(gw, 0, err, errlen);
-		if (!gw->rt)
-			return -1;
-		memset(&gw->state_mtime, 0, sizeof(gw->state_mtime));
-	}
-	auth_init(&gw->auth, &gw->cfg);
+	if (!gw->rt)
+		return -1;
+	if (auth_init(&gw->auth, &gw->cfg, err, errlen) != 0)
+		return -1;
 	gw->spool_ok = spool_open(&gw->spool, gw->cfg.state_dir) == 0;
 	durable_measure(gw, &gw->rt->cfg);
 	quota_init(&gw->quota, gw->cfg.state_dir);
@@ -233,6 +234,7 @@ void gateway_tick(struct gateway *gw)
 	struct runtime *cur = runtime_get(gw);
 	durable_tick(gw, &cur->cfg);
 	runtime_put(gw, cur);
+	quota_tick(&gw->quota);
 	/* state.db or the config file changed: a new snapshot */
 	struct timespec smt, cmt;
 	ino_t sino;
@@ -256,13 +258,25 @@ void gateway_tick(struct gateway *gw)
 			gw->state_mtime = smt;
 			gw->state_ino = sino;
 			gw->conf_mtime = cmt;
+			if (gw->state_failing)
+				log_info("state.db can be read again");
+			gw->state_failing = 0;
+			health_set(&gw->health, HEALTH_STORE_UNREADABLE, 0, NULL);
 			log_info("settings reloaded");
 		} else if (conf_changed) {
 			/* a broken config file: keep serving with what we have */
 			log_err("config not reloaded: %s", err);
 			gw->conf_mtime = cmt;
+		} else {
+			/* state.db cannot be read: keep the last good snapshot, say
+			 * so once, and try again at the next tick */
+			if (!gw->state_failing)
+				log_err("settings not reloaded, the settings read before stay in use: %s", err);
+			gw->state_failing = 1;
+			health_set(&gw->health, HEALTH_STORE_UNREADABLE, 1, "state.db cannot be read");
 		}
 	}
+	auth_refresh(&gw->auth);
 	int64_t now = pool_now_ms();
 	if (now >= gw->next_publish_ms) {
 		gw->next_publish_ms = now + 1000;
@@ -580,9 +594,11 @@ struct chat_ctx {
 	int cache_hit;
 	int recorded;
 	int held;                  /* space for the usage record is reserved */
+	struct quota_hold hold;    /* the key's reservation while the request runs */
 };
 
-static void record_usage(struct gateway *gw, const struct auth_entry *who, const struct usage_record *rec, int held);
+static void record_usage(struct gateway *gw, const struct auth_entry *who, const struct usage_record *rec,
+			 int held, struct quota_hold *hold);
 
 /* Write the request's usage record, once. It is called before the last
  * byte of an answer goes out (before the body, before a stream's end), so
@@ -611,7 +627,7 @@ static void record_now(struct chat_ctx *x, int status)
 		rec.u.completion = x->client_stream ? (x->events > 1 ? (long)x->events - 1 : 0) : (long)(x->body.len / 4);
 	}
 	rec.cost = usage_cost(&rec.u, config_price(x->c, x->used_model, x->requested));
-	record_usage(x->gw, x->who, &rec, x->held);
+	record_usage(x->gw, x->who, &rec, x->held, &x->hold);
 	x->held = 0;
 }
 
@@ -795,71 +811,6 @@ static int chat_on_data(void *user, const char *p, size_t n)
 	return http_flush(x->r) == 0 ? 0 : -1;
 }
 
-/* The OpenAI-format body for an OpenAI upstream: the client's JSON with
- * model rewritten and, for streams, stream_options.include_usage on. */
-static char *openai_body(cJSON *req, const char *model, int stream)
-{
-	cJSON_ReplaceItemInObjectCaseSensitive(req, "model", cJSON_CreateString(model));
-	if (stream) {
-		cJSON *so = cJSON_GetObjectItemCaseSensitive(req, "stream_options");
-		if (!cJSON_IsObject(so)) {
-			cJSON_DeleteItemFromObjectCaseSensitive(req, "stream_options");
-			so = cJSON_AddObjectToObject(req, "stream_options");
-		}
-		cJSON_DeleteItemFromObjectCaseSensitive(so, "include_usage");
-		cJSON_AddTrueToObject(so, "include_usage");
-	}
-	return cJSON_PrintUnformatted(req);
-}
-
-/* The same as openai_body without parsing and printing: the client's own
- * JSON text with only the model's value replaced and, for a stream that
- * did not ask for usage, stream_options added. NULL when that is not
- * enough (the client's stream_options would need changing). */
-static char *openai_body_splice(const char *raw, size_t n, const cJSON *req, const char *model, int stream)
-{
-	size_t vs, ve;
-	int add_so = 0;
-	if (jscan_member(raw, n, "model", &vs, &ve) != 1)
-		return NULL;
-	if (stream) {
-		const cJSON *so = cJSON_GetObjectItemCaseSensitive(req, "stream_options");
-		if (!so)
-			add_so = 1;
-		else if (!cJSON_IsObject(so) || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage")))
-			return NULL;
-	}
-	size_t close = n;
-	while (close > ve && raw[close - 1] != '}')
-		close--;
-	if (close <= ve)
-		return NULL;
-	close--;   /* the object's closing brace */
-	cJSON *ms = cJSON_CreateString(model);
-	char *mj = cJSON_PrintUnformatted(ms);
-	cJSON_Delete(ms);
-	static const char so_text[] = ",\"stream_options\":{\"include_usage\":true}";
-	size_t ml = strlen(mj);
-	size_t total = vs + ml + (close - ve) + (add_so ? sizeof(so_text) - 1 : 0) + (n - close);
-	char *out = xmalloc(total + 1);
-	char *p = out;
-	memcpy(p, raw, vs);
-	p += vs;
-	memcpy(p, mj, ml);
-	p += ml;
-	memcpy(p, raw + ve, close - ve);
-	p += close - ve;
-	if (add_so) {
-		memcpy(p, so_text, sizeof(so_text) - 1);
-		p += sizeof(so_text) - 1;
-	}
-	memcpy(p, raw + close, n - close);
-	p += n - close;
-	*p = '\0';
-	free(mj);
-	return out;
-}
-
 /* What one attempt sends: body, URL and headers for the target's dialect.
  * Returns the body (free()), or NULL with a reason in err (a request this
  * dialect cannot carry: the client's fault). */
@@ -873,16 +824,13 @@ static char *attempt_request(struct chat_ctx *x, cJSON *req, cJSON *areq, const 
 	x->passthrough = x->client == DIALECT_ANTHROPIC && x->up == DIALECT_ANTHROPIC && areq;
 	switch (x->up) {
 	case DIALECT_OPENAI:
-		if (x->raw_body_ok)
-			body = openai_body_splice(x->r->body.data, x->r->body.len, req, t->model, x->client_stream);
-		if (!body)
-			body = openai_body(req, t->model, x->client_stream);
+		body = reqbody_forward(req, x->raw_body_ok ? x->r->body.data : NULL, x->r->body.len, t->model,
+				       x->client_stream);
 		*url = xasprintf("%s/chat/completions", base);
 		break;
 	case DIALECT_ANTHROPIC:
 		if (x->passthrough) {
-			cJSON_ReplaceItemInObjectCaseSensitive(areq, "model", cJSON_CreateString(t->model));
-			body = cJSON_PrintUnformatted(areq);
+			body = reqbody_forward(areq, NULL, 0, t->model, 0);
 		} else {
 			body = anthropic_request_from_oai(req, t->model, err, errlen);
 		}
@@ -1040,12 +988,13 @@ static int serve_from_cache(struct cache *cache, struct chat_ctx *x, const char 
 }
 
 /* Write the usage record (spool, or kept in memory until it can be; quota
- * counters) and the access log line. */
-static void record_usage(struct gateway *gw, const struct auth_entry *who, const struct usage_record *rec, int held)
+ * counters: it replaces the request's reservation) and the access log line. */
+static void record_usage(struct gateway *gw, const struct auth_entry *who, const struct usage_record *rec,
+			 int held, struct quota_hold *hold)
 {
 	char seg[SPOOL_NAME_MAX];
 	durable_record(gw, rec, held, seg);
-	quota_record(&gw->quota, who, rec->ts_ms, rec->u.prompt + rec->u.completion, rec->cost, seg);
+	quota_record(&gw->quota, who, rec->ts_ms, rec->u.prompt + rec->u.completion, rec->cost, seg, hold);
 	log_info("%s key=%s %s model=%s provider=%s upkey=%s status=%d stream=%d prompt=%ld completion=%ld "
 		 "cached=%ld reasoning=%ld%s cost=%.6f client_gone=%d ttfb=%ld ms=%ld",
 		 rec->id, rec->key_id, rec->endpoint, rec->model, rec->provider, rec->upstream_key, rec->status,
@@ -1053,7 +1002,9 @@ static void record_usage(struct gateway *gw, const struct auth_entry *who, const
 		 rec->estimated ? " estimated" : "", rec->cost, rec->client_gone, rec->ttfb_ms, rec->total_ms);
 }
 
-enum fail_kind { FAIL_NONE = 0, FAIL_COOLING, FAIL_RATE_LIMITED, FAIL_AUTH, FAIL_TIMEOUT, FAIL_UPSTREAM };
+/* FAIL_DEADLINE: an answer that kept coming past a limit of the gateway's
+ * own (upstream_gateway_limit): 504, no retry, the key not blamed */
+enum fail_kind { FAIL_NONE = 0, FAIL_COOLING, FAIL_RATE_LIMITED, FAIL_AUTH, FAIL_TIMEOUT, FAIL_UPSTREAM, FAIL_DEADLINE };
 
 /* Add the configured system prompt to a chat that has no system message;
  * 1 if it did. */
@@ -1117,7 +1068,8 @@ static void finish_stream(struct chat_ctx *x, int ok)
 }
 
 /* Read and parse a request body; answers the client and returns NULL when
- * it is too large, unreadable or not a JSON object. */
+ * it is too large, unreadable or not a strict JSON object (reqbody.h: no
+ * duplicate member anywhere, nothing after it, no \u0000). */
 static cJSON *read_json_body(struct http_req *r, const struct config *c)
 {
 	int rb = http_read_body(r, c->max_body);
@@ -1134,14 +1086,31 @@ static cJSON *read_json_body(struct http_req *r, const struct config *c)
 			  "The request body could not be read completely.");
 		return NULL;
 	}
-	cJSON *j = cJSON_ParseWithLength(r->body.data ? r->body.data : "", r->body.len);
-	if (!j || !cJSON_IsObject(j)) {
-		cJSON_Delete(j);
-		oai_error(r, 400, "invalid_request_error", "invalid_json", NULL, NULL,
-			  "We could not parse the JSON body of your request. The body must be a JSON object.");
+	cJSON *j;
+	char msg[256];
+	enum reqbody_verdict v = reqbody_parse(r->body.data, r->body.len, 1, &j, msg, sizeof(msg));
+	if (v != REQBODY_OK) {
+		oai_error(r, 400, "invalid_request_error", v == REQBODY_DUPLICATE ? "duplicate_member" :
+			  v == REQBODY_CASE ? "invalid_member_name" : "invalid_json", NULL, NULL, "%s", msg);
 		return NULL;
 	}
 	return j;
+}
+
+/* The request's "model" in *model, or an answer to the client (400: no
+ * model, or one longer than the gateway holds, which is never cut) and
+ * -1. */
+static int request_model(struct http_req *r, const cJSON *req, const char **model)
+{
+	enum reqbody_model_verdict v = reqbody_model(req, model);
+	if (v == REQBODY_MODEL_TOO_LONG)
+		oai_error(r, 400, "invalid_request_error", "string_above_max_length", "model", NULL,
+			  "'model' is longer than %d bytes, the longest model name this gateway takes.",
+			  REQBODY_MODEL_LEN);
+	else if (v != REQBODY_MODEL_OK)
+		oai_error(r, 400, "invalid_request_error", "missing_required_parameter", "model", NULL,
+			  "You must provide a model parameter.");
+	return v == REQBODY_MODEL_OK ? 0 : -1;
 }
 
 /* The next key of a target's pool to try, or -1 when none is left; when
@@ -1192,6 +1161,16 @@ static int attempt_failed(struct chat_ctx *x, const struct upstream_call *uc, in
 	const struct config *c = x->c;
 	const char *name = t->prov->name, *key = pool->keys[ki].id;
 	char m[220];
+	if (!ok && upstream_gateway_limit(uc)) {
+		/* the upstream was answering, only too slowly or too long: not the
+		 * key's fault, and another try would make the client wait as long
+		 * again */
+		*fail = FAIL_DEADLINE;
+		snprintf(detail, dl, "upstream %s: %s", name, uc->errmsg);
+		log_warn("%s attempt %d on %s key %s ended by the gateway's limit: %s", x->req_id, attempt, name, key,
+			 detail);
+		return 1;
+	}
 	if (!ok) {
 		*fail = uc->timeout != UPSTREAM_TIMEOUT_NONE || uc->err == UPSTREAM_ERR_TIMEOUT ? FAIL_TIMEOUT
 												     : FAIL_UPSTREAM;
@@ -1239,6 +1218,42 @@ static int attempt_failed(struct chat_ctx *x, const struct upstream_call *uc, in
 	return 0;
 }
 
+/* The dearest price among a route's targets (a reservation must cover
+ * whichever of them answers), or NULL when none has one. */
+static const struct price_conf *dearest_price(const struct config *c, const struct route *rt, const char *requested)
+{
+	const struct price_conf *best = NULL;
+	for (size_t i = 0; i < rt->n; i++) {
+		const struct price_conf *p = config_price(c, rt->t[i].model, requested);
+		if (p && (!best || p->input + p->output > best->input + best->output))
+			best = p;
+	}
+	return best;
+}
+
+/* The key's allow-list, rate limits and budgets for this request, its
+ * worst case (output: it may produce output tokens) reserved in x->hold.
+ * 1: go on; 0: refused, answered and recorded. */
+static int quota_admit(struct chat_ctx *x, const struct route *rt, int output)
+{
+	struct quota_ask ask = { 0, 0 };
+	struct quota_refusal why;
+	if (quota_has_limits(x->who))
+		estimate_ask(x->r->body.data, x->r->body.len, output, x->c->default_max_tokens,
+			     dearest_price(x->c, rt, x->requested), &ask);
+	enum quota_verdict qv = quota_check(&x->gw->quota, x->who, x->requested, &ask, x->t0, &why, &x->hold);
+	if (qv == QUOTA_OK)
+		return 1;
+	char extra[64] = "";
+	if (why.retry_after_s > 0)
+		snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", why.retry_after_s);
+	record_now(x, (int)qv);
+	oai_error(x->r, (int)qv, qv == QUOTA_MODEL ? "permission_error" : qv == QUOTA_UNAVAILABLE ? "api_error" :
+		  "rate_limit_error", why.code, qv == QUOTA_MODEL ? "model" : NULL, extra[0] ? extra : NULL, "%s",
+		  why.message);
+	return 0;
+}
+
 /* A request's state for the chat engine; translate: the answer may be
  * turned from one dialect's stream into another's, which needs buffers. */
 static void chat_ctx_init(struct chat_ctx *x, struct gateway *gw, const struct config *c, struct http_req *r,
@@ -1266,6 +1281,7 @@ static void chat_ctx_init(struct chat_ctx *x, struct gateway *gw, const struct c
 
 static void chat_ctx_free(struct chat_ctx *x)
 {
+	quota_release(&x->gw->quota, x->who, &x->hold);
 	sse_free(&x->sse);
 	sse_free(&x->oai_sse);
 	buf_free(&x->body);
@@ -1304,12 +1320,9 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 	chat_ctx_init(x, gw, c, r, who, req_id, client, client == DIALECT_ANTHROPIC ? "messages" : "chat", t0, 1);
 	char *requested = x->requested;
 
-	const cJSON *model = cJSON_GetObjectItemCaseSensitive(req, "model");
-	if (!cJSON_IsString(model) || !*model->valuestring) {
-		oai_error(r, 400, "invalid_request_error", "missing_required_parameter", "model", NULL,
-			  "You must provide a model parameter.");
+	const char *model;
+	if (request_model(r, req, &model) != 0)
 		goto out;
-	}
 	const cJSON *messages = cJSON_GetObjectItemCaseSensitive(req, "messages");
 	if (!cJSON_IsArray(messages) || cJSON_GetArraySize(messages) == 0) {
 		oai_error(r, 400, "invalid_request_error", "missing_required_parameter", "messages", NULL,
@@ -1326,7 +1339,7 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 	x->client_usage = client == DIALECT_ANTHROPIC ||
 			 (cJSON_IsObject(so) && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage")));
 
-	snprintf(x->requested, sizeof(x->requested), "%s", model->valuestring);
+	memcpy(x->requested, model, strlen(model) + 1);   /* fits: request_model */
 	if (provider_resolve(c, requested, rt) != 0) {
 		oai_error(r, 404, "invalid_request_error", "model_not_found", "model", NULL,
 			  "The model '%.200s' does not exist or you do not have access to it.", requested);
@@ -1337,17 +1350,8 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 	routed = 1;
 	if (client == DIALECT_ANTHROPIC)
 		anthropic_from_oai_init(&x->o2a, requested);
-	struct quota_refusal why;
-	enum quota_verdict qv = quota_check(&gw->quota, who, requested, t0, &why);
-	if (qv != QUOTA_OK) {
-		char extra[64] = "";
-		if (why.retry_after_s > 0)
-			snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", why.retry_after_s);
-		record_now(x, (int)qv);
-		oai_error(r, (int)qv, qv == QUOTA_MODEL ? "permission_error" : "rate_limit_error", why.code,
-			  qv == QUOTA_MODEL ? "model" : NULL, extra[0] ? extra : NULL, "%s", why.message);
+	if (!quota_admit(x, rt, 1))
 		goto done;
-	}
 
 	x->raw_body_ok = client == DIALECT_OPENAI && r->body.data;
 	if (c->system_prompt && add_system_prompt(req, c->system_prompt))
@@ -1366,7 +1370,7 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 			goto done;
 	}
 
-	for (size_t ti = 0; ti < rt->n && attempts < c->max_attempts && !x->committed; ti++) {
+	for (size_t ti = 0; ti < rt->n && attempts < c->max_attempts && !x->committed && fail != FAIL_DEADLINE; ti++) {
 		const struct route_target *t = &rt->t[ti];
 		struct pool *pool = pool_of(snap, t->prov);
 		struct pool_tried tried = { 0 };
@@ -1400,6 +1404,10 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 				.connect_timeout_ms = c->connect_timeout_ms,
 				.first_byte_timeout_ms = c->first_byte_timeout_ms,
 				.idle_timeout_ms = c->idle_timeout_ms,
+				.head_timeout_ms = c->head_timeout_ms,
+				.total_timeout_ms = c->total_timeout_ms,
+				.stream_max_ms = c->stream_max_s * 1000,
+				.stream_max_bytes = c->stream_max_bytes,
 				.request_id = req_id,
 				.on_head = chat_on_head, .on_data = chat_on_data, .user = x,
 			};
@@ -1413,14 +1421,18 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 				/* the stream reached the client: no retry whatever happens */
 				pool_report(pool, ki, POOL_OK, -1, c, now);
 				if (!ok && !r->client_gone)
-					log_warn("%s upstream %s stream failed: %s", req_id, t->prov->name,
+					log_warn("%s upstream %s stream %s: %s", req_id, t->prov->name,
+						 upstream_gateway_limit(&uc) ? "ended by the gateway's limit" : "failed",
 						 uc.timeout == UPSTREAM_TIMEOUT_IDLE ? "idle timeout" : uc.errmsg);
 				finish_stream(x, ok);
 				fail = FAIL_NONE;
 				break;
 			}
-			if (attempt_failed(x, &uc, ok, t, pool, ki, attempts, now, &fail, &retry_ms, detail, sizeof(detail)))
+			if (attempt_failed(x, &uc, ok, t, pool, ki, attempts, now, &fail, &retry_ms, detail, sizeof(detail))) {
+				if (fail == FAIL_DEADLINE)
+					break;
 				continue;
+			}
 			if (uc.status >= 400) {
 				pool_report(pool, ki, POOL_OK, -1, c, now);
 				relay_client_error(x);
@@ -1471,8 +1483,8 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 		if (ra_s < 1)
 			ra_s = 1;
 		snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", ra_s);
-		record_now(x, fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED ? 429 : fail == FAIL_TIMEOUT ? 504 :
-			       fail == FAIL_NONE ? 503 : 502);
+		record_now(x, fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED ? 429 :
+			       fail == FAIL_TIMEOUT || fail == FAIL_DEADLINE ? 504 : fail == FAIL_NONE ? 503 : 502);
 		switch (fail) {
 		case FAIL_COOLING:
 		case FAIL_RATE_LIMITED:
@@ -1483,6 +1495,10 @@ static void chat_run(struct worker *w, struct http_req *r, struct runtime *snap,
 		case FAIL_TIMEOUT:
 			oai_error(r, 504, "upstream_error", "upstream_timeout", NULL, NULL,
 				  "The upstream did not answer in time (%s).", detail);
+			break;
+		case FAIL_DEADLINE:
+			oai_error(r, 504, "upstream_error", "upstream_timeout", NULL, NULL,
+				  "The upstream answer did not complete within this gateway's limit (%s).", detail);
 			break;
 		case FAIL_AUTH:
 			oai_error(r, 502, "upstream_error", "upstream_auth_failed", NULL, NULL,
@@ -1652,6 +1668,40 @@ static void proxy_body_usage(struct chat_ctx *x)
 	free(oai);
 }
 
+/* Answer a proxied request no attempt of which reached the client, by how
+ * the last one failed; a native (passthrough) call in its provider's own
+ * error shape. */
+static void proxy_fail(struct chat_ctx *x, const struct proxy_spec *spec, enum fail_kind fail, int attempts,
+		       const char *detail, int64_t retry_ms)
+{
+	struct http_req *r = x->r;
+	char extra[64];
+	long ra_s = (long)((retry_ms + 999) / 1000);
+	if (ra_s < 1)
+		ra_s = 1;
+	snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", ra_s);
+	int st = fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED ? 429 :
+		 fail == FAIL_TIMEOUT || fail == FAIL_DEADLINE ? 504 : fail == FAIL_NONE ? 503 : 502;
+	record_now(x, st);
+	enum dialect shape = !strcmp(spec->endpoint, "passthrough") ? x->up : DIALECT_OPENAI;
+	if (shape == DIALECT_ANTHROPIC)
+		r->anthropic_errors = 1;
+	char msg[512];
+	snprintf(msg, sizeof(msg), "The upstream request failed after %d attempt%s%s%s%s", attempts,
+		 attempts == 1 ? "" : "s", detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
+	if (shape == DIALECT_GEMINI) {
+		log_scrub(msg);
+		char *b = gemini_error_json(st, msg);
+		http_respond(r, st, "application/json", st == 429 ? extra : NULL, b, strlen(b));
+		free(b);
+		return;
+	}
+	oai_error(r, st, st == 429 ? "rate_limit_error" : "upstream_error",
+		  st == 429 ? "upstream_rate_limited" : st == 504 ? "upstream_timeout" :
+		  fail == FAIL_AUTH ? "upstream_auth_failed" : st == 503 ? "no_upstream_key" : "upstream_error",
+		  NULL, st == 429 ? extra : NULL, "%s", msg);
+}
+
 /* Try the targets of rt with the request of spec; answer the client. */
 static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap, const struct auth_entry *who,
 		      const char *req_id, const struct route *rt, const char *model, const struct proxy_spec *spec)
@@ -1673,19 +1723,11 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 	if (usage_space(x, r->passthrough && rt->n ? rt->t[0].prov->dialect : DIALECT_OPENAI) != 0)
 		goto out;
 
-	struct quota_refusal why;
-	enum quota_verdict qv = quota_check(&gw->quota, who, x->requested, x->t0, &why);
-	if (qv != QUOTA_OK) {
-		char extra[64] = "";
-		if (why.retry_after_s > 0)
-			snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", why.retry_after_s);
-		record_now(x, (int)qv);
-		oai_error(r, (int)qv, qv == QUOTA_MODEL ? "permission_error" : "rate_limit_error", why.code,
-			  qv == QUOTA_MODEL ? "model" : NULL, extra[0] ? extra : NULL, "%s", why.message);
+	/* output: not for embeddings, nor for a request without a body (GET) */
+	if (!quota_admit(x, rt, strcmp(spec->endpoint, "embeddings") != 0 && spec->body_len > 0))
 		goto out;
-	}
 
-	for (size_t ti = 0; ti < rt->n && attempts < c->max_attempts && !x->committed; ti++) {
+	for (size_t ti = 0; ti < rt->n && attempts < c->max_attempts && !x->committed && fail != FAIL_DEADLINE; ti++) {
 		const struct route_target *t = &rt->t[ti];
 		struct pool *pool = pool_of(snap, t->prov);
 		struct pool_tried tried = { 0 };
@@ -1712,6 +1754,10 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 				.connect_timeout_ms = c->connect_timeout_ms,
 				.first_byte_timeout_ms = c->first_byte_timeout_ms,
 				.idle_timeout_ms = c->idle_timeout_ms,
+				.head_timeout_ms = c->head_timeout_ms,
+				.total_timeout_ms = c->total_timeout_ms,
+				.stream_max_ms = c->stream_max_s * 1000,
+				.stream_max_bytes = c->stream_max_bytes,
 				.request_id = req_id,
 				.on_head = proxy_on_head, .on_data = proxy_on_data, .user = x,
 			};
@@ -1724,11 +1770,15 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 			if (x->committed) {
 				pool_report(pool, ki, POOL_OK, -1, c, now);
 				if (!ok && !r->client_gone)
-					log_warn("%s passthrough stream from %s failed: %s", req_id, t->prov->name, uc.errmsg);
+					log_warn("%s passthrough stream from %s %s: %s", req_id, t->prov->name,
+						 upstream_gateway_limit(&uc) ? "ended by the gateway's limit" : "failed", uc.errmsg);
 				break;
 			}
-			if (attempt_failed(x, &uc, ok, t, pool, ki, attempts, now, &fail, &retry_ms, detail, sizeof(detail)))
+			if (attempt_failed(x, &uc, ok, t, pool, ki, attempts, now, &fail, &retry_ms, detail, sizeof(detail))) {
+				if (fail == FAIL_DEADLINE)
+					break;
 				continue;
+			}
 			/* an answer for the client, buffered: its own status, scrubbed */
 			pool_report(pool, ki, POOL_OK, -1, c, now);
 			if (uc.status >= 200 && uc.status < 300)
@@ -1748,21 +1798,8 @@ static void proxy_run(struct worker *w, struct http_req *r, struct runtime *snap
 			break;
 		}
 	}
-	if (!x->committed) {
-		char extra[64];
-		long ra_s = (long)((retry_ms + 999) / 1000);
-		if (ra_s < 1)
-			ra_s = 1;
-		snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", ra_s);
-		int st = fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED ? 429 : fail == FAIL_TIMEOUT ? 504 :
-			 fail == FAIL_NONE ? 503 : 502;
-		record_now(x, st);
-		oai_error(r, st, st == 429 ? "rate_limit_error" : "upstream_error",
-			  st == 429 ? "upstream_rate_limited" : st == 504 ? "upstream_timeout" :
-			  fail == FAIL_AUTH ? "upstream_auth_failed" : st == 503 ? "no_upstream_key" : "upstream_error",
-			  NULL, st == 429 ? extra : NULL, "The upstream request failed after %d attempt%s%s%s%s", attempts,
-			  attempts == 1 ? "" : "s", detail[0] ? " (" : "", detail, detail[0] ? ")" : "");
-	}
+	if (!x->committed)
+		proxy_fail(x, spec, fail, attempts, detail, retry_ms);
 	record_now(x, r->status);
 out:
 	free(url);
@@ -1782,15 +1819,12 @@ NOINLINE static void handle_openai_endpoint(struct worker *w, struct http_req *r
 	if (!req)
 		return;
 	struct route *rt = xmalloc(sizeof(*rt));   /* not on the stack: see chat_run */
-	const cJSON *model = cJSON_GetObjectItemCaseSensitive(req, "model");
-	if (!cJSON_IsString(model) || !*model->valuestring) {
-		oai_error(r, 400, "invalid_request_error", "missing_required_parameter", "model", NULL,
-			  "You must provide a model parameter.");
+	const char *model;
+	if (request_model(r, req, &model) != 0)
 		goto out;
-	}
-	if (provider_resolve(c, model->valuestring, rt) != 0) {
+	if (provider_resolve(c, model, rt) != 0) {
 		oai_error(r, 404, "invalid_request_error", "model_not_found", "model", NULL,
-			  "The model '%.200s' does not exist or you do not have access to it.", model->valuestring);
+			  "The model '%.200s' does not exist or you do not have access to it.", model);
 		goto out;
 	}
 	size_t usable = 0;   /* the targets that speak OpenAI's format */
@@ -1800,15 +1834,14 @@ NOINLINE static void handle_openai_endpoint(struct worker *w, struct http_req *r
 	rt->n = usable;
 	if (!usable) {
 		oai_error(r, 400, "invalid_request_error", "unsupported_model", "model", NULL,
-			  "%s is not offered for model '%.200s' through this gateway.", endpoint, model->valuestring);
+			  "%s is not offered for model '%.200s' through this gateway.", endpoint, model);
 		goto out;
 	}
 	char requested[MODEL_NAME_MAX];
-	snprintf(requested, sizeof(requested), "%s", model->valuestring);
+	memcpy(requested, model, strlen(model) + 1);   /* fits: request_model */
 	/* the upstream model name is the same for every target of one route
 	 * but for aliases: rewrite per first target */
-	cJSON_ReplaceItemInObjectCaseSensitive(req, "model", cJSON_CreateString(rt->t[0].model));
-	body = cJSON_PrintUnformatted(req);
+	body = reqbody_forward(req, r->body.data, r->body.len, rt->t[0].model, 0);
 	struct proxy_spec spec = { .endpoint = endpoint, .suffix = suffix, .body = body, .body_len = strlen(body) };
 	proxy_run(w, r, snap, who, req_id, rt, requested, &spec);
 out:
@@ -1886,6 +1919,91 @@ static void strip_key_param(const char *q, char *out, size_t outlen)
 	}
 }
 
+/* A passthrough request refused in its provider's own error shape. */
+static void native_error(struct http_req *r, const struct provider_conf *prov, int status, const char *code,
+			 const char *param, const char *msg)
+{
+	char clean[512];
+	snprintf(clean, sizeof(clean), "%s", msg);
+	log_scrub(clean);
+	char *body = prov->dialect == DIALECT_ANTHROPIC ? anthropic_error_json(anthropic_error_type(status), clean) :
+		     prov->dialect == DIALECT_GEMINI ? gemini_error_json(status, clean) : NULL;
+	if (body)
+		http_respond(r, status, "application/json", NULL, body, strlen(body));
+	else
+		oai_error(r, status, "invalid_request_error", code, param, NULL, "%s", clean);
+	free(body);
+}
+
+/* Does the passthrough body read as JSON: a JSON Content-Type, or text
+ * that starts like an object or array? */
+static int body_is_json(struct http_req *r)
+{
+	const char *ct = http_header(r, "Content-Type");
+	if (ct && strcasestr(ct, "json"))
+		return 1;
+	size_t i = 0;
+	while (i < r->body.len && strchr(" \t\r\n", r->body.data[i]))
+		i++;
+	return i < r->body.len && (r->body.data[i] == '{' || r->body.data[i] == '[');
+}
+
+/* The model a passthrough request names, into model (MODEL_NAME_MAX):
+ * the body's "model", or the path's /models/NAME (Gemini's way); "" for
+ * none. Whatever the gateway reads must be what the upstream reads: a JSON
+ * body must be strict (reqbody.h), a name is never cut, one in the path is
+ * taken only as written (no %-escapes), and body and path may not name two
+ * models. Otherwise the client is answered (400) and -1 returned. */
+static int passthrough_model(struct http_req *r, const struct provider_conf *prov, const char *rest, char *model)
+{
+	char msg[320];
+	const char *bm = NULL, *pm = NULL;
+	size_t pl = 0;
+	cJSON *j = NULL;
+	if (r->body.len && body_is_json(r)) {
+		enum reqbody_verdict v = reqbody_parse(r->body.data, r->body.len, 0, &j, msg, sizeof(msg));
+		if (v != REQBODY_OK) {
+			native_error(r, prov, 400, v == REQBODY_DUPLICATE ? "duplicate_member" :
+				     v == REQBODY_CASE ? "invalid_member_name" : "invalid_json", NULL, msg);
+			return -1;
+		}
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "model");
+		if (cJSON_IsString(m) && reqbody_model(j, &bm) == REQBODY_MODEL_TOO_LONG) {
+			snprintf(msg, sizeof(msg), "'model' is longer than %d bytes, the longest model name this gateway takes.",
+				 REQBODY_MODEL_LEN);
+			goto refuse;
+		}
+	}
+	const char *mp = strstr(rest, "/models/");
+	if (mp) {
+		pm = mp + 8;
+		pl = strcspn(pm, ":/?");
+		if (pl > REQBODY_MODEL_LEN || memchr(pm, '%', pl) || strstr(pm, "/models/")) {
+			snprintf(msg, sizeof(msg), "The model in the path is longer than %d bytes, %%-encoded, or not the "
+				 "only one; name one model, plainly.", REQBODY_MODEL_LEN);
+			goto refuse;
+		}
+		/* the body may name the same model, also as "models/NAME" */
+		const char *b = bm && !strncmp(bm, "models/", 7) ? bm + 7 : bm;
+		if (pl && b && (strlen(b) != pl || memcmp(b, pm, pl))) {
+			snprintf(msg, sizeof(msg), "The path and the body's 'model' name two different models.");
+			goto refuse;
+		}
+	}
+	if (pm && pl) {            /* the name the upstream runs; the body's agrees */
+		memcpy(model, pm, pl);
+		model[pl] = '\0';
+	} else if (bm) {
+		memcpy(model, bm, strlen(bm) + 1);
+	}
+	cJSON_Delete(j);
+	return 0;
+refuse:
+	cJSON_Delete(j);
+	native_error(r, prov, 400, "invalid_value", "model", msg);
+	return -1;
+}
+
 /* /api/{provider}/{rest}: the provider's own API, the gateway key swapped
  * for a pool key. */
 NOINLINE static void handle_passthrough(struct worker *w, struct http_req *r, struct runtime *snap,
@@ -1901,7 +2019,6 @@ NOINLINE static void handle_passthrough(struct worker *w, struct http_req *r, st
 	char *const url = mem->url, *const query = mem->query, *const model = mem->model;
 	struct route *const rt = &mem->rt;
 	model[0] = '\0';
-	cJSON *j = NULL;
 
 	static const char *const methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE", NULL };
 	int method_ok = 0;
@@ -1941,17 +2058,8 @@ NOINLINE static void handle_passthrough(struct worker *w, struct http_req *r, st
 		}
 	}
 	/* the model, for quotas and the record: the body's, or Gemini's path */
-	j = r->body.len ? cJSON_ParseWithLength(r->body.data, r->body.len) : NULL;
-	const cJSON *m = j ? cJSON_GetObjectItemCaseSensitive(j, "model") : NULL;
-	if (cJSON_IsString(m))
-		snprintf(model, sizeof(mem->model), "%s", m->valuestring);
-	const char *mp = strstr(rest, "/models/");
-	if (!model[0] && mp) {
-		mp += 8;
-		size_t n = strcspn(mp, ":/?");
-		snprintf(model, sizeof(mem->model), "%.*s", (int)(n < sizeof(mem->model) ? n : sizeof(mem->model) - 1), mp);
-	}
-	cJSON_Delete(j);
+	if (passthrough_model(r, prov, rest, model) != 0)
+		goto out;
 
 	/* base_url + rest, where the end of the base's path may be repeated at
 	 * the start of rest (".../v1beta" and "/v1beta/models/..."): then only

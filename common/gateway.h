@@ -29,6 +29,7 @@ struct gateway {
 	pthread_mutex_t rt_mu;
 	struct timespec state_mtime, conf_mtime;
 	ino_t state_ino;
+	int state_failing;       /* state.db could not be read at the last change (logged) */
 	int64_t next_publish_ms;
 	struct spool spool;      /* usage records */
 	int spool_ok;
@@ -49,7 +50,8 @@ struct worker {
 };
 
 /* Load config (path NULL: LLMGATE_CONFIG or the default), keys, pools.
- * -1 with a one-line reason in err. */
+ * -1 with a one-line reason in err (also when state.db exists but cannot
+ * be read whole). */
 int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t errlen);
 void gateway_free(struct gateway *gw);
 /* On SIGTERM, after the requests in flight are done: write what usage is
@@ -57,7 +59,9 @@ void gateway_free(struct gateway *gw);
 void gateway_shutdown(struct gateway *gw);
 /* Periodic work (call a few times a second): close the usage segment when
  * it is due, so that settle can take it; rebuild the runtime snapshot when
- * state.db or the config file changed; publish key pool state. */
+ * state.db or the config file changed (keeping the last good one when
+ * state.db cannot be read); reload the gateway keys (auth_refresh);
+ * publish key pool state. */
 void gateway_tick(struct gateway *gw);
 void worker_init(struct worker *w, struct gateway *gw, unsigned idx);
 void worker_free(struct worker *w);

@@ -27,7 +27,7 @@
 #define GEMINI_SIG_SEP        "__thought__"
 #define GEMINI_MAX_CANDIDATES 8      /* candidates (choices) a stream tracks */
 #define GEMINI_ID_MAX         160
-#define GEMINI_MODEL_MAX      160
+#define GEMINI_MODEL_MAX      256   /* >= MODEL_NAME_MAX: echoed whole */
 #define GEMINI_ERR_MAX        256
 
 /* The path to append to the base URL (".../v1beta"): "/models/MODEL:

@@ -131,8 +131,8 @@ int jscan_is_object(const char *s, size_t n)
 
 /* One JSON value at s[*i], strictly by RFC 8259 (raw control characters in
  * strings and leading zeros refused), nested at most depth deep; *i moves
- * past it. 0 if valid. */
-static int valid_value(const char *s, size_t n, size_t *i, int depth)
+ * past it. 0 if valid. *nul is set when a string holds the escape \u0000. */
+static int valid_value(const char *s, size_t n, size_t *i, int depth, int *nul)
 {
 	size_t k = skip_ws(s, n, *i);
 	if (k >= n)
@@ -149,6 +149,8 @@ static int valid_value(const char *s, size_t n, size_t *i, int depth)
 				if (++k >= n)
 					return -1;
 				if (s[k] == 'u') {
+					if (n - k > 4 && !memcmp(s + k + 1, "0000", 4))
+						*nul = 1;
 					for (int h = 0; h < 4; h++) {
 						if (++k >= n || !strchr("0123456789abcdefABCDEF", s[k]) || !s[k])
 							return -1;
@@ -175,14 +177,14 @@ static int valid_value(const char *s, size_t n, size_t *i, int depth)
 		for (;;) {
 			if (ch == '{') {
 				k = skip_ws(s, n, k);
-				if (k >= n || s[k] != '"' || valid_value(s, n, &k, depth - 1) != 0)
+				if (k >= n || s[k] != '"' || valid_value(s, n, &k, depth - 1, nul) != 0)
 					return -1;
 				k = skip_ws(s, n, k);
 				if (k >= n || s[k] != ':')
 					return -1;
 				k++;
 			}
-			if (valid_value(s, n, &k, depth - 1) != 0)
+			if (valid_value(s, n, &k, depth - 1, nul) != 0)
 				return -1;
 			k = skip_ws(s, n, k);
 			if (k < n && s[k] == ',') {
@@ -236,9 +238,19 @@ static int valid_value(const char *s, size_t n, size_t *i, int depth)
 int jscan_valid(const char *s, size_t n, int max_depth)
 {
 	size_t i = 0;
-	if (valid_value(s, n, &i, max_depth) != 0)
+	int nul = 0;
+	if (valid_value(s, n, &i, max_depth, &nul) != 0)
 		return 0;
 	return skip_ws(s, n, i) == n;
+}
+
+int jscan_strict(const char *s, size_t n, int max_depth)
+{
+	size_t i = 0;
+	int nul = 0;
+	if (valid_value(s, n, &i, max_depth, &nul) != 0 || skip_ws(s, n, i) != n)
+		return 0;
+	return nul ? -1 : 1;
 }
 
 int jscan_next_member(const char *s, size_t n, size_t *i, struct jscan_member *m)

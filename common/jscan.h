@@ -19,6 +19,11 @@ int jscan_is_object(const char *s, size_t n);
  * characters in strings), surrounding white space aside, nested no deeper
  * than max_depth arrays/objects? 1 if so. */
 int jscan_valid(const char *s, size_t n, int max_depth);
+/* jscan_valid, and no string (member name or value) holds the escape
+ * \u0000, a NUL no C string carries (cJSON cuts the string there, the
+ * next parser does not). 1 if so, 0 if s is not valid JSON, -1 if it is
+ * but holds \u0000. */
+int jscan_strict(const char *s, size_t n, int max_depth);
 
 /* The members of the object s, one by one: start with *i = 0; each call
  * fills m and returns 1, or 0 at the end (or at anything unexpected). For

@@ -5,6 +5,7 @@
 #include "store.h"
 #include "xmalloc.h"
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -247,7 +248,7 @@ int ledger_get(GDBM_FILE db, const char *key, struct ledger_totals *out)
 	char *v = store_get(db, key, &len);
 	if (!v) {
 		memset(out, 0, sizeof(*out));
-		return 0;
+		return errno == ENOENT ? 0 : -1;
 	}
 	int r = ledger_parse(v, len, out) == 0 ? 1 : -1;
 	free(v);
@@ -451,8 +452,11 @@ long ledger_fold_apply(const struct ledger_fold *f, GDBM_FILE db, long long seq)
 		int r = ledger_get(db, e->key, &t);
 		if (r == 1 && t.seq >= seq)
 			continue;   /* this commit is already in */
-		if (r < 0)
-			log_err("ledger value of %s is malformed; it starts again from this fold", e->key);
+		if (r < 0) {
+			/* never restart a total from zero: the fold is refused */
+			log_err("ledger value of %s is malformed or unreadable; nothing folded", e->key);
+			return -1;
+		}
 		ledger_add(&t, &e->t);
 		t.seq = seq;
 		if (ledger_put(db, e->key, &t) != 0) {

@@ -69,8 +69,10 @@ int ledger_parse(const char *json, size_t len, struct ledger_totals *out);
  * (free()). */
 char *ledger_format(const struct ledger_totals *t);
 
-/* Read the totals of key. Returns 1 if found, 0 if absent, -1 if the value
- * is malformed; out is zeroed unless 1 is returned. db is any open
+/* Read the totals of key. Returns 1 if found, 0 if absent (a healthy file
+ * without the key), -1 if the value is malformed or could not be read (a
+ * damaged file: never to be taken for 0); out is zeroed unless 1 is
+ * returned. db is any open
  * ledger.db (reader or writer); nothing is kept after the call. */
 int ledger_get(GDBM_FILE db, const char *key, struct ledger_totals *out);
 /* Store t under key (db opened as a writer). 0 or -1. */
@@ -78,7 +80,8 @@ int ledger_put(GDBM_FILE db, const char *key, const struct ledger_totals *t);
 /* Call cb for every totals key starting with prefix ("" = all; meta: keys
  * are skipped unless the prefix asks for them), in no particular order.
  * The arguments are valid during the call only. Stops when cb returns
- * non-zero and returns that value; else 0. */
+ * non-zero (positive) and returns that value; else 0; -1 when the file
+ * could not be read to the end. */
 int ledger_each(GDBM_FILE db, const char *prefix,
 		int (*cb)(const char *key, const struct ledger_totals *t, void *user), void *user);
 
@@ -105,7 +108,7 @@ int ledger_fold_get(const struct ledger_fold *f, const char *key, struct ledger_
 /* Add every delta to db (opened as a writer) as commit seq. A value whose
  * seq is already >= seq holds this commit and is left alone, so applying
  * the same fold twice with the same seq counts it once. Returns the number
- * of keys changed, or -1 on a write error (db may then hold part of the
- * fold: discard it). */
+ * of keys changed, or -1 on a write error or a value it cannot read (db
+ * may then hold part of the fold: discard it). */
 long ledger_fold_apply(const struct ledger_fold *f, GDBM_FILE db, long long seq);
 #endif

@@ -4,6 +4,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "pool.h"
+#include "qshare.h"
 #include "store.h"
 #include "xmalloc.h"
 #include <errno.h>
@@ -17,10 +18,6 @@
 
 struct quota_key {
 	char id[AUTH_ID_MAX];
-	/* per-second buckets of the last minute */
-	int64_t sec[QUOTA_WINDOW_S];
-	unsigned req[QUOTA_WINDOW_S];
-	long long tok[QUOTA_WINDOW_S];
 	/* settled totals from the ledger, as of ledger_gen */
 	unsigned long gen;
 	char month[8];
@@ -33,6 +30,7 @@ void quota_init(struct quota *q, const char *state_dir)
 {
 	memset(q, 0, sizeof(*q));
 	pthread_mutex_init(&q->mu, NULL);
+	q->state_dir = xstrdup(state_dir);
 	q->ledger_path = ledger_path(state_dir);
 	q->spool_dir = xasprintf("%s/spool", state_dir);
 	q->ledger_gen = 1;
@@ -40,9 +38,12 @@ void quota_init(struct quota *q, const char *state_dir)
 
 void quota_free(struct quota *q)
 {
+	quota_tick(q);
 	free(q->keys);
 	free(q->un);
+	qshare_close(q->shared);
 	free(q->ledger_path);
+	free(q->state_dir);
 	free(q->spool_dir);
 	pthread_mutex_destroy(&q->mu);
 }
@@ -111,21 +112,31 @@ static struct quota_key *key_slot(struct quota *q, const char *id)
 	return k;
 }
 
-static int segment_pending(const char *dir, const char *seg)
+/* Forget usage of this process's list whose segment settle has taken (it
+ * renames a segment only after the ledger holds it). Our segments are
+ * taken oldest first, so only the oldest ones need a look. With q->mu
+ * held. */
+static void forget_settled(struct quota *q)
 {
-	char path[512];
-	struct stat st;
-	snprintf(path, sizeof(path), "%s/%s.open", dir, seg);
-	if (stat(path, &st) == 0)
-		return 1;
-	snprintf(path, sizeof(path), "%s/%s.ready", dir, seg);
-	return stat(path, &st) == 0;
+	size_t drop = 0;
+	while (drop < q->nun) {
+		const char *seg = q->un[drop].seg;
+		if (!*seg && !q->un[drop].tokens && q->un[drop].cost == 0) {
+			drop++;   /* a kept record's usage, moved to its segment since */
+			continue;
+		}
+		if (!*seg || spool_pending(q->spool_dir, seg))
+			break;
+		while (drop < q->nun && !strcmp(q->un[drop].seg, seg))
+			drop++;
+	}
+	if (drop) {
+		memmove(q->un, q->un + drop, (q->nun - drop) * sizeof(*q->un));
+		q->nun -= drop;
+	}
 }
 
-/* Notice a changed ledger, and forget unsettled usage whose segment
- * settle has taken (it renames a segment only after the ledger holds it).
- * Our segments are taken oldest first, so only the oldest ones need a
- * look: at most a stat or two per check. With q->mu held. */
+/* Notice a changed ledger. With q->mu held. */
 static void check_ledger(struct quota *q, int64_t now)
 {
 	if (now < q->next_check_ms)
@@ -138,197 +149,98 @@ static void check_ledger(struct quota *q, int64_t now)
 		q->ledger_mtime = st.st_mtim;
 		q->ledger_ino = st.st_ino;
 		q->ledger_gen++;
-	}
-	/* entries of segment "" are records kept in memory: counted until
-	 * they are written (quota_kept_written) */
-	size_t keep = 0, i = 0, drop = 0;
-	int stop = 0;
-	while (i < q->nun) {
-		char seg[SPOOL_NAME_MAX];
-		memcpy(seg, q->un[i].seg, sizeof(seg));
-		if (stop || !seg[0] || segment_pending(q->spool_dir, seg)) {
-			stop |= seg[0] != '\0';
-			q->un[keep++] = q->un[i++];
-			continue;
-		}
-		for (; i < q->nun && !strcmp(q->un[i].seg, seg); i++)
-			drop++;
-	}
-	if (drop) {
-		q->nun = keep;
+	} else if (q->ledger_ino && errno == ENOENT && stat(q->ledger_path, &st) != 0) {
+		/* removed (a damaged one, say): a new version too */
+		q->ledger_ino = 0;
 		q->ledger_gen++;
 	}
 }
 
-static void read_totals(GDBM_FILE db, const char *key, long long *tokens, double *cost)
+/* 0 (absent counts as none spent), or -1 when the value cannot be read. */
+static int read_totals(GDBM_FILE db, const char *key, long long *tokens, double *cost)
 {
 	struct ledger_totals t;
 	*tokens = 0;
 	*cost = 0;
-	if (ledger_get(db, key, &t) == 1) {
+	int r = ledger_get(db, key, &t);
+	if (r == 1) {
 		*tokens = t.prompt + t.completion;
 		*cost = t.cost;
 	}
+	return r < 0 ? -1 : 0;
 }
 
 /* Settled totals of a key, refreshed when the ledger changed. With q->mu
- * held; the ledger is opened as a reader for a moment. */
-static void load_ledger(struct quota *q, struct quota_key *k, const char *month)
+ * held; the ledger is opened as a reader for a moment. Returns 0, or -1
+ * when the ledger cannot be read and the key has no totals of this month
+ * read before (its budgets cannot be checked). A read error never zeroes
+ * totals: those read before stay, the error is logged once per version of
+ * the ledger, and the next version is read again. */
+static int load_ledger(struct quota *q, struct quota_key *k, const char *month)
 {
-	if (k->loaded && k->gen == q->ledger_gen && !strcmp(k->month, month))
-		return;
-	GDBM_FILE db = store_open(q->ledger_path, 0, 20);
-	if (!db) {
-		if (errno == ENOENT) {
-			k->led_tokens = k->led_tokens_month = 0;
-			k->led_cost = k->led_cost_month = 0;
-			k->loaded = 1;
-			k->gen = q->ledger_gen;
-			snprintf(k->month, sizeof(k->month), "%s", month);
-		}
-		/* locked by settle: keep the totals we had and look again soon */
-		return;
+	int have = k->loaded && !strcmp(k->month, month);
+	if (have && k->gen == q->ledger_gen)
+		return 0;
+	if (q->bad_gen == q->ledger_gen)
+		return have ? 0 : -1;
+	long long t = 0, tm = 0;
+	double c = 0, cm = 0;
+	int cause = 0;
+	char why[400];
+	/* a version is read whole once before any value of it is believed: a
+	 * file cut short can still answer "absent" for a key it lost */
+	if (q->checked_gen != q->ledger_gen) {
+		if (store_check(q->ledger_path, NULL, why, sizeof(why)) < 0)
+			cause = errno;
+		else
+			q->checked_gen = q->ledger_gen;
 	}
-	char key[160];
-	ledger_key_key(key, sizeof(key), k->id);
-	read_totals(db, key, &k->led_tokens, &k->led_cost);
-	ledger_key_month(key, sizeof(key), k->id, month);
-	read_totals(db, key, &k->led_tokens_month, &k->led_cost_month);
-	store_close(db);
+	GDBM_FILE db = cause ? NULL : store_open(q->ledger_path, STORE_READ, 20);
+	if (db) {
+		char key[160];
+		ledger_key_key(key, sizeof(key), k->id);
+		if (read_totals(db, key, &t, &c) != 0)
+			cause = errno;
+		ledger_key_month(key, sizeof(key), k->id, month);
+		if (!cause && read_totals(db, key, &tm, &cm) != 0)
+			cause = errno;
+		store_close(db);
+	} else if (!cause && errno != ENOENT) {
+		cause = errno;
+	}
+	if (cause) {
+		if (cause != EAGAIN) {
+			log_err("%s cannot be read (%s): budgets are checked against the totals read before; keys with "
+				"budgets and none read yet are refused until it can be read (llmgate-settle --verify)",
+				q->ledger_path, store_strerror(cause == ENOENT ? STORE_EDAMAGED : cause));
+			q->bad_gen = q->ledger_gen;
+		}
+		return have ? 0 : -1;
+	}
+	k->led_tokens = t;
+	k->led_cost = c;
+	k->led_tokens_month = tm;
+	k->led_cost_month = cm;
 	k->loaded = 1;
 	k->gen = q->ledger_gen;
 	snprintf(k->month, sizeof(k->month), "%s", month);
+	return 0;
 }
 
-static void window_totals(const struct quota_key *k, int64_t now_s, unsigned *reqs, long long *toks,
-			  long *reset_s)
-{
-	*reqs = 0;
-	*toks = 0;
-	int64_t oldest = now_s;
-	for (int i = 0; i < QUOTA_WINDOW_S; i++) {
-		if (k->sec[i] > now_s - QUOTA_WINDOW_S && k->sec[i] <= now_s) {
-			*reqs += k->req[i];
-			*toks += k->tok[i];
-			if (k->sec[i] < oldest && (k->req[i] || k->tok[i]))
-				oldest = k->sec[i];
-		}
-	}
-	*reset_s = (long)(oldest + QUOTA_WINDOW_S - now_s);
-	if (*reset_s < 1)
-		*reset_s = 1;
-}
 
-static void bucket_add(struct quota_key *k, int64_t now_s, unsigned reqs, long long toks)
-{
-	int i = (int)(now_s % QUOTA_WINDOW_S);
-	if (k->sec[i] != now_s) {
-		k->sec[i] = now_s;
-		k->req[i] = 0;
-		k->tok[i] = 0;
-	}
-	k->req[i] += reqs;
-	k->tok[i] += toks;
-}
+static struct qshare *shared_of(struct quota *q, const char *state_dir, int create);
 
-enum quota_verdict quota_check(struct quota *q, const struct auth_entry *who, const char *model,
-			       int64_t now_ms, struct quota_refusal *why)
+/* Usage of a key without limits, in this process's list. */
+static void keep_unsettled(struct quota *q, const char *key, const char *month, long long tokens, double cost,
+			   const char *seg)
 {
-	enum quota_verdict v = QUOTA_OK;
-	memset(why, 0, sizeof(*why));
-	if (!quota_model_allowed(who->models, model)) {
-		why->code = "model_not_allowed";
-		snprintf(why->message, sizeof(why->message), "This key may not use model '%.80s' (allowed: %.120s).",
-			 model, who->models);
-		return QUOTA_MODEL;
-	}
-	int limited = who->rpm || who->tpm || who->tokens || who->tokens_month || who->cost > 0 || who->cost_month > 0;
-	if (!limited)
-		return QUOTA_OK;
-	int64_t now_s = now_ms / 1000;
-	char month[8];
-	month_of(now_ms, month);
+	if (!seg)
+		seg = "";
 	pthread_mutex_lock(&q->mu);
-	check_ledger(q, now_ms);
-	struct quota_key *k = key_slot(q, who->id);
-	unsigned reqs;
-	long long toks;
-	long reset;
-	window_totals(k, now_s, &reqs, &toks, &reset);
-	if (who->rpm && reqs >= (unsigned long)who->rpm) {
-		why->code = "rate_limit_exceeded";
-		why->retry_after_s = reset;
-		snprintf(why->message, sizeof(why->message),
-			 "Rate limit reached: %ld requests per minute for this key. It resets in %ld s.", who->rpm, reset);
-		v = QUOTA_LIMITED;
-		goto out;
-	}
-	if (who->tpm && toks >= who->tpm) {
-		why->code = "rate_limit_exceeded";
-		why->retry_after_s = reset;
-		snprintf(why->message, sizeof(why->message),
-			 "Rate limit reached: %ld tokens per minute for this key (used %lld). It resets in %ld s.",
-			 who->tpm, toks, reset);
-		v = QUOTA_LIMITED;
-		goto out;
-	}
-	if (who->tokens || who->tokens_month || who->cost > 0 || who->cost_month > 0) {
-		load_ledger(q, k, month);
-		long long ut = 0, utm = 0;
-		double uc = 0, ucm = 0;
-		for (size_t i = 0; i < q->nun; i++) {
-			if (strcmp(q->un[i].key_id, who->id))
-				continue;
-			ut += q->un[i].tokens;
-			uc += q->un[i].cost;
-			if (!strcmp(q->un[i].month, month)) {
-				utm += q->un[i].tokens;
-				ucm += q->un[i].cost;
-			}
-		}
-		long long used_t = k->led_tokens + ut, used_tm = k->led_tokens_month + utm;
-		double used_c = k->led_cost + uc, used_cm = k->led_cost_month + ucm;
-		long to_month = seconds_to_next_month(now_ms);
-		if (who->tokens && used_t >= who->tokens) {
-			snprintf(why->message, sizeof(why->message),
-				 "This key has used its token budget (%lld of %lld tokens). It does not reset.", used_t,
-				 who->tokens);
-		} else if (who->tokens_month && used_tm >= who->tokens_month) {
-			why->retry_after_s = to_month;
-			snprintf(why->message, sizeof(why->message),
-				 "This key has used its monthly token budget (%lld of %lld tokens). It resets on the 1st of next month (UTC), in %ld s.",
-				 used_tm, who->tokens_month, to_month);
-		} else if (who->cost > 0 && used_c >= who->cost) {
-			snprintf(why->message, sizeof(why->message),
-				 "This key has used its cost budget (%.4f of %.4f). It does not reset.", used_c, who->cost);
-		} else if (who->cost_month > 0 && used_cm >= who->cost_month) {
-			why->retry_after_s = to_month;
-			snprintf(why->message, sizeof(why->message),
-				 "This key has used its monthly cost budget (%.4f of %.4f). It resets on the 1st of next month (UTC), in %ld s.",
-				 used_cm, who->cost_month, to_month);
-		}
-		if (why->message[0]) {
-			why->code = "insufficient_quota";
-			v = QUOTA_LIMITED;
-			goto out;
-		}
-	}
-	bucket_add(k, now_s, 1, 0);
-out:
-	pthread_mutex_unlock(&q->mu);
-	return v;
-}
-
-/* Add to the unsettled usage of key_id in segment seg. With q->mu held. */
-static void add_unsettled(struct quota *q, const char *key_id, int64_t ts_ms, long long tokens, double cost,
-			  const char *seg)
-{
-	char month[8];
-	month_of(ts_ms, month);
 	struct quota_unsettled *u = NULL;
 	for (size_t i = q->nun; i > 0 && i + 64 > q->nun; i--) {
 		struct quota_unsettled *c = &q->un[i - 1];
-		if (!strcmp(c->seg, seg) && !strcmp(c->key_id, key_id) && !strcmp(c->month, month)) {
+		if (!strcmp(c->seg, seg) && !strcmp(c->key_id, key) && !strcmp(c->month, month)) {
 			u = c;
 			break;
 		}
@@ -338,23 +250,229 @@ static void add_unsettled(struct quota *q, const char *key_id, int64_t ts_ms, lo
 		u = &q->un[q->nun++];
 		memset(u, 0, sizeof(*u));
 		snprintf(u->seg, sizeof(u->seg), "%s", seg);
-		snprintf(u->key_id, sizeof(u->key_id), "%s", key_id);
+		snprintf(u->key_id, sizeof(u->key_id), "%s", key);
 		memcpy(u->month, month, sizeof(u->month));
 	}
 	u->tokens += tokens;
 	u->cost += cost;
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* This process's list into the shared counters (what does not fit stays).
+ * With q->mu and s locked. */
+static void move_unsettled(struct quota *q, struct qshare *s)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < q->nun; i++) {
+		const struct quota_unsettled *u = &q->un[i];
+		if (qshare_unsettled(s, u->key_id, u->month, u->tokens, u->cost, u->seg) != 0)
+			q->un[kept++] = *u;
+	}
+	q->nun = kept;
+}
+
+void quota_tick(struct quota *q)
+{
+	pthread_mutex_lock(&q->mu);
+	forget_settled(q);
+	struct qshare *s = q->nun ? shared_of(q, q->state_dir, 0) : NULL;
+	if (s) {
+		qshare_lock(s);
+		move_unsettled(q, s);
+		qshare_unlock(s);
+	}
+	pthread_mutex_unlock(&q->mu);
+}
+
+int quota_has_limits(const struct auth_entry *who)
+{
+	return who->rpm || who->tpm || who->tokens || who->tokens_month || who->cost > 0 || who->cost_month > 0;
+}
+
+/* The shared counters, opened on first use; NULL (said once) when they
+ * cannot be. With q->mu held. */
+static struct qshare *shared_of(struct quota *q, const char *state_dir, int create)
+{
+	if (!q->shared) {
+		char err[300];
+		q->shared = qshare_open(state_dir, create, err, sizeof(err));
+		if (!q->shared && create && !q->shared_err_logged) {
+			q->shared_err_logged = 1;
+			log_err("quota counters unavailable, keys with limits are refused: %s", err);
+		} else if (q->shared && q->shared_err_logged) {
+			q->shared_err_logged = 0;
+			log_info("quota counters available again");
+		}
+	}
+	return q->shared;
+}
+
+static enum quota_verdict refuse(struct quota_refusal *why, const char *code, long retry_after_s)
+{
+	why->code = code;
+	why->retry_after_s = retry_after_s;
+	return QUOTA_LIMITED;
+}
+
+/* Requests and tokens per minute. Locked. */
+static enum quota_verdict check_window(struct qshare *s, const struct auth_entry *who, int64_t now_s,
+				       const struct quota_ask *ask, struct quota_refusal *why)
+{
+	unsigned reqs;
+	long long toks;
+	long reset;
+	qshare_window(s, who->id, now_s, &reqs, &toks, &reset);
+	if (who->rpm && reqs >= (unsigned long)who->rpm) {
+		snprintf(why->message, sizeof(why->message),
+			 "Rate limit reached: %ld requests per minute for this key. It resets in %ld s.", who->rpm, reset);
+		return refuse(why, "rate_limit_exceeded", reset);
+	}
+	if (who->tpm && toks > 0 && (toks >= who->tpm || toks + ask->tokens > who->tpm)) {
+		snprintf(why->message, sizeof(why->message),
+			 "Rate limit reached: %ld tokens per minute for this key (used or reserved %lld, this request "
+			 "up to %lld). It resets in %ld s.", who->tpm, toks, ask->tokens, reset);
+		return refuse(why, "rate_limit_exceeded", reset);
+	}
+	return QUOTA_OK;
+}
+
+/* One budget: spent (settled, unsettled and reserved) plus ask against
+ * limit. 1 with why's message written when it does not fit. */
+static int over_tokens(long long spent, long long ask, long long limit, const char *what, const char *resets,
+		       struct quota_refusal *why)
+{
+	if (!limit || spent + ask <= limit)
+		return 0;
+	if (spent >= limit)
+		snprintf(why->message, sizeof(why->message), "This key has used its %stoken budget (%lld of %lld tokens). %s",
+			 what, spent, limit, resets);
+	else
+		snprintf(why->message, sizeof(why->message),
+			 "This request may use up to %lld tokens (prompt estimate plus max_tokens) and this key has %lld "
+			 "of its %stoken budget left (%lld used or reserved of %lld). Ask for fewer output tokens. %s",
+			 ask, limit - spent, what, spent, limit, resets);
+	return 1;
+}
+
+static int over_cost(double spent, double ask, double limit, const char *what, const char *resets,
+		     struct quota_refusal *why)
+{
+	if (limit <= 0 || spent + ask <= limit)
+		return 0;
+	if (spent >= limit)
+		snprintf(why->message, sizeof(why->message), "This key has used its %scost budget (%.4f of %.4f). %s", what,
+			 spent, limit, resets);
+	else
+		snprintf(why->message, sizeof(why->message),
+			 "This request may cost up to %.4f and this key has %.4f of its %scost budget left. %s", ask,
+			 limit - spent, what, resets);
+	return 1;
+}
+
+/* Budgets: ledger + the shared counters + ask. Locked. */
+static enum quota_verdict check_budgets(struct quota *q, struct qshare *s, const struct auth_entry *who,
+					const char *month, int64_t now_ms, const struct quota_ask *ask,
+					struct quota_refusal *why)
+{
+	if (!who->tokens && !who->tokens_month && who->cost <= 0 && who->cost_month <= 0)
+		return QUOTA_OK;
+	struct quota_key *k = key_slot(q, who->id);
+	if (load_ledger(q, k, month) != 0) {
+		why->code = "ledger_unavailable";
+		why->retry_after_s = 60;
+		snprintf(why->message, sizeof(why->message),
+			 "This key has a budget and its usage cannot be checked now (the usage ledger cannot be read). Try again later.");
+		return QUOTA_UNAVAILABLE;
+	}
+	struct qshare_spent sp;
+	qshare_spent(s, who->id, month, &sp);
+	long to_month = seconds_to_next_month(now_ms);
+	char monthly[96];
+	snprintf(monthly, sizeof(monthly), "It resets on the 1st of next month (UTC), in %ld s.", to_month);
+	if (over_tokens(k->led_tokens + sp.tokens, ask->tokens, who->tokens, "", "It does not reset.", why) ||
+	    over_cost(k->led_cost + sp.cost, ask->cost, who->cost, "", "It does not reset.", why))
+		return refuse(why, "insufficient_quota", 0);
+	if (over_tokens(k->led_tokens_month + sp.tokens_month, ask->tokens, who->tokens_month, "monthly ", monthly, why) ||
+	    over_cost(k->led_cost_month + sp.cost_month, ask->cost, who->cost_month, "monthly ", monthly, why))
+		return refuse(why, "insufficient_quota", to_month);
+	return QUOTA_OK;
+}
+
+static enum quota_verdict unavailable(struct quota_refusal *why, const char *what)
+{
+	why->code = "quota_unavailable";
+	snprintf(why->message, sizeof(why->message),
+		 "This key's limits cannot be checked right now (%s); the request was not sent.", what);
+	return QUOTA_UNAVAILABLE;
+}
+
+enum quota_verdict quota_check(struct quota *q, const struct auth_entry *who, const char *model,
+			       const struct quota_ask *ask, int64_t now_ms, struct quota_refusal *why,
+			       struct quota_hold *hold)
+{
+	static const struct quota_ask none = { 0, 0 };
+	memset(why, 0, sizeof(*why));
+	hold->slot = 0;
+	if (!ask)
+		ask = &none;
+	if (!quota_model_allowed(who->models, model)) {
+		why->code = "model_not_allowed";
+		snprintf(why->message, sizeof(why->message), "This key may not use model '%.80s' (allowed: %.120s).",
+			 model, who->models);
+		return QUOTA_MODEL;
+	}
+	if (!quota_has_limits(who))
+		return QUOTA_OK;
+	char month[8];
+	month_of(now_ms, month);
+	pthread_mutex_lock(&q->mu);
+	check_ledger(q, now_ms);
+	struct qshare *s = shared_of(q, q->state_dir, 1);
+	enum quota_verdict v;
+	if (!s) {
+		v = unavailable(why, "the shared counters could not be opened");
+	} else {
+		qshare_lock(s);
+		move_unsettled(q, s);
+		qshare_prune(s, q->spool_dir, now_ms, q->pruned_gen != q->ledger_gen);
+		q->pruned_gen = q->ledger_gen;
+		v = check_window(s, who, now_ms / 1000, ask, why);
+		if (v == QUOTA_OK)
+			v = check_budgets(q, s, who, month, now_ms, ask, why);
+		if (v == QUOTA_OK) {
+			int slot = qshare_reserve(s, who->id, month, ask->tokens, ask->cost, now_ms);
+			if (slot < 0)
+				v = unavailable(why, "too many requests in flight");
+			else
+				hold->slot = slot + 1;
+		}
+		qshare_unlock(s);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return v;
 }
 
 void quota_record(struct quota *q, const struct auth_entry *who, int64_t ts_ms, long long tokens,
-		  double cost, const char *seg)
+		  double cost, const char *seg, struct quota_hold *hold)
 {
-	/* tracked whatever the key's limits are now: limits can be added later */
-	if (!tokens && cost <= 0)
+	int slot = hold ? hold->slot : 0;
+	if (hold)
+		hold->slot = 0;
+	char month[8];
+	month_of(ts_ms, month);
+	if (!slot && !quota_has_limits(who)) {
+		if (tokens || cost > 0)
+			keep_unsettled(q, who->id, month, tokens, cost, seg);
 		return;
+	}
 	pthread_mutex_lock(&q->mu);
-	struct quota_key *k = key_slot(q, who->id);
-	bucket_add(k, pool_now_ms() / 1000, 0, tokens);
-	add_unsettled(q, who->id, ts_ms, tokens, cost, seg ? seg : "");
+	struct qshare *s = shared_of(q, q->state_dir, 1);
+	if (s) {
+		qshare_lock(s);
+		if (qshare_settle(s, slot - 1, who->id, month, tokens, cost, seg, pool_now_ms()) != 0)
+			log_err("quota counters full: usage of key %s counts only once settled", who->id);
+		qshare_unlock(s);
+	}
 	pthread_mutex_unlock(&q->mu);
 }
 
@@ -363,8 +481,17 @@ void quota_kept_written(struct quota *q, const char *key_id, int64_t ts_ms, long
 {
 	if (!tokens && cost <= 0)
 		return;
-	pthread_mutex_lock(&q->mu);
-	add_unsettled(q, key_id, ts_ms, -tokens, -cost, "");
-	add_unsettled(q, key_id, ts_ms, tokens, cost, seg);
-	pthread_mutex_unlock(&q->mu);
+	char month[8];
+	month_of(ts_ms, month);
+	/* through this process's list, which goes to the shared counters
+	 * (where the "" usage may be by now) before any check of a key with
+	 * limits, so the two always meet */
+	keep_unsettled(q, key_id, month, -tokens, -cost, "");
+	keep_unsettled(q, key_id, month, tokens, cost, seg);
+}
+
+void quota_release(struct quota *q, const struct auth_entry *who, struct quota_hold *hold)
+{
+	if (hold && hold->slot)
+		quota_record(q, who, pool_now_ms(), 0, 0, "", hold);
 }

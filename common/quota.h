@@ -8,8 +8,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define QUOTA_WINDOW_S 60
-
 struct quota_unsettled {
 	char seg[SPOOL_NAME_MAX];    /* the spool segment the records are in */
 	char key_id[AUTH_ID_MAX];
@@ -19,45 +17,89 @@ struct quota_unsettled {
 };
 
 struct quota_key;
+struct qshare;
 
 struct quota {
 	pthread_mutex_t mu;
 	struct quota_key *keys;
 	size_t nkeys;
-	struct quota_unsettled *un;  /* usage this process recorded, not yet in the ledger */
+	struct quota_unsettled *un;  /* usage of keys without limits this process recorded,
+				      * until moved to the shared counters (or settled) */
 	size_t nun;
+	struct qshare *shared;       /* counters of every process (qshare.h), opened on first use */
+	int shared_err_logged;
+	unsigned long pruned_gen;    /* ledger_gen when the shared counters were last pruned */
+	char *state_dir;
 	char *ledger_path;
 	char *spool_dir;
 	unsigned long ledger_gen;    /* bumps when ledger.db changes */
+	unsigned long bad_gen;       /* ledger_gen of a ledger.db that could not be read */
+	unsigned long checked_gen;   /* ledger_gen of a ledger.db read whole */
 	struct timespec ledger_mtime;
 	ino_t ledger_ino;
 	int64_t next_check_ms;
 };
 
-enum quota_verdict { QUOTA_OK = 0, QUOTA_MODEL = 403, QUOTA_LIMITED = 429 };
+enum quota_verdict { QUOTA_OK = 0, QUOTA_MODEL = 403, QUOTA_LIMITED = 429, QUOTA_UNAVAILABLE = 503 };
+
+/* What a request may spend at most, reserved while it runs: its prompt
+ * estimate plus the most output it asked for (estimate.h). */
+struct quota_ask {
+	long long tokens;
+	double cost;
+};
+
+/* A request's reservation; zeroed means none. */
+struct quota_hold {
+	int slot;                    /* the shared table's handle + 1; 0: none */
+};
 
 struct quota_refusal {
 	const char *code;            /* "insufficient_quota", "rate_limit_exceeded", "model_not_allowed" */
-	char message[256];
+	char message[384];
 	long retry_after_s;          /* 0 if not applicable */
 };
 
 void quota_init(struct quota *q, const char *state_dir);
 void quota_free(struct quota *q);
-/* Before a request: the key's allow-list, rate limits and budgets (ledger
- * plus what this process recorded and settle has not folded yet). On
- * QUOTA_OK the request is counted in the requests-per-minute window.
- * Thread-safe. */
+/* Before a request: the key's allow-list, rate limits and budgets. What is
+ * spent counts the ledger, the usage every process of this state folder
+ * recorded and settle has not folded yet, and the reservations of every
+ * request in flight; the request is admitted only when its own worst case
+ * (ask) fits too, so a budget is never exceeded by requests whose output
+ * is bounded by their ask. Tokens per minute: admitted when the window's
+ * tokens plus reservations plus ask fit, or when the key has nothing in
+ * its window (a lone request larger than the limit is not locked out).
+ * On QUOTA_OK a key with limits has ask reserved in *hold and the request
+ * counted in its requests-per-minute window; quota_record or
+ * quota_release ends the reservation. QUOTA_UNAVAILABLE: the shared
+ * counters cannot be used (no space, full tables), so a key with limits is
+ * refused rather than served unchecked. Thread-safe. */
 enum quota_verdict quota_check(struct quota *q, const struct auth_entry *who, const char *model,
-			       int64_t now_ms, struct quota_refusal *why);
-/* After a request: its tokens and cost, and the spool segment its record
- * went to ("" if it could not be written and is kept in memory: it counts
- * against the budgets until quota_kept_written moves it to its segment). */
+			       const struct quota_ask *ask, int64_t now_ms, struct quota_refusal *why,
+			       struct quota_hold *hold);
+/* After a request: its tokens and cost replace its reservation, as usage
+ * of the spool segment its record went to ("" if it could not be written:
+ * then it counts while this process lives). hold may be NULL. A key
+ * without limits and without a reservation is counted in this process
+ * only (no shared lock per request), and moved to the shared counters by
+ * quota_tick or by this process's next check of a key with limits, so a
+ * limit set on a busy key counts what it spent before. */
 void quota_record(struct quota *q, const struct auth_entry *who, int64_t ts_ms, long long tokens,
-		  double cost, const char *seg);
-/* A kept record (recorded with seg "") was written to segment seg. */
+		  double cost, const char *seg, struct quota_hold *hold);
+/* A record kept in memory (recorded with seg "") was written to segment
+ * seg: its usage moves there, and goes once settle has taken seg. */
 void quota_kept_written(struct quota *q, const char *key_id, int64_t ts_ms, long long tokens, double cost,
 			const char *seg);
+/* Housekeeping, about once a second and before exit: move this
+ * process's usage of keys without limits to the shared counters when they
+ * exist, and forget what settle has taken. */
+void quota_tick(struct quota *q);
+/* End a reservation without usage (the request ended before it was sent). */
+void quota_release(struct quota *q, const struct auth_entry *who, struct quota_hold *hold);
+/* Has the key any rate limit or budget (else quota_check only checks its
+ * allow-list, and nothing is reserved or counted)? */
+int quota_has_limits(const struct auth_entry *who);
 /* Does the allow-list (comma-separated, "prefix*" allowed; "" = all) admit model? */
 int quota_model_allowed(const char *list, const char *model);
 #endif

@@ -13,15 +13,11 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#ifdef __linux__
-#include <linux/fs.h>
-#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,7 +26,6 @@
 #define SETTLE_SEGMENT_MAX (256L << 20)    /* a segment read whole for pushing */
 #define SETTLE_RESPONSE_MAX (64u << 10)    /* backend answer bytes looked at */
 #define SETTLE_STORE_WAIT_MS 2000
-#define SETTLE_COPY_CHUNK (1L << 30)
 
 /* One run's context. */
 struct run {
@@ -84,16 +79,6 @@ static void sleep_ms(long ms)
 
 /* ------------------------------------------------------------ files */
 
-static int fsync_path(const char *path, int dir)
-{
-	int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int r = fsync(fd);
-	close(fd);
-	return r;
-}
-
 /* Write data to dir/name through dir/name.tmp and a rename; durable: fsync
  * the file and the directory. 0 or -1 (errno). */
 static int write_atomic(const char *dir, const char *name, const char *data, size_t len, int durable)
@@ -122,7 +107,7 @@ static int write_atomic(const char *dir, const char *name, const char *data, siz
 	fd = -1;
 	if (rename(tmp, path) != 0)
 		goto out;
-	if (durable && fsync_path(dir, 1) != 0)
+	if (durable && store_fsync_path(dir, 1) != 0)
 		goto out;
 	result = 0;
 out:
@@ -135,73 +120,6 @@ out:
 	}
 	free(path);
 	free(tmp);
-	return result;
-}
-
-/* Copy from to a new file to (reflink when the file system can). Returns 0,
- * 1 if from does not exist (to is not created), -1 on error (errno). */
-static int copy_file(const char *from, const char *to)
-{
-	int result = -1, in = -1, out = -1;
-	char *chunk = NULL;
-	in = open(from, O_RDONLY | O_CLOEXEC);
-	if (in < 0) {
-		result = errno == ENOENT ? 1 : -1;
-		goto out;
-	}
-	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (out < 0)
-		goto out;
-#ifdef FICLONE
-	if (ioctl(out, FICLONE, in) == 0) {
-		result = 0;
-		goto out;
-	}
-#endif
-#ifdef __linux__
-	off_t copied = 0;
-	for (;;) {
-		ssize_t n = copy_file_range(in, NULL, out, NULL, SETTLE_COPY_CHUNK, 0);
-		if (n == 0) {
-			result = 0;
-			goto out;
-		}
-		if (n < 0) {
-			if (copied == 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
-					    errno == EOPNOTSUPP || errno == EPERM))
-				break;   /* read and write instead */
-			if (errno == EINTR)
-				continue;
-			goto out;
-		}
-		copied += n;
-	}
-#endif
-	chunk = xmalloc(1 << 16);
-	for (;;) {
-		ssize_t n = read(in, chunk, 1 << 16);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto out;
-		if (n == 0)
-			break;
-		for (ssize_t off = 0; off < n;) {
-			ssize_t w = write(out, chunk + off, (size_t)(n - off));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				goto out;
-			off += w;
-		}
-	}
-	result = 0;
-out:
-	free(chunk);
-	if (in >= 0)
-		close(in);
-	if (out >= 0)
-		close(out);
 	return result;
 }
 
@@ -382,9 +300,12 @@ static int read_last(const char *ledger, long long *seq, int64_t *at, char ***se
 		return errno == ENOENT ? 0 : -1;
 	size_t len;
 	char *v = store_get(db, LEDGER_META_LAST, &len);
+	int cause = errno;
 	store_close(db);
-	if (!v)
-		return 0;
+	if (!v) {
+		errno = cause;
+		return cause == ENOENT ? 0 : -1;
+	}
 	int result = -1;
 	cJSON *j = cJSON_ParseWithLength(v, len);
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "seq");
@@ -423,6 +344,27 @@ static int in_list(char **list, size_t n, const char *name)
 
 /* ------------------------------------------------------------ folding */
 
+/* A segment done with (in the ledger, and accepted by the backend when there
+ * is one) at path: moved to spool/archive/NAME.settled when [settle] archive
+ * is on (the records a rebuild of the ledger reads), else deleted. 0, or -1
+ * (errno; ENOENT: already gone). */
+static int segment_done(struct run *x, const char *path, const char *name)
+{
+	if (!x->o->archive)
+		return unlink(path);
+	char *dir = xasprintf("%s/%s", x->spool_dir, SETTLE_ARCHIVE_DIR);
+	char *to = xasprintf("%s/%s.settled", dir, name);
+	int r = -1;
+	if ((mkdir(dir, 0700) == 0 || errno == EEXIST) && (r = rename(path, to)) == 0 &&
+	    store_fsync_path(dir, 1) != 0)
+		log_warn("cannot sync %s: %s", dir, strerror(errno));
+	int saved = errno;
+	free(dir);
+	free(to);
+	errno = saved;
+	return r;
+}
+
 /* Segments of the last commit (or of this one) are in the ledger: take
  * them out of .ready. */
 static int mark_folded(struct run *x, char **segs, size_t n)
@@ -431,7 +373,7 @@ static int mark_folded(struct run *x, char **segs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		char *from = seg_path(x, segs[i], ".ready");
 		char *to = seg_path(x, segs[i], ".settled");
-		int e = (x->keep_settled ? rename(from, to) : unlink(from)) == 0 ? 0 : errno;
+		int e = (x->keep_settled ? rename(from, to) : segment_done(x, from, segs[i])) == 0 ? 0 : errno;
 		if (e && e != ENOENT)
 			fail(x, "cannot %s segment %s: %s", x->keep_settled ? "rename" : "delete", from, strerror(e));
 		free(from);
@@ -441,7 +383,7 @@ static int mark_folded(struct run *x, char **segs, size_t n)
 		if (i == 0)
 			STEP(x, SETTLE_STEP_MARKED_ONE);
 	}
-	if (n && fsync_path(x->spool_dir, 1) != 0)
+	if (n && store_fsync_path(x->spool_dir, 1) != 0)
 		log_warn("cannot sync %s: %s", x->spool_dir, strerror(errno));
 	STEP(x, SETTLE_STEP_MARKED);
 	result = 0;
@@ -463,13 +405,14 @@ static int fold_cb(const char *line, size_t len, void *user)
 	return 0;
 }
 
-/* Sum segs into f. 0, or -1 (r->error). */
-static int fold_read(struct run *x, char **segs, size_t n, struct ledger_fold *f, long *bad)
+/* Sum the segments dir/segs[i]suffix into f. 0, or -1 (r->error). */
+static int fold_read(struct run *x, const char *dir, const char *suffix, char **segs, size_t n,
+		     struct ledger_fold *f, long *bad)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct fold_src s = { f, segment_ms(segs[i]), 0 };
 		int partial = 0;
-		char *path = seg_path(x, segs[i], ".ready");
+		char *path = xasprintf("%s/%s%s", dir, segs[i], suffix);
 		long got = spool_read(path, fold_cb, &s, &partial);
 		if (got < 0) {
 			fail(x, "cannot read segment %s: %s", path, strerror(errno));
@@ -500,6 +443,33 @@ static char *meta_last_json(long long seq, char **segs, size_t n, long records)
 	return s;
 }
 
+/* Write meta into the ledger copy db, sync and close it (db is closed in
+ * any case), fsync the file. 0, or -1 (r->error). */
+static int seal_copy(struct run *x, GDBM_FILE db, const char *meta)
+{
+	int r = store_put(db, LEDGER_META_LAST, meta, strlen(meta)) == 0 && store_sync(db) == 0 ? 0 : -1;
+	if (r != 0)
+		fail(x, "cannot write %s: %s", x->tmp, gdbm_strerror(gdbm_errno));
+	store_close(db);
+	if (r == 0 && store_fsync_path(x->tmp, 0) != 0) {
+		fail(x, "cannot sync %s: %s", x->tmp, strerror(errno));
+		r = -1;
+	}
+	return r;
+}
+
+/* The commit: the sealed copy becomes ledger.db. 0, or -1 (r->error). */
+static int commit_copy(struct run *x)
+{
+	if (rename(x->tmp, x->ledger) != 0) {
+		fail(x, "cannot rename %s: %s", x->tmp, strerror(errno));
+		return -1;
+	}
+	if (store_fsync_path(x->o->state_dir, 1) != 0)
+		log_warn("cannot sync %s: %s", x->o->state_dir, strerror(errno));
+	return 0;
+}
+
 /* Fold segs[0..n) into the ledger as one commit, then mark them. 0, -1
  * (r->error), or SETTLE_STOPPED. */
 static int fold_commit(struct run *x, char **segs, size_t n)
@@ -511,14 +481,14 @@ static int fold_commit(struct run *x, char **segs, size_t n)
 	long long seq = x->last_seq + 1;
 	long bad = 0;
 
-	if (fold_read(x, segs, n, f, &bad) != 0)
+	if (fold_read(x, x->spool_dir, ".ready", segs, n, f, &bad) != 0)
 		goto out;
-	if (copy_file(x->ledger, x->tmp) < 0) {
+	if (store_copy_file(x->ledger, x->tmp) < 0) {
 		fail(x, "cannot copy %s: %s", x->ledger, strerror(errno));
 		goto out;
 	}
 	STEP(x, SETTLE_STEP_COPIED);
-	db = store_open(x->tmp, 1, 0);
+	db = store_open(x->tmp, STORE_PRIVATE, 0);
 	if (!db) {
 		fail(x, "cannot open %s: %s", x->tmp, gdbm_strerror(gdbm_errno));
 		goto out;
@@ -529,24 +499,13 @@ static int fold_commit(struct run *x, char **segs, size_t n)
 	}
 	STEP(x, SETTLE_STEP_APPLIED);
 	meta = meta_last_json(seq, segs, n, ledger_fold_records(f));
-	if (store_put(db, LEDGER_META_LAST, meta, strlen(meta)) != 0 || store_sync(db) != 0) {
-		fail(x, "cannot write %s: %s", x->tmp, gdbm_strerror(gdbm_errno));
-		goto out;
-	}
-	store_close(db);
+	int sealed = seal_copy(x, db, meta);
 	db = NULL;
-	if (fsync_path(x->tmp, 0) != 0) {
-		fail(x, "cannot sync %s: %s", x->tmp, strerror(errno));
+	if (sealed != 0)
 		goto out;
-	}
 	STEP(x, SETTLE_STEP_SYNCED);
-	/* the commit */
-	if (rename(x->tmp, x->ledger) != 0) {
-		fail(x, "cannot rename %s: %s", x->tmp, strerror(errno));
+	if (commit_copy(x) != 0)
 		goto out;
-	}
-	if (fsync_path(x->o->state_dir, 1) != 0)
-		log_warn("cannot sync %s: %s", x->o->state_dir, strerror(errno));
 	free_last(x);
 	x->last_seq = seq;
 	x->last_segs = xcalloc(n ? n : 1, sizeof(char *));
@@ -815,8 +774,8 @@ static int push_segment(struct run *x, const char *seg)
 		x->r->pushed_records += count;
 		STEP(x, SETTLE_STEP_ACKED);
 	}
-	if (unlink(settled) != 0 && errno != ENOENT) {
-		fail(x, "cannot delete %s: %s", settled, strerror(errno));
+	if (segment_done(x, settled, seg) != 0 && errno != ENOENT) {
+		fail(x, "cannot %s %s: %s", o->archive ? "archive" : "delete", settled, strerror(errno));
 		goto out;
 	}
 	STEP(x, SETTLE_STEP_DELETED);
@@ -940,7 +899,7 @@ static int dry_run(struct run *x)
 			continue;   /* in the ledger already */
 		struct ledger_fold *f = ledger_fold_new();
 		long bad = 0;
-		if (fold_read(x, &ready[i], 1, f, &bad) == 0) {
+		if (fold_read(x, x->spool_dir, ".ready", &ready[i], 1, f, &bad) == 0) {
 			long n = ledger_fold_records(f);
 			x->r->folded_segments++;
 			x->r->folded_records += n;
@@ -989,6 +948,7 @@ void settle_opts_from_config(struct settle_opts *o, const struct config *c)
 	o->secret = c->settle_secret;
 	o->batch = c->settle_batch > 0 ? c->settle_batch : 100;
 	o->retries = c->settle_retries >= 0 ? c->settle_retries : 3;
+	o->archive = c->settle_archive;
 	o->retry_delay_ms = 200;
 	o->connect_timeout_ms = 5000;
 	o->timeout_ms = 30000;
@@ -1012,6 +972,18 @@ static int take_lock(struct run *x, int *fd)
 	return result;
 }
 
+/* x for a run of o reporting into r (zeroed), with its paths. */
+static void run_init(struct run *x, const struct settle_opts *o, struct settle_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	memset(x, 0, sizeof(*x));
+	x->o = o;
+	x->r = r;
+	x->spool_dir = xasprintf("%s/spool", o->state_dir);
+	x->ledger = ledger_path(o->state_dir);
+	x->tmp = xasprintf("%s.tmp", x->ledger);
+}
+
 int settle_run(const struct settle_opts *o, struct settle_result *r)
 {
 	int result = SETTLE_EXIT_ERROR, lock_fd = -1, rc;
@@ -1019,13 +991,7 @@ int settle_run(const struct settle_opts *o, struct settle_result *r)
 	struct stat st;
 	struct run_state rs;
 
-	memset(r, 0, sizeof(*r));
-	memset(&x, 0, sizeof(x));
-	x.o = o;
-	x.r = r;
-	x.spool_dir = xasprintf("%s/spool", o->state_dir);
-	x.ledger = ledger_path(o->state_dir);
-	x.tmp = xasprintf("%s.tmp", x.ledger);
+	run_init(&x, o, r);
 	x.keep_settled = is_set(o->backend_url);
 	if (x.keep_settled)
 		x.url = xasprintf("%s%s", o->backend_url, is_set(o->backend_path) ? o->backend_path : "");
@@ -1079,8 +1045,17 @@ int settle_run(const struct settle_opts *o, struct settle_result *r)
 			log_info("closed %ld orphaned segments", r->claimed);
 	}
 	STEP(&x, SETTLE_STEP_CLAIMED);
+	/* never fold onto (nor push away the segments of) a ledger that cannot
+	 * be read whole: its totals would restart from zero */
+	char why[400];
+	if (store_check(x.ledger, NULL, why, sizeof(why)) < 0) {
+		int locked = errno == EAGAIN;
+		fail(&x, "%s; nothing folded or pushed (see llmgate-settle --verify)", why);
+		result = locked ? SETTLE_EXIT_ERROR : SETTLE_EXIT_DAMAGED;
+		goto out;
+	}
 	if (read_last(x.ledger, &x.last_seq, NULL, &x.last_segs, &x.nlast) != 0) {
-		fail(&x, "cannot read %s: %s", x.ledger, errno == EAGAIN ? "locked by another program" : strerror(errno));
+		fail(&x, "cannot read %s: %s", x.ledger, store_strerror(errno));
 		goto out;
 	}
 	if (o->dry_run) {
@@ -1149,12 +1124,7 @@ int settle_status(const struct settle_opts *o, struct settle_status *st, char *e
 	struct run_state rs;
 	int result = -1;
 	memset(st, 0, sizeof(*st));
-	memset(&x, 0, sizeof(x));
-	memset(&r, 0, sizeof(r));
-	x.o = o;
-	x.r = &r;
-	x.spool_dir = xasprintf("%s/spool", o->state_dir);
-	x.ledger = ledger_path(o->state_dir);
+	run_init(&x, o, &r);
 	st->backend = is_set(o->backend_url);
 	if (read_last(x.ledger, &st->ledger_seq, &st->ledger_commit_ms, NULL, NULL) != 0) {
 		snprintf(err, errlen, "cannot read %s: %s", x.ledger, strerror(errno));
@@ -1173,6 +1143,7 @@ int settle_status(const struct settle_opts *o, struct settle_status *st, char *e
 out:
 	free(x.spool_dir);
 	free(x.ledger);
+	free(x.tmp);
 	return result;
 }
 
@@ -1213,10 +1184,14 @@ int settle_dump_ledger(const char *state_dir, FILE *out, char *err, size_t errle
 		if (errno == ENOENT)
 			result = 0;
 		else
-			snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+			snprintf(err, errlen, "cannot open %s: %s", path, store_strerror(errno));
 		goto out;
 	}
-	store_each(db, "", dump_cb, &d);
+	if (store_each(db, "", dump_cb, &d) < 0) {
+		snprintf(err, errlen, "cannot read %s: %s", path, store_strerror(errno));
+		store_close(db);
+		goto out;
+	}
 	store_close(db);
 	if (d.n)
 		qsort(d.rows, d.n, sizeof(*d.rows), cmp_row);
@@ -1245,5 +1220,170 @@ out:
 	}
 	free(d.rows);
 	free(path);
+	return result;
+}
+
+/* ------------------------------------------------------------ verify */
+
+static int verify_value(const char *key, const char *val, size_t vlen, void *user)
+{
+	struct ledger_totals t;
+	if (strncmp(key, "meta:", 5) && ledger_parse(val, vlen, &t) != 0) {
+		snprintf(user, 300, "the value of %.200s is not a totals object", key);
+		return 1;
+	}
+	return 0;
+}
+
+/* One line about one store; 0 healthy or absent, -1 damaged. */
+static int verify_one(FILE *out, const char *path, int ledger)
+{
+	char why[400];
+	long n = 0;
+	int r = store_check(path, &n, why, sizeof(why));
+	if (r == 1) {
+		fprintf(out, "%s: absent\n", path);
+		return 0;
+	}
+	if (r == 0 && ledger) {
+		char bad[300] = "";
+		GDBM_FILE db = store_open(path, STORE_READ, SETTLE_STORE_WAIT_MS);
+		if (!db || store_each(db, "", verify_value, bad) < 0) {
+			snprintf(why, sizeof(why), "cannot read %s: %s", path, store_strerror(errno));
+			r = -1;
+		} else if (bad[0]) {
+			snprintf(why, sizeof(why), "%s", bad);
+			r = -1;
+		}
+		store_close(db);
+	}
+	if (r < 0) {
+		fprintf(out, "%s: DAMAGED: %s\n", path, why);
+		return -1;
+	}
+	fprintf(out, "%s: ok, %ld keys\n", path, n);
+	return 0;
+}
+
+int settle_verify(const char *state_dir, FILE *out)
+{
+	char *ledger = ledger_path(state_dir);
+	char *state = xasprintf("%s/state.db", state_dir);
+	int bad = verify_one(out, ledger, 1) != 0;
+	bad |= verify_one(out, state, 0) != 0;
+	free(ledger);
+	free(state);
+	return bad ? SETTLE_EXIT_DAMAGED : SETTLE_EXIT_OK;
+}
+
+/* ------------------------------------------------------------ rebuild */
+
+/* Fold dir/names[i].settled into db, SETTLE_FOLD_SEGMENTS at a time, one
+ * seq each. 0 or -1 (r->error). */
+static int rebuild_fold(struct run *x, GDBM_FILE db, const char *dir, char **names, size_t n, long long *seq,
+			long *records)
+{
+	for (size_t i = 0; i < n; i += SETTLE_FOLD_SEGMENTS) {
+		size_t k = n - i < SETTLE_FOLD_SEGMENTS ? n - i : SETTLE_FOLD_SEGMENTS;
+		struct ledger_fold *f = ledger_fold_new();
+		long bad = 0;
+		int r = fold_read(x, dir, ".settled", names + i, k, f, &bad);
+		if (r == 0 && ledger_fold_apply(f, db, ++*seq) < 0) {
+			fail(x, "cannot write %s: %s", x->tmp, gdbm_strerror(gdbm_errno));
+			r = -1;
+		}
+		*records += ledger_fold_records(f);
+		ledger_fold_free(f);
+		if (r != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Build the new ledger in x->tmp from the archived and the .settled
+ * segments; commit it over x->ledger, keeping the old file beside it.
+ * 0 or -1 (r->error). */
+static int rebuild_commit(struct run *x, FILE *out)
+{
+	int result = -1;
+	char *adir = xasprintf("%s/%s", x->spool_dir, SETTLE_ARCHIVE_DIR);
+	char **arch = NULL, **sett = NULL;
+	size_t na = spool_list(adir, ".settled", &arch), ns = spool_list(x->spool_dir, ".settled", &sett);
+	long long seq = 0;
+	long records = 0;
+	char *meta = NULL, *kept = NULL;
+	unlink(x->tmp);
+	GDBM_FILE db = store_open(x->tmp, STORE_PRIVATE, 0);
+	if (!db) {
+		fail(x, "cannot create %s: %s", x->tmp, store_strerror(errno));
+		goto out;
+	}
+	if (rebuild_fold(x, db, adir, arch, na, &seq, &records) != 0 ||
+	    rebuild_fold(x, db, x->spool_dir, sett, ns, &seq, &records) != 0)
+		goto out;
+	/* no segment named: every .ready one is folded by the next run */
+	meta = meta_last_json(seq, NULL, 0, records);
+	int sealed = seal_copy(x, db, meta);
+	db = NULL;
+	if (sealed != 0)
+		goto out;
+	kept = xasprintf("%s.damaged-%lld", x->ledger, (long long)pool_now_ms());
+	if (link(x->ledger, kept) != 0 && errno != ENOENT) {
+		fail(x, "cannot keep the old ledger as %s: %s", kept, strerror(errno));
+		goto out;
+	}
+	if (commit_copy(x) != 0)
+		goto out;
+	fprintf(out, "settle: rebuilt %s from %zu archived and %zu settled segments (%ld records); the old file is %s\n",
+		x->ledger, na, ns, records, access(kept, F_OK) == 0 ? kept : "gone (there was none)");
+	if (!x->o->archive)
+		fprintf(out, "settle: [settle] archive is off: segments deleted after settling are not on disk, and "
+			     "their records are not in the rebuilt ledger\n");
+	result = 0;
+out:
+	if (db)
+		store_close(db);
+	if (result != 0)
+		unlink(x->tmp);
+	spool_free_list(arch, na);
+	spool_free_list(sett, ns);
+	free(adir);
+	free(meta);
+	free(kept);
+	return result;
+}
+
+int settle_rebuild_ledger(const struct settle_opts *o, int force, FILE *out, char *err, size_t errlen)
+{
+	int result = SETTLE_EXIT_ERROR, lock_fd = -1;
+	struct run x;
+	struct settle_result r;
+	char why[400];
+	run_init(&x, o, &r);
+	if (mkdir(x.spool_dir, 0700) != 0 && errno != EEXIST) {
+		fail(&x, "cannot create %s: %s", x.spool_dir, strerror(errno));
+		goto out;
+	}
+	int rc = take_lock(&x, &lock_fd);
+	if (rc != 0) {
+		if (rc > 0)
+			fail(&x, "another settle run is in progress; try again when it is done");
+		goto out;
+	}
+	if (store_check(x.ledger, NULL, why, sizeof(why)) == 0 && !force) {
+		fail(&x, "%s reads whole: a rebuild would keep only the records still on disk (--force to rebuild anyway)",
+		     x.ledger);
+		goto out;
+	}
+	if (rebuild_commit(&x, out) == 0)
+		result = SETTLE_EXIT_OK;
+out:
+	if (result != SETTLE_EXIT_OK)
+		snprintf(err, errlen, "%s", r.error);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	free(x.spool_dir);
+	free(x.ledger);
+	free(x.tmp);
 	return result;
 }

@@ -7,12 +7,14 @@
  *      ledger.db.tmp, add the sums to the copy together with meta:last =
  *      {seq, segments}, fsync it and rename it over ledger.db (the commit),
  *      then rename the segments ".ready" -> ".settled" (or delete them when
- *      no billing backend is configured). A ".ready" segment named in
- *      meta:last is already in the ledger and is only renamed;
+ *      no billing backend is configured; with opts.archive, move them to
+ *      spool/archive/). A ".ready" segment named in meta:last is already in
+ *      the ledger and is only renamed. A ledger.db that cannot be read
+ *      whole stops the run before this step (SETTLE_EXIT_DAMAGED);
  *   3. push: each ".settled" segment, in batches whose id is stable
  *      ("<segment>.<index>"); a "<segment>.push" file beside it records the
  *      batch size and how many batches the backend accepted; a segment is
- *      deleted once every batch was accepted.
+ *      deleted (or archived) once every batch was accepted.
  * ledger.db is never written in place, so a reader never waits and a kill
  * at any moment leaves either the old or the new ledger. See
  * docs/settlement.md for the argument. */
@@ -25,11 +27,14 @@
 
 #define SETTLE_EXIT_OK 0
 #define SETTLE_EXIT_ERROR 1        /* configuration or I/O error */
+#define SETTLE_EXIT_DAMAGED 65     /* EX_DATAERR: ledger.db (or state.db) cannot be read
+				    * whole; nothing was folded or pushed */
 #define SETTLE_EXIT_TEMPFAIL 75    /* EX_TEMPFAIL: the backend did not take everything */
 #define SETTLE_STOPPED (-2)        /* tests: stopped at opts.stop_after */
 
 #define SETTLE_LOCK_FILE "settle.lock"    /* in the spool directory */
 #define SETTLE_STATE_FILE "settle.state"  /* in the spool directory: last push etc. */
+#define SETTLE_ARCHIVE_DIR "archive"      /* in the spool directory: segments done with */
 #define SETTLE_FOLD_SEGMENTS 64           /* segments per ledger commit, at most */
 #define SETTLE_FOLD_RECORDS 200000L       /* records per ledger commit, about */
 #define SETTLE_SIG_LEN (7 + 64 + 1)       /* "sha256=" + hex + NUL */
@@ -63,6 +68,7 @@ struct settle_opts {
 	long connect_timeout_ms;
 	long timeout_ms;           /* a whole POST */
 	int dry_run;               /* look, count, change nothing */
+	int archive;               /* keep segments done with in spool/archive/ */
 	enum settle_step stop_after;  /* tests only; SETTLE_STEP_NONE otherwise */
 };
 
@@ -109,7 +115,9 @@ struct settle_status {
 void settle_opts_from_config(struct settle_opts *o, const struct config *c);
 
 /* One settlement run. Returns SETTLE_EXIT_OK (also when another run holds
- * the lock: r->busy), SETTLE_EXIT_ERROR or SETTLE_EXIT_TEMPFAIL, with r
+ * the lock: r->busy), SETTLE_EXIT_ERROR, SETTLE_EXIT_DAMAGED (the ledger
+ * cannot be read whole: it is neither replaced nor added to, and no
+ * segment moves) or SETTLE_EXIT_TEMPFAIL, with r
  * filled in either case (r->error says why). Call curl_global_init first. */
 int settle_run(const struct settle_opts *o, struct settle_result *r);
 
@@ -120,6 +128,20 @@ int settle_status(const struct settle_opts *o, struct settle_status *st, char *e
  * {"key":"day:...",...the value's fields}. A missing ledger prints nothing.
  * 0, or -1 with the reason in err. */
 int settle_dump_ledger(const char *state_dir, FILE *out, char *err, size_t errlen);
+/* Read ledger.db and state.db whole (every key, every ledger value parsed)
+ * and print one line per file to out: "ok", "absent" or "DAMAGED: why".
+ * Changes nothing. SETTLE_EXIT_OK when both can be read,
+ * SETTLE_EXIT_DAMAGED when one cannot. */
+int settle_verify(const char *state_dir, FILE *out);
+/* Recovery from a damaged ledger: under the settle lock, build a new
+ * ledger.db from the segments still on disk — spool/archive/ (kept when
+ * [settle] archive is on) and the .settled ones waiting for the backend —
+ * with a meta:last naming no segment (so the next run folds every .ready
+ * one), and rename it over ledger.db; the old file stays as
+ * ledger.db.damaged-<ms>. Refused when ledger.db reads whole, unless
+ * force. Prints what it did to out. SETTLE_EXIT_OK, or SETTLE_EXIT_ERROR
+ * with err. */
+int settle_rebuild_ledger(const struct settle_opts *o, int force, FILE *out, char *err, size_t errlen);
 
 /* "sha256=" + hex HMAC-SHA256 under secret of "<ts>.<body>". */
 void settle_sign(const char *secret, const char *ts, const char *body, size_t len, char out[SETTLE_SIG_LEN]);

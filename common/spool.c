@@ -568,3 +568,14 @@ long long spool_backlog_bytes(const char *spool_dir)
 	closedir(d);
 	return total;
 }
+
+int spool_pending(const char *spool_dir, const char *seg)
+{
+	char path[512];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s.open", spool_dir, seg);
+	if (stat(path, &st) == 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/%s.ready", spool_dir, seg);
+	return stat(path, &st) == 0;
+}

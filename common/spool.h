@@ -116,6 +116,8 @@ void spool_free_list(char **list, size_t n);
 /* Bytes not yet folded into the ledger: the sizes of the .open and .ready
  * segments in spool_dir (0 if it cannot be read). */
 long long spool_backlog_bytes(const char *spool_dir);
+/* Is segment seg (base name) still to be settled: .open or .ready? */
+int spool_pending(const char *spool_dir, const char *seg);
 /* Call fn for each complete record (line) of the file; a last line without
  * '\n' is skipped and counted in *partial. Returns the number of records,
  * or -1 if the file cannot be read. fn returns non-zero to stop. */

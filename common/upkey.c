@@ -27,10 +27,9 @@ void upkey_hint(const char *secret, char *out, size_t outlen)
 static GDBM_FILE open_writer(const char *state_dir, char *err, size_t errlen)
 {
 	char *path = auth_state_path(state_dir);
-	GDBM_FILE db = store_open(path, 1, STORE_WAIT_MS);
+	GDBM_FILE db = store_open(path, STORE_WRITE, STORE_WAIT_MS);
 	if (!db)
-		snprintf(err, errlen, "cannot open %s for writing: %s", path,
-			 errno == EAGAIN ? "another program holds it" : strerror(errno));
+		snprintf(err, errlen, "cannot change %s: %s", path, store_strerror(errno));
 	free(path);
 	return db;
 }
@@ -238,14 +237,17 @@ cJSON *upkey_list(const char *state_dir, char *err, size_t errlen)
 {
 	cJSON *arr = cJSON_CreateArray();
 	char *path = auth_state_path(state_dir);
-	GDBM_FILE db = store_open(path, 0, STORE_WAIT_MS);
+	GDBM_FILE db = store_open(path, STORE_READ, STORE_WAIT_MS);
 	if (!db && errno != ENOENT) {
-		snprintf(err, errlen, "cannot read %s: %s", path,
-			 errno == EAGAIN ? "another program holds it" : strerror(errno));
+		snprintf(err, errlen, "cannot read %s: %s", path, store_strerror(errno));
 		cJSON_Delete(arr);
 		arr = NULL;
 	} else if (db) {
-		store_each(db, "upkey:", list_one, arr);
+		if (store_each(db, "upkey:", list_one, arr) < 0) {
+			snprintf(err, errlen, "cannot read %s: %s", path, store_strerror(errno));
+			cJSON_Delete(arr);
+			arr = NULL;
+		}
 		store_close(db);
 	}
 	free(path);

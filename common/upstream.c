@@ -495,14 +495,80 @@ static int on_head(void *user, const struct hresp *r)
 	struct upstream_call *c = user;
 	c->status = r->status;
 	c->retry_after_s = r->retry_after_s;
+	c->t_head_ms = mono_ms();
+	c->event_stream = !strncasecmp(r->content_type, "text/event-stream", 17);
 	snprintf(c->content_type, sizeof(c->content_type), "%s", r->content_type);
 	return c->on_head ? c->on_head(c->user, c->status, c->content_type, c->retry_after_s) : 0;
 }
 
+/* An event stream is handed on up to stream_max_bytes, then stopped
+ * (over_size). */
 static int on_data(void *user, const char *p, size_t n)
 {
 	struct upstream_call *c = user;
-	return c->on_data && n ? c->on_data(c->user, p, n) : 0;
+	int over = 0;
+	if (c->event_stream && c->stream_max_bytes && n > c->stream_max_bytes - c->body_bytes) {
+		n = (size_t)(c->stream_max_bytes - c->body_bytes);   /* up to the limit, not past it */
+		over = 1;
+	}
+	c->body_bytes += n;
+	int r = c->on_data && n ? c->on_data(c->user, p, n) : 0;
+	return r ? r : over;
+}
+
+/* The deadline of the next wait and which one it is: the upstream's
+ * silence (first byte, idle) or the gateway's limit on the whole head, a
+ * whole answer or a stream, whichever comes first. */
+static int64_t next_deadline(const struct upstream_call *c, enum upstream_timeout *which)
+{
+	int64_t d = c->t_first_byte_ms ? c->t_last_rx_ms + c->idle_timeout_ms : c->t_start_ms + c->first_byte_timeout_ms;
+	*which = c->t_first_byte_ms ? UPSTREAM_TIMEOUT_IDLE : UPSTREAM_TIMEOUT_FIRST_BYTE;
+	long lim = !c->t_head_ms ? c->head_timeout_ms : c->event_stream ? c->stream_max_ms : c->total_timeout_ms;
+	if (lim > 0 && c->t_start_ms + lim <= d) {
+		d = c->t_start_ms + lim;
+		*which = !c->t_head_ms ? UPSTREAM_TIMEOUT_HEAD
+				       : c->event_stream ? UPSTREAM_TIMEOUT_STREAM : UPSTREAM_TIMEOUT_TOTAL;
+	}
+	return d;
+}
+
+/* Fail c on the deadline which (next_deadline) that passed. */
+static int over_size(const struct upstream_call *c)
+{
+	return c->event_stream && c->stream_max_bytes && c->body_bytes >= c->stream_max_bytes;
+}
+
+static void fail_deadline(struct upstream_call *c, enum upstream_timeout which, const struct url *u)
+{
+	c->timeout = which;
+	switch (which) {
+	case UPSTREAM_TIMEOUT_HEAD:
+		fail(c, UPSTREAM_ERR_TIMEOUT, "response head not complete within head_timeout_ms (%ld ms) from %s:%s",
+		     c->head_timeout_ms, u->host, u->port);
+		break;
+	case UPSTREAM_TIMEOUT_TOTAL:
+		fail(c, UPSTREAM_ERR_TIMEOUT, "response not complete within total_timeout_ms (%ld ms) from %s:%s",
+		     c->total_timeout_ms, u->host, u->port);
+		break;
+	case UPSTREAM_TIMEOUT_STREAM:
+		fail(c, UPSTREAM_ERR_TIMEOUT, "stream longer than stream_max_s (%ld ms) from %s:%s",
+		     c->stream_max_ms, u->host, u->port);
+		break;
+	case UPSTREAM_TIMEOUT_IDLE:
+		fail(c, UPSTREAM_ERR_TIMEOUT, "response stalled from %s:%s", u->host, u->port);
+		break;
+	default:
+		fail(c, UPSTREAM_ERR_TIMEOUT, "no response in time from %s:%s", u->host, u->port);
+		break;
+	}
+}
+
+int upstream_gateway_limit(const struct upstream_call *c)
+{
+	return c->err == UPSTREAM_ERR_TOO_LARGE ||
+	       (c->err == UPSTREAM_ERR_TIMEOUT && (c->timeout == UPSTREAM_TIMEOUT_HEAD ||
+						   c->timeout == UPSTREAM_TIMEOUT_TOTAL ||
+						   c->timeout == UPSTREAM_TIMEOUT_STREAM));
 }
 
 enum { X_DONE, X_FAILED, X_STALE };
@@ -535,16 +601,20 @@ static int exchange(struct upstream_conns *m, struct upstream_call *c, struct up
 	hr.user = c;
 	int rv = X_FAILED, keep = 0;
 	for (;;) {
-		int64_t deadline = c->t_first_byte_ms ? c->t_last_rx_ms + c->idle_timeout_ms
-						      : c->t_start_ms + c->first_byte_timeout_ms;
+		enum upstream_timeout which;
+		int64_t deadline = next_deadline(c, &which);
+		/* an upstream sending without pause is never waited for: its
+		 * limit is looked at between reads too */
+		if (which >= UPSTREAM_TIMEOUT_HEAD && mono_ms() >= deadline) {
+			fail_deadline(c, which, u);
+			break;
+		}
 		/* a wait in the middle of an answer is an upstream writing it as
 		 * it goes (a model streaming): the slot is handed on at once */
 		ssize_t n = recv_some(k, m->buf, RECV_BUF, deadline, c->t_first_byte_ms ? 0 : ADMIT_SLOW_MS, err,
 				      sizeof(err));
 		if (n == -2) {
-			c->timeout = c->t_first_byte_ms ? UPSTREAM_TIMEOUT_IDLE : UPSTREAM_TIMEOUT_FIRST_BYTE;
-			fail(c, UPSTREAM_ERR_TIMEOUT, "%s from %s:%s",
-			     c->t_first_byte_ms ? "response stalled" : "no response in time", u->host, u->port);
+			fail_deadline(c, which, u);
 			break;
 		}
 		if (n < 0) {
@@ -577,6 +647,11 @@ static int exchange(struct upstream_conns *m, struct upstream_call *c, struct up
 			keep = hr.keep_alive && used == (size_t)n && !(k->tls && tls_pending(k->tls));
 			break;
 		}
+		if (res == HRESP_ABORTED && over_size(c)) {
+			fail(c, UPSTREAM_ERR_TOO_LARGE, "stream longer than stream_max_bytes (%llu bytes) from %s:%s",
+			     (unsigned long long)c->stream_max_bytes, u->host, u->port);
+			break;
+		}
 		if (res == HRESP_ABORTED) {
 			c->aborted = 1;
 			fail(c, UPSTREAM_ERR_ABORTED, "transfer stopped by the gateway");
@@ -607,6 +682,9 @@ int upstream_perform(struct upstream_call *c)
 	c->content_type[0] = '\0';
 	c->errmsg[0] = '\0';
 	c->t_first_byte_ms = 0;
+	c->t_head_ms = 0;
+	c->event_stream = 0;
+	c->body_bytes = 0;
 	c->t_start_ms = c->t_last_rx_ms = mono_ms();
 
 	int header_bad = (c->auth_header && !header_ok(c->auth_header)) ||

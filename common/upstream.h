@@ -4,8 +4,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Which deadline passed. CONNECT, FIRST_BYTE and IDLE are the upstream's
+ * silence; HEAD, TOTAL and STREAM (the last three, in this order) are
+ * limits the gateway puts on an answer that keeps coming too slowly or too
+ * long (upstream_gateway_limit). */
 enum upstream_timeout { UPSTREAM_TIMEOUT_NONE = 0, UPSTREAM_TIMEOUT_CONNECT,
-			UPSTREAM_TIMEOUT_FIRST_BYTE, UPSTREAM_TIMEOUT_IDLE };
+			UPSTREAM_TIMEOUT_FIRST_BYTE, UPSTREAM_TIMEOUT_IDLE,
+			UPSTREAM_TIMEOUT_HEAD,     /* head_timeout_ms */
+			UPSTREAM_TIMEOUT_TOTAL,    /* total_timeout_ms */
+			UPSTREAM_TIMEOUT_STREAM }; /* stream_max_ms */
 
 enum upstream_error {
 	UPSTREAM_OK = 0,
@@ -19,6 +26,7 @@ enum upstream_error {
 	UPSTREAM_ERR_TIMEOUT,      /* see the timeout field */
 	UPSTREAM_ERR_ABORTED,      /* a callback asked to stop */
 	UPSTREAM_ERR_NOMEM,
+	UPSTREAM_ERR_TOO_LARGE,    /* an event stream passed stream_max_bytes */
 };
 
 struct upstream_conns;
@@ -40,6 +48,16 @@ struct upstream_call {
 	long connect_timeout_ms;
 	long first_byte_timeout_ms;
 	long idle_timeout_ms;
+	/* Limits on an answer that keeps coming (0: none), each counted from
+	 * the start of the call, so that an upstream sending a byte now and
+	 * then cannot hold the call for ever: */
+	long head_timeout_ms;       /* the whole response head is in by then */
+	long total_timeout_ms;      /* an answer that is not an event stream
+				     * is complete by then */
+	long stream_max_ms;         /* an event stream (Content-Type
+				     * text/event-stream) ends by then */
+	uint64_t stream_max_bytes;  /* an event stream's body bytes handed to
+				     * on_data, at most; the call ends there */
 	/* Called once when the response head is complete (before any body).
 	 * Return 0 to go on, non-zero to abort the transfer. */
 	int (*on_head)(void *user, int status, const char *content_type, long retry_after_s);
@@ -51,13 +69,16 @@ struct upstream_call {
 	enum upstream_error err;
 	enum upstream_timeout timeout;
 	int aborted;                /* a callback asked to stop */
+	int event_stream;           /* the answer is text/event-stream */
+	uint64_t body_bytes;        /* body bytes handed to on_data */
 	long retry_after_s;         /* -1: none */
 	char content_type[128];
 	int64_t t_start_ms;
 	int64_t t_first_byte_ms;    /* 0 if no byte came */
 	int64_t t_end_ms;
 	int64_t t_last_rx_ms;
-	char errmsg[256];
+	int64_t t_head_ms;          /* when the head was complete; 0 if not */
+	char errmsg[256];           /* what failed; for a deadline, which one */
 };
 
 /* A worker's kept connections: up to a few idle HTTP/1.1 connections
@@ -70,6 +91,11 @@ void upstream_conns_free(struct upstream_conns *m);
 /* Run the call. Returns 0 when a complete response arrived (any status),
  * -1 on a transport failure, timeout or abort (see the out fields). */
 int upstream_perform(struct upstream_call *c);
+/* 1 when the call failed on a limit the gateway puts on a slow or long
+ * answer (head_timeout_ms, total_timeout_ms, stream_max_ms,
+ * stream_max_bytes): the upstream was answering, so the key is not to
+ * blame; errmsg names the limit. 0 otherwise. */
+int upstream_gateway_limit(const struct upstream_call *c);
 /* The CA certificates TLS connections trust (the config's [upstream]
  * ca_file); read once, at the first TLS connection. NULL: $SSL_CERT_FILE
  * or the system's bundle. */

@@ -92,10 +92,13 @@ for v in $have_key AUTH_KEY DEEPSEEK_BASE_URL MOONSHOT_BASE_URL ZAI_BASE_URL OPE
 	[ -n "$val" ] && env_lines="$env_lines \"$v\" => \"$val\","
 done
 cat > "$run/lighttpd.conf" <<EOC
-server.modules = ( "mod_fastcgi" )
+server.modules = ( "mod_fastcgi", "mod_setenv" )
 server.bind = "127.0.0.1"
 server.port = $port
 server.document-root = "$top/www"
+\$HTTP["url"] !~ "^/(v1/|api/|admin/api/|health)" {
+  setenv.add-response-header += ( "Content-Security-Policy" => "frame-ancestors 'none'", "X-Frame-Options" => "DENY" )
+}
 index-file.names = ( "index.html" )
 mimetype.assign = ( ".html" => "text/html; charset=utf-8", ".js" => "text/javascript; charset=utf-8",
   ".css" => "text/css; charset=utf-8", ".svg" => "image/svg+xml" )

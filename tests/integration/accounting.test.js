@@ -286,17 +286,24 @@ describe('quotas through the router', () => {
     return { key, id, tokens: res.json.usage.total_tokens };
   }
 
-  it('a token budget refuses once used up, and settling does not count twice', async () => {
+  it('a token budget admits a request only when its worst case fits, and settling does not count twice', async () => {
     const { key, id, tokens } = await newKey([]);
-    const budget = 2 * tokens;
+    // the worst case the router reserves: the body's bytes plus max_tokens
+    const body = chatBody('deepseek-chat', { max_tokens: 20 });
+    const worst = Buffer.byteLength(JSON.stringify(body)) + 20;
+    const send = () => request('POST', `${gw.url}/v1/chat/completions`, { headers: bearer(key), body });
+    const budget = tokens + worst;
     assert.equal((await keysTool(gw, ['set', id, '--tokens', String(budget)])).code, 0);
     await sleep(400);
     const upstreamBefore = mock.requests().length;
-    assert.equal((await chat(key)).status, 200, 'the second answer fits the budget');
-    const refused = await chat(key);
+    const second = await send();
+    assert.equal(second.status, 200, 'the second request fits the budget exactly');
+    const used = tokens + second.json.usage.total_tokens;
+    const refused = await send();
     assert.equal(refused.status, 429);
     assert.equal(refused.json.error.code, 'insufficient_quota');
-    assert.equal(refused.json.error.message.includes(`(${budget} of ${budget} tokens)`), true, refused.json.error.message);
+    assert.ok(refused.json.error.message.includes(`up to ${worst} tokens`), refused.json.error.message);
+    assert.ok(refused.json.error.message.includes(`(${used} used or reserved of ${budget})`), refused.json.error.message);
     assert.equal(mock.requests().length, upstreamBefore + 1, 'the refused request never went upstream');
     // settle: the same total, now from the ledger, not twice it
     await sleep(5500);   // the router closes its spool segment
@@ -304,13 +311,19 @@ describe('quotas through the router', () => {
     assert.equal(r.code, 0, r.stdout);
     assert.match(r.stdout, /folded/);
     await sleep(400);
-    const again = await chat(key);
+    const again = await send();
     assert.equal(again.status, 429);
-    assert.equal(again.json.error.message.includes(`(${budget} of ${budget} tokens)`), true, again.json.error.message);
+    assert.ok(again.json.error.message.includes(`(${used} used or reserved of ${budget})`), again.json.error.message);
     // a larger budget lets the key go on at once
-    assert.equal((await keysTool(gw, ['set', id, '--tokens', String(budget + tokens)])).code, 0);
+    assert.equal((await keysTool(gw, ['set', id, '--tokens', String(used + worst)])).code, 0);
     await sleep(400);
-    assert.equal((await chat(key)).status, 200);
+    assert.equal((await send()).status, 200);
+    // spent in full: the plain message
+    assert.equal((await keysTool(gw, ['set', id, '--tokens', String(used)])).code, 0);
+    await sleep(400);
+    const spent = await chat(key);
+    assert.equal(spent.status, 429);
+    assert.ok(spent.json.error.message.includes(`(${used} of ${used} tokens)`) || /of \d+ tokens\)/.test(spent.json.error.message), spent.json.error.message);
   });
 
   it('a model outside the allow-list is refused', async () => {

@@ -472,8 +472,12 @@ describe('usage', () => {
 });
 
 describe('login throttle', () => {
-  it('after 5 wrong passwords logins are refused with 429 and Retry-After, even the right one', async () => {
-    const c = new AdminClient(site.url);
+  // REMOTE_ADDR is the TCP peer: each client connects from its own
+  // loopback address (127.0.0.0/8 is all local) to the site on 127.0.0.1
+  const from = (addr) => new AdminClient(site.url, { localAddress: addr });
+
+  it('after 5 wrong passwords from one address its logins are refused with 429 and Retry-After, even the right one', async () => {
+    const c = from('127.0.0.3');
     for (let i = 1; i <= 5; i++) {
       const res = await c.login(`wrong-password-${i}`);
       assertAdminError(res, 401, 'wrong_password');
@@ -486,5 +490,51 @@ describe('login throttle', () => {
     assertAdminError(right, 429, 'too_many_attempts');
     // a session made before still works
     assert.equal((await admin.call('GET', 'keys')).status, 200);
+  });
+
+  it('the right password from another address still logs in', async () => {
+    const other = from('127.0.0.4');
+    const res = await other.login(PASSWORD);
+    assert.equal(res.status, 200, res.text);
+    assert.equal((await other.call('GET', 'keys')).status, 200);
+    assertAdminError(await from('127.0.0.3').login(PASSWORD), 429, 'too_many_attempts');
+  });
+
+  it('past the global ceiling an address that failed waits, a fresh one still logs in', async () => {
+    // one failure each from many addresses: 5 (above) + 15 = 20 failures
+    const guessers = Array.from({ length: 15 }, (_, i) => from(`127.0.1.${i + 1}`));
+    for (const g of guessers) assertAdminError(await g.login('wrong-password-x'), 401, 'wrong_password');
+    const held = await guessers[0].login(PASSWORD);
+    assertAdminError(held, 429, 'too_many_attempts');
+    assert.ok(Number(held.headers['retry-after']) > 0, 'with Retry-After');
+    const fresh = await from('127.0.2.1').login(PASSWORD);
+    assert.equal(fresh.status, 200, fresh.text);
+    const log = site.errorLog();
+    assert.match(log, /admin login from 127\.0\.1\.1 failed/);
+    assert.match(log, /admin logged in from 127\.0\.2\.1/);
+  });
+});
+
+describe('frame protection', () => {
+  it('every admin API answer forbids framing', async () => {
+    const answers = [
+      await admin.call('GET', 'setup', undefined, { session: false }),
+      await admin.call('GET', 'keys'),
+      await new AdminClient(site.url).call('GET', 'keys'),       // 401
+      await admin.call('GET', 'no-such-call'),                   // 404
+    ];
+    for (const res of answers) {
+      assert.equal(res.headers['x-frame-options'], 'DENY', `status ${res.status}`);
+      assert.equal(res.headers['content-security-policy'], "frame-ancestors 'none'", `status ${res.status}`);
+    }
+  });
+
+  it('the admin page and its files forbid framing (web server configuration)', async () => {
+    for (const p of ['/', '/index.html', '/app.js', '/style.css']) {
+      const res = await request('GET', site.url + p);
+      assert.equal(res.status, 200, p);
+      assert.equal(res.headers['x-frame-options'], 'DENY', p);
+      assert.match(String(res.headers['content-security-policy']), /frame-ancestors 'none'/, p);
+    }
   });
 });

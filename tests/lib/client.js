@@ -21,7 +21,7 @@ function remember(headers, text) {
 //   { status, headers, text, json (parsed or undefined), ms }
 // body: a string/Buffer is sent as is, anything else as JSON.
 function request(method, url, opts = {}) {
-  const { headers = {}, body, timeoutMs = DEFAULT_TIMEOUT_MS } = opts;
+  const { headers = {}, body, timeoutMs = DEFAULT_TIMEOUT_MS, localAddress } = opts;
   return new Promise((resolve, reject) => {
     const started = Date.now();
     let payload = null;
@@ -31,7 +31,7 @@ function request(method, url, opts = {}) {
       if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['Content-Type'] = 'application/json';
       h['Content-Length'] = Buffer.byteLength(payload);
     }
-    const req = http.request(url, { method, headers: h, agent: false }, (res) => {
+    const req = http.request(url, { method, headers: h, agent: false, localAddress }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {

@@ -13,7 +13,15 @@
 //
 // Flavour = first path segment: deepseek, moonshot, zai, anything else = openai.
 // Special upstream model names: slow-first-byte, trickle, cut-stream,
-// error-400, error-500, hang, garbage.
+// error-400, error-500, hang, garbage, and the ones that keep coming
+// (any path and dialect, the model named in the body or, as Gemini does,
+// in the path; each ends when the client closes):
+//   drip-head       the response head one byte every dripMs, then the body
+//   drip-body       the head at once, then a JSON body dripBytes bytes every
+//                   dripMs
+//   endless-stream  an event stream (whatever the request's "stream") that
+//                   never ends: a content event every endlessMs, each with
+//                   endlessPad characters of padding
 //
 // configure() options (shallow-merged into the current config; reset() clears):
 //   keys:          { "<key>": { status, retryAfter, message, times } }
@@ -25,6 +33,10 @@
 //   delayMs:       wait before headers for slow-first-byte (default 1500)
 //   trickleEvents: content events for trickle (default 10)
 //   trickleMs:     gap between trickle events (default 150)
+//   dripMs:        gap between the pieces of drip-head and drip-body (200)
+//   dripBytes:     bytes per drip-body piece (8)
+//   endlessMs:     gap between endless-stream events (50)
+//   endlessPad:    padding characters per endless-stream event (0)
 
 'use strict';
 
@@ -38,7 +50,13 @@ const DEFAULTS = Object.freeze({
   delayMs: 1500,
   trickleEvents: 10,
   trickleMs: 150,
+  dripMs: 200,
+  dripBytes: 8,
+  endlessMs: 50,
+  endlessPad: 0,
 });
+
+const KEEPS_COMING = new Set(['drip-head', 'drip-body', 'endless-stream']);
 
 const MAX_BODY = 16 * 1024 * 1024;
 
@@ -259,6 +277,17 @@ async function createMock(opts = {}) {
     });
     const send = (status, text, extra) => { rec.status = status; json(res, status, text, extra); };
 
+    // the answers that keep coming, whatever the dialect (Gemini names the
+    // model in the path)
+    const named = (body && typeof body.model === 'string' && body.model) || (/\/models\/([^/:?]+)/.exec(path) || [])[1];
+    if (KEEPS_COMING.has(named)) {
+      const bare0 = path.split('?')[0];
+      const text = /\/(embeddings|images\/generations)$/.test(bare0)
+        ? JSON.stringify({ object: 'list', model: named, data: [], usage: { prompt_tokens: 1, total_tokens: 1 } })
+        : JSON.stringify(completionFor({ messages: [], ...(body || {}), model: named }, flavourOf(path), rec));
+      return keepsComing(res, rec, named, text);
+    }
+
     // Anthropic's and Gemini's own wire formats (tests/mock/anthropic.js, gemini.js)
     const first = path.split('/')[1];
     if (first === 'anthropic') return createAnthropicHandler({ keys: config.keys || {} })(req, res, raw, rec);
@@ -370,6 +399,72 @@ async function createMock(opts = {}) {
       out.usage = rec.usageReported;
     }
     return send(200, JSON.stringify(out));
+  }
+
+  // A plain chat completion (for the models that keep coming).
+  function completionFor(body, flavour, rec) {
+    const words = answerWords(flavour, body.model, 0);
+    return {
+      id: `chatcmpl-mock${rec.id}`, object: 'chat.completion', created: Math.floor(rec.t / 1000), model: body.model,
+      choices: [{ index: 0, message: { role: 'assistant', content: words.join('') }, logprobs: null, finish_reason: 'stop' }],
+      usage: buildUsage(flavour, body, words.length, 0),
+    };
+  }
+
+  // drip-head, drip-body, endless-stream: an answer that keeps coming, a
+  // little at a time, until it is whole (text is the JSON body) or, for
+  // endless-stream, until the client goes away. rec.bytesSent counts.
+  function keepsComing(res, rec, model, text) {
+    rec.status = 200;
+    rec.bytesSent = 0;
+    let timer = null;
+    res.on('close', () => { if (timer) clearTimeout(timer); });
+    if (model === 'drip-head') {
+      // written to the socket byte by byte: node's own writer sends a head whole
+      const sock = res.socket;
+      const all = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Mock-Padding: ${'p'.repeat(64)}\r\n`
+        + `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+      const drip = () => {
+        timer = null;
+        if (sock.destroyed) return;
+        if (rec.bytesSent >= all.length) { rec.finished = true; rec.finishedAt = Date.now(); sock.end(); return; }
+        sock.write(all.subarray(rec.bytesSent, rec.bytesSent + 1));
+        rec.bytesSent += 1;
+        timer = setTimeout(drip, config.dripMs);
+      };
+      sock.on('close', () => { if (timer) clearTimeout(timer); });
+      return drip();
+    }
+    if (model === 'drip-body') {
+      const all = Buffer.from(text);
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': all.length });
+      res.flushHeaders();
+      const drip = () => {
+        timer = null;
+        if (res.destroyed) return;
+        if (rec.bytesSent >= all.length) { res.end(); return; }
+        const n = Math.max(1, config.dripBytes);
+        res.write(all.subarray(rec.bytesSent, rec.bytesSent + n));
+        rec.bytesSent += n;
+        timer = setTimeout(drip, config.dripMs);
+      };
+      return drip();
+    }
+    // endless-stream
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+    const id = `chatcmpl-mock${rec.id}`;
+    const pad = 'x'.repeat(config.endlessPad);
+    const next = () => {
+      timer = null;
+      if (res.destroyed || res.writableEnded) return;
+      const delta = rec.eventsSent === 0 ? { role: 'assistant', content: '' } : { content: ` w${rec.eventsSent}${pad}` };
+      const line = `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: Math.floor(rec.t / 1000), model, choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
+      res.write(line);
+      rec.bytesSent += Buffer.byteLength(line);
+      rec.eventsSent += 1;
+      timer = setTimeout(next, config.endlessMs);
+    };
+    return next();
   }
 
   function answer(req, res, rec, body, flavour, key) {

@@ -115,6 +115,52 @@ static void test_throttle(void)
 	is_int(t4.failures, 4, "recent failures count on");
 }
 
+/* Per address, with a global ceiling that never refuses a fresh address. */
+static void test_throttle_addresses(void)
+{
+	const int64_t now = 1700000000;
+	struct admin_throttle a = { 0, 0 }, b = { 0, 0 }, fresh = { 0, 0 }, g = { 0, 0 };
+	for (int i = 0; i < ADMIN_THROTTLE_FAILURES; i++) {
+		admin_throttle_fail(&a, now);
+		admin_throttle_global_fail(&g, now);
+	}
+	ok(admin_login_wait(&a, &g, now) > 0, "the failing address is locked");
+	is_int(admin_login_wait(&b, &g, now), 0, "another address is not");
+	/* a guesser with many addresses: past the ceiling */
+	for (int i = 0; i < ADMIN_THROTTLE_GLOBAL_FAILURES; i++)
+		admin_throttle_global_fail(&g, now + 1);
+	admin_throttle_fail(&b, now + 1);
+	is_int(admin_login_wait(&b, &g, now + 2), ADMIN_THROTTLE_WINDOW_S - 1,
+	       "past the ceiling, an address that failed once waits for it to go off");
+	is_int(admin_login_wait(&fresh, &g, now + 2), 0, "an address without failures may always try");
+	is_int(admin_login_wait(&b, &g, now + 1 + ADMIN_THROTTLE_WINDOW_S), 0, "the ceiling goes off after the window");
+	struct admin_throttle g2 = g;
+	admin_throttle_global_fail(&g2, g.until);
+	is_int(g2.failures, 1, "global failures are forgotten a window after the last");
+	struct admin_throttle old = { 1, now - 1 };
+	is_int(admin_login_wait(&old, &g, now + 2), 0, "a failure already forgotten does not count");
+
+	char out[ADMIN_ADDR_MAX];
+	static const char *const cases[][2] = {
+		{ "127.0.0.2", "127.0.0.2" },
+		{ "2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64" },
+		{ "2001:DB8:1:2::1", "2001:db8:1:2::/64" },
+		{ "::ffff:10.1.2.3", "10.1.2.3" },
+		{ "::1", "::/64" },
+		{ "", "unknown" },
+		{ "10.0.0.1 ", "unknown" },
+		{ "10.0.0.1;x", "unknown" },
+		{ "admin:throttle", "unknown" },
+		{ "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "ffff:ffff:ffff:ffff::/64" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		admin_client_addr(cases[i][0], out, sizeof(out));
+		is_str(out, cases[i][1], cases[i][0]);
+	}
+	admin_client_addr(NULL, out, sizeof(out));
+	is_str(out, "unknown", "no REMOTE_ADDR");
+}
+
 static void test_settings(void)
 {
 	char err[512];
@@ -351,6 +397,7 @@ int main(void)
 	test_cookies();
 	test_csv_field();
 	test_throttle();
+	test_throttle_addresses();
 	test_settings();
 	test_limits();
 	test_usage();

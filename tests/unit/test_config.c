@@ -45,6 +45,10 @@ int main(void)
 	is_int(config_load(&c, path, err, sizeof(err)), 0, "empty file loads");
 	is_int(c.threads, 16, "default threads");
 	is_int(c.max_attempts, 3, "default attempts");
+	is_int(c.head_timeout_ms, 300000, "default head_timeout_ms");
+	is_int(c.total_timeout_ms, 600000, "default total_timeout_ms");
+	is_int(c.stream_max_s, 1800, "default stream_max_s");
+	is_int(c.stream_max_bytes, 64 << 20, "default stream_max_bytes");
 	struct provider_conf *p = config_provider(&c, "deepseek");
 	ok(p != NULL, "deepseek is built in");
 	is_str(p->base_url, "https://api.deepseek.com", "deepseek default base url");
@@ -86,7 +90,8 @@ int main(void)
 
 	/* the file: sections, providers, aliases, fallbacks */
 	write_conf("[server]\nthreads = 4\nmax_body = 2048\nmount = /api\n"
-		   "[upstream]\nmax_attempts = 5\ncooldown_s = 7\n"
+		   "[upstream]\nmax_attempts = 5\ncooldown_s = 7\nhead_timeout_ms = 1500\ntotal_timeout_ms = 0\n"
+		   "stream_max_s = 2\nstream_max_bytes = 65536\n"
 		   "[auth]\nkeys = file-key-123456\n"
 		   "[provider.my-host]\nbase_url = http://127.0.0.1:1/v1\nkeys = none\nmodels = m1, m2\nprefixes = mh-\n"
 		   "[aliases]\nfast = my-host/m1\nsmart = deepseek-chat\n"
@@ -98,6 +103,10 @@ int main(void)
 	is_str(c.mount, "/api", "mount");
 	is_int(c.max_attempts, 5, "attempts");
 	is_int(c.cooldown_s, 7, "cooldown");
+	is_int(c.head_timeout_ms, 1500, "head_timeout_ms");
+	is_int(c.total_timeout_ms, 0, "total_timeout_ms 0: no limit");
+	is_int(c.stream_max_s, 2, "stream_max_s");
+	is_int(c.stream_max_bytes, 65536, "stream_max_bytes");
 	is_int(c.nauth_keys, 1, "auth keys from file");
 	p = config_provider(&c, "my-host");
 	ok(p && !p->builtin, "extra provider added");
@@ -118,6 +127,10 @@ int main(void)
 	write_conf("[server]\nthreads = lots\n");
 	is_int(config_load(&c, path, err, sizeof(err)), -1, "bad number refused");
 	ok(strstr(err, "line 2") && strstr(err, "threads"), "names line and setting: %s", err);
+	config_free(&c);
+	write_conf("[upstream]\nstream_max_s = -1\n");
+	is_int(config_load(&c, path, err, sizeof(err)), -1, "a negative limit refused");
+	ok(strstr(err, "stream_max_s") != NULL, "names the setting: %s", err);
 	config_free(&c);
 	write_conf("[server]\nthreds = 1\n");
 	is_int(config_load(&c, path, err, sizeof(err)), -1, "unknown setting refused");

@@ -163,7 +163,7 @@ int main(void)
 	if (!mkdtemp(dir))
 		return 1;
 	char *path = ledger_path(dir);
-	GDBM_FILE db = store_open(path, 1, 0);
+	GDBM_FILE db = store_open(path, STORE_PRIVATE, 0);
 	ok(db != NULL, "ledger opened");
 	is_int(ledger_get(db, "key:k_a", &t), 0, "absent before");
 	is_int(ledger_fold_apply(f, db, 1), (long)ledger_fold_keys(f), "fold applied as commit 1");
@@ -196,6 +196,11 @@ int main(void)
 	is_int(t.requests, 5, "k_a: 4 + 1");
 	is_int(t.seq, 3, "seq 3");
 	is_int(ledger_get(db, "key:k_499", &t), 1, "new keys");
+	struct ledger_fold *h = ledger_fold_new();
+	const char *onto_bad = "{\"ts\":1801439999000,\"key_id\":\"bad\",\"model\":\"m\",\"prompt\":1,\"completion\":1}";
+	is_int(ledger_fold_line(h, onto_bad, strlen(onto_bad), 0), 0, "a record of key 'bad'");
+	is_int(ledger_fold_apply(h, db, 4), -1, "a fold onto a malformed value is refused, never restarted from zero");
+	ledger_fold_free(h);
 	store_close(db);
 
 	/* readers see the same */

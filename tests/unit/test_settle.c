@@ -209,10 +209,11 @@ static void fixture(const char *dir)
 
 static void rm_rf(const char *dir)
 {
-	char sub[512];
+	char sub[512], arch[600];
 	snprintf(sub, sizeof(sub), "%s/spool", dir);
-	const char *dirs[] = { sub, dir };
-	for (int k = 0; k < 2; k++) {
+	snprintf(arch, sizeof(arch), "%s/archive", sub);
+	const char *dirs[] = { arch, sub, dir };
+	for (int k = 0; k < 3; k++) {
 		DIR *d = opendir(dirs[k]);
 		struct dirent *e;
 		while (d && (e = readdir(d)) != NULL) {
@@ -260,7 +261,7 @@ static int mock_has(const char *id)
 
 static int exists(const char *dir, const char *name)
 {
-	char p[512];
+	char p[1100];
 	struct stat st;
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
 	return stat(p, &st) == 0;
@@ -350,6 +351,134 @@ static int crash_case(const char *url, enum settle_step k, enum settle_step j)
 		     *url ? "backend" : "no backend", k, j, rc, M.records, files_left(dir, 1), r.error);
 	rm_rf(dir);
 	return good;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *buf = malloc(1 << 20);
+	*len = fread(buf, 1, 1 << 20, f);
+	fclose(f);
+	return buf;
+}
+
+/* Damage ledger.db (truncate: cut in half, else zero its first 4 KiB),
+ * then a run with a segment ready must exit SETTLE_EXIT_DAMAGED and change
+ * nothing; --verify must name the file. */
+static void damaged_ledger(const char *dir, int truncate_it)
+{
+	const char *what = truncate_it ? "ledger cut in half" : "ledger's first 4 KiB zeroed";
+	char *path = ledger_path(dir), spool[512], line[1024];
+	snprintf(spool, sizeof(spool), "%s/spool", dir);
+	struct settle_opts o;
+	struct settle_result r;
+	opts_for(&o, dir, NULL, SETTLE_STEP_NONE);
+	/* a ledger of 300 keys (several blocks) */
+	char segp[1100];
+	snprintf(segp, sizeof(segp), "%s/seg-1801439998000-1-000000fe.ready", spool);
+	FILE *sf = fopen(segp, "w");
+	for (int i = 0; i < 300; i++)
+		fprintf(sf, "{\"id\":\"d%d\",\"ts\":1801439999000,\"key_id\":\"k_x%d\",\"model\":\"m\",\"prompt\":1,"
+			"\"completion\":1,\"cost\":0.001,\"status\":200}\n", i, i);
+	fclose(sf);
+	is_int(settle_run(&o, &r), SETTLE_EXIT_OK, "a ledger of some blocks");
+	write_seg(spool, "seg-1801439999000-1-000000ff", ".ready", 0, 3, 0);
+	struct stat st;
+	stat(path, &st);
+	int fd = open(path, O_WRONLY);
+	if (truncate_it) {
+		if (ftruncate(fd, st.st_size / 2) != 0)
+			diag("ftruncate failed");
+	} else {
+		char zero[4096] = { 0 };
+		if (pwrite(fd, zero, sizeof(zero), 0) != (ssize_t)sizeof(zero))
+			diag("pwrite failed");
+	}
+	close(fd);
+	size_t n1, n2;
+	char *before = slurp(path, &n1);
+	ok(settle_run(&o, &r) == SETTLE_EXIT_DAMAGED, "%s: settle exits %d (EX_DATAERR)", what, SETTLE_EXIT_DAMAGED);
+	ok(strstr(r.error, "ledger.db") && strstr(r.error, "nothing folded"), "%s: says why: %s", what, r.error);
+	char *after = slurp(path, &n2);
+	ok(before && after && n1 == n2 && !memcmp(before, after, n1), "%s: the ledger is left as it was", what);
+	ok(exists(spool, "seg-1801439999000-1-000000ff.ready"), "%s: the segment is still ready", what);
+	char out[600];
+	snprintf(out, sizeof(out), "%s/verify.txt", dir);
+	FILE *vf = fopen(out, "w");
+	is_int(settle_verify(dir, vf), SETTLE_EXIT_DAMAGED, "--verify: damaged");
+	fclose(vf);
+	vf = fopen(out, "r");
+	int named = 0;
+	while (fgets(line, sizeof(line), vf))
+		named |= strstr(line, "ledger.db: DAMAGED") != NULL;
+	fclose(vf);
+	ok(named, "--verify names the damaged ledger");
+	unlink(out);
+	unlink(path);
+	snprintf(segp, sizeof(segp), "%s/seg-1801439999000-1-000000ff.ready", spool);
+	unlink(segp);
+	free(before);
+	free(after);
+	free(path);
+}
+
+static long long requests_of(const char *dir, const char *key)
+{
+	char *path = ledger_path(dir);
+	GDBM_FILE db = store_open(path, STORE_READ, 0);
+	struct ledger_totals t;
+	int r = db ? ledger_get(db, key, &t) : -1;
+	store_close(db);
+	free(path);
+	return r == 1 ? t.requests : -1;
+}
+
+/* [settle] archive keeps what was folded; a damaged ledger is rebuilt from
+ * it with the same totals, and segments still .ready are folded after. */
+static void rebuild_case(const char *dir)
+{
+	char spool[512], err[256];
+	snprintf(spool, sizeof(spool), "%s/spool", dir);
+	struct settle_opts o;
+	struct settle_result r;
+	opts_for(&o, dir, NULL, SETTLE_STEP_NONE);
+	o.archive = 1;
+	write_seg(spool, "seg-1801439990000-7-000000a1", ".ready", 0, 5, 0);
+	write_seg(spool, "seg-1801439991000-7-000000a2", ".ready", 5, 6, 0);
+	is_int(settle_run(&o, &r), SETTLE_EXIT_OK, "archive: folded");
+	char adir[600];
+	snprintf(adir, sizeof(adir), "%s/archive", spool);
+	ok(exists(adir, "seg-1801439990000-7-000000a1.settled") && exists(adir, "seg-1801439991000-7-000000a2.settled"),
+	   "archive: the folded segments are kept in spool/archive/");
+	long long k0 = requests_of(dir, "key:k_0"), k1 = requests_of(dir, "key:k_1");
+	ok(k0 == 6 && k1 == 5, "totals before: %lld %lld", k0, k1);
+	FILE *devnull = fopen("/dev/null", "w");
+	is_int(settle_rebuild_ledger(&o, 0, devnull, err, sizeof(err)), SETTLE_EXIT_ERROR, "a healthy ledger is not rebuilt");
+	ok(strstr(err, "--force") != NULL, "unless forced: %s", err);
+	write_seg(spool, "seg-1801439992000-7-000000a3", ".ready", 11, 2, 0);
+	char *path = ledger_path(dir);
+	int fd = open(path, O_WRONLY);
+	char zero[4096] = { 0 };
+	ok(pwrite(fd, zero, sizeof(zero), 0) == (ssize_t)sizeof(zero), "ledger damaged");
+	close(fd);
+	is_int(settle_run(&o, &r), SETTLE_EXIT_DAMAGED, "settle refuses it");
+	is_int(settle_rebuild_ledger(&o, 0, devnull, err, sizeof(err)), SETTLE_EXIT_OK, "rebuilt");
+	is_int(settle_verify(dir, devnull), SETTLE_EXIT_OK, "the new ledger reads whole");
+	ok(requests_of(dir, "key:k_0") == k0 && requests_of(dir, "key:k_1") == k1, "the same totals as before the damage");
+	is_int(settle_run(&o, &r), SETTLE_EXIT_OK, "settle goes on");
+	is_int(r.folded_records, 2, "and folds the segment that waited");
+	ok(requests_of(dir, "key:k_0") == k0 + 1 && requests_of(dir, "key:k_1") == k1 + 1, "counted once");
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int kept = 0;
+	while ((de = readdir(d)))
+		kept += !strncmp(de->d_name, "ledger.db.damaged-", 18);
+	closedir(d);
+	is_int(kept, 1, "the damaged file is kept beside it");
+	fclose(devnull);
+	free(path);
 }
 
 int main(void)
@@ -494,6 +623,11 @@ int main(void)
 	/* key:k_0 key:k_1 month:k_0 month:k_1 day x2 model x1 meta:last */
 	is_int(nlines, 8, "one JSON line per key");
 	ok(sorted, "sorted by key");
+
+	/* ---- a damaged ledger: refused whole, nothing moves, --verify says so */
+	damaged_ledger(dir, 0);
+	damaged_ledger(dir, 1);
+	rebuild_case(dir);
 
 	rm_rf(dir);
 	mock_stop();
