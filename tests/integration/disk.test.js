@@ -381,12 +381,18 @@ describe('records kept in memory and budgets', () => {
     if (mock) await mock.close();
   });
 
-  it('a token budget is used up by records that could not be written yet', async (t) => {
-    const created = await keysTool(gw, ['create', '--name', 'budget']);
+  it('a token budget is used up by records that could not be written yet, and counted once when written', async (t) => {
+    const created = await keysTool(gw, ['create', '--name', 'budget', '--tokens', '1000000']);
     assert.equal(created.code, 0, created.stderr);
     const key = created.stdout.trim();
     const id = /created key (k_[0-9a-f]+)/.exec(created.stderr)[1];
-    const chat = () => request('POST', `${gw.url}/v1/chat/completions`, { headers: bearer(key), body: chatBody('deepseek-chat') });
+    const chat = () => request('POST', `${gw.url}/v1/chat/completions`, { headers: bearer(key), body: chatBody('deepseek-chat', { max_tokens: 16 }) });
+    const setBudget = async (n) => {
+      assert.equal((await keysTool(gw, ['set', id, '--tokens', String(n)])).code, 0);
+      await sleep(600);   // the router reads state.db about four times a second
+    };
+    // "(USED of LIMIT tokens)" or "(USED used or reserved of LIMIT)"
+    const usedOf = (r) => Number(/\((\d+) (?:used or reserved )?of \d+/.exec(r.json.error.message)[1]);
     let first;
     for (let i = 0; i < 40; i++) {
       first = await chat();
@@ -394,29 +400,49 @@ describe('records kept in memory and budgets', () => {
       await sleep(50);
     }
     assert.equal(first.status, 200, first.text);
-    const budget = 2 * first.json.usage.total_tokens;
-    assert.equal((await keysTool(gw, ['set', id, '--tokens', String(budget)])).code, 0);
-    await sleep(600);   // the router reads state.db about four times a second
+    const t1 = first.json.usage.total_tokens;
+    // what one request reserves (its worst case), from a refusal
+    await setBudget(t1 + 1);
+    const probe = await chat();
+    assert.equal(probe.status, 429, probe.text);
+    const ask = Number(/may use up to (\d+) tokens/.exec(probe.json.error.message)[1]);
+    // room for exactly one more request
+    await setBudget(t1 + ask);
 
     try {
       execFileSync('prlimit', [`--pid=${pid}`, '--fsize=1:unlimited'], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (e) { t.skip(`prlimit cannot set the router's file-size limit here: ${String(e.stderr || e.message).trim()}`); return; }
+    let t2;
     try {
-      assert.equal((await chat()).status, 200, 'the second answer fits the budget');
+      const second = await chat();
+      assert.equal(second.status, 200, second.text);
+      t2 = second.json.usage.total_tokens;
       assert.equal((await health(gw)).usage_spool.kept_records, 1, 'its record is kept in memory');
       const seen = mock.requests().length;
       const refused = await chat();
       assert.equal(refused.status, 429, refused.text);
       assert.equal(refused.json.error.code, 'insufficient_quota');
-      assert.ok(refused.json.error.message.includes(`(${budget} of ${budget} tokens)`), refused.json.error.message);
+      assert.equal(usedOf(refused), t1 + t2, `the kept record counts: ${refused.json.error.message}`);
       assert.equal(mock.requests().length, seen, 'the refused request never went upstream');
     } finally {
       execFileSync('prlimit', [`--pid=${pid}`, '--fsize=unlimited:unlimited']);
     }
     assert.ok(await waitFor(async () => (await health(gw)).status === 'ok', { timeoutMs: 10000, intervalMs: 100 }), 'written');
     const after = await chat();
-    assert.equal(after.status, 429, 'written, still counted once');
-    assert.ok(after.json.error.message.includes(`(${budget} of ${budget} tokens)`), after.json.error.message);
+    assert.equal(after.status, 429, after.text);
+    assert.equal(usedOf(after), t1 + t2, `written: counted once, not twice: ${after.json.error.message}`);
+    // and once settle has folded it into the ledger (the router closes its
+    // segment within seconds)
+    const folded = await waitFor(async () => {
+      const r = await S.runSettle(stateOf(gw), []);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const k = S.dumpLedger(stateOf(gw)).get(`key:${id}`);
+      return k && k.prompt + k.completion === t1 + t2;
+    }, { timeoutMs: 20000, intervalMs: 300 });
+    assert.ok(folded, 'both records in the ledger');
+    const settled = await chat();
+    assert.equal(settled.status, 429, settled.text);
+    assert.equal(usedOf(settled), t1 + t2, `settled: counted once: ${settled.json.error.message}`);
   });
 });
 
