@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#define LEDGER_PART_MAX 200          /* key_id / model bytes kept in a key name */
+#define LEDGER_PART_MAX 255          /* key_id / model bytes kept in a key name: a whole model name (the router refuses longer ones) */
 #define LEDGER_COUNT_MAX 1000000000000000LL  /* a token count above this is garbage */
 #define LEDGER_COST_DIGITS 12        /* fractional digits of LEDGER_COST_SCALE */
 #define FOLD_MIN_CAP 64

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #define LEDGER_FILE "ledger.db"
-#define LEDGER_KEY_MAX 512            /* longest ledger key, with the NUL */
+#define LEDGER_KEY_MAX 600            /* longest ledger key, with the NUL */
 #define LEDGER_DAY_LEN 11             /* "YYYY-MM-DD" and the NUL */
 #define LEDGER_MONTH_LEN 8            /* "YYYY-MM" and the NUL */
 #define LEDGER_COST_SCALE 1000000000000LL  /* cost units per currency unit */
