@@ -195,6 +195,7 @@ int main(int argc, char **argv)
 			printf("Status: 500 Internal Server Error\r\nContent-Type: application/json\r\n\r\n"
 			       "{\"error\":{\"message\":\"gateway misconfigured; see the server log\","
 			       "\"type\":\"server_error\",\"param\":null,\"code\":\"config_error\"}}");
+			fflush(stdout);
 		}
 		return 1;
 	}
