@@ -128,7 +128,11 @@ static GDBM_FILE tx_begin(const char *path, int wait_ms)
 	unlink(tmp);   /* a killed writer's copy: never committed */
 	GDBM_FILE db = NULL;
 	if (st == 1 || store_copy_file(path, tmp) == 0)
-		db = open_gdbm(tmp, st == 1 ? GDBM_NEWDB : GDBM_WRITER, 0);
+		/* no GDBM lock on the copy: state.db.lock keeps other writers
+		 * out, and a lock still held when the copy is renamed over the
+		 * store (the handle closes after the commit) would turn readers
+		 * away for as long as this writer takes to close it */
+		db = open_gdbm(tmp, (st == 1 ? GDBM_NEWDB : GDBM_WRITER) | GDBM_NOLOCK, 0);
 	if (!db) {
 		int saved = errno;
 		unlink(tmp);

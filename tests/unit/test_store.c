@@ -120,6 +120,9 @@ int main(void)
 	store_put(db, "extra", "x", 1);
 	is_int(store_sync(db), 0, "commit");
 	is_int(store_put(db, "late", "y", 1), -1, "no change accepted after the commit");
+	GDBM_FILE rd = store_open(path, STORE_READ, 0);
+	ok(rd != NULL, "a reader opens the committed store at once, before its writer closes");
+	store_close(rd);
 	store_close(db);
 	store_sig_path(path, &s2);
 	ok(!store_sig_eq(&s1, &s2), "the signature changed with the commit");
