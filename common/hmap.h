@@ -1,5 +1,6 @@
 /* hmap.h — a hash map from byte-string keys to pointers (open addressing,
- * linear probing, FNV-1a; deletion shifts entries back, no tombstones).
+ * linear probing, a word-at-a-time hash; deletion shifts entries back, no
+ * tombstones).
  *
  * Keys are compared by length and bytes, so a C string and a binary digest
  * are both keys. With copy_keys the map keeps its own copy of each key and
