@@ -1,4 +1,6 @@
-/* admin.c — llmgate-admin: the JSON admin API behind www/, as FastCGI (threads) or CGI. */
+/* admin.c — llmgate-admin: the JSON admin API behind www/, as FastCGI (threads) or CGI.
+ * The start-up, the threads and the stop are serve.c's: on SIGTERM a store
+ * write under way is completed (running requests get the drain time). */
 #include "autoconf.h"
 #include "admin.h"
 #include "http.h"
@@ -48,8 +50,6 @@ static const struct serve_ops admin_ops = {
 		"{\"error\":{\"message\":\"admin misconfigured; see the server log\","
 		"\"code\":\"config_error\"}}",
 	.backlog = 128,
-	/* a store write under way when a stop signal comes is completed
-	 * (serve.h: running requests get the drain time) */
 	.init = admin_serve_init,
 	.threads = admin_serve_threads,
 	.handle = admin_serve_handle,
