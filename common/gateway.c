@@ -135,6 +135,22 @@ static void open_cache_if_needed(struct gateway *gw, const struct config *c)
 	}
 }
 
+/* Undo what gateway_init made before it failed (with_auth: auth_init ran). */
+static int init_failed(struct gateway *gw, int with_auth)
+{
+	if (with_auth)
+		auth_free(&gw->auth);
+	if (gw->rt)
+		runtime_put(gw, gw->rt);
+	gw->rt = NULL;
+	config_free(&gw->cfg);
+	free(gw->config_path);
+	gw->config_path = NULL;
+	health_free(&gw->health);
+	pthread_mutex_destroy(&gw->rt_mu);
+	return -1;
+}
+
 int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t errlen)
 {
 	memset(gw, 0, sizeof(*gw));
@@ -142,7 +158,7 @@ int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t 
 	health_init(&gw->health);
 	gw->config_path = config_path ? xstrdup(config_path) : NULL;
 	if (config_load(&gw->cfg, config_path, err, errlen) != 0)
-		return -1;
+		return init_failed(gw, 0);
 	upstream_set_ca_file(gw->cfg.ca_file);
 	if (!gw->config_path && gw->cfg.path)
 		gw->config_path = xstrdup(gw->cfg.path);
@@ -156,9 +172,9 @@ int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t 
 	 * start without its settings and keys (writers never lock readers out) */
 	gw->rt = runtime_build(gw, 1, err, errlen);
 	if (!gw->rt)
-		return -1;
+		return init_failed(gw, 0);
 	if (auth_init(&gw->auth, &gw->cfg, err, errlen) != 0)
-		return -1;
+		return init_failed(gw, 1);
 	gw->spool_ok = spool_open(&gw->spool, gw->cfg.state_dir) == 0;
 	durable_measure(gw, &gw->rt->cfg);
 	quota_init(&gw->quota, gw->cfg.state_dir);

@@ -196,9 +196,11 @@ int serve_main(int argc, char **argv, const struct serve_ops *ops, void *app)
 	log_init(ops->name, LOG_INFO);
 	if (ops->init(app, config_path, err, sizeof(err)) != 0) {
 		log_err("%s", err);
-		if (FCGX_IsCGI() && !listen_on)
+		if (FCGX_IsCGI() && !listen_on) {
 			printf("Status: 500 Internal Server Error\r\nContent-Type: application/json\r\n\r\n%s",
 			       ops->cgi_error);
+			fflush(stdout);
+		}
 		return 1;
 	}
 	if (!listen_on && FCGX_IsCGI())
