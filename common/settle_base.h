@@ -5,9 +5,9 @@
  * settle_base.c (the run context, the spool's side files, meta:last,
  * counting, the lock), settle_fold.c (segments into ledger.db; the
  * rebuild), settle_push.c (batches to the billing backend over libcurl),
- * settle_status.c (status, dump, verify: reads only). Only settle.c and
- * settle_push.c need libcurl, so a program that shows the status without
- * running settlement does not link it. */
+ * settle_status.c (status, dump, verify: reads only). settle_push.c is the
+ * only file that uses libcurl, and only settle_run reaches it: a program
+ * that shows the status without running settlement does not link it. */
 #ifndef LLMGATE_SETTLE_BASE_H
 #define LLMGATE_SETTLE_BASE_H
 #include "settle.h"
