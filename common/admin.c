@@ -2,6 +2,7 @@
 #include "autoconf.h"
 #include "admin.h"
 #include "auth.h"
+#include "hmap.h"
 #include "ini.h"
 #include "log.h"
 #include "pool.h"
@@ -512,77 +513,19 @@ int admin_limits_validate(const cJSON *limits, char *err, size_t errlen)
 
 /* ================================================================ usage table */
 
-/* string -> index, open addressing */
-struct smap {
-	char **k;
-	size_t *v;
-	size_t cap;   /* a power of two, or 0 */
-	size_t n;
-};
-
-static uint64_t fnv1a(const char *s)
+/* An index in a string-keyed hmap (hmap.h, keys copied). */
+static int smap_get(const struct hmap *m, const char *key, size_t *out)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-static size_t smap_slot(char **k, size_t cap, const char *key)
-{
-	size_t i = (size_t)fnv1a(key) & (cap - 1);
-	while (k[i] && strcmp(k[i], key))
-		i = (i + 1) & (cap - 1);
-	return i;
-}
-
-static int smap_get(const struct smap *m, const char *key, size_t *out)
-{
-	if (!m->cap)
+	void *v;
+	if (!hmap_get(m, key, strlen(key), &v))
 		return 0;
-	size_t i = smap_slot(m->k, m->cap, key);
-	if (!m->k[i])
-		return 0;
-	*out = m->v[i];
+	*out = (size_t)(uintptr_t)v;
 	return 1;
 }
 
-static void smap_put(struct smap *m, const char *key, size_t val)
+static void smap_put(struct hmap *m, const char *key, size_t val)
 {
-	if ((m->n + 1) * 2 > m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 64;
-		char **k = xcalloc(cap, sizeof(*k));
-		size_t *v = xcalloc(cap, sizeof(*v));
-		for (size_t i = 0; i < m->cap; i++) {
-			if (m->k[i]) {
-				size_t j = smap_slot(k, cap, m->k[i]);
-				k[j] = m->k[i];
-				v[j] = m->v[i];
-			}
-		}
-		free(m->k);
-		free(m->v);
-		m->k = k;
-		m->v = v;
-		m->cap = cap;
-	}
-	size_t i = smap_slot(m->k, m->cap, key);
-	if (!m->k[i]) {
-		m->k[i] = xstrdup(key);
-		m->n++;
-	}
-	m->v[i] = val;
-}
-
-static void smap_free(struct smap *m)
-{
-	for (size_t i = 0; i < m->cap; i++)
-		free(m->k[i]);
-	free(m->k);
-	free(m->v);
-	memset(m, 0, sizeof(*m));
+	hmap_put(m, key, strlen(key), (void *)(uintptr_t)val);
 }
 
 struct urow {
@@ -606,10 +549,10 @@ struct admin_usage {
 	char month[LEDGER_MONTH_LEN];
 	struct urow *rows;
 	size_t nrows;
-	struct smap rmap;
+	struct hmap rmap;            /* "day\x1fkey\x1fmodel" -> index in rows */
 	struct ukey *keys;
 	size_t nkeys;
-	struct smap kmap;
+	struct hmap kmap;            /* key id -> index in keys */
 	long records;
 };
 
@@ -619,6 +562,8 @@ struct admin_usage *admin_usage_new(const char *from_day, const char *to_day, co
 	snprintf(u->from, sizeof(u->from), "%s", from_day ? from_day : "");
 	snprintf(u->to, sizeof(u->to), "%s", to_day ? to_day : "");
 	snprintf(u->month, sizeof(u->month), "%s", month ? month : "");
+	hmap_init(&u->rmap, 1);
+	hmap_init(&u->kmap, 1);
 	return u;
 }
 
@@ -637,8 +582,8 @@ void admin_usage_free(struct admin_usage *u)
 	}
 	free(u->rows);
 	free(u->keys);
-	smap_free(&u->rmap);
-	smap_free(&u->kmap);
+	hmap_free(&u->rmap);
+	hmap_free(&u->kmap);
 	free(u);
 }
 

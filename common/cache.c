@@ -3,6 +3,7 @@
 #include "cache.h"
 #include "log.h"
 #include "sha256.h"
+#include "hmap.h"
 #include "store.h"
 #include "xmalloc.h"
 #include <errno.h>
@@ -21,7 +22,6 @@
 #define CACHE_DBKEY_LEN (2 + 2 * SHA256_DIGEST_LEN)   /* "c:" + hex */
 #define CACHE_MAGIC "LGc1"
 #define CACHE_HDR_LEN 16                               /* magic, int64 time, uint32 length */
-#define CACHE_MIN_BUCKETS 64
 #define CACHE_SORT_STACK 16                            /* object members sorted without malloc */
 #define CACHE_RETRY_MS 5
 
@@ -30,7 +30,6 @@ struct entry {
 	unsigned char id[SHA256_DIGEST_LEN];
 	int64_t stored;              /* unix seconds */
 	size_t size;                 /* body bytes */
-	struct entry *hnext;         /* hash chain */
 	struct entry *prev, *next;   /* LRU list: head is the most recently used */
 };
 
@@ -41,8 +40,7 @@ struct cache {
 	long ttl_s;
 	size_t max_bytes;
 	time_t (*now)(void);
-	struct entry **buckets;
-	size_t nbuckets;             /* a power of two */
+	struct hmap index;           /* id -> struct entry (keys are the entries' ids) */
 	struct entry *head, *tail;
 	struct cache_stats st;       /* entries and bytes kept current */
 	unsigned long deletes;       /* since the last file size check */
@@ -266,18 +264,10 @@ static int is_expired(const struct cache *c, int64_t stored, int64_t now)
 	return c->ttl_s > 0 && now - stored >= (int64_t)c->ttl_s;
 }
 
-static size_t slot_of(const struct cache *c, const unsigned char *id)
-{
-	uint64_t h;
-	memcpy(&h, id, sizeof(h));   /* already uniform: a SHA-256 */
-	return (size_t)h & (c->nbuckets - 1);
-}
-
 static struct entry *find(const struct cache *c, const unsigned char *id)
 {
-	struct entry *e = c->buckets[slot_of(c, id)];
-	while (e && memcmp(e->id, id, SHA256_DIGEST_LEN) != 0)
-		e = e->hnext;
+	void *e = NULL;
+	hmap_get(&c->index, id, SHA256_DIGEST_LEN, &e);
 	return e;
 }
 
@@ -305,34 +295,10 @@ static void lru_push(struct cache *c, struct entry *e)
 	c->head = e;
 }
 
-static void grow(struct cache *c)
-{
-	size_t n = c->nbuckets * 2;
-	struct entry **b = xcalloc(n, sizeof(*b));
-	for (size_t i = 0; i < c->nbuckets; i++) {
-		struct entry *e = c->buckets[i];
-		while (e) {
-			struct entry *next = e->hnext;
-			uint64_t h;
-			memcpy(&h, e->id, sizeof(h));
-			e->hnext = b[(size_t)h & (n - 1)];
-			b[(size_t)h & (n - 1)] = e;
-			e = next;
-		}
-	}
-	free(c->buckets);
-	c->buckets = b;
-	c->nbuckets = n;
-}
-
 /* Add e (not yet indexed) as the most recently used. */
 static void index_add(struct cache *c, struct entry *e)
 {
-	if (c->st.entries + 1 > c->nbuckets)
-		grow(c);
-	size_t s = slot_of(c, e->id);
-	e->hnext = c->buckets[s];
-	c->buckets[s] = e;
+	hmap_put(&c->index, e->id, SHA256_DIGEST_LEN, e);
 	lru_push(c, e);
 	c->st.entries++;
 	c->st.bytes += e->size;
@@ -341,11 +307,7 @@ static void index_add(struct cache *c, struct entry *e)
 /* Take e out of the index and free it; the file is not touched. */
 static void index_remove(struct cache *c, struct entry *e)
 {
-	struct entry **pp = &c->buckets[slot_of(c, e->id)];
-	while (*pp && *pp != e)
-		pp = &(*pp)->hnext;
-	if (*pp)
-		*pp = e->hnext;
+	hmap_del(&c->index, e->id, SHA256_DIGEST_LEN);
 	lru_unlink(c, e);
 	c->st.entries--;
 	c->st.bytes -= e->size;
@@ -361,7 +323,7 @@ static void index_clear(struct cache *c)
 		e = next;
 	}
 	c->head = c->tail = NULL;
-	memset(c->buckets, 0, c->nbuckets * sizeof(*c->buckets));
+	hmap_clear(&c->index);
 	c->st.entries = 0;
 	c->st.bytes = 0;
 }
@@ -607,8 +569,7 @@ struct cache *cache_open(const char *state_dir, long ttl_s, size_t max_bytes)
 	c->path = xasprintf("%s/%s", state_dir, CACHE_FILE);
 	c->ttl_s = ttl_s;
 	c->max_bytes = max_bytes;
-	c->nbuckets = CACHE_MIN_BUCKETS;
-	c->buckets = xcalloc(c->nbuckets, sizeof(*c->buckets));
+	hmap_init(&c->index, 0);
 	c->db = open_db(c->path);
 	if (!c->db) {
 		cache_close(c);
@@ -630,9 +591,8 @@ void cache_close(struct cache *c)
 		return;
 	if (c->db)
 		gdbm_close(c->db);
-	if (c->buckets)
-		index_clear(c);
-	free(c->buckets);
+	index_clear(c);
+	hmap_free(&c->index);
 	free(c->path);
 	pthread_mutex_destroy(&c->mu);
 	free(c);

@@ -17,7 +17,11 @@
  *      deleted (or archived) once every batch was accepted.
  * ledger.db is never written in place, so a reader never waits and a kill
  * at any moment leaves either the old or the new ledger. See
- * docs/settlement.md for the argument. */
+ * docs/settlement.md for the argument.
+ *
+ * The parts are in settle*.c (see settle_base.h); settle_status,
+ * settle_dump_ledger, settle_verify and settle_opts_from_config need no
+ * libcurl. */
 #ifndef LLMGATE_SETTLE_H
 #define LLMGATE_SETTLE_H
 #include "config.h"
