@@ -6,6 +6,7 @@
 #include "log.h"
 #include "pool.h"
 #include "pwhash.h"
+#include "settings.h"
 #include "settle.h"
 #include "sha256.h"
 #include "spool.h"
@@ -28,20 +29,9 @@
 #include <time.h>
 
 /* limits of what the API takes */
-#define MODEL_NAME_LEN 256          /* a model name, an alias */
-#define TARGET_LEN 512              /* "provider/model" */
-#define URL_LEN 2048
-#define LIST_ITEMS_MAX 1024         /* entries of a list or an object */
-#define FALLBACK_ITEMS_MAX 7        /* ROUTE_MAX_TARGETS - 1 */
-#define PROMPT_LEN (64u << 10)      /* the system prompt */
 #define LABEL_LEN 64                /* an upstream key label, with the NUL (as upkey.c) */
 #define UPKEY_MIN_LEN 8             /* shorter is surely not a provider's key */
-#define PRICE_MAX 1e6               /* per million tokens */
 #define LIMIT_MAX 1e15
-#define CACHE_TTL_MAX (365L * 86400)
-#define CACHE_BYTES_MIN 4096.0
-#define CACHE_BYTES_MAX 1e12
-#define CONVERSATIONS_MAX 1e6
 #define POOLS_FILE_MAX (4u << 20)
 #define POOLS_STALE_S 120           /* a pools file older than this is ignored */
 #define LEDGER_PART_LEN 200         /* as ledger.c keeps key ids and models */
@@ -195,289 +185,9 @@ void admin_client_addr(const char *remote_addr, char *out, size_t outlen)
 
 #define VFAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
 
-/* Text of 1..max bytes without control characters (newlines and tabs
- * allowed when multiline), valid UTF-8 left to cJSON's parser. */
-static int text_ok(const char *s, size_t max, int multiline)
-{
-	size_t n = strlen(s);
-	if (!n || n > max)
-		return 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == 0x7f || (*p < 0x20 && !(multiline && (*p == '\n' || *p == '\t' || *p == '\r'))))
-			return 0;
-	}
-	return 1;
-}
-
-/* A model name or routing target: no whitespace or control characters. */
-static int name_ok(const char *s, size_t max)
-{
-	if (!text_ok(s, max, 0))
-		return 0;
-	for (const char *p = s; *p; p++) {
-		if (*p == ' ')
-			return 0;
-	}
-	return 1;
-}
-
-static int provider_name_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (!n || n >= CONFIG_NAME_MAX)
-		return 0;
-	for (; *s; s++) {
-		if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-' || *s == '_' || *s == '.'))
-			return 0;
-	}
-	return 1;
-}
-
-static int url_ok(const char *s)
-{
-	size_t skip;
-	if (!strncmp(s, "http://", 7))
-		skip = 7;
-	else if (!strncmp(s, "https://", 8))
-		skip = 8;
-	else
-		return 0;
-	if (!name_ok(s, URL_LEN))
-		return 0;
-	/* a host must follow */
-	return s[skip] && s[skip] != '/' && s[skip] != ':' && s[skip] != '?' && s[skip] != '#';
-}
-
-static int is_int_in(const cJSON *v, double min, double max)
-{
-	/* min and max are within long long's range, so the cast is exact for
-	 * whole numbers in range */
-	return cJSON_IsNumber(v) && v->valuedouble >= min && v->valuedouble <= max &&
-	       (double)(long long)v->valuedouble == v->valuedouble;
-}
-
-/* Refuse members of obj not in names (a NULL-terminated list). */
-static int members_known(const cJSON *obj, const char *const *names, const char *what, char *err, size_t errlen)
-{
-	const cJSON *v;
-	cJSON_ArrayForEach(v, obj) {
-		int known = 0;
-		for (const char *const *n = names; *n && !known; n++)
-			known = !strcmp(v->string, *n);
-		if (!known)
-			VFAIL("%s: unknown member '%.60s'", what, v->string);
-	}
-	return 0;
-}
-
-static int size_ok(const cJSON *v, const char *what, char *err, size_t errlen)
-{
-	if (cJSON_GetArraySize(v) > LIST_ITEMS_MAX)
-		VFAIL("%s: more than %d entries", what, LIST_ITEMS_MAX);
-	return 0;
-}
-
-static int name_list_ok(const cJSON *v, const char *what, size_t maxlen, char *err, size_t errlen)
-{
-	const cJSON *e;
-	if (!cJSON_IsArray(v))
-		VFAIL("%s must be a list of names", what);
-	if (size_ok(v, what, err, errlen))
-		return -1;
-	cJSON_ArrayForEach(e, v) {
-		if (!cJSON_IsString(e) || !name_ok(e->valuestring, maxlen))
-			VFAIL("%s: each entry must be a name of 1 to %zu characters without spaces", what, maxlen);
-	}
-	return 0;
-}
-
-static int bool_member(const cJSON *obj, const char *name, const char *what, char *err, size_t errlen)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-	if (v && !cJSON_IsBool(v))
-		VFAIL("%s.%s must be true or false", what, name);
-	return 0;
-}
-
-static int v_aliases(const cJSON *v, char *err, size_t errlen)
-{
-	const cJSON *e;
-	if (!cJSON_IsObject(v))
-		VFAIL("aliases must be an object of name: \"provider/model\"");
-	if (size_ok(v, "aliases", err, errlen))
-		return -1;
-	cJSON_ArrayForEach(e, v) {
-		if (!name_ok(e->string, MODEL_NAME_LEN))
-			VFAIL("aliases: '%.60s' is not a model name", e->string);
-		if (!cJSON_IsString(e) || !name_ok(e->valuestring, TARGET_LEN))
-			VFAIL("aliases.%.60s must be a model name or \"provider/model\"", e->string);
-	}
-	return 0;
-}
-
-static int v_fallback(const cJSON *v, char *err, size_t errlen)
-{
-	const cJSON *e, *t;
-	if (!cJSON_IsObject(v))
-		VFAIL("fallback must be an object of model: [\"provider/model\", ...]");
-	if (size_ok(v, "fallback", err, errlen))
-		return -1;
-	cJSON_ArrayForEach(e, v) {
-		if (!name_ok(e->string, MODEL_NAME_LEN))
-			VFAIL("fallback: '%.60s' is not a model name", e->string);
-		if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) < 1 || cJSON_GetArraySize(e) > FALLBACK_ITEMS_MAX)
-			VFAIL("fallback.%.60s must be a list of 1 to %d targets", e->string, FALLBACK_ITEMS_MAX);
-		cJSON_ArrayForEach(t, e) {
-			if (!cJSON_IsString(t) || !name_ok(t->valuestring, TARGET_LEN))
-				VFAIL("fallback.%.60s: each target must be a model name or \"provider/model\"", e->string);
-		}
-	}
-	return 0;
-}
-
-static int v_providers(const cJSON *v, char *err, size_t errlen)
-{
-	static const char *const known[] = { "base_url", "models", "prefixes", "disabled", NULL };
-	const cJSON *p, *m;
-	char what[96];
-	if (!cJSON_IsObject(v))
-		VFAIL("providers must be an object of name: {base_url, models, prefixes, disabled}");
-	if (cJSON_GetArraySize(v) > CONFIG_MAX_PROVIDERS)
-		VFAIL("providers: more than %d", CONFIG_MAX_PROVIDERS);
-	cJSON_ArrayForEach(p, v) {
-		if (!provider_name_ok(p->string))
-			VFAIL("providers: '%.60s' is not a provider name (a-z, 0-9, '.', '_', '-'; up to %d)",
-			      p->string, CONFIG_NAME_MAX - 1);
-		snprintf(what, sizeof(what), "providers.%s", p->string);
-		if (!cJSON_IsObject(p))
-			VFAIL("%s must be an object", what);
-		if (members_known(p, known, what, err, errlen))
-			return -1;
-		m = cJSON_GetObjectItemCaseSensitive(p, "base_url");
-		if (m && (!cJSON_IsString(m) || !url_ok(m->valuestring)))
-			VFAIL("%s.base_url must be an http:// or https:// URL", what);
-		if ((m = cJSON_GetObjectItemCaseSensitive(p, "models")) &&
-		    name_list_ok(m, "models", MODEL_NAME_LEN, err, errlen))
-			return -1;
-		if ((m = cJSON_GetObjectItemCaseSensitive(p, "prefixes")) &&
-		    name_list_ok(m, "prefixes", MODEL_NAME_LEN, err, errlen))
-			return -1;
-		if (bool_member(p, "disabled", what, err, errlen))
-			return -1;
-	}
-	return 0;
-}
-
-static int v_system_prompt(const cJSON *v, char *err, size_t errlen)
-{
-	static const char *const known[] = { "enabled", "text", NULL };
-	if (!cJSON_IsObject(v))
-		VFAIL("system_prompt must be an object {enabled, text}");
-	if (members_known(v, known, "system_prompt", err, errlen) ||
-	    bool_member(v, "enabled", "system_prompt", err, errlen))
-		return -1;
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(v, "text");
-	if (t && (!cJSON_IsString(t) || (*t->valuestring && !text_ok(t->valuestring, PROMPT_LEN, 1))))
-		VFAIL("system_prompt.text must be text of up to %u bytes", PROMPT_LEN);
-	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "enabled")) && (!t || !*t->valuestring))
-		VFAIL("system_prompt: enabled needs a text");
-	return 0;
-}
-
-static int v_cache(const cJSON *v, char *err, size_t errlen)
-{
-	static const char *const known[] = { "enabled", "ttl_s", "max_bytes", NULL };
-	const cJSON *m;
-	if (!cJSON_IsObject(v))
-		VFAIL("cache must be an object {enabled, ttl_s, max_bytes}");
-	if (members_known(v, known, "cache", err, errlen) || bool_member(v, "enabled", "cache", err, errlen))
-		return -1;
-	if ((m = cJSON_GetObjectItemCaseSensitive(v, "ttl_s")) && !is_int_in(m, 1, (double)CACHE_TTL_MAX))
-		VFAIL("cache.ttl_s must be a whole number of seconds from 1 to %ld", CACHE_TTL_MAX);
-	if ((m = cJSON_GetObjectItemCaseSensitive(v, "max_bytes")) && !is_int_in(m, CACHE_BYTES_MIN, CACHE_BYTES_MAX))
-		VFAIL("cache.max_bytes must be a whole number from %.0f to %.0f", CACHE_BYTES_MIN, CACHE_BYTES_MAX);
-	return 0;
-}
-
-static int v_prices(const cJSON *v, char *err, size_t errlen)
-{
-	const cJSON *e, *n;
-	if (!cJSON_IsObject(v))
-		VFAIL("prices must be an object of model: [input, cached input, output]");
-	if (size_ok(v, "prices", err, errlen))
-		return -1;
-	cJSON_ArrayForEach(e, v) {
-		if (!name_ok(e->string, MODEL_NAME_LEN))
-			VFAIL("prices: '%.60s' is not a model name", e->string);
-		if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != 3)
-			VFAIL("prices.%.60s must be [input, cached input, output] per million tokens", e->string);
-		cJSON_ArrayForEach(n, e) {
-			if (!cJSON_IsNumber(n) || !(n->valuedouble >= 0 && n->valuedouble <= PRICE_MAX))
-				VFAIL("prices.%.60s: prices must be numbers from 0 to %.0f", e->string, PRICE_MAX);
-		}
-	}
-	return 0;
-}
-
-static int v_conversations(const cJSON *v, char *err, size_t errlen)
-{
-	static const char *const known[] = { "max_per_key", NULL };
-	const cJSON *m;
-	if (!cJSON_IsObject(v))
-		VFAIL("conversations must be an object {max_per_key}");
-	if (members_known(v, known, "conversations", err, errlen))
-		return -1;
-	if ((m = cJSON_GetObjectItemCaseSensitive(v, "max_per_key")) && !is_int_in(m, 0, CONVERSATIONS_MAX))
-		VFAIL("conversations.max_per_key must be a whole number from 0 to %.0f", CONVERSATIONS_MAX);
-	return 0;
-}
-
-static int v_drawing(const cJSON *v, char *err, size_t errlen)
-{
-	static const char *const known[] = { "enabled", NULL };
-	if (!cJSON_IsObject(v))
-		VFAIL("drawing must be an object {enabled}");
-	return members_known(v, known, "drawing", err, errlen) || bool_member(v, "enabled", "drawing", err, errlen)
-		       ? -1
-		       : 0;
-}
-
 int admin_settings_validate(const cJSON *doc, char *err, size_t errlen)
 {
-	static const struct {
-		const char *name;
-		int (*check)(const cJSON *v, char *err, size_t errlen);
-	} parts[] = {
-		{ "public_models", NULL },
-		{ "aliases", v_aliases },
-		{ "fallback", v_fallback },
-		{ "providers", v_providers },
-		{ "system_prompt", v_system_prompt },
-		{ "cache", v_cache },
-		{ "prices", v_prices },
-		{ "conversations", v_conversations },
-		{ "drawing", v_drawing },
-	};
-	const cJSON *v;
-	if (!cJSON_IsObject(doc))
-		VFAIL("the settings must be a JSON object");
-	cJSON_ArrayForEach(v, doc) {
-		size_t i = 0;
-		while (i < sizeof(parts) / sizeof(parts[0]) && strcmp(parts[i].name, v->string))
-			i++;
-		if (i == sizeof(parts) / sizeof(parts[0]))
-			VFAIL("unknown setting '%.60s' (known: public_models, aliases, fallback, providers, "
-			      "system_prompt, cache, prices, conversations, drawing)", v->string);
-		if (cJSON_GetObjectItemCaseSensitive(doc, v->string) != v)
-			VFAIL("setting '%.60s' is given twice", v->string);
-		if (!parts[i].check) {
-			if (name_list_ok(v, "public_models", MODEL_NAME_LEN, err, errlen))
-				return -1;
-		} else if (parts[i].check(v, err, errlen) != 0) {
-			return -1;
-		}
-	}
-	return 0;
+	return settings_check_state(doc, err, errlen);
 }
 
 int admin_limits_validate(const cJSON *limits, char *err, size_t errlen)
@@ -489,10 +199,10 @@ int admin_limits_validate(const cJSON *limits, char *err, size_t errlen)
 	const cJSON *v;
 	if (!cJSON_IsObject(limits))
 		VFAIL("limits must be an object {rpm, tpm, tokens, tokens_month, cost, cost_month, models}");
-	if (members_known(limits, known, "limits", err, errlen))
+	if (settings_members_known(limits, known, "limits", err, errlen))
 		return -1;
 	for (const char *const *n = ints; *n; n++) {
-		if ((v = cJSON_GetObjectItemCaseSensitive(limits, *n)) && !is_int_in(v, 0, LIMIT_MAX))
+		if ((v = cJSON_GetObjectItemCaseSensitive(limits, *n)) && !settings_int_in(v, 0, LIMIT_MAX))
 			VFAIL("limits.%s must be a whole number, 0 for none", *n);
 	}
 	for (const char *const *n = nums; *n; n++) {
@@ -502,7 +212,7 @@ int admin_limits_validate(const cJSON *limits, char *err, size_t errlen)
 	}
 	v = cJSON_GetObjectItemCaseSensitive(limits, "models");
 	if (v && (!cJSON_IsString(v) || strlen(v->valuestring) >= AUTH_MODELS_MAX ||
-		  (*v->valuestring && !text_ok(v->valuestring, AUTH_MODELS_MAX, 0))))
+		  (*v->valuestring && !settings_text_ok(v->valuestring, AUTH_MODELS_MAX, 0))))
 		VFAIL("limits.models must be a comma-separated list of models under %d characters (\"\" = all)",
 		      AUTH_MODELS_MAX);
 	return 0;
@@ -1340,7 +1050,7 @@ static const char *body_password(struct ctx *x, int for_setup)
 	static const char *const known[] = { "password", NULL };
 	char err[256];
 	const cJSON *pw = cJSON_GetObjectItemCaseSensitive(x->body, "password");
-	if (members_known(x->body, known, "the body", err, sizeof(err)) != 0) {
+	if (settings_members_known(x->body, known, "the body", err, sizeof(err)) != 0) {
 		reply_error(x, 400, "invalid_request", NULL, "%s", err);
 		return NULL;
 	}
@@ -2209,15 +1919,15 @@ static int key_fields_ok(struct ctx *x, int need_name)
 	static const char *const known[] = { "name", "expires", "limits", NULL };
 	char err[512];
 	const cJSON *v;
-	if (members_known(x->body, known, "the body", err, sizeof(err)) != 0)
+	if (settings_members_known(x->body, known, "the body", err, sizeof(err)) != 0)
 		goto bad;
 	v = cJSON_GetObjectItemCaseSensitive(x->body, "name");
-	if ((v || need_name) && (!cJSON_IsString(v) || !text_ok(v->valuestring, AUTH_NAME_MAX - 1, 0))) {
+	if ((v || need_name) && (!cJSON_IsString(v) || !settings_text_ok(v->valuestring, AUTH_NAME_MAX - 1, 0))) {
 		snprintf(err, sizeof(err), "name must be text of 1 to %d characters", AUTH_NAME_MAX - 1);
 		goto bad;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(x->body, "expires");
-	if (v && (!is_int_in(v, 0, 1e11) || (v->valuedouble != 0 && v->valuedouble <= (double)x->now))) {
+	if (v && (!settings_int_in(v, 0, 1e11) || (v->valuedouble != 0 && v->valuedouble <= (double)x->now))) {
 		snprintf(err, sizeof(err), "expires must be a unix time in the future, or 0 for never");
 		goto bad;
 	}
@@ -2362,7 +2072,7 @@ static int secret_ok(const char *s)
 
 static int label_ok(const cJSON *v)
 {
-	return cJSON_IsString(v) && (!*v->valuestring || text_ok(v->valuestring, LABEL_LEN - 1, 0));
+	return cJSON_IsString(v) && (!*v->valuestring || settings_text_ok(v->valuestring, LABEL_LEN - 1, 0));
 }
 
 static int same_secret_cb(const char *key, const char *val, size_t vlen, void *user)
@@ -2424,11 +2134,11 @@ static void h_upkeys_post(struct ctx *x)
 	const char *provider = str_of(x->body, "provider");
 	const char *secret = str_of(x->body, "key");
 	const cJSON *label = cJSON_GetObjectItemCaseSensitive(x->body, "label");
-	if (members_known(x->body, known, "the body", err, sizeof(err)) != 0) {
+	if (settings_members_known(x->body, known, "the body", err, sizeof(err)) != 0) {
 		reply_error(x, 400, "invalid_request", NULL, "%s", err);
 		goto out;
 	}
-	if (!provider || !provider_name_ok(provider)) {
+	if (!provider || !settings_provider_name_ok(provider)) {
 		reply_error(x, 400, "invalid_request", NULL, "provider must be a provider name (a-z, 0-9, '.', '_', '-')");
 		goto out;
 	}
@@ -2483,7 +2193,7 @@ static void h_upkeys_patch(struct ctx *x)
 	cJSON *rec = NULL;
 	const cJSON *dis = cJSON_GetObjectItemCaseSensitive(x->body, "disabled");
 	const cJSON *label = cJSON_GetObjectItemCaseSensitive(x->body, "label");
-	if (members_known(x->body, known, "the body", err, sizeof(err)) != 0) {
+	if (settings_members_known(x->body, known, "the body", err, sizeof(err)) != 0) {
 		reply_error(x, 400, "invalid_request", NULL, "%s", err);
 		goto out;
 	}
