@@ -197,6 +197,20 @@ static void set_keys(struct provider_conf *p, const char *v)
 		log_add_secret(p->keys[i]);
 }
 
+/* Add the gateway keys of a comma-separated list (secrets: registered
+ * with the log). */
+static void add_auth_keys(struct config *c, const char *v)
+{
+	char **list;
+	size_t n = ini_split_list(v, &list);
+	for (size_t i = 0; i < n; i++) {
+		log_add_secret(list[i]);
+		c->auth_keys = xrealloc(c->auth_keys, (c->nauth_keys + 1) * sizeof(char *));
+		c->auth_keys[c->nauth_keys++] = list[i];
+	}
+	free(list);
+}
+
 static struct provider_conf *add_provider(struct config *c, const char *name)
 {
 	c->providers = xrealloc(c->providers, (c->nproviders + 1) * sizeof(*c->providers));
@@ -319,14 +333,7 @@ static int on_kv(const char *sec, const char *key, const char *val, int lineno, 
 		if (settings_parse_ini(d, val, c, why, sizeof(why)) != 0)
 			FAIL("line %d: %s", lineno, why);
 	} else if (!strcmp(sec, "auth") && !strcmp(key, "keys")) {
-		char **list;
-		size_t n = ini_split_list(val, &list);
-		for (size_t i = 0; i < n; i++) {
-			log_add_secret(list[i]);
-			c->auth_keys = xrealloc(c->auth_keys, (c->nauth_keys + 1) * sizeof(char *));
-			c->auth_keys[c->nauth_keys++] = list[i];
-		}
-		free(list);
+		add_auth_keys(c, val);
 	} else if (!strncmp(sec, "provider.", 9)) {
 		return on_provider(x, sec, key, val, lineno);
 	} else if (!strcmp(sec, "prices")) {
@@ -439,14 +446,7 @@ static void apply_env(struct config *c)
 	}
 	const char *ak = getenv("AUTH_KEY");
 	if (ak && *ak) {
-		char **list;
-		size_t n = ini_split_list(ak, &list);
-		for (size_t i = 0; i < n; i++) {
-			log_add_secret(list[i]);
-			c->auth_keys = xrealloc(c->auth_keys, (c->nauth_keys + 1) * sizeof(char *));
-			c->auth_keys[c->nauth_keys++] = list[i];
-		}
-		free(list);
+		add_auth_keys(c, ak);
 	}
 	const char *bu = getenv("BACKEND_URL");
 	if (bu && *bu) {

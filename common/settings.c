@@ -122,6 +122,21 @@ static void set_number(const struct settings_def *d, struct config *c, long long
 	}
 }
 
+long long settings_get_num(const struct settings_def *d, const struct config *c)
+{
+	const void *f = (const char *)c + d->offset;
+	switch (d->type) {
+	case SETTINGS_LONG:
+		return *(const long *)f;
+	case SETTINGS_SIZE:
+		return (long long)*(const size_t *)f;
+	case SETTINGS_LLONG:
+		return *(const long long *)f;
+	default:
+		return *(const int *)f;
+	}
+}
+
 static int is_text(const struct settings_def *d)
 {
 	return d->type == SETTINGS_STR || d->type == SETTINGS_SECRET || d->type == SETTINGS_URL ||

@@ -72,6 +72,8 @@ int settings_parse_ini(const struct settings_def *d, const char *val, struct con
 int settings_check_json(const struct settings_def *d, const cJSON *v, char *err, size_t errlen);
 /* Store a JSON value that settings_check_json accepted into c. */
 void settings_set_json(const struct settings_def *d, const cJSON *v, struct config *c);
+/* The value of a number, bool or log level row d (with a field) in c. */
+long long settings_get_num(const struct settings_def *d, const struct config *c);
 
 /* ---- the rules shared by the file, the overlay and the admin API */
 

@@ -438,11 +438,7 @@ static long long overlay_gives(const struct settings_def *d, const char *json)
 	FILE *f = fopen(conf_path, "w");
 	fclose(f);
 	if (config_load(&c, conf_path, err, sizeof(err)) == 0 && config_apply_state(&c, err, sizeof(err)) == 0) {
-		const char *p = (const char *)&c + d->offset;
-		v = d->type == SETTINGS_LONG ? *(const long *)(const void *)p
-		  : d->type == SETTINGS_SIZE ? (long long)*(const size_t *)(const void *)p
-		  : d->type == SETTINGS_LLONG ? *(const long long *)(const void *)p
-					       : *(const int *)(const void *)p;
+		v = settings_get_num(d, &c);
 	}
 	config_free(&c);
 	return v;

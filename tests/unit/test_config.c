@@ -29,22 +29,6 @@ static void clear_env(void)
 		unsetenv(names[i]);
 }
 
-/* The value of a number, bool or log level row in c. */
-static long long field_num(const struct config *c, const struct settings_def *d)
-{
-	const char *f = (const char *)c + d->offset;
-	switch (d->type) {
-	case SETTINGS_LONG:
-		return *(const long *)(const void *)f;
-	case SETTINGS_SIZE:
-		return (long long)*(const size_t *)(const void *)f;
-	case SETTINGS_LLONG:
-		return *(const long long *)(const void *)f;
-	default:
-		return *(const int *)(const void *)f;
-	}
-}
-
 static int is_text_type(enum settings_type t)
 {
 	return t == SETTINGS_STR || t == SETTINGS_SECRET || t == SETTINGS_URL || t == SETTINGS_PATH;
@@ -59,7 +43,7 @@ static int load_one(const struct settings_def *d, const char *val, long long *go
 	write_conf(text);
 	int r = config_load(&c, path, err, errlen);
 	if (r == 0 && got && !is_text_type(d->type))
-		*got = field_num(&c, d);
+		*got = settings_get_num(d, &c);
 	config_free(&c);
 	return r;
 }
@@ -83,7 +67,7 @@ static void test_schema(void)
 			ok(d->def_str ? f && !strcmp(f, d->def_str) : f == NULL, "default of [%s] %s: %s", d->section,
 			   d->key, d->def_str ? d->def_str : "(none)");
 		} else {
-			is_int(field_num(&c, d), d->def, d->key);
+			is_int(settings_get_num(d, &c), d->def, d->key);
 		}
 	}
 	config_free(&c);
@@ -166,10 +150,10 @@ static void test_example_conf(void)
 			struct config c;
 			memset(&c, 0, sizeof(c));
 			settings_defaults(&c);
-			long long def = field_num(&c, d);
+			long long def = settings_get_num(d, &c);
 			char err[256];
 			int r = settings_parse_ini(d, val, &c, err, sizeof(err));
-			ok(r == 0 && (is_text_type(d->type) || field_num(&c, d) == def), "conf: [%s] %s = %s is the default", sec,
+			ok(r == 0 && (is_text_type(d->type) || settings_get_num(d, &c) == def), "conf: [%s] %s = %s is the default", sec,
 			   key, val);
 			config_free(&c);
 		}
