@@ -41,6 +41,28 @@ static cJSON *target_json(const struct target *t)
 	return j;
 }
 
+/* The plain settings the admin API may change (the rows of the schema
+ * with a state.db member and a field: cache.enabled, cache.ttl_s, ...),
+ * as c holds them, into d's group objects. */
+static void plain_defaults(cJSON *d, const struct config *c)
+{
+	char group[SETTINGS_GROUP_MAX];
+	for (size_t i = 0; i < settings_count; i++) {
+		const struct settings_def *s = &settings_table[i];
+		const char *member = settings_member(s, group);
+		if (!member || s->offset == SETTINGS_NO_FIELD)
+			continue;
+		cJSON *g = cJSON_GetObjectItemCaseSensitive(d, group);
+		if (!g)
+			g = cJSON_AddObjectToObject(d, group);
+		long long v = settings_get_num(s, c);
+		if (s->type == SETTINGS_BOOL)
+			cJSON_AddBoolToObject(g, member, (int)v);
+		else
+			cJSON_AddNumberToObject(g, member, (double)v);
+	}
+}
+
 /* What applies where the settings say nothing: the file and environment. */
 static cJSON *config_defaults(const struct config *c)
 {
@@ -64,10 +86,7 @@ static cJSON *config_defaults(const struct config *c)
 		cJSON_AddBoolToObject(o, "builtin", p->builtin);
 		cJSON_AddBoolToObject(o, "has_keys", p->nkeys > 0 || p->no_auth);
 	}
-	cJSON *ca = cJSON_AddObjectToObject(d, "cache");
-	cJSON_AddBoolToObject(ca, "enabled", c->cache_enabled);
-	cJSON_AddNumberToObject(ca, "ttl_s", (double)c->cache_ttl_s);
-	cJSON_AddNumberToObject(ca, "max_bytes", (double)c->cache_max_bytes);
+	plain_defaults(d, c);
 	cJSON *pc = cJSON_AddObjectToObject(d, "prices");
 	for (size_t i = 0; i < c->nprices; i++) {
 		const struct price_conf *p = &c->prices[i];

@@ -745,15 +745,14 @@ static void apply_fallbacks(struct config *c, const cJSON *fb)
  * each member the table's check accepts replaces the file's value. */
 static void apply_plain(struct config *c, const cJSON *s)
 {
-	char group[32], err[256];
+	char group[SETTINGS_GROUP_MAX], err[256];
 	for (size_t i = 0; i < settings_count; i++) {
 		const struct settings_def *d = &settings_table[i];
-		const char *dot = d->state ? strchr(d->state, '.') : NULL;
-		if (!dot || d->offset == SETTINGS_NO_FIELD || (size_t)(dot - d->state) >= sizeof(group))
+		const char *member = settings_member(d, group);
+		if (!member || d->offset == SETTINGS_NO_FIELD)
 			continue;
-		snprintf(group, sizeof(group), "%.*s", (int)(dot - d->state), d->state);
 		const cJSON *g = cJSON_GetObjectItemCaseSensitive(s, group);
-		const cJSON *v = cJSON_IsObject(g) ? cJSON_GetObjectItemCaseSensitive(g, dot + 1) : NULL;
+		const cJSON *v = cJSON_IsObject(g) ? cJSON_GetObjectItemCaseSensitive(g, member) : NULL;
 		if (v && settings_check_json(d, v, err, sizeof(err)) == 0)
 			settings_set_json(d, v, c);
 	}

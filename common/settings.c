@@ -91,6 +91,16 @@ const struct settings_def *settings_find_state(const char *group, const char *me
 	return NULL;
 }
 
+const char *settings_member(const struct settings_def *d, char *group)
+{
+	const char *dot = d->state ? strchr(d->state, '.') : NULL;
+	if (!dot || (size_t)(dot - d->state) >= SETTINGS_GROUP_MAX)
+		return NULL;
+	memcpy(group, d->state, (size_t)(dot - d->state));
+	group[dot - d->state] = '\0';
+	return dot + 1;
+}
+
 /* ------------------------------------------------------------ storing */
 
 static void *field(const struct settings_def *d, struct config *c)

@@ -60,6 +60,12 @@ const struct settings_def *settings_find(const char *section, const char *key);
 /* The row of state.db member group.member ("cache", "ttl_s"), or NULL. */
 const struct settings_def *settings_find_state(const char *group, const char *member);
 
+/* The state.db member of d: its group ("cache") into group (at least
+ * SETTINGS_GROUP_MAX bytes) and the member's name ("ttl_s") returned; NULL
+ * when d is not in state.db. */
+#define SETTINGS_GROUP_MAX 32
+const char *settings_member(const struct settings_def *d, char *group);
+
 /* Every row's default into c (texts as new strings; c's old texts are not
  * freed: call on a zeroed config). */
 void settings_defaults(struct config *c);

@@ -25,16 +25,15 @@ static void ini_form(const struct settings_def *d, const cJSON *v, char *out, si
 static void plain_members(const cJSON *doc, int accepted)
 {
 	struct config c;
-	char err[256], err2[256], text[64], group[32];
+	char err[256], err2[256], text[64], group[SETTINGS_GROUP_MAX];
 	memset(&c, 0, sizeof(c));
 	for (size_t i = 0; i < settings_count; i++) {
 		const struct settings_def *d = &settings_table[i];
-		const char *dot = d->state ? strchr(d->state, '.') : NULL;
-		if (!dot)
+		const char *member = settings_member(d, group);
+		if (!member)
 			continue;
-		snprintf(group, sizeof(group), "%.*s", (int)(dot - d->state), d->state);
 		const cJSON *g = cJSON_GetObjectItemCaseSensitive(doc, group);
-		const cJSON *v = cJSON_IsObject(g) ? cJSON_GetObjectItemCaseSensitive(g, dot + 1) : NULL;
+		const cJSON *v = cJSON_IsObject(g) ? cJSON_GetObjectItemCaseSensitive(g, member) : NULL;
 		if (!v)
 			continue;
 		int json_ok = settings_check_json(d, v, err, sizeof(err)) == 0;

@@ -449,13 +449,12 @@ static long long overlay_gives(const struct settings_def *d, const char *json)
  * router's overlay applies exactly the values the admin API takes. */
 static void test_schema_agrees(void)
 {
-	char ini[256], json[256], group[32], v[64];
+	char ini[256], json[256], group[SETTINGS_GROUP_MAX], v[64];
 	for (size_t i = 0; i < settings_count; i++) {
 		const struct settings_def *d = &settings_table[i];
 		if (!d->state)
 			continue;
-		const char *member = strchr(d->state, '.') + 1;
-		snprintf(group, sizeof(group), "%.*s", (int)(member - 1 - d->state), d->state);
+		const char *member = settings_member(d, group);
 		const char *vals[8];
 		char buf[8][32];
 		size_t n = 0;
