@@ -388,7 +388,12 @@ static int finish_pending(struct parse_ctx *x)
 				FAIL("line %s: [fallback] '%s' is not a model name", ln, key);
 			char **list;
 			f->n = ini_split_list(val, &list);
-			f->chain = xcalloc(f->n, sizeof(*f->chain));
+			f->chain = xcalloc(f->n ? f->n : 1, sizeof(*f->chain));
+			if (f->n < 1 || f->n > SETTINGS_FALLBACK_MAX) {
+				ini_free_list(list, f->n);
+				f->n = 0;
+				FAIL("line %s: [fallback] %s must be a list of 1 to %d targets", ln, key, SETTINGS_FALLBACK_MAX);
+			}
 			for (size_t j = 0; j < f->n; j++) {
 				if (parse_target(list[j], c, &f->chain[j]) != 0) {
 					ini_free_list(list, f->n);
@@ -709,7 +714,8 @@ static void apply_fallbacks(struct config *c, const cJSON *fb)
 {
 	const cJSON *v;
 	cJSON_ArrayForEach(v, fb) {
-		if (!cJSON_IsArray(v) || !settings_name_ok(v->string, SETTINGS_MODEL_LEN))
+		if (!cJSON_IsArray(v) || !settings_name_ok(v->string, SETTINGS_MODEL_LEN) || cJSON_GetArraySize(v) < 1 ||
+		    cJSON_GetArraySize(v) > SETTINGS_FALLBACK_MAX)
 			continue;
 		struct fallback_conf *f = NULL;
 		for (size_t i = 0; i < c->nfallbacks; i++) {

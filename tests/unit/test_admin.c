@@ -516,6 +516,15 @@ static void test_schema_agrees(void)
 		snprintf(bigj, sizeof(bigj), "{\"providers\":{\"p\":{\"base_url\":\"http://h\",\"models\":[\"%s\"]}}}", name);
 		is_int(ini_takes(big), admin_takes(bigj), cut ? "a model name of 256 bytes" : "of 257 bytes");
 	}
+	static const char *const chains[][2] = { { "a", "\"a\"" },
+						 { "a, b, c, d, e, f, g", "\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\"" },
+						 { "a, b, c, d, e, f, g, h", "\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\"" },
+						 { "", "" } };
+	for (size_t i = 0; i < sizeof(chains) / sizeof(chains[0]); i++) {
+		snprintf(ini, sizeof(ini), "[fallback]\nfast = %s\n", chains[i][0]);
+		snprintf(json, sizeof(json), "{\"fallback\":{\"fast\":[%s]}}", chains[i][1]);
+		is_int(ini_takes(ini), admin_takes(json), json);
+	}
 	static const char *const prices[] = { "0", "0.5", "1000000", "1000001", "-1", "1e6", "1e7" };
 	for (size_t i = 0; i < sizeof(prices) / sizeof(prices[0]); i++) {
 		snprintf(ini, sizeof(ini), "[prices]\nm = %s, 0, 0\n", prices[i]);
