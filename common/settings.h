@@ -22,6 +22,7 @@
 #define SETTINGS_FALLBACK_MAX 7         /* ROUTE_MAX_TARGETS - 1 */
 #define SETTINGS_PROMPT_LEN (64u << 10) /* the system prompt */
 #define SETTINGS_PRICE_MAX 1e6          /* per million tokens */
+#define SETTINGS_GROUP_MAX 32           /* a state.db group name ("cache"), with its NUL */
 
 enum settings_type {
 	SETTINGS_INT,       /* int: a whole number in [min, max] */
@@ -63,7 +64,6 @@ const struct settings_def *settings_find_state(const char *group, const char *me
 /* The state.db member of d: its group ("cache") into group (at least
  * SETTINGS_GROUP_MAX bytes) and the member's name ("ttl_s") returned; NULL
  * when d is not in state.db. */
-#define SETTINGS_GROUP_MAX 32
 const char *settings_member(const struct settings_def *d, char *group);
 
 /* Every row's default into c (texts as new strings; c's old texts are not
