@@ -61,7 +61,9 @@ const char *admin_api_path(const char *path, const char *path_info);
 
 /* Check a settings document against docs/state.md: types, ranges, http(s)
  * URLs, provider names [a-z0-9._-], lengths; unknown members are refused.
- * 0, or -1 with a message naming the member in err. */
+ * The rules are the settings schema's (settings_check_state), which the
+ * config file is read with too. 0, or -1 with a message naming the member
+ * in err. */
 int admin_settings_validate(const cJSON *doc, char *err, size_t errlen);
 
 /* Check a gateway key's limits object (rpm, tpm, tokens, tokens_month,

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "ini.h"
 #include "log.h"
+#include "settings.h"
 #include "store.h"
 #include <cjson/cJSON.h>
 #include "xmalloc.h"
@@ -15,9 +16,6 @@
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
-#endif
-#ifndef LOCALSTATEDIR
-#define LOCALSTATEDIR "/var"
 #endif
 
 #define CONFIG_FILE_MAX (1u << 20)
@@ -110,7 +108,8 @@ static void set_price(struct config *c, const char *model, double in, double cac
 	p->output = out;
 }
 
-static int parse_double(const char *s, double min, double max, double *out)
+/* One price per million tokens (settings_price_ok); 0 or -1. */
+static int parse_price(const char *s, double *out)
 {
 	char *end;
 	errno = 0;
@@ -121,7 +120,7 @@ static int parse_double(const char *s, double min, double max, double *out)
 	double v = strtod(s, &end);
 	while (isspace((unsigned char)*end))
 		end++;
-	if (errno || *end || v < min || v > max || v != v)
+	if (errno || *end || !settings_price_ok(v))
 		return -1;
 	*out = v;
 	return 0;
@@ -134,7 +133,7 @@ const char *config_default_path(void)
 
 const char *config_default_state_dir(void)
 {
-	return LOCALSTATEDIR "/lib/llmgate";
+	return settings_find("server", "state_dir")->def_str;
 }
 
 void config_env_prefix(const char *name, char *out, size_t outlen)
@@ -156,23 +155,6 @@ struct provider_conf *config_provider(const struct config *c, const char *name)
 			return &c->providers[i];
 	}
 	return NULL;
-}
-
-static int valid_name(const char *s)
-{
-	size_t n = strlen(s);
-	if (!n || n >= CONFIG_NAME_MAX)
-		return 0;
-	for (; *s; s++) {
-		if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-' || *s == '_' || *s == '.'))
-			return 0;
-	}
-	return 1;
-}
-
-static int valid_url(const char *s)
-{
-	return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8);
 }
 
 static void set_str(char **dst, const char *v)
@@ -215,6 +197,20 @@ static void set_keys(struct provider_conf *p, const char *v)
 		log_add_secret(p->keys[i]);
 }
 
+/* Add the gateway keys of a comma-separated list (secrets: registered
+ * with the log). */
+static void add_auth_keys(struct config *c, const char *v)
+{
+	char **list;
+	size_t n = ini_split_list(v, &list);
+	for (size_t i = 0; i < n; i++) {
+		log_add_secret(list[i]);
+		c->auth_keys = xrealloc(c->auth_keys, (c->nauth_keys + 1) * sizeof(char *));
+		c->auth_keys[c->nauth_keys++] = list[i];
+	}
+	free(list);
+}
+
 static struct provider_conf *add_provider(struct config *c, const char *name)
 {
 	c->providers = xrealloc(c->providers, (c->nproviders + 1) * sizeof(*c->providers));
@@ -230,6 +226,10 @@ static int parse_target(const char *s, const struct config *c, struct target *t)
 {
 	const char *slash = strchr(s, '/');
 	t->provider = NULL;
+	if (!settings_name_ok(s, SETTINGS_TARGET_LEN)) {
+		t->model = xstrdup(s);
+		return -1;
+	}
 	if (slash) {
 		char *pname = xstrndup(s, (size_t)(slash - s));
 		if (config_provider(c, pname)) {
@@ -254,25 +254,70 @@ struct parse_ctx {
 
 #define FAIL(...) do { snprintf(x->err, x->errlen, __VA_ARGS__); return 1; } while (0)
 
-/* "true"/"yes"/"1"/"on" or "false"/"no"/"0"/"off" into *on; 0, or -1 if
- * val is neither. */
-static int parse_bool(const char *val, int *on)
+/* Is sec a section of the table, or [auth]? */
+static int known_section(const char *sec)
 {
-	int t = !strcmp(val, "true") || !strcmp(val, "yes") || !strcmp(val, "1") || !strcmp(val, "on");
-	int f = !strcmp(val, "false") || !strcmp(val, "no") || !strcmp(val, "0") || !strcmp(val, "off");
-	if (!t && !f)
-		return -1;
-	*on = t;
+	if (!strcmp(sec, "auth"))
+		return 1;
+	for (size_t i = 0; i < settings_count; i++) {
+		if (settings_table[i].section && !strcmp(settings_table[i].section, sec))
+			return 1;
+	}
 	return 0;
 }
 
-static int num(struct parse_ctx *x, const char *sec, const char *key, const char *val,
-	       int lineno, long min, long max, long *out)
+/* A list of model names or prefixes, each settings_name_ok. */
+static int set_names(char ***list, size_t *n, const char *val)
 {
-	if (ini_parse_long(val, min, max, out) != 0) {
-		snprintf(x->err, x->errlen, "line %d: [%s] %s must be a number from %ld to %ld",
-			 lineno, sec, key, min, max);
-		return 1;
+	char **v;
+	size_t k = ini_split_list(val, &v);
+	for (size_t i = 0; i < k; i++) {
+		if (!settings_name_ok(v[i], SETTINGS_MODEL_LEN)) {
+			ini_free_list(v, k);
+			return -1;
+		}
+	}
+	ini_free_list(*list, *n);
+	*list = v;
+	*n = k;
+	return 0;
+}
+
+static int on_provider(struct parse_ctx *x, const char *sec, const char *key, const char *val, int lineno)
+{
+	struct config *c = x->c;
+	const char *name = sec + 9;
+	if (!settings_provider_name_ok(name))
+		FAIL("line %d: provider name '%s' must be lower-case letters, digits, '-', '_' or '.'", lineno, name);
+	struct provider_conf *p = config_provider(c, name);
+	if (!p) {
+		if (c->nproviders >= CONFIG_MAX_PROVIDERS)
+			FAIL("line %d: too many providers (at most %d)", lineno, CONFIG_MAX_PROVIDERS);
+		p = add_provider(c, name);
+	}
+	if (!strcmp(key, "base_url")) {
+		if (!settings_url_ok(val))
+			FAIL("line %d: [%s] base_url must be an http:// or https:// URL with a host", lineno, sec);
+		set_url(&p->base_url, val);
+	} else if (!strcmp(key, "keys")) {
+		set_keys(p, val);
+	} else if (!strcmp(key, "models") || !strcmp(key, "prefixes")) {
+		int bad = !strcmp(key, "models") ? set_names(&p->models, &p->nmodels, val)
+						 : set_names(&p->prefixes, &p->nprefixes, val);
+		if (bad)
+			FAIL("line %d: [%s] %s: each entry must be a name of 1 to %d characters without spaces", lineno,
+			     sec, key, SETTINGS_MODEL_LEN);
+	} else if (!strcmp(key, "dialect")) {
+		if (!strcmp(val, "openai"))
+			p->dialect = DIALECT_OPENAI;
+		else if (!strcmp(val, "anthropic"))
+			p->dialect = DIALECT_ANTHROPIC;
+		else if (!strcmp(val, "gemini"))
+			p->dialect = DIALECT_GEMINI;
+		else
+			FAIL("line %d: [%s] dialect must be openai, anthropic or gemini", lineno, sec);
+	} else {
+		FAIL("line %d: unknown setting [%s] %s", lineno, sec, key);
 	}
 	return 0;
 }
@@ -281,203 +326,32 @@ static int on_kv(const char *sec, const char *key, const char *val, int lineno, 
 {
 	struct parse_ctx *x = user;
 	struct config *c = x->c;
-	long v;
+	const struct settings_def *d = settings_find(sec, key);
+	char why[256];
 
-	if (!strcmp(sec, "server")) {
-		if (!strcmp(key, "threads")) {
-			if (num(x, sec, key, val, lineno, 1, 1024, &v))
-				return 1;
-			c->threads = (int)v;
-		} else if (!strcmp(key, "body_timeout_ms")) {
-			if (num(x, sec, key, val, lineno, 0, 3600000, &v))
-				return 1;
-			c->body_timeout_ms = (int)v;
-		} else if (!strcmp(key, "hot_threads")) {
-			if (num(x, sec, key, val, lineno, 0, 1024, &v))
-				return 1;
-			c->hot_threads = (int)v;
-		} else if (!strcmp(key, "max_body")) {
-			if (num(x, sec, key, val, lineno, 1024, 1L << 30, &v))
-				return 1;
-			c->max_body = (size_t)v;
-		} else if (!strcmp(key, "max_response")) {
-			if (num(x, sec, key, val, lineno, 4096, 1L << 30, &v))
-				return 1;
-			c->max_response = (size_t)v;
-		} else if (!strcmp(key, "state_dir")) {
-			set_str(&c->state_dir, val);
-		} else if (!strcmp(key, "mount")) {
-			set_str(&c->mount, val);
-		} else if (!strcmp(key, "log_level")) {
-			if (!strcmp(val, "error")) c->log_level = LOG_ERR;
-			else if (!strcmp(val, "warn")) c->log_level = LOG_WARN;
-			else if (!strcmp(val, "info")) c->log_level = LOG_INFO;
-			else if (!strcmp(val, "debug")) c->log_level = LOG_DEBUG;
-			else FAIL("line %d: [server] log_level must be error, warn, info or debug", lineno);
-		} else {
-			FAIL("line %d: unknown setting [server] %s", lineno, key);
-		}
-	} else if (!strcmp(sec, "quota")) {
-		if (!strcmp(key, "default_max_tokens")) {
-			if (num(x, sec, key, val, lineno, 0, 10000000, &v)) return 1;
-			c->default_max_tokens = v;
-		} else {
-			FAIL("line %d: unknown setting [quota] %s", lineno, key);
-		}
-	} else if (!strcmp(sec, "upstream")) {
-		if (!strcmp(key, "connect_timeout_ms")) {
-			if (num(x, sec, key, val, lineno, 1, 600000, &v)) return 1;
-			c->connect_timeout_ms = v;
-		} else if (!strcmp(key, "first_byte_timeout_ms")) {
-			if (num(x, sec, key, val, lineno, 1, 3600000, &v)) return 1;
-			c->first_byte_timeout_ms = v;
-		} else if (!strcmp(key, "idle_timeout_ms")) {
-			if (num(x, sec, key, val, lineno, 1, 3600000, &v)) return 1;
-			c->idle_timeout_ms = v;
-		} else if (!strcmp(key, "head_timeout_ms")) {
-			if (num(x, sec, key, val, lineno, 0, 3600000, &v)) return 1;
-			c->head_timeout_ms = v;
-		} else if (!strcmp(key, "total_timeout_ms")) {
-			if (num(x, sec, key, val, lineno, 0, 7200000, &v)) return 1;
-			c->total_timeout_ms = v;
-		} else if (!strcmp(key, "stream_max_s")) {
-			if (num(x, sec, key, val, lineno, 0, 86400, &v)) return 1;
-			c->stream_max_s = v;
-		} else if (!strcmp(key, "stream_max_bytes")) {
-			if (num(x, sec, key, val, lineno, 0, 1L << 30, &v)) return 1;
-			c->stream_max_bytes = (size_t)v;
-		} else if (!strcmp(key, "ca_file")) {
-			set_str(&c->ca_file, val);
-		} else if (!strcmp(key, "max_attempts")) {
-			if (num(x, sec, key, val, lineno, 1, 20, &v)) return 1;
-			c->max_attempts = (int)v;
-		} else if (!strcmp(key, "cooldown_s")) {
-			if (num(x, sec, key, val, lineno, 1, 86400, &v)) return 1;
-			c->cooldown_s = (int)v;
-		} else if (!strcmp(key, "cooldown_long_after")) {
-			if (num(x, sec, key, val, lineno, 1, 1000, &v)) return 1;
-			c->cooldown_long_after = (int)v;
-		} else if (!strcmp(key, "cooldown_long_s")) {
-			if (num(x, sec, key, val, lineno, 1, 7 * 86400, &v)) return 1;
-			c->cooldown_long_s = (int)v;
-		} else {
-			FAIL("line %d: unknown setting [upstream] %s", lineno, key);
-		}
-	} else if (!strcmp(sec, "auth")) {
-		if (!strcmp(key, "keys")) {
-			char **list;
-			size_t n = ini_split_list(val, &list);
-			for (size_t i = 0; i < n; i++) {
-				log_add_secret(list[i]);
-				c->auth_keys = xrealloc(c->auth_keys, (c->nauth_keys + 1) * sizeof(char *));
-				c->auth_keys[c->nauth_keys++] = list[i];
-			}
-			free(list);
-		} else {
-			FAIL("line %d: unknown setting [auth] %s", lineno, key);
-		}
+	if (d) {
+		if (settings_parse_ini(d, val, c, why, sizeof(why)) != 0)
+			FAIL("line %d: %s", lineno, why);
+	} else if (!strcmp(sec, "auth") && !strcmp(key, "keys")) {
+		add_auth_keys(c, val);
 	} else if (!strncmp(sec, "provider.", 9)) {
-		const char *name = sec + 9;
-		if (!valid_name(name))
-			FAIL("line %d: provider name '%s' must be lower-case letters, digits, '-', '_' or '.'", lineno, name);
-		struct provider_conf *p = config_provider(c, name);
-		if (!p) {
-			if (c->nproviders >= CONFIG_MAX_PROVIDERS)
-				FAIL("line %d: too many providers (at most %d)", lineno, CONFIG_MAX_PROVIDERS);
-			p = add_provider(c, name);
-		}
-		if (!strcmp(key, "base_url")) {
-			if (!valid_url(val))
-				FAIL("line %d: [%s] base_url must start with http:// or https://", lineno, sec);
-			set_url(&p->base_url, val);
-		} else if (!strcmp(key, "keys")) {
-			set_keys(p, val);
-		} else if (!strcmp(key, "models")) {
-			ini_free_list(p->models, p->nmodels);
-			p->nmodels = ini_split_list(val, &p->models);
-		} else if (!strcmp(key, "prefixes")) {
-			ini_free_list(p->prefixes, p->nprefixes);
-			p->nprefixes = ini_split_list(val, &p->prefixes);
-		} else if (!strcmp(key, "dialect")) {
-			if (!strcmp(val, "openai"))
-				p->dialect = DIALECT_OPENAI;
-			else if (!strcmp(val, "anthropic"))
-				p->dialect = DIALECT_ANTHROPIC;
-			else if (!strcmp(val, "gemini"))
-				p->dialect = DIALECT_GEMINI;
-			else
-				FAIL("line %d: [%s] dialect must be openai, anthropic or gemini", lineno, sec);
-		} else {
-			FAIL("line %d: unknown setting [%s] %s", lineno, sec, key);
-		}
+		return on_provider(x, sec, key, val, lineno);
 	} else if (!strcmp(sec, "prices")) {
-		if (!strcmp(key, "currency")) {
-			if (strlen(val) < 1 || strlen(val) > 8)
-				FAIL("line %d: [prices] currency must be a short code like USD", lineno);
-			set_str(&c->currency, val);
-			return 0;
-		}
 		char **parts;
 		size_t n = ini_split_list(val, &parts);
 		double in = 0, cached = 0, out = 0;
-		int bad = n != 3 || parse_double(parts[0], 0, 1e6, &in) || parse_double(parts[1], 0, 1e6, &cached) ||
-			  parse_double(parts[2], 0, 1e6, &out);
+		int bad = n != 3 || !settings_name_ok(key, SETTINGS_MODEL_LEN) || parse_price(parts[0], &in) ||
+			  parse_price(parts[1], &cached) || parse_price(parts[2], &out);
 		ini_free_list(parts, n);
 		if (bad)
 			FAIL("line %d: [prices] %s must be 'input, cached_input, output' per million tokens", lineno, key);
 		set_price(c, key, in, cached, out);
-	} else if (!strcmp(sec, "cache")) {
-		if (!strcmp(key, "enabled") || !strcmp(key, "per_key")) {
-			int on;
-			if (parse_bool(val, &on) != 0)
-				FAIL("line %d: [cache] %s must be true or false", lineno, key);
-			if (!strcmp(key, "enabled"))
-				c->cache_enabled = on;
-			else
-				c->cache_per_key = on;
-		} else if (!strcmp(key, "ttl_s")) {
-			if (num(x, sec, key, val, lineno, 1, 365L * 86400, &v)) return 1;
-			c->cache_ttl_s = v;
-		} else if (!strcmp(key, "max_bytes")) {
-			if (num(x, sec, key, val, lineno, 4096, 1L << 40, &v)) return 1;
-			c->cache_max_bytes = (size_t)v;
-		} else {
-			FAIL("line %d: unknown setting [cache] %s", lineno, key);
-		}
-	} else if (!strcmp(sec, "settle")) {
-		if (!strcmp(key, "backend_url")) {
-			if (*val && !valid_url(val))
-				FAIL("line %d: [settle] backend_url must start with http:// or https://", lineno);
-			set_url(&c->settle_backend_url, val);
-		} else if (!strcmp(key, "backend_path")) {
-			if (*val != '/')
-				FAIL("line %d: [settle] backend_path must start with /", lineno);
-			set_str(&c->settle_backend_path, val);
-		} else if (!strcmp(key, "secret")) {
-			log_add_secret(val);
-			set_str(&c->settle_secret, val);
-		} else if (!strcmp(key, "batch")) {
-			if (num(x, sec, key, val, lineno, 1, 10000, &v)) return 1;
-			c->settle_batch = (int)v;
-		} else if (!strcmp(key, "retries")) {
-			if (num(x, sec, key, val, lineno, 0, 100, &v)) return 1;
-			c->settle_retries = (int)v;
-		} else if (!strcmp(key, "archive")) {
-			if (parse_bool(val, &c->settle_archive) != 0)
-				FAIL("line %d: [settle] archive must be true or false", lineno);
-		} else if (!strcmp(key, "spool_max_bytes")) {
-			if (num(x, sec, key, val, lineno, 4096, 1L << 50, &v)) return 1;
-			c->spool_max_bytes = v;
-		} else if (!strcmp(key, "spool_warn_percent")) {
-			if (num(x, sec, key, val, lineno, 1, 100, &v)) return 1;
-			c->spool_warn_percent = (int)v;
-		} else {
-			FAIL("line %d: unknown setting [settle] %s", lineno, key);
-		}
 	} else if (!strcmp(sec, "aliases") || !strcmp(sec, "fallback")) {
 		/* kept for after the providers are known */
 		x->pending_kv = xrealloc(x->pending_kv, (x->npending + 1) * sizeof(char *));
 		x->pending_kv[x->npending++] = xasprintf("%s\n%s\n%s\n%d", sec, key, val, lineno);
+	} else if (known_section(sec)) {
+		FAIL("line %d: unknown setting [%s] %s", lineno, sec, key);
 	} else {
 		FAIL("line %d: unknown section [%s]", lineno, sec);
 	}
@@ -499,15 +373,27 @@ static int finish_pending(struct parse_ctx *x)
 			c->aliases = xrealloc(c->aliases, (c->naliases + 1) * sizeof(*c->aliases));
 			struct alias_conf *a = &c->aliases[c->naliases++];
 			a->name = xstrdup(key);
+			a->to.provider = a->to.model = NULL;
+			if (!settings_name_ok(key, SETTINGS_MODEL_LEN))
+				FAIL("line %s: [aliases] '%s' is not a model name", ln, key);
 			if (parse_target(val, c, &a->to) != 0)
-				FAIL("line %s: [aliases] %s needs a model", ln, key);
+				FAIL("line %s: [aliases] %s needs a model or provider/model without spaces", ln, key);
 		} else {
 			c->fallbacks = xrealloc(c->fallbacks, (c->nfallbacks + 1) * sizeof(*c->fallbacks));
 			struct fallback_conf *f = &c->fallbacks[c->nfallbacks++];
 			f->model = xstrdup(key);
+			f->chain = NULL;
+			f->n = 0;
+			if (!settings_name_ok(key, SETTINGS_MODEL_LEN))
+				FAIL("line %s: [fallback] '%s' is not a model name", ln, key);
 			char **list;
 			f->n = ini_split_list(val, &list);
-			f->chain = xcalloc(f->n, sizeof(*f->chain));
+			f->chain = xcalloc(f->n ? f->n : 1, sizeof(*f->chain));
+			if (f->n < 1 || f->n > SETTINGS_FALLBACK_MAX) {
+				ini_free_list(list, f->n);
+				f->n = 0;
+				FAIL("line %s: [fallback] %s must be a list of 1 to %d targets", ln, key, SETTINGS_FALLBACK_MAX);
+			}
 			for (size_t j = 0; j < f->n; j++) {
 				if (parse_target(list[j], c, &f->chain[j]) != 0) {
 					ini_free_list(list, f->n);
@@ -557,29 +443,22 @@ static void apply_env(struct config *c)
 		snprintf(name, sizeof(name), "%s_BASE_URL", prefix);
 		v = getenv(name);
 		if (v && *v) {
-			if (valid_url(v))
+			if (settings_url_ok(v))
 				set_url(&p->base_url, v);
 			else
-				log_warn("%s ignored: it must start with http:// or https://", name);
+				log_warn("%s ignored: it must be an http:// or https:// URL with a host", name);
 		}
 	}
 	const char *ak = getenv("AUTH_KEY");
 	if (ak && *ak) {
-		char **list;
-		size_t n = ini_split_list(ak, &list);
-		for (size_t i = 0; i < n; i++) {
-			log_add_secret(list[i]);
-			c->auth_keys = xrealloc(c->auth_keys, (c->nauth_keys + 1) * sizeof(char *));
-			c->auth_keys[c->nauth_keys++] = list[i];
-		}
-		free(list);
+		add_auth_keys(c, ak);
 	}
 	const char *bu = getenv("BACKEND_URL");
 	if (bu && *bu) {
-		if (valid_url(bu))
+		if (settings_url_ok(bu))
 			set_url(&c->settle_backend_url, bu);
 		else
-			log_warn("BACKEND_URL ignored: it must start with http:// or https://");
+			log_warn("BACKEND_URL ignored: it must be an http:// or https:// URL with a host");
 	}
 	const char *is = getenv("INTERNAL_SECRET");
 	if (is && *is) {
@@ -599,39 +478,10 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 	struct parse_ctx x = { c, err, errlen, NULL, 0 };
 
 	memset(c, 0, sizeof(*c));
-	c->threads = 16;
-	c->body_timeout_ms = 30000;
-	c->max_body = 4u << 20;
-	c->max_response = 32u << 20;
-	c->state_dir = xstrdup(config_default_state_dir());
-	c->mount = xstrdup("/");
-	c->log_level = LOG_INFO;
-	c->connect_timeout_ms = 5000;
-	c->first_byte_timeout_ms = 120000;
-	c->idle_timeout_ms = 120000;
-	c->head_timeout_ms = 300000;
-	c->total_timeout_ms = 600000;
-	c->stream_max_s = 1800;
-	c->stream_max_bytes = (size_t)64 << 20;
-	c->max_attempts = 3;
-	c->default_max_tokens = 4096;
-	c->cooldown_s = 60;
-	c->cooldown_long_after = 5;
-	c->cooldown_long_s = 900;
-	c->currency = xstrdup("USD");
+	settings_defaults(c);
 	for (size_t i = 0; i < sizeof(builtin_prices) / sizeof(builtin_prices[0]); i++)
 		set_price(c, builtin_prices[i].model, builtin_prices[i].input, builtin_prices[i].cached,
 			  builtin_prices[i].output);
-	c->cache_enabled = 0;
-	c->cache_ttl_s = 3600;
-	c->cache_max_bytes = 64u << 20;
-	c->settle_backend_url = xstrdup("");
-	c->settle_backend_path = xstrdup("/internal/usage");
-	c->settle_secret = xstrdup("");
-	c->settle_batch = 100;
-	c->settle_retries = 3;
-	c->spool_max_bytes = 256LL << 20;
-	c->spool_warn_percent = 80;
 	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++) {
 		struct provider_conf *p = add_provider(c, builtins[i].name);
 		set_url(&p->base_url, builtins[i].base_url);
@@ -786,7 +636,7 @@ static void set_list_from_json(char ***list, size_t *n, const cJSON *arr)
 	*n = 0;
 	const cJSON *v;
 	cJSON_ArrayForEach(v, arr) {
-		if (!cJSON_IsString(v) || !*v->valuestring)
+		if (!cJSON_IsString(v) || !settings_name_ok(v->valuestring, SETTINGS_MODEL_LEN))
 			continue;
 		*list = xrealloc(*list, (*n + 1) * sizeof(char *));
 		(*list)[(*n)++] = xstrdup(v->valuestring);
@@ -798,14 +648,14 @@ static void apply_providers(struct config *c, const cJSON *provs)
 	const cJSON *po;
 	cJSON_ArrayForEach(po, provs) {
 		const char *name = po->string;
-		if (!cJSON_IsObject(po) || !valid_name(name)) {
+		if (!cJSON_IsObject(po) || !settings_provider_name_ok(name)) {
 			log_warn("state.db settings: provider '%.40s' skipped", name);
 			continue;
 		}
 		const cJSON *url = cJSON_GetObjectItemCaseSensitive(po, "base_url");
 		struct provider_conf *p = config_provider(c, name);
 		if (!p) {
-			if (!cJSON_IsString(url) || !valid_url(url->valuestring) || c->nproviders >= CONFIG_MAX_PROVIDERS) {
+			if (!cJSON_IsString(url) || !settings_url_ok(url->valuestring) || c->nproviders >= CONFIG_MAX_PROVIDERS) {
 				log_warn("state.db settings: new provider '%.40s' needs an http(s) base_url", name);
 				continue;
 			}
@@ -819,7 +669,7 @@ static void apply_providers(struct config *c, const cJSON *provs)
 			if (ek && *ek)
 				set_keys(p, ek);
 		}
-		if (cJSON_IsString(url) && valid_url(url->valuestring))
+		if (cJSON_IsString(url) && settings_url_ok(url->valuestring))
 			set_url(&p->base_url, url->valuestring);
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(po, "models");
 		if (cJSON_IsArray(m))
@@ -835,7 +685,7 @@ static void apply_aliases(struct config *c, const cJSON *al)
 {
 	const cJSON *v;
 	cJSON_ArrayForEach(v, al) {
-		if (!cJSON_IsString(v) || !*v->string)
+		if (!cJSON_IsString(v) || !settings_name_ok(v->string, SETTINGS_MODEL_LEN))
 			continue;
 		struct alias_conf *a = NULL;
 		for (size_t i = 0; i < c->naliases; i++) {
@@ -864,7 +714,8 @@ static void apply_fallbacks(struct config *c, const cJSON *fb)
 {
 	const cJSON *v;
 	cJSON_ArrayForEach(v, fb) {
-		if (!cJSON_IsArray(v) || !*v->string)
+		if (!cJSON_IsArray(v) || !settings_name_ok(v->string, SETTINGS_MODEL_LEN) || cJSON_GetArraySize(v) < 1 ||
+		    cJSON_GetArraySize(v) > SETTINGS_FALLBACK_MAX)
 			continue;
 		struct fallback_conf *f = NULL;
 		for (size_t i = 0; i < c->nfallbacks; i++) {
@@ -896,6 +747,23 @@ static void apply_fallbacks(struct config *c, const cJSON *fb)
 	}
 }
 
+/* The plain settings of the table that state.db may set (cache.ttl_s, ...):
+ * each member the table's check accepts replaces the file's value. */
+static void apply_plain(struct config *c, const cJSON *s)
+{
+	char group[SETTINGS_GROUP_MAX], err[256];
+	for (size_t i = 0; i < settings_count; i++) {
+		const struct settings_def *d = &settings_table[i];
+		const char *member = settings_member(d, group);
+		if (!member || d->offset == SETTINGS_NO_FIELD)
+			continue;
+		const cJSON *g = cJSON_GetObjectItemCaseSensitive(s, group);
+		const cJSON *v = cJSON_IsObject(g) ? cJSON_GetObjectItemCaseSensitive(g, member) : NULL;
+		if (v && settings_check_json(d, v, err, sizeof(err)) == 0)
+			settings_set_json(d, v, c);
+	}
+}
+
 static void apply_settings(struct config *c, const cJSON *s)
 {
 	const cJSON *v;
@@ -913,25 +781,16 @@ static void apply_settings(struct config *c, const cJSON *s)
 		if (cJSON_IsTrue(on) && cJSON_IsString(text) && *text->valuestring)
 			c->system_prompt = xstrdup(text->valuestring);
 	}
-	if (cJSON_IsObject(v = cJSON_GetObjectItemCaseSensitive(s, "cache"))) {
-		const cJSON *e = cJSON_GetObjectItemCaseSensitive(v, "enabled");
-		const cJSON *t = cJSON_GetObjectItemCaseSensitive(v, "ttl_s");
-		const cJSON *m = cJSON_GetObjectItemCaseSensitive(v, "max_bytes");
-		if (cJSON_IsBool(e))
-			c->cache_enabled = cJSON_IsTrue(e);
-		if (cJSON_IsNumber(t) && t->valuedouble >= 1 && t->valuedouble <= 365.0 * 86400)
-			c->cache_ttl_s = (long)t->valuedouble;
-		if (cJSON_IsNumber(m) && m->valuedouble >= 4096 && m->valuedouble <= 1e12)
-			c->cache_max_bytes = (size_t)m->valuedouble;
-	}
+	apply_plain(c, s);
 	if (cJSON_IsObject(v = cJSON_GetObjectItemCaseSensitive(s, "prices"))) {
 		const cJSON *p;
 		cJSON_ArrayForEach(p, v) {
 			if (cJSON_IsArray(p) && cJSON_GetArraySize(p) == 3) {
 				const cJSON *a = cJSON_GetArrayItem(p, 0), *b = cJSON_GetArrayItem(p, 1),
 					    *d = cJSON_GetArrayItem(p, 2);
-				if (cJSON_IsNumber(a) && cJSON_IsNumber(b) && cJSON_IsNumber(d) && a->valuedouble >= 0 &&
-				    b->valuedouble >= 0 && d->valuedouble >= 0)
+				if (cJSON_IsNumber(a) && cJSON_IsNumber(b) && cJSON_IsNumber(d) &&
+				    settings_name_ok(p->string, SETTINGS_MODEL_LEN) && settings_price_ok(a->valuedouble) &&
+				    settings_price_ok(b->valuedouble) && settings_price_ok(d->valuedouble))
 					set_price(c, p->string, a->valuedouble, b->valuedouble, d->valuedouble);
 			}
 		}

@@ -1,11 +1,17 @@
-/* test_admin.c — the admin API's pure parts: paths, cookies, CSV, throttle, settings, usage table. */
+/* test_admin.c — the admin API's pure parts: paths, cookies, CSV, throttle, settings, usage table; and
+ * that the config file, the admin API and the state.db overlay take the same settings. */
 #include "autoconf.h"
 #include "admin.h"
 #include "ledger.h"
+#include "log.h"
+#include "settings.h"
+#include "store.h"
 #include "tap.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int settings_ok(const char *json, char *err, size_t errlen)
 {
@@ -391,6 +397,164 @@ static void test_usage(void)
 	admin_usage_free(u);
 }
 
+/* ---- the config file and the admin API take the same values */
+
+static char conf_path[128], state_dir[64];
+
+/* Does the config file text load? */
+static int ini_takes(const char *text)
+{
+	struct config c;
+	char err[512];
+	FILE *f = fopen(conf_path, "w");
+	fputs(text, f);
+	fclose(f);
+	int r = config_load(&c, conf_path, err, sizeof(err));
+	config_free(&c);
+	return r == 0;
+}
+
+/* Does the admin API take the settings document json? */
+static int admin_takes(const char *json)
+{
+	char err[512];
+	return settings_ok(json, err, sizeof(err)) == 0;
+}
+
+/* Store json as state.db's settings, then load an empty config file with
+ * the overlay; the value of d in it. */
+static long long overlay_gives(const struct settings_def *d, const char *json)
+{
+	char path[128], err[512];
+	struct config c;
+	long long v = -12345;
+	snprintf(path, sizeof(path), "%s/state.db", state_dir);
+	GDBM_FILE db = store_open(path, STORE_WRITE, 1000);
+	if (!db || store_put(db, "settings", json, strlen(json)) != 0 || store_sync(db) != 0) {
+		store_close(db);
+		return v;
+	}
+	store_close(db);
+	FILE *f = fopen(conf_path, "w");
+	fclose(f);
+	if (config_load(&c, conf_path, err, sizeof(err)) == 0 && config_apply_state(&c, err, sizeof(err)) == 0) {
+		v = settings_get_num(d, &c);
+	}
+	config_free(&c);
+	return v;
+}
+
+/* Every row of the settings table the admin API may set: a value the INI
+ * parser takes, the admin validation takes, and the other way round; the
+ * router's overlay applies exactly the values the admin API takes. */
+static void test_schema_agrees(void)
+{
+	char ini[256], json[256], group[SETTINGS_GROUP_MAX], v[64];
+	for (size_t i = 0; i < settings_count; i++) {
+		const struct settings_def *d = &settings_table[i];
+		if (!d->state)
+			continue;
+		const char *member = settings_member(d, group);
+		const char *vals[8];
+		char buf[8][32];
+		size_t n = 0;
+		if (d->type == SETTINGS_BOOL) {
+			vals[n++] = "true";
+			vals[n++] = "false";
+			vals[n++] = "\"maybe\"";
+		} else {
+			const long long nums[] = { d->min - 1, d->min, d->min + 1, (d->min + d->max) / 2, d->max - 1, d->max,
+						   d->max + 1 };
+			for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++) {
+				snprintf(buf[k], sizeof(buf[k]), "%lld", nums[k]);
+				vals[n++] = buf[k];
+			}
+			vals[n++] = "1.5";
+		}
+		for (size_t k = 0; k < n; k++) {
+			snprintf(json, sizeof(json), "{\"%s\":{\"%s\":%s}}", group, member, vals[k]);
+			int by_admin = admin_takes(json);
+			if (d->section) {
+				snprintf(v, sizeof(v), "%s", vals[k][0] == '"' ? "maybe" : vals[k]);
+				snprintf(ini, sizeof(ini), "[%s]\n%s = %s\n", d->section, d->key, v);
+				is_int(ini_takes(ini), by_admin, json);
+			}
+			if (d->offset == SETTINGS_NO_FIELD)
+				continue;
+			long long dflt = d->def, got = overlay_gives(d, json);
+			long long want = !by_admin ? dflt : d->type == SETTINGS_BOOL ? !strcmp(vals[k], "true") : atoll(vals[k]);
+			is_int(got, want, "the router's overlay of a value the admin API takes (or not)");
+		}
+	}
+
+	/* the dedicated settings: URLs, names, prices */
+	static const char *const urls[] = { "http://h", "https://api.example.com/v1", "http://127.0.0.1:8000/v1/",
+					    "https://", "http:///x", "http://:80", "ftp://x", "http://a b",
+					    "javascript:alert(1)", "HTTP://x", "http//x" };
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		snprintf(ini, sizeof(ini), "[provider.p]\nbase_url = %s\n", urls[i]);
+		snprintf(json, sizeof(json), "{\"providers\":{\"p\":{\"base_url\":\"%s\"}}}", urls[i]);
+		is_int(ini_takes(ini), admin_takes(json), urls[i]);
+	}
+	static const char *const names[] = { "qwen", "a b", "gpt-4o", "deepseek/deepseek-chat" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(ini, sizeof(ini), "[provider.p]\nbase_url = http://h\nmodels = %s\nprefixes = %s\n", names[i], names[i]);
+		snprintf(json, sizeof(json), "{\"providers\":{\"p\":{\"base_url\":\"http://h\",\"models\":[\"%s\"],\"prefixes\":[\"%s\"]}}}",
+			 names[i], names[i]);
+		is_int(ini_takes(ini), admin_takes(json), names[i]);
+		snprintf(ini, sizeof(ini), "[aliases]\nfast = %s\n[fallback]\nfast = %s\n", names[i], names[i]);
+		snprintf(json, sizeof(json), "{\"aliases\":{\"fast\":\"%s\"},\"fallback\":{\"fast\":[\"%s\"]}}", names[i], names[i]);
+		is_int(ini_takes(ini), admin_takes(json), names[i]);
+	}
+	char longname[SETTINGS_MODEL_LEN + 2];
+	memset(longname, 'm', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	for (int cut = 0; cut < 2; cut++) {
+		const char *name = longname + cut;   /* 257, then 256 bytes */
+		char big[1024], bigj[1024];
+		snprintf(big, sizeof(big), "[provider.p]\nbase_url = http://h\nmodels = %s\n", name);
+		snprintf(bigj, sizeof(bigj), "{\"providers\":{\"p\":{\"base_url\":\"http://h\",\"models\":[\"%s\"]}}}", name);
+		is_int(ini_takes(big), admin_takes(bigj), cut ? "a model name of 256 bytes" : "of 257 bytes");
+	}
+	static const char *const chains[][2] = { { "a", "\"a\"" },
+						 { "a, b, c, d, e, f, g", "\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\"" },
+						 { "a, b, c, d, e, f, g, h", "\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\"" },
+						 { "", "" } };
+	for (size_t i = 0; i < sizeof(chains) / sizeof(chains[0]); i++) {
+		snprintf(ini, sizeof(ini), "[fallback]\nfast = %s\n", chains[i][0]);
+		snprintf(json, sizeof(json), "{\"fallback\":{\"fast\":[%s]}}", chains[i][1]);
+		is_int(ini_takes(ini), admin_takes(json), json);
+	}
+	static const char *const prices[] = { "0", "0.5", "1000000", "1000001", "-1", "1e6", "1e7" };
+	for (size_t i = 0; i < sizeof(prices) / sizeof(prices[0]); i++) {
+		snprintf(ini, sizeof(ini), "[prices]\nm = %s, 0, 0\n", prices[i]);
+		snprintf(json, sizeof(json), "{\"prices\":{\"m\":[%s,0,0]}}", prices[i]);
+		is_int(ini_takes(ini), admin_takes(json), prices[i]);
+	}
+}
+
+static void setup_schema_test(void)
+{
+	snprintf(conf_path, sizeof(conf_path), "/tmp/llmgate-test-admin-%d.conf", (int)getpid());
+	snprintf(state_dir, sizeof(state_dir), "/tmp/llmgate-test-admin-XXXXXX");
+	if (!mkdtemp(state_dir))
+		state_dir[0] = '\0';
+	setenv("LLMGATE_STATE_DIR", state_dir, 1);
+	unsetenv("LLMGATE_CONFIG");
+	log_init("test", LOG_ERR);
+}
+
+static void cleanup_schema_test(void)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/state.db", state_dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/state.db.lock", state_dir);
+	unlink(path);
+	rmdir(state_dir);
+	unlink(conf_path);
+}
+
 int main(void)
 {
 	test_paths();
@@ -401,5 +565,8 @@ int main(void)
 	test_settings();
 	test_limits();
 	test_usage();
+	setup_schema_test();
+	test_schema_agrees();
+	cleanup_schema_test();
 	return done_testing();
 }

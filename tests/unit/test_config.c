@@ -2,12 +2,14 @@
 #include "autoconf.h"
 #include "config.h"
 #include "log.h"
+#include "settings.h"
 #include "tap.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <limits.h>
 
 static char path[64];
 
@@ -25,6 +27,142 @@ static void clear_env(void)
 				"LLMGATE_CONFIG", "LLMGATE_STATE_DIR", "MY_HOST_API_KEY", "MY_HOST_BASE_URL" };
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		unsetenv(names[i]);
+}
+
+static int is_text_type(enum settings_type t)
+{
+	return t == SETTINGS_STR || t == SETTINGS_SECRET || t == SETTINGS_URL || t == SETTINGS_PATH;
+}
+
+/* Load "[section]\nkey = val\n"; 0 or -1 (c freed either way, value in *got). */
+static int load_one(const struct settings_def *d, const char *val, long long *got, char *err, size_t errlen)
+{
+	struct config c;
+	char text[512];
+	snprintf(text, sizeof(text), "[%s]\n%s = %s\n", d->section, d->key, val);
+	write_conf(text);
+	int r = config_load(&c, path, err, errlen);
+	if (r == 0 && got && !is_text_type(d->type))
+		*got = settings_get_num(d, &c);
+	config_free(&c);
+	return r;
+}
+
+/* Every row of the schema: its default is what config_load gives, the
+ * ends of its range load and the values just past them are refused with
+ * a message naming it; conf/llmgate.conf names it in its section. */
+static void test_schema(void)
+{
+	struct config c;
+	char err[512], v[64];
+	long long got;
+	write_conf("");
+	is_int(config_load(&c, path, err, sizeof(err)), 0, "schema: an empty file loads");
+	for (size_t i = 0; i < settings_count; i++) {
+		const struct settings_def *d = &settings_table[i];
+		if (d->offset == SETTINGS_NO_FIELD)
+			continue;
+		if (is_text_type(d->type)) {
+			const char *f = *(char *const *)(const void *)((const char *)&c + d->offset);
+			ok(d->def_str ? f && !strcmp(f, d->def_str) : f == NULL, "default of [%s] %s: %s", d->section,
+			   d->key, d->def_str ? d->def_str : "(none)");
+		} else {
+			is_int(settings_get_num(d, &c), d->def, d->key);
+		}
+	}
+	config_free(&c);
+
+	for (size_t i = 0; i < settings_count; i++) {
+		const struct settings_def *d = &settings_table[i];
+		if (!d->section)
+			continue;
+		if (d->type == SETTINGS_BOOL) {
+			ok(load_one(d, "on", &got, err, sizeof(err)) == 0 && got == 1, "[%s] %s = on", d->section, d->key);
+			ok(load_one(d, "no", &got, err, sizeof(err)) == 0 && got == 0, "[%s] %s = no", d->section, d->key);
+			ok(load_one(d, "maybe", NULL, err, sizeof(err)) == -1 && strstr(err, d->key), "[%s] %s = maybe refused: %s",
+			   d->section, d->key, err);
+		} else if (d->type == SETTINGS_LOG_LEVEL) {
+			ok(load_one(d, "debug", &got, err, sizeof(err)) == 0 && got == LOG_DEBUG, "log_level = debug");
+			ok(load_one(d, "loud", NULL, err, sizeof(err)) == -1 && strstr(err, d->key), "log_level = loud refused");
+		} else if (d->type == SETTINGS_URL) {
+			ok(load_one(d, "https://billing.example.com/", NULL, err, sizeof(err)) == 0, "[%s] %s takes a URL", d->section, d->key);
+			ok(load_one(d, "ftp://x", NULL, err, sizeof(err)) == -1 && strstr(err, d->key), "[%s] %s: ftp refused", d->section, d->key);
+			ok(load_one(d, "https://", NULL, err, sizeof(err)) == -1, "[%s] %s: no host refused", d->section, d->key);
+		} else if (d->type == SETTINGS_PATH) {
+			ok(load_one(d, "/x", NULL, err, sizeof(err)) == 0, "[%s] %s = /x", d->section, d->key);
+			ok(load_one(d, "x", NULL, err, sizeof(err)) == -1 && strstr(err, d->key), "[%s] %s = x refused", d->section, d->key);
+		} else if (d->type == SETTINGS_STR && d->max) {
+			char longer[64];
+			memset(longer, 'A', (size_t)d->max + 1);
+			longer[d->max + 1] = '\0';
+			ok(load_one(d, longer + 1, NULL, err, sizeof(err)) == 0, "[%s] %s: %lld characters", d->section, d->key, d->max);
+			ok(load_one(d, longer, NULL, err, sizeof(err)) == -1 && strstr(err, d->key), "[%s] %s: longer refused",
+			   d->section, d->key);
+		} else if (!is_text_type(d->type)) {
+			snprintf(v, sizeof(v), "%lld", d->min);
+			ok(load_one(d, v, &got, err, sizeof(err)) == 0 && got == d->min, "[%s] %s = %s (least)", d->section, d->key, v);
+			snprintf(v, sizeof(v), "%lld", d->max);
+			ok(load_one(d, v, &got, err, sizeof(err)) == 0 && got == d->max, "[%s] %s = %s (most)", d->section, d->key, v);
+			snprintf(v, sizeof(v), "%lld", d->min - 1);
+			ok(load_one(d, v, NULL, err, sizeof(err)) == -1 && strstr(err, d->key) && strstr(err, "line 2"),
+			   "[%s] %s = %s refused: %s", d->section, d->key, v, err);
+			snprintf(v, sizeof(v), "%lld", d->max + 1);
+			ok(load_one(d, v, NULL, err, sizeof(err)) == -1 && strstr(err, d->key), "[%s] %s = %s refused", d->section,
+			   d->key, v);
+		}
+	}
+}
+
+/* conf/llmgate.conf (the documented example) names every setting of the
+ * table in its section, and where it sets one, to its default. */
+static void test_example_conf(void)
+{
+	static const char *const dirs[] = { "LLMGATE_SRCDIR", ".", "..", "../.." };
+	char file[PATH_MAX], line[1024], sec[64] = "";
+	FILE *f = NULL;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && !f; i++) {
+		const char *dir = i == 0 ? getenv(dirs[0]) : dirs[i];
+		if (!dir)
+			continue;
+		snprintf(file, sizeof(file), "%s/conf/llmgate.conf", dir);
+		f = fopen(file, "r");
+	}
+	ok(f != NULL, "conf/llmgate.conf found (LLMGATE_SRCDIR or the working directory)");
+	if (!f)
+		return;
+	char seen[64] = { 0 };
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, key[64], val[512];
+		if (sscanf(p, "[%63[^]]]", sec) == 1)
+			continue;
+		int commented = *p == '#';
+		while (*p == '#' || *p == ' ')
+			p++;
+		if (sscanf(p, "%63[a-z_] = %511[^\n]", key, val) != 2)
+			continue;
+		for (size_t i = 0; i < settings_count && i < sizeof(seen); i++) {
+			const struct settings_def *d = &settings_table[i];
+			if (!d->section || strcmp(d->section, sec) || strcmp(d->key, key))
+				continue;
+			seen[i] = 1;
+			if (commented || d->type == SETTINGS_STR)
+				continue;   /* an example, or a path of this installation */
+			struct config c;
+			memset(&c, 0, sizeof(c));
+			settings_defaults(&c);
+			long long def = settings_get_num(d, &c);
+			char err[256];
+			int r = settings_parse_ini(d, val, &c, err, sizeof(err));
+			ok(r == 0 && (is_text_type(d->type) || settings_get_num(d, &c) == def), "conf: [%s] %s = %s is the default", sec,
+			   key, val);
+			config_free(&c);
+		}
+	}
+	fclose(f);
+	for (size_t i = 0; i < settings_count && i < sizeof(seen); i++) {
+		if (settings_table[i].section)
+			ok(seen[i], "conf/llmgate.conf documents [%s] %s", settings_table[i].section, settings_table[i].key);
+	}
 }
 
 int main(void)
@@ -169,6 +307,9 @@ int main(void)
 		rmdir(sdir);
 		unsetenv("LLMGATE_STATE_DIR");
 	}
+
+	test_schema();
+	test_example_conf();
 
 	char pre[64];
 	config_env_prefix("my-host.v2", pre, sizeof(pre));
