@@ -1,0 +1,54 @@
+/* dialect.h — the upstream dialects (OpenAI-compatible, Anthropic, Gemini)
+ * behind one ops table: what the relay and the front-ends need of an
+ * upstream's API, looked up by a provider's dialect instead of branching on
+ * enum dialect. The translators themselves are anthropic.c and gemini.c;
+ * the OpenAI-compatible dialect is the internal form (its ops are mostly
+ * NULL: nothing to translate). */
+#ifndef LLMGATE_DIALECT_H
+#define LLMGATE_DIALECT_H
+#include "config.h"
+#include "usage.h"
+#include <stddef.h>
+
+struct dialect_ops {
+	enum dialect id;
+	/* the header that carries an upstream key, up to the key:
+	 * "Authorization: Bearer ", "x-api-key: ", "x-goog-api-key: " */
+	const char *auth_prefix;
+	/* header lines every request of the gateway's own carries
+	 * (NULL-terminated), or NULL */
+	const char *const *headers;
+	/* the chat endpoint behind base_url ("/chat/completions",
+	 * "/messages"), or NULL when the model is part of the path (Gemini:
+	 * gemini_path) */
+	const char *chat_suffix;
+	/* A 2xx body → OpenAI's chat.completion (new string), usage read into
+	 * *u; NULL with err when it is not an answer. NULL for OpenAI (the
+	 * body is OpenAI's already). */
+	char *(*response_to_oai)(const char *body, size_t len, const char *model, struct usage *u, char *err,
+				 size_t errlen);
+	/* An error body → OpenAI's error shape (new string, never NULL). NULL
+	 * for OpenAI. */
+	char *(*error_to_oai)(const char *body, size_t len, int status);
+	/* Seconds to wait, from a 429's body (for a dialect that sends no
+	 * Retry-After header); -1 for none. NULL: the header alone. */
+	long (*retry_after)(const char *body, size_t len);
+	/* 1 when an answer other than 401/403 says the key itself is bad
+	 * (Gemini: 400 API_KEY_INVALID). NULL: 401/403 alone. */
+	int (*key_invalid)(int status, const char *body, size_t len);
+	/* An error body in the dialect's own shape for a gateway message (new
+	 * string), for native (passthrough) clients. NULL for OpenAI (oai.h's
+	 * shape). */
+	char *(*error_json)(int status, const char *message);
+};
+
+/* The ops of dialect d; never NULL (an unknown value gets OpenAI's). */
+const struct dialect_ops *dialect_ops(enum dialect d);
+
+/* The header line that carries secret in d's way (new string, to be wiped
+ * and freed with dialect_auth_free), or NULL when secret is NULL (keys =
+ * none). */
+char *dialect_auth_line(const struct dialect_ops *d, const char *secret);
+/* Wipe and free a line from dialect_auth_line (NULL: nothing). */
+void dialect_auth_free(char *line);
+#endif
