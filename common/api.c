@@ -15,22 +15,29 @@ void api_respond_json(struct http_req *r, int status, cJSON *j)
 }
 
 
-cJSON *api_read_json_body(struct http_req *r, const struct config *c)
+int api_read_body(struct http_req *r, const struct config *c)
 {
 	int rb = http_read_body(r, c->max_body);
 	if (rb == -1) {
 		oai_error(r, 413, "invalid_request_error", "request_too_large", NULL, NULL,
 			  "Request body is larger than this gateway accepts (%zu bytes).", c->max_body);
-		return NULL;
+		return -1;
 	} else if (rb == -3) {
 		oai_error(r, 408, "invalid_request_error", "request_timeout", NULL, NULL,
 			  "The request body did not arrive within %d ms.", c->body_timeout_ms);
-		return NULL;
+		return -1;
 	} else if (rb != 0) {
 		oai_error(r, 400, "invalid_request_error", "invalid_body", NULL, NULL,
 			  "The request body could not be read completely.");
-		return NULL;
+		return -1;
 	}
+	return 0;
+}
+
+cJSON *api_read_json_body(struct http_req *r, const struct config *c)
+{
+	if (api_read_body(r, c) != 0)
+		return NULL;
 	cJSON *j;
 	char msg[256];
 	enum reqbody_verdict v = reqbody_parse(r->body.data, r->body.len, 1, &j, msg, sizeof(msg));

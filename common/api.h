@@ -59,6 +59,9 @@ void api_proxy_run(const struct api_call *call, const struct route *rt, const ch
  * %-encoded) be appended to a provider's base URL? 1 if so. */
 int api_passthrough_path_ok(const char *rest);
 
+/* Read the request body into r->body; 0, or -1 after an answer to the
+ * client (413 too large, 408 not in time, 400 unreadable). */
+int api_read_body(struct http_req *r, const struct config *c);
 /* Read and parse a request body; answers the client and returns NULL when
  * it is too large, unreadable or not a strict JSON object (reqbody.h: no
  * duplicate member anywhere, nothing after it, no \u0000). */

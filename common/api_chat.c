@@ -34,10 +34,7 @@ static int chat_on_head(void *user, int status, const char *ctype, long retry_af
 {
 	struct relay *x = user;
 	(void)retry_after;
-	x->status = status;
-	x->mode = RELAY_BUFFER;
-	buf_reset(&x->body);
-	x->body_truncated = 0;
+	relay_head(x, status);
 	if (status >= 200 && status < 300 && x->client_stream && !strncasecmp(ctype, "text/event-stream", 17))
 		x->mode = RELAY_STREAM;
 	return 0;
@@ -86,6 +83,8 @@ static int oai_event(const struct sse_event *ev, void *user)
 	if (!ev->data_len)   /* a comment or keep-alive: every SSE client ignores it,
 			      * and writing it tells whether the client is still there */
 		return http_write(x->r, ev->raw, ev->raw_len) == 0 ? 0 : -1;
+	if (filter_has_taps())
+		filter_tap_data(&x->fc, ev->data, ev->data_len);
 	if (!forward)
 		return 0;
 	if (x->client == DIALECT_OPENAI)
@@ -132,23 +131,7 @@ static int up_event(const struct sse_event *ev, void *user)
 static int chat_on_data(void *user, const char *p, size_t n)
 {
 	struct relay *x = user;
-	if (x->mode == RELAY_BUFFER) {
-		if (buf_append(&x->body, p, n) != 0) {
-			if (x->status >= 200 && x->status < 300)
-				return -1;          /* a success body over the cap */
-			x->body_truncated = 1;  /* error bodies: keep the head */
-		}
-		return 0;
-	}
-	if (!x->committed) {
-		char extra[RELAY_EXTRA_HDR_MAX];
-		relay_answer_headers(x, "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n", extra, sizeof(extra));
-		http_begin(x->r, 200, "text/event-stream; charset=utf-8", extra);
-		x->committed = 1;
-	}
-	if (sse_feed(&x->sse, p, n, up_event, x) != 0)
-		return -1;
-	return http_flush(x->r) == 0 ? 0 : -1;
+	return relay_data(x, p, n, "text/event-stream; charset=utf-8", up_event);
 }
 
 /* What target t is sent (relay_ops.prepare): the request in its

@@ -43,16 +43,7 @@ void api_info_health(const struct api_call *call)
 			const struct pool_key *pk = &p->keys[k];
 			cJSON *ko = cJSON_CreateObject();
 			cJSON_AddStringToObject(ko, "id", pk->id);
-			const char *state = pk->blocked ? "blocked" : pk->cool_until_ms > now ? "cooling" : "active";
-			cJSON_AddStringToObject(ko, "state", state);
-			if (pk->cool_until_ms > now)
-				cJSON_AddNumberToObject(ko, "cooldown_until", (double)(pk->cool_until_ms / 1000));
-			if (pk->blocked)
-				cJSON_AddStringToObject(ko, "reason", pk->block_reason);
-			cJSON_AddNumberToObject(ko, "recent_429", pk->recent_429);
-			cJSON_AddNumberToObject(ko, "uses", (double)pk->uses);
-			if (pk->last_used_ms)
-				cJSON_AddNumberToObject(ko, "last_used", (double)(pk->last_used_ms / 1000));
+			const char *state = pool_key_json(ko, pk, now);
 			if (!strcmp(state, "active"))
 				available++;
 			cJSON_AddItemToArray(keys, ko);

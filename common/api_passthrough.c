@@ -209,22 +209,8 @@ void api_passthrough_handle(const struct api_call *call)
 			  "Provider '%.60s' has no upstream key here.", prov->name);
 		goto out;
 	}
-	if (strcmp(r->method, "GET") && strcmp(r->method, "DELETE")) {
-		int rb = http_read_body(r, c->max_body);
-		if (rb == -1) {
-			oai_error(r, 413, "invalid_request_error", "request_too_large", NULL, NULL,
-				  "Request body is larger than this gateway accepts (%zu bytes).", c->max_body);
-			goto out;
-		} else if (rb == -3) {
-			oai_error(r, 408, "invalid_request_error", "request_timeout", NULL, NULL,
-				  "The request body did not arrive within %d ms.", c->body_timeout_ms);
-			goto out;
-		} else if (rb != 0) {
-			oai_error(r, 400, "invalid_request_error", "invalid_body", NULL, NULL,
-				  "The request body could not be read completely.");
-			goto out;
-		}
-	}
+	if (strcmp(r->method, "GET") && strcmp(r->method, "DELETE") && api_read_body(r, c) != 0)
+		goto out;
 	/* the model, for quotas and the record: the body's, or Gemini's path */
 	if (passthrough_model(r, prov, rest, model) != 0)
 		goto out;

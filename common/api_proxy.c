@@ -21,10 +21,7 @@ static int proxy_on_head(void *user, int status, const char *ctype, long retry_a
 {
 	struct relay *x = user;
 	(void)retry_after;
-	x->status = status;
-	x->mode = RELAY_BUFFER;
-	buf_reset(&x->body);
-	x->body_truncated = 0;
+	relay_head(x, status);
 	/* the upstream's Content-Type goes into our answer's head: printable
 	 * ASCII only, or a neutral type */
 	int clean = *ctype != '\0';
@@ -76,23 +73,7 @@ static int proxy_event(const struct sse_event *ev, void *user)
 static int proxy_on_data(void *user, const char *p, size_t n)
 {
 	struct relay *x = user;
-	if (x->mode == RELAY_BUFFER) {
-		if (buf_append(&x->body, p, n) != 0) {
-			if (x->status >= 200 && x->status < 300)
-				return -1;
-			x->body_truncated = 1;
-		}
-		return 0;
-	}
-	if (!x->committed) {
-		char extra[RELAY_EXTRA_HDR_MAX];
-		relay_answer_headers(x, "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n", extra, sizeof(extra));
-		http_begin(x->r, 200, x->ctype, extra);
-		x->committed = 1;
-	}
-	if (sse_feed(&x->sse, p, n, proxy_event, x) != 0)
-		return -1;
-	return http_flush(x->r) == 0 ? 0 : -1;
+	return relay_data(x, p, n, x->ctype, proxy_event);
 }
 
 /* Usage from a buffered answer, by the upstream's dialect. */

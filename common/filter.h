@@ -11,9 +11,11 @@
  * printed from the tree), 0 when it did not.
  *
  * A response tap sees every OpenAI-form event (chat.completion.chunk data,
- * before the client's dialect) of a streamed answer and the whole body of a
- * buffered one, and the end of the answer with its status and usage: the
- * place for a conversation store or metrics. A tap only reads; it cannot
+ * before the client's dialect) of a streamed chat answer and the whole
+ * body of a buffered one (api_chat.c; an Anthropic client's chat passed
+ * through to an Anthropic upstream untouched is not in OpenAI form and is
+ * not shown), and the end of every relayed request with its status and
+ * usage (relay_record): the place for a conversation store or metrics. A tap only reads; it cannot
  * change or stop the answer. The table is empty today, and an empty table
  * costs one test per event. */
 #ifndef LLMGATE_FILTER_H

@@ -191,15 +191,7 @@ static void publish_pools(struct gateway *gw)
 			cJSON *ko = cJSON_CreateObject();
 			cJSON_AddStringToObject(ko, "id", sid ? sid : pk->id);
 			cJSON_AddStringToObject(ko, "source", sid ? "state" : "config");
-			cJSON_AddStringToObject(ko, "state", pk->blocked ? "blocked" : pk->cool_until_ms > now ? "cooling" : "active");
-			if (pk->cool_until_ms > now)
-				cJSON_AddNumberToObject(ko, "cooldown_until", (double)(pk->cool_until_ms / 1000));
-			if (pk->blocked)
-				cJSON_AddStringToObject(ko, "reason", pk->block_reason);
-			cJSON_AddNumberToObject(ko, "recent_429", pk->recent_429);
-			cJSON_AddNumberToObject(ko, "uses", (double)pk->uses);
-			if (pk->last_used_ms)
-				cJSON_AddNumberToObject(ko, "last_used", (double)(pk->last_used_ms / 1000));
+			pool_key_json(ko, pk, now);
 			cJSON_AddItemToArray(keys, ko);
 		}
 		pthread_mutex_unlock(&p->mu);

@@ -327,6 +327,35 @@ void relay_free(struct relay *x)
 	buf_free(&x->cout);
 }
 
+void relay_head(struct relay *x, int status)
+{
+	x->status = status;
+	x->mode = RELAY_BUFFER;
+	buf_reset(&x->body);
+	x->body_truncated = 0;
+}
+
+int relay_data(struct relay *x, const char *p, size_t n, const char *ctype, sse_event_cb event)
+{
+	if (x->mode == RELAY_BUFFER) {
+		if (buf_append(&x->body, p, n) != 0) {
+			if (x->status >= 200 && x->status < 300)
+				return -1;          /* a success body over the cap */
+			x->body_truncated = 1;  /* error bodies: keep the head */
+		}
+		return 0;
+	}
+	if (!x->committed) {
+		char extra[RELAY_EXTRA_HDR_MAX];
+		relay_answer_headers(x, "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n", extra, sizeof(extra));
+		http_begin(x->r, 200, ctype, extra);
+		x->committed = 1;
+	}
+	if (sse_feed(&x->sse, p, n, event, x) != 0)
+		return -1;
+	return http_flush(x->r) == 0 ? 0 : -1;
+}
+
 int relay_fail_status(enum fail_kind fail)
 {
 	return fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED ? 429 :

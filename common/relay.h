@@ -148,6 +148,16 @@ int relay_quota_admit(struct relay *x, const struct route *rt, int output);
  * record is written in every case (once, see relay_record). */
 void relay_run(struct relay *x, const struct route *rt);
 
+/* For ops.on_head: a new answer head (status) starts a buffered body. */
+void relay_head(struct relay *x, int status);
+/* For ops.on_data: body bytes of the attempt's answer. A buffered answer
+ * (x->mode RELAY_BUFFER) is kept in x->body, up to its cap (-1: a 2xx
+ * over it; an error body keeps its head, x->body_truncated); a streamed
+ * one goes to the client: the head first (status 200, ctype, the
+ * gateway's headers; x->committed), then each SSE event through event,
+ * flushed. Non-zero: stop the transfer. */
+int relay_data(struct relay *x, const char *p, size_t n, const char *ctype, sse_event_cb event);
+
 /* Write the request's usage record, once (the taps hear of the end). Call it before the last byte of
  * an answer goes out (before the body, before a stream's end), so that no
  * request a client saw complete is ever missing from the spool, even if the
