@@ -98,32 +98,23 @@ static int oai_event(const struct sse_event *ev, void *user)
 static int up_event(const struct sse_event *ev, void *user)
 {
 	struct relay *x = user;
-	if (x->up == DIALECT_OPENAI)
+	const struct dialect_ops *d = x->dops;
+	if (!d->stream_feed)
 		return oai_event(ev, x);
 	buf_reset(&x->tx);
-	if (x->up == DIALECT_ANTHROPIC) {
-		if (!x->passthrough && !strcmp(ev->event, "ping"))
-			/* a keep-alive: passed on as an SSE comment, which also finds
-			 * out whether the client is still there */
-			return http_write(x->r, ": ping\n\n", 8) == 0 ? 0 : -1;
-		anthropic_to_oai_feed(&x->a2o, ev->event, ev->data, ev->data_len, &x->tx);
-		if (x->a2o.usage.reported)
-			x->usage = x->a2o.usage;
-		if (x->passthrough) {
-			x->events++;
-			if (!strcmp(ev->event, "message_stop") ||
-			    (ev->data_len && memmem(ev->data, ev->data_len, "\"message_stop\"", 14))) {
-				x->saw_done = 1;
-				relay_record(x, 200);
-			}
-			return http_write(x->r, ev->raw, ev->raw_len) == 0 ? 0 : -1;
+	if (!x->passthrough && d->keepalive_event && !strcmp(ev->event, d->keepalive_event))
+		/* a keep-alive: passed on as an SSE comment, which also finds
+		 * out whether the client is still there */
+		return http_write(x->r, ": ping\n\n", 8) == 0 ? 0 : -1;
+	d->stream_feed(&x->ds, ev, &x->tx, &x->usage);
+	if (x->passthrough) {   /* Anthropic to Anthropic: the event as it came */
+		x->events++;
+		if (!strcmp(ev->event, "message_stop") ||
+		    (ev->data_len && memmem(ev->data, ev->data_len, "\"message_stop\"", 14))) {
+			x->saw_done = 1;
+			relay_record(x, 200);
 		}
-	} else {
-		if (!ev->data_len)
-			return 0;
-		gemini_to_oai_feed(&x->g2o, ev->data, ev->data_len, &x->tx);
-		if (x->g2o.usage.reported)
-			x->usage = x->g2o.usage;
+		return http_write(x->r, ev->raw, ev->raw_len) == 0 ? 0 : -1;
 	}
 	return sse_feed(&x->oai_sse, x->tx.data ? x->tx.data : "", x->tx.len, oai_event, x) == 0 ? 0 : -1;
 }
@@ -162,14 +153,14 @@ static int chat_prepare(struct relay *x, const struct route_target *t, struct re
 		}
 		body = gemini_request_from_oai(f->req, err, errlen);
 		if (body)
-			s->url = xasprintf("%s%s", base, path);
+			s->url = xstrcat2(base, path);
 		break;
 	}
 	}
 	if (!body)
 		return -1;
 	if (!s->url)
-		s->url = xasprintf("%s%s", base, x->dops->chat_suffix);
+		s->url = xstrcat2(base, x->dops->chat_suffix);
 	s->owned = body;
 	s->body = body;
 	s->body_len = strlen(body);
@@ -273,9 +264,9 @@ static char *success_as_oai(struct relay *x)
  * stream still owes, or an error event when it was cut short. */
 static void finish_stream(struct relay *x, int ok)
 {
-	if (ok && x->up == DIALECT_GEMINI && !x->saw_done) {
+	if (ok && x->dops->stream_finish && !x->saw_done) {
 		buf_reset(&x->tx);
-		gemini_to_oai_finish(&x->g2o, &x->tx);
+		x->dops->stream_finish(&x->ds, &x->tx);
 		sse_feed(&x->oai_sse, x->tx.data ? x->tx.data : "", x->tx.len, oai_event, x);
 	}
 	if (x->r->client_gone)

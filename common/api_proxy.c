@@ -41,20 +41,10 @@ static int proxy_event(const struct sse_event *ev, void *user)
 	struct relay *x = user;
 	int last = 0;
 	x->events++;
-	if (x->up == DIALECT_ANTHROPIC) {
+	if (x->dops->stream_feed) {
 		buf_reset(&x->tx);
-		anthropic_to_oai_feed(&x->a2o, ev->event, ev->data, ev->data_len, &x->tx);
-		if (x->a2o.usage.reported)
-			x->usage = x->a2o.usage;
-		last = x->a2o.done;
-	} else if (x->up == DIALECT_GEMINI) {
-		if (ev->data_len) {
-			buf_reset(&x->tx);
-			gemini_to_oai_feed(&x->g2o, ev->data, ev->data_len, &x->tx);
-			if (x->g2o.usage.reported)
-				x->usage = x->g2o.usage;
-			last = memmem(ev->data, ev->data_len, "\"finishReason\"", 14) != NULL;
-		}
+		x->dops->stream_feed(&x->ds, ev, &x->tx, &x->usage);
+		last = x->dops->stream_last(&x->ds, ev);
 	} else if (ev->data_len == 6 && !memcmp(ev->data, "[DONE]", 6)) {
 		last = 1;
 	} else if (ev->data_len && memmem(ev->data, ev->data_len, "\"usage\"", 7)) {
@@ -128,7 +118,7 @@ static int proxy_prepare(struct relay *x, const struct route_target *t, struct r
 	const struct api_proxy_spec *spec = x->front;
 	(void)err;
 	(void)errlen;
-	s->url = spec->url ? xstrdup(spec->url) : xasprintf("%s%s", t->prov->base_url, spec->suffix);
+	s->url = spec->url ? xstrdup(spec->url) : xstrcat2(t->prov->base_url, spec->suffix);
 	s->method = spec->method;
 	s->headers = spec->pass_headers;
 	s->no_content_type = spec->content_type != NULL;

@@ -17,6 +17,53 @@ static char *anthropic_error_for(int status, const char *message)
 	return anthropic_error_json(anthropic_error_type(status), message);
 }
 
+static void anthropic_stream_init(struct dialect_stream *s, const char *model, int include_usage)
+{
+	anthropic_to_oai_init(&s->a2o, model, include_usage);
+}
+
+static void anthropic_stream_feed(struct dialect_stream *s, const struct sse_event *ev, struct buf *out,
+				  struct usage *u)
+{
+	anthropic_to_oai_feed(&s->a2o, ev->event, ev->data, ev->data_len, out);
+	if (s->a2o.usage.reported)
+		*u = s->a2o.usage;
+}
+
+static int anthropic_stream_last(const struct dialect_stream *s, const struct sse_event *ev)
+{
+	(void)ev;
+	return s->a2o.done;
+}
+
+static void gemini_stream_init(struct dialect_stream *s, const char *model, int include_usage)
+{
+	gemini_to_oai_init(&s->g2o, model, include_usage);
+}
+
+/* Gemini's events without data (comments) carry nothing to translate. */
+static void gemini_stream_feed(struct dialect_stream *s, const struct sse_event *ev, struct buf *out,
+			       struct usage *u)
+{
+	if (!ev->data_len)
+		return;
+	gemini_to_oai_feed(&s->g2o, ev->data, ev->data_len, out);
+	if (s->g2o.usage.reported)
+		*u = s->g2o.usage;
+}
+
+/* Gemini has no end event: the chunk with a finishReason is the last. */
+static int gemini_stream_last(const struct dialect_stream *s, const struct sse_event *ev)
+{
+	(void)s;
+	return ev->data_len && memmem(ev->data, ev->data_len, "\"finishReason\"", 14) != NULL;
+}
+
+static void gemini_stream_finish(struct dialect_stream *s, struct buf *out)
+{
+	gemini_to_oai_finish(&s->g2o, out);
+}
+
 static const char *const anthropic_headers[] = { "anthropic-version: " ANTHROPIC_VERSION, NULL };
 
 static const struct dialect_ops ops[] = {
@@ -27,11 +74,15 @@ static const struct dialect_ops ops[] = {
 		.id = DIALECT_ANTHROPIC, .auth_prefix = "x-api-key: ", .headers = anthropic_headers,
 		.chat_suffix = "/messages", .response_to_oai = anthropic_response_to_oai,
 		.error_to_oai = anthropic_error_to_oai, .error_json = anthropic_error_for,
+		.stream_init = anthropic_stream_init, .stream_feed = anthropic_stream_feed,
+		.stream_last = anthropic_stream_last, .keepalive_event = "ping",
 	},
 	[DIALECT_GEMINI] = {
 		.id = DIALECT_GEMINI, .auth_prefix = "x-goog-api-key: ", .response_to_oai = gemini_response_to_oai,
 		.error_to_oai = gemini_error_to_oai, .retry_after = gemini_error_retry_after,
 		.key_invalid = gemini_key_invalid, .error_json = gemini_error_json,
+		.stream_init = gemini_stream_init, .stream_feed = gemini_stream_feed,
+		.stream_last = gemini_stream_last, .stream_finish = gemini_stream_finish,
 	},
 };
 
@@ -46,7 +97,7 @@ char *dialect_auth_line(const struct dialect_ops *d, const char *secret)
 {
 	if (!secret)
 		return NULL;
-	return xasprintf("%s%s", d->auth_prefix, secret);
+	return xstrcat2(d->auth_prefix, secret);
 }
 
 void dialect_auth_free(char *line)

@@ -6,9 +6,19 @@
  * NULL: nothing to translate). */
 #ifndef LLMGATE_DIALECT_H
 #define LLMGATE_DIALECT_H
+#include "anthropic.h"
+#include "buf.h"
 #include "config.h"
+#include "gemini.h"
+#include "sse.h"
 #include "usage.h"
 #include <stddef.h>
+
+/* A stream translator's state (the one of the attempt's dialect in use). */
+struct dialect_stream {
+	struct anthropic_to_oai a2o;
+	struct gemini_to_oai g2o;
+};
 
 struct dialect_ops {
 	enum dialect id;
@@ -40,6 +50,22 @@ struct dialect_ops {
 	 * string), for native (passthrough) clients. NULL for OpenAI (oai.h's
 	 * shape). */
 	char *(*error_json)(int status, const char *message);
+
+	/* Streams, to OpenAI chat.completion.chunk events. NULL for OpenAI
+	 * (its events are the internal form already). */
+	/* Start one (model: the client's name; include_usage: emit the usage
+	 * chunk). */
+	void (*stream_init)(struct dialect_stream *s, const char *model, int include_usage);
+	/* One upstream event: complete OpenAI SSE events appended to out;
+	 * when the stream reported usage so far, *u gets it. */
+	void (*stream_feed)(struct dialect_stream *s, const struct sse_event *ev, struct buf *out, struct usage *u);
+	/* 1 when ev (just fed) was the stream's last event. */
+	int (*stream_last)(const struct dialect_stream *s, const struct sse_event *ev);
+	/* The closing events a stream that ended without its last event
+	 * still owes (NULL: none: it just ends). */
+	void (*stream_finish)(struct dialect_stream *s, struct buf *out);
+	/* an event that is only a keep-alive ("ping"), or NULL */
+	const char *keepalive_event;
 };
 
 /* The ops of dialect d; never NULL (an unknown value gets OpenAI's). */

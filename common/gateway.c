@@ -467,9 +467,11 @@ static int route_matches(const struct route_entry *e, const struct config *c, st
 	case MATCH_PASSTHROUGH:
 		call->prov = passthrough_target(c, call->r->path, &call->rest);
 		return call->prov != NULL;
-	case MATCH_SUFFIX:
+	case MATCH_SUFFIX: {
+		size_t pl = strlen(call->r->path);
 		n = strlen(e->path);
-		return strlen(call->r->path) >= n && !strcmp(call->r->path + strlen(call->r->path) - n, e->path);
+		return pl >= n && !strcmp(call->r->path + pl - n, e->path);
+	}
 	case MATCH_EXACT:
 		return !strcmp(call->path, e->path);
 	case MATCH_TREE:

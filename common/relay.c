@@ -180,10 +180,8 @@ static void attempt_begin(struct relay *x, const struct route_target *t, struct 
 	sse_reset(&x->sse);
 	sse_reset(&x->oai_sse);
 	memset(&x->usage, 0, sizeof(x->usage));
-	if (x->up == DIALECT_ANTHROPIC)
-		anthropic_to_oai_init(&x->a2o, x->requested, include_usage);
-	else if (x->up == DIALECT_GEMINI)
-		gemini_to_oai_init(&x->g2o, x->requested, include_usage);
+	if (x->dops->stream_init)
+		x->dops->stream_init(&x->ds, x->requested, include_usage);
 }
 
 /* An attempt that did not reach the client: 1 when it failed in a way

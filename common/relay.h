@@ -57,8 +57,7 @@ struct relay {
 	struct sse_parser oai_sse; /* OpenAI events translated from another dialect */
 	struct buf tx;             /* translated OpenAI events */
 	struct buf cout;           /* events for an Anthropic client */
-	struct anthropic_to_oai a2o;
-	struct gemini_to_oai g2o;
+	struct dialect_stream ds;  /* the upstream's stream, to OpenAI form */
 	struct anthropic_from_oai o2a;
 	struct usage usage;
 	int saw_done;
