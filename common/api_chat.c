@@ -130,37 +130,19 @@ static int chat_on_data(void *user, const char *p, size_t n)
 static int chat_prepare(struct relay *x, const struct route_target *t, struct relay_send *s, char *err, size_t errlen)
 {
 	const struct chat_front *f = x->front;
-	const char *base = t->prov->base_url;
-	char *body = NULL;
+	char *body;
 	x->passthrough = x->client == DIALECT_ANTHROPIC && x->up == DIALECT_ANTHROPIC && f->areq;
-	switch (x->up) {
-	case DIALECT_OPENAI:
-		body = reqbody_forward(f->req, x->raw_body_ok ? x->r->body.data : NULL, x->r->body.len, t->model,
-				       x->client_stream);
-		break;
-	case DIALECT_ANTHROPIC:
-		if (x->passthrough) {
-			body = reqbody_forward(f->areq, NULL, 0, t->model, 0);
-		} else {
-			body = anthropic_request_from_oai(f->req, t->model, err, errlen);
-		}
-		break;
-	case DIALECT_GEMINI: {
-		char path[MODEL_NAME_MAX + 64];
-		if (gemini_path(path, sizeof(path), t->model, x->client_stream) != 0) {
-			snprintf(err, errlen, "model name not usable with Gemini");
-			return -1;
-		}
-		body = gemini_request_from_oai(f->req, err, errlen);
-		if (body)
-			s->url = xstrcat2(base, path);
-		break;
-	}
-	}
+	char path[MODEL_NAME_MAX + 64];
+	if (x->dops->chat_path(path, sizeof(path), t->model, x->client_stream, err, errlen) != 0)
+		return -1;
+	if (x->passthrough)   /* Anthropic to Anthropic: the client's request, but its model */
+		body = reqbody_forward(f->areq, NULL, 0, t->model, 0);
+	else
+		body = x->dops->chat_request(f->req, x->raw_body_ok ? x->r->body.data : NULL, x->r->body.len, t->model,
+					     x->client_stream, err, errlen);
 	if (!body)
 		return -1;
-	if (!s->url)
-		s->url = xstrcat2(base, x->dops->chat_suffix);
+	s->url = xstrcat2(t->prov->base_url, path);
 	s->owned = body;
 	s->body = body;
 	s->body_len = strlen(body);

@@ -3,7 +3,9 @@
 #include "dialect.h"
 #include "anthropic.h"
 #include "gemini.h"
+#include "reqbody.h"
 #include "xmalloc.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,21 +66,87 @@ static void gemini_stream_finish(struct dialect_stream *s, struct buf *out)
 	gemini_to_oai_finish(&s->g2o, out);
 }
 
+/* A fixed path into out[n]; 0, or -1 when it does not fit. */
+static int fixed_path(char *out, size_t n, const char *path)
+{
+	size_t l = strlen(path);
+	if (l >= n)
+		return -1;
+	memcpy(out, path, l + 1);
+	return 0;
+}
+
+static int openai_chat_path(char *out, size_t n, const char *model, int stream, char *err, size_t errlen)
+{
+	(void)model;
+	(void)stream;
+	(void)err;
+	(void)errlen;
+	return fixed_path(out, n, "/chat/completions");
+}
+
+static char *openai_chat_request(cJSON *req, const char *raw, size_t raw_len, const char *model, int stream,
+				 char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	return reqbody_forward(req, raw, raw_len, model, stream);
+}
+
+static int anthropic_chat_path(char *out, size_t n, const char *model, int stream, char *err, size_t errlen)
+{
+	(void)model;
+	(void)stream;
+	(void)err;
+	(void)errlen;
+	return fixed_path(out, n, "/messages");
+}
+
+static char *anthropic_chat_request(cJSON *req, const char *raw, size_t raw_len, const char *model,
+				    int stream, char *err, size_t errlen)
+{
+	(void)raw;
+	(void)raw_len;
+	(void)stream;
+	return anthropic_request_from_oai(req, model, err, errlen);
+}
+
+static int gemini_chat_path(char *out, size_t n, const char *model, int stream, char *err, size_t errlen)
+{
+	if (gemini_path(out, n, model, stream) == 0)
+		return 0;
+	snprintf(err, errlen, "model name not usable with Gemini");
+	return -1;
+}
+
+/* the model is in the path (gemini_chat_path) */
+static char *gemini_chat_request(cJSON *req, const char *raw, size_t raw_len, const char *model, int stream,
+				 char *err, size_t errlen)
+{
+	(void)raw;
+	(void)raw_len;
+	(void)model;
+	(void)stream;
+	return gemini_request_from_oai(req, err, errlen);
+}
+
 static const char *const anthropic_headers[] = { "anthropic-version: " ANTHROPIC_VERSION, NULL };
 
 static const struct dialect_ops ops[] = {
 	[DIALECT_OPENAI] = {
-		.id = DIALECT_OPENAI, .auth_prefix = "Authorization: Bearer ", .chat_suffix = "/chat/completions",
+		.id = DIALECT_OPENAI, .auth_prefix = "Authorization: Bearer ", .chat_path = openai_chat_path,
+		.chat_request = openai_chat_request,
 	},
 	[DIALECT_ANTHROPIC] = {
 		.id = DIALECT_ANTHROPIC, .auth_prefix = "x-api-key: ", .headers = anthropic_headers,
-		.chat_suffix = "/messages", .response_to_oai = anthropic_response_to_oai,
+		.chat_path = anthropic_chat_path, .chat_request = anthropic_chat_request, .response_to_oai = anthropic_response_to_oai,
 		.error_to_oai = anthropic_error_to_oai, .error_json = anthropic_error_for,
 		.stream_init = anthropic_stream_init, .stream_feed = anthropic_stream_feed,
 		.stream_last = anthropic_stream_last, .keepalive_event = "ping",
 	},
 	[DIALECT_GEMINI] = {
-		.id = DIALECT_GEMINI, .auth_prefix = "x-goog-api-key: ", .response_to_oai = gemini_response_to_oai,
+		.id = DIALECT_GEMINI, .auth_prefix = "x-goog-api-key: ", .chat_path = gemini_chat_path,
+		.chat_request = gemini_chat_request, .response_to_oai = gemini_response_to_oai,
 		.error_to_oai = gemini_error_to_oai, .retry_after = gemini_error_retry_after,
 		.key_invalid = gemini_key_invalid, .error_json = gemini_error_json,
 		.stream_init = gemini_stream_init, .stream_feed = gemini_stream_feed,

@@ -12,6 +12,7 @@
 #include "gemini.h"
 #include "sse.h"
 #include "usage.h"
+#include <cjson/cJSON.h>
 #include <stddef.h>
 
 /* A stream translator's state (the one of the attempt's dialect in use). */
@@ -28,10 +29,17 @@ struct dialect_ops {
 	/* header lines every request of the gateway's own carries
 	 * (NULL-terminated), or NULL */
 	const char *const *headers;
-	/* the chat endpoint behind base_url ("/chat/completions",
-	 * "/messages"), or NULL when the model is part of the path (Gemini:
-	 * gemini_path) */
-	const char *chat_suffix;
+	/* The chat endpoint's path for model behind base_url
+	 * ("/chat/completions", "/messages", Gemini's
+	 * "/models/M:generateContent"); 0, or -1 with a reason in err when the
+	 * model cannot be named in it. */
+	int (*chat_path)(char *out, size_t n, const char *model, int stream, char *err, size_t errlen);
+	/* A chat request in the internal (OpenAI) form → the dialect's body
+	 * for model (new string); raw: the client's JSON text when it is req
+	 * as it stands, else NULL. NULL with a reason in err when the dialect
+	 * cannot carry it (the client's fault). */
+	char *(*chat_request)(cJSON *req, const char *raw, size_t raw_len, const char *model, int stream,
+			      char *err, size_t errlen);
 	/* A 2xx body → OpenAI's chat.completion (new string), usage read into
 	 * *u; NULL with err when it is not an answer. NULL for OpenAI (the
 	 * body is OpenAI's already). */
