@@ -94,6 +94,28 @@ static int oai_event(const struct sse_event *ev, void *user)
 	return http_write(x->r, x->cout.data, x->cout.len) == 0 ? 0 : -1;
 }
 
+/* The translator's output in x->tx, handed to oai_event event by event
+ * as structured values, without parsing it as SSE again: the translators
+ * write nothing but complete "data: JSON\n\n" events (tr_emit_data, and
+ * "data: [DONE]\n\n"), and unformatted JSON holds no newline. ev.data is
+ * not NUL-terminated here: oai_event reads it by its length. An event over
+ * BUF_CAP_SSE_EVENT stops the stream, as the SSE parser's cap would. */
+static int chat_translated(struct relay *x)
+{
+	const char *p = x->tx.data, *end = p ? p + x->tx.len : NULL;
+	while (p && p < end) {
+		const char *e = memmem(p, (size_t)(end - p), "\n\n", 2);
+		if (!e || e - p < 6 || memcmp(p, "data: ", 6) || (size_t)(e + 2 - p) > BUF_CAP_SSE_EVENT)
+			return -1;
+		struct sse_event ev = { .raw = p, .raw_len = (size_t)(e + 2 - p), .event = "",
+					.data = p + 6, .data_len = (size_t)(e - p - 6) };
+		if (oai_event(&ev, x) != 0)
+			return -1;
+		p = e + 2;
+	}
+	return 0;
+}
+
 /* One event from the upstream, in its own dialect. */
 static int up_event(const struct sse_event *ev, void *user)
 {
@@ -116,7 +138,7 @@ static int up_event(const struct sse_event *ev, void *user)
 		}
 		return http_write(x->r, ev->raw, ev->raw_len) == 0 ? 0 : -1;
 	}
-	return sse_feed(&x->oai_sse, x->tx.data ? x->tx.data : "", x->tx.len, oai_event, x) == 0 ? 0 : -1;
+	return chat_translated(x);
 }
 
 static int chat_on_data(void *user, const char *p, size_t n)
@@ -249,7 +271,7 @@ static void finish_stream(struct relay *x, int ok)
 	if (ok && x->dops->stream_finish && !x->saw_done) {
 		buf_reset(&x->tx);
 		x->dops->stream_finish(&x->ds, &x->tx);
-		sse_feed(&x->oai_sse, x->tx.data ? x->tx.data : "", x->tx.len, oai_event, x);
+		chat_translated(x);
 	}
 	if (x->r->client_gone)
 		return;

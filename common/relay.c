@@ -178,7 +178,6 @@ static void attempt_begin(struct relay *x, const struct route_target *t, struct 
 	x->events = 0;
 	buf_reset(&x->body);
 	sse_reset(&x->sse);
-	sse_reset(&x->oai_sse);
 	memset(&x->usage, 0, sizeof(x->usage));
 	if (x->dops->stream_init)
 		x->dops->stream_init(&x->ds, x->requested, include_usage);
@@ -295,7 +294,6 @@ void relay_init(struct relay *x, const struct relay_ops *ops, struct worker *w, 
 	buf_init(&x->tx, BUF_CAP_SSE_EVENT * 4);
 	buf_init(&x->cout, translate ? BUF_CAP_SSE_EVENT * 4 : 0);
 	sse_init(&x->sse, BUF_CAP_SSE_EVENT);
-	sse_init(&x->oai_sse, translate ? BUF_CAP_SSE_EVENT : 0);
 	x->ops = ops;
 	x->conns = w->conns;
 	x->perform = upstream_perform;
@@ -319,7 +317,6 @@ void relay_free(struct relay *x)
 {
 	quota_release(&x->gw->quota, x->who, &x->hold);
 	sse_free(&x->sse);
-	sse_free(&x->oai_sse);
 	buf_free(&x->body);
 	buf_free(&x->tx);
 	buf_free(&x->cout);

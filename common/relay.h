@@ -54,7 +54,6 @@ struct relay {
 	struct buf body;           /* buffered body (non-stream or error) */
 	int body_truncated;
 	struct sse_parser sse;     /* upstream events */
-	struct sse_parser oai_sse; /* OpenAI events translated from another dialect */
 	struct buf tx;             /* translated OpenAI events */
 	struct buf cout;           /* events for an Anthropic client */
 	struct dialect_stream ds;  /* the upstream's stream, to OpenAI form */
