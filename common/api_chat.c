@@ -155,7 +155,7 @@ static int chat_prepare(struct relay *x, const struct route_target *t, struct re
 	char *body;
 	x->passthrough = x->client == DIALECT_ANTHROPIC && x->up == DIALECT_ANTHROPIC && f->areq;
 	char path[MODEL_NAME_MAX + 64];
-	if (x->dops->chat_path(path, sizeof(path), t->model, x->client_stream, err, errlen) != 0)
+	if (dialect_chat_path(x->dops, path, sizeof(path), t->model, x->client_stream, err, errlen) != 0)
 		return -1;
 	if (x->passthrough)   /* Anthropic to Anthropic: the client's request, but its model */
 		body = reqbody_forward(f->areq, NULL, 0, t->model, 0);

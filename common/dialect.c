@@ -66,40 +66,12 @@ static void gemini_stream_finish(struct dialect_stream *s, struct buf *out)
 	gemini_to_oai_finish(&s->g2o, out);
 }
 
-/* A fixed path into out[n]; 0, or -1 when it does not fit. */
-static int fixed_path(char *out, size_t n, const char *path)
-{
-	size_t l = strlen(path);
-	if (l >= n)
-		return -1;
-	memcpy(out, path, l + 1);
-	return 0;
-}
-
-static int openai_chat_path(char *out, size_t n, const char *model, int stream, char *err, size_t errlen)
-{
-	(void)model;
-	(void)stream;
-	(void)err;
-	(void)errlen;
-	return fixed_path(out, n, "/chat/completions");
-}
-
 static char *openai_chat_request(cJSON *req, const char *raw, size_t raw_len, const char *model, int stream,
 				 char *err, size_t errlen)
 {
 	(void)err;
 	(void)errlen;
 	return reqbody_forward(req, raw, raw_len, model, stream);
-}
-
-static int anthropic_chat_path(char *out, size_t n, const char *model, int stream, char *err, size_t errlen)
-{
-	(void)model;
-	(void)stream;
-	(void)err;
-	(void)errlen;
-	return fixed_path(out, n, "/messages");
 }
 
 static char *anthropic_chat_request(cJSON *req, const char *raw, size_t raw_len, const char *model,
@@ -134,18 +106,18 @@ static const char *const anthropic_headers[] = { "anthropic-version: " ANTHROPIC
 
 static const struct dialect_ops ops[] = {
 	[DIALECT_OPENAI] = {
-		.id = DIALECT_OPENAI, .auth_prefix = "Authorization: Bearer ", .chat_path = openai_chat_path,
+		.id = DIALECT_OPENAI, .auth_prefix = "Authorization: Bearer ", .chat_suffix = "/chat/completions",
 		.chat_request = openai_chat_request,
 	},
 	[DIALECT_ANTHROPIC] = {
 		.id = DIALECT_ANTHROPIC, .auth_prefix = "x-api-key: ", .headers = anthropic_headers,
-		.chat_path = anthropic_chat_path, .chat_request = anthropic_chat_request, .response_to_oai = anthropic_response_to_oai,
-		.error_to_oai = anthropic_error_to_oai, .error_json = anthropic_error_for,
+		.chat_suffix = "/messages", .chat_request = anthropic_chat_request,
+		.response_to_oai = anthropic_response_to_oai, .error_to_oai = anthropic_error_to_oai, .error_json = anthropic_error_for,
 		.stream_init = anthropic_stream_init, .stream_feed = anthropic_stream_feed,
 		.stream_last = anthropic_stream_last, .keepalive_event = "ping",
 	},
 	[DIALECT_GEMINI] = {
-		.id = DIALECT_GEMINI, .auth_prefix = "x-goog-api-key: ", .chat_path = gemini_chat_path,
+		.id = DIALECT_GEMINI, .auth_prefix = "x-goog-api-key: ", .model_path = gemini_chat_path,
 		.chat_request = gemini_chat_request, .response_to_oai = gemini_response_to_oai,
 		.error_to_oai = gemini_error_to_oai, .retry_after = gemini_error_retry_after,
 		.key_invalid = gemini_key_invalid, .error_json = gemini_error_json,
@@ -159,6 +131,20 @@ const struct dialect_ops *dialect_ops(enum dialect d)
 	if ((unsigned)d >= sizeof(ops) / sizeof(ops[0]))
 		return &ops[DIALECT_OPENAI];
 	return &ops[d];
+}
+
+int dialect_chat_path(const struct dialect_ops *d, char *out, size_t n, const char *model, int stream, char *err,
+		      size_t errlen)
+{
+	if (!d->chat_suffix)
+		return d->model_path(out, n, model, stream, err, errlen);
+	size_t l = strlen(d->chat_suffix);
+	if (l >= n) {
+		snprintf(err, errlen, "path too long");
+		return -1;
+	}
+	memcpy(out, d->chat_suffix, l + 1);
+	return 0;
 }
 
 char *dialect_auth_line(const struct dialect_ops *d, const char *secret)

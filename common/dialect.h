@@ -29,11 +29,12 @@ struct dialect_ops {
 	/* header lines every request of the gateway's own carries
 	 * (NULL-terminated), or NULL */
 	const char *const *headers;
-	/* The chat endpoint's path for model behind base_url
-	 * ("/chat/completions", "/messages", Gemini's
-	 * "/models/M:generateContent"); 0, or -1 with a reason in err when the
-	 * model cannot be named in it. */
-	int (*chat_path)(char *out, size_t n, const char *model, int stream, char *err, size_t errlen);
+	/* The chat endpoint's path behind base_url ("/chat/completions",
+	 * "/messages"), or NULL when the model is part of it: then model_path
+	 * makes it (Gemini's "/models/M:generateContent"; 0, or -1 with a
+	 * reason in err). See dialect_chat_path. */
+	const char *chat_suffix;
+	int (*model_path)(char *out, size_t n, const char *model, int stream, char *err, size_t errlen);
 	/* A chat request in the internal (OpenAI) form → the dialect's body
 	 * for model (new string); raw: the client's JSON text when it is req
 	 * as it stands, else NULL. NULL with a reason in err when the dialect
@@ -83,6 +84,11 @@ const struct dialect_ops *dialect_ops(enum dialect d);
  * and freed with dialect_auth_free), or NULL when secret is NULL (keys =
  * none). */
 char *dialect_auth_line(const struct dialect_ops *d, const char *secret);
+/* The chat endpoint's path for model behind base_url into out[n]; 0, or
+ * -1 with a reason in err when the model cannot be named in it (or the path
+ * does not fit). */
+int dialect_chat_path(const struct dialect_ops *d, char *out, size_t n, const char *model, int stream, char *err,
+		      size_t errlen);
 /* Wipe and free a line from dialect_auth_line (NULL: nothing). */
 void dialect_auth_free(char *line);
 #endif
