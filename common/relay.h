@@ -121,8 +121,9 @@ struct relay_ops {
 	void (*fail)(struct relay *x, enum fail_kind fail, int attempts, const char *detail, int64_t retry_ms);
 };
 
-/* A request's state (buffers sized from c); translate: the answer may be
- * turned from one dialect's stream into another's, which needs buffers. */
+/* A request's state (buffers sized from the snapshot's config), with ops
+ * as its front-end and upstream_perform as x->perform; translate: the
+ * answer may be turned into another client dialect's stream (x->cout). */
 void relay_init(struct relay *x, const struct relay_ops *ops, struct worker *w, struct runtime *snap,
 		struct http_req *r, const struct auth_entry *who, const char *req_id, enum dialect client,
 		const char *endpoint, int64_t t0, int translate);
