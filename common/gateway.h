@@ -1,4 +1,4 @@
-/* gateway.h — the router's request handling: dispatch, auth, chat proxy. */
+/* gateway.h — the router: process state (config and key pool snapshots, spool, quota, cache), workers, and the entry point of every request. */
 #ifndef LLMGATE_GATEWAY_H
 #define LLMGATE_GATEWAY_H
 #include "auth.h"
@@ -67,9 +67,6 @@ void worker_init(struct worker *w, struct gateway *gw, unsigned idx);
 void worker_free(struct worker *w);
 /* Answer one request completely (reads its body, writes the response). */
 void gateway_handle(struct worker *w, struct http_req *r);
-/* May rest (the part of a passthrough path after /api/{provider}, still
- * %-encoded) be appended to a provider's base URL? 1 if so. */
-int gateway_passthrough_path_ok(const char *rest);
 /* The current snapshot, referenced (release with runtime_put). */
 struct runtime *runtime_get(struct gateway *gw);
 void runtime_put(struct gateway *gw, struct runtime *rt);

@@ -3,6 +3,7 @@
 #include "pool.h"
 #include "sha256.h"
 #include "xmalloc.h"
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,4 +121,19 @@ void pool_report(struct pool *p, int idx, enum pool_outcome o, long retry_after_
 		break;
 	}
 	pthread_mutex_unlock(&p->mu);
+}
+
+const char *pool_key_json(cJSON *ko, const struct pool_key *pk, int64_t now)
+{
+	const char *state = pk->blocked ? "blocked" : pk->cool_until_ms > now ? "cooling" : "active";
+	cJSON_AddStringToObject(ko, "state", state);
+	if (pk->cool_until_ms > now)
+		cJSON_AddNumberToObject(ko, "cooldown_until", (double)(pk->cool_until_ms / 1000));
+	if (pk->blocked)
+		cJSON_AddStringToObject(ko, "reason", pk->block_reason);
+	cJSON_AddNumberToObject(ko, "recent_429", pk->recent_429);
+	cJSON_AddNumberToObject(ko, "uses", (double)pk->uses);
+	if (pk->last_used_ms)
+		cJSON_AddNumberToObject(ko, "last_used", (double)(pk->last_used_ms / 1000));
+	return state;
 }

@@ -60,4 +60,11 @@ int64_t pool_now_ms(void);
 
 /* Make the pool's key id for key number i (1-based) with the given secret. */
 void pool_key_id(const char *provider, size_t i, const char *secret, char *out, size_t outlen);
+
+/* A key's state as /health and the published pool state show it, added to
+ * the JSON object ko: "state" (blocked, cooling, active), then
+ * "cooldown_until", "reason", "recent_429", "uses", "last_used" as they
+ * apply. Call with the pool's lock held. Returns the state's name. */
+struct cJSON;
+const char *pool_key_json(struct cJSON *ko, const struct pool_key *pk, int64_t now);
 #endif

@@ -11,5 +11,7 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* printf into a new string; aborts on OOM or encoding error. */
+/* a followed by b, as one new string (cheaper than xasprintf("%s%s")) */
+char *xstrcat2(const char *a, const char *b);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #endif

@@ -1,10 +1,10 @@
-/* fuzz_passthrough_path.c — gateway_passthrough_path_ok, the gate that
+/* fuzz_passthrough_path.c — api_passthrough_path_ok, the gate that
  * decides whether a client's path may be appended to a provider's base
  * URL. Its safety property: when it says yes, the path has no "..", no
  * "//", no %2e / %2f / %5c (any case), no backslash, and no byte a URL
  * parser or the upstream could treat as the end of the path. */
 #include "fuzz_common.h"
-#include "gateway.h"
+#include "api.h"
 #include <strings.h>
 
 static int has_ci(const char *s, const char *needle)
@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!s)
 		abort();
 	memset(s + size, 0, alloc - size);
-	if (gateway_passthrough_path_ok(s)) {
+	if (api_passthrough_path_ok(s)) {
 		FUZZ_ASSERT(s[0] == '/', "accepted a path that does not start with '/': %s", s);
 		FUZZ_ASSERT(!strstr(s, "//"), "accepted \"//\": %s", s);
 		FUZZ_ASSERT(!strchr(s, '\\'), "accepted a backslash: %s", s);

@@ -1,0 +1,63 @@
+/* api.c — what the front-ends share: the JSON body, its model, a JSON
+ * answer (see api.h). */
+#include "autoconf.h"
+#include "api.h"
+#include "oai.h"
+#include "reqbody.h"
+#include <stdlib.h>
+#include <string.h>
+
+void api_respond_json(struct http_req *r, int status, cJSON *j)
+{
+	char *s = cJSON_PrintUnformatted(j);
+	http_respond(r, status, "application/json", NULL, s, strlen(s));
+	free(s);
+}
+
+
+int api_read_body(struct http_req *r, const struct config *c)
+{
+	int rb = http_read_body(r, c->max_body);
+	if (rb == -1) {
+		oai_error(r, 413, "invalid_request_error", "request_too_large", NULL, NULL,
+			  "Request body is larger than this gateway accepts (%zu bytes).", c->max_body);
+		return -1;
+	} else if (rb == -3) {
+		oai_error(r, 408, "invalid_request_error", "request_timeout", NULL, NULL,
+			  "The request body did not arrive within %d ms.", c->body_timeout_ms);
+		return -1;
+	} else if (rb != 0) {
+		oai_error(r, 400, "invalid_request_error", "invalid_body", NULL, NULL,
+			  "The request body could not be read completely.");
+		return -1;
+	}
+	return 0;
+}
+
+cJSON *api_read_json_body(struct http_req *r, const struct config *c)
+{
+	if (api_read_body(r, c) != 0)
+		return NULL;
+	cJSON *j;
+	char msg[256];
+	enum reqbody_verdict v = reqbody_parse(r->body.data, r->body.len, 1, &j, msg, sizeof(msg));
+	if (v != REQBODY_OK) {
+		oai_error(r, 400, "invalid_request_error", v == REQBODY_DUPLICATE ? "duplicate_member" :
+			  v == REQBODY_CASE ? "invalid_member_name" : "invalid_json", NULL, NULL, "%s", msg);
+		return NULL;
+	}
+	return j;
+}
+
+int api_request_model(struct http_req *r, const cJSON *req, const char **model)
+{
+	enum reqbody_model_verdict v = reqbody_model(req, model);
+	if (v == REQBODY_MODEL_TOO_LONG)
+		oai_error(r, 400, "invalid_request_error", "string_above_max_length", "model", NULL,
+			  "'model' is longer than %d bytes, the longest model name this gateway takes.",
+			  REQBODY_MODEL_LEN);
+	else if (v != REQBODY_MODEL_OK)
+		oai_error(r, 400, "invalid_request_error", "missing_required_parameter", "model", NULL,
+			  "You must provide a model parameter.");
+	return v == REQBODY_MODEL_OK ? 0 : -1;
+}

@@ -1,0 +1,75 @@
+/* api.h — the client-facing front-ends (api_*.c), one file per API:
+ * api_chat.c (OpenAI chat completions, and the chat engine it shares with
+ * api_messages.c, Anthropic messages), api_proxy.c (embeddings, images),
+ * api_passthrough.c (/api/{provider}/...), api_info.c (health, models).
+ * Each reads its request, answers and errors in its own dialect and hands a
+ * routed request to the relay (relay.h). gateway.c's routes table picks the
+ * handler; api.c holds what they share. */
+#ifndef LLMGATE_API_H
+#define LLMGATE_API_H
+#include "gateway.h"
+#include "provider.h"
+#include <cjson/cJSON.h>
+
+/* One request as the routes table hands it to its handler. */
+struct api_call {
+	struct worker *w;
+	struct http_req *r;
+	struct runtime *snap;              /* referenced for the whole call */
+	const struct auth_entry *who;      /* the gateway key; NULL on routes without auth */
+	const char *req_id;
+	const char *path;                  /* the API path after "/v1/" ("chat/completions") */
+	const struct provider_conf *prov;  /* passthrough: the provider named in the path */
+	const char *rest;                  /* passthrough: the path after /api/{provider}, %-encoded */
+};
+
+/* The handlers (each answers the request completely). */
+void api_chat_handle(const struct api_call *call);         /* POST /v1/chat/completions */
+void api_messages_handle(const struct api_call *call);     /* POST /v1/messages */
+void api_proxy_handle(const struct api_call *call);        /* POST /v1/embeddings, /v1/images/generations */
+void api_passthrough_handle(const struct api_call *call);  /* /api/{provider}/{rest} */
+void api_info_health(const struct api_call *call);         /* GET /health */
+void api_info_models(const struct api_call *call);         /* GET /v1/models[/{model}] */
+
+/* The chat engine (api_chat.c): route req (OpenAI format; areq the
+ * Anthropic original for an Anthropic client, else NULL), run it through
+ * the relay, answer in the client's dialect (client: DIALECT_OPENAI or
+ * DIALECT_ANTHROPIC). req may be changed (request filters, filter.h). */
+void api_chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum dialect client);
+
+/* A request the proxy engine (api_proxy.c) sends as it is. */
+struct api_proxy_spec {
+	const char *endpoint;        /* for the usage record */
+	const char *method;          /* upstream method */
+	const char *url;             /* whole upstream URL, or NULL: base_url + suffix */
+	const char *suffix;          /* "/embeddings" */
+	const char *body;            /* as sent upstream */
+	size_t body_len;
+	const char *content_type;    /* the client's, for passthrough */
+	const char *const *pass_headers;  /* client headers forwarded as they are */
+};
+/* Try the targets of rt (model: the client's name for the usage record)
+ * with the request of spec through the relay: the answer comes back as the
+ * upstream sent it, usage read on the way; failures in OpenAI's shape, or
+ * the provider's own for a passthrough. */
+void api_proxy_run(const struct api_call *call, const struct route *rt, const char *model,
+		   const struct api_proxy_spec *spec);
+
+/* May rest (the part of a passthrough path after /api/{provider}, still
+ * %-encoded) be appended to a provider's base URL? 1 if so. */
+int api_passthrough_path_ok(const char *rest);
+
+/* Read the request body into r->body; 0, or -1 after an answer to the
+ * client (413 too large, 408 not in time, 400 unreadable). */
+int api_read_body(struct http_req *r, const struct config *c);
+/* Read and parse a request body; answers the client and returns NULL when
+ * it is too large, unreadable or not a strict JSON object (reqbody.h: no
+ * duplicate member anywhere, nothing after it, no \u0000). */
+cJSON *api_read_json_body(struct http_req *r, const struct config *c);
+/* The request's "model" in *model, or an answer to the client (400: no
+ * model, or one longer than the gateway holds, which is never cut) and
+ * -1. */
+int api_request_model(struct http_req *r, const cJSON *req, const char **model);
+/* Answer status with j as JSON. */
+void api_respond_json(struct http_req *r, int status, cJSON *j);
+#endif

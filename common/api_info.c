@@ -1,0 +1,105 @@
+/* api_info.c — the information routes: /health (the gateway's and its key
+ * pools' state) and /v1/models (OpenAI's model list). */
+#include "autoconf.h"
+#include "api.h"
+#include "durable.h"
+#include "oai.h"
+#include "pool.h"
+#include "provider.h"
+#include <cjson/cJSON.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ /health */
+
+void api_info_health(const struct api_call *call)
+{
+	struct http_req *r = call->r;
+	struct runtime *snap = call->snap;
+	struct gateway *gw = call->w->gw;
+	int64_t now = pool_now_ms();
+	cJSON *root = cJSON_CreateObject();
+	/* degraded is still 200: the gateway answers, and every instance
+	 * shares the state folder, so taking one out of a balancer helps
+	 * nobody; monitors read "status" and "reasons" */
+	int degraded = health_bits(&gw->health) != 0;
+	cJSON_AddStringToObject(root, "status", degraded ? "degraded" : "ok");
+	if (degraded)
+		health_reasons_json(&gw->health, cJSON_AddArrayToObject(root, "reasons"));
+	cJSON_AddStringToObject(root, "version", PACKAGE_VERSION);
+	cJSON_AddItemToObject(root, "usage_spool", durable_health_json(gw, &snap->cfg));
+	cJSON_AddNumberToObject(root, "uptime_s", (double)((now - gw->started_ms) / 1000));
+	cJSON *provs = cJSON_AddArrayToObject(root, "providers");
+	for (size_t i = 0; i < snap->cfg.nproviders; i++) {
+		const struct provider_conf *pc = &snap->cfg.providers[i];
+		if (!provider_usable(pc))
+			continue;
+		struct pool *p = &snap->pools[i];
+		cJSON *po = cJSON_CreateObject();
+		cJSON_AddStringToObject(po, "name", pc->name);
+		cJSON *keys = cJSON_AddArrayToObject(po, "keys");
+		int available = 0;
+		pthread_mutex_lock(&p->mu);
+		for (size_t k = 0; k < p->n; k++) {
+			const struct pool_key *pk = &p->keys[k];
+			cJSON *ko = cJSON_CreateObject();
+			cJSON_AddStringToObject(ko, "id", pk->id);
+			const char *state = pool_key_json(ko, pk, now);
+			if (!strcmp(state, "active"))
+				available++;
+			cJSON_AddItemToArray(keys, ko);
+		}
+		pthread_mutex_unlock(&p->mu);
+		cJSON_AddNumberToObject(po, "available", available);
+		cJSON_AddItemToArray(provs, po);
+	}
+	api_respond_json(r, 200, root);
+	cJSON_Delete(root);
+}
+
+/* ------------------------------------------------------------ /v1/models */
+
+static void add_model(const char *model, const char *owner, void *user)
+{
+	cJSON *data = user;
+	cJSON *m = cJSON_CreateObject();
+	cJSON_AddStringToObject(m, "id", model);
+	cJSON_AddStringToObject(m, "object", "model");
+	cJSON_AddNumberToObject(m, "created", 1700000000);
+	cJSON_AddStringToObject(m, "owned_by", owner);
+	cJSON_AddItemToArray(data, m);
+}
+
+void api_info_models(const struct api_call *call)
+{
+	struct http_req *r = call->r;
+	struct runtime *snap = call->snap;
+	const char *which = call->path[6] == '/' ? call->path + 7 : NULL;
+	cJSON *root = cJSON_CreateObject();
+	cJSON_AddStringToObject(root, "object", "list");
+	cJSON *data = cJSON_AddArrayToObject(root, "data");
+	provider_each_model(&snap->cfg, add_model, data);
+	if (which) {
+		const cJSON *m;
+		cJSON_ArrayForEach(m, data) {
+			const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "id");
+			if (!strcmp(id->valuestring, which)) {
+				api_respond_json(r, 200, (cJSON *)m);
+				goto out;
+			}
+		}
+		struct route rt;
+		if (provider_resolve(&snap->cfg, which, &rt) == 0) {
+			cJSON *one = cJSON_CreateObject();
+			add_model(which, rt.t[0].prov->name, one);
+			api_respond_json(r, 200, cJSON_GetArrayItem(one, 0));
+			cJSON_Delete(one);
+			goto out;
+		}
+		oai_error(r, 404, "invalid_request_error", "model_not_found", "model", NULL,
+			  "The model '%s' does not exist or you do not have access to it.", which);
+		goto out;
+	}
+	api_respond_json(r, 200, root);
+out:
+	cJSON_Delete(root);
+}

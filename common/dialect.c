@@ -1,0 +1,163 @@
+/* dialect.c — the upstream dialects' ops table (see dialect.h). */
+#include "autoconf.h"
+#include "dialect.h"
+#include "anthropic.h"
+#include "gemini.h"
+#include "reqbody.h"
+#include "xmalloc.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int gemini_key_invalid(int status, const char *body, size_t len)
+{
+	return status == 400 && gemini_error_key_invalid(body, len);
+}
+
+static char *anthropic_error_for(int status, const char *message)
+{
+	return anthropic_error_json(anthropic_error_type(status), message);
+}
+
+static void anthropic_stream_init(struct dialect_stream *s, const char *model, int include_usage)
+{
+	anthropic_to_oai_init(&s->a2o, model, include_usage);
+}
+
+static void anthropic_stream_feed(struct dialect_stream *s, const struct sse_event *ev, struct buf *out,
+				  struct usage *u)
+{
+	anthropic_to_oai_feed(&s->a2o, ev->event, ev->data, ev->data_len, out);
+	if (s->a2o.usage.reported)
+		*u = s->a2o.usage;
+}
+
+static int anthropic_stream_last(const struct dialect_stream *s, const struct sse_event *ev)
+{
+	(void)ev;
+	return s->a2o.done;
+}
+
+static void gemini_stream_init(struct dialect_stream *s, const char *model, int include_usage)
+{
+	gemini_to_oai_init(&s->g2o, model, include_usage);
+}
+
+/* Gemini's events without data (comments) carry nothing to translate. */
+static void gemini_stream_feed(struct dialect_stream *s, const struct sse_event *ev, struct buf *out,
+			       struct usage *u)
+{
+	if (!ev->data_len)
+		return;
+	gemini_to_oai_feed(&s->g2o, ev->data, ev->data_len, out);
+	if (s->g2o.usage.reported)
+		*u = s->g2o.usage;
+}
+
+/* Gemini has no end event: the chunk with a finishReason is the last. */
+static int gemini_stream_last(const struct dialect_stream *s, const struct sse_event *ev)
+{
+	(void)s;
+	return ev->data_len && memmem(ev->data, ev->data_len, "\"finishReason\"", 14) != NULL;
+}
+
+static void gemini_stream_finish(struct dialect_stream *s, struct buf *out)
+{
+	gemini_to_oai_finish(&s->g2o, out);
+}
+
+static char *openai_chat_request(cJSON *req, const char *raw, size_t raw_len, const char *model, int stream,
+				 char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	return reqbody_forward(req, raw, raw_len, model, stream);
+}
+
+static char *anthropic_chat_request(cJSON *req, const char *raw, size_t raw_len, const char *model,
+				    int stream, char *err, size_t errlen)
+{
+	(void)raw;
+	(void)raw_len;
+	(void)stream;
+	return anthropic_request_from_oai(req, model, err, errlen);
+}
+
+static int gemini_chat_path(char *out, size_t n, const char *model, int stream, char *err, size_t errlen)
+{
+	if (gemini_path(out, n, model, stream) == 0)
+		return 0;
+	snprintf(err, errlen, "model name not usable with Gemini");
+	return -1;
+}
+
+/* the model is in the path (gemini_chat_path) */
+static char *gemini_chat_request(cJSON *req, const char *raw, size_t raw_len, const char *model, int stream,
+				 char *err, size_t errlen)
+{
+	(void)raw;
+	(void)raw_len;
+	(void)model;
+	(void)stream;
+	return gemini_request_from_oai(req, err, errlen);
+}
+
+static const char *const anthropic_headers[] = { "anthropic-version: " ANTHROPIC_VERSION, NULL };
+
+static const struct dialect_ops ops[] = {
+	[DIALECT_OPENAI] = {
+		.id = DIALECT_OPENAI, .auth_prefix = "Authorization: Bearer ", .chat_suffix = "/chat/completions",
+		.chat_request = openai_chat_request,
+	},
+	[DIALECT_ANTHROPIC] = {
+		.id = DIALECT_ANTHROPIC, .auth_prefix = "x-api-key: ", .headers = anthropic_headers,
+		.chat_suffix = "/messages", .chat_request = anthropic_chat_request,
+		.response_to_oai = anthropic_response_to_oai, .error_to_oai = anthropic_error_to_oai, .error_json = anthropic_error_for,
+		.stream_init = anthropic_stream_init, .stream_feed = anthropic_stream_feed,
+		.stream_last = anthropic_stream_last, .keepalive_event = "ping",
+	},
+	[DIALECT_GEMINI] = {
+		.id = DIALECT_GEMINI, .auth_prefix = "x-goog-api-key: ", .model_path = gemini_chat_path,
+		.chat_request = gemini_chat_request, .response_to_oai = gemini_response_to_oai,
+		.error_to_oai = gemini_error_to_oai, .retry_after = gemini_error_retry_after,
+		.key_invalid = gemini_key_invalid, .error_json = gemini_error_json,
+		.stream_init = gemini_stream_init, .stream_feed = gemini_stream_feed,
+		.stream_last = gemini_stream_last, .stream_finish = gemini_stream_finish,
+	},
+};
+
+const struct dialect_ops *dialect_ops(enum dialect d)
+{
+	if ((unsigned)d >= sizeof(ops) / sizeof(ops[0]))
+		return &ops[DIALECT_OPENAI];
+	return &ops[d];
+}
+
+int dialect_chat_path(const struct dialect_ops *d, char *out, size_t n, const char *model, int stream, char *err,
+		      size_t errlen)
+{
+	if (!d->chat_suffix)
+		return d->model_path(out, n, model, stream, err, errlen);
+	size_t l = strlen(d->chat_suffix);
+	if (l >= n) {
+		snprintf(err, errlen, "path too long");
+		return -1;
+	}
+	memcpy(out, d->chat_suffix, l + 1);
+	return 0;
+}
+
+char *dialect_auth_line(const struct dialect_ops *d, const char *secret)
+{
+	if (!secret)
+		return NULL;
+	return xstrcat2(d->auth_prefix, secret);
+}
+
+void dialect_auth_free(char *line)
+{
+	if (line) {
+		explicit_bzero(line, strlen(line));
+		free(line);
+	}
+}

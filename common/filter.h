@@ -1,0 +1,68 @@
+/* filter.h — request filters and response taps: the place where a feature
+ * changes a chat request before it goes upstream, and sees the answer as it
+ * goes to the client.
+ *
+ * A request filter runs on the internal (OpenAI) form of a chat request,
+ * after it was routed and admitted and before the response cache and the
+ * first attempt: today the configured system prompt (system_prompt); next
+ * knowledge-base context, conversation history, the drawing trigger. A
+ * filter returns 1 when it changed the request (then the client's bytes
+ * are no longer the request as it stands, and the body sent upstream is
+ * printed from the tree), 0 when it did not.
+ *
+ * A response tap sees every OpenAI-form event (chat.completion.chunk data,
+ * before the client's dialect) of a streamed chat answer and the whole
+ * body of a buffered one (api_chat.c; an Anthropic client's chat passed
+ * through to an Anthropic upstream untouched is not in OpenAI form and is
+ * not shown), and the end of every relayed request with its status and
+ * usage (relay_record): the place for a conversation store or metrics. A tap only reads; it cannot
+ * change or stop the answer. The table is empty today, and an empty table
+ * costs one test per event. */
+#ifndef LLMGATE_FILTER_H
+#define LLMGATE_FILTER_H
+#include "auth.h"
+#include "config.h"
+#include "usage.h"
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+/* What a filter or tap may know of the request besides its body. */
+struct filter_ctx {
+	const struct config *c;
+	const struct auth_entry *who;
+	const char *req_id;
+	const char *model;         /* the model the client asked for */
+};
+
+struct filter {
+	const char *name;
+	int (*request)(cJSON *req, const struct filter_ctx *fc);
+};
+
+struct tap {
+	const char *name;
+	/* data: one event's JSON (streamed) or the whole answer (buffered) */
+	void (*data)(const struct filter_ctx *fc, const char *data, size_t len);
+	/* the answer ended (status as recorded; usage as reported or zero) */
+	void (*end)(const struct filter_ctx *fc, int status, const struct usage *u);
+};
+
+/* Run every request filter, in the table's order, on req; 1 when any of
+ * them changed it. */
+int filter_request(cJSON *req, const struct filter_ctx *fc);
+/* Hand data to every tap (nothing when there is none). */
+void filter_tap_data(const struct filter_ctx *fc, const char *data, size_t len);
+/* Tell every tap the answer ended. */
+void filter_tap_end(const struct filter_ctx *fc, int status, const struct usage *u);
+/* 1 when any tap is registered. */
+int filter_has_taps(void);
+/* Register a tap, at start-up before any request (not thread-safe); at
+ * most FILTER_TAPS_MAX. 0, or -1 when the table is full. */
+#define FILTER_TAPS_MAX 8
+int filter_add_tap(const struct tap *t);
+
+/* The system prompt filter: adds fc->c->system_prompt as the first
+ * message of a chat that has none (no "system" or "developer" role); 1 if
+ * it did. Nothing without a configured prompt. */
+int filter_system_prompt(cJSON *req, const struct filter_ctx *fc);
+#endif
