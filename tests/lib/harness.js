@@ -299,7 +299,9 @@ async function launch({ dir, stateDir, confPath, binEnv, port, mount, maxProcs, 
       for (let i = 0; i < 100 && groupMembers(child.pid).length; i++) await sleep(20);
     }
     const alive = (pid) => { try { return !/^State:\s+[ZX]/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8')); } catch { return false; } };
-    for (let i = 0; i < 250 && routers.some(alive); i++) {
+    // (a killed process holds its files, and so its spool lock, until its
+    // memory is torn down: seconds for an ASan build on a loaded machine)
+    for (let i = 0; i < 1500 && routers.some(alive); i++) {
       if (i === 100) for (const pid of routers.filter(alive)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
       await sleep(20);
     }
