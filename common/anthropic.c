@@ -507,14 +507,85 @@ static cJSON *tools_of_history(const cJSON *msgs)
 	return tools;
 }
 
+/* The messages of an OpenAI request as Anthropic turns (system and
+ * developer text into sys), or NULL with err. */
+static cJSON *messages_from_oai(const cJSON *messages, struct buf *sys, char *err, size_t errlen)
+{
+	cJSON *msgs = cJSON_CreateArray();
+	const cJSON *m;
+	int mi = 0;
+	cJSON_ArrayForEach(m, messages) {
+		const char *role = tr_jstr(m, "role");
+		const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
+		cJSON *blocks;
+		if (!cJSON_IsObject(m) || !role) {
+			tr_seterr(err, errlen, "messages[%d] must be an object with a role", mi);
+			goto bad;
+		}
+		if (!strcmp(role, "system") || !strcmp(role, "developer")) {
+			if (tr_system_text(content, sys, mi, err, errlen) != 0)
+				goto bad;
+		} else if (!strcmp(role, "user") || !strcmp(role, "assistant")) {
+			blocks = cJSON_CreateArray();
+			if (content_to_blocks(content, blocks, mi, err, errlen) != 0 ||
+			    (!strcmp(role, "assistant") &&
+			     tool_calls_to_blocks(cJSON_GetObjectItemCaseSensitive(m, "tool_calls"), blocks, mi,
+						  err, errlen) != 0)) {
+				cJSON_Delete(blocks);
+				goto bad;
+			}
+			add_turn(msgs, role, blocks);
+		} else if (!strcmp(role, "tool")) {
+			cJSON *b = tool_result_block(m, mi, err, errlen);
+			if (!b)
+				goto bad;
+			blocks = cJSON_CreateArray();
+			cJSON_AddItemToArray(blocks, b);
+			add_turn(msgs, "user", blocks);
+		} else {
+			tr_seterr(err, errlen, "messages[%d].role '%s' is not supported", mi, role);
+			goto bad;
+		}
+		mi++;
+	}
+	if (cJSON_GetArraySize(msgs) > 0)
+		return msgs;
+	tr_seterr(err, errlen, "'messages' holds no user or assistant content");
+bad:
+	cJSON_Delete(msgs);
+	return NULL;
+}
+
+/* temperature (Anthropic's range 0..1) or else top_p, stream, and the
+ * user as metadata.user_id. */
+static void add_sampling(cJSON *out, const cJSON *req)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, "temperature");
+	int has_temp = cJSON_IsNumber(v);
+	if (has_temp) {
+		double t = v->valuedouble < 0 ? 0 : v->valuedouble > 1 ? 1 : v->valuedouble;
+		cJSON_AddNumberToObject(out, "temperature", t);
+	}
+	v = cJSON_GetObjectItemCaseSensitive(req, "top_p");
+	if (!has_temp && cJSON_IsNumber(v))
+		cJSON_AddNumberToObject(out, "top_p", v->valuedouble);
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "stream")))
+		cJSON_AddTrueToObject(out, "stream");
+	const char *user = tr_jstr(req, "user");
+	if (user && *user) {
+		cJSON *md = cJSON_AddObjectToObject(out, "metadata");
+		cJSON_AddStringToObject(md, "user_id", user);
+	}
+}
+
 char *anthropic_request_from_oai(const cJSON *req, const char *model, char *err, size_t errlen)
 {
 	char *result = NULL;
 	cJSON *out = NULL, *msgs = NULL, *tools = NULL, *choice = NULL, *stop = NULL;
 	struct buf sys;
 	double max_tokens = ANTHROPIC_DEFAULT_MAX_TOKENS;
-	int bad, mi = 0;
-	const cJSON *m, *v;
+	int bad;
+	const cJSON *v;
 
 	buf_init(&sys, TEXT_CAP);
 	if (!cJSON_IsObject(req)) {
@@ -549,45 +620,9 @@ char *anthropic_request_from_oai(const cJSON *req, const char *model, char *err,
 		max_tokens = v->valuedouble;
 	}
 
-	msgs = cJSON_CreateArray();
-	cJSON_ArrayForEach(m, messages) {
-		const char *role = tr_jstr(m, "role");
-		const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
-		cJSON *blocks;
-		if (!cJSON_IsObject(m) || !role) {
-			tr_seterr(err, errlen, "messages[%d] must be an object with a role", mi);
-			goto out;
-		}
-		if (!strcmp(role, "system") || !strcmp(role, "developer")) {
-			if (tr_system_text(content, &sys, mi, err, errlen) != 0)
-				goto out;
-		} else if (!strcmp(role, "user") || !strcmp(role, "assistant")) {
-			blocks = cJSON_CreateArray();
-			if (content_to_blocks(content, blocks, mi, err, errlen) != 0 ||
-			    (!strcmp(role, "assistant") &&
-			     tool_calls_to_blocks(cJSON_GetObjectItemCaseSensitive(m, "tool_calls"), blocks, mi,
-						  err, errlen) != 0)) {
-				cJSON_Delete(blocks);
-				goto out;
-			}
-			add_turn(msgs, role, blocks);
-		} else if (!strcmp(role, "tool")) {
-			cJSON *b = tool_result_block(m, mi, err, errlen);
-			if (!b)
-				goto out;
-			blocks = cJSON_CreateArray();
-			cJSON_AddItemToArray(blocks, b);
-			add_turn(msgs, "user", blocks);
-		} else {
-			tr_seterr(err, errlen, "messages[%d].role '%s' is not supported", mi, role);
-			goto out;
-		}
-		mi++;
-	}
-	if (cJSON_GetArraySize(msgs) == 0) {
-		tr_seterr(err, errlen, "'messages' holds no user or assistant content");
+	msgs = messages_from_oai(messages, &sys, err, errlen);
+	if (!msgs)
 		goto out;
-	}
 
 	v = cJSON_GetObjectItemCaseSensitive(req, "tools");
 	if (cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0) {
@@ -629,22 +664,7 @@ char *anthropic_request_from_oai(const cJSON *req, const char *model, char *err,
 		cJSON_AddItemToObject(out, "stop_sequences", stop);
 		stop = NULL;
 	}
-	v = cJSON_GetObjectItemCaseSensitive(req, "temperature");
-	int has_temp = cJSON_IsNumber(v);
-	if (has_temp) {
-		double t = v->valuedouble < 0 ? 0 : v->valuedouble > 1 ? 1 : v->valuedouble;
-		cJSON_AddNumberToObject(out, "temperature", t);
-	}
-	v = cJSON_GetObjectItemCaseSensitive(req, "top_p");
-	if (!has_temp && cJSON_IsNumber(v))
-		cJSON_AddNumberToObject(out, "top_p", v->valuedouble);
-	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "stream")))
-		cJSON_AddTrueToObject(out, "stream");
-	const char *user = tr_jstr(req, "user");
-	if (user && *user) {
-		cJSON *md = cJSON_AddObjectToObject(out, "metadata");
-		cJSON_AddStringToObject(md, "user_id", user);
-	}
+	add_sampling(out, req);
 	result = cJSON_PrintUnformatted(out);
 	if (!result)
 		tr_seterr(err, errlen, "cannot encode the request");
