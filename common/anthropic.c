@@ -42,19 +42,6 @@ static int emit_event(struct buf *out, const char *name, cJSON *j)
 	return rc;
 }
 
-/* OpenAI's error "type" for an HTTP status. */
-static const char *oai_type_for(int status)
-{
-	switch (status) {
-	case 401: return "authentication_error";
-	case 403: return "permission_error";
-	case 429: return "rate_limit_error";
-	case 500: return "server_error";
-	case 502: case 503: case 504: case 529: return "upstream_error";
-	default: return status >= 500 ? "server_error" : "invalid_request_error";
-	}
-}
-
 /* {"error":{"message","type","param":null,"code"}} as a cJSON object. */
 static cJSON *oai_error_obj(const char *message, const char *type, const char *code)
 {
@@ -258,30 +245,6 @@ static int content_to_blocks(const cJSON *content, cJSON *blocks, int mi, char *
 	result = 0;
 out:
 	return result;
-}
-
-/* Add blocks as a turn of role, merged into the previous turn when it has
- * the same role. Takes blocks; an empty list adds nothing. */
-static void add_turn(cJSON *msgs, const char *role, cJSON *blocks)
-{
-	int n = cJSON_GetArraySize(msgs);
-	cJSON *last = n ? cJSON_GetArrayItem(msgs, n - 1) : NULL;
-	if (cJSON_GetArraySize(blocks) == 0) {
-		cJSON_Delete(blocks);
-		return;
-	}
-	const char *lr = last ? tr_jstr(last, "role") : NULL;
-	if (lr && !strcmp(lr, role)) {
-		cJSON *dst = cJSON_GetObjectItemCaseSensitive(last, "content");
-		while (blocks->child)
-			cJSON_AddItemToArray(dst, cJSON_DetachItemViaPointer(blocks, blocks->child));
-		cJSON_Delete(blocks);
-		return;
-	}
-	cJSON *m = cJSON_CreateObject();
-	cJSON_AddStringToObject(m, "role", role);
-	cJSON_AddItemToObject(m, "content", blocks);
-	cJSON_AddItemToArray(msgs, m);
 }
 
 /* A tool call id as Anthropic accepts it (^[a-zA-Z0-9_-]+$): other bytes
@@ -534,14 +497,14 @@ static cJSON *messages_from_oai(const cJSON *messages, struct buf *sys, char *er
 				cJSON_Delete(blocks);
 				goto bad;
 			}
-			add_turn(msgs, role, blocks);
+			tr_add_turn(msgs, role, blocks, "content");
 		} else if (!strcmp(role, "tool")) {
 			cJSON *b = tool_result_block(m, mi, err, errlen);
 			if (!b)
 				goto bad;
 			blocks = cJSON_CreateArray();
 			cJSON_AddItemToArray(blocks, b);
-			add_turn(msgs, "user", blocks);
+			tr_add_turn(msgs, "user", blocks, "content");
 		} else {
 			tr_seterr(err, errlen, "messages[%d].role '%s' is not supported", mi, role);
 			goto bad;
@@ -1765,7 +1728,7 @@ char *anthropic_error_to_oai(const char *body, size_t len, int status)
 	cJSON *j = cJSON_ParseWithLength(body ? body : "", len);
 	const char *atype = NULL;
 	char *msg = error_message(j, status, &atype);
-	cJSON *o = oai_error_obj(msg, oai_type_for(status), atype);
+	cJSON *o = oai_error_obj(msg, tr_error_type(status), atype);
 	char *s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	cJSON_Delete(j);

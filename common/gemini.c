@@ -39,18 +39,6 @@ static int is_int_in(const cJSON *v, double lo, double hi)
 	       v->valuedouble == (double)(long)v->valuedouble;
 }
 
-static const char *oai_type_for(int status)
-{
-	switch (status) {
-	case 401: return "authentication_error";
-	case 403: return "permission_error";
-	case 429: return "rate_limit_error";
-	case 500: return "server_error";
-	case 502: case 503: case 504: return "upstream_error";
-	default: return status >= 500 ? "server_error" : "invalid_request_error";
-	}
-}
-
 static cJSON *oai_error_obj(const char *message, const char *type, const char *code)
 {
 	cJSON *root = cJSON_CreateObject();
@@ -274,30 +262,6 @@ static int content_to_parts(const cJSON *content, cJSON *parts, int mi, char *er
 		cJSON_AddItemToArray(parts, p);
 	}
 	return 0;
-}
-
-/* Add parts as a turn of role, merged into the previous turn when it has
- * the same role. Takes parts; an empty list adds nothing. */
-static void add_turn(cJSON *contents, const char *role, cJSON *parts)
-{
-	int n = cJSON_GetArraySize(contents);
-	cJSON *last = n ? cJSON_GetArrayItem(contents, n - 1) : NULL;
-	if (cJSON_GetArraySize(parts) == 0) {
-		cJSON_Delete(parts);
-		return;
-	}
-	const char *lr = last ? tr_jstr(last, "role") : NULL;
-	if (lr && !strcmp(lr, role)) {
-		cJSON *dst = cJSON_GetObjectItemCaseSensitive(last, "parts");
-		while (parts->child)
-			cJSON_AddItemToArray(dst, cJSON_DetachItemViaPointer(parts, parts->child));
-		cJSON_Delete(parts);
-		return;
-	}
-	cJSON *c = cJSON_CreateObject();
-	cJSON_AddStringToObject(c, "role", role);
-	cJSON_AddItemToObject(c, "parts", parts);
-	cJSON_AddItemToArray(contents, c);
 }
 
 static int tool_calls_to_parts(const cJSON *tcs, cJSON *parts, int mi, char *err, size_t errlen)
@@ -586,14 +550,14 @@ char *gemini_request_from_oai(const cJSON *req, char *err, size_t errlen)
 				cJSON_Delete(parts);
 				goto out;
 			}
-			add_turn(contents, asst ? "model" : "user", parts);
+			tr_add_turn(contents, asst ? "model" : "user", parts, "parts");
 		} else if (!strcmp(role, "tool")) {
 			cJSON *p = function_response_part(messages, m, mi, err, errlen);
 			if (!p)
 				goto out;
 			parts = cJSON_CreateArray();
 			cJSON_AddItemToArray(parts, p);
-			add_turn(contents, "user", parts);
+			tr_add_turn(contents, "user", parts, "parts");
 		} else {
 			tr_seterr(err, errlen, "messages[%d].role '%s' is not supported", mi, role);
 			goto out;
@@ -998,7 +962,7 @@ char *gemini_error_to_oai(const char *body, size_t len, int status)
 	const char *m = tr_jstr(e, "message");
 	char *msg = m && *m ? xstrdup(m) : xasprintf("The upstream answered with HTTP status %d.", status);
 	log_scrub(msg);
-	cJSON *o = oai_error_obj(msg, oai_type_for(status), tr_jstr(e, "status"));
+	cJSON *o = oai_error_obj(msg, tr_error_type(status), tr_jstr(e, "status"));
 	char *s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	cJSON_Delete(j);

@@ -71,3 +71,37 @@ int tr_system_text(const cJSON *content, struct buf *sys, int mi, char *err, siz
 	}
 	return 0;
 }
+
+void tr_add_turn(cJSON *list, const char *role, cJSON *items, const char *member)
+{
+	int n = cJSON_GetArraySize(list);
+	cJSON *last = n ? cJSON_GetArrayItem(list, n - 1) : NULL;
+	if (cJSON_GetArraySize(items) == 0) {
+		cJSON_Delete(items);
+		return;
+	}
+	const char *lr = last ? tr_jstr(last, "role") : NULL;
+	if (lr && !strcmp(lr, role)) {
+		cJSON *dst = cJSON_GetObjectItemCaseSensitive(last, member);
+		while (items->child)
+			cJSON_AddItemToArray(dst, cJSON_DetachItemViaPointer(items, items->child));
+		cJSON_Delete(items);
+		return;
+	}
+	cJSON *m = cJSON_CreateObject();
+	cJSON_AddStringToObject(m, "role", role);
+	cJSON_AddItemToObject(m, member, items);
+	cJSON_AddItemToArray(list, m);
+}
+
+const char *tr_error_type(int status)
+{
+	switch (status) {
+	case 401: return "authentication_error";
+	case 403: return "permission_error";
+	case 429: return "rate_limit_error";
+	case 500: return "server_error";
+	case 502: case 503: case 504: case 529: return "upstream_error";
+	default: return status >= 500 ? "server_error" : "invalid_request_error";
+	}
+}

@@ -10,6 +10,12 @@
 void tr_seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* o's member name when it is a string, else NULL. */
 const char *tr_jstr(const cJSON *o, const char *name);
+/* Append a turn {role, member: items} to list, or merge items into the
+ * last turn when it has the same role (both dialects want alternating
+ * roles); empty items are dropped. Takes items. */
+void tr_add_turn(cJSON *list, const char *role, cJSON *items, const char *member);
+/* The OpenAI error type for an upstream's HTTP status. */
+const char *tr_error_type(int status);
 /* Is s NULL, empty or only white space? */
 int tr_blank(const char *s);
 /* Append j printed as "data: JSON\n\n" and delete it; -1 if over cap. */
