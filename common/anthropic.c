@@ -986,6 +986,49 @@ out:
 	return rc;
 }
 
+/* ------------------------------------------------ usage alone */
+
+int anthropic_usage_from_event(struct anthropic_usage_scan *s, const char *event, const char *data,
+			       size_t len, struct usage *u)
+{
+	if (s->done || s->failed)
+		return 0;
+	cJSON *j = cJSON_ParseWithLength(data ? data : "", len);
+	int last = 0;
+	const char *type = cJSON_IsObject(j) ? tr_jstr(j, "type") : NULL;
+	if (!type)
+		type = event;
+	if (!cJSON_IsObject(j) || (type && !strcmp(type, "error"))) {
+		s->failed = 1;
+	} else if (type && !strcmp(type, "message_start")) {
+		const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
+		s->reported |= read_usage(cJSON_GetObjectItemCaseSensitive(msg, "usage"), s->v);
+	} else if (type && !strcmp(type, "message_delta")) {
+		s->reported |= read_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"), s->v);
+	} else if (type && !strcmp(type, "message_stop")) {
+		s->done = last = 1;
+	}
+	cJSON_Delete(j);
+	if (s->reported)
+		usage_set(u, s->v, 1);
+	return last;
+}
+
+int anthropic_usage_from_body(const char *body, size_t len, struct usage *u)
+{
+	cJSON *j = cJSON_ParseWithLength(body ? body : "", len);
+	const char *type = tr_jstr(j, "type");
+	int ok = cJSON_IsObject(j) && !(type && !strcmp(type, "error")) &&
+		 cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "content"));
+	if (ok) {
+		long uv[4] = { 0, 0, 0, 0 };
+		int reported = read_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"), uv);
+		usage_set(u, uv, reported);
+	}
+	cJSON_Delete(j);
+	return ok;
+}
+
 /* ======================================================= Anthropic → OpenAI */
 
 /* Anthropic image block → OpenAI image_url part. */

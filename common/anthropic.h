@@ -114,6 +114,35 @@ void anthropic_to_oai_init(struct anthropic_to_oai *s, const char *model, int in
 int anthropic_to_oai_feed(struct anthropic_to_oai *s, const char *event, const char *data,
 			  size_t len, struct buf *out);
 
+/* ------------------------------------------------ usage alone */
+
+/* The usage of a native Anthropic answer, read without translating it (a
+ * passthrough client gets the upstream's bytes; the gateway needs only
+ * their usage). The counts are the translator's: prompt = input +
+ * cache_read + cache_creation, completion = output, cached = cache_read. */
+struct anthropic_usage_scan {
+	long v[4];       /* input, output, cache_read, cache_creation so far */
+	int reported;    /* some usage came */
+	int done;        /* message_stop came */
+	int failed;      /* an error event, or data that is not JSON */
+};
+
+/* One event of a stream (a zeroed scan starts one): message_start's
+ * message.usage and message_delta's usage update the counts (fields
+ * present overwrite, others stay), and *u gets them once any came. After
+ * message_stop, an error event or data that is not a JSON object, nothing
+ * more is read (as anthropic_to_oai_feed stops). Returns 1 when the event
+ * was message_stop (the data's "type" wins over event, which may be NULL),
+ * else 0. */
+int anthropic_usage_from_event(struct anthropic_usage_scan *s, const char *event, const char *data,
+			       size_t len, struct usage *u);
+
+/* A whole Messages body: *u gets its usage as anthropic_response_to_oai
+ * reads it (reported 0 when the message had none); a body that is not a
+ * message (not JSON, an error, no content array) leaves *u as it was.
+ * Returns 1 when *u was set. */
+int anthropic_usage_from_body(const char *body, size_t len, struct usage *u);
+
 /* ------------------------------------------------ Anthropic → OpenAI */
 
 /* An Anthropic Messages request (parsed, from a client of POST

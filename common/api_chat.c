@@ -128,9 +128,9 @@ static int up_event(const struct sse_event *ev, void *user)
 		/* a keep-alive: passed on as an SSE comment, which also finds
 		 * out whether the client is still there */
 		return http_write(x->r, ": ping\n\n", 8) == 0 ? 0 : -1;
-	d->stream_feed(&x->ds, ev, &x->tx, &x->usage);
 	if (x->passthrough) {   /* Anthropic to Anthropic: the event as it came */
 		x->events++;
+		d->usage_from_event(&x->ds, ev, &x->usage);
 		if (!strcmp(ev->event, "message_stop") ||
 		    (ev->data_len && memmem(ev->data, ev->data_len, "\"message_stop\"", 14))) {
 			x->saw_done = 1;
@@ -138,6 +138,7 @@ static int up_event(const struct sse_event *ev, void *user)
 		}
 		return http_write(x->r, ev->raw, ev->raw_len) == 0 ? 0 : -1;
 	}
+	d->stream_feed(&x->ds, ev, &x->tx, &x->usage);
 	return chat_translated(x);
 }
 

@@ -15,10 +15,13 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
-/* A stream translator's state (the one of the attempt's dialect in use). */
+/* A stream's state for the attempt's dialect: its translator's, and its
+ * usage reader's (passthrough). stream_init starts both. */
 struct dialect_stream {
 	struct anthropic_to_oai a2o;
 	struct gemini_to_oai g2o;
+	struct anthropic_usage_scan ascan;
+	struct gemini_usage_scan gscan;
 };
 
 struct dialect_ops {
@@ -75,6 +78,18 @@ struct dialect_ops {
 	void (*stream_finish)(struct dialect_stream *s, struct buf *out);
 	/* an event that is only a keep-alive ("ping"), or NULL */
 	const char *keepalive_event;
+
+	/* Usage of a native answer, read without translating it (for
+	 * passthrough clients, who get the upstream's bytes). Never NULL. */
+	/* One upstream event of a stream begun by stream_init (or with s
+	 * zeroed): *u gets the usage reported so far, when some came (as
+	 * stream_feed would set it). Returns 1 when ev was the stream's last
+	 * event (OpenAI's [DONE], Anthropic's message_stop, Gemini's chunk
+	 * with a finishReason), else 0. */
+	int (*usage_from_event)(struct dialect_stream *s, const struct sse_event *ev, struct usage *u);
+	/* A buffered 2xx body: *u gets its usage as response_to_oai would read
+	 * it; a body that is not an answer leaves *u alone. */
+	void (*usage_from_body)(const char *body, size_t len, struct usage *u);
 };
 
 /* The ops of dialect d; never NULL (an unknown value gets OpenAI's). */

@@ -779,6 +779,37 @@ out:
 	return result;
 }
 
+/* ======================================================= usage alone */
+
+void gemini_usage_from_event(struct gemini_usage_scan *s, const char *data, size_t len, struct usage *u)
+{
+	if (s->failed)
+		return;
+	cJSON *j = cJSON_ParseWithLength(data ? data : "", len);
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+	if (!cJSON_IsObject(j) || (e && !cJSON_IsNull(e)))
+		s->failed = 1;
+	else
+		read_usage(cJSON_GetObjectItemCaseSensitive(j, "usageMetadata"), &s->usage);
+	cJSON_Delete(j);
+	if (s->usage.reported)
+		*u = s->usage;
+}
+
+int gemini_usage_from_body(const char *body, size_t len, struct usage *u)
+{
+	cJSON *j = cJSON_ParseWithLength(body ? body : "", len);
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+	int ok = cJSON_IsObject(j) && !(e && !cJSON_IsNull(e));
+	if (ok) {
+		struct usage us = { 0, 0, 0, 0, 0 };
+		read_usage(cJSON_GetObjectItemCaseSensitive(j, "usageMetadata"), &us);
+		*u = us;
+	}
+	cJSON_Delete(j);
+	return ok;
+}
+
 /* ======================================================= stream */
 
 void gemini_to_oai_init(struct gemini_to_oai *s, const char *model, int include_usage)

@@ -82,6 +82,25 @@ char *gemini_request_from_oai(const cJSON *req, char *err, size_t errlen);
 char *gemini_response_to_oai(const char *body, size_t len, const char *model,
 			     struct usage *u, char *err, size_t errlen);
 
+/* The usage of a native Gemini answer, read without translating it (a
+ * passthrough client gets the upstream's bytes; the gateway needs only
+ * their usage), counted as gemini_response_to_oai counts it. */
+struct gemini_usage_scan {
+	struct usage usage;   /* the last usageMetadata seen */
+	int failed;           /* an error object, or data that is not JSON */
+};
+
+/* The data of one stream event (a zeroed scan starts one): the last
+ * usageMetadata seen counts, and *u gets it once one came. After an error
+ * object or data that is not a JSON object nothing more is read (as
+ * gemini_to_oai_feed stops). */
+void gemini_usage_from_event(struct gemini_usage_scan *s, const char *data, size_t len, struct usage *u);
+
+/* A whole generateContent body: *u gets its usageMetadata (all 0,
+ * reported 0, when it has none); a body that is not JSON or is an error
+ * object leaves *u as it was. Returns 1 when *u was set. */
+int gemini_usage_from_body(const char *body, size_t len, struct usage *u);
+
 /* streamGenerateContent?alt=sse events → OpenAI chunks. Feed the data of
  * each SSE event; each call appends complete OpenAI SSE events ("data:
  * {...}\n\n") to out, which the caller sends and may reset between calls.

@@ -61,10 +61,199 @@ static void test_ops(void)
 	free(e);
 }
 
+/* ------------------------------------------------ usage read alone */
+
+static int same_usage(const struct usage *a, const struct usage *b)
+{
+	return a->prompt == b->prompt && a->completion == b->completion && a->cached == b->cached &&
+	       a->reasoning == b->reasoning && a->reported == b->reported;
+}
+
+/* Feed evs (NULL-terminated pairs of event name, data) to d's translator
+ * and to its usage reader: after every event both must hold the same
+ * usage, and the reader must call the same event the last. *u gets the
+ * reader's usage at the end. */
+static int reader_agrees(const struct dialect_ops *d, const char *const *evs, struct usage *u, int *last_at)
+{
+	static struct dialect_stream tr, rd;
+	struct usage ut = { 0, 0, 0, 0, 0 }, ur = { 0, 0, 0, 0, 0 };
+	struct buf out;
+	int agree = 1, i = 0;
+	buf_init(&out, BUF_CAP_DEFAULT);
+	d->stream_init(&tr, "m", 1);
+	d->stream_init(&rd, "m", 1);
+	*last_at = -1;
+	for (; evs[2 * i + 1]; i++) {
+		struct sse_event ev = { .event = evs[2 * i], .data = evs[2 * i + 1], .data_len = strlen(evs[2 * i + 1]),
+					.raw = "", .raw_len = 0 };
+		buf_reset(&out);
+		d->stream_feed(&tr, &ev, &out, &ut);
+		int last_t = d->stream_last(&tr, &ev);
+		int last_r = d->usage_from_event(&rd, &ev, &ur);
+		if (!same_usage(&ut, &ur) || (last_r && !last_t)) {
+			diag("event %d: translator %ld/%ld/%ld/%ld/%d last %d, reader %ld/%ld/%ld/%ld/%d last %d", i,
+			     ut.prompt, ut.completion, ut.cached, ut.reasoning, ut.reported, last_t, ur.prompt,
+			     ur.completion, ur.cached, ur.reasoning, ur.reported, last_r);
+			agree = 0;
+		}
+		if (last_r && *last_at < 0)
+			*last_at = i;
+	}
+	buf_free(&out);
+	*u = ur;
+	return agree;
+}
+
+static void test_usage_streams(void)
+{
+	const struct dialect_ops *a = dialect_ops(DIALECT_ANTHROPIC), *g = dialect_ops(DIALECT_GEMINI);
+	struct usage u;
+	int last;
+	static const char *const a1[] = {
+		"message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"usage\":{\"input_tokens\":10,"
+		"\"cache_read_input_tokens\":4,\"cache_creation_input_tokens\":2,\"output_tokens\":1}}}",
+		"ping", "{\"type\":\"ping\"}",
+		"content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}",
+		"content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hi\"}}",
+		"content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}",
+		"message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":7}}",
+		"message_stop", "{\"type\":\"message_stop\"}",
+		"message_delta", "{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":99}}",
+		NULL, NULL };
+	ok(reader_agrees(a, a1, &u, &last), "Anthropic: the reader's usage is the translator's after every event");
+	ok(u.prompt == 16 && u.completion == 7 && u.cached == 4 && u.reported, "input + cache tokens, output from message_delta");
+	is_int(last, 6, "message_stop is the last event; nothing after it counts");
+	static const char *const a2[] = {
+		"", "{\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":3}}}",
+		"message_delta", "not json",
+		"message_delta", "{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":5}}",
+		NULL, NULL };
+	ok(reader_agrees(a, a2, &u, &last), "Anthropic: data that is not JSON stops both");
+	ok(u.prompt == 3 && u.completion == 0 && last == -1, "usage before it stays; no last event");
+	static const char *const a3[] = {
+		"message_start", "{\"message\":{\"usage\":{\"input_tokens\":3,\"output_tokens\":2}}}",
+		"error", "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"x\"}}",
+		"message_stop", "{\"type\":\"message_stop\"}",
+		NULL, NULL };
+	ok(reader_agrees(a, a3, &u, &last), "Anthropic: the event name when the data has no type; an error stops");
+	ok(u.prompt == 3 && u.completion == 2 && last == -1, "usage of message_start counted; no last after the error");
+	static const char *const a4[] = { "ping", "{\"type\":\"ping\"}", NULL, NULL };
+	ok(reader_agrees(a, a4, &u, &last) && !u.reported, "Anthropic: no usage, none reported");
+
+	static const char *const g1[] = {
+		"", "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"a\"}]}}],\"usageMetadata\":{\"promptTokenCount\":9}}",
+		"", "",
+		"", "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"b\"}]}}]}",
+		"", "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"c\"}]},\"finishReason\":\"STOP\"}],"
+		"\"usageMetadata\":{\"promptTokenCount\":9,\"candidatesTokenCount\":4,\"cachedContentTokenCount\":2,"
+		"\"thoughtsTokenCount\":3,\"toolUsePromptTokenCount\":1}}",
+		NULL, NULL };
+	ok(reader_agrees(g, g1, &u, &last), "Gemini: the reader's usage is the translator's after every event");
+	ok(u.prompt == 10 && u.completion == 7 && u.cached == 2 && u.reasoning == 3 && u.reported,
+	   "the last usageMetadata counts: prompt + tool-use prompt, candidates + thoughts");
+	is_int(last, 3, "the chunk with a finishReason is the last");
+	static const char *const g2[] = {
+		"", "{\"usageMetadata\":{\"promptTokenCount\":5,\"candidatesTokenCount\":1}}",
+		"", "{\"error\":{\"code\":500,\"message\":\"x\"},\"usageMetadata\":{\"promptTokenCount\":50}}",
+		"", "{\"usageMetadata\":{\"promptTokenCount\":70}}",
+		NULL, NULL };
+	ok(reader_agrees(g, g2, &u, &last), "Gemini: an error object stops both");
+	ok(u.prompt == 5 && u.completion == 1, "the usage before the error counts");
+	static const char *const g3[] = { "", "[1,2]", "", "{\"usageMetadata\":{\"promptTokenCount\":70}}", NULL, NULL };
+	ok(reader_agrees(g, g3, &u, &last) && !u.reported, "Gemini: data that is not an object stops both");
+}
+
+/* Fed in any split: the same usage whatever arrives where (the SSE parser
+ * cuts the bytes into events; the readers see whole events). */
+struct split_run {
+	const struct dialect_ops *d;
+	struct dialect_stream ds;
+	struct usage u;
+	int lasts;
+};
+
+static int split_event(const struct sse_event *ev, void *user)
+{
+	struct split_run *sr = user;
+	sr->lasts += sr->d->usage_from_event(&sr->ds, ev, &sr->u);
+	return 0;
+}
+
+static void test_usage_split(void)
+{
+	static const char stream[] =
+		"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":12,"
+		"\"output_tokens\":1}}}\n\n: comment\n\nevent: ping\ndata: {\"type\":\"ping\"}\n\n"
+		"event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":8}}\n\n"
+		"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+	static struct split_run sr;
+	size_t n = strlen(stream);
+	int all = 1;
+	for (size_t cut = 0; cut <= n; cut++) {
+		struct sse_parser p;
+		memset(&sr, 0, sizeof(sr));
+		sr.d = dialect_ops(DIALECT_ANTHROPIC);
+		sr.d->stream_init(&sr.ds, "m", 0);
+		sse_init(&p, BUF_CAP_SSE_EVENT);
+		sse_feed(&p, stream, cut, split_event, &sr);
+		sse_feed(&p, stream + cut, n - cut, split_event, &sr);
+		sse_free(&p);
+		if (sr.u.prompt != 12 || sr.u.completion != 8 || sr.lasts != 1) {
+			diag("cut at %zu: %ld/%ld, %d last events", cut, sr.u.prompt, sr.u.completion, sr.lasts);
+			all = 0;
+		}
+	}
+	ok(all, "Anthropic: the same usage and one last event for every split of the stream (a comment skipped)");
+}
+
+static void test_usage_bodies(void)
+{
+	static const char *const abodies[] = {
+		"{\"id\":\"msg_1\",\"type\":\"message\",\"content\":[{\"type\":\"text\",\"text\":\"hi\"}],"
+		"\"usage\":{\"input_tokens\":5,\"output_tokens\":3,\"cache_read_input_tokens\":2}}",
+		"{\"type\":\"message\",\"content\":[]}",
+		"{\"type\":\"error\",\"error\":{\"type\":\"x\",\"message\":\"y\"},\"usage\":{\"input_tokens\":5}}",
+		"{\"usage\":{\"input_tokens\":5}}", "nope", "", NULL };
+	static const char *const gbodies[] = {
+		"{\"candidates\":[],\"usageMetadata\":{\"promptTokenCount\":4,\"candidatesTokenCount\":6,\"thoughtsTokenCount\":2}}",
+		"{\"candidates\":[]}", "{\"error\":{\"code\":400},\"usageMetadata\":{\"promptTokenCount\":4}}",
+		"{\"error\":null,\"usageMetadata\":{\"promptTokenCount\":4}}", "[]", NULL };
+	const struct dialect_ops *ds[2] = { dialect_ops(DIALECT_ANTHROPIC), dialect_ops(DIALECT_GEMINI) };
+	const char *const *bodies[2] = { abodies, gbodies };
+	for (int k = 0; k < 2; k++) {
+		int all = 1;
+		for (const char *const *b = bodies[k]; *b; b++) {
+			struct usage seed = { 77, 77, 77, 77, 1 }, ut = seed, ur = seed;
+			char err[128];
+			free(ds[k]->response_to_oai(*b, strlen(*b), "m", &ut, err, sizeof(err)));
+			ds[k]->usage_from_body(*b, strlen(*b), &ur);
+			if (!same_usage(&ut, &ur)) {
+				diag("body %s: translator %ld/%ld, reader %ld/%ld", *b, ut.prompt, ut.completion, ur.prompt, ur.completion);
+				all = 0;
+			}
+		}
+		ok(all, "%s: a body's usage as the translator reads it (answers, errors, not JSON)",
+		   k ? "Gemini" : "Anthropic");
+	}
+	struct usage u = { 0, 0, 0, 0, 0 };
+	static const char ob[] = "{\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4}}";
+	dialect_ops(DIALECT_OPENAI)->usage_from_body(ob, strlen(ob), &u);
+	ok(u.prompt == 3 && u.completion == 4 && u.reported, "OpenAI: the body's usage");
+	struct sse_event done = { .event = "", .data = "[DONE]", .data_len = 6, .raw = "", .raw_len = 0 };
+	struct sse_event chunk = { .event = "", .data = ob, .data_len = strlen(ob), .raw = "", .raw_len = 0 };
+	struct usage v = { 0, 0, 0, 0, 0 };
+	is_int(dialect_ops(DIALECT_OPENAI)->usage_from_event(NULL, &chunk, &v), 0, "OpenAI: a usage chunk is not the last");
+	ok(v.prompt == 3 && v.completion == 4, "its usage read");
+	is_int(dialect_ops(DIALECT_OPENAI)->usage_from_event(NULL, &done, &v), 1, "[DONE] is the last");
+}
+
 int main(void)
 {
 	test_auth_lines();
 	test_chat_paths();
 	test_ops();
+	test_usage_streams();
+	test_usage_split();
+	test_usage_bodies();
 	return done_testing();
 }
