@@ -8,10 +8,14 @@
  *   anthropic_from_oai_feed (OpenAI chunks → Anthropic client),
  *   and directly to a second anthropic_from_oai_feed (the input read as an
  *                           OpenAI upstream's chunks),
- * then anthropic_from_oai_finish. The whole input also goes to
- * anthropic_response_to_oai, anthropic_response_from_oai and the error
- * converters. Property: everything the translators emit is complete SSE
- * events with JSON data, and every body they return is JSON. */
+ * and to anthropic_usage_from_event (passthrough's usage reader), then
+ * anthropic_from_oai_finish. The whole input also goes to
+ * anthropic_response_to_oai, anthropic_usage_from_body,
+ * anthropic_response_from_oai and the error converters. Properties:
+ * everything the translators emit is complete SSE events with JSON data,
+ * and every body they return is JSON; the usage readers read the usage the
+ * translator reads (unless its output went over its cap), never negative,
+ * and message_stop once at most. */
 #include "fuzz_common.h"
 #include "anthropic.h"
 #include "usage.h"
@@ -20,6 +24,9 @@ struct run {
 	struct anthropic_to_oai a2o;
 	struct anthropic_from_oai o2a_chain;
 	struct anthropic_from_oai o2a_direct;
+	struct anthropic_usage_scan scan;   /* passthrough's usage reader */
+	struct usage scan_u;
+	int scan_lasts;
 	struct buf tx, cout;
 	struct sse_parser oai_sse;
 	int a2o_rc, chain_rc, direct_rc;
@@ -52,6 +59,14 @@ static int up_event(const struct sse_event *ev, void *user)
 		FUZZ_ASSERT(rc == r->a2o_rc && r->tx.len == 0, "feed after the end appended %zu bytes", r->tx.len);
 	r->a2o_rc = rc;
 	fuzz_check_sse_text("anthropic_to_oai_feed", r->tx.data, r->tx.len);
+	r->scan_lasts += anthropic_usage_from_event(&r->scan, ev->event, ev->data, ev->data_len, &r->scan_u);
+	FUZZ_ASSERT(r->scan_lasts <= 1, "the usage reader saw %d last events", r->scan_lasts);
+	if (strcmp(r->a2o.error, "the translated stream exceeds its buffer"))
+		FUZZ_ASSERT(fuzz_same_usage(&r->scan_u, &r->a2o.usage) &&
+			    (r->a2o.done == r->scan.done || !r->scan.done),
+			    "usage reader %ld/%ld/%ld (done %d), translator %ld/%ld/%ld (done %d)", r->scan_u.prompt,
+			    r->scan_u.completion, r->scan_u.cached, r->scan.done, r->a2o.usage.prompt,
+			    r->a2o.usage.completion, r->a2o.usage.cached, r->a2o.done);
 	if (r->tx.len)
 		(void)sse_feed(&r->oai_sse, r->tx.data, r->tx.len, chain_event, r);
 
@@ -115,6 +130,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct usage u;
 	err[0] = '\0';
 	check_body("anthropic_response_to_oai", anthropic_response_to_oai(s, size, "claude-sonnet-4", &u, err, sizeof(err)), err);
+	struct usage ub = { -7, -7, -7, -7, 0 }, ut = ub;
+	char *tb = anthropic_response_to_oai(s, size, "claude-sonnet-4", &ut, NULL, 0);
+	int read = anthropic_usage_from_body(s, size, &ub);
+	FUZZ_ASSERT((read || !tb) && fuzz_same_usage(&ub, &ut),
+		    "anthropic_usage_from_body %d %ld/%ld, translator %d %ld/%ld", read, ub.prompt, ub.completion,
+		    tb != NULL, ut.prompt, ut.completion);
+	FUZZ_ASSERT(!read || (ub.prompt >= 0 && ub.completion >= 0 && ub.cached >= 0), "negative usage from a body");
+	free(tb);
 	err[0] = '\0';
 	check_body("anthropic_response_to_oai(NULL model)", anthropic_response_to_oai(s, size, NULL, NULL, err, sizeof(err)), err);
 	err[0] = '\0';

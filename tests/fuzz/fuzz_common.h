@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "log.h"
 #include "sse.h"
+#include "usage.h"
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -77,6 +78,13 @@ static inline int fuzz_skip_huge_index(const char *data, size_t len)
 }
 
 /* A NUL-terminated copy of the input (free()). */
+/* Do two usage values hold the same counts (padding aside)? */
+static inline int fuzz_same_usage(const struct usage *a, const struct usage *b)
+{
+	return a->prompt == b->prompt && a->completion == b->completion && a->cached == b->cached &&
+	       a->reasoning == b->reasoning && a->reported == b->reported;
+}
+
 static inline char *fuzz_strndup(const uint8_t *data, size_t size)
 {
 	char *s = malloc(size + 1);

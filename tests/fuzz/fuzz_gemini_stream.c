@@ -3,10 +3,13 @@
  * The input is fed as SSE (streamGenerateContent?alt=sse) and the data of
  * every event goes to gemini_to_oai_feed, then gemini_to_oai_finish at
  * EOF; the OpenAI chunks it emits are fed on to anthropic_from_oai_feed
- * (a /v1/messages client routed to Gemini). The whole input also goes to
- * gemini_response_to_oai, the error helpers and cache_to_sse (the replay
- * of a cached body). Property: every emitted event is complete SSE with
- * JSON data; every body returned is JSON. */
+ * (a /v1/messages client routed to Gemini); the data also goes to
+ * gemini_usage_from_event (passthrough's usage reader). The whole input
+ * also goes to gemini_response_to_oai, gemini_usage_from_body, the error
+ * helpers and cache_to_sse (the replay of a cached body). Properties:
+ * every emitted event is complete SSE with JSON data; every body returned
+ * is JSON; the usage readers read the usage the translator reads (unless
+ * its output went over its cap), never negative. */
 #include "fuzz_common.h"
 #include "anthropic.h"
 #include "cache.h"
@@ -16,6 +19,8 @@
 struct run {
 	struct gemini_to_oai g2o;
 	struct anthropic_from_oai o2a;
+	struct gemini_usage_scan scan;   /* passthrough's usage reader */
+	struct usage scan_u;
 	struct buf tx, cout;
 	struct sse_parser oai_sse;
 	unsigned events;
@@ -55,6 +60,12 @@ static int up_event(const struct sse_event *ev, void *user)
 		FUZZ_ASSERT(rc == -1 && r->tx.len == 0, "feed after a failure appended %zu bytes", r->tx.len);
 	r->g_rc = rc;
 	pass_on(r);
+	gemini_usage_from_event(&r->scan, ev->data, ev->data_len, &r->scan_u);
+	if (strcmp(r->g2o.error, "the translated stream exceeds its buffer"))
+		FUZZ_ASSERT(fuzz_same_usage(&r->scan_u, &r->g2o.usage),
+			    "usage reader %ld/%ld/%ld/%ld, translator %ld/%ld/%ld/%ld", r->scan_u.prompt,
+			    r->scan_u.completion, r->scan_u.cached, r->scan_u.reasoning, r->g2o.usage.prompt,
+			    r->g2o.usage.completion, r->g2o.usage.cached, r->g2o.usage.reasoning);
 	return 0;
 }
 
@@ -103,6 +114,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct usage u;
 	err[0] = '\0';
 	check_body("gemini_response_to_oai", gemini_response_to_oai(s, size, "gemini-2.5-flash", &u, err, sizeof(err)), err);
+	struct usage ub = { -7, -7, -7, -7, 0 }, ut = ub;
+	char *tb = gemini_response_to_oai(s, size, "gemini-2.5-flash", &ut, NULL, 0);
+	int read = gemini_usage_from_body(s, size, &ub);
+	FUZZ_ASSERT((read || !tb) && fuzz_same_usage(&ub, &ut),
+		    "gemini_usage_from_body %d %ld/%ld, translator %d %ld/%ld", read, ub.prompt, ub.completion,
+		    tb != NULL, ut.prompt, ut.completion);
+	free(tb);
 	int status = 400 + (int)(size % 200);
 	check_body("gemini_error_to_oai", gemini_error_to_oai(s, size, status), NULL);
 	(void)gemini_error_key_invalid(s, size);
