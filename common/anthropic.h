@@ -2,6 +2,7 @@
 #ifndef LLMGATE_ANTHROPIC_H
 #define LLMGATE_ANTHROPIC_H
 #include "buf.h"
+#include "chunk.h"
 #include "usage.h"
 #include <cjson/cJSON.h>
 #include <stddef.h>
@@ -113,6 +114,12 @@ void anthropic_to_oai_init(struct anthropic_to_oai *s, const char *model, int in
  * and append nothing. */
 int anthropic_to_oai_feed(struct anthropic_to_oai *s, const char *event, const char *data,
 			  size_t len, struct buf *out);
+/* The same, each OpenAI event handed to out (chunk.h) as it is made: the
+ * finish chunk plain, the usage chunk CHUNK_USAGE, the end CHUNK_DONE, an
+ * error event CHUNK_ERROR. When out's callback stops the stream, feed
+ * returns -1 (out->stopped says so). */
+int anthropic_to_oai_feed_to(struct anthropic_to_oai *s, const char *event, const char *data,
+			     size_t len, struct chunk_sink *out);
 
 /* ------------------------------------------------ usage alone */
 
@@ -202,6 +209,11 @@ void anthropic_from_oai_init(struct anthropic_from_oai *s, const char *model);
  * when it fit, s->error says why. After 1 or -1 feeds append nothing. */
 int anthropic_from_oai_feed(struct anthropic_from_oai *s, const char *data, size_t len,
 			    struct buf *out);
+/* The same for one event as a structured value (chunk.h): its object
+ * taken as it is, without parsing its text (the text when it has none);
+ * what is appended to out is byte for byte what anthropic_from_oai_feed
+ * appends for the event's data. */
+int anthropic_from_oai_chunk(struct anthropic_from_oai *s, const struct chunk *c, struct buf *out);
 
 /* The upstream stream ended (EOF). Returns 1 if the message is complete
  * (after appending the closing events if a finish_reason came but no

@@ -25,10 +25,12 @@ static void anthropic_stream_init(struct dialect_stream *s, const char *model, i
 	memset(&s->ascan, 0, sizeof(s->ascan));
 }
 
-static void anthropic_stream_feed(struct dialect_stream *s, const struct sse_event *ev, struct buf *out,
+static void anthropic_stream_feed(struct dialect_stream *s, const struct sse_event *ev, struct chunk_sink *out,
 				  struct usage *u)
 {
-	anthropic_to_oai_feed(&s->a2o, ev->event, ev->data, ev->data_len, out);
+	if (s->a2o.usage.reported)
+		*u = s->a2o.usage;
+	anthropic_to_oai_feed_to(&s->a2o, ev->event, ev->data, ev->data_len, out);
 	if (s->a2o.usage.reported)
 		*u = s->a2o.usage;
 }
@@ -46,12 +48,14 @@ static void gemini_stream_init(struct dialect_stream *s, const char *model, int 
 }
 
 /* Gemini's events without data (comments) carry nothing to translate. */
-static void gemini_stream_feed(struct dialect_stream *s, const struct sse_event *ev, struct buf *out,
+static void gemini_stream_feed(struct dialect_stream *s, const struct sse_event *ev, struct chunk_sink *out,
 			       struct usage *u)
 {
 	if (!ev->data_len)
 		return;
-	gemini_to_oai_feed(&s->g2o, ev->data, ev->data_len, out);
+	if (s->g2o.usage.reported)
+		*u = s->g2o.usage;
+	gemini_to_oai_feed_to(&s->g2o, ev->data, ev->data_len, out);
 	if (s->g2o.usage.reported)
 		*u = s->g2o.usage;
 }
@@ -112,9 +116,9 @@ static void gemini_usage_body(const char *body, size_t len, struct usage *u)
 	gemini_usage_from_body(body, len, u);
 }
 
-static void gemini_stream_finish(struct dialect_stream *s, struct buf *out)
+static void gemini_stream_finish(struct dialect_stream *s, struct chunk_sink *out)
 {
-	gemini_to_oai_finish(&s->g2o, out);
+	gemini_to_oai_finish_to(&s->g2o, out);
 }
 
 static char *openai_chat_request(cJSON *req, const char *raw, size_t raw_len, const char *model, int stream,

@@ -8,6 +8,7 @@
 #define LLMGATE_DIALECT_H
 #include "anthropic.h"
 #include "buf.h"
+#include "chunk.h"
 #include "config.h"
 #include "gemini.h"
 #include "sse.h"
@@ -68,14 +69,18 @@ struct dialect_ops {
 	/* Start one (model: the client's name; include_usage: emit the usage
 	 * chunk). */
 	void (*stream_init)(struct dialect_stream *s, const char *model, int include_usage);
-	/* One upstream event: complete OpenAI SSE events appended to out;
-	 * when the stream reported usage so far, *u gets it. */
-	void (*stream_feed)(struct dialect_stream *s, const struct sse_event *ev, struct buf *out, struct usage *u);
+	/* One upstream event: each OpenAI event it makes handed to out
+	 * (chunk.h: a callback, or SSE text appended to out->buf); when the
+	 * stream reported usage so far, *u gets it, before and after the
+	 * event (the end, CHUNK_DONE, comes in an event that reports none, so
+	 * *u is whole when it comes). */
+	void (*stream_feed)(struct dialect_stream *s, const struct sse_event *ev, struct chunk_sink *out,
+			    struct usage *u);
 	/* 1 when ev (just fed) was the stream's last event. */
 	int (*stream_last)(const struct dialect_stream *s, const struct sse_event *ev);
 	/* The closing events a stream that ended without its last event
 	 * still owes (NULL: none: it just ends). */
-	void (*stream_finish)(struct dialect_stream *s, struct buf *out);
+	void (*stream_finish)(struct dialect_stream *s, struct chunk_sink *out);
 	/* an event that is only a keep-alive ("ping"), or NULL */
 	const char *keepalive_event;
 

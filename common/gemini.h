@@ -2,6 +2,7 @@
 #ifndef LLMGATE_GEMINI_H
 #define LLMGATE_GEMINI_H
 #include "buf.h"
+#include "chunk.h"
 #include "usage.h"
 #include <cjson/cJSON.h>
 #include <stddef.h>
@@ -143,6 +144,13 @@ int gemini_to_oai_feed(struct gemini_to_oai *s, const char *data, size_t len, st
  * an error event was appended (if s->started is 0 nothing was appended
  * before it, so the router can answer with an HTTP error instead). */
 int gemini_to_oai_finish(struct gemini_to_oai *s, struct buf *out);
+
+/* The same two, each OpenAI event handed to out (chunk.h) as it is made:
+ * the usage chunk CHUNK_USAGE, the end CHUNK_DONE, an error event
+ * CHUNK_ERROR. When out's callback stops the stream they return -1
+ * (out->stopped says so). */
+int gemini_to_oai_feed_to(struct gemini_to_oai *s, const char *data, size_t len, struct chunk_sink *out);
+int gemini_to_oai_finish_to(struct gemini_to_oai *s, struct chunk_sink *out);
 
 /* ------------------------------------------------ errors */
 

@@ -86,8 +86,9 @@ static int reader_agrees(const struct dialect_ops *d, const char *const *evs, st
 	for (; evs[2 * i + 1]; i++) {
 		struct sse_event ev = { .event = evs[2 * i], .data = evs[2 * i + 1], .data_len = strlen(evs[2 * i + 1]),
 					.raw = "", .raw_len = 0 };
+		struct chunk_sink k = { .buf = &out };
 		buf_reset(&out);
-		d->stream_feed(&tr, &ev, &out, &ut);
+		d->stream_feed(&tr, &ev, &k, &ut);
 		int last_t = d->stream_last(&tr, &ev);
 		int last_r = d->usage_from_event(&rd, &ev, &ur);
 		if (!same_usage(&ut, &ur) || (last_r && !last_t)) {
@@ -247,6 +248,175 @@ static void test_usage_bodies(void)
 	is_int(dialect_ops(DIALECT_OPENAI)->usage_from_event(NULL, &done, &v), 1, "[DONE] is the last");
 }
 
+/* ------------------------------------------------ structured events */
+
+/* What a callback sink saw: the events' text one after another, their
+ * flags, and what an Anthropic client got from the structured values and
+ * from the text (which must be the same bytes). */
+struct seen {
+	const struct dialect_ops *d;
+	struct dialect_stream ds;
+	struct usage u;
+	struct buf text, flags, from_obj, from_text, scratch, o2a_out;
+	struct anthropic_from_oai o2a_obj, o2a_text;
+	int obj_matches;             /* every obj printed is its json text */
+};
+
+static int seen_chunk(const struct chunk *c, void *user)
+{
+	struct seen *sn = user;
+	buf_append(&sn->text, c->sse, c->sse_len);
+	buf_printf(&sn->flags, "%u,", c->flags);
+	if (c->obj) {
+		char *p = cJSON_PrintUnformatted(c->obj);
+		sn->obj_matches &= p && strlen(p) == c->json_len && !memcmp(p, c->json, c->json_len);
+		free(p);
+	}
+	sn->obj_matches &= c->sse_len == c->json_len + 8 && !memcmp(c->sse, "data: ", 6) &&
+			   c->json == c->sse + 6 && !memcmp(c->sse + c->sse_len - 2, "\n\n", 2);
+	buf_reset(&sn->o2a_out);
+	anthropic_from_oai_chunk(&sn->o2a_obj, c, &sn->o2a_out);
+	buf_append(&sn->from_obj, sn->o2a_out.data ? sn->o2a_out.data : "", sn->o2a_out.len);
+	buf_reset(&sn->o2a_out);
+	anthropic_from_oai_feed(&sn->o2a_text, c->json, c->json_len, &sn->o2a_out);
+	buf_append(&sn->from_text, sn->o2a_out.data ? sn->o2a_out.data : "", sn->o2a_out.len);
+	return 0;
+}
+
+static int seen_event(const struct sse_event *ev, void *user)
+{
+	struct seen *sn = user;
+	struct chunk_sink k = { .buf = &sn->scratch, .fn = seen_chunk, .user = sn };
+	sn->d->stream_feed(&sn->ds, ev, &k, &sn->u);
+	return 0;
+}
+
+static void seen_run(struct seen *sn, const struct dialect_ops *d, const char *stream, size_t cut)
+{
+	memset(sn, 0, sizeof(*sn));
+	sn->d = d;
+	sn->obj_matches = 1;
+	buf_init(&sn->text, BUF_CAP_DEFAULT);
+	buf_init(&sn->flags, BUF_CAP_DEFAULT);
+	buf_init(&sn->from_obj, BUF_CAP_DEFAULT);
+	buf_init(&sn->from_text, BUF_CAP_DEFAULT);
+	buf_init(&sn->scratch, BUF_CAP_SSE_EVENT);
+	buf_init(&sn->o2a_out, BUF_CAP_DEFAULT);
+	d->stream_init(&sn->ds, "m", 1);
+	sn->ds.a2o.created = sn->ds.g2o.created = 1700000000;
+	anthropic_from_oai_init(&sn->o2a_obj, "m");
+	anthropic_from_oai_init(&sn->o2a_text, "m");
+	struct sse_parser p;
+	sse_init(&p, BUF_CAP_SSE_EVENT);
+	sse_feed(&p, stream, cut, seen_event, sn);
+	sse_feed(&p, stream + cut, strlen(stream) - cut, seen_event, sn);
+	sse_free(&p);
+	if (d->stream_finish) {
+		struct chunk_sink k = { .buf = &sn->scratch, .fn = seen_chunk, .user = sn };
+		d->stream_finish(&sn->ds, &k);
+	}
+}
+
+static void seen_free(struct seen *sn)
+{
+	buf_free(&sn->text);
+	buf_free(&sn->flags);
+	buf_free(&sn->from_obj);
+	buf_free(&sn->from_text);
+	buf_free(&sn->scratch);
+	buf_free(&sn->o2a_out);
+}
+
+/* The text the translator appends to a buffer when fed the same events
+ * whole (the old way), for comparison. */
+static char *as_text(const struct dialect_ops *d, const char *const *evs)
+{
+	static struct dialect_stream ds;
+	struct usage u;
+	struct buf out;
+	buf_init(&out, BUF_CAP_DEFAULT);
+	struct chunk_sink k = { .buf = &out };
+	d->stream_init(&ds, "m", 1);
+	ds.a2o.created = ds.g2o.created = 1700000000;
+	for (int i = 0; evs[2 * i + 1]; i++) {
+		struct sse_event ev = { .event = evs[2 * i], .data = evs[2 * i + 1], .data_len = strlen(evs[2 * i + 1]),
+					.raw = "", .raw_len = 0 };
+		d->stream_feed(&ds, &ev, &k, &u);
+	}
+	if (d->stream_finish)
+		d->stream_finish(&ds, &k);
+	return buf_steal(&out);
+}
+
+static void check_chunks(const char *name, const struct dialect_ops *d, const char *const *evs, const char *flags)
+{
+	struct buf raw;
+	buf_init(&raw, BUF_CAP_DEFAULT);
+	for (int i = 0; evs[2 * i + 1]; i++)
+		buf_printf(&raw, "%s%s%sdata: %s\n\n", evs[2 * i][0] ? "event: " : "", evs[2 * i], evs[2 * i][0] ? "\n" : "",
+			   evs[2 * i + 1]);
+	char *want = as_text(d, evs);
+	static struct seen sn;
+	int same = 1, objs = 1, anth = 1, fl = 1;
+	for (size_t cut = 0; cut <= raw.len; cut++) {
+		seen_run(&sn, d, raw.data, cut);
+		if (strcmp(buf_str(&sn.text), want)) {
+			if (same)
+				diag("cut %zu: %s\nwant: %s", cut, buf_str(&sn.text), want);
+			same = 0;
+		}
+		objs &= sn.obj_matches;
+		anth &= !strcmp(buf_str(&sn.from_obj), buf_str(&sn.from_text)) && sn.from_obj.len > 0;
+		if (strcmp(buf_str(&sn.flags), flags)) {
+			if (fl)
+				diag("cut %zu: flags %s, want %s", cut, buf_str(&sn.flags), flags);
+			fl = 0;
+		}
+		seen_free(&sn);
+	}
+	ok(same, "%s: the events handed on, in every split of the stream, are the text the translator writes", name);
+	ok(objs, "%s: each event's object is its JSON text, framed as one SSE event", name);
+	ok(fl, "%s: flags mark the usage chunk, the end and errors", name);
+	ok(anth, "%s: an Anthropic client gets the same bytes from the objects as from the text", name);
+	free(want);
+	buf_free(&raw);
+}
+
+static void test_chunks(void)
+{
+	static const char *const a[] = {
+		"message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"usage\":{\"input_tokens\":10,"
+		"\"output_tokens\":1}}}",
+		"content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}",
+		"content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"hm\"}}",
+		"content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}",
+		"content_block_start", "{\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}",
+		"content_block_delta", "{\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"h\\u00e9 \\\"x\\\"\\n\"}}",
+		"content_block_stop", "{\"type\":\"content_block_stop\",\"index\":1}",
+		"content_block_start", "{\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"tool_use\",\"id\":\"tu_1\",\"name\":\"f\",\"input\":{}}}",
+		"content_block_delta", "{\"type\":\"content_block_delta\",\"index\":2,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"a\\\":1}\"}}",
+		"content_block_stop", "{\"type\":\"content_block_stop\",\"index\":2}",
+		"message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":7}}",
+		"message_stop", "{\"type\":\"message_stop\"}",
+		NULL, NULL };
+	check_chunks("Anthropic", dialect_ops(DIALECT_ANTHROPIC), a, "0,0,0,0,0,0,1,2,");
+	static const char *const ae[] = {
+		"message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_2\"}}",
+		"error", "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"busy\"}}",
+		NULL, NULL };
+	check_chunks("Anthropic error", dialect_ops(DIALECT_ANTHROPIC), ae, "0,4,");
+	static const char *const g[] = {
+		"", "{\"responseId\":\"r1\",\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"a\",\"thought\":true},{\"text\":\"b\"}]}}]}",
+		"", "{\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":{\"name\":\"f\",\"args\":{\"x\":2}}}]},"
+		"\"finishReason\":\"STOP\"}],\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":4}}",
+		NULL, NULL };
+	check_chunks("Gemini", dialect_ops(DIALECT_GEMINI), g, "0,0,0,0,0,1,2,");
+	static const char *const ge[] = {
+		"", "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"a\"}]}}]}",
+		NULL, NULL };
+	check_chunks("Gemini cut short", dialect_ops(DIALECT_GEMINI), ge, "0,0,4,");
+}
+
 int main(void)
 {
 	test_auth_lines();
@@ -255,5 +425,6 @@ int main(void)
 	test_usage_streams();
 	test_usage_split();
 	test_usage_bodies();
+	test_chunks();
 	return done_testing();
 }
