@@ -58,17 +58,22 @@ static int carries_usage(const char *d, size_t n)
 }
 
 /* One OpenAI-form event to the client, in the client's dialect (the taps
- * see it first); forward 0: to the taps alone. */
-static int to_client(struct relay *x, const struct chunk *c, int forward)
+ * see it first): sse its text, json the data in it, obj its object when
+ * there is one (NULL: the Anthropic encoder parses json); forward 0: to
+ * the taps alone. (Plain arguments, not a struct chunk: an OpenAI client's
+ * event, the hot path, is written as it came, with nothing built.) */
+static inline int to_client(struct relay *x, const char *sse, size_t sse_len, const char *json, size_t json_len,
+			    const cJSON *obj, int forward)
 {
 	if (filter_has_taps())
-		filter_tap_data(&x->fc, c->json, c->json_len);
+		filter_tap_data(&x->fc, json, json_len);
 	if (!forward)
 		return 0;
 	if (x->client == DIALECT_OPENAI)
-		return http_write(x->r, c->sse, c->sse_len) == 0 ? 0 : -1;
+		return http_write(x->r, sse, sse_len) == 0 ? 0 : -1;
+	struct chunk c = { .obj = obj, .sse = sse, .sse_len = sse_len, .json = json, .json_len = json_len };
 	buf_reset(&x->cout);
-	anthropic_from_oai_chunk(&x->o2a, c, &x->cout);
+	anthropic_from_oai_chunk(&x->o2a, &c, &x->cout);
 	return http_write(x->r, x->cout.data, x->cout.len) == 0 ? 0 : -1;
 }
 
@@ -99,8 +104,7 @@ static int oai_event(const struct sse_event *ev, void *user)
 	if (!ev->data_len)   /* a comment or keep-alive: every SSE client ignores it,
 			      * and writing it tells whether the client is still there */
 		return http_write(x->r, ev->raw, ev->raw_len) == 0 ? 0 : -1;
-	struct chunk c = { .sse = ev->raw, .sse_len = ev->raw_len, .json = ev->data, .json_len = ev->data_len };
-	return to_client(x, &c, forward);
+	return to_client(x, ev->raw, ev->raw_len, ev->data, ev->data_len, NULL, forward);
 }
 
 /* One event of a translated stream, handed on by the translator as it
@@ -117,7 +121,8 @@ static int chat_chunk(const struct chunk *c, void *user)
 		x->saw_done = 1;
 		relay_record(x, 200);
 	}
-	return to_client(x, c, !(c->flags & CHUNK_USAGE) || x->client_usage);
+	return to_client(x, c->sse, c->sse_len, c->json, c->json_len, c->obj,
+			 !(c->flags & CHUNK_USAGE) || x->client_usage);
 }
 
 /* One event from the upstream, in its own dialect. */
