@@ -757,7 +757,7 @@ static cJSON *a2o_chunk_head(const struct anthropic_to_oai *s)
 }
 
 /* One chunk with choices[0] = {index 0, delta (taken), finish_reason}. */
-static int a2o_chunk(const struct anthropic_to_oai *s, struct buf *out, cJSON *delta, const char *finish)
+static int a2o_chunk(const struct anthropic_to_oai *s, struct chunk_sink *out, cJSON *delta, const char *finish)
 {
 	cJSON *c = a2o_chunk_head(s);
 	cJSON *choices = cJSON_AddArrayToObject(c, "choices");
@@ -770,10 +770,10 @@ static int a2o_chunk(const struct anthropic_to_oai *s, struct buf *out, cJSON *d
 		cJSON_AddStringToObject(ch, "finish_reason", finish);
 	else
 		cJSON_AddNullToObject(ch, "finish_reason");
-	return tr_emit_data(out, c);
+	return chunk_emit(out, c, 0);
 }
 
-static int a2o_text(const struct anthropic_to_oai *s, struct buf *out, const char *field, const char *text)
+static int a2o_text(const struct anthropic_to_oai *s, struct chunk_sink *out, const char *field, const char *text)
 {
 	if (!text || !*text)
 		return 0;
@@ -782,7 +782,7 @@ static int a2o_text(const struct anthropic_to_oai *s, struct buf *out, const cha
 	return a2o_chunk(s, out, d, NULL);
 }
 
-static int a2o_start(struct anthropic_to_oai *s, struct buf *out)
+static int a2o_start(struct anthropic_to_oai *s, struct chunk_sink *out)
 {
 	if (s->started)
 		return 0;
@@ -794,7 +794,7 @@ static int a2o_start(struct anthropic_to_oai *s, struct buf *out)
 }
 
 /* tool_calls delta: [{index, (id, type, function.name,) function.arguments}] */
-static int a2o_tool(const struct anthropic_to_oai *s, struct buf *out, const char *id,
+static int a2o_tool(const struct anthropic_to_oai *s, struct chunk_sink *out, const char *id,
 		    const char *name, const char *args)
 {
 	cJSON *d = cJSON_CreateObject();
@@ -825,18 +825,18 @@ static void a2o_usage(struct anthropic_to_oai *s, const cJSON *uo)
 	usage_set(&s->usage, v, 1);
 }
 
-static int a2o_fail(struct anthropic_to_oai *s, struct buf *out, const char *message, const char *code)
+static int a2o_fail(struct anthropic_to_oai *s, struct chunk_sink *out, const char *message, const char *code)
 {
 	s->failed = 1;
 	copy_str(s->error, sizeof(s->error), message);
 	char *msg = xstrdup(message);
 	log_scrub(msg);
-	tr_emit_data(out, oai_error_obj(msg, "upstream_error", code));
+	chunk_emit(out, oai_error_obj(msg, "upstream_error", code), CHUNK_ERROR);
 	free(msg);
 	return -1;
 }
 
-static int a2o_block_start(struct anthropic_to_oai *s, struct buf *out, const cJSON *cb)
+static int a2o_block_start(struct anthropic_to_oai *s, struct chunk_sink *out, const cJSON *cb)
 {
 	const char *t = tr_jstr(cb, "type");
 	if (!t) {
@@ -866,7 +866,7 @@ static int a2o_block_start(struct anthropic_to_oai *s, struct buf *out, const cJ
 	return 0;
 }
 
-static int a2o_block_delta(struct anthropic_to_oai *s, struct buf *out, const cJSON *d)
+static int a2o_block_delta(struct anthropic_to_oai *s, struct chunk_sink *out, const cJSON *d)
 {
 	const char *t = tr_jstr(d, "type");
 	if (!t)
@@ -882,7 +882,7 @@ static int a2o_block_delta(struct anthropic_to_oai *s, struct buf *out, const cJ
 	return 0;   /* signature_delta, citations_delta, ... */
 }
 
-static int a2o_stop(struct anthropic_to_oai *s, struct buf *out)
+static int a2o_stop(struct anthropic_to_oai *s, struct chunk_sink *out)
 {
 	if (!s->finished) {
 		s->finished = 1;
@@ -893,14 +893,21 @@ static int a2o_stop(struct anthropic_to_oai *s, struct buf *out)
 		cJSON *c = a2o_chunk_head(s);
 		cJSON_AddArrayToObject(c, "choices");
 		cJSON_AddItemToObject(c, "usage", oai_usage_json(&s->usage));
-		if (tr_emit_data(out, c) != 0)
+		if (chunk_emit(out, c, CHUNK_USAGE) != 0)
 			return -1;
 	}
-	return buf_puts(out, "data: [DONE]\n\n");
+	return chunk_emit_done(out);
 }
 
 int anthropic_to_oai_feed(struct anthropic_to_oai *s, const char *event, const char *data,
 			  size_t len, struct buf *out)
+{
+	struct chunk_sink k = { .buf = out };
+	return anthropic_to_oai_feed_to(s, event, data, len, &k);
+}
+
+int anthropic_to_oai_feed_to(struct anthropic_to_oai *s, const char *event, const char *data,
+			     size_t len, struct chunk_sink *out)
 {
 	int rc = 0;
 	cJSON *j = NULL;
@@ -967,6 +974,49 @@ int anthropic_to_oai_feed(struct anthropic_to_oai *s, const char *event, const c
 out:
 	cJSON_Delete(j);
 	return rc;
+}
+
+/* ------------------------------------------------ usage alone */
+
+int anthropic_usage_from_event(struct anthropic_usage_scan *s, const char *event, const char *data,
+			       size_t len, struct usage *u)
+{
+	if (s->done || s->failed)
+		return 0;
+	cJSON *j = cJSON_ParseWithLength(data ? data : "", len);
+	int last = 0;
+	const char *type = cJSON_IsObject(j) ? tr_jstr(j, "type") : NULL;
+	if (!type)
+		type = event;
+	if (!cJSON_IsObject(j) || (type && !strcmp(type, "error"))) {
+		s->failed = 1;
+	} else if (type && !strcmp(type, "message_start")) {
+		const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
+		s->reported |= read_usage(cJSON_GetObjectItemCaseSensitive(msg, "usage"), s->v);
+	} else if (type && !strcmp(type, "message_delta")) {
+		s->reported |= read_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"), s->v);
+	} else if (type && !strcmp(type, "message_stop")) {
+		s->done = last = 1;
+	}
+	cJSON_Delete(j);
+	if (s->reported)
+		usage_set(u, s->v, 1);
+	return last;
+}
+
+int anthropic_usage_from_body(const char *body, size_t len, struct usage *u)
+{
+	cJSON *j = cJSON_ParseWithLength(body ? body : "", len);
+	const char *type = tr_jstr(j, "type");
+	int ok = cJSON_IsObject(j) && !(type && !strcmp(type, "error")) &&
+		 cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "content"));
+	if (ok) {
+		long uv[4] = { 0, 0, 0, 0 };
+		int reported = read_usage(cJSON_GetObjectItemCaseSensitive(j, "usage"), uv);
+		usage_set(u, uv, reported);
+	}
+	cJSON_Delete(j);
+	return ok;
 }
 
 /* ======================================================= Anthropic → OpenAI */
@@ -1615,6 +1665,8 @@ static int o2a_fail(struct anthropic_from_oai *s, struct buf *out, const char *t
 	return -1;
 }
 
+static int o2a_feed_obj(struct anthropic_from_oai *s, const cJSON *j, struct buf *out);
+
 int anthropic_from_oai_feed(struct anthropic_from_oai *s, const char *data, size_t len, struct buf *out)
 {
 	int rc = 0;
@@ -1637,11 +1689,31 @@ int anthropic_from_oai_feed(struct anthropic_from_oai *s, const char *data, size
 		rc = o2a_fail(s, out, "api_error", "the upstream sent an event that is not JSON");
 		goto out;
 	}
+	rc = o2a_feed_obj(s, j, out);
+out:
+	cJSON_Delete(j);
+	return rc;
+}
+
+int anthropic_from_oai_chunk(struct anthropic_from_oai *s, const struct chunk *c, struct buf *out)
+{
+	if (!c->obj)
+		return anthropic_from_oai_feed(s, c->json, c->json_len, out);
+	if (s->done)
+		return 1;
+	if (s->failed)
+		return -1;
+	return o2a_feed_obj(s, c->obj, out);
+}
+
+/* One chunk (a JSON object) of an unfinished stream. */
+static int o2a_feed_obj(struct anthropic_from_oai *s, const cJSON *j, struct buf *out)
+{
+	int rc = 0;
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
 	if (e && !cJSON_IsNull(e)) {
 		const char *m = cJSON_IsString(e) ? e->valuestring : tr_jstr(e, "message");
-		rc = o2a_fail(s, out, "api_error", m ? m : "the upstream reported an error");
-		goto out;
+		return o2a_fail(s, out, "api_error", m ? m : "the upstream reported an error");
 	}
 	if (!s->started && tr_jstr(j, "id"))
 		snprintf(s->id, sizeof(s->id), "msg_%s", tr_jstr(j, "id"));
@@ -1670,8 +1742,6 @@ int anthropic_from_oai_feed(struct anthropic_from_oai *s, const char *data, size
 		s->failed = 1;
 		copy_str(s->error, sizeof(s->error), "the translated stream exceeds its buffer");
 	}
-out:
-	cJSON_Delete(j);
 	return rc;
 }
 

@@ -2,6 +2,7 @@
 #ifndef LLMGATE_ANTHROPIC_H
 #define LLMGATE_ANTHROPIC_H
 #include "buf.h"
+#include "chunk.h"
 #include "usage.h"
 #include <cjson/cJSON.h>
 #include <stddef.h>
@@ -113,6 +114,41 @@ void anthropic_to_oai_init(struct anthropic_to_oai *s, const char *model, int in
  * and append nothing. */
 int anthropic_to_oai_feed(struct anthropic_to_oai *s, const char *event, const char *data,
 			  size_t len, struct buf *out);
+/* The same, each OpenAI event handed to out (chunk.h) as it is made: the
+ * finish chunk plain, the usage chunk CHUNK_USAGE, the end CHUNK_DONE, an
+ * error event CHUNK_ERROR. When out's callback stops the stream, feed
+ * returns -1 (out->stopped says so). */
+int anthropic_to_oai_feed_to(struct anthropic_to_oai *s, const char *event, const char *data,
+			     size_t len, struct chunk_sink *out);
+
+/* ------------------------------------------------ usage alone */
+
+/* The usage of a native Anthropic answer, read without translating it (a
+ * passthrough client gets the upstream's bytes; the gateway needs only
+ * their usage). The counts are the translator's: prompt = input +
+ * cache_read + cache_creation, completion = output, cached = cache_read. */
+struct anthropic_usage_scan {
+	long v[4];       /* input, output, cache_read, cache_creation so far */
+	int reported;    /* some usage came */
+	int done;        /* message_stop came */
+	int failed;      /* an error event, or data that is not JSON */
+};
+
+/* One event of a stream (a zeroed scan starts one): message_start's
+ * message.usage and message_delta's usage update the counts (fields
+ * present overwrite, others stay), and *u gets them once any came. After
+ * message_stop, an error event or data that is not a JSON object, nothing
+ * more is read (as anthropic_to_oai_feed stops). Returns 1 when the event
+ * was message_stop (the data's "type" wins over event, which may be NULL),
+ * else 0. */
+int anthropic_usage_from_event(struct anthropic_usage_scan *s, const char *event, const char *data,
+			       size_t len, struct usage *u);
+
+/* A whole Messages body: *u gets its usage as anthropic_response_to_oai
+ * reads it (reported 0 when the message had none); a body that is not a
+ * message (not JSON, an error, no content array) leaves *u as it was.
+ * Returns 1 when *u was set. */
+int anthropic_usage_from_body(const char *body, size_t len, struct usage *u);
 
 /* ------------------------------------------------ Anthropic → OpenAI */
 
@@ -173,6 +209,11 @@ void anthropic_from_oai_init(struct anthropic_from_oai *s, const char *model);
  * when it fit, s->error says why. After 1 or -1 feeds append nothing. */
 int anthropic_from_oai_feed(struct anthropic_from_oai *s, const char *data, size_t len,
 			    struct buf *out);
+/* The same for one event as a structured value (chunk.h): its object
+ * taken as it is, without parsing its text (the text when it has none);
+ * what is appended to out is byte for byte what anthropic_from_oai_feed
+ * appends for the event's data. */
+int anthropic_from_oai_chunk(struct anthropic_from_oai *s, const struct chunk *c, struct buf *out);
 
 /* The upstream stream ended (EOF). Returns 1 if the message is complete
  * (after appending the closing events if a finish_reason came but no

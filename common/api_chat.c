@@ -57,7 +57,28 @@ static int carries_usage(const char *d, size_t n)
 	return 0;
 }
 
-/* One OpenAI-format event, on its way to the client. */
+/* One OpenAI-form event to the client, in the client's dialect (the taps
+ * see it first): sse its text, json the data in it, obj its object when
+ * there is one (NULL: the Anthropic encoder parses json); forward 0: to
+ * the taps alone. (Plain arguments, not a struct chunk: an OpenAI client's
+ * event, the hot path, is written as it came, with nothing built.) */
+static inline int to_client(struct relay *x, const char *sse, size_t sse_len, const char *json, size_t json_len,
+			    const cJSON *obj, int forward)
+{
+	if (filter_has_taps())
+		filter_tap_data(&x->fc, json, json_len);
+	if (!forward)
+		return 0;
+	if (x->client == DIALECT_OPENAI)
+		return http_write(x->r, sse, sse_len) == 0 ? 0 : -1;
+	struct chunk c = { .obj = obj, .sse = sse, .sse_len = sse_len, .json = json, .json_len = json_len };
+	buf_reset(&x->cout);
+	anthropic_from_oai_chunk(&x->o2a, &c, &x->cout);
+	return http_write(x->r, x->cout.data, x->cout.len) == 0 ? 0 : -1;
+}
+
+/* One OpenAI-format event from an OpenAI upstream, on its way to the
+ * client. */
 static int oai_event(const struct sse_event *ev, void *user)
 {
 	struct relay *x = user;
@@ -83,37 +104,25 @@ static int oai_event(const struct sse_event *ev, void *user)
 	if (!ev->data_len)   /* a comment or keep-alive: every SSE client ignores it,
 			      * and writing it tells whether the client is still there */
 		return http_write(x->r, ev->raw, ev->raw_len) == 0 ? 0 : -1;
-	if (filter_has_taps())
-		filter_tap_data(&x->fc, ev->data, ev->data_len);
-	if (!forward)
-		return 0;
-	if (x->client == DIALECT_OPENAI)
-		return http_write(x->r, ev->raw, ev->raw_len) == 0 ? 0 : -1;
-	buf_reset(&x->cout);
-	anthropic_from_oai_feed(&x->o2a, ev->data, ev->data_len, &x->cout);
-	return http_write(x->r, x->cout.data, x->cout.len) == 0 ? 0 : -1;
+	return to_client(x, ev->raw, ev->raw_len, ev->data, ev->data_len, NULL, forward);
 }
 
-/* The translator's output in x->tx, handed to oai_event event by event
- * as structured values, without parsing it as SSE again: the translators
- * write nothing but complete "data: JSON\n\n" events (tr_emit_data, and
- * "data: [DONE]\n\n"), and unformatted JSON holds no newline. ev.data is
- * not NUL-terminated here: oai_event reads it by its length. An event over
- * BUF_CAP_SSE_EVENT stops the stream, as the SSE parser's cap would. */
-static int chat_translated(struct relay *x)
+/* One event of a translated stream, handed on by the translator as it
+ * is made (chunk.h): its flags say what oai_event finds out by looking.
+ * An event over BUF_CAP_SSE_EVENT stops the stream, as the SSE parser's
+ * cap would. */
+static int chat_chunk(const struct chunk *c, void *user)
 {
-	const char *p = x->tx.data, *end = p ? p + x->tx.len : NULL;
-	while (p && p < end) {
-		const char *e = memmem(p, (size_t)(end - p), "\n\n", 2);
-		if (!e || e - p < 6 || memcmp(p, "data: ", 6) || (size_t)(e + 2 - p) > BUF_CAP_SSE_EVENT)
-			return -1;
-		struct sse_event ev = { .raw = p, .raw_len = (size_t)(e + 2 - p), .event = "",
-					.data = p + 6, .data_len = (size_t)(e - p - 6) };
-		if (oai_event(&ev, x) != 0)
-			return -1;
-		p = e + 2;
+	struct relay *x = user;
+	if (c->sse_len > BUF_CAP_SSE_EVENT)
+		return -1;
+	x->events++;
+	if (c->flags & CHUNK_DONE) {
+		x->saw_done = 1;
+		relay_record(x, 200);
 	}
-	return 0;
+	return to_client(x, c->sse, c->sse_len, c->json, c->json_len, c->obj,
+			 !(c->flags & CHUNK_USAGE) || x->client_usage);
 }
 
 /* One event from the upstream, in its own dialect. */
@@ -123,14 +132,13 @@ static int up_event(const struct sse_event *ev, void *user)
 	const struct dialect_ops *d = x->dops;
 	if (!d->stream_feed)
 		return oai_event(ev, x);
-	buf_reset(&x->tx);
 	if (!x->passthrough && d->keepalive_event && !strcmp(ev->event, d->keepalive_event))
 		/* a keep-alive: passed on as an SSE comment, which also finds
 		 * out whether the client is still there */
 		return http_write(x->r, ": ping\n\n", 8) == 0 ? 0 : -1;
-	d->stream_feed(&x->ds, ev, &x->tx, &x->usage);
 	if (x->passthrough) {   /* Anthropic to Anthropic: the event as it came */
 		x->events++;
+		d->usage_from_event(&x->ds, ev, &x->usage);
 		if (!strcmp(ev->event, "message_stop") ||
 		    (ev->data_len && memmem(ev->data, ev->data_len, "\"message_stop\"", 14))) {
 			x->saw_done = 1;
@@ -138,7 +146,9 @@ static int up_event(const struct sse_event *ev, void *user)
 		}
 		return http_write(x->r, ev->raw, ev->raw_len) == 0 ? 0 : -1;
 	}
-	return chat_translated(x);
+	struct chunk_sink k = { .buf = &x->tx, .fn = chat_chunk, .user = x };
+	d->stream_feed(&x->ds, ev, &k, &x->usage);
+	return k.stopped ? -1 : 0;
 }
 
 static int chat_on_data(void *user, const char *p, size_t n)
@@ -269,9 +279,8 @@ static char *success_as_oai(struct relay *x)
 static void finish_stream(struct relay *x, int ok)
 {
 	if (ok && x->dops->stream_finish && !x->saw_done) {
-		buf_reset(&x->tx);
-		x->dops->stream_finish(&x->ds, &x->tx);
-		chat_translated(x);
+		struct chunk_sink k = { .buf = &x->tx, .fn = chat_chunk, .user = x };
+		x->dops->stream_finish(&x->ds, &k);
 	}
 	if (x->r->client_gone)
 		return;

@@ -34,26 +34,14 @@ static int proxy_on_head(void *user, int status, const char *ctype, long retry_a
 	return 0;
 }
 
-/* One upstream event of a passed-through stream: read usage, record before
- * the stream's last event, forward it as it is. */
+/* One upstream event of a passed-through stream: read its usage (not
+ * translated), record before the stream's last event, forward it as it
+ * is. */
 static int proxy_event(const struct sse_event *ev, void *user)
 {
 	struct relay *x = user;
-	int last = 0;
 	x->events++;
-	if (x->dops->stream_feed) {
-		buf_reset(&x->tx);
-		x->dops->stream_feed(&x->ds, ev, &x->tx, &x->usage);
-		last = x->dops->stream_last(&x->ds, ev);
-	} else if (ev->data_len == 6 && !memcmp(ev->data, "[DONE]", 6)) {
-		last = 1;
-	} else if (ev->data_len && memmem(ev->data, ev->data_len, "\"usage\"", 7)) {
-		cJSON *j = cJSON_ParseWithLength(ev->data, ev->data_len);
-		if (j)
-			usage_from_json(j, &x->usage);
-		cJSON_Delete(j);
-	}
-	if (last) {
+	if (x->dops->usage_from_event(&x->ds, ev, &x->usage)) {
 		x->saw_done = 1;
 		relay_record(x, 200);
 	}
@@ -64,21 +52,6 @@ static int proxy_on_data(void *user, const char *p, size_t n)
 {
 	struct relay *x = user;
 	return relay_data(x, p, n, x->ctype, proxy_event);
-}
-
-/* Usage from a buffered answer, by the upstream's dialect. */
-static void proxy_body_usage(struct relay *x)
-{
-	char err[64];
-	const char *b = buf_str(&x->body);
-	if (x->dops->response_to_oai) {
-		free(x->dops->response_to_oai(b, x->body.len, x->requested, &x->usage, err, sizeof(err)));
-	} else {
-		cJSON *j = cJSON_ParseWithLength(b, x->body.len);
-		if (cJSON_IsObject(j))
-			usage_from_json(j, &x->usage);
-		cJSON_Delete(j);
-	}
 }
 
 /* Answer a proxied request no attempt of which reached the client, by how
@@ -141,7 +114,7 @@ static void proxy_streamed(struct relay *x, const struct route_target *t, const 
 static void proxy_answer(struct relay *x)
 {
 	if (x->status >= 200 && x->status < 300)
-		proxy_body_usage(x);
+		x->dops->usage_from_body(buf_str(&x->body), x->body.len, &x->usage);
 	char extra[RELAY_EXTRA_HDR_MAX];
 	relay_answer_headers(x, NULL, extra, sizeof(extra));
 	relay_record(x, x->status);

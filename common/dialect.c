@@ -22,12 +22,15 @@ static char *anthropic_error_for(int status, const char *message)
 static void anthropic_stream_init(struct dialect_stream *s, const char *model, int include_usage)
 {
 	anthropic_to_oai_init(&s->a2o, model, include_usage);
+	memset(&s->ascan, 0, sizeof(s->ascan));
 }
 
-static void anthropic_stream_feed(struct dialect_stream *s, const struct sse_event *ev, struct buf *out,
+static void anthropic_stream_feed(struct dialect_stream *s, const struct sse_event *ev, struct chunk_sink *out,
 				  struct usage *u)
 {
-	anthropic_to_oai_feed(&s->a2o, ev->event, ev->data, ev->data_len, out);
+	if (s->a2o.usage.reported)
+		*u = s->a2o.usage;
+	anthropic_to_oai_feed_to(&s->a2o, ev->event, ev->data, ev->data_len, out);
 	if (s->a2o.usage.reported)
 		*u = s->a2o.usage;
 }
@@ -41,15 +44,18 @@ static int anthropic_stream_last(const struct dialect_stream *s, const struct ss
 static void gemini_stream_init(struct dialect_stream *s, const char *model, int include_usage)
 {
 	gemini_to_oai_init(&s->g2o, model, include_usage);
+	memset(&s->gscan, 0, sizeof(s->gscan));
 }
 
 /* Gemini's events without data (comments) carry nothing to translate. */
-static void gemini_stream_feed(struct dialect_stream *s, const struct sse_event *ev, struct buf *out,
+static void gemini_stream_feed(struct dialect_stream *s, const struct sse_event *ev, struct chunk_sink *out,
 			       struct usage *u)
 {
 	if (!ev->data_len)
 		return;
-	gemini_to_oai_feed(&s->g2o, ev->data, ev->data_len, out);
+	if (s->g2o.usage.reported)
+		*u = s->g2o.usage;
+	gemini_to_oai_feed_to(&s->g2o, ev->data, ev->data_len, out);
 	if (s->g2o.usage.reported)
 		*u = s->g2o.usage;
 }
@@ -61,9 +67,58 @@ static int gemini_stream_last(const struct dialect_stream *s, const struct sse_e
 	return ev->data_len && memmem(ev->data, ev->data_len, "\"finishReason\"", 14) != NULL;
 }
 
-static void gemini_stream_finish(struct dialect_stream *s, struct buf *out)
+/* OpenAI's events are read only when they carry usage. */
+static int openai_usage_from_event(struct dialect_stream *s, const struct sse_event *ev, struct usage *u)
 {
-	gemini_to_oai_finish(&s->g2o, out);
+	(void)s;
+	if (ev->data_len == 6 && !memcmp(ev->data, "[DONE]", 6))
+		return 1;
+	if (ev->data_len && memmem(ev->data, ev->data_len, "\"usage\"", 7)) {
+		cJSON *j = cJSON_ParseWithLength(ev->data, ev->data_len);
+		if (j)
+			usage_from_json(j, u);
+		cJSON_Delete(j);
+	}
+	return 0;
+}
+
+static void openai_usage_from_body(const char *body, size_t len, struct usage *u)
+{
+	cJSON *j = cJSON_ParseWithLength(body, len);
+	if (cJSON_IsObject(j))
+		usage_from_json(j, u);
+	cJSON_Delete(j);
+}
+
+/* events without data (comments) carry nothing */
+static int anthropic_usage_event(struct dialect_stream *s, const struct sse_event *ev, struct usage *u)
+{
+	if (!ev->data_len)
+		return 0;
+	return anthropic_usage_from_event(&s->ascan, ev->event, ev->data, ev->data_len, u);
+}
+
+static void anthropic_usage_body(const char *body, size_t len, struct usage *u)
+{
+	anthropic_usage_from_body(body, len, u);
+}
+
+/* events without data (comments) carry nothing */
+static int gemini_usage_event(struct dialect_stream *s, const struct sse_event *ev, struct usage *u)
+{
+	if (ev->data_len)
+		gemini_usage_from_event(&s->gscan, ev->data, ev->data_len, u);
+	return gemini_stream_last(s, ev);
+}
+
+static void gemini_usage_body(const char *body, size_t len, struct usage *u)
+{
+	gemini_usage_from_body(body, len, u);
+}
+
+static void gemini_stream_finish(struct dialect_stream *s, struct chunk_sink *out)
+{
+	gemini_to_oai_finish_to(&s->g2o, out);
 }
 
 static char *openai_chat_request(cJSON *req, const char *raw, size_t raw_len, const char *model, int stream,
@@ -108,6 +163,7 @@ static const struct dialect_ops ops[] = {
 	[DIALECT_OPENAI] = {
 		.id = DIALECT_OPENAI, .auth_prefix = "Authorization: Bearer ", .chat_suffix = "/chat/completions",
 		.chat_request = openai_chat_request,
+		.usage_from_event = openai_usage_from_event, .usage_from_body = openai_usage_from_body,
 	},
 	[DIALECT_ANTHROPIC] = {
 		.id = DIALECT_ANTHROPIC, .auth_prefix = "x-api-key: ", .headers = anthropic_headers,
@@ -115,6 +171,7 @@ static const struct dialect_ops ops[] = {
 		.response_to_oai = anthropic_response_to_oai, .error_to_oai = anthropic_error_to_oai, .error_json = anthropic_error_for,
 		.stream_init = anthropic_stream_init, .stream_feed = anthropic_stream_feed,
 		.stream_last = anthropic_stream_last, .keepalive_event = "ping",
+		.usage_from_event = anthropic_usage_event, .usage_from_body = anthropic_usage_body,
 	},
 	[DIALECT_GEMINI] = {
 		.id = DIALECT_GEMINI, .auth_prefix = "x-goog-api-key: ", .model_path = gemini_chat_path,
@@ -123,6 +180,7 @@ static const struct dialect_ops ops[] = {
 		.key_invalid = gemini_key_invalid, .error_json = gemini_error_json,
 		.stream_init = gemini_stream_init, .stream_feed = gemini_stream_feed,
 		.stream_last = gemini_stream_last, .stream_finish = gemini_stream_finish,
+		.usage_from_event = gemini_usage_event, .usage_from_body = gemini_usage_body,
 	},
 };
 

@@ -8,6 +8,7 @@
 #define LLMGATE_DIALECT_H
 #include "anthropic.h"
 #include "buf.h"
+#include "chunk.h"
 #include "config.h"
 #include "gemini.h"
 #include "sse.h"
@@ -15,10 +16,13 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
-/* A stream translator's state (the one of the attempt's dialect in use). */
+/* A stream's state for the attempt's dialect: its translator's, and its
+ * usage reader's (passthrough). stream_init starts both. */
 struct dialect_stream {
 	struct anthropic_to_oai a2o;
 	struct gemini_to_oai g2o;
+	struct anthropic_usage_scan ascan;
+	struct gemini_usage_scan gscan;
 };
 
 struct dialect_ops {
@@ -65,16 +69,32 @@ struct dialect_ops {
 	/* Start one (model: the client's name; include_usage: emit the usage
 	 * chunk). */
 	void (*stream_init)(struct dialect_stream *s, const char *model, int include_usage);
-	/* One upstream event: complete OpenAI SSE events appended to out;
-	 * when the stream reported usage so far, *u gets it. */
-	void (*stream_feed)(struct dialect_stream *s, const struct sse_event *ev, struct buf *out, struct usage *u);
+	/* One upstream event: each OpenAI event it makes handed to out
+	 * (chunk.h: a callback, or SSE text appended to out->buf); when the
+	 * stream reported usage so far, *u gets it, before and after the
+	 * event (the end, CHUNK_DONE, comes in an event that reports none, so
+	 * *u is whole when it comes). */
+	void (*stream_feed)(struct dialect_stream *s, const struct sse_event *ev, struct chunk_sink *out,
+			    struct usage *u);
 	/* 1 when ev (just fed) was the stream's last event. */
 	int (*stream_last)(const struct dialect_stream *s, const struct sse_event *ev);
 	/* The closing events a stream that ended without its last event
 	 * still owes (NULL: none: it just ends). */
-	void (*stream_finish)(struct dialect_stream *s, struct buf *out);
+	void (*stream_finish)(struct dialect_stream *s, struct chunk_sink *out);
 	/* an event that is only a keep-alive ("ping"), or NULL */
 	const char *keepalive_event;
+
+	/* Usage of a native answer, read without translating it (for
+	 * passthrough clients, who get the upstream's bytes). Never NULL. */
+	/* One upstream event of a stream begun by stream_init (or with s
+	 * zeroed): *u gets the usage reported so far, when some came (as
+	 * stream_feed would set it). Returns 1 when ev was the stream's last
+	 * event (OpenAI's [DONE], Anthropic's message_stop, Gemini's chunk
+	 * with a finishReason), else 0. */
+	int (*usage_from_event)(struct dialect_stream *s, const struct sse_event *ev, struct usage *u);
+	/* A buffered 2xx body: *u gets its usage as response_to_oai would read
+	 * it; a body that is not an answer leaves *u alone. */
+	void (*usage_from_body)(const char *body, size_t len, struct usage *u);
 };
 
 /* The ops of dialect d; never NULL (an unknown value gets OpenAI's). */

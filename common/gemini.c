@@ -743,6 +743,37 @@ out:
 	return result;
 }
 
+/* ======================================================= usage alone */
+
+void gemini_usage_from_event(struct gemini_usage_scan *s, const char *data, size_t len, struct usage *u)
+{
+	if (s->failed)
+		return;
+	cJSON *j = cJSON_ParseWithLength(data ? data : "", len);
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+	if (!cJSON_IsObject(j) || (e && !cJSON_IsNull(e)))
+		s->failed = 1;
+	else
+		read_usage(cJSON_GetObjectItemCaseSensitive(j, "usageMetadata"), &s->usage);
+	cJSON_Delete(j);
+	if (s->usage.reported)
+		*u = s->usage;
+}
+
+int gemini_usage_from_body(const char *body, size_t len, struct usage *u)
+{
+	cJSON *j = cJSON_ParseWithLength(body ? body : "", len);
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+	int ok = cJSON_IsObject(j) && !(e && !cJSON_IsNull(e));
+	if (ok) {
+		struct usage us = { 0, 0, 0, 0, 0 };
+		read_usage(cJSON_GetObjectItemCaseSensitive(j, "usageMetadata"), &us);
+		*u = us;
+	}
+	cJSON_Delete(j);
+	return ok;
+}
+
 /* ======================================================= stream */
 
 void gemini_to_oai_init(struct gemini_to_oai *s, const char *model, int include_usage)
@@ -764,7 +795,7 @@ static cJSON *g2o_head(const struct gemini_to_oai *s)
 	return c;
 }
 
-static int g2o_chunk(struct gemini_to_oai *s, struct buf *out, int index, cJSON *delta, const char *finish)
+static int g2o_chunk(struct gemini_to_oai *s, struct chunk_sink *out, int index, cJSON *delta, const char *finish)
 {
 	cJSON *c = g2o_head(s);
 	cJSON *choices = cJSON_AddArrayToObject(c, "choices");
@@ -778,10 +809,10 @@ static int g2o_chunk(struct gemini_to_oai *s, struct buf *out, int index, cJSON 
 	else
 		cJSON_AddNullToObject(ch, "finish_reason");
 	s->started = 1;
-	return tr_emit_data(out, c);
+	return chunk_emit(out, c, 0);
 }
 
-static int g2o_choice(struct gemini_to_oai *s, struct buf *out, int index)
+static int g2o_choice(struct gemini_to_oai *s, struct chunk_sink *out, int index)
 {
 	if (s->seen[index])
 		return 0;
@@ -792,18 +823,18 @@ static int g2o_choice(struct gemini_to_oai *s, struct buf *out, int index)
 	return g2o_chunk(s, out, index, d, NULL);
 }
 
-static int g2o_fail(struct gemini_to_oai *s, struct buf *out, const char *message, const char *code)
+static int g2o_fail(struct gemini_to_oai *s, struct chunk_sink *out, const char *message, const char *code)
 {
 	s->failed = 1;
 	snprintf(s->error, sizeof(s->error), "%s", message);
 	char *msg = xstrdup(message);
 	log_scrub(msg);
-	tr_emit_data(out, oai_error_obj(msg, "upstream_error", code));
+	chunk_emit(out, oai_error_obj(msg, "upstream_error", code), CHUNK_ERROR);
 	free(msg);
 	return -1;
 }
 
-static int g2o_candidate(struct gemini_to_oai *s, struct buf *out, const cJSON *cand, int index)
+static int g2o_candidate(struct gemini_to_oai *s, struct chunk_sink *out, const cJSON *cand, int index)
 {
 	const cJSON *parts = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cand, "content"), "parts");
 	const cJSON *p;
@@ -835,6 +866,18 @@ static int g2o_candidate(struct gemini_to_oai *s, struct buf *out, const cJSON *
 }
 
 int gemini_to_oai_feed(struct gemini_to_oai *s, const char *data, size_t len, struct buf *out)
+{
+	struct chunk_sink k = { .buf = out };
+	return gemini_to_oai_feed_to(s, data, len, &k);
+}
+
+int gemini_to_oai_finish(struct gemini_to_oai *s, struct buf *out)
+{
+	struct chunk_sink k = { .buf = out };
+	return gemini_to_oai_finish_to(s, &k);
+}
+
+int gemini_to_oai_feed_to(struct gemini_to_oai *s, const char *data, size_t len, struct chunk_sink *out)
 {
 	int rc = 0;
 	cJSON *j = NULL;
@@ -888,7 +931,7 @@ out:
 	return rc;
 }
 
-int gemini_to_oai_finish(struct gemini_to_oai *s, struct buf *out)
+int gemini_to_oai_finish_to(struct gemini_to_oai *s, struct chunk_sink *out)
 {
 	int any = 0;
 	if (s->done)
@@ -907,10 +950,10 @@ int gemini_to_oai_finish(struct gemini_to_oai *s, struct buf *out)
 		cJSON *c = g2o_head(s);
 		cJSON_AddArrayToObject(c, "choices");
 		cJSON_AddItemToObject(c, "usage", oai_usage_json(&s->usage));
-		if (tr_emit_data(out, c) != 0)
+		if (chunk_emit(out, c, CHUNK_USAGE) != 0)
 			goto over;
 	}
-	if (buf_puts(out, "data: [DONE]\n\n") != 0)
+	if (chunk_emit_done(out) != 0)
 		goto over;
 	s->done = 1;
 	return 1;

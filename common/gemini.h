@@ -2,6 +2,7 @@
 #ifndef LLMGATE_GEMINI_H
 #define LLMGATE_GEMINI_H
 #include "buf.h"
+#include "chunk.h"
 #include "usage.h"
 #include <cjson/cJSON.h>
 #include <stddef.h>
@@ -82,6 +83,25 @@ char *gemini_request_from_oai(const cJSON *req, char *err, size_t errlen);
 char *gemini_response_to_oai(const char *body, size_t len, const char *model,
 			     struct usage *u, char *err, size_t errlen);
 
+/* The usage of a native Gemini answer, read without translating it (a
+ * passthrough client gets the upstream's bytes; the gateway needs only
+ * their usage), counted as gemini_response_to_oai counts it. */
+struct gemini_usage_scan {
+	struct usage usage;   /* the last usageMetadata seen */
+	int failed;           /* an error object, or data that is not JSON */
+};
+
+/* The data of one stream event (a zeroed scan starts one): the last
+ * usageMetadata seen counts, and *u gets it once one came. After an error
+ * object or data that is not a JSON object nothing more is read (as
+ * gemini_to_oai_feed stops). */
+void gemini_usage_from_event(struct gemini_usage_scan *s, const char *data, size_t len, struct usage *u);
+
+/* A whole generateContent body: *u gets its usageMetadata (all 0,
+ * reported 0, when it has none); a body that is not JSON or is an error
+ * object leaves *u as it was. Returns 1 when *u was set. */
+int gemini_usage_from_body(const char *body, size_t len, struct usage *u);
+
 /* streamGenerateContent?alt=sse events → OpenAI chunks. Feed the data of
  * each SSE event; each call appends complete OpenAI SSE events ("data:
  * {...}\n\n") to out, which the caller sends and may reset between calls.
@@ -124,6 +144,13 @@ int gemini_to_oai_feed(struct gemini_to_oai *s, const char *data, size_t len, st
  * an error event was appended (if s->started is 0 nothing was appended
  * before it, so the router can answer with an HTTP error instead). */
 int gemini_to_oai_finish(struct gemini_to_oai *s, struct buf *out);
+
+/* The same two, each OpenAI event handed to out (chunk.h) as it is made:
+ * the usage chunk CHUNK_USAGE, the end CHUNK_DONE, an error event
+ * CHUNK_ERROR. When out's callback stops the stream they return -1
+ * (out->stopped says so). */
+int gemini_to_oai_feed_to(struct gemini_to_oai *s, const char *data, size_t len, struct chunk_sink *out);
+int gemini_to_oai_finish_to(struct gemini_to_oai *s, struct chunk_sink *out);
 
 /* ------------------------------------------------ errors */
 

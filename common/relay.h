@@ -54,7 +54,7 @@ struct relay {
 	struct buf body;           /* buffered body (non-stream or error) */
 	int body_truncated;
 	struct sse_parser sse;     /* upstream events */
-	struct buf tx;             /* translated OpenAI events */
+	struct buf tx;             /* one translated OpenAI event (chunk_sink scratch) */
 	struct buf cout;           /* events for an Anthropic client */
 	struct dialect_stream ds;  /* the upstream's stream, to OpenAI form */
 	struct anthropic_from_oai o2a;

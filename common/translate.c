@@ -31,16 +31,6 @@ int tr_blank(const char *s)
 	return 1;
 }
 
-/* Append j printed as "data: JSON\n\n" and delete it; -1 if over cap. */
-int tr_emit_data(struct buf *out, cJSON *j)
-{
-	char *s = cJSON_PrintUnformatted(j);
-	int rc = s ? buf_printf(out, "data: %s\n\n", s) : -1;
-	free(s);
-	cJSON_Delete(j);
-	return rc;
-}
-
 /* System/developer message text appended to sys. */
 int tr_system_text(const cJSON *content, struct buf *sys, int mi, char *err, size_t errlen)
 {

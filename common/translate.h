@@ -18,8 +18,6 @@ void tr_add_turn(cJSON *list, const char *role, cJSON *items, const char *member
 const char *tr_error_type(int status);
 /* Is s NULL, empty or only white space? */
 int tr_blank(const char *s);
-/* Append j printed as "data: JSON\n\n" and delete it; -1 if over cap. */
-int tr_emit_data(struct buf *out, cJSON *j);
 /* An OpenAI system/developer message's content (a string or text parts)
  * appended to sys, paragraphs apart; -1 with a reason in err for anything
  * else (mi: the message's index, for the reason). */

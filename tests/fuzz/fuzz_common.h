@@ -5,9 +5,12 @@
  * exercised, but nothing is printed. */
 #ifndef LLMGATE_FUZZ_COMMON_H
 #define LLMGATE_FUZZ_COMMON_H
+#include "anthropic.h"
 #include "buf.h"
+#include "chunk.h"
 #include "log.h"
 #include "sse.h"
+#include "usage.h"
 #include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -77,6 +80,13 @@ static inline int fuzz_skip_huge_index(const char *data, size_t len)
 }
 
 /* A NUL-terminated copy of the input (free()). */
+/* Do two usage values hold the same counts (padding aside)? */
+static inline int fuzz_same_usage(const struct usage *a, const struct usage *b)
+{
+	return a->prompt == b->prompt && a->completion == b->completion && a->cached == b->cached &&
+	       a->reasoning == b->reasoning && a->reported == b->reported;
+}
+
 static inline char *fuzz_strndup(const uint8_t *data, size_t size)
 {
 	char *s = malloc(size + 1);
@@ -155,4 +165,38 @@ void __wrap_log_msg(enum log_level lvl, const char *fmt, ...)
 		return;
 	log_scrub(line);
 }
+/* One event a translator handed on (chunk.h), checked: complete SSE with
+ * JSON data, one data event, its object its text, none after the end or
+ * an error (*ended). Then fed to the Anthropic encoder both ways, as a
+ * structured value (o2a) and as text (o2a_text), which must write the same
+ * bytes (into out and out2); the first's return value. */
+static inline int fuzz_check_chunk(const char *what, const struct chunk *c, int *ended,
+				   struct anthropic_from_oai *o2a, struct anthropic_from_oai *o2a_text,
+				   struct buf *out, struct buf *out2)
+{
+	FUZZ_ASSERT(!*ended, "%s: an event after the end or an error: %.200s", what, c->json);
+	*ended = (c->flags & (CHUNK_DONE | CHUNK_ERROR)) != 0;
+	fuzz_check_sse_text(what, c->sse, c->sse_len);
+	FUZZ_ASSERT(c->sse_len == c->json_len + 8 && c->json == c->sse + 6, "%s: a chunk is not one data event", what);
+	if (c->obj) {
+		char *p = cJSON_PrintUnformatted(c->obj);
+		FUZZ_ASSERT(p && strlen(p) == c->json_len && !memcmp(p, c->json, c->json_len),
+			    "%s: a chunk's object is not its text: %.200s", what, c->json);
+		free(p);
+	} else {
+		FUZZ_ASSERT((c->flags & CHUNK_DONE) && c->json_len == 6, "%s: a chunk without its object", what);
+	}
+	if (fuzz_skip_huge_index(c->json, c->json_len))
+		return 0;
+	buf_reset(out);
+	int rc = anthropic_from_oai_chunk(o2a, c, out);
+	FUZZ_ASSERT(rc >= -1 && rc <= 1, "anthropic_from_oai_chunk returned %d", rc);
+	fuzz_check_sse_text("anthropic_from_oai_chunk", out->data, out->len);
+	buf_reset(out2);
+	int rc2 = anthropic_from_oai_feed(o2a_text, c->json, c->json_len, out2);
+	FUZZ_ASSERT(rc2 == rc && out->len == out2->len && !memcmp(buf_str(out), buf_str(out2), out->len),
+		    "the Anthropic encoder wrote other bytes from the object (%d) than from the text (%d)", rc, rc2);
+	return rc;
+}
+
 #endif
