@@ -42,21 +42,6 @@ static int emit_event(struct buf *out, const char *name, cJSON *j)
 	return rc;
 }
 
-/* {"error":{"message","type","param":null,"code"}} as a cJSON object. */
-static cJSON *oai_error_obj(const char *message, const char *type, const char *code)
-{
-	cJSON *root = cJSON_CreateObject();
-	cJSON *e = cJSON_AddObjectToObject(root, "error");
-	cJSON_AddStringToObject(e, "message", message ? message : "");
-	cJSON_AddStringToObject(e, "type", type ? type : "upstream_error");
-	cJSON_AddNullToObject(e, "param");
-	if (code)
-		cJSON_AddStringToObject(e, "code", code);
-	else
-		cJSON_AddNullToObject(e, "code");
-	return root;
-}
-
 static cJSON *anthropic_error_obj(const char *type, const char *message)
 {
 	cJSON *root = cJSON_CreateObject();
@@ -746,31 +731,10 @@ void anthropic_to_oai_init(struct anthropic_to_oai *s, const char *model, int in
 	s->include_usage = include_usage;
 }
 
-static cJSON *a2o_chunk_head(const struct anthropic_to_oai *s)
-{
-	cJSON *c = cJSON_CreateObject();
-	cJSON_AddStringToObject(c, "id", s->id);
-	cJSON_AddStringToObject(c, "object", "chat.completion.chunk");
-	cJSON_AddNumberToObject(c, "created", (double)s->created);
-	cJSON_AddStringToObject(c, "model", s->model);
-	return c;
-}
-
 /* One chunk with choices[0] = {index 0, delta (taken), finish_reason}. */
 static int a2o_chunk(const struct anthropic_to_oai *s, struct chunk_sink *out, cJSON *delta, const char *finish)
 {
-	cJSON *c = a2o_chunk_head(s);
-	cJSON *choices = cJSON_AddArrayToObject(c, "choices");
-	cJSON *ch = cJSON_CreateObject();
-	cJSON_AddItemToArray(choices, ch);
-	cJSON_AddNumberToObject(ch, "index", 0);
-	cJSON_AddItemToObject(ch, "delta", delta);
-	cJSON_AddNullToObject(ch, "logprobs");
-	if (finish)
-		cJSON_AddStringToObject(ch, "finish_reason", finish);
-	else
-		cJSON_AddNullToObject(ch, "finish_reason");
-	return chunk_emit(out, c, 0);
+	return chunk_emit(out, tr_chunk(s->id, s->created, s->model, 0, delta, finish), 0);
 }
 
 static int a2o_text(const struct anthropic_to_oai *s, struct chunk_sink *out, const char *field, const char *text)
@@ -831,7 +795,7 @@ static int a2o_fail(struct anthropic_to_oai *s, struct chunk_sink *out, const ch
 	copy_str(s->error, sizeof(s->error), message);
 	char *msg = xstrdup(message);
 	log_scrub(msg);
-	chunk_emit(out, oai_error_obj(msg, "upstream_error", code), CHUNK_ERROR);
+	chunk_emit(out, tr_oai_error_obj(msg, "upstream_error", code), CHUNK_ERROR);
 	free(msg);
 	return -1;
 }
@@ -890,7 +854,7 @@ static int a2o_stop(struct anthropic_to_oai *s, struct chunk_sink *out)
 			return -1;
 	}
 	if (s->include_usage) {
-		cJSON *c = a2o_chunk_head(s);
+		cJSON *c = tr_chunk_head(s->id, s->created, s->model);
 		cJSON_AddArrayToObject(c, "choices");
 		cJSON_AddItemToObject(c, "usage", oai_usage_json(&s->usage));
 		if (chunk_emit(out, c, CHUNK_USAGE) != 0)
@@ -1798,7 +1762,7 @@ char *anthropic_error_to_oai(const char *body, size_t len, int status)
 	cJSON *j = cJSON_ParseWithLength(body ? body : "", len);
 	const char *atype = NULL;
 	char *msg = error_message(j, status, &atype);
-	cJSON *o = oai_error_obj(msg, tr_error_type(status), atype);
+	cJSON *o = tr_oai_error_obj(msg, tr_error_type(status), atype);
 	char *s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	cJSON_Delete(j);

@@ -39,20 +39,6 @@ static int is_int_in(const cJSON *v, double lo, double hi)
 	       v->valuedouble == (double)(long)v->valuedouble;
 }
 
-static cJSON *oai_error_obj(const char *message, const char *type, const char *code)
-{
-	cJSON *root = cJSON_CreateObject();
-	cJSON *e = cJSON_AddObjectToObject(root, "error");
-	cJSON_AddStringToObject(e, "message", message ? message : "");
-	cJSON_AddStringToObject(e, "type", type ? type : "upstream_error");
-	cJSON_AddNullToObject(e, "param");
-	if (code)
-		cJSON_AddStringToObject(e, "code", code);
-	else
-		cJSON_AddNullToObject(e, "code");
-	return root;
-}
-
 /* FNV-1a, for short stable tool call ids. */
 static uint32_t fnv1a(const char *s, uint32_t h)
 {
@@ -785,31 +771,10 @@ void gemini_to_oai_init(struct gemini_to_oai *s, const char *model, int include_
 	s->include_usage = include_usage;
 }
 
-static cJSON *g2o_head(const struct gemini_to_oai *s)
-{
-	cJSON *c = cJSON_CreateObject();
-	cJSON_AddStringToObject(c, "id", s->id);
-	cJSON_AddStringToObject(c, "object", "chat.completion.chunk");
-	cJSON_AddNumberToObject(c, "created", (double)s->created);
-	cJSON_AddStringToObject(c, "model", s->model);
-	return c;
-}
-
 static int g2o_chunk(struct gemini_to_oai *s, struct chunk_sink *out, int index, cJSON *delta, const char *finish)
 {
-	cJSON *c = g2o_head(s);
-	cJSON *choices = cJSON_AddArrayToObject(c, "choices");
-	cJSON *ch = cJSON_CreateObject();
-	cJSON_AddItemToArray(choices, ch);
-	cJSON_AddNumberToObject(ch, "index", index);
-	cJSON_AddItemToObject(ch, "delta", delta);
-	cJSON_AddNullToObject(ch, "logprobs");
-	if (finish)
-		cJSON_AddStringToObject(ch, "finish_reason", finish);
-	else
-		cJSON_AddNullToObject(ch, "finish_reason");
 	s->started = 1;
-	return chunk_emit(out, c, 0);
+	return chunk_emit(out, tr_chunk(s->id, s->created, s->model, index, delta, finish), 0);
 }
 
 static int g2o_choice(struct gemini_to_oai *s, struct chunk_sink *out, int index)
@@ -829,7 +794,7 @@ static int g2o_fail(struct gemini_to_oai *s, struct chunk_sink *out, const char 
 	snprintf(s->error, sizeof(s->error), "%s", message);
 	char *msg = xstrdup(message);
 	log_scrub(msg);
-	chunk_emit(out, oai_error_obj(msg, "upstream_error", code), CHUNK_ERROR);
+	chunk_emit(out, tr_oai_error_obj(msg, "upstream_error", code), CHUNK_ERROR);
 	free(msg);
 	return -1;
 }
@@ -947,7 +912,7 @@ int gemini_to_oai_finish_to(struct gemini_to_oai *s, struct chunk_sink *out)
 	if (!any)
 		return g2o_fail(s, out, "the upstream stream ended without an answer", "stream_interrupted");
 	if (s->include_usage) {
-		cJSON *c = g2o_head(s);
+		cJSON *c = tr_chunk_head(s->id, s->created, s->model);
 		cJSON_AddArrayToObject(c, "choices");
 		cJSON_AddItemToObject(c, "usage", oai_usage_json(&s->usage));
 		if (chunk_emit(out, c, CHUNK_USAGE) != 0)
@@ -1005,7 +970,7 @@ char *gemini_error_to_oai(const char *body, size_t len, int status)
 	const char *m = tr_jstr(e, "message");
 	char *msg = m && *m ? xstrdup(m) : xasprintf("The upstream answered with HTTP status %d.", status);
 	log_scrub(msg);
-	cJSON *o = oai_error_obj(msg, tr_error_type(status), tr_jstr(e, "status"));
+	cJSON *o = tr_oai_error_obj(msg, tr_error_type(status), tr_jstr(e, "status"));
 	char *s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	cJSON_Delete(j);

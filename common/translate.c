@@ -95,3 +95,43 @@ const char *tr_error_type(int status)
 	default: return status >= 500 ? "server_error" : "invalid_request_error";
 	}
 }
+
+cJSON *tr_oai_error_obj(const char *message, const char *type, const char *code)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *e = cJSON_AddObjectToObject(root, "error");
+	cJSON_AddStringToObject(e, "message", message ? message : "");
+	cJSON_AddStringToObject(e, "type", type ? type : "upstream_error");
+	cJSON_AddNullToObject(e, "param");
+	if (code)
+		cJSON_AddStringToObject(e, "code", code);
+	else
+		cJSON_AddNullToObject(e, "code");
+	return root;
+}
+
+cJSON *tr_chunk_head(const char *id, long created, const char *model)
+{
+	cJSON *c = cJSON_CreateObject();
+	cJSON_AddStringToObject(c, "id", id);
+	cJSON_AddStringToObject(c, "object", "chat.completion.chunk");
+	cJSON_AddNumberToObject(c, "created", (double)created);
+	cJSON_AddStringToObject(c, "model", model);
+	return c;
+}
+
+cJSON *tr_chunk(const char *id, long created, const char *model, int index, cJSON *delta, const char *finish)
+{
+	cJSON *c = tr_chunk_head(id, created, model);
+	cJSON *choices = cJSON_AddArrayToObject(c, "choices");
+	cJSON *ch = cJSON_CreateObject();
+	cJSON_AddItemToArray(choices, ch);
+	cJSON_AddNumberToObject(ch, "index", index);
+	cJSON_AddItemToObject(ch, "delta", delta);
+	cJSON_AddNullToObject(ch, "logprobs");
+	if (finish)
+		cJSON_AddStringToObject(ch, "finish_reason", finish);
+	else
+		cJSON_AddNullToObject(ch, "finish_reason");
+	return c;
+}

@@ -16,6 +16,14 @@ const char *tr_jstr(const cJSON *o, const char *name);
 void tr_add_turn(cJSON *list, const char *role, cJSON *items, const char *member);
 /* The OpenAI error type for an upstream's HTTP status. */
 const char *tr_error_type(int status);
+/* {"error":{"message","type","param":null,"code"}} (type NULL:
+ * upstream_error, code NULL: null) as a new cJSON object. */
+cJSON *tr_oai_error_obj(const char *message, const char *type, const char *code);
+/* An OpenAI chat.completion.chunk's head {id, object, created, model}. */
+cJSON *tr_chunk_head(const char *id, long created, const char *model);
+/* A chunk whose choices[0] is {index, delta (taken), logprobs: null,
+ * finish_reason (NULL: null)}. */
+cJSON *tr_chunk(const char *id, long created, const char *model, int index, cJSON *delta, const char *finish);
 /* Is s NULL, empty or only white space? */
 int tr_blank(const char *s);
 /* An OpenAI system/developer message's content (a string or text parts)
