@@ -370,21 +370,12 @@ static cJSON *tool_choice_from_oai(const cJSON *tc, int no_parallel, int *bad, c
 		type = "auto";
 		if (!no_parallel)
 			return NULL;
-	} else if (cJSON_IsString(tc)) {
-		if (!strcmp(tc->valuestring, "auto"))
-			type = "auto";
-		else if (!strcmp(tc->valuestring, "none"))
-			type = "none";
-		else if (!strcmp(tc->valuestring, "required"))
-			type = "any";
-	} else if (cJSON_IsObject(tc)) {
-		name = tr_jstr(cJSON_GetObjectItemCaseSensitive(tc, "function"), "name");
-		if (name)
-			type = "tool";
+	} else {
+		static const char *const words[4] = { "auto", "none", "any", "tool" };
+		type = tr_tool_choice(tc, words, &name, err, errlen);
 	}
 	if (!type) {
 		*bad = 1;
-		tr_seterr(err, errlen, "tool_choice must be \"auto\", \"none\", \"required\" or {\"type\":\"function\",\"function\":{\"name\":...}}");
 		return NULL;
 	}
 	o = cJSON_CreateObject();

@@ -386,21 +386,10 @@ static cJSON *tool_config(const cJSON *tc, int *bad, char *err, size_t errlen)
 	*bad = 0;
 	if (!tc || cJSON_IsNull(tc))
 		return NULL;
-	if (cJSON_IsString(tc)) {
-		if (!strcmp(tc->valuestring, "auto"))
-			mode = "AUTO";
-		else if (!strcmp(tc->valuestring, "none"))
-			mode = "NONE";
-		else if (!strcmp(tc->valuestring, "required"))
-			mode = "ANY";
-	} else if (cJSON_IsObject(tc)) {
-		name = tr_jstr(cJSON_GetObjectItemCaseSensitive(tc, "function"), "name");
-		if (name)
-			mode = "ANY";
-	}
+	static const char *const words[4] = { "AUTO", "NONE", "ANY", "ANY" };
+	mode = tr_tool_choice(tc, words, &name, err, errlen);
 	if (!mode) {
 		*bad = 1;
-		tr_seterr(err, errlen, "tool_choice must be \"auto\", \"none\", \"required\" or {\"type\":\"function\",\"function\":{\"name\":...}}");
 		return NULL;
 	}
 	cJSON *o = cJSON_CreateObject();

@@ -135,3 +135,26 @@ cJSON *tr_chunk(const char *id, long created, const char *model, int index, cJSO
 		cJSON_AddNullToObject(ch, "finish_reason");
 	return c;
 }
+
+const char *tr_tool_choice(const cJSON *tc, const char *const words[4], const char **name, char *err,
+			   size_t errlen)
+{
+	const char *w = NULL;
+	*name = NULL;
+	if (cJSON_IsString(tc)) {
+		if (!strcmp(tc->valuestring, "auto"))
+			w = words[0];
+		else if (!strcmp(tc->valuestring, "none"))
+			w = words[1];
+		else if (!strcmp(tc->valuestring, "required"))
+			w = words[2];
+	} else if (cJSON_IsObject(tc)) {
+		*name = tr_jstr(cJSON_GetObjectItemCaseSensitive(tc, "function"), "name");
+		if (*name)
+			w = words[3];
+	}
+	if (!w)
+		tr_seterr(err, errlen, "tool_choice must be \"auto\", \"none\", \"required\" or "
+			  "{\"type\":\"function\",\"function\":{\"name\":...}}");
+	return w;
+}

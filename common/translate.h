@@ -24,6 +24,12 @@ cJSON *tr_chunk_head(const char *id, long created, const char *model);
 /* A chunk whose choices[0] is {index, delta (taken), logprobs: null,
  * finish_reason (NULL: null)}. */
 cJSON *tr_chunk(const char *id, long created, const char *model, int index, cJSON *delta, const char *finish);
+/* OpenAI's tool_choice tc (given, not null: "auto", "none", "required" or
+ * {"type":"function","function":{"name"}}) in a dialect's words: words[0..3]
+ * stand for auto, none, required and a named function (*name set, else
+ * NULL). NULL with err when tc is none of these. */
+const char *tr_tool_choice(const cJSON *tc, const char *const words[4], const char **name, char *err,
+			   size_t errlen);
 /* Is s NULL, empty or only white space? */
 int tr_blank(const char *s);
 /* An OpenAI system/developer message's content (a string or text parts)
