@@ -26,6 +26,7 @@ struct api_call {
 /* The handlers (each answers the request completely). */
 void api_chat_handle(const struct api_call *call);         /* POST /v1/chat/completions */
 void api_messages_handle(const struct api_call *call);     /* POST /v1/messages */
+void api_responses_handle(const struct api_call *call);    /* POST /v1/responses */
 void api_proxy_handle(const struct api_call *call);        /* POST /v1/embeddings, /v1/images/generations */
 void api_passthrough_handle(const struct api_call *call);  /* /api/{provider}/{rest} */
 void api_info_health(const struct api_call *call);         /* GET /health */
@@ -36,6 +37,11 @@ void api_info_models(const struct api_call *call);         /* GET /v1/models[/{m
  * the relay, answer in the client's dialect (client: DIALECT_OPENAI or
  * DIALECT_ANTHROPIC). req may be changed (request filters, filter.h). */
 void api_chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum dialect client);
+/* The same for a Responses API client (api_responses.c): req is the
+ * internal form of its request (responses.h); the answer, its stream and
+ * the usage record (endpoint "responses") are the Responses API's; errors
+ * in OpenAI's shape. */
+void api_chat_run_responses(const struct api_call *call, cJSON *req);
 
 /* A request the proxy engine (api_proxy.c) sends as it is. */
 struct api_proxy_spec {

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "oai.h"
 #include "relay.h"
+#include "responses.h"
 #include "reqbody.h"
 #include "xmalloc.h"
 #include <stdio.h>
@@ -28,7 +29,17 @@ struct chat_front {
 	char ckey[CACHE_KEY_HEX];
 	int cache_store;           /* a buffered answer goes into the cache */
 	char *oai;                 /* the checked 2xx answer in OpenAI form */
+	int responses;             /* the client speaks the Responses API */
+	struct responses_stream *rs;  /* its stream encoder (a streamed request) */
 };
+
+/* Send what the Responses encoder made; 0, or -1 when the client is gone. */
+static int responses_out(struct relay *x, struct responses_stream *rs)
+{
+	int rc = rs->out.len ? http_write(x->r, rs->out.data, rs->out.len) : 0;
+	buf_reset(&rs->out);
+	return rc == 0 ? 0 : -1;
+}
 
 static int chat_on_head(void *user, int status, const char *ctype, long retry_after)
 {
@@ -69,6 +80,11 @@ static inline int to_client(struct relay *x, const char *sse, size_t sse_len, co
 		filter_tap_data(&x->fc, json, json_len);
 	if (!forward)
 		return 0;
+	struct chat_front *f = x->front;
+	if (f->rs) {
+		int rc = responses_stream_feed(f->rs, obj, json, json_len);
+		return responses_out(x, f->rs) == 0 && rc >= 0 ? 0 : -1;
+	}
 	if (x->client == DIALECT_OPENAI)
 		return http_write(x->r, sse, sse_len) == 0 ? 0 : -1;
 	struct chunk c = { .obj = obj, .sse = sse, .sse_len = sse_len, .json = json, .json_len = json_len };
@@ -284,6 +300,14 @@ static void finish_stream(struct relay *x, int ok)
 	}
 	if (x->r->client_gone)
 		return;
+	struct chat_front *f = x->front;
+	if (f->rs) {
+		if (responses_stream_finish(f->rs, "The upstream stream ended before it was complete.") < 0)
+			log_warn("%s upstream %s stream ended early", x->req_id, x->provider);
+		responses_out(x, f->rs);
+		http_flush(x->r);
+		return;
+	}
 	if (x->client == DIALECT_ANTHROPIC && !x->passthrough) {
 		buf_reset(&x->cout);
 		anthropic_from_oai_finish(&x->o2a, &x->cout);
@@ -346,6 +370,12 @@ static void chat_answer(struct relay *x)
 		out = anthropic_response_from_oai(oai, strlen(oai), x->requested, NULL, e2, sizeof(e2));
 		if (!out)
 			out = anthropic_error_json("api_error", "the upstream answer could not be translated");
+	} else if (f->responses) {
+		char e2[128];
+		out = responses_from_oai_answer(oai, strlen(oai), x->requested, e2, sizeof(e2));
+		if (!out)
+			out = xstrdup("{\"error\":{\"message\":\"the upstream answer could not be translated\","
+				      "\"type\":\"server_error\",\"param\":null,\"code\":null}}");
 	}
 	char extra[RELAY_EXTRA_HDR_MAX];
 	relay_answer_headers(x, NULL, extra, sizeof(extra));
@@ -447,7 +477,7 @@ static int chat_read(struct relay *x, const cJSON *req)
 	return 0;
 }
 
-void api_chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum dialect client)
+static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum dialect client, int responses)
 {
 	struct http_req *r = call->r;
 	const struct config *c = &call->snap->cfg;
@@ -458,19 +488,24 @@ void api_chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum dia
 		struct relay x;
 		struct route rt;
 		struct chat_front f;
+		struct responses_stream rs;
 	} *mem = xmalloc(sizeof(*mem));
 	struct relay *const x = &mem->x;
 	struct route *const rt = &mem->rt;
 	struct chat_front *const f = &mem->f;
 
 	relay_init(x, &chat_ops, call->w, call->snap, r, call->who, call->req_id, client,
-		   client == DIALECT_ANTHROPIC ? "messages" : "chat", pool_now_ms(), 1);
-	*f = (struct chat_front){ .req = req, .areq = areq };
-	f->cache = c->cache_enabled && client == DIALECT_OPENAI ?
+		   client == DIALECT_ANTHROPIC ? "messages" : responses ? "responses" : "chat", pool_now_ms(), 1);
+	*f = (struct chat_front){ .req = req, .areq = areq, .responses = responses };
+	f->cache = c->cache_enabled && client == DIALECT_OPENAI && !responses ?
 		__atomic_load_n(&call->w->gw->cache, __ATOMIC_ACQUIRE) : NULL;
 	x->front = f;
 	if (chat_read(x, req) != 0)
 		goto out;
+	if (responses && x->client_stream) {
+		f->rs = &mem->rs;
+		responses_stream_init(f->rs, x->requested);
+	}
 	if (provider_resolve(c, x->requested, rt) != 0) {
 		oai_error(r, 404, "invalid_request_error", "model_not_found", "model", NULL,
 			  "The model '%.200s' does not exist or you do not have access to it.", x->requested);
@@ -482,7 +517,7 @@ void api_chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum dia
 		anthropic_from_oai_init(&x->o2a, x->requested);
 	if (!relay_quota_admit(x, rt, 1))
 		goto out;
-	x->raw_body_ok = client == DIALECT_OPENAI && r->body.data;
+	x->raw_body_ok = client == DIALECT_OPENAI && !responses && r->body.data;
 	if (filter_request(req, &x->fc))
 		x->raw_body_ok = 0;
 	if (f->cache && chat_cache(x, rt)) {
@@ -491,9 +526,21 @@ void api_chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum dia
 	}
 	relay_run(x, rt);
 out:
+	if (f->rs)
+		responses_stream_free(f->rs);
 	free(f->oai);
 	relay_free(x);
 	free(mem);
+}
+
+void api_chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum dialect client)
+{
+	chat_run(call, req, areq, client, 0);
+}
+
+void api_chat_run_responses(const struct api_call *call, cJSON *req)
+{
+	chat_run(call, req, NULL, DIALECT_OPENAI, 1);
 }
 
 /* POST /v1/chat/completions */

@@ -1,0 +1,72 @@
+/* responses.h — the OpenAI Responses API (POST /v1/responses) as a client
+ * dialect over the internal (OpenAI chat) form: a Responses request to a
+ * chat request, a chat.completion to a Responses object, and the internal
+ * stream (chat.completion.chunk events) to the Responses event sequence
+ * (response.created, response.in_progress, output items, content parts,
+ * text / function-call-argument / reasoning-summary deltas, and
+ * response.completed, or response.failed when the stream broke). No state
+ * outside the values passed in; stored responses are not kept. */
+#ifndef LLMGATE_RESPONSES_H
+#define LLMGATE_RESPONSES_H
+#include "buf.h"
+#include "usage.h"
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+#define RESPONSES_ID_MAX   160          /* ids kept by the stream state */
+#define RESPONSES_MODEL_MAX 256         /* >= MODEL_NAME_MAX: echoed whole */
+#define RESPONSES_TEXT_CAP (16u << 20)  /* an item's text or arguments, and one event */
+
+/* A Responses request → a chat request in the internal form (new object),
+ * or NULL with a reason in err (the client's fault: unknown item types, a
+ * function_call_output with no function_call before it, built-in tools,
+ * previous_response_id, members of the wrong type). The model is copied as
+ * it is (missing: the caller's check answers). A streamed request asks for
+ * the usage chunk (stream_options.include_usage). */
+cJSON *responses_request_to_oai(const cJSON *rq, char *err, size_t errlen);
+
+/* A chat.completion (OpenAI's JSON text) → the Responses object answering
+ * a client that asked for model (new string), or NULL with a reason in err
+ * when it is not a chat.completion. finish_reason "length" makes it
+ * "incomplete" (incomplete_details.reason "max_output_tokens"). */
+char *responses_from_oai_answer(const char *oai, size_t len, const char *model, char *err, size_t errlen);
+
+/* The stream encoder: feed it the internal events in order; each call
+ * appends complete SSE events ("event: TYPE\ndata: JSON\n\n", every data
+ * carrying its type and sequence_number) to s->out, for the caller to send
+ * and reset. Memory: the text and arguments of the response so far (capped
+ * at RESPONSES_TEXT_CAP each; beyond it the stream fails). */
+struct responses_stream {
+	char id[RESPONSES_ID_MAX];        /* "resp_..." */
+	char model[RESPONSES_MODEL_MAX];
+	long created;
+	long seq;                         /* the next sequence_number */
+	int started;                      /* response.created went out */
+	int open;                         /* kind of the open output item (0: none) */
+	int tool_index;                   /* chat index of the open function_call */
+	char item_id[RESPONSES_ID_MAX];   /* the open item's id */
+	char call_id[RESPONSES_ID_MAX];
+	char name[RESPONSES_ID_MAX];
+	struct buf text;                  /* the open item's text or arguments */
+	cJSON *output;                    /* the finished output items */
+	char finish[32];                  /* the chat finish_reason, "" until it came */
+	struct usage usage;
+	int have_usage;
+	int done;                         /* response.completed or .failed went out */
+	struct buf out;                   /* the events to send */
+};
+
+/* Start a stream answering a client that asked for model. */
+void responses_stream_init(struct responses_stream *s, const char *model);
+/* One internal event: obj its JSON when at hand (else json is parsed), or
+ * json "[DONE]" (the end: response.completed). 0 go on; 1 complete; -1 the
+ * stream failed (an upstream error event, JSON that is not a chunk, over a
+ * cap): response.failed appended. After 1 or -1 nothing more is appended. */
+int responses_stream_feed(struct responses_stream *s, const cJSON *obj, const char *json, size_t len);
+/* The upstream stream ended: if the response is not complete,
+ * response.failed is appended (response.created first when nothing went
+ * out yet) with message as its error. 1 if it was complete, else -1. */
+int responses_stream_finish(struct responses_stream *s, const char *message);
+/* Free what the stream holds (s may be zeroed). */
+void responses_stream_free(struct responses_stream *s);
+#endif

@@ -1,0 +1,238 @@
+// The OpenAI Responses API (POST /v1/responses) through the router: the
+// official OpenAI SDK's responses.create and responses.stream against an
+// OpenAI-compatible provider (DeepSeek), a Claude model and a Gemini model
+// (translated through the internal chat form to each wire format and back):
+// text answers, a function tool round trip, the streamed event sequence
+// checked against the documented order, usage in the answer equal to what
+// the mock reported and to the usage record; bad input answered 400 in
+// OpenAI's shape with nothing sent upstream and nothing recorded.
+
+'use strict';
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const OpenAI = require('openai');
+const { startMock, startGateway, mockEnv, sleep } = require('../lib/harness.js');
+const { request, bearer } = require('../lib/client.js');
+const { buildConf } = require('../lib/conf.js');
+
+const GW_KEY = 'gk-responses-0123456789';
+const KEYS = {
+  ANTHROPIC_API_KEY: 'sk-ant-responses-SECRET-1', GEMINI_API_KEY: 'gem-responses-SECRET-1',
+  DEEPSEEK_API_KEY: 'sk-ds-responses-SECRET-1',
+};
+const TOOLS = [{ type: 'function', name: 'get_weather', description: 'Weather for a city', strict: false,
+  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }];
+const MODELS = [
+  { model: 'deepseek-chat', prefix: '/deepseek/', text: 'Hello from deepseek mock model deepseek-chat' },
+  { model: 'claude-sonnet-4-5', prefix: '/anthropic/', text: 'Hello from anthropic mock model claude-sonnet-4-5' },
+  { model: 'gemini-2.5-flash', prefix: '/gemini/', text: null },
+];
+
+let mock;
+let gw;
+let oai;
+const answers = [];
+
+before(async () => {
+  mock = await startMock();
+  gw = await startGateway({ env: { ...mockEnv(mock), ...KEYS, AUTH_KEY: GW_KEY }, conf: buildConf() });
+  oai = new OpenAI({ apiKey: GW_KEY, baseURL: `${gw.url}/v1`, maxRetries: 0, timeout: 20000 });
+});
+
+after(async () => {
+  if (gw) await gw.stop();
+  if (mock) await mock.close();
+});
+
+const lastUpstream = (prefix) => mock.requests().filter((q) => q.path.startsWith(prefix)).at(-1);
+
+// Every usage record so far (open and closed segments).
+function records() {
+  const dir = path.join(gw.stateDir, 'spool');
+  return fs.readdirSync(dir).filter((n) => /\.(ready|open)$/.test(n))
+    .flatMap((n) => fs.readFileSync(path.join(dir, n), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+}
+
+// The record of request id (bounded wait: it is written as the answer ends).
+async function recordOf(id) {
+  for (let i = 0; i < 100; i++) {
+    const r = records().find((x) => x.id === id);
+    if (r) return r;
+    await sleep(50);
+  }
+  assert.fail(`no usage record for ${id}`);
+}
+
+function assertUsage(usage, rec) {
+  assert.ok(usage && usage.input_tokens > 0 && usage.output_tokens > 0, JSON.stringify(usage));
+  assert.equal(usage.total_tokens, usage.input_tokens + usage.output_tokens);
+  assert.equal(rec.endpoint, 'responses');
+  assert.equal(rec.estimated, false);
+  assert.equal(rec.prompt, usage.input_tokens);
+  assert.equal(rec.completion, usage.output_tokens);
+  assert.equal(rec.cached, usage.input_tokens_details.cached_tokens);
+  assert.equal(rec.reasoning, usage.output_tokens_details.reasoning_tokens);
+}
+
+// The documented order of a streamed response's events.
+function checkOrder(types) {
+  assert.deepEqual(types.slice(0, 2), ['response.created', 'response.in_progress']);
+  assert.ok(['response.completed', 'response.incomplete'].includes(types.at(-1)), types.join(' '));
+  let open = null;
+  for (const t of types.slice(2, -1)) {
+    if (t === 'response.output_item.added') {
+      assert.equal(open, null, `item opened inside another: ${types.join(' ')}`);
+      open = 'item';
+    } else if (t === 'response.output_item.done') {
+      assert.equal(open, 'item', types.join(' '));
+      open = null;
+    } else {
+      assert.equal(open, 'item', `${t} outside an item: ${types.join(' ')}`);
+    }
+  }
+  const text = types.indexOf('response.output_text.delta');
+  if (text >= 0) {
+    assert.ok(types.indexOf('response.content_part.added') < text);
+    assert.ok(types.lastIndexOf('response.output_text.delta') < types.indexOf('response.output_text.done'));
+    assert.ok(types.indexOf('response.output_text.done') < types.indexOf('response.content_part.done'));
+  }
+  const args = types.indexOf('response.function_call_arguments.delta');
+  if (args >= 0)
+    assert.ok(types.lastIndexOf('response.function_call_arguments.delta') < types.indexOf('response.function_call_arguments.done'));
+}
+
+for (const m of MODELS) {
+  describe(`Responses API to ${m.model}`, () => {
+    it('responses.create: text, usage equal to the record', async () => {
+      const { data: r, request_id: rid } = await oai.responses.create({
+        model: m.model, instructions: 'Be brief.', input: 'Hello there', max_output_tokens: 200,
+      }).withResponse();
+      answers.push(JSON.stringify(r));
+      assert.equal(r.object, 'response');
+      assert.equal(r.status, 'completed');
+      assert.match(r.id, /^resp_/);
+      assert.equal(r.model, m.model);
+      const msg = r.output.find((o) => o.type === 'message');
+      assert.equal(msg.role, 'assistant');
+      assert.equal(msg.content[0].type, 'output_text');
+      if (m.text) assert.equal(r.output_text, m.text);
+      else assert.ok(r.output_text.length > 0);
+      const up = lastUpstream(m.prefix);
+      assert.ok(JSON.stringify(up.body).includes('Be brief.'), 'instructions sent as the system prompt');
+      assert.ok(JSON.stringify(up.body).includes('Hello there'));
+      assertUsage(r.usage, await recordOf(rid));
+    });
+
+    it('function tool round trip', async () => {
+      const first = await oai.responses.create({ model: m.model, input: 'Weather in Paris?', tools: TOOLS });
+      answers.push(JSON.stringify(first));
+      const call = first.output.find((o) => o.type === 'function_call');
+      assert.ok(call, JSON.stringify(first.output));
+      assert.equal(call.name, 'get_weather');
+      assert.deepEqual(JSON.parse(call.arguments), { city: 'Paris' });
+      assert.match(call.id, /^fc_/);
+      const second = await oai.responses.create({
+        model: m.model, tools: TOOLS,
+        input: [
+          { role: 'user', content: 'Weather in Paris?' },
+          { type: 'function_call', call_id: call.call_id, name: call.name, arguments: call.arguments },
+          { type: 'function_call_output', call_id: call.call_id, output: '18C and sunny' },
+        ],
+      });
+      answers.push(JSON.stringify(second));
+      assert.equal(second.status, 'completed');
+      const up = lastUpstream(m.prefix);
+      assert.ok(JSON.stringify(up.body).includes('18C and sunny'), 'the tool output went upstream');
+      if (m.model.startsWith('claude')) assert.equal(second.output_text, 'Tool said: 18C and sunny');
+    });
+
+    it('responses.stream: the documented event sequence, usage equal to the record', async () => {
+      const stream = oai.responses.stream({ model: m.model, input: 'Stream please' });
+      const types = [];
+      let text = '';
+      let seq = -1;
+      for await (const ev of stream) {
+        types.push(ev.type);
+        assert.equal(ev.sequence_number, seq + 1);
+        seq = ev.sequence_number;
+        if (ev.type === 'response.output_text.delta') text += ev.delta;
+      }
+      const final = await stream.finalResponse();
+      answers.push(JSON.stringify(final));
+      checkOrder(types);
+      assert.ok(types.includes('response.output_text.delta'));
+      assert.equal(final.output_text, text);
+      if (m.text) assert.equal(text, m.text);
+      const rid = records().filter((x) => x.endpoint === 'responses' && x.stream).map((x) => x.id);
+      assert.ok(rid.length > 0);
+      const rec = await recordOf(rid.at(-1));
+      assert.equal(rec.model, m.model);
+      assertUsage(final.usage, rec);
+    });
+
+    it('streamed function call: output item with argument deltas', async () => {
+      const stream = oai.responses.stream({ model: m.model, input: 'Weather in Paris?', tools: TOOLS });
+      const types = [];
+      for await (const ev of stream) types.push(ev.type);
+      const final = await stream.finalResponse();
+      answers.push(JSON.stringify(final));
+      checkOrder(types);
+      assert.ok(types.includes('response.function_call_arguments.done'), types.join(' '));
+      const call = final.output.find((o) => o.type === 'function_call');
+      assert.deepEqual(JSON.parse(call.arguments), { city: 'Paris' });
+      assert.equal(call.name, 'get_weather');
+    });
+  });
+}
+
+describe('bad input on /v1/responses', () => {
+  const cases = [
+    ['unknown item type', { model: 'deepseek-chat', input: [{ type: 'item_reference', id: 'x' }] }, /item_reference/],
+    ['function_call_output without its call', { model: 'deepseek-chat',
+      input: [{ role: 'user', content: 'hi' }, { type: 'function_call_output', call_id: 'call_nope', output: 'x' }] }, /call_nope/],
+    ['built-in tool', { model: 'deepseek-chat', input: 'hi', tools: [{ type: 'web_search' }] }, /web_search/],
+    ['previous_response_id', { model: 'deepseek-chat', input: 'hi', previous_response_id: 'resp_1' }, /not supported yet/],
+    ['no input', { model: 'deepseek-chat' }, /input/],
+    ['unknown model', { model: 'no-such-model-x', input: 'hi' }, /no-such-model-x/],
+  ];
+  for (const [name, body, re] of cases) {
+    it(`${name}: 400/404 in OpenAI's shape, nothing upstream or recorded`, async () => {
+      const before = mock.requests().length;
+      const res = await request('POST', `${gw.url}/v1/responses`, {
+        headers: { ...bearer(GW_KEY), 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      answers.push(res.text);
+      assert.ok(res.status === 400 || res.status === 404, `${res.status} ${res.text}`);
+      const e = JSON.parse(res.text).error;
+      assert.equal(e.type, 'invalid_request_error');
+      assert.match(e.message, re);
+      assert.equal(mock.requests().length, before);
+      const rid = res.headers['x-request-id'];
+      assert.ok(rid);
+      assert.equal(records().filter((x) => x.id === rid && x.status === 200).length, 0);
+    });
+  }
+
+  it('a member twice is refused (strict bodies)', async () => {
+    const before = mock.requests().length;
+    const res = await request('POST', `${gw.url}/v1/responses`, {
+      headers: { ...bearer(GW_KEY), 'Content-Type': 'application/json' },
+      body: '{"model":"deepseek-chat","input":"a","input":"b"}' });
+    answers.push(res.text);
+    assert.equal(res.status, 400);
+    assert.ok(JSON.parse(res.text).error.message);
+    assert.equal(mock.requests().length, before);
+  });
+
+  it('the SDK raises BadRequestError', async () => {
+    await assert.rejects(oai.responses.create({ model: 'deepseek-chat', input: 'hi', tools: [{ type: 'code_interpreter', container: { type: 'auto' } }] }),
+      (e) => e instanceof OpenAI.BadRequestError && e.status === 400 && /code_interpreter/.test(e.message));
+  });
+
+  it('no key in answers, records or logs', () => {
+    const text = answers.join('\n') + records().map((r) => JSON.stringify(r)).join('\n') + gw.errorLog();
+    for (const k of [...Object.values(KEYS), GW_KEY]) assert.ok(!text.includes(k), 'no key in answers, records or logs');
+  });
+});
