@@ -463,19 +463,18 @@ char *responses_from_oai_answer(const char *oai, size_t len, const char *model, 
 	cJSON *output = cJSON_CreateArray();
 	const cJSON *rc = GET(msg, "reasoning_content"), *content = GET(msg, "content"), *tcs = GET(msg, "tool_calls");
 	if (cJSON_IsString(rc) && rc->valuestring[0]) {
-		make_id(iid, sizeof(iid), "rs_", uid, 0);
+		make_id(iid, sizeof(iid), "rs_", uid, cJSON_GetArraySize(output));
 		cJSON_AddItemToArray(output, reasoning_item(iid, rc->valuestring));
 	}
 	if (cJSON_IsString(content) && (content->valuestring[0] || !cJSON_GetArraySize(tcs))) {
-		make_id(iid, sizeof(iid), "msg_", uid, 0);
+		make_id(iid, sizeof(iid), "msg_", uid, cJSON_GetArraySize(output));
 		cJSON_AddItemToArray(output, message_item(iid, content->valuestring, "completed"));
 	}
 	const cJSON *tc;
-	int k = 0;
 	cJSON_ArrayForEach(tc, tcs) {
 		const cJSON *fn = GET(tc, "function"), *cid = GET(tc, "id");
 		const cJSON *name = fn ? GET(fn, "name") : NULL, *args = fn ? GET(fn, "arguments") : NULL;
-		make_id(iid, sizeof(iid), "fc_", uid, k++);
+		make_id(iid, sizeof(iid), "fc_", uid, cJSON_GetArraySize(output));
 		cJSON_AddItemToArray(output, call_item(iid, cJSON_IsString(cid) ? cid->valuestring : iid,
 						       cJSON_IsString(name) ? name->valuestring : "",
 						       cJSON_IsString(args) ? args->valuestring : "", "completed"));

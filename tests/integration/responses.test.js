@@ -188,6 +188,53 @@ for (const m of MODELS) {
   });
 }
 
+describe('Responses API: upstream failures and limits', () => {
+  const post = (body) => request('POST', `${gw.url}/v1/responses`, {
+    headers: { ...bearer(GW_KEY), 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const events = (text) => text.split('\n\n').filter((b) => b.includes('data: '))
+    .map((b) => JSON.parse(b.slice(b.indexOf('data: ') + 6)));
+
+  it('a stream cut short after the start ends with response.failed', async () => {
+    const res = await post({ model: 'deepseek/cut-stream', input: 'hi', stream: true });
+    answers.push(res.text);
+    assert.equal(res.status, 200);
+    const evs = events(res.text);
+    assert.equal(evs[0].type, 'response.created');
+    const last = evs.at(-1);
+    assert.equal(last.type, 'response.failed', res.text.slice(-500));
+    assert.equal(last.response.status, 'failed');
+    assert.equal(last.response.error.code, 'server_error');
+    assert.ok(!evs.some((e) => e.type === 'response.completed'));
+  });
+
+  it('an upstream error before the start: the error in OpenAI shape', async () => {
+    const res = await post({ model: 'deepseek/error-400', input: 'hi', stream: true });
+    answers.push(res.text);
+    assert.equal(res.status, 400);
+    assert.ok(JSON.parse(res.text).error.message);
+  });
+
+  it('max_tokens from the upstream: status incomplete, reason max_output_tokens', async () => {
+    const r = await oai.responses.create({ model: 'anthropic/max-tokens', input: 'hi', max_output_tokens: 2 });
+    answers.push(JSON.stringify(r));
+    assert.equal(r.status, 'incomplete');
+    assert.equal(r.incomplete_details.reason, 'max_output_tokens');
+    assert.equal(lastUpstream('/anthropic/').body.max_tokens, 2);
+    const res = await post({ model: 'anthropic/max-tokens', input: 'hi', stream: true });
+    const evs = events(res.text);
+    assert.equal(evs.at(-1).type, 'response.incomplete');
+    assert.equal(evs.at(-1).response.incomplete_details.reason, 'max_output_tokens');
+  });
+
+  it('text.format json_schema and reasoning.effort reach the upstream', async () => {
+    await oai.responses.create({ model: 'deepseek-chat', input: 'hi', reasoning: { effort: 'low' },
+      text: { format: { type: 'json_schema', name: 'w', schema: { type: 'object', properties: {} }, strict: true } } });
+    const b = lastUpstream('/deepseek/').body;
+    assert.equal(b.reasoning_effort, 'low');
+    assert.deepEqual(b.response_format, { type: 'json_schema', json_schema: { name: 'w', schema: { type: 'object', properties: {} }, strict: true } });
+  });
+});
+
 describe('bad input on /v1/responses', () => {
   const cases = [
     ['unknown item type', { model: 'deepseek-chat', input: [{ type: 'item_reference', id: 'x' }] }, /item_reference/],
