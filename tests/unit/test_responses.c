@@ -1,0 +1,175 @@
+/* test_responses.c — the Responses API dialect (responses.c): requests to
+ * the internal chat form (exact output, and refusals with their reasons),
+ * chat answers to Responses objects, and the stream encoder's events. */
+#include "autoconf.h"
+#include "responses.h"
+#include "tap.h"
+#include <stdlib.h>
+#include <string.h>
+
+struct req_case {
+	const char *name;
+	const char *in;
+	const char *want;       /* exact output, or NULL when refused */
+	const char *why;        /* a word of the refusal */
+};
+
+static const struct req_case req_cases[] = {
+	{ "string input with instructions",
+	  "{\"model\":\"m\",\"instructions\":\"Be brief.\",\"input\":\"Hi\",\"max_output_tokens\":50,\"temperature\":0.5,"
+	  "\"store\":false,\"metadata\":{\"a\":\"b\"},\"include\":[]}",
+	  "{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":\"Hi\"}],"
+	  "\"model\":\"m\",\"temperature\":0.5,\"max_completion_tokens\":50}", NULL },
+	{ "items: parts, developer, assistant text, a tool round trip, reasoning dropped",
+	  "{\"model\":\"m\",\"input\":[{\"role\":\"developer\",\"content\":\"Rules\"},"
+	  "{\"type\":\"message\",\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"Look\"},"
+	  "{\"type\":\"input_image\",\"image_url\":\"https://i/x.png\"}]},"
+	  "{\"type\":\"reasoning\",\"id\":\"rs_1\",\"summary\":[]},"
+	  "{\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":\"Checking.\"}]},"
+	  "{\"type\":\"function_call\",\"call_id\":\"c1\",\"name\":\"f\",\"arguments\":\"{}\"},"
+	  "{\"type\":\"function_call_output\",\"call_id\":\"c1\",\"output\":\"ok\"}],"
+	  "\"tools\":[{\"type\":\"function\",\"name\":\"f\",\"parameters\":{\"type\":\"object\"},\"strict\":true}],"
+	  "\"tool_choice\":{\"type\":\"function\",\"name\":\"f\"},\"parallel_tool_calls\":false,"
+	  "\"reasoning\":{\"effort\":\"high\",\"summary\":\"auto\"},\"stream\":true}",
+	  "{\"messages\":[{\"role\":\"system\",\"content\":\"Rules\"},{\"role\":\"user\",\"content\":["
+	  "{\"type\":\"text\",\"text\":\"Look\"},{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://i/x.png\"}}]},"
+	  "{\"role\":\"assistant\",\"content\":\"Checking.\",\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\","
+	  "\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"ok\"}],"
+	  "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"type\":\"object\"},\"strict\":true}}],"
+	  "\"model\":\"m\",\"parallel_tool_calls\":false,\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"f\"}},"
+	  "\"reasoning_effort\":\"high\",\"stream\":true,\"stream_options\":{\"include_usage\":true}}", NULL },
+	{ "text.format json_schema",
+	  "{\"model\":\"m\",\"input\":\"x\",\"text\":{\"format\":{\"type\":\"json_schema\",\"name\":\"w\",\"schema\":{},\"strict\":true}}}",
+	  "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"model\":\"m\",\"response_format\":{\"type\":\"json_schema\","
+	  "\"json_schema\":{\"name\":\"w\",\"schema\":{},\"strict\":true}}}", NULL },
+	{ "text.format json_object",
+	  "{\"model\":\"m\",\"input\":\"x\",\"text\":{\"format\":{\"type\":\"json_object\"}}}",
+	  "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"model\":\"m\",\"response_format\":{\"type\":\"json_object\"}}", NULL },
+	{ "unknown item type", "{\"model\":\"m\",\"input\":[{\"type\":\"item_reference\",\"id\":\"x\"}]}", NULL, "item_reference" },
+	{ "tool output without its call",
+	  "{\"model\":\"m\",\"input\":[{\"type\":\"function_call_output\",\"call_id\":\"zz\",\"output\":\"x\"}]}", NULL, "zz" },
+	{ "built-in tool", "{\"model\":\"m\",\"input\":\"x\",\"tools\":[{\"type\":\"file_search\"}]}", NULL, "file_search" },
+	{ "previous_response_id", "{\"model\":\"m\",\"input\":\"x\",\"previous_response_id\":\"resp_1\"}", NULL, "not supported" },
+	{ "empty input", "{\"model\":\"m\",\"input\":[]}", NULL, "input" },
+	{ "bad role", "{\"model\":\"m\",\"input\":[{\"role\":\"tool\",\"content\":\"x\"}]}", NULL, "role" },
+	{ "bad part", "{\"model\":\"m\",\"input\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_file\"}]}]}", NULL, "input_file" },
+	{ "bad stream", "{\"model\":\"m\",\"input\":\"x\",\"stream\":1}", NULL, "stream" },
+	{ "bad max_output_tokens", "{\"model\":\"m\",\"input\":\"x\",\"max_output_tokens\":0}", NULL, "max_output_tokens" },
+};
+
+static void test_requests(void)
+{
+	for (size_t i = 0; i < sizeof(req_cases) / sizeof(req_cases[0]); i++) {
+		const struct req_case *c = &req_cases[i];
+		char err[256] = "";
+		cJSON *in = cJSON_Parse(c->in);
+		cJSON *out = responses_request_to_oai(in, err, sizeof(err));
+		if (c->want) {
+			char *s = out ? cJSON_PrintUnformatted(out) : NULL;
+			is_str(s, c->want, c->name);
+			if (!out)
+				diag("error: %s", err);
+			free(s);
+		} else {
+			ok(!out && strstr(err, c->why), "%s: refused (%s)", c->name, err);
+		}
+		cJSON_Delete(out);
+		cJSON_Delete(in);
+	}
+}
+
+static void test_answer(void)
+{
+	char err[128];
+	const char *chat = "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":7,\"choices\":[{\"index\":0,"
+			   "\"message\":{\"role\":\"assistant\",\"content\":\"Hi\",\"reasoning_content\":\"hm\","
+			   "\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+			   "\"arguments\":\"{}\"}}]},\"finish_reason\":\"tool_calls\"}],\"usage\":{\"prompt_tokens\":5,"
+			   "\"completion_tokens\":3,\"total_tokens\":8,\"prompt_tokens_details\":{\"cached_tokens\":2},"
+			   "\"completion_tokens_details\":{\"reasoning_tokens\":1}}}";
+	char *r = responses_from_oai_answer(chat, strlen(chat), "my-model", err, sizeof(err));
+	is_str(r, "{\"id\":\"resp_chatcmpl-1\",\"object\":\"response\",\"created_at\":7,\"status\":\"completed\","
+	       "\"incomplete_details\":null,\"error\":null,\"model\":\"my-model\",\"output\":["
+	       "{\"type\":\"reasoning\",\"id\":\"rs_chatcmpl-1_0\",\"summary\":[{\"type\":\"summary_text\",\"text\":\"hm\"}]},"
+	       "{\"type\":\"message\",\"id\":\"msg_chatcmpl-1_1\",\"status\":\"completed\",\"role\":\"assistant\","
+	       "\"content\":[{\"type\":\"output_text\",\"text\":\"Hi\",\"annotations\":[]}]},"
+	       "{\"type\":\"function_call\",\"id\":\"fc_chatcmpl-1_2\",\"call_id\":\"call_1\",\"name\":\"f\","
+	       "\"arguments\":\"{}\",\"status\":\"completed\"}],\"usage\":{\"input_tokens\":5,\"input_tokens_details\":"
+	       "{\"cached_tokens\":2},\"output_tokens\":3,\"output_tokens_details\":{\"reasoning_tokens\":1},"
+	       "\"total_tokens\":8}}", "chat answer with reasoning, text and a call");
+	free(r);
+	const char *len = "{\"id\":\"x\",\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"He\"},"
+			  "\"finish_reason\":\"length\"}]}";
+	r = responses_from_oai_answer(len, strlen(len), "m", err, sizeof(err));
+	ok(r && strstr(r, "\"status\":\"incomplete\"") && strstr(r, "\"reason\":\"max_output_tokens\"") &&
+	   strstr(r, "\"usage\":null"), "finish_reason length: incomplete");
+	free(r);
+	ok(!responses_from_oai_answer("{\"error\":{}}", 12, "m", err, sizeof(err)) && err[0], "not an answer: refused");
+}
+
+/* The event types of s->out, space separated, into t (reset). */
+static void types(struct responses_stream *s, char *t, size_t n)
+{
+	t[0] = 0;
+	for (const char *p = buf_str(&s->out); (p = strstr(p, "event: ")); p++) {
+		size_t l = strcspn(p + 7, "\n");
+		snprintf(t + strlen(t), n - strlen(t), "%s%.*s", t[0] ? " " : "", (int)l, p + 7);
+	}
+	buf_reset(&s->out);
+}
+
+static void feed(struct responses_stream *s, const char *json)
+{
+	responses_stream_feed(s, NULL, json, strlen(json));
+}
+
+static void test_stream(void)
+{
+	struct responses_stream s;
+	char t[2048];
+	responses_stream_init(&s, "m");
+	feed(&s, "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"He\"}}]}");
+	types(&s, t, sizeof(t));
+	is_str(t, "response.created response.in_progress response.output_item.added response.content_part.added "
+	       "response.output_text.delta", "text: start");
+	feed(&s, "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\","
+		 "\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\"\"}}]}}]}");
+	feed(&s, "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":"
+		 "{\"arguments\":\":1}\"}}]},\"finish_reason\":\"tool_calls\"}]}");
+	types(&s, t, sizeof(t));
+	is_str(t, "response.output_text.done response.content_part.done response.output_item.done "
+	       "response.output_item.added response.function_call_arguments.delta response.function_call_arguments.delta",
+	       "a tool call closes the text");
+	feed(&s, "{\"id\":\"c1\",\"choices\":[],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":2,\"total_tokens\":6}}");
+	is_int(s.out.len, 0, "the usage chunk adds no event");
+	is_int(responses_stream_feed(&s, NULL, "[DONE]", 6), 1, "[DONE] completes");
+	ok(strstr(buf_str(&s.out), "\"arguments\":\"{\\\"a\\\":1}\"") && strstr(buf_str(&s.out), "\"input_tokens\":4") &&
+	   strstr(buf_str(&s.out), "\"sequence_number\":11,"), "completed carries the call's whole arguments and usage");
+	types(&s, t, sizeof(t));
+	is_str(t, "response.function_call_arguments.done response.output_item.done response.completed", "the end");
+	is_int(responses_stream_finish(&s, "x"), 1, "finish after the end: complete");
+	is_int(s.out.len, 0, "nothing after the end");
+	responses_stream_free(&s);
+
+	responses_stream_init(&s, "m");
+	feed(&s, "{\"id\":\"c2\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"He\"}}]}");
+	buf_reset(&s.out);
+	is_int(responses_stream_finish(&s, "cut"), -1, "a cut stream fails");
+	ok(strstr(buf_str(&s.out), "event: response.failed") && strstr(buf_str(&s.out), "\"message\":\"cut\""),
+	   "response.failed with the reason");
+	responses_stream_free(&s);
+
+	responses_stream_init(&s, "m");
+	feed(&s, "{\"error\":{\"message\":\"boom\"}}");
+	types(&s, t, sizeof(t));
+	is_str(t, "response.created response.in_progress response.failed", "an error event before anything: failed");
+	responses_stream_free(&s);
+}
+
+int main(void)
+{
+	test_requests();
+	test_answer();
+	test_stream();
+	return done_testing();
+}
