@@ -81,9 +81,9 @@ static inline int to_client(struct relay *x, const char *sse, size_t sse_len, co
 	if (!forward)
 		return 0;
 	struct chat_front *f = x->front;
-	if (f->rs) {
-		int rc = responses_stream_feed(f->rs, obj, json, json_len);
-		return responses_out(x, f->rs) == 0 && rc >= 0 ? 0 : -1;
+	if (f->rs) {   /* after an upstream error event (response.failed) the rest is dropped */
+		responses_stream_feed(f->rs, obj, json, json_len);
+		return responses_out(x, f->rs);
 	}
 	if (x->client == DIALECT_OPENAI)
 		return http_write(x->r, sse, sse_len) == 0 ? 0 : -1;

@@ -207,6 +207,16 @@ describe('Responses API: upstream failures and limits', () => {
     assert.ok(!evs.some((e) => e.type === 'response.completed'));
   });
 
+  it('an upstream error event mid-stream ends with response.failed', async () => {
+    const res = await post({ model: 'anthropic/stream-error', input: 'hi', stream: true });
+    answers.push(res.text);
+    assert.equal(res.status, 200);
+    const evs = events(res.text);
+    assert.ok(evs.some((e) => e.type === 'response.output_text.delta'), res.text.slice(0, 500));
+    assert.equal(evs.at(-1).type, 'response.failed', res.text.slice(-500));
+    assert.equal(evs.filter((e) => e.type === 'response.failed').length, 1);
+  });
+
   it('an upstream error before the start: the error in OpenAI shape', async () => {
     const res = await post({ model: 'deepseek/error-400', input: 'hi', stream: true });
     answers.push(res.text);
