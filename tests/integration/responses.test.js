@@ -1,6 +1,6 @@
 // The OpenAI Responses API (POST /v1/responses) through the router: the
 // official OpenAI SDK's responses.create and responses.stream against an
-// OpenAI-compatible provider (DeepSeek), a Claude model and a Gemini model
+// OpenAI-compatible providers (DeepSeek, OpenAI), a Claude model and a Gemini model
 // (translated through the internal chat form to each wire format and back):
 // text answers, a function tool round trip, the streamed event sequence
 // checked against the documented order, usage in the answer equal to what
@@ -21,12 +21,13 @@ const { buildConf } = require('../lib/conf.js');
 const GW_KEY = 'gk-responses-0123456789';
 const KEYS = {
   ANTHROPIC_API_KEY: 'sk-ant-responses-SECRET-1', GEMINI_API_KEY: 'gem-responses-SECRET-1',
-  DEEPSEEK_API_KEY: 'sk-ds-responses-SECRET-1',
+  DEEPSEEK_API_KEY: 'sk-ds-responses-SECRET-1', OPENAI_API_KEY: 'sk-oa-responses-SECRET-1',
 };
 const TOOLS = [{ type: 'function', name: 'get_weather', description: 'Weather for a city', strict: false,
   parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }];
 const MODELS = [
   { model: 'deepseek-chat', prefix: '/deepseek/', text: 'Hello from deepseek mock model deepseek-chat' },
+  { model: 'gpt-4o', prefix: '/openai/', text: null },
   { model: 'claude-sonnet-4-5', prefix: '/anthropic/', text: 'Hello from anthropic mock model claude-sonnet-4-5' },
   { model: 'gemini-2.5-flash', prefix: '/gemini/', text: null },
 ];
