@@ -365,6 +365,20 @@ long relay_retry_after_s(int64_t retry_ms)
 
 /* One attempt with key ki of target t: the call, as s says, with x's ops
  * as handlers. 1 when the call completed (no transport failure). */
+/* The upstream of a stream that reached the client is silent (a model
+ * thinking): an SSE comment, which every client ignores, keeps proxies and
+ * load balancers with idle timeouts from cutting the stream, and finds out
+ * whether the client is still there. Streams go to the client event by
+ * event, so it falls between two events. */
+static int relay_quiet(void *user)
+{
+	struct relay *x = user;
+	if (!x->committed || x->mode == RELAY_BUFFER)
+		return 0;
+	static const char ping[] = ": keep-alive\n\n";
+	return http_write(x->r, ping, sizeof(ping) - 1) == 0 && http_flush(x->r) == 0 ? 0 : -1;
+}
+
 static int attempt_call(struct relay *x, struct pool *pool, int ki, const struct relay_send *s,
 			struct upstream_call *uc)
 {
@@ -385,6 +399,7 @@ static int attempt_call(struct relay *x, struct pool *pool, int ki, const struct
 		.stream_max_bytes = c->stream_max_bytes,
 		.request_id = x->req_id,
 		.on_head = x->ops->on_head, .on_data = x->ops->on_data, .user = x,
+		.quiet_ms = c->stream_ping_s * 1000, .on_quiet = relay_quiet,
 	};
 	int ok = x->perform(uc) == 0;
 	dialect_auth_free(auth);
