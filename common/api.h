@@ -30,6 +30,7 @@ void api_proxy_handle(const struct api_call *call);        /* POST /v1/embedding
 void api_passthrough_handle(const struct api_call *call);  /* /api/{provider}/{rest} */
 void api_info_health(const struct api_call *call);         /* GET /health */
 void api_info_models(const struct api_call *call);         /* GET /v1/models[/{model}] */
+void api_info_compat_models(const struct api_call *call);  /* GET /api/compat/models[/{model}]: also "provider/model" ids */
 
 /* The chat engine (api_chat.c): route req (OpenAI format; areq the
  * Anthropic original for an Anthropic client, else NULL), run it through

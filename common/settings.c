@@ -336,7 +336,7 @@ int settings_name_ok(const char *s, size_t max)
 int settings_provider_name_ok(const char *s)
 {
 	size_t n = strlen(s);
-	if (!n || n >= CONFIG_NAME_MAX)
+	if (!n || n >= CONFIG_NAME_MAX || !strcmp(s, "compat"))
 		return 0;
 	for (; *s; s++) {
 		if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-' || *s == '_' || *s == '.'))
@@ -469,7 +469,7 @@ static int v_providers(const cJSON *v, char *err, size_t errlen)
 		VFAIL("providers: more than %d", CONFIG_MAX_PROVIDERS);
 	cJSON_ArrayForEach(p, v) {
 		if (!settings_provider_name_ok(p->string))
-			VFAIL("providers: '%.60s' is not a provider name (a-z, 0-9, '.', '_', '-'; up to %d)",
+			VFAIL("providers: '%.60s' is not a provider name (a-z, 0-9, '.', '_', '-'; up to %d; 'compat' is reserved)",
 			      p->string, CONFIG_NAME_MAX - 1);
 		snprintf(what, sizeof(what), "providers.%s", p->string);
 		if (!cJSON_IsObject(p))

@@ -37,6 +37,8 @@
 //   dripBytes:     bytes per drip-body piece (8)
 //   endlessMs:     gap between endless-stream events (50)
 //   endlessPad:    padding characters per endless-stream event (0)
+//   answer:        text the chat answers say instead of "Hello from ...", two
+//                  characters (code points) per stream event (also Gemini's)
 
 'use strict';
 
@@ -88,6 +90,15 @@ function answerWords(flavour, model, count) {
   while (count && words.length < count) words.push(`w${i++}`);
   if (count && words.length > count) words.length = count;
   return words.map((w, idx) => (idx === 0 ? w : ' ' + w));
+}
+
+// A configured answer in pieces of two code points (so a stream splits
+// multi-byte UTF-8 text across events).
+function answerPieces(text) {
+  const cps = Array.from(text);
+  const out = [];
+  for (let i = 0; i < cps.length; i += 2) out.push(cps.slice(i, i + 2).join(''));
+  return out;
 }
 
 const REASONING_WORDS = ['Let', ' me', ' think.'];
@@ -291,7 +302,7 @@ async function createMock(opts = {}) {
     // Anthropic's and Gemini's own wire formats (tests/mock/anthropic.js, gemini.js)
     const first = path.split('/')[1];
     if (first === 'anthropic') return createAnthropicHandler({ keys: config.keys || {} })(req, res, raw, rec);
-    if (first === 'gemini') return createGeminiHandler({ keys: config.keys || {} })(req, res, raw, rec);
+    if (first === 'gemini') return createGeminiHandler({ keys: config.keys || {}, answer: config.answer, answerPieces })(req, res, raw, rec);
 
     const bare = path.split('?')[0];
     if (/\/(embeddings|images\/generations|models)$/.test(bare)) return otherEndpoint(req, res, rec, body, bare, headers, send);
@@ -472,7 +483,8 @@ async function createMock(opts = {}) {
     const stream = body.stream === true;
     const includeUsage = !!(body.stream_options && body.stream_options.include_usage === true);
     const trickle = model === 'trickle';
-    const words = answerWords(flavour, model, trickle ? config.trickleEvents : 0);
+    const words = config.answer && !trickle ? answerPieces(config.answer)
+      : answerWords(flavour, model, trickle ? config.trickleEvents : 0);
     const reasoning = isReasoner(model) ? REASONING_WORDS : [];
     const hasTools = Array.isArray(body.tools) && body.tools.length > 0;
     const tool = hasTools ? toolCallFor(body) : null;
