@@ -42,6 +42,7 @@
 
 const { createAnthropicHandler } = require('./anthropic.js');
 const { createGeminiHandler } = require('./gemini.js');
+const { handleResponses } = require('./responses.js');
 
 const http = require('node:http');
 const https = require('node:https');
@@ -294,6 +295,7 @@ async function createMock(opts = {}) {
     if (first === 'gemini') return createGeminiHandler({ keys: config.keys || {} })(req, res, raw, rec);
 
     const bare = path.split('?')[0];
+    if (/\/responses$/.test(bare)) return handleResponses(req, res, body, rec);   // tests/mock/responses.js
     if (/\/(embeddings|images\/generations|models)$/.test(bare)) return otherEndpoint(req, res, rec, body, bare, headers, send);
     if (!/\/chat\/completions$/.test(bare)) {
       return send(404, errorBody(`Invalid URL (${req.method} ${path})`, 'invalid_request_error', null));
