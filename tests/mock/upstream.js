@@ -12,6 +12,7 @@
 //          GET /_mock/requests, POST /_mock/reset, POST /_mock/config
 //
 // Flavour = first path segment: deepseek, moonshot, zai, anything else = openai.
+// POST .../responses: OpenAI's Responses API (tests/mock/responses.js).
 // Special upstream model names: slow-first-byte, trickle, cut-stream,
 // error-400, error-500, hang, garbage, and the ones that keep coming
 // (any path and dialect, the model named in the body or, as Gemini does,
