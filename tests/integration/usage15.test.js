@@ -58,8 +58,13 @@ function assertNoSecret(text) {
   assert.ok(!/authorization/i.test(text), 'an Authorization header in the log');
 }
 
-// The record and the log line hold exactly the Responses usage u.
-function assertExact(rec, line, u, streamed) {
+// Request id's record and its one log line hold exactly the Responses
+// usage u, and no secret.
+async function assertRecordedExactly(id, u, streamed) {
+  const rec = await recordOf(id);
+  const lines = (await logLinesOf(id)).filter((l) => / passthrough /.test(l));
+  assert.equal(lines.length, 1, lines.join('\n'));
+  const line = lines[0];
   assert.equal(rec.endpoint, 'passthrough');
   assert.equal(rec.provider, 'openai');
   assert.equal(rec.status, 200);
@@ -70,6 +75,7 @@ function assertExact(rec, line, u, streamed) {
   assert.equal(rec.stream, streamed);
   assert.match(line, new RegExp(` stream=${streamed ? 1 : 0} prompt=${u.input_tokens} completion=${u.output_tokens} ` +
     `cached=${u.input_tokens_details.cached_tokens} reasoning=${u.output_tokens_details.reasoning_tokens} cost=`));
+  assertNoSecret(gw.errorLog() + JSON.stringify(rec));
 }
 
 describe('the Responses API through /api/openai', () => {
@@ -82,12 +88,7 @@ describe('the Responses API through /api/openai', () => {
     assert.equal(up.path, '/openai/v1/responses');
     assert.equal(up.headers.authorization, `Bearer ${KEYS.OPENAI_API_KEY}`);
     assert.deepEqual(r.json.usage, up.usageReported);
-    const id = r.headers['x-request-id'];
-    const rec = await recordOf(id);
-    const lines = (await logLinesOf(id)).filter((l) => / passthrough /.test(l));
-    assert.equal(lines.length, 1, lines.join('\n'));
-    assertExact(rec, lines[0], up.usageReported, false);
-    assertNoSecret(gw.errorLog() + JSON.stringify(rec));
+    await assertRecordedExactly(r.headers['x-request-id'], up.usageReported, false);
   });
 
   it('a streamed call is read from response.completed exactly, stream=1', async () => {
@@ -103,12 +104,7 @@ describe('the Responses API through /api/openai', () => {
     const up = mock.requests().at(-1);
     assert.equal(up.body.stream, true);
     assert.deepEqual(r.events.at(-1).json.response.usage, up.usageReported);
-    const id = r.headers['x-request-id'];
-    const rec = await recordOf(id);
-    const lines = (await logLinesOf(id)).filter((l) => / passthrough /.test(l));
-    assert.equal(lines.length, 1, lines.join('\n'));
-    assertExact(rec, lines[0], up.usageReported, true);
-    assertNoSecret(gw.errorLog() + JSON.stringify(rec));
+    await assertRecordedExactly(r.headers['x-request-id'], up.usageReported, true);
   });
 
   it('a passed-through chat stream is recorded and logged as stream=1', async () => {
