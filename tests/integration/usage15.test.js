@@ -2,7 +2,7 @@
 // (/api/openai/v1/responses), streamed and not: the record holds exactly
 // what the mock upstream reported (response.completed's usage for a
 // stream), with the stream flag right in the record and the log line; a
-// passed-through chat stream says stream=1 too. Requests refused before
+// passed-through chat, Anthropic or Gemini stream says stream=1 too. Requests refused before
 // any upstream (bad JSON, unknown route, wrong method, bad key) each leave
 // one log line with method, route, status and reason, and no secret.
 
@@ -18,7 +18,10 @@ const { buildConf } = require('../lib/conf.js');
 
 const GW_KEY = 'gk-usage15-0123456789abcdef';
 const BAD_KEY = 'gk-wrong-SECRET-0123456789';
-const KEYS = { OPENAI_API_KEY: 'sk-oai-usage15-SECRET-1', DEEPSEEK_API_KEY: 'sk-ds-usage15-SECRET-1' };
+const KEYS = {
+  OPENAI_API_KEY: 'sk-oai-usage15-SECRET-1', DEEPSEEK_API_KEY: 'sk-ds-usage15-SECRET-1',
+  ANTHROPIC_API_KEY: 'sk-ant-usage15-SECRET-1', GEMINI_API_KEY: 'gem-usage15-SECRET-1',
+};
 
 let mock;
 let gw;
@@ -121,6 +124,41 @@ describe('the Responses API through /api/openai', () => {
     assert.equal(rec.completion, up.completion_tokens);
     const lines = (await logLinesOf(id)).filter((l) => / passthrough /.test(l));
     assert.equal(lines.length, 1);
+    assert.match(lines[0], / stream=1 /);
+  });
+});
+
+describe('other dialects\' passthrough streams', () => {
+  it('an Anthropic stream through /api/anthropic: the events\' usage, stream=1', async () => {
+    const body = { model: 'claude-haiku-4-5', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'stream through' }] };
+    const r = await stream(`${gw.url}/api/anthropic/v1/messages`, {
+      headers: { 'x-api-key': GW_KEY, 'anthropic-version': '2023-06-01' }, body,
+    });
+    assert.equal(r.status, 200, r.text);
+    const start = r.events.find((e) => e.event === 'message_start').json.message.usage;
+    const delta = r.events.filter((e) => e.event === 'message_delta').at(-1).json.usage;
+    const rec = await recordOf(r.headers['x-request-id']);
+    assert.equal(rec.stream, true);
+    assert.equal(rec.estimated, false);
+    assert.equal(rec.prompt, start.input_tokens + start.cache_read_input_tokens + start.cache_creation_input_tokens);
+    assert.equal(rec.completion, delta.output_tokens);
+    const lines = (await logLinesOf(r.headers['x-request-id'])).filter((l) => / passthrough /.test(l));
+    assert.match(lines[0], / stream=1 /);
+  });
+
+  it('a Gemini stream through /api/google-ai-studio: usageMetadata, stream=1', async () => {
+    const body = { contents: [{ role: 'user', parts: [{ text: 'stream through' }] }] };
+    const r = await stream(`${gw.url}/api/google-ai-studio/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse`, {
+      headers: { 'x-goog-api-key': GW_KEY }, body,
+    });
+    assert.equal(r.status, 200, r.text);
+    const um = r.events.filter((e) => e.json && e.json.usageMetadata).at(-1).json.usageMetadata;
+    const rec = await recordOf(r.headers['x-request-id']);
+    assert.equal(rec.stream, true);
+    assert.equal(rec.estimated, false);
+    assert.equal(rec.prompt, um.promptTokenCount);
+    assert.equal(rec.completion, (um.candidatesTokenCount || 0) + (um.thoughtsTokenCount || 0));
+    const lines = (await logLinesOf(r.headers['x-request-id'])).filter((l) => / passthrough /.test(l));
     assert.match(lines[0], / stream=1 /);
   });
 });
