@@ -94,6 +94,7 @@ static void native_error(struct http_req *r, const struct provider_conf *prov, i
 	snprintf(clean, sizeof(clean), "%s", msg);
 	log_scrub(clean);
 	const struct dialect_ops *d = dialect_ops(prov->dialect);
+	snprintf(r->reason, sizeof(r->reason), "%s", code);
 	char *body = d->error_json ? d->error_json(status, clean) : NULL;
 	if (body)
 		http_respond(r, status, "application/json", NULL, body, strlen(body));

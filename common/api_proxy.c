@@ -29,8 +29,10 @@ static int proxy_on_head(void *user, int status, const char *ctype, long retry_a
 		clean = (unsigned char)*q >= 0x20 && (unsigned char)*q < 0x7f;
 	snprintf(x->ctype, sizeof(x->ctype), "%s", clean ? ctype : "application/octet-stream");
 	log_scrub(x->ctype);
-	if (status >= 200 && status < 300 && !strncasecmp(ctype, "text/event-stream", 17))
+	if (status >= 200 && status < 300 && !strncasecmp(ctype, "text/event-stream", 17)) {
 		x->mode = RELAY_STREAM;
+		x->client_stream = 1;   /* the record and the log line say stream */
+	}
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "oai.h"
 #include "provider.h"
 #include "reqbody.h"
+#include "reqlog.h"
 #include "sha256.h"
 #include "sse.h"
 #include "upstream.h"
@@ -560,5 +561,13 @@ void gateway_handle(struct worker *w, struct http_req *r)
 			e->handle(&call);
 		}
 	}
+	/* a refusal leaves a log line too (the route by its name, never the
+	 * client's path when one matched) */
+	char route[CONFIG_NAME_MAX + 8];
+	if (e && e->match == MATCH_PASSTHROUGH)
+		snprintf(route, sizeof(route), "api/%s", call.prov->name);
+	else if (e)
+		snprintf(route, sizeof(route), "%s", e->path[0] == '/' ? e->path + 1 : e->path);
+	reqlog_refusal(r, req_id, e ? route : NULL);
 	runtime_put(w->gw, snap);
 }

@@ -36,6 +36,7 @@ void relay_record(struct relay *x, int status)
 	if (x->recorded)
 		return;
 	x->recorded = 1;
+	x->r->recorded = 1;
 	struct usage_record rec = {
 		.ts_ms = x->t0, .key_id = x->who->id, .key_name = x->who->name, .provider = x->used_provider,
 		.upstream_key = x->used_key, .model = x->requested, .upstream_model = x->used_model,

@@ -12,6 +12,7 @@
 //          GET /_mock/requests, POST /_mock/reset, POST /_mock/config
 //
 // Flavour = first path segment: deepseek, moonshot, zai, anything else = openai.
+// POST .../responses: OpenAI's Responses API (tests/mock/responses.js).
 // Special upstream model names: slow-first-byte, trickle, cut-stream,
 // error-400, error-500, hang, garbage, and the ones that keep coming
 // (any path and dialect, the model named in the body or, as Gemini does,
@@ -44,6 +45,7 @@
 
 const { createAnthropicHandler } = require('./anthropic.js');
 const { createGeminiHandler } = require('./gemini.js');
+const { handleResponses } = require('./responses.js');
 
 const http = require('node:http');
 const https = require('node:https');
@@ -305,6 +307,7 @@ async function createMock(opts = {}) {
     if (first === 'gemini') return createGeminiHandler({ keys: config.keys || {}, answer: config.answer, answerPieces })(req, res, raw, rec);
 
     const bare = path.split('?')[0];
+    if (/\/responses$/.test(bare)) return handleResponses(req, res, body, rec);   // tests/mock/responses.js
     if (/\/(embeddings|images\/generations|models)$/.test(bare)) return otherEndpoint(req, res, rec, body, bare, headers, send);
     if (!/\/chat\/completions$/.test(bare)) {
       return send(404, errorBody(`Invalid URL (${req.method} ${path})`, 'invalid_request_error', null));
