@@ -75,6 +75,7 @@ int relay_usage_space(struct relay *x, enum dialect native)
 		 "The gateway cannot record usage right now (%s), so the request was not sent upstream. Retry later.", why);
 	if (native == DIALECT_GEMINI) {
 		char *b = gemini_error_json(503, msg);
+		snprintf(x->r->reason, sizeof(x->r->reason), "usage_store_unavailable");
 		http_respond(x->r, 503, "application/json", "Retry-After: 5\r\n", b, strlen(b));
 		free(b);
 		return -1;

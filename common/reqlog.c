@@ -52,6 +52,11 @@ void reqlog_refusal(const struct http_req *r, const char *req_id, const char *ro
 {
 	if (r->status < 400 || r->recorded)
 		return;
+	/* no space for usage records: the condition is logged once when it
+	 * starts and once when it ends (health.c), not once a request, on a
+	 * disk that is full already */
+	if (!strcmp(r->reason, "usage_store_unavailable"))
+		return;
 	char method[17], path[PATH_LOG_MAX + 1];
 	safe_word(r->method, method, sizeof(method));
 	if (route)
