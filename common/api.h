@@ -70,6 +70,20 @@ cJSON *api_read_json_body(struct http_req *r, const struct config *c);
  * model, or one longer than the gateway holds, which is never cut) and
  * -1. */
 int api_request_model(struct http_req *r, const cJSON *req, const char **model);
+/* May a client's header value go on to an upstream? 1 for printable
+ * ASCII only (no CR or LF to end the header early). */
+int api_header_value_ok(const char *v);
+/* The client's Anthropic headers for an Anthropic upstream, each line
+ * kept in h: its anthropic-version (printable ASCII; else, when fallback,
+ * "anthropic-version: " ANTHROPIC_VERSION) and its anthropic-beta, put in
+ * hdrs[n...] (room for two). Returns the new n; values that are not
+ * printable ASCII or do not fit are left out. */
+struct api_anthropic_hdrs {
+	char version[96];
+	char beta[1024];
+};
+size_t api_anthropic_headers(const struct http_req *r, struct api_anthropic_hdrs *h, int fallback,
+			     const char **hdrs, size_t n);
 /* Answer status with j as JSON. */
 void api_respond_json(struct http_req *r, int status, cJSON *j);
 #endif
