@@ -26,6 +26,16 @@ struct api_call {
 /* The handlers (each answers the request completely). */
 void api_chat_handle(const struct api_call *call);         /* POST /v1/chat/completions */
 void api_messages_handle(const struct api_call *call);     /* POST /v1/messages */
+/* POST /v1/messages/count_tokens: forwarded to the route's Anthropic
+ * targets (their {"input_tokens":N} as it comes; recorded with no tokens
+ * nor cost, endpoint "count_tokens"); for a model with no Anthropic target
+ * answered here with an estimate (api_messages_estimate), not recorded.
+ * Only the key's allow-list is checked: nothing reserved, no budget spent. */
+void api_messages_count_tokens(const struct api_call *call);
+/* The documented estimate of a Messages request's input tokens: the bytes
+ * of every string in its system, messages and tools, divided by 4 and
+ * rounded up. */
+long api_messages_estimate(const cJSON *req);
 void api_proxy_handle(const struct api_call *call);        /* POST /v1/embeddings, /v1/images/generations */
 void api_passthrough_handle(const struct api_call *call);  /* /api/{provider}/{rest} */
 void api_info_health(const struct api_call *call);         /* GET /health */
@@ -47,6 +57,8 @@ struct api_proxy_spec {
 	size_t body_len;
 	const char *content_type;    /* the client's, for passthrough */
 	const char *const *pass_headers;  /* client headers forwarded as they are */
+	int uncharged;               /* token counting: the allow-list alone is checked, nothing
+				      * reserved, recorded with no tokens nor cost */
 };
 /* Try the targets of rt (model: the client's name for the usage record)
  * with the request of spec through the relay: the answer comes back as the

@@ -241,8 +241,11 @@ void api_passthrough_handle(const struct api_call *call)
 	rt->n = 1;
 	rt->t[0].prov = prov;
 	snprintf(rt->t[0].model, sizeof(rt->t[0].model), "%s", model[0] ? model : "-");
+	/* counting tokens is not a chat: recorded with no tokens nor cost */
+	size_t rl = strlen(rest), cl = strlen("/messages/count_tokens");
+	int counting = prov->dialect == DIALECT_ANTHROPIC && rl >= cl && !strcmp(rest + rl - cl, "/messages/count_tokens");
 	struct api_proxy_spec spec = {
-		.endpoint = "passthrough", .method = r->method, .url = url,
+		.endpoint = "passthrough", .method = r->method, .url = url, .uncharged = counting,
 		.body = r->body.data, .body_len = r->body.len,
 		.content_type = ctype[0] ? ctype : NULL, .pass_headers = hdrs,
 	};

@@ -14,8 +14,8 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const Anthropic = require('@anthropic-ai/sdk');
-const { startMock, startGateway, mockEnv, sleep } = require('../lib/harness.js');
-const { request } = require('../lib/client.js');
+const { startMock, startGateway, mockEnv, keysTool } = require('../lib/harness.js');
+const { request, bearer, waitFor } = require('../lib/client.js');
 const { buildConf } = require('../lib/conf.js');
 
 const GW_KEY = 'gk-claude-0123456789';
@@ -148,5 +148,102 @@ describe('Claude Code on deepseek-chat (translated)', () => {
     assert.equal(r.json.error.type, 'invalid_request_error');
     assert.match(r.json.error.message, /messages\[1\]/);
     assert.equal(mock.requests().length, n, 'nothing sent upstream');
+  });
+});
+
+// The usage records the router wrote so far (open and closed segments).
+function records() {
+  const dir = path.join(gw.stateDir, 'spool');
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).filter((n) => /\.(ready|open)$/.test(n))
+    .flatMap((n) => fs.readFileSync(path.join(dir, n), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+}
+
+// The estimate README documents: bytes of the strings of system, messages
+// and tools, / 4, rounded up.
+function estimate(body) {
+  const bytes = (j) => (typeof j === 'string' ? Buffer.byteLength(j)
+    : j && typeof j === 'object' ? Object.values(j).reduce((n, v) => n + bytes(v), 0) : 0);
+  return Math.ceil((bytes(body.system) + bytes(body.messages) + bytes(body.tools)) / 4);
+}
+
+describe('count_tokens', () => {
+  const countBody = (model) => ({ model, system: 'Be brief.',
+    messages: [{ role: 'user', content: 'Count these words, \u4f60\u597d' }, { role: 'system', content: ENV_BLOCK }], tools: TOOLS });
+  let budgetKey;
+
+  before(async () => {
+    const r = await keysTool(gw, ['create', '--name', 'counting', '--tokens', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    budgetKey = r.stdout.trim();
+    await waitFor(async () => (await request('GET', `${gw.url}/v1/models`, { headers: bearer(budgetKey) })).status === 200, { timeoutMs: 5000 });
+  });
+
+  it('on a Claude model: forwarded to Anthropic, its answer as it came', async () => {
+    const r = await ant.messages.countTokens(countBody('claude-haiku-4-5'));
+    const up = lastUpstream('/anthropic/');
+    assert.equal(up.path, '/anthropic/v1/messages/count_tokens');
+    assert.equal(up.status, 200);
+    assert.deepEqual(r, { input_tokens: 10 + Math.floor((up.body.system.length + up.body.messages[0].content.length) / 4) }, 'the mock\'s count');
+    assert.ok(r.input_tokens > 10);
+    assert.equal(up.headers['anthropic-beta'], BETAS);
+    assert.equal(up.body.system, `Be brief.\n\n${ENV_BLOCK}`);
+    assert.deepEqual(up.body.messages.map((m) => m.role), ['user']);
+  });
+
+  it('on deepseek-chat: the documented estimate, nothing sent upstream', async () => {
+    const n = mock.requests().length;
+    const body = countBody('deepseek-chat');
+    const r = await ant.messages.countTokens(body);
+    assert.deepEqual(r, { input_tokens: estimate(body) });
+    assert.equal(mock.requests().length, n);
+  });
+
+  it('a key whose budget no chat fits still counts, on both routes', async () => {
+    const chat = await request('POST', `${gw.url}/v1/messages`, { headers: { 'x-api-key': budgetKey },
+      body: { model: 'claude-haiku-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] } });
+    assert.equal(chat.status, 429, 'the budget is too small for a chat');
+    for (const model of ['claude-haiku-4-5', 'deepseek-chat']) {
+      for (let i = 0; i < 3; i++) {
+        const r = await request('POST', `${gw.url}/v1/messages/count_tokens`, { headers: { 'x-api-key': budgetKey }, body: countBody(model) });
+        assert.equal(r.status, 200, JSON.stringify(r.json));
+        assert.ok(r.json.input_tokens > 0);
+      }
+    }
+  });
+
+  it('unknown models and bad bodies are refused in Anthropic\'s shape', async () => {
+    const r = await request('POST', `${gw.url}/v1/messages/count_tokens`, { headers: { 'x-api-key': GW_KEY }, body: { model: 'no-such-model', messages: [] } });
+    assert.equal(r.status, 404);
+    assert.equal(r.json.type, 'error');
+    const b = await request('POST', `${gw.url}/v1/messages/count_tokens`, { headers: { 'x-api-key': GW_KEY }, body: { model: 'deepseek-chat' } });
+    assert.equal(b.status, 400);
+    assert.equal(b.json.type, 'error');
+  });
+
+  it('through the passthrough: answered, not billed', async () => {
+    const r = await request('POST', `${gw.url}/api/anthropic/v1/messages/count_tokens`, {
+      headers: { 'x-api-key': GW_KEY, 'anthropic-version': VERSION },
+      body: { model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'hello there' }] },
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.ok(r.json.input_tokens > 0);
+  });
+
+  it('no count is recorded with tokens or cost, and no key shows in records or logs', async () => {
+    let recs = [];
+    // the forwarded counts: 1 + 3 on /v1, 1 through the passthrough
+    await waitFor(() => (recs = records()).filter((x) => x.model === 'claude-haiku-4-5' && x.status === 200 &&
+      (x.endpoint === 'count_tokens' || (x.endpoint === 'passthrough' && x.prompt === 0))).length >= 5, { timeoutMs: 10000 });
+    const counts = recs.filter((x) => x.endpoint === 'count_tokens' || (x.endpoint === 'passthrough' && x.status === 200));
+    assert.ok(counts.length >= 5, JSON.stringify(recs));
+    for (const x of counts) {
+      assert.equal(x.prompt, 0, JSON.stringify(x));
+      assert.equal(x.completion, 0, JSON.stringify(x));
+      assert.ok(!x.estimated && !x.cost, JSON.stringify(x));
+    }
+    assert.ok(!recs.some((x) => x.model === 'deepseek-chat' && x.endpoint === 'count_tokens'), 'estimates are not recorded');
+    const text = recs.map((x) => JSON.stringify(x)).join('\n') + gw.errorLog();
+    for (const k of [...Object.values(KEYS), GW_KEY, budgetKey]) assert.ok(!text.includes(k), 'no key in records or logs');
   });
 });
