@@ -202,7 +202,7 @@ describe('count_tokens', () => {
   it('a key whose budget no chat fits still counts, on both routes', async () => {
     const chat = await request('POST', `${gw.url}/v1/messages`, { headers: { 'x-api-key': budgetKey },
       body: { model: 'claude-haiku-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] } });
-    assert.equal(chat.status, 429, 'the budget is too small for a chat');
+    assert.equal(chat.status, 429, `the budget is too small for a chat: ${JSON.stringify(chat.json)}`);
     for (const model of ['claude-haiku-4-5', 'deepseek-chat']) {
       for (let i = 0; i < 3; i++) {
         const r = await request('POST', `${gw.url}/v1/messages/count_tokens`, { headers: { 'x-api-key': budgetKey }, body: countBody(model) });
