@@ -29,7 +29,8 @@ void api_messages_handle(const struct api_call *call);     /* POST /v1/messages 
 /* POST /v1/messages/count_tokens: forwarded to the route's Anthropic
  * targets (their {"input_tokens":N} as it comes; recorded with no tokens
  * nor cost, endpoint "count_tokens"); for a model with no Anthropic target
- * answered here with an estimate (api_messages_estimate), not recorded.
+ * answered here with an estimate (api_messages_estimate), not recorded
+ * (one log line says so).
  * Only the key's allow-list is checked: nothing reserved, no budget spent. */
 void api_messages_count_tokens(const struct api_call *call);
 /* The documented estimate of a Messages request's input tokens: the bytes

@@ -9,6 +9,7 @@
 #include "autoconf.h"
 #include "api.h"
 #include "anthropic.h"
+#include "log.h"
 #include "oai.h"
 #include "quota.h"
 #include "reqbody.h"
@@ -62,8 +63,11 @@ static void count_estimate(const struct api_call *call, const cJSON *areq, const
 		oai_error(call->r, 403, "permission_error", why.code, "model", NULL, "%s", why.message);
 		return;
 	}
+	long n = api_messages_estimate(areq);
+	log_info("%s key=%s count_tokens model=%s estimated input_tokens=%ld (nothing sent, not recorded)",
+		 call->req_id, call->who->id, model, n);
 	cJSON *j = cJSON_CreateObject();
-	cJSON_AddNumberToObject(j, "input_tokens", (double)api_messages_estimate(areq));
+	cJSON_AddNumberToObject(j, "input_tokens", (double)n);
 	api_respond_json(call->r, 200, j);
 	cJSON_Delete(j);
 }

@@ -243,6 +243,7 @@ describe('count_tokens', () => {
       assert.ok(!x.estimated && !x.cost, JSON.stringify(x));
     }
     assert.ok(!recs.some((x) => x.model === 'deepseek-chat' && x.endpoint === 'count_tokens'), 'estimates are not recorded');
+    assert.match(gw.errorLog(), /count_tokens model=deepseek-chat estimated input_tokens=\d+/, 'but logged');
     const text = recs.map((x) => JSON.stringify(x)).join('\n') + gw.errorLog();
     for (const k of [...Object.values(KEYS), GW_KEY, budgetKey]) assert.ok(!text.includes(k), 'no key in records or logs');
   });
