@@ -121,6 +121,44 @@ describe('Claude Code on a Claude model (passed through)', () => {
   });
 });
 
+describe('tool round trips', () => {
+  // turn 1: the model calls Write; turn 2: its result goes back
+  async function roundTrip(model) {
+    const first = await ant.messages.create(claudeCodeBody(model));
+    assert.equal(first.stop_reason, 'tool_use', JSON.stringify(first));
+    const use = first.content.find((b) => b.type === 'tool_use');
+    const body = claudeCodeBody(model);
+    body.messages.push({ role: 'assistant', content: first.content },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: 'wrote hello.txt' }] });
+    const s = ant.messages.stream({ ...body, stream: true });
+    const second = await s.finalMessage();
+    return { first, second };
+  }
+
+  it('on a thinking Claude model: thinking blocks and their signatures go back as they came', async () => {
+    const { first, second } = await roundTrip('claude-haiku-4-5-thinking');
+    const think = first.content.find((b) => b.type === 'thinking');
+    assert.ok(think && think.signature, JSON.stringify(first.content));
+    assert.equal(second.content.find((b) => b.type === 'text').text, 'Tool said: wrote hello.txt');
+    const up = lastUpstream('/anthropic/');
+    assert.deepEqual(up.body.messages[1].content, JSON.parse(JSON.stringify(first.content)), 'the assistant turn, signature and all');
+    assert.equal(up.headers['anthropic-beta'], BETAS);
+  });
+
+  it('on deepseek-chat: the tool result reaches the upstream as a tool message', async () => {
+    const { first, second } = await roundTrip('deepseek-chat');
+    assert.ok(second.content.length > 0, 'answered (the OpenAI mock calls a tool whenever tools are offered)');
+    const up = lastUpstream('/deepseek/');
+    assert.equal(up.status, 200);
+    const call = up.body.messages.find((m) => m.role === 'assistant' && m.tool_calls);
+    const tool = up.body.messages.find((m) => m.role === 'tool');
+    assert.equal(call.tool_calls[0].id, first.content.find((b) => b.type === 'tool_use').id);
+    assert.ok(tool && tool.tool_call_id === call.tool_calls[0].id && JSON.stringify(tool.content).includes('wrote hello.txt'),
+      JSON.stringify(up.body.messages));
+    assert.equal(up.body.messages[0].role, 'system');
+  });
+});
+
 describe('Claude Code on deepseek-chat (translated)', () => {
   it('the system message reaches the upstream as a system message, beta fields dropped', async () => {
     const { msg } = await streamText(claudeCodeBody('deepseek-chat', { stream: true,
