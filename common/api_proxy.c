@@ -147,6 +147,7 @@ void api_proxy_run(const struct api_call *call, const struct route *rt, const ch
 		   pool_now_ms(), 0);
 	x->front = (void *)spec;
 	x->include_usage = 1;
+	x->uncharged = spec->uncharged;
 	snprintf(x->requested, sizeof(x->requested), "%s", model && *model ? model : "-");
 	if (relay_usage_space(x, r->passthrough && rt->n ? rt->t[0].prov->dialect : DIALECT_OPENAI) != 0)
 		goto out;

@@ -45,8 +45,8 @@ void relay_record(struct relay *x, int status)
 		.client_gone = x->r->client_gone, .cache_hit = x->cache_hit,
 	};
 	snprintf(rec.id, sizeof(rec.id), "%s", x->req_id);
-	if (x->cache_hit) {
-		/* nothing was spent upstream */
+	if (x->cache_hit || x->uncharged) {
+		/* nothing was spent upstream, or nothing billable (counting tokens) */
 		memset(&rec.u, 0, sizeof(rec.u));
 	} else if (!x->usage.reported && status == 200) {
 		/* no usage from the upstream (a cut stream): estimate, and say so */
@@ -270,10 +270,11 @@ int relay_quota_admit(struct relay *x, const struct route *rt, int output)
 {
 	struct quota_ask ask = { 0, 0 };
 	struct quota_refusal why;
-	if (quota_has_limits(x->who))
+	if (quota_has_limits(x->who) && !x->uncharged)
 		estimate_ask(x->r->body.data, x->r->body.len, output, x->c->default_max_tokens,
 			     dearest_price(x->c, rt, x->requested), &ask);
-	enum quota_verdict qv = quota_check(&x->gw->quota, x->who, x->requested, &ask, x->t0, &why, &x->hold);
+	enum quota_verdict qv = x->uncharged ? quota_check_model(x->who, x->requested, &why) :
+		quota_check(&x->gw->quota, x->who, x->requested, &ask, x->t0, &why, &x->hold);
 	if (qv == QUOTA_OK)
 		return 1;
 	char extra[64] = "";
