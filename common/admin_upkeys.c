@@ -143,7 +143,7 @@ void admin_upkeys_post(struct admin_ctx *x)
 		goto out;
 	}
 	if (!provider || !settings_provider_name_ok(provider)) {
-		admin_reply_error(x, 400, "invalid_request", NULL, "provider must be a provider name (a-z, 0-9, '.', '_', '-')");
+		admin_reply_error(x, 400, "invalid_request", NULL, "provider must be a provider name (a-z, 0-9, '.', '_', '-'; not 'compat')");
 		goto out;
 	}
 	if (!secret || !secret_ok(secret)) {

@@ -1771,3 +1771,82 @@ char *anthropic_error_from_oai(const char *body, size_t len, int status)
 	free(msg);
 	return s;
 }
+
+/* One system message's content onto the blocks being gathered (strings
+ * also onto text, for the all-strings case). */
+static int hoist_one(const cJSON *content, cJSON *blocks, struct buf *text, int *all_str, int mi, char *err,
+		     size_t errlen)
+{
+	if (cJSON_IsString(content)) {
+		if (!content->valuestring[0])
+			return 0;
+		if (text->len)
+			buf_puts(text, "\n\n");
+		buf_puts(text, content->valuestring);
+		add_text_block(blocks, content->valuestring);
+		return 0;
+	}
+	const cJSON *b;
+	if (!cJSON_IsArray(content))
+		goto bad;
+	*all_str = 0;
+	cJSON_ArrayForEach(b, content) {
+		const char *bt = tr_jstr(b, "type");
+		if (!bt || strcmp(bt, "text") || !tr_jstr(b, "text"))
+			goto bad;
+		if (tr_jstr(b, "text")[0])
+			cJSON_AddItemToArray(blocks, cJSON_Duplicate(b, 1));
+	}
+	return 0;
+bad:
+	tr_seterr(err, errlen, "messages[%d]: a system message holds a string or text blocks only", mi);
+	return -1;
+}
+
+int anthropic_request_hoist_system(cJSON *req, char *err, size_t errlen)
+{
+	cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages");
+	cJSON *m, *next;
+	int any = 0, all_str = 1, mi = 0, rc = -1;
+	cJSON_ArrayForEach(m, msgs) {
+		const char *role = tr_jstr(m, "role");
+		any |= role && !strcmp(role, "system");
+	}
+	if (!cJSON_IsArray(msgs) || !any)
+		return 0;
+	cJSON *sys = cJSON_GetObjectItemCaseSensitive(req, "system");
+	if (sys && !cJSON_IsNull(sys) && !cJSON_IsString(sys) && !cJSON_IsArray(sys)) {
+		tr_seterr(err, errlen, "system must be a string or an array of text blocks");
+		return -1;
+	}
+	struct buf text;
+	buf_init(&text, TEXT_CAP);
+	cJSON *blocks = cJSON_CreateArray();
+	if (cJSON_IsArray(sys)) {
+		all_str = 0;
+		cJSON_ArrayForEach(m, sys)
+			cJSON_AddItemToArray(blocks, cJSON_Duplicate(m, 1));
+	} else if (cJSON_IsString(sys) && hoist_one(sys, blocks, &text, &all_str, 0, err, errlen) != 0) {
+		goto out;
+	}
+	for (m = msgs->child; m; m = next, mi++) {
+		next = m->next;
+		const char *role = tr_jstr(m, "role");
+		if (!role || strcmp(role, "system"))
+			continue;
+		if (hoist_one(cJSON_GetObjectItemCaseSensitive(m, "content"), blocks, &text, &all_str, mi, err,
+			      errlen) != 0)
+			goto out;
+		cJSON_Delete(cJSON_DetachItemViaPointer(msgs, m));
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(req, "system");
+	if (all_str && text.len)
+		cJSON_AddStringToObject(req, "system", buf_str(&text));
+	else if (!all_str && cJSON_GetArraySize(blocks))
+		cJSON_AddItemToObject(req, "system", blocks), blocks = NULL;
+	rc = 0;
+out:
+	cJSON_Delete(blocks);
+	buf_free(&text);
+	return rc;
+}

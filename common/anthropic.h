@@ -167,6 +167,17 @@ int anthropic_usage_from_body(const char *body, size_t len, struct usage *u);
  * request is malformed (not an object, no messages, a bad role or block). */
 cJSON *anthropic_request_to_oai(const cJSON *req, const char *model, char *err, size_t errlen);
 
+/* Claude Code sends its environment block as role "system" messages inside
+ * "messages", which Anthropic's API refuses. Move each of them, in order,
+ * into the top-level "system" of req (changed in place): after what system
+ * already held; a string when everything is a string (joined by a blank
+ * line), else an array of text blocks (strings become text blocks, blocks
+ * are kept as they are, cache_control included). Empty texts are dropped.
+ * 0 (nothing to do counts), or -1 with err when a system message holds
+ * anything but a string or text blocks, or system is neither a string nor
+ * an array; req may then be half changed and must not be sent. */
+int anthropic_request_hoist_system(cJSON *req, char *err, size_t errlen);
+
 /* An OpenAI chat.completion body → an Anthropic message JSON string
  * (caller frees): id "msg_" + upstream id, model = `model`, content
  * [thinking (from reasoning_content), text, tool_use...], stop_reason

@@ -2,8 +2,10 @@
  * answer (see api.h). */
 #include "autoconf.h"
 #include "api.h"
+#include "anthropic.h"
 #include "oai.h"
 #include "reqbody.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,4 +62,27 @@ int api_request_model(struct http_req *r, const cJSON *req, const char **model)
 		oai_error(r, 400, "invalid_request_error", "missing_required_parameter", "model", NULL,
 			  "You must provide a model parameter.");
 	return v == REQBODY_MODEL_OK ? 0 : -1;
+}
+
+int api_header_value_ok(const char *v)
+{
+	for (; *v; v++)
+		if ((unsigned char)*v < 0x20 || (unsigned char)*v >= 0x7f)
+			return 0;
+	return 1;
+}
+
+size_t api_anthropic_headers(const struct http_req *r, struct api_anthropic_hdrs *h, int fallback,
+			     const char **hdrs, size_t n)
+{
+	const char *v;
+	if ((v = http_header(r, "anthropic-version")) && api_header_value_ok(v) &&
+	    snprintf(h->version, sizeof(h->version), "anthropic-version: %s", v) < (int)sizeof(h->version))
+		hdrs[n++] = h->version;
+	else if (fallback)
+		hdrs[n++] = "anthropic-version: " ANTHROPIC_VERSION;
+	if ((v = http_header(r, "anthropic-beta")) && api_header_value_ok(v) &&
+	    snprintf(h->beta, sizeof(h->beta), "anthropic-beta: %s", v) < (int)sizeof(h->beta))
+		hdrs[n++] = h->beta;
+	return n;
 }

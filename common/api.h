@@ -27,10 +27,22 @@ struct api_call {
 void api_chat_handle(const struct api_call *call);         /* POST /v1/chat/completions */
 void api_messages_handle(const struct api_call *call);     /* POST /v1/messages */
 void api_responses_handle(const struct api_call *call);    /* POST /v1/responses */
+/* POST /v1/messages/count_tokens: forwarded to the route's Anthropic
+ * targets (their {"input_tokens":N} as it comes; recorded with no tokens
+ * nor cost, endpoint "count_tokens"); for a model with no Anthropic target
+ * answered here with an estimate (api_messages_estimate), not recorded
+ * (one log line says so).
+ * Only the key's allow-list is checked: nothing reserved, no budget spent. */
+void api_messages_count_tokens(const struct api_call *call);
+/* The documented estimate of a Messages request's input tokens: the bytes
+ * of every string in its system, messages and tools, divided by 4 and
+ * rounded up. */
+long api_messages_estimate(const cJSON *req);
 void api_proxy_handle(const struct api_call *call);        /* POST /v1/embeddings, /v1/images/generations */
 void api_passthrough_handle(const struct api_call *call);  /* /api/{provider}/{rest} */
 void api_info_health(const struct api_call *call);         /* GET /health */
 void api_info_models(const struct api_call *call);         /* GET /v1/models[/{model}] */
+void api_info_compat_models(const struct api_call *call);  /* GET /api/compat/models[/{model}]: also "provider/model" ids */
 
 /* The chat engine (api_chat.c): route req (OpenAI format; areq the
  * Anthropic original for an Anthropic client, else NULL), run it through
@@ -53,6 +65,8 @@ struct api_proxy_spec {
 	size_t body_len;
 	const char *content_type;    /* the client's, for passthrough */
 	const char *const *pass_headers;  /* client headers forwarded as they are */
+	int uncharged;               /* token counting: the allow-list alone is checked, nothing
+				      * reserved, recorded with no tokens nor cost */
 };
 /* Try the targets of rt (model: the client's name for the usage record)
  * with the request of spec through the relay: the answer comes back as the
@@ -76,6 +90,20 @@ cJSON *api_read_json_body(struct http_req *r, const struct config *c);
  * model, or one longer than the gateway holds, which is never cut) and
  * -1. */
 int api_request_model(struct http_req *r, const cJSON *req, const char **model);
+/* May a client's header value go on to an upstream? 1 for printable
+ * ASCII only (no CR or LF to end the header early). */
+int api_header_value_ok(const char *v);
+/* The client's Anthropic headers for an Anthropic upstream, each line
+ * kept in h: its anthropic-version (printable ASCII; else, when fallback,
+ * "anthropic-version: " ANTHROPIC_VERSION) and its anthropic-beta, put in
+ * hdrs[n...] (room for two). Returns the new n; values that are not
+ * printable ASCII or do not fit are left out. */
+struct api_anthropic_hdrs {
+	char version[96];
+	char beta[1024];
+};
+size_t api_anthropic_headers(const struct http_req *r, struct api_anthropic_hdrs *h, int fallback,
+			     const char **hdrs, size_t n);
 /* Answer status with j as JSON. */
 void api_respond_json(struct http_req *r, int status, cJSON *j);
 #endif

@@ -31,6 +31,8 @@ struct chat_front {
 	char *oai;                 /* the checked 2xx answer in OpenAI form */
 	int responses;             /* the client speaks the Responses API */
 	struct responses_stream *rs;  /* its stream encoder (a streamed request) */
+	struct api_anthropic_hdrs ah;  /* Anthropic to Anthropic: the client's headers */
+	const char *hdrs[3];
 };
 
 /* Send what the Responses encoder made; 0, or -1 when the client is gone. */
@@ -177,15 +179,17 @@ static int chat_on_data(void *user, const char *p, size_t n)
  * dialect; -1 with a reason in err when that dialect cannot carry it. */
 static int chat_prepare(struct relay *x, const struct route_target *t, struct relay_send *s, char *err, size_t errlen)
 {
-	const struct chat_front *f = x->front;
+	struct chat_front *f = x->front;
 	char *body;
 	x->passthrough = x->client == DIALECT_ANTHROPIC && x->up == DIALECT_ANTHROPIC && f->areq;
 	char path[MODEL_NAME_MAX + 64];
 	if (dialect_chat_path(x->dops, path, sizeof(path), t->model, x->client_stream, err, errlen) != 0)
 		return -1;
-	if (x->passthrough)   /* Anthropic to Anthropic: the client's request, but its model */
+	if (x->passthrough) {   /* Anthropic to Anthropic: the client's request and headers, but its model */
 		body = reqbody_forward(f->areq, NULL, 0, t->model, 0);
-	else
+		f->hdrs[api_anthropic_headers(x->r, &f->ah, 1, f->hdrs, 0)] = NULL;
+		s->headers = f->hdrs;
+	} else
 		body = x->dops->chat_request(f->req, x->raw_body_ok ? x->r->body.data : NULL, x->r->body.len, t->model,
 					     x->client_stream, err, errlen);
 	if (!body)

@@ -1,5 +1,6 @@
 /* api_info.c — the information routes: /health (the gateway's and its key
- * pools' state) and /v1/models (OpenAI's model list). */
+ * pools' state), /v1/models (OpenAI's model list) and /api/compat/models
+ * (the same list in the drop-in "provider/model" form). */
 #include "autoconf.h"
 #include "api.h"
 #include "durable.h"
@@ -7,6 +8,7 @@
 #include "pool.h"
 #include "provider.h"
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <string.h>
 
 /* ------------------------------------------------------------ /health */
@@ -69,7 +71,31 @@ static void add_model(const char *model, const char *owner, void *user)
 	cJSON_AddItemToArray(data, m);
 }
 
-void api_info_models(const struct api_call *call)
+/* The name the replaced deployments (Cloudflare AI Gateway style) gave a
+ * provider in "provider/model"; config_provider takes it back. */
+static const char *compat_provider_name(const char *name)
+{
+	return !strcmp(name, "gemini") ? "google-ai-studio" : name;
+}
+
+/* Each listed model of each usable provider as "{provider}/{model}". */
+static void add_compat_models(const struct config *c, cJSON *data)
+{
+	for (size_t i = 0; i < c->nproviders; i++) {
+		const struct provider_conf *p = &c->providers[i];
+		if (!provider_usable(p))
+			continue;
+		for (size_t j = 0; j < p->nmodels; j++) {
+			char id[CONFIG_NAME_MAX + MODEL_NAME_MAX + 2];
+			snprintf(id, sizeof(id), "%s/%s", compat_provider_name(p->name), p->models[j]);
+			add_model(id, p->name, data);
+		}
+	}
+}
+
+/* GET models[/{model}] (call->path): the list, compat names first when
+ * compat, or the one model. */
+static void models_answer(const struct api_call *call, int compat)
 {
 	struct http_req *r = call->r;
 	struct runtime *snap = call->snap;
@@ -77,6 +103,8 @@ void api_info_models(const struct api_call *call)
 	cJSON *root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "object", "list");
 	cJSON *data = cJSON_AddArrayToObject(root, "data");
+	if (compat)
+		add_compat_models(&snap->cfg, data);
 	provider_each_model(&snap->cfg, add_model, data);
 	if (which) {
 		const cJSON *m;
@@ -102,4 +130,14 @@ void api_info_models(const struct api_call *call)
 	api_respond_json(r, 200, root);
 out:
 	cJSON_Delete(root);
+}
+
+void api_info_models(const struct api_call *call)
+{
+	models_answer(call, 0);
+}
+
+void api_info_compat_models(const struct api_call *call)
+{
+	models_answer(call, 1);
 }

@@ -54,16 +54,6 @@ int api_passthrough_path_ok(const char *rest)
 	return 1;
 }
 
-/* May a client's header value go on to an upstream? Printable ASCII only
- * (no CR or LF to end the header early). */
-static int header_value_ok(const char *v)
-{
-	for (; *v; v++)
-		if ((unsigned char)*v < 0x20 || (unsigned char)*v >= 0x7f)
-			return 0;
-	return 1;
-}
-
 /* The query string without a client's "key=" parameter (Gemini's way of
  * sending a key), into out. */
 static void strip_key_param(const char *q, char *out, size_t outlen)
@@ -94,6 +84,7 @@ static void native_error(struct http_req *r, const struct provider_conf *prov, i
 	snprintf(clean, sizeof(clean), "%s", msg);
 	log_scrub(clean);
 	const struct dialect_ops *d = dialect_ops(prov->dialect);
+	snprintf(r->reason, sizeof(r->reason), "%s", code);
 	char *body = d->error_json ? d->error_json(status, clean) : NULL;
 	if (body)
 		http_respond(r, status, "application/json", NULL, body, strlen(body));
@@ -183,6 +174,7 @@ void api_passthrough_handle(const struct api_call *call)
 		char url[URL_MAX], query[1024];
 		struct route rt;
 		char model[MODEL_NAME_MAX];
+		struct api_anthropic_hdrs ah;
 	} *mem = xmalloc(sizeof(*mem));
 	char *const url = mem->url, *const query = mem->query, *const model = mem->model;
 	struct route *const rt = &mem->rt;
@@ -236,27 +228,25 @@ void api_passthrough_handle(const struct api_call *call)
 		goto out;
 	}
 	/* a few of the client's headers go along; its auth never does */
-	char ctype[160] = "", av[96] = "", ab[256] = "", ob[96] = "";
+	char ctype[160] = "", ob[96] = "";
 	const char *hdrs[6];
 	size_t nh = 0;
 	const char *v;
-	if ((v = http_header(r, "Content-Type")) && header_value_ok(v) && snprintf(ctype, sizeof(ctype), "Content-Type: %s", v) < (int)sizeof(ctype))
+	if ((v = http_header(r, "Content-Type")) && api_header_value_ok(v) && snprintf(ctype, sizeof(ctype), "Content-Type: %s", v) < (int)sizeof(ctype))
 		hdrs[nh++] = ctype;
-	if ((v = http_header(r, "anthropic-version")) && header_value_ok(v) && snprintf(av, sizeof(av), "anthropic-version: %s", v) < (int)sizeof(av))
-		hdrs[nh++] = av;
-	else if (prov->dialect == DIALECT_ANTHROPIC)
-		hdrs[nh++] = "anthropic-version: " ANTHROPIC_VERSION;
-	if ((v = http_header(r, "anthropic-beta")) && header_value_ok(v) && snprintf(ab, sizeof(ab), "anthropic-beta: %s", v) < (int)sizeof(ab))
-		hdrs[nh++] = ab;
-	if ((v = http_header(r, "OpenAI-Beta")) && header_value_ok(v) && snprintf(ob, sizeof(ob), "OpenAI-Beta: %s", v) < (int)sizeof(ob))
+	nh = api_anthropic_headers(r, &mem->ah, prov->dialect == DIALECT_ANTHROPIC, hdrs, nh);
+	if ((v = http_header(r, "OpenAI-Beta")) && api_header_value_ok(v) && snprintf(ob, sizeof(ob), "OpenAI-Beta: %s", v) < (int)sizeof(ob))
 		hdrs[nh++] = ob;
 	hdrs[nh] = NULL;
 
 	rt->n = 1;
 	rt->t[0].prov = prov;
 	snprintf(rt->t[0].model, sizeof(rt->t[0].model), "%s", model[0] ? model : "-");
+	/* counting tokens is not a chat: recorded with no tokens nor cost */
+	size_t rl = strlen(rest), cl = strlen("/messages/count_tokens");
+	int counting = prov->dialect == DIALECT_ANTHROPIC && rl >= cl && !strcmp(rest + rl - cl, "/messages/count_tokens");
 	struct api_proxy_spec spec = {
-		.endpoint = "passthrough", .method = r->method, .url = url,
+		.endpoint = "passthrough", .method = r->method, .url = url, .uncharged = counting,
 		.body = r->body.data, .body_len = r->body.len,
 		.content_type = ctype[0] ? ctype : NULL, .pass_headers = hdrs,
 	};

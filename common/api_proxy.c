@@ -29,8 +29,10 @@ static int proxy_on_head(void *user, int status, const char *ctype, long retry_a
 		clean = (unsigned char)*q >= 0x20 && (unsigned char)*q < 0x7f;
 	snprintf(x->ctype, sizeof(x->ctype), "%s", clean ? ctype : "application/octet-stream");
 	log_scrub(x->ctype);
-	if (status >= 200 && status < 300 && !strncasecmp(ctype, "text/event-stream", 17))
+	if (status >= 200 && status < 300 && !strncasecmp(ctype, "text/event-stream", 17)) {
 		x->mode = RELAY_STREAM;
+		x->client_stream = 1;   /* the record and the log line say stream */
+	}
 	return 0;
 }
 
@@ -145,6 +147,7 @@ void api_proxy_run(const struct api_call *call, const struct route *rt, const ch
 		   pool_now_ms(), 0);
 	x->front = (void *)spec;
 	x->include_usage = 1;
+	x->uncharged = spec->uncharged;
 	snprintf(x->requested, sizeof(x->requested), "%s", model && *model ? model : "-");
 	if (relay_usage_space(x, r->passthrough && rt->n ? rt->t[0].prov->dialect : DIALECT_OPENAI) != 0)
 		goto out;

@@ -287,6 +287,8 @@ static int on_provider(struct parse_ctx *x, const char *sec, const char *key, co
 {
 	struct config *c = x->c;
 	const char *name = sec + 9;
+	if (!strcmp(name, "compat"))
+		FAIL("line %d: provider name 'compat' is reserved: /api/compat/... are the gateway's drop-in OpenAI routes", lineno);
 	if (!settings_provider_name_ok(name))
 		FAIL("line %d: provider name '%s' must be lower-case letters, digits, '-', '_' or '.'", lineno, name);
 	struct provider_conf *p = config_provider(c, name);

@@ -58,6 +58,8 @@ struct config {
 	int threads;
 	int hot_threads;   /* of those, taking new requests at once (admit.h); 0: two per core */
 	int body_timeout_ms;   /* a request body must be in by then (http_watch_init); 0: no limit */
+	long stream_ping_s;    /* a stream to a client whose upstream is this long silent gets an SSE
+				* comment, and again as often (proxies' idle timeouts); 0: never */
 	size_t max_body;
 	size_t max_response;
 	char *state_dir;

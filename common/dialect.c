@@ -67,7 +67,9 @@ static int gemini_stream_last(const struct dialect_stream *s, const struct sse_e
 	return ev->data_len && memmem(ev->data, ev->data_len, "\"finishReason\"", 14) != NULL;
 }
 
-/* OpenAI's events are read only when they carry usage. */
+/* OpenAI's events are read only when they carry usage. A chat stream ends
+ * with [DONE]; a Responses API stream with response.completed (its usage
+ * in response.usage), which is its last event. */
 static int openai_usage_from_event(struct dialect_stream *s, const struct sse_event *ev, struct usage *u)
 {
 	(void)s;
@@ -79,7 +81,7 @@ static int openai_usage_from_event(struct dialect_stream *s, const struct sse_ev
 			usage_from_json(j, u);
 		cJSON_Delete(j);
 	}
-	return 0;
+	return !strcmp(ev->event, "response.completed");
 }
 
 static void openai_usage_from_body(const char *body, size_t len, struct usage *u)

@@ -16,6 +16,7 @@
 #include "oai.h"
 #include "provider.h"
 #include "reqbody.h"
+#include "reqlog.h"
 #include "sha256.h"
 #include "sse.h"
 #include "upstream.h"
@@ -396,9 +397,9 @@ static const char *strip_mount(const struct config *c, const char *path)
 	return path;
 }
 
-/* A native passthrough path, /api/{provider}/{rest} (or /{provider}/{rest}
- * when the router is mounted at /api): the provider, and *rest. */
-static const struct provider_conf *passthrough_target(const struct config *c, const char *path, const char **rest)
+/* The path under /api, from its '/' ("/{provider}/{rest}"), when the path
+ * is /api/... after the mount, or the router is mounted at /api; else NULL. */
+static const char *under_api(const struct config *c, const char *path)
 {
 	const char *p = strip_mount(c, path);
 	size_t ml = strlen(c->mount);
@@ -406,10 +407,26 @@ static const struct provider_conf *passthrough_target(const struct config *c, co
 		ml--;
 	int mounted_api = ml >= 4 && !strncmp(c->mount + ml - 4, "/api", 4);
 	if (!strncmp(p, "/api/", 5))
-		p += 4;
-	else if (!mounted_api)
-		return NULL;
-	if (*p != '/')
+		return p + 4;
+	return mounted_api && *p == '/' ? p : NULL;
+}
+
+/* A drop-in path of the key-rotating deployments llmgate replaces,
+ * /api/compat/{sub} under the same mount rules as passthrough: {sub}, else
+ * NULL. "compat" is a reserved provider name (config.c), so this shadows
+ * no provider. */
+static const char *compat_path(const struct config *c, const char *path)
+{
+	const char *p = under_api(c, path);
+	return p && !strncmp(p, "/compat/", 8) ? p + 8 : NULL;
+}
+
+/* A native passthrough path, /api/{provider}/{rest} (or /{provider}/{rest}
+ * when the router is mounted at /api): the provider, and *rest. */
+static const struct provider_conf *passthrough_target(const struct config *c, const char *path, const char **rest)
+{
+	const char *p = under_api(c, path);
+	if (!p)
 		return NULL;
 	p++;
 	size_t n = strcspn(p, "/");
@@ -453,6 +470,8 @@ enum route_match {
 	MATCH_SUFFIX,        /* the whole path ends with path */
 	MATCH_EXACT,         /* the API path is path */
 	MATCH_TREE,          /* the API path is path, or path + "/" + more */
+	MATCH_COMPAT,        /* /api/compat/{path} (compat_path); call->path = {path} */
+	MATCH_COMPAT_TREE,   /* /api/compat/{path}[/more]; call->path = {path}[/more] */
 };
 
 /* The router's routes, tried in order; the first that matches answers. */
@@ -465,10 +484,13 @@ static const struct route_entry {
 	int auth;                  /* a gateway key is needed */
 	void (*handle)(const struct api_call *call);
 } routes[] = {
+	{ MATCH_COMPAT, "chat/completions", { "POST" }, "POST", 0, 1, api_chat_handle },
+	{ MATCH_COMPAT_TREE, "models", { "GET" }, "GET", 0, 1, api_info_compat_models },
 	{ MATCH_PASSTHROUGH, NULL, { NULL }, NULL, 0, 1, api_passthrough_handle },
 	{ MATCH_SUFFIX, "/health", { "GET", "HEAD" }, "GET", 0, 0, api_info_health },
 	{ MATCH_EXACT, "chat/completions", { "POST" }, "POST", 0, 1, api_chat_handle },
 	{ MATCH_EXACT, "messages", { "POST" }, "POST", 1, 1, api_messages_handle },
+	{ MATCH_EXACT, "messages/count_tokens", { "POST" }, "POST", 1, 1, api_messages_count_tokens },
 	{ MATCH_EXACT, "responses", { "POST" }, "POST", 0, 1, api_responses_handle },
 	{ MATCH_EXACT, "embeddings", { "POST" }, "POST", 0, 1, api_proxy_handle },
 	{ MATCH_EXACT, "images/generations", { "POST" }, "POST", 0, 1, api_proxy_handle },
@@ -494,6 +516,15 @@ static int route_matches(const struct route_entry *e, const struct config *c, st
 	case MATCH_TREE:
 		n = strlen(e->path);
 		return !strncmp(call->path, e->path, n) && (!call->path[n] || call->path[n] == '/');
+	case MATCH_COMPAT:
+	case MATCH_COMPAT_TREE: {
+		const char *sub = compat_path(c, call->r->path);
+		n = strlen(e->path);
+		if (!sub || strncmp(sub, e->path, n) || (sub[n] && (e->match == MATCH_COMPAT || sub[n] != '/')))
+			return 0;
+		call->path = sub;
+		return 1;
+	}
 	}
 	return 0;
 }
@@ -532,5 +563,13 @@ void gateway_handle(struct worker *w, struct http_req *r)
 			e->handle(&call);
 		}
 	}
+	/* a refusal leaves a log line too (the route by its name, never the
+	 * client's path when one matched) */
+	char route[CONFIG_NAME_MAX + 8];
+	if (e && e->match == MATCH_PASSTHROUGH)
+		snprintf(route, sizeof(route), "api/%s", call.prov->name);
+	else if (e)
+		snprintf(route, sizeof(route), "%s", e->path[0] == '/' ? e->path + 1 : e->path);
+	reqlog_refusal(r, req_id, e ? route : NULL);
 	runtime_put(w->gw, snap);
 }

@@ -33,6 +33,7 @@ void oai_error(struct http_req *r, int status, const char *type, const char *cod
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_scrub(msg);
+	snprintf(r->reason, sizeof(r->reason), "%s", code ? code : type ? type : oai_error_type(status));
 	if (r->anthropic_errors) {
 		char *ab = anthropic_error_json(anthropic_error_type(status), msg);
 		if (r->headers_sent) {

@@ -406,6 +406,17 @@ static enum quota_verdict unavailable(struct quota_refusal *why, const char *wha
 	return QUOTA_UNAVAILABLE;
 }
 
+enum quota_verdict quota_check_model(const struct auth_entry *who, const char *model, struct quota_refusal *why)
+{
+	memset(why, 0, sizeof(*why));
+	if (quota_model_allowed(who->models, model))
+		return QUOTA_OK;
+	why->code = "model_not_allowed";
+	snprintf(why->message, sizeof(why->message), "This key may not use model '%.80s' (allowed: %.120s).",
+		 model, who->models);
+	return QUOTA_MODEL;
+}
+
 enum quota_verdict quota_check(struct quota *q, const struct auth_entry *who, const char *model,
 			       const struct quota_ask *ask, int64_t now_ms, struct quota_refusal *why,
 			       struct quota_hold *hold)
@@ -415,12 +426,8 @@ enum quota_verdict quota_check(struct quota *q, const struct auth_entry *who, co
 	hold->slot = 0;
 	if (!ask)
 		ask = &none;
-	if (!quota_model_allowed(who->models, model)) {
-		why->code = "model_not_allowed";
-		snprintf(why->message, sizeof(why->message), "This key may not use model '%.80s' (allowed: %.120s).",
-			 model, who->models);
+	if (quota_check_model(who, model, why) != QUOTA_OK)
 		return QUOTA_MODEL;
-	}
 	if (!quota_has_limits(who))
 		return QUOTA_OK;
 	char month[8];

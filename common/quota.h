@@ -78,6 +78,9 @@ void quota_free(struct quota *q);
 enum quota_verdict quota_check(struct quota *q, const struct auth_entry *who, const char *model,
 			       const struct quota_ask *ask, int64_t now_ms, struct quota_refusal *why,
 			       struct quota_hold *hold);
+/* The key's allow-list alone (what quota_check checks first): QUOTA_OK,
+ * or QUOTA_MODEL with why filled. Nothing is reserved or counted. */
+enum quota_verdict quota_check_model(const struct auth_entry *who, const char *model, struct quota_refusal *why);
 /* After a request: its tokens and cost replace its reservation, as usage
  * of the spool segment its record went to ("" if it could not be written:
  * then it counts while this process lives). hold may be NULL. A key

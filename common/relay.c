@@ -36,6 +36,7 @@ void relay_record(struct relay *x, int status)
 	if (x->recorded)
 		return;
 	x->recorded = 1;
+	x->r->recorded = 1;
 	struct usage_record rec = {
 		.ts_ms = x->t0, .key_id = x->who->id, .key_name = x->who->name, .provider = x->used_provider,
 		.upstream_key = x->used_key, .model = x->requested, .upstream_model = x->used_model,
@@ -44,8 +45,8 @@ void relay_record(struct relay *x, int status)
 		.client_gone = x->r->client_gone, .cache_hit = x->cache_hit,
 	};
 	snprintf(rec.id, sizeof(rec.id), "%s", x->req_id);
-	if (x->cache_hit) {
-		/* nothing was spent upstream */
+	if (x->cache_hit || x->uncharged) {
+		/* nothing was spent upstream, or nothing billable (counting tokens) */
 		memset(&rec.u, 0, sizeof(rec.u));
 	} else if (!x->usage.reported && status == 200) {
 		/* no usage from the upstream (a cut stream): estimate, and say so */
@@ -74,6 +75,7 @@ int relay_usage_space(struct relay *x, enum dialect native)
 		 "The gateway cannot record usage right now (%s), so the request was not sent upstream. Retry later.", why);
 	if (native == DIALECT_GEMINI) {
 		char *b = gemini_error_json(503, msg);
+		snprintf(x->r->reason, sizeof(x->r->reason), "usage_store_unavailable");
 		http_respond(x->r, 503, "application/json", "Retry-After: 5\r\n", b, strlen(b));
 		free(b);
 		return -1;
@@ -268,10 +270,11 @@ int relay_quota_admit(struct relay *x, const struct route *rt, int output)
 {
 	struct quota_ask ask = { 0, 0 };
 	struct quota_refusal why;
-	if (quota_has_limits(x->who))
+	if (quota_has_limits(x->who) && !x->uncharged)
 		estimate_ask(x->r->body.data, x->r->body.len, output, x->c->default_max_tokens,
 			     dearest_price(x->c, rt, x->requested), &ask);
-	enum quota_verdict qv = quota_check(&x->gw->quota, x->who, x->requested, &ask, x->t0, &why, &x->hold);
+	enum quota_verdict qv = x->uncharged ? quota_check_model(x->who, x->requested, &why) :
+		quota_check(&x->gw->quota, x->who, x->requested, &ask, x->t0, &why, &x->hold);
 	if (qv == QUOTA_OK)
 		return 1;
 	char extra[64] = "";
@@ -365,6 +368,20 @@ long relay_retry_after_s(int64_t retry_ms)
 
 /* One attempt with key ki of target t: the call, as s says, with x's ops
  * as handlers. 1 when the call completed (no transport failure). */
+/* The upstream of a stream that reached the client is silent (a model
+ * thinking): an SSE comment, which every client ignores, keeps proxies and
+ * load balancers with idle timeouts from cutting the stream, and finds out
+ * whether the client is still there. Streams go to the client event by
+ * event, so it falls between two events. */
+static int relay_quiet(void *user)
+{
+	struct relay *x = user;
+	if (!x->committed || x->mode == RELAY_BUFFER)
+		return 0;
+	static const char ping[] = ": keep-alive\n\n";
+	return http_write(x->r, ping, sizeof(ping) - 1) == 0 && http_flush(x->r) == 0 ? 0 : -1;
+}
+
 static int attempt_call(struct relay *x, struct pool *pool, int ki, const struct relay_send *s,
 			struct upstream_call *uc)
 {
@@ -385,6 +402,7 @@ static int attempt_call(struct relay *x, struct pool *pool, int ki, const struct
 		.stream_max_bytes = c->stream_max_bytes,
 		.request_id = x->req_id,
 		.on_head = x->ops->on_head, .on_data = x->ops->on_data, .user = x,
+		.quiet_ms = c->stream_ping_s * 1000, .on_quiet = relay_quiet,
 	};
 	int ok = x->perform(uc) == 0;
 	dialect_auth_free(auth);

@@ -78,6 +78,7 @@ struct relay {
 	int64_t t0;
 	long ttfb_ms;
 	int cache_hit;
+	int uncharged;             /* token counting: allow-list only, recorded with no tokens nor cost */
 	int recorded;
 	int held;                  /* space for the usage record is reserved */
 	struct quota_hold hold;    /* the key's reservation while the request runs */
@@ -136,8 +137,9 @@ void relay_free(struct relay *x);
  * (nothing was spent). */
 int relay_usage_space(struct relay *x, enum dialect native);
 /* The key's allow-list, rate limits and budgets for this request, its
- * worst case (output: it may produce output tokens) reserved in x->hold.
- * 1: go on; 0: refused, answered and recorded. */
+ * worst case (output: it may produce output tokens) reserved in x->hold;
+ * for an uncharged request (x->uncharged) the allow-list alone, nothing
+ * reserved. 1: go on; 0: refused, answered and recorded. */
 int relay_quota_admit(struct relay *x, const struct route *rt, int output);
 
 /* Try rt's targets x keys with x->ops until an answer reaches the client

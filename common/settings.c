@@ -24,6 +24,7 @@ const struct settings_def settings_table[] = {
 	N("server", "threads", NULL, SETTINGS_INT, 1, 1024, 16, threads),
 	N("server", "hot_threads", NULL, SETTINGS_INT, 0, 1024, 0, hot_threads),
 	N("server", "body_timeout_ms", NULL, SETTINGS_INT, 0, 3600000, 30000, body_timeout_ms),
+	N("server", "stream_ping_s", NULL, SETTINGS_LONG, 0, 3600, 15, stream_ping_s),
 	N("server", "max_body", NULL, SETTINGS_SIZE, 1024, 1LL << 30, 4LL << 20, max_body),
 	N("server", "max_response", NULL, SETTINGS_SIZE, 4096, 1LL << 30, 32LL << 20, max_response),
 	S("server", "state_dir", SETTINGS_STR, 0, 0, LOCALSTATEDIR "/lib/llmgate", state_dir),
@@ -335,7 +336,7 @@ int settings_name_ok(const char *s, size_t max)
 int settings_provider_name_ok(const char *s)
 {
 	size_t n = strlen(s);
-	if (!n || n >= CONFIG_NAME_MAX)
+	if (!n || n >= CONFIG_NAME_MAX || !strcmp(s, "compat"))
 		return 0;
 	for (; *s; s++) {
 		if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '-' || *s == '_' || *s == '.'))
@@ -468,7 +469,7 @@ static int v_providers(const cJSON *v, char *err, size_t errlen)
 		VFAIL("providers: more than %d", CONFIG_MAX_PROVIDERS);
 	cJSON_ArrayForEach(p, v) {
 		if (!settings_provider_name_ok(p->string))
-			VFAIL("providers: '%.60s' is not a provider name (a-z, 0-9, '.', '_', '-'; up to %d)",
+			VFAIL("providers: '%.60s' is not a provider name (a-z, 0-9, '.', '_', '-'; up to %d; 'compat' is reserved)",
 			      p->string, CONFIG_NAME_MAX - 1);
 		snprintf(what, sizeof(what), "providers.%s", p->string);
 		if (!cJSON_IsObject(p))

@@ -86,7 +86,8 @@ long long settings_get_num(const struct settings_def *d, const struct config *c)
 /* An http:// or https:// URL with a host, no spaces or control characters,
  * up to SETTINGS_URL_LEN bytes. */
 int settings_url_ok(const char *s);
-/* A provider name: 1 to CONFIG_NAME_MAX - 1 of [a-z0-9._-]. */
+/* A provider name: 1 to CONFIG_NAME_MAX - 1 of [a-z0-9._-], not "compat"
+ * (reserved: /api/compat/... are the drop-in OpenAI routes). */
 int settings_provider_name_ok(const char *s);
 /* Text of 1..max bytes without control characters (newline, tab and CR
  * allowed when multiline). */

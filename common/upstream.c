@@ -532,6 +532,16 @@ static int64_t next_deadline(const struct upstream_call *c, enum upstream_timeou
 	return d;
 }
 
+/* When an event stream that has been silent is to be said so (on_quiet),
+ * or 0 when that does not apply. */
+static int64_t quiet_deadline(const struct upstream_call *c)
+{
+	if (!c->on_quiet || c->quiet_ms <= 0 || !c->t_head_ms || !c->event_stream)
+		return 0;
+	int64_t from = c->t_last_rx_ms > c->t_quiet_ms ? c->t_last_rx_ms : c->t_quiet_ms;
+	return from + c->quiet_ms;
+}
+
 /* Fail c on the deadline which (next_deadline) that passed. */
 static int over_size(const struct upstream_call *c)
 {
@@ -611,8 +621,19 @@ static int exchange(struct upstream_conns *m, struct upstream_call *c, struct up
 		}
 		/* a wait in the middle of an answer is an upstream writing it as
 		 * it goes (a model streaming): the slot is handed on at once */
-		ssize_t n = recv_some(k, m->buf, RECV_BUF, deadline, c->t_first_byte_ms ? 0 : ADMIT_SLOW_MS, err,
-				      sizeof(err));
+		int64_t quiet = quiet_deadline(c);
+		int quiet_first = quiet && quiet < deadline;
+		ssize_t n = recv_some(k, m->buf, RECV_BUF, quiet_first ? quiet : deadline,
+				      c->t_first_byte_ms ? 0 : ADMIT_SLOW_MS, err, sizeof(err));
+		if (n == -2 && quiet_first) {
+			c->t_quiet_ms = mono_ms();
+			if (c->on_quiet(c->user) != 0) {
+				c->aborted = 1;
+				fail(c, UPSTREAM_ERR_ABORTED, "transfer stopped by the gateway");
+				break;
+			}
+			continue;
+		}
 		if (n == -2) {
 			fail_deadline(c, which, u);
 			break;

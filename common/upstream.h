@@ -63,6 +63,12 @@ struct upstream_call {
 	int (*on_head)(void *user, int status, const char *content_type, long retry_after_s);
 	/* Called with body bytes as they arrive; non-zero aborts. */
 	int (*on_data)(void *user, const char *p, size_t n);
+	/* Called when an event stream's body has been silent for quiet_ms
+	 * (and again every quiet_ms while it stays silent), between two reads,
+	 * so the caller may keep its own client's connection alive; non-zero
+	 * aborts. quiet_ms 0 or on_quiet NULL: never. */
+	long quiet_ms;
+	int (*on_quiet)(void *user);
 	void *user;
 	/* out */
 	int status;                 /* HTTP status, 0 if none came */
@@ -78,6 +84,7 @@ struct upstream_call {
 	int64_t t_end_ms;
 	int64_t t_last_rx_ms;
 	int64_t t_head_ms;          /* when the head was complete; 0 if not */
+	int64_t t_quiet_ms;         /* when on_quiet was last called; 0 if never */
 	char errmsg[256];           /* what failed; for a deadline, which one */
 };
 

@@ -14,6 +14,14 @@ static long num(const cJSON *o, const char *name)
 	return (long)v->valuedouble;
 }
 
+/* num() of the member name of o's object member obj; -1 when either is
+ * missing or not what it should be. */
+static long detail(const cJSON *o, const char *obj, const char *name)
+{
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, obj);
+	return cJSON_IsObject(d) ? num(d, name) : -1;
+}
+
 static int from_usage_obj(const cJSON *uo, struct usage *u)
 {
 	if (!cJSON_IsObject(uo))
@@ -31,14 +39,16 @@ static int from_usage_obj(const cJSON *uo, struct usage *u)
 	u->prompt = p < 0 ? 0 : p;
 	u->completion = c < 0 ? 0 : c;
 	long cached = num(uo, "prompt_cache_hit_tokens");          /* DeepSeek */
-	const cJSON *pd = cJSON_GetObjectItemCaseSensitive(uo, "prompt_tokens_details");
-	if (cached < 0 && cJSON_IsObject(pd))
-		cached = num(pd, "cached_tokens");                   /* OpenAI, GLM */
+	if (cached < 0)
+		cached = detail(uo, "prompt_tokens_details", "cached_tokens");   /* OpenAI, GLM */
+	if (cached < 0)
+		cached = detail(uo, "input_tokens_details", "cached_tokens");    /* Responses */
 	if (cached < 0)
 		cached = num(uo, "cached_tokens");                   /* Moonshot */
 	u->cached = cached < 0 ? 0 : cached;
-	const cJSON *cd = cJSON_GetObjectItemCaseSensitive(uo, "completion_tokens_details");
-	long r = cJSON_IsObject(cd) ? num(cd, "reasoning_tokens") : -1;
+	long r = detail(uo, "completion_tokens_details", "reasoning_tokens");
+	if (r < 0)
+		r = detail(uo, "output_tokens_details", "reasoning_tokens");      /* Responses */
 	u->reasoning = r < 0 ? 0 : r;
 	u->reported = 1;
 	return 1;
@@ -51,6 +61,11 @@ int usage_from_json(const cJSON *root, struct usage *u)
 	const cJSON *choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
 	const cJSON *c0 = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
 	if (c0 && from_usage_obj(cJSON_GetObjectItemCaseSensitive(c0, "usage"), u))
+		return 1;
+	/* a Responses API stream event: response.completed (or .incomplete,
+	 * .failed) carries the response object, its usage inside */
+	const cJSON *resp = cJSON_GetObjectItemCaseSensitive(root, "response");
+	if (cJSON_IsObject(resp) && from_usage_obj(cJSON_GetObjectItemCaseSensitive(resp, "usage"), u))
 		return 1;
 	return 0;
 }
@@ -104,8 +119,19 @@ static int take(const struct jscan_member *m, const char *name, long *out)
 static int usage_text_fast(const char *o, size_t n, struct usage *u)
 {
 	long p = NUM_UNSET, c = NUM_UNSET, ip = NUM_UNSET, op = NUM_UNSET, hit = NUM_UNSET, mc = NUM_UNSET,
-	     pdc = NUM_UNSET, rt = NUM_UNSET;
-	int pd_seen = 0, cd_seen = 0;
+	     pdc = NUM_UNSET, rt = NUM_UNSET, idc = NUM_UNSET, ort = NUM_UNSET;
+	/* the detail objects, each read at its first occurrence (as cJSON's
+	 * lookup): chat completions' and the Responses API's */
+	struct {
+		const char *obj, *name;
+		long *out;
+		int seen;
+	} det[] = {
+		{ "prompt_tokens_details", "cached_tokens", &pdc, 0 },
+		{ "completion_tokens_details", "reasoning_tokens", &rt, 0 },
+		{ "input_tokens_details", "cached_tokens", &idc, 0 },
+		{ "output_tokens_details", "reasoning_tokens", &ort, 0 },
+	};
 	struct jscan_member m;
 	size_t i = 0;
 	while (jscan_next_member(o, n, &i, &m)) {
@@ -115,22 +141,22 @@ static int usage_text_fast(const char *o, size_t n, struct usage *u)
 		    take(&m, "input_tokens", &ip) || take(&m, "output_tokens", &op) ||
 		    take(&m, "prompt_cache_hit_tokens", &hit) || take(&m, "cached_tokens", &mc))
 			continue;
-		int is_pd = key_is(&m, "prompt_tokens_details"), is_cd = key_is(&m, "completion_tokens_details");
-		if ((is_pd && pd_seen++) || (is_cd && cd_seen++) || (!is_pd && !is_cd))
+		size_t w = 0;
+		while (w < sizeof(det) / sizeof(det[0]) && !key_is(&m, det[w].obj))
+			w++;
+		if (w == sizeof(det) / sizeof(det[0]) || det[w].seen++)
 			continue;
 		if (m.value[0] != '{')
 			continue;   /* not an object: as cJSON_IsObject says no */
-		long *want = is_pd ? &pdc : &rt;
-		const char *name = is_pd ? "cached_tokens" : "reasoning_tokens";
 		struct jscan_member d;
 		size_t k = 0;
 		while (jscan_next_member(m.value, m.value_len, &k, &d)) {
 			if (d.escaped)
 				return -1;
-			take(&d, name, want);
+			take(&d, det[w].name, det[w].out);
 		}
 	}
-	long all[] = { p, c, ip, op, hit, mc, pdc, rt };
+	long all[] = { p, c, ip, op, hit, mc, pdc, rt, idc, ort };
 	for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
 		if (all[k] == NUM_ODD)
 			return -1;
@@ -150,9 +176,13 @@ static int usage_text_fast(const char *o, size_t n, struct usage *u)
 	if (cached < 0)
 		cached = OR_NONE(pdc);
 	if (cached < 0)
+		cached = OR_NONE(idc);
+	if (cached < 0)
 		cached = OR_NONE(mc);
 	u->cached = cached < 0 ? 0 : cached;
 	rt = OR_NONE(rt);
+	if (rt < 0)
+		rt = OR_NONE(ort);
 	u->reasoning = rt < 0 ? 0 : rt;
 	u->reported = 1;
 #undef OR_NONE

@@ -50,8 +50,11 @@ char *usage_record_json(const struct usage_record *r);
 
 /* Read usage from a chat completion (or chunk) object: top-level "usage"
  * (OpenAI, DeepSeek's prompt_cache_hit_tokens, GLM) or choices[0].usage
- * (Moonshot streams). Returns 1 when usage was found (u is then
- * overwritten), 0 otherwise. */
+ * (Moonshot streams); or from a Responses API object (input_tokens,
+ * output_tokens, input_tokens_details.cached_tokens,
+ * output_tokens_details.reasoning_tokens) or stream event
+ * (response.completed: response.usage). Returns 1 when usage was found
+ * (u is then overwritten), 0 otherwise. */
 int usage_from_json(const cJSON *root, struct usage *u);
 /* The same from JSON text without parsing all of it: the last "usage"
  * object in s (top level, or Moonshot's choices[0].usage) is parsed alone.

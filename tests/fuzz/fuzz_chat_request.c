@@ -1,12 +1,14 @@
 /* fuzz_chat_request.c — the request side of a chat: the client's JSON
  * parsed, then every translation the router may apply to it
  * (anthropic_request_from_oai, gemini_request_from_oai,
- * anthropic_request_to_oai and back), the cache key, usage_from_json, and
+ * anthropic_request_to_oai and back, after anthropic_request_hoist_system
+ * too), api_messages_estimate, the cache key, usage_from_json, and
  * routing of its "model" (provider_resolve, gemini_path,
  * quota_model_allowed). Every translation that succeeds must produce
  * valid JSON; every failure must say why. */
 #include "fuzz_common.h"
 #include "anthropic.h"
+#include "api.h"
 #include "cache.h"
 #include "config.h"
 #include "gemini.h"
@@ -111,6 +113,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	cJSON *oai2 = anthropic_request_to_oai(req, "gpt-4o", err, sizeof(err));
 	cJSON_Delete(oai2);
+
+	/* Claude Code's system-role messages moved into system (/v1/messages
+	 * and count_tokens): none left, the result still translates or says
+	 * why; the count_tokens estimate is never negative */
+	FUZZ_ASSERT(api_messages_estimate(req) >= 0, "negative estimate");
+	cJSON *hoisted = cJSON_Duplicate(req, 1);
+	err[0] = '\0';
+	if (anthropic_request_hoist_system(hoisted, err, sizeof(err)) == 0) {
+		const cJSON *m;
+		cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(hoisted, "messages")) {
+			const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+			FUZZ_ASSERT(!cJSON_IsString(role) || strcmp(role->valuestring, "system"), "a system message left");
+		}
+		char *text = cJSON_PrintUnformatted(hoisted);
+		FUZZ_ASSERT(text && fuzz_is_json(text, strlen(text)), "hoisting made invalid JSON");
+		free(text);
+		cJSON *oai3 = anthropic_request_to_oai(hoisted, NULL, err, sizeof(err));
+		cJSON_Delete(oai3);
+	} else {
+		FUZZ_ASSERT(err[0], "anthropic_request_hoist_system failed without a reason");
+	}
+	cJSON_Delete(hoisted);
 
 	/* routing of its model name */
 	const cJSON *model = cJSON_GetObjectItemCaseSensitive(req, "model");

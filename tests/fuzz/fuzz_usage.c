@@ -4,6 +4,9 @@
  * jscan_last_object must find the same span as a plain byte-by-byte scan
  * (the reference below: jscan's finds quotes with memchr).
  *
+ * A Responses API stream event's usage (response.completed's
+ * response.usage) is read from the event as from its own text.
+ *
  * Input: the bytes are a response body or event. */
 #include "fuzz_common.h"
 #include "jscan.h"
@@ -68,6 +71,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    "fast %ld/%ld/%ld/%ld, cJSON %ld/%ld/%ld/%ld", fast.prompt, fast.completion, fast.cached,
 			    fast.reasoning, tree.prompt, tree.completion, tree.cached, tree.reasoning);
 	}
+	/* a Responses API stream event (response.completed: no top-level usage
+	 * or choices, the usage in "response"): the tree reader finds what the
+	 * text reader finds in that usage object's own text */
+	cJSON *root = cJSON_ParseWithLength(s, size);
+	const cJSON *resp = cJSON_GetObjectItemCaseSensitive(root, "response");
+	const cJSON *ru = cJSON_GetObjectItemCaseSensitive(resp, "usage");
+	if (cJSON_IsObject(root) && !cJSON_HasObjectItem(root, "usage") && !cJSON_HasObjectItem(root, "choices") &&
+	    cJSON_IsObject(resp) && cJSON_IsObject(ru)) {
+		struct usage ev, txt;
+		memset(&ev, 0x5a, sizeof(ev));
+		memset(&txt, 0x5a, sizeof(txt));
+		char *ut = cJSON_PrintUnformatted(ru);
+		int e = usage_from_json(root, &ev);
+		int t = ut ? usage_from_text_tree(ut, strlen(ut), &txt) : 0;
+		FUZZ_ASSERT(e == t, "response.usage: from the event %d, from its text %d", e, t);
+		if (e) {
+			FUZZ_ASSERT(ev.prompt == txt.prompt && ev.completion == txt.completion &&
+				    ev.cached == txt.cached && ev.reasoning == txt.reasoning,
+				    "response.usage: event %ld/%ld/%ld/%ld, text %ld/%ld/%ld/%ld", ev.prompt,
+				    ev.completion, ev.cached, ev.reasoning, txt.prompt, txt.completion, txt.cached,
+				    txt.reasoning);
+			FUZZ_ASSERT(ev.prompt >= 0 && ev.completion >= 0 && ev.cached >= 0 && ev.reasoning >= 0,
+				    "response.usage: negative count");
+		}
+		free(ut);
+	}
+	cJSON_Delete(root);
 	/* jscan_valid never accepts what cJSON refuses */
 	if (size && jscan_valid(s, size, 16)) {
 		cJSON *j = cJSON_ParseWithLength(s, size);

@@ -30,6 +30,12 @@
 // the first text delta), cut-stream (the connection dies mid-stream),
 // *thinking* (a thinking block first), max-tokens (stop_reason max_tokens).
 // stop_sequences that occur in the answer cut it (stop_reason stop_sequence).
+//
+// POST .../v1/messages/count_tokens: the same checks without max_tokens,
+// answered {"input_tokens": 10 + characters/4}. context_management is
+// refused (400) unless anthropic-beta names a context-management beta, as
+// the real API does. The headers each request came with are in its record
+// (upstream.js: /_mock/requests).
 
 'use strict';
 
@@ -272,7 +278,8 @@ function createAnthropicHandler(opts = {}) {
     const fail = (status, message, extra) => send(status, anthropicError(typeOfStatus(status), message), extra);
 
     const path = String(req.url || '').split('?')[0];
-    if (!/\/v1\/messages$/.test(path)) return fail(404, `Not found: ${path}`);
+    const counting = /\/v1\/messages\/count_tokens$/.test(path);
+    if (!counting && !/\/v1\/messages$/.test(path)) return fail(404, `Not found: ${path}`);
     if (req.method !== 'POST') return fail(405, `Method ${req.method} not allowed`);
 
     const key = req.headers['x-api-key'];
@@ -296,8 +303,14 @@ function createAnthropicHandler(opts = {}) {
     if (typeof body === 'string') {
       try { body = JSON.parse(body); } catch { return fail(400, 'There was an error parsing the body of your request: invalid JSON'); }
     }
-    const bad = validate(body);
+    // count_tokens takes a messages request without max_tokens
+    const bad = validate(counting && body && typeof body === 'object' && !Array.isArray(body) ? { max_tokens: 1, ...body } : body);
     if (bad) return fail(400, bad);
+    const betas = String(req.headers['anthropic-beta'] || '').split(',').map((b) => b.trim());
+    if (body.context_management !== undefined && !betas.some((b) => b.startsWith('context-management-'))) {
+      return fail(400, 'context_management: Extra inputs are not permitted');
+    }
+    if (counting) return send(200, JSON.stringify({ input_tokens: 10 + Math.floor(promptChars(body) / 4) }));
 
     switch (body.model) {
       case 'error-400': return fail(400, 'temperature: Input should be a valid number (mock error-400)');

@@ -12,7 +12,8 @@
 //   record    the caller's record of this request, or null; the handler sets
 //             record.status, record.eventsSent, pushes to record.eventTimes
 //   opts      { keys: { "<key>": { status, retryAfter, message, times } },
-//               trickleMs }  (keys as in upstream.js)
+//               trickleMs, answer, answerPieces }  (as in upstream.js:
+//               answer replaces "Hello from ...", answerPieces splits it)
 //
 // Auth: the "x-goog-api-key" header or the "key" query parameter. None →
 // 403 PERMISSION_DENIED; a key starting with "bad" → 400 INVALID_ARGUMENT
@@ -175,7 +176,7 @@ function promptTokens(body) {
 }
 
 // What one candidate says: { thought, words, call, finish }.
-function plan(body, model) {
+function plan(body, model, opts = {}) {
   const gc = body.generationConfig || {};
   const last = body.contents[body.contents.length - 1];
   const fr = last && last.role !== 'model' ? (last.parts || []).find((p) => p.functionResponse) : null;
@@ -188,6 +189,7 @@ function plan(body, model) {
     return { thought, words: [], call: { name, args: { city: 'Paris' } }, finish: 'STOP' };
   }
   let words = fr ? ['Tool', ' said:', ` ${JSON.stringify(fr.functionResponse.response)}`]
+    : opts.answer ? opts.answerPieces(opts.answer)
     : ['Hello', ' from', ' gemini', ' mock', ' model', ` ${model}`];
   let finish = 'STOP';
   if (model === 'safety-stop') { words = words.slice(0, 2); finish = 'SAFETY'; }
@@ -314,7 +316,7 @@ function createGeminiHandler(opts = {}) {
       return streamOut([out]);
     }
 
-    const p = plan(body, model);
+    const p = plan(body, model, opts);
     const sig = thinks(model) ? `mockSig${n}` : null;
     const callPart = p.call ? { functionCall: p.call, ...(sig ? { thoughtSignature: sig } : {}) } : null;
     const candTokens = p.words.length + (p.call ? 3 : 0);

@@ -12,6 +12,7 @@
 //          GET /_mock/requests, POST /_mock/reset, POST /_mock/config
 //
 // Flavour = first path segment: deepseek, moonshot, zai, anything else = openai.
+// POST .../responses: OpenAI's Responses API (tests/mock/responses.js).
 // Special upstream model names: slow-first-byte, trickle, cut-stream,
 // error-400, error-500, hang, garbage, and the ones that keep coming
 // (any path and dialect, the model named in the body or, as Gemini does,
@@ -37,11 +38,14 @@
 //   dripBytes:     bytes per drip-body piece (8)
 //   endlessMs:     gap between endless-stream events (50)
 //   endlessPad:    padding characters per endless-stream event (0)
+//   answer:        text the chat answers say instead of "Hello from ...", two
+//                  characters (code points) per stream event (also Gemini's)
 
 'use strict';
 
 const { createAnthropicHandler } = require('./anthropic.js');
 const { createGeminiHandler } = require('./gemini.js');
+const { handleResponses } = require('./responses.js');
 
 const http = require('node:http');
 const https = require('node:https');
@@ -88,6 +92,15 @@ function answerWords(flavour, model, count) {
   while (count && words.length < count) words.push(`w${i++}`);
   if (count && words.length > count) words.length = count;
   return words.map((w, idx) => (idx === 0 ? w : ' ' + w));
+}
+
+// A configured answer in pieces of two code points (so a stream splits
+// multi-byte UTF-8 text across events).
+function answerPieces(text) {
+  const cps = Array.from(text);
+  const out = [];
+  for (let i = 0; i < cps.length; i += 2) out.push(cps.slice(i, i + 2).join(''));
+  return out;
 }
 
 const REASONING_WORDS = ['Let', ' me', ' think.'];
@@ -291,9 +304,10 @@ async function createMock(opts = {}) {
     // Anthropic's and Gemini's own wire formats (tests/mock/anthropic.js, gemini.js)
     const first = path.split('/')[1];
     if (first === 'anthropic') return createAnthropicHandler({ keys: config.keys || {} })(req, res, raw, rec);
-    if (first === 'gemini') return createGeminiHandler({ keys: config.keys || {} })(req, res, raw, rec);
+    if (first === 'gemini') return createGeminiHandler({ keys: config.keys || {}, answer: config.answer, answerPieces })(req, res, raw, rec);
 
     const bare = path.split('?')[0];
+    if (/\/responses$/.test(bare)) return handleResponses(req, res, body, rec);   // tests/mock/responses.js
     if (/\/(embeddings|images\/generations|models)$/.test(bare)) return otherEndpoint(req, res, rec, body, bare, headers, send);
     if (!/\/chat\/completions$/.test(bare)) {
       return send(404, errorBody(`Invalid URL (${req.method} ${path})`, 'invalid_request_error', null));
@@ -472,7 +486,8 @@ async function createMock(opts = {}) {
     const stream = body.stream === true;
     const includeUsage = !!(body.stream_options && body.stream_options.include_usage === true);
     const trickle = model === 'trickle';
-    const words = answerWords(flavour, model, trickle ? config.trickleEvents : 0);
+    const words = config.answer && !trickle ? answerPieces(config.answer)
+      : answerWords(flavour, model, trickle ? config.trickleEvents : 0);
     const reasoning = isReasoner(model) ? REASONING_WORDS : [];
     const hasTools = Array.isArray(body.tools) && body.tools.length > 0;
     const tool = hasTools ? toolCallFor(body) : null;

@@ -874,12 +874,57 @@ static void test_errors(void)
 	free(s);
 }
 
+/* system-role messages moved into system (Claude Code's environment block) */
+static void test_hoist_system(void)
+{
+	static const struct {
+		const char *name, *in, *want, *want_err;
+	} cases[] = {
+		{ "nothing to move", "{\"system\":\"S\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+		  "{\"system\":\"S\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", NULL },
+		{ "strings stay a string, in order",
+		  "{\"system\":\"S\",\"messages\":[{\"role\":\"system\",\"content\":\"A\"},{\"role\":\"user\",\"content\":\"hi\"},"
+		  "{\"role\":\"system\",\"content\":\"B\"}]}",
+		  "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"system\":\"S\\n\\nA\\n\\nB\"}", NULL },
+		{ "no system before", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"system\",\"content\":\"E\"}]}",
+		  "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"system\":\"E\"}", NULL },
+		{ "blocks kept with cache_control",
+		  "{\"system\":[{\"type\":\"text\",\"text\":\"S\",\"cache_control\":{\"type\":\"ephemeral\"}}],"
+		  "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"system\",\"content\":\"E\"}]}",
+		  "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"system\":[{\"type\":\"text\",\"text\":\"S\","
+		  "\"cache_control\":{\"type\":\"ephemeral\"}},{\"type\":\"text\",\"text\":\"E\"}]}", NULL },
+		{ "empty text dropped", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"system\",\"content\":\"\"}]}",
+		  "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", NULL },
+		{ "an image is refused", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"system\",\"content\":"
+		  "[{\"type\":\"image\"}]}]}", NULL, "messages[1]" },
+		{ "a bad system is refused", "{\"system\":7,\"messages\":[{\"role\":\"system\",\"content\":\"E\"}]}", NULL,
+		  "system must be" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[256] = "";
+		cJSON *in = cJSON_Parse(cases[i].in);
+		int rc = anthropic_request_hoist_system(in, err, sizeof(err));
+		if (cases[i].want) {
+			char *s = cJSON_PrintUnformatted(in);
+			is_int(rc, 0, cases[i].name);
+			is_str(s, cases[i].want, cases[i].name);
+			free(s);
+		} else {
+			is_int(rc, -1, cases[i].name);
+			if (!ok(contains(err, cases[i].want_err), "message for: %s", cases[i].name))
+				diag("  err: %s", err);
+		}
+		cJSON_Delete(in);
+	}
+}
+
 int main(void)
 {
 	test_request_from_oai();
 	test_response_to_oai();
 	test_stream_to_oai();
 	test_request_to_oai();
+	test_hoist_system();
 	test_response_from_oai();
 	test_stream_from_oai();
 	test_errors();

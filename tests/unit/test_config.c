@@ -277,6 +277,11 @@ int main(void)
 	write_conf("[provider.Bad Name]\nbase_url = http://x\n");
 	is_int(config_load(&c, path, err, sizeof(err)), -1, "bad provider name refused");
 	config_free(&c);
+	write_conf("[provider.compat]\nbase_url = http://x\n");
+	is_int(config_load(&c, path, err, sizeof(err)), -1, "provider name compat refused (the drop-in routes)");
+	ok(strstr(err, "reserved") != NULL && strstr(err, "/api/compat/") != NULL, "says why: %s", err);
+	config_free(&c);
+	ok(!settings_provider_name_ok("compat") && settings_provider_name_ok("compat2"), "compat is no provider name");
 	write_conf("[provider.x]\nbase_url = ftp://x\n");
 	is_int(config_load(&c, path, err, sizeof(err)), -1, "non-http base url refused");
 	config_free(&c);

@@ -2,6 +2,8 @@
 #include "autoconf.h"
 #include "usage.h"
 #include "tap.h"
+#include <stdio.h>
+#include <string.h>
 
 static struct usage parse(const char *json, int *found)
 {
@@ -38,5 +40,28 @@ int main(void)
 	u = parse("{\"usage\":{\"prompt_tokens\":-5,\"completion_tokens\":2}}", &f);
 	is_int(u.prompt, 0, "negative counts ignored");
 	is_int(u.completion, 2, "the rest kept");
+	/* the Responses API: an object, and its response.completed event */
+	const char *ru = "\"usage\":{\"input_tokens\":37,\"input_tokens_details\":{\"cached_tokens\":11},"
+			 "\"output_tokens\":25,\"output_tokens_details\":{\"reasoning_tokens\":9},\"total_tokens\":62}";
+	char body[512], event[600];
+	snprintf(body, sizeof(body), "{\"id\":\"resp_1\",\"object\":\"response\",\"status\":\"completed\",%s}", ru);
+	snprintf(event, sizeof(event), "{\"type\":\"response.completed\",\"sequence_number\":9,\"response\":%s}", body);
+	const char *texts[] = { body, event };
+	for (int k = 0; k < 2; k++) {
+		u = parse(texts[k], &f);
+		is_int(f, 1, k ? "Responses event: usage found in response" : "Responses object: usage found");
+		ok(u.prompt == 37 && u.completion == 25 && u.cached == 11 && u.reasoning == 9,
+		   "Responses usage exact (%ld/%ld/%ld/%ld)", u.prompt, u.completion, u.cached, u.reasoning);
+		struct usage t = { 0 };
+		f = usage_from_text(texts[k], strlen(texts[k]), &t);
+		ok(f == 1 && t.prompt == 37 && t.completion == 25 && t.cached == 11 && t.reasoning == 9,
+		   "Responses usage exact from text (%ld/%ld/%ld/%ld)", t.prompt, t.completion, t.cached, t.reasoning);
+	}
+	u = parse("{\"type\":\"response.created\",\"response\":{\"id\":\"resp_1\",\"usage\":null}}", &f);
+	is_int(f, 0, "response.created's usage null is no usage");
+	/* chat completions' details come first when both are there */
+	u = parse("{\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":6,\"prompt_tokens_details\":{\"cached_tokens\":1},"
+		  "\"input_tokens_details\":{\"cached_tokens\":2},\"output_tokens_details\":{\"reasoning_tokens\":3}}}", &f);
+	ok(u.cached == 1 && u.reasoning == 3, "prompt_tokens_details first, output_tokens_details as fallback");
 	return done_testing();
 }
