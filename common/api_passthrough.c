@@ -162,6 +162,24 @@ refuse:
 	return -1;
 }
 
+static int ends_with(const char *s, const char *end)
+{
+	size_t sl = strlen(s), el = strlen(end);
+	return sl >= el && !strcmp(s + sl - el, end);
+}
+
+/* Is rest (a passthrough path) one of the dialect's token-counting calls:
+ * Anthropic's /messages/count_tokens, Gemini's models/{m}:countTokens,
+ * OpenAI's /responses/input_tokens? */
+static int counts_tokens(enum dialect d, const char *rest)
+{
+	switch (d) {
+	case DIALECT_ANTHROPIC: return ends_with(rest, "/messages/count_tokens");
+	case DIALECT_GEMINI: return ends_with(rest, ":countTokens");
+	default: return ends_with(rest, "/responses/input_tokens");
+	}
+}
+
 /* /api/{provider}/{rest}: the provider's own API, the gateway key swapped
  * for a pool key. */
 void api_passthrough_handle(const struct api_call *call)
@@ -243,8 +261,7 @@ void api_passthrough_handle(const struct api_call *call)
 	rt->t[0].prov = prov;
 	snprintf(rt->t[0].model, sizeof(rt->t[0].model), "%s", model[0] ? model : "-");
 	/* counting tokens is not a chat: recorded with no tokens nor cost */
-	size_t rl = strlen(rest), cl = strlen("/messages/count_tokens");
-	int counting = prov->dialect == DIALECT_ANTHROPIC && rl >= cl && !strcmp(rest + rl - cl, "/messages/count_tokens");
+	int counting = counts_tokens(prov->dialect, rest);
 	struct api_proxy_spec spec = {
 		.endpoint = "passthrough", .method = r->method, .url = url, .uncharged = counting,
 		.body = r->body.data, .body_len = r->body.len,

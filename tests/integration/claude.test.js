@@ -19,7 +19,7 @@ const { request, bearer, waitFor } = require('../lib/client.js');
 const { buildConf } = require('../lib/conf.js');
 
 const GW_KEY = 'gk-claude-0123456789';
-const KEYS = { ANTHROPIC_API_KEY: 'sk-ant-claude-SECRET-1', DEEPSEEK_API_KEY: 'sk-ds-claude-SECRET-1' };
+const KEYS = { ANTHROPIC_API_KEY: 'sk-ant-claude-SECRET-1', DEEPSEEK_API_KEY: 'sk-ds-claude-SECRET-1', GEMINI_API_KEY: 'gm-claude-SECRET-1' };
 const BETAS = 'claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27';
 const VERSION = '2023-06-01';
 const ENV_BLOCK = '<env>\nWorking directory: /tmp/project\nPlatform: linux\n</env>';
@@ -266,6 +266,21 @@ describe('count_tokens', () => {
     });
     assert.equal(r.status, 200, JSON.stringify(r.json));
     assert.ok(r.json.input_tokens > 0);
+  });
+
+  it('Gemini\'s countTokens through the passthrough: answered, recorded without tokens', async () => {
+    const r = await request('POST', `${gw.url}/api/gemini/v1beta/models/gemini-2.5-flash:countTokens`, {
+      headers: { 'x-goog-api-key': GW_KEY },
+      body: { contents: [{ role: 'user', parts: [{ text: 'hello there' }] }] },
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.ok(r.json.totalTokens > 0);
+    let rec;
+    await waitFor(() => (rec = records().find((x) => x.model === 'gemini-2.5-flash' && x.endpoint === 'passthrough')), { timeoutMs: 10000 });
+    assert.ok(rec, 'recorded');
+    assert.equal(rec.prompt, 0, JSON.stringify(rec));
+    assert.equal(rec.completion, 0, JSON.stringify(rec));
+    assert.ok(!rec.estimated && !rec.cost, JSON.stringify(rec));
   });
 
   it('no count is recorded with tokens or cost, and no key shows in records or logs', async () => {

@@ -1,5 +1,5 @@
-// Mock of the Gemini API (POST .../v1beta/models/{model}:generateContent and
-// :streamGenerateContent, ?alt=sse or a JSON array) for the integration
+// Mock of the Gemini API (POST .../v1beta/models/{model}:generateContent,
+// :countTokens and :streamGenerateContent, ?alt=sse or a JSON array) for the integration
 // tests: the real wire format, and the request checks of the real API that a
 // translating gateway could get wrong (unknown fields are refused, as
 // Google's JSON parser does).
@@ -236,7 +236,7 @@ function createGeminiHandler(opts = {}) {
     const fail = (code, message, details) => send(code, geminiError(code, message, details));
 
     const url = new URL(String(req.url || '/'), 'http://mock');
-    const m = /\/v1(?:beta|alpha)?\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(url.pathname);
+    const m = /\/v1(?:beta|alpha)?\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/.exec(url.pathname);
     if (!m) return fail(404, `Method not found: ${url.pathname}`);
     if (req.method !== 'POST') return fail(404, `Method not found: ${req.method} ${url.pathname}`);
     const model = decodeURIComponent(m[1]);
@@ -266,6 +266,11 @@ function createGeminiHandler(opts = {}) {
     if (Buffer.isBuffer(body)) body = body.toString('utf8');
     if (typeof body === 'string') {
       try { body = JSON.parse(body); } catch { return fail(400, 'Invalid JSON payload received. Unexpected token.'); }
+    }
+    if (m[2] === 'countTokens') {
+      // models.countTokens: {"contents": [...]} -> {"totalTokens"}; a count, no usageMetadata
+      const text = JSON.stringify((body && body.contents) || []);
+      return send(200, JSON.stringify({ totalTokens: 3 + Math.ceil(text.length / 4) }));
     }
     const bad = validate(body, model);
     if (bad) return fail(400, bad);
