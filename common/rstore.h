@@ -20,7 +20,8 @@ int rstore_put(const char *state_dir, const char *owner, const cJSON *response,
 	       const cJSON *input, const char *instructions, long ttl_s);
 /* The record of id if owner made it and it is younger than ttl_s (a new
  * object, cJSON_Delete), else NULL: errno ENOENT (absent, another key's,
- * or expired) or the store's error. */
+ * or expired) or the store's error. ttl_s 0: no age limit (a negative
+ * ttl_s makes every record old). */
 cJSON *rstore_get(const char *state_dir, const char *owner, const char *id, long ttl_s);
 /* Delete the record of id if owner made it. 0, or -1 (errno ENOENT when
  * there was no such record of owner's). */
