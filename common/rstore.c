@@ -86,12 +86,9 @@ int rstore_put(const char *state_dir, const char *owner, const cJSON *response,
  * enough), else NULL with errno. */
 static cJSON *owned(GDBM_FILE db, const char *owner, const char *id, long ttl_s)
 {
-	size_t len;
-	char *txt = store_get(db, id, &len);
-	if (!txt)
+	cJSON *rec = store_get_json(db, id);
+	if (!rec)
 		return NULL;
-	cJSON *rec = cJSON_ParseWithLength(txt, len);
-	free(txt);
 	const cJSON *o = cJSON_GetObjectItemCaseSensitive(rec, "owner");
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(rec, "created");
 	if (!cJSON_IsString(o) || strcmp(o->valuestring, owner) || !cJSON_IsNumber(c) ||
