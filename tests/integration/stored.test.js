@@ -12,6 +12,7 @@ const assert = require('node:assert/strict');
 const OpenAI = require('openai');
 const { startMock, startGateway, mockEnv } = require('../lib/harness.js');
 const { buildConf } = require('../lib/conf.js');
+const { request, bearer } = require('../lib/client.js');
 
 const KEY_A = 'gk-stored-alice-0123456789';
 const KEY_B = 'gk-stored-bob-9876543210';
@@ -115,5 +116,21 @@ describe('stored responses', () => {
   it('store: false keeps nothing', async () => {
     const r = await alice.responses.create({ model: MODEL, input: 'Forget me.', store: false });
     await assert404(alice.responses.retrieve(r.id));
+  });
+
+  it('bad paths and methods: 404 / 405 in OpenAI\'s shape', async () => {
+    const r = await alice.responses.create({ model: MODEL, input: 'Keep me.' });
+    const call = (method, p) => request(method, `${gw.url}/v1/responses/${p}`, { headers: bearer(KEY_A) });
+    for (const p of ['resp_%3Cscript%3E', `${r.id}/other`, 'x'.repeat(200)]) {
+      const res = await call('GET', p);
+      assert.equal(res.status, 404, p);
+      assert.equal(JSON.parse(res.text).error.type, 'invalid_request_error');
+      assert.ok(!res.text.includes('<script>'));
+    }
+    const del = await call('DELETE', `${r.id}/input_items`);
+    assert.equal(del.status, 405);
+    assert.match(del.headers.allow, /GET/);
+    assert.equal((await call('PUT', r.id)).status, 405);
+    assert.equal((await call('GET', r.id)).status, 200, 'still there');
   });
 });
