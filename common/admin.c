@@ -107,13 +107,7 @@ void admin_reply_write_error(struct admin_ctx *x)
 
 cJSON *admin_get_json(GDBM_FILE db, const char *key)
 {
-	size_t len;
-	char *v = store_get(db, key, &len);
-	if (!v)
-		return NULL;
-	cJSON *j = cJSON_ParseWithLength(v, len);
-	free(v);
-	return j;
+	return store_get_json(db, key);
 }
 
 int admin_put_json(GDBM_FILE db, const char *key, const cJSON *j)

@@ -27,6 +27,9 @@ struct api_call {
 void api_chat_handle(const struct api_call *call);         /* POST /v1/chat/completions */
 void api_messages_handle(const struct api_call *call);     /* POST /v1/messages */
 void api_responses_handle(const struct api_call *call);    /* POST /v1/responses */
+/* GET / DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items:
+ * the calling key's stored responses (rstore.h); 404 for any other. */
+void api_responses_stored(const struct api_call *call);
 /* POST /v1/messages/count_tokens: forwarded to the route's Anthropic
  * targets (their {"input_tokens":N} as it comes; recorded with no tokens
  * nor cost, endpoint "count_tokens"); for a model with no Anthropic target
@@ -53,7 +56,14 @@ void api_chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum dia
  * internal form of its request (responses.h); the answer, its stream and
  * the usage record (endpoint "responses") are the Responses API's; errors
  * in OpenAI's shape. */
-void api_chat_run_responses(const struct api_call *call, cJSON *req);
+/* keep (or NULL): called once with the Responses object (JSON text) when
+ * the answer completed (a 2xx answer, or a stream that reached
+ * response.completed / .incomplete), before it goes to the client. */
+struct api_responses_keep {
+	void (*fn)(void *ctx, const char *response_json);
+	void *ctx;
+};
+void api_chat_run_responses(const struct api_call *call, cJSON *req, const struct api_responses_keep *keep);
 
 /* A request the proxy engine (api_proxy.c) sends as it is. */
 struct api_proxy_spec {

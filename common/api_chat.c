@@ -33,6 +33,8 @@ struct chat_front {
 	struct responses_stream *rs;  /* its stream encoder (a streamed request) */
 	struct api_anthropic_hdrs ah;  /* Anthropic to Anthropic: the client's headers */
 	const char *hdrs[3];
+	const struct api_responses_keep *keep;  /* a Responses answer to keep, or NULL */
+	int kept;
 };
 
 /* Send what the Responses encoder made; 0, or -1 when the client is gone. */
@@ -84,7 +86,12 @@ static inline int to_client(struct relay *x, const char *sse, size_t sse_len, co
 		return 0;
 	struct chat_front *f = x->front;
 	if (f->rs) {   /* after an upstream error event (response.failed) the rest is dropped */
-		responses_stream_feed(f->rs, obj, json, json_len);
+		if (responses_stream_feed(f->rs, obj, json, json_len) == 1 && f->keep && !f->kept) {
+			char *resp = responses_stream_result(f->rs);
+			f->keep->fn(f->keep->ctx, resp);
+			free(resp);
+			f->kept = 1;
+		}
 		return responses_out(x, f->rs);
 	}
 	if (x->client == DIALECT_OPENAI)
@@ -377,6 +384,8 @@ static void chat_answer(struct relay *x)
 	} else if (f->responses) {
 		char e2[128];
 		out = responses_from_oai_answer(oai, strlen(oai), x->requested, e2, sizeof(e2));
+		if (out && f->keep)
+			f->keep->fn(f->keep->ctx, out);
 		if (!out)
 			out = xstrdup("{\"error\":{\"message\":\"the upstream answer could not be translated\","
 				      "\"type\":\"server_error\",\"param\":null,\"code\":null}}");
@@ -481,7 +490,8 @@ static int chat_read(struct relay *x, const cJSON *req)
 	return 0;
 }
 
-static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum dialect client, int responses)
+static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum dialect client, int responses,
+		     const struct api_responses_keep *keep)
 {
 	struct http_req *r = call->r;
 	const struct config *c = &call->snap->cfg;
@@ -500,7 +510,7 @@ static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum 
 
 	relay_init(x, &chat_ops, call->w, call->snap, r, call->who, call->req_id, client,
 		   client == DIALECT_ANTHROPIC ? "messages" : responses ? "responses" : "chat", pool_now_ms(), 1);
-	*f = (struct chat_front){ .req = req, .areq = areq, .responses = responses };
+	*f = (struct chat_front){ .req = req, .areq = areq, .responses = responses, .keep = keep };
 	f->cache = c->cache_enabled && client == DIALECT_OPENAI && !responses ?
 		__atomic_load_n(&call->w->gw->cache, __ATOMIC_ACQUIRE) : NULL;
 	x->front = f;
@@ -539,12 +549,12 @@ out:
 
 void api_chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum dialect client)
 {
-	chat_run(call, req, areq, client, 0);
+	chat_run(call, req, areq, client, 0, NULL);
 }
 
-void api_chat_run_responses(const struct api_call *call, cJSON *req)
+void api_chat_run_responses(const struct api_call *call, cJSON *req, const struct api_responses_keep *keep)
 {
-	chat_run(call, req, NULL, DIALECT_OPENAI, 1);
+	chat_run(call, req, NULL, DIALECT_OPENAI, 1, keep);
 }
 
 /* POST /v1/chat/completions */

@@ -98,6 +98,7 @@ struct config {
 	/* [cache] */
 	int cache_enabled;
 	long cache_ttl_s;
+	long responses_ttl_days;   /* [responses] ttl_days: stored responses kept this long */
 	size_t cache_max_bytes;
 	int cache_per_key;
 	/* settings from state.db */

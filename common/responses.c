@@ -2,6 +2,7 @@
  * responses.h): requests in, answers and streams out. */
 #include "autoconf.h"
 #include "responses.h"
+#include "sha256.h"
 #include "xmalloc.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,8 +243,7 @@ static int options_to_oai(const cJSON *rq, cJSON *out, char *err, size_t errlen)
 	}
 	const cJSON *v = GET(rq, "previous_response_id");
 	if (v && !cJSON_IsNull(v)) {
-		snprintf(err, errlen, "'previous_response_id' is not supported yet: this gateway does not store "
-			 "responses; send the whole conversation in 'input'");
+		snprintf(err, errlen, "'previous_response_id' must be resolved before translation");
 		return -1;
 	}
 	if ((v = GET(rq, "max_output_tokens")) && !cJSON_IsNull(v)) {
@@ -350,19 +350,29 @@ bad:
 
 /* ------------------------------------------------ answers */
 
-/* An id made of prefix, the upstream's id (or the time) and k (k < 0:
- * none), into out[n]. */
+/* An id made of prefix, the upstream's id (or the time) and k; k < 0: a
+ * response id, prefix and 16 random hex digits (unique, safe in a URL
+ * path: it names a stored response). Into out[n]. */
 static void make_id(char *out, size_t n, const char *prefix, const char *up, int k)
 {
+	if (k < 0) {
+		unsigned char rnd[8];
+		char hex[2 * sizeof(rnd) + 1];
+		if (random_bytes(rnd, sizeof(rnd)) != 0) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			memcpy(rnd, &ts.tv_nsec, sizeof(rnd) < sizeof(ts.tv_nsec) ? sizeof(rnd) : sizeof(ts.tv_nsec));
+		}
+		hex_encode(rnd, sizeof(rnd), hex);
+		snprintf(out, n, "%s%s", prefix, hex);
+		return;
+	}
 	char base[112];
 	if (up && *up)
 		snprintf(base, sizeof(base), "%.100s", up);
 	else
 		snprintf(base, sizeof(base), "%lx", (unsigned long)time(NULL));
-	if (k < 0)
-		snprintf(out, n, "%s%s", prefix, base);
-	else
-		snprintf(out, n, "%s%s_%d", prefix, base, k);
+	snprintf(out, n, "%s%s_%d", prefix, base, k);
 }
 
 /* The usage object of a Responses answer. */
@@ -743,6 +753,14 @@ int responses_stream_feed(struct responses_stream *s, const cJSON *obj, const ch
 		return -1;
 	}
 	return 0;
+}
+
+char *responses_stream_result(struct responses_stream *s)
+{
+	cJSON *r = stream_response(s, "completed", 1);
+	char *txt = cJSON_PrintUnformatted(r);
+	cJSON_Delete(r);
+	return txt;
 }
 
 int responses_stream_finish(struct responses_stream *s, const char *message)

@@ -5,7 +5,8 @@
  * (response.created, response.in_progress, output items, content parts,
  * text / function-call-argument / reasoning-summary deltas, and
  * response.completed, or response.failed when the stream broke). No state
- * outside the values passed in; stored responses are not kept. */
+ * outside the values passed in; stored responses are kept by the front-end
+ * (api_responses.c, rstore.h). */
 #ifndef LLMGATE_RESPONSES_H
 #define LLMGATE_RESPONSES_H
 #include "buf.h"
@@ -20,7 +21,8 @@
 /* A Responses request → a chat request in the internal form (new object),
  * or NULL with a reason in err (the client's fault: unknown item types, a
  * function_call_output with no function_call before it, built-in tools,
- * previous_response_id, members of the wrong type). The model is copied as
+ * previous_response_id (the front-end resolves it first: api_responses.c),
+ * members of the wrong type). The model is copied as
  * it is (missing: the caller's check answers). A streamed request asks for
  * the usage chunk (stream_options.include_usage). */
 cJSON *responses_request_to_oai(const cJSON *rq, char *err, size_t errlen);
@@ -67,6 +69,10 @@ int responses_stream_feed(struct responses_stream *s, const cJSON *obj, const ch
  * response.failed is appended (response.created first when nothing went
  * out yet) with message as its error. 1 if it was complete, else -1. */
 int responses_stream_finish(struct responses_stream *s, const char *message);
+/* The finished response object (JSON text, free()) of a stream that
+ * completed (responses_stream_feed returned 1): the same object
+ * response.completed carried. */
+char *responses_stream_result(struct responses_stream *s);
 /* Free what the stream holds (s may be zeroed). */
 void responses_stream_free(struct responses_stream *s);
 #endif

@@ -47,6 +47,7 @@ const struct settings_def settings_table[] = {
 	N("cache", "enabled", "cache.enabled", SETTINGS_BOOL, 0, 1, 0, cache_enabled),
 	N("cache", "per_key", NULL, SETTINGS_BOOL, 0, 1, 0, cache_per_key),
 	N("cache", "ttl_s", "cache.ttl_s", SETTINGS_LONG, 1, 365L * 86400, 3600, cache_ttl_s),
+	N("responses", "ttl_days", NULL, SETTINGS_LONG, 1, 3650, 30, responses_ttl_days),
 	N("cache", "max_bytes", "cache.max_bytes", SETTINGS_SIZE, 4096, 1LL << 40, 64LL << 20, cache_max_bytes),
 	S("settle", "backend_url", SETTINGS_URL, 0, 0, "", settle_backend_url),
 	S("settle", "backend_path", SETTINGS_PATH, 0, 0, "/internal/usage", settle_backend_path),

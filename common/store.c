@@ -203,6 +203,17 @@ static int tx_open_for_change(GDBM_FILE db)
 	return 1;
 }
 
+cJSON *store_get_json(GDBM_FILE db, const char *key)
+{
+	size_t len;
+	char *v = store_get(db, key, &len);
+	if (!v)
+		return NULL;
+	cJSON *j = cJSON_ParseWithLength(v, len);
+	free(v);
+	return j;
+}
+
 int store_put(GDBM_FILE db, const char *key, const void *val, size_t len)
 {
 	if (!tx_open_for_change(db))

@@ -14,6 +14,7 @@
  * system's cause. */
 #ifndef LLMGATE_STORE_H
 #define LLMGATE_STORE_H
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <gdbm.h>
 #include <stddef.h>
@@ -36,6 +37,9 @@ void store_close(GDBM_FILE db);
  * ENOENT when the key is absent, STORE_EDAMAGED (or the system's cause)
  * when it could not be read. */
 char *store_get(GDBM_FILE db, const char *key, size_t *len);
+/* Value of key parsed as JSON (new, cJSON_Delete), or NULL: absent (errno
+ * as store_get) or not JSON. */
+cJSON *store_get_json(GDBM_FILE db, const char *key);
 /* Insert or replace; 0 or -1 (also after the change was committed). */
 int store_put(GDBM_FILE db, const char *key, const void *val, size_t len);
 /* 0, or -1 (errno ENOENT if the key was absent). */

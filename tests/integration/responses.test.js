@@ -252,7 +252,7 @@ describe('bad input on /v1/responses', () => {
     ['function_call_output without its call', { model: 'deepseek-chat',
       input: [{ role: 'user', content: 'hi' }, { type: 'function_call_output', call_id: 'call_nope', output: 'x' }] }, /call_nope/],
     ['built-in tool', { model: 'deepseek-chat', input: 'hi', tools: [{ type: 'web_search' }] }, /web_search/],
-    ['previous_response_id', { model: 'deepseek-chat', input: 'hi', previous_response_id: 'resp_1' }, /not supported yet/],
+    ['unknown previous_response_id', { model: 'deepseek-chat', input: 'hi', previous_response_id: 'resp_1' }, /Response with id 'resp_1' not found/],
     ['no input', { model: 'deepseek-chat' }, /input/],
     ['unknown model', { model: 'no-such-model-x', input: 'hi' }, /no-such-model-x/],
   ];
