@@ -1,14 +1,18 @@
 /* rstore.c — stored responses in STATE/responses.db (see rstore.h). */
 #include "autoconf.h"
 #include "rstore.h"
+#include "log.h"
 #include "store.h"
 #include "xmalloc.h"
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define RSTORE_WAIT_MS 2000
+#define RSTORE_SWEEP_S 3600            /* expired records dropped at most this often */
+#define RSTORE_SWEPT "meta:swept"      /* when they last were */
 
 char *rstore_path(const char *state_dir)
 {
@@ -26,7 +30,7 @@ static int collect_expired(const char *key, const char *val, size_t vlen, void *
 	struct expired *e = user;
 	cJSON *j = cJSON_ParseWithLength(val, vlen);
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "created");
-	if (!cJSON_IsNumber(c) || (long)c->valuedouble < e->cutoff) {
+	if (strncmp(key, "resp_", 5) == 0 && (!cJSON_IsNumber(c) || (long)c->valuedouble < e->cutoff)) {
 		if (e->n == e->cap) {
 			e->cap = e->cap ? e->cap * 2 : 16;
 			e->ids = xrealloc(e->ids, e->cap * sizeof(*e->ids));
@@ -37,10 +41,38 @@ static int collect_expired(const char *key, const char *val, size_t vlen, void *
 	return 0;
 }
 
-/* Drop the records older than ttl_s from db (open as a writer). */
+/* Open the store for a change, in place: stored responses are no money and
+ * no keys, and a copy of the whole file per answer would cost what the
+ * file weighs. GDBM's own lock keeps readers out while it is open. A file
+ * damaged (by a crash in the middle of a change) is put aside, said once,
+ * and a new one begun: its responses are gone, nothing else is. */
+static GDBM_FILE open_change(const char *path)
+{
+	GDBM_FILE db = store_open(path, STORE_PRIVATE, RSTORE_WAIT_MS);
+	if (db || errno != STORE_EDAMAGED)
+		return db;
+	char *aside = xasprintf("%s.damaged-%ld", path, (long)time(NULL));
+	if (rename(path, aside) == 0)
+		log_err("%s was damaged; kept as %s, stored responses start anew", path, aside);
+	free(aside);
+	return store_open(path, STORE_PRIVATE, RSTORE_WAIT_MS);
+}
+
+/* Drop the records older than ttl_s from db (open for a change), at most
+ * once every RSTORE_SWEEP_S: a look at every record is not for every
+ * answer. */
 static void drop_expired(GDBM_FILE db, long ttl_s)
 {
-	struct expired e = { .cutoff = (long)time(NULL) - ttl_s };
+	long now = (long)time(NULL);
+	char *swept = store_get(db, RSTORE_SWEPT, NULL);
+	long last = swept ? atol(swept) : 0;
+	free(swept);
+	if (last && now - last < RSTORE_SWEEP_S && last <= now)
+		return;
+	char stamp[24];
+	snprintf(stamp, sizeof(stamp), "%ld", now);
+	store_put(db, RSTORE_SWEPT, stamp, strlen(stamp));
+	struct expired e = { .cutoff = now - ttl_s };
 	store_each(db, "", collect_expired, &e);
 	for (size_t i = 0; i < e.n; i++) {
 		store_delete(db, e.ids[i]);
@@ -68,7 +100,7 @@ int rstore_put(const char *state_dir, const char *owner, const cJSON *response,
 	cJSON_Delete(rec);
 	char *path = rstore_path(state_dir);
 	int rc = -1;
-	GDBM_FILE db = store_open(path, STORE_WRITE, RSTORE_WAIT_MS);
+	GDBM_FILE db = open_change(path);
 	if (db) {
 		drop_expired(db, ttl_s);
 		if (store_put(db, id->valuestring, txt, strlen(txt)) == 0 && store_sync(db) == 0)
@@ -125,7 +157,7 @@ int rstore_delete(const char *state_dir, const char *owner, const char *id)
 		return -1;
 	}
 	char *path = rstore_path(state_dir);
-	GDBM_FILE db = store_open(path, STORE_WRITE, RSTORE_WAIT_MS);
+	GDBM_FILE db = open_change(path);
 	free(path);
 	if (!db)
 		return -1;

@@ -3,6 +3,8 @@
 #include "autoconf.h"
 #include "log.h"
 #include "rstore.h"
+#include "xmalloc.h"
+#include "store.h"
 #include "tap.h"
 #include <errno.h>
 #include <stdio.h>
@@ -62,8 +64,32 @@ int main(void)
 	errno = 0;
 	ok(!rstore_get(dir, "k_b", "resp_2", -1) && errno == ENOENT, "an expired record is not returned");
 	cJSON *r3 = response("resp_3");
+	/* expired records are dropped at most hourly: make the last sweep old */
+	char *path = rstore_path(dir);
+	GDBM_FILE db = store_open(path, STORE_PRIVATE, 1000);
+	ok(db && store_put(db, "meta:swept", "1", 1) == 0, "the last sweep set long ago");
+	store_close(db);
+	free(path);
 	is_int(rstore_put(dir, "k_b", r3, NULL, NULL, -1), 0, "a write with everything expired");
 	ok(!rstore_get(dir, "k_b", "resp_2", ttl), "the expired record was dropped by the write");
+
+	/* a damaged file (a crash in a change) is put aside and begun anew */
+	path = rstore_path(dir);
+	FILE *f = fopen(path, "r+");
+	char zeros[4096] = { 0 };
+	ok(f && fwrite(zeros, 1, sizeof(zeros), f) == sizeof(zeros), "the store's first block zeroed");
+	if (f)
+		fclose(f);
+	cJSON *r4 = response("resp_4");
+	is_int(rstore_put(dir, "k_b", r4, NULL, NULL, ttl), 0, "a write after the damage");
+	rec = rstore_get(dir, "k_b", "resp_4", ttl);
+	ok(rec != NULL, "the new store answers");
+	cJSON_Delete(rec);
+	cJSON_Delete(r4);
+	char *ls = xasprintf("ls %s.damaged-* >/dev/null 2>&1", path);
+	ok(system(ls) == 0, "the damaged file is kept beside it");
+	free(ls);
+	free(path);
 
 	cJSON *bad = cJSON_CreateObject();
 	errno = 0;
