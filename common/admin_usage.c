@@ -18,8 +18,6 @@
 #include <string.h>
 #include <time.h>
 
-#define LEDGER_PART_LEN 200         /* as ledger.c keeps key ids and models */
-#define COUNT_MAX 1000000000000000LL
 
 int admin_csv_field(struct buf *b, const char *s)
 {
@@ -187,70 +185,16 @@ void admin_usage_add_ledger(struct admin_usage *u, const char *ledger_key, const
 	}
 }
 
-/* As ledger.c reads a record: a string member cut to LEDGER_PART_LEN bytes,
- * "-" when missing or empty; counts >= 0, capped. */
-static void record_part(const cJSON *j, const char *name, char out[LEDGER_PART_LEN + 1])
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
-	const char *s = cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : "-";
-	size_t n = strlen(s);
-	if (n > LEDGER_PART_LEN)
-		n = LEDGER_PART_LEN;
-	memcpy(out, s, n);
-	out[n] = '\0';
-}
-
-static long long record_count(const cJSON *j, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
-	if (!cJSON_IsNumber(v) || v->valuedouble != v->valuedouble || v->valuedouble < 0)
-		return 0;
-	if (v->valuedouble > (double)COUNT_MAX)
-		return COUNT_MAX;
-	return (long long)v->valuedouble;
-}
-
-static long long cost_units(double v)
-{
-	if (v != v)
-		return 0;
-	double x = v * (double)LEDGER_COST_SCALE;
-	if (x >= 9.2e18)
-		return LLONG_MAX;
-	if (x <= -9.2e18)
-		return LLONG_MIN;
-	return (long long)(x < 0 ? x - 0.5 : x + 0.5);   /* half away from zero, as llround */
-}
-
 int admin_usage_add_record(struct admin_usage *u, const char *line, size_t len)
 {
-	char key_id[LEDGER_PART_LEN + 1], model[LEDGER_PART_LEN + 1];
+	char key_id[LEDGER_PART_MAX + 1], model[LEDGER_PART_MAX + 1];
 	char day[LEDGER_DAY_LEN], month[LEDGER_MONTH_LEN];
 	struct ledger_totals d;
-	cJSON *j = cJSON_ParseWithLength(line, len);
-	if (!cJSON_IsObject(j)) {
-		cJSON_Delete(j);
+	int64_t ts_ms;
+	char *name;
+	/* read as the fold reads it: what settle will add is what is shown */
+	if (ledger_record_parse(line, len, 0, &d, key_id, model, &ts_ms, &name) != 0)
 		return -1;
-	}
-	memset(&d, 0, sizeof(d));
-	record_part(j, "key_id", key_id);
-	record_part(j, "model", model);
-	const cJSON *ts = cJSON_GetObjectItemCaseSensitive(j, "ts");
-	int64_t ts_ms = cJSON_IsNumber(ts) && ts->valuedouble >= 0 && ts->valuedouble < 1e15 ? (int64_t)ts->valuedouble
-											       : 0;
-	d.requests = 1;
-	d.prompt = record_count(j, "prompt");
-	d.completion = record_count(j, "completion");
-	d.cached = record_count(j, "cached");
-	d.reasoning = record_count(j, "reasoning");
-	const cJSON *cost = cJSON_GetObjectItemCaseSensitive(j, "cost");
-	d.cost_units = cJSON_IsNumber(cost) ? cost_units(cost->valuedouble) : 0;
-	d.cost = (double)d.cost_units / (double)LEDGER_COST_SCALE;
-	d.errors = record_count(j, "status") >= 400;
-	d.cache_hits = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "cache_hit"));
-	d.estimated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "estimated"));
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "key_name");
-
 	ledger_day(ts_ms, day);
 	ledger_month(ts_ms, month);
 	add_row(u, day, key_id, model, &d);
@@ -260,10 +204,12 @@ int admin_usage_add_record(struct admin_usage *u, const char *line, size_t len)
 		ledger_add(&k->unsettled_month, &d);
 	if (ts_ms > k->last_ms)
 		k->last_ms = ts_ms;
-	if (!k->name && cJSON_IsString(name) && name->valuestring[0])
-		k->name = xstrdup(name->valuestring);
+	if (!k->name && name && name[0]) {
+		k->name = name;
+		name = NULL;
+	}
+	free(name);
 	u->records++;
-	cJSON_Delete(j);
 	return 0;
 }
 

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-#define LEDGER_PART_MAX 255          /* key_id / model bytes kept in a key name: a whole model name (the router refuses longer ones) */
 #define LEDGER_COUNT_MAX 1000000000000000LL  /* a token count above this is garbage */
 #define LEDGER_COST_DIGITS 12        /* fractional digits of LEDGER_COST_SCALE */
 #define FOLD_MIN_CAP 64
@@ -375,35 +374,50 @@ static void part_of(const cJSON *j, const char *name, char out[LEDGER_PART_MAX +
 	out[n] = '\0';
 }
 
-int ledger_fold_line(struct ledger_fold *f, const char *line, size_t len, int64_t fallback_ts_ms)
+int ledger_record_parse(const char *line, size_t len, int64_t fallback_ts_ms, struct ledger_totals *d,
+			char key_id[LEDGER_PART_MAX + 1], char model[LEDGER_PART_MAX + 1], int64_t *ts_ms,
+			char **key_name)
 {
 	cJSON *j = cJSON_ParseWithLength(line, len);
+	if (key_name)
+		*key_name = NULL;
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);
 		return -1;
 	}
-	char key_id[LEDGER_PART_MAX + 1], model[LEDGER_PART_MAX + 1];
-	char day[LEDGER_DAY_LEN], month[LEDGER_MONTH_LEN], key[LEDGER_KEY_MAX];
-	struct ledger_totals d;
-	memset(&d, 0, sizeof(d));
+	memset(d, 0, sizeof(*d));
 	part_of(j, "key_id", key_id);
 	part_of(j, "model", model);
 	const cJSON *ts = cJSON_GetObjectItemCaseSensitive(j, "ts");
-	int64_t ts_ms = fallback_ts_ms;
+	*ts_ms = fallback_ts_ms;
 	if (cJSON_IsNumber(ts) && ts->valuedouble >= 0 && ts->valuedouble < 1e15)
-		ts_ms = (int64_t)ts->valuedouble;
-	d.requests = 1;
-	d.prompt = count_of(j, "prompt");
-	d.completion = count_of(j, "completion");
-	d.cached = count_of(j, "cached");
-	d.reasoning = count_of(j, "reasoning");
+		*ts_ms = (int64_t)ts->valuedouble;
+	d->requests = 1;
+	d->prompt = count_of(j, "prompt");
+	d->completion = count_of(j, "completion");
+	d->cached = count_of(j, "cached");
+	d->reasoning = count_of(j, "reasoning");
 	const cJSON *cost = cJSON_GetObjectItemCaseSensitive(j, "cost");
-	d.cost_units = cJSON_IsNumber(cost) ? cost_to_units(cost->valuedouble) : 0;
-	d.cost = (double)d.cost_units / (double)LEDGER_COST_SCALE;
-	d.errors = count_of(j, "status") >= 400;
-	d.cache_hits = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "cache_hit"));
-	d.estimated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "estimated"));
+	d->cost_units = cJSON_IsNumber(cost) ? cost_to_units(cost->valuedouble) : 0;
+	d->cost = (double)d->cost_units / (double)LEDGER_COST_SCALE;
+	d->errors = count_of(j, "status") >= 400;
+	d->cache_hits = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "cache_hit"));
+	d->estimated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "estimated"));
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "key_name");
+	if (key_name && cJSON_IsString(name))
+		*key_name = xstrdup(name->valuestring);
 	cJSON_Delete(j);
+	return 0;
+}
+
+int ledger_fold_line(struct ledger_fold *f, const char *line, size_t len, int64_t fallback_ts_ms)
+{
+	char key_id[LEDGER_PART_MAX + 1], model[LEDGER_PART_MAX + 1];
+	char day[LEDGER_DAY_LEN], month[LEDGER_MONTH_LEN], key[LEDGER_KEY_MAX];
+	struct ledger_totals d;
+	int64_t ts_ms;
+	if (ledger_record_parse(line, len, fallback_ts_ms, &d, key_id, model, &ts_ms, NULL) != 0)
+		return -1;
 
 	ledger_day(ts_ms, day);
 	ledger_month(ts_ms, month);

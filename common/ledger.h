@@ -100,6 +100,19 @@ void ledger_fold_free(struct ledger_fold *f);
  * fallback_ts_ms is used when the record has no valid "ts". Returns 0, or
  * -1 if the line is not a JSON object (nothing is added). */
 int ledger_fold_line(struct ledger_fold *f, const char *line, size_t len, int64_t fallback_ts_ms);
+/* Key id and model bytes kept from a record: a whole model name (the
+ * router refuses longer ones). */
+#define LEDGER_PART_MAX 255
+/* Parse one usage record (a JSON object, len bytes) as the fold reads it:
+ * the totals it adds (one request, counts >= 0 and capped, cost in units),
+ * its key id and model (cut to LEDGER_PART_MAX bytes, "-" when missing)
+ * and its time (fallback_ts_ms when it has no valid "ts"). The admin's view
+ * of unsettled usage reads records with it too, so both agree. key_name,
+ * when not NULL, gets the record's key_name (new string, or NULL). 0, or
+ * -1 if the line is not a JSON object. */
+int ledger_record_parse(const char *line, size_t len, int64_t fallback_ts_ms, struct ledger_totals *d,
+			char key_id[LEDGER_PART_MAX + 1], char model[LEDGER_PART_MAX + 1], int64_t *ts_ms,
+			char **key_name);
 /* Records added so far / distinct keys they touch. */
 long ledger_fold_records(const struct ledger_fold *f);
 size_t ledger_fold_keys(const struct ledger_fold *f);
