@@ -240,7 +240,7 @@ const API_PREFIX = '/admin/api/';
   function enterApp() {
     showOnly('app');
     const want = location.hash.replace('#', '');
-    switchView(['overview', 'keys', 'providers', 'settings', 'usage'].includes(want) ? want : 'overview');
+    switchView(['overview', 'keys', 'providers', 'settings', 'usage', ...Object.keys(extraViews)].includes(want) ? want : 'overview');
   }
 
   function switchView(name) {
@@ -248,8 +248,25 @@ const API_PREFIX = '/admin/api/';
     for (const b of $('nav').querySelectorAll('button')) b.classList.toggle('active', b.dataset.view === name);
     for (const sec of document.querySelectorAll('.view')) sec.hidden = sec.id !== `view-${name}`;
     if (location.hash !== `#${name}`) history.replaceState(null, '', `#${name}`);
-    ({ overview: loadUsage, usage: loadUsage, keys: loadKeys, providers: loadProviders, settings: loadSettings })[name]();
+    const loaders = { overview: loadUsage, usage: loadUsage, keys: loadKeys, providers: loadProviders, settings: loadSettings };
+    if (extraViews[name]) extraViews[name].load($(`view-${name}`));
+    else loaders[name]();
   }
+
+  // ------------------------------------------------------------ views in their own files
+  // A feature's view lives in its own file (www/<feature>.js, loaded after
+  // this one) and registers itself here: a nav button and a section are
+  // made for it, and load(section) runs each time the view is shown.
+  //   window.llmgate.addView('kb', { label: 'Knowledge', load(section) { ... } })
+  const extraViews = {};
+  function addView(name, { label, load }) {
+    if (extraViews[name] || !/^[a-z][a-z0-9-]*$/.test(name)) throw new Error(`view ${name}`);
+    extraViews[name] = { load };
+    $('nav').appendChild(h('button', { type: 'button', 'data-view': name }, label));
+    $('app').appendChild(h('section', { id: `view-${name}`, class: 'view', hidden: true }));
+    if (!$('app').hidden && location.hash === `#${name}`) switchView(name);
+  }
+  window.llmgate = { api, act, h, clear, toast, addView };
 
   $('nav').addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-view]');
