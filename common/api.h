@@ -43,6 +43,9 @@ void api_messages_count_tokens(const struct api_call *call);
 long api_messages_estimate(const cJSON *req);
 void api_proxy_handle(const struct api_call *call);        /* POST /v1/embeddings, /v1/images/generations */
 void api_passthrough_handle(const struct api_call *call);  /* /api/{provider}/{rest} */
+/* /v1/files[/...] and /v1/vector_stores[/...]: the knowledge bases in
+ * OpenAI's shape (api_kb.c) */
+void api_kb_handle(const struct api_call *call);
 void api_info_health(const struct api_call *call);         /* GET /health */
 void api_info_models(const struct api_call *call);         /* GET /v1/models[/{model}] */
 void api_info_compat_models(const struct api_call *call);  /* GET /api/compat/models[/{model}]: also "provider/model" ids */

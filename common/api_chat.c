@@ -532,8 +532,15 @@ static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum 
 	if (!relay_quota_admit(x, rt, 1))
 		goto out;
 	x->raw_body_ok = client == DIALECT_OPENAI && !responses && r->body.data;
-	if (filter_request(req, &x->fc))
+	int fr = filter_request(req, &x->fc);
+	if (fr < 0) {   /* a filter answered (its error): recorded as refused */
+		relay_record(x, r->status);
+		goto out;
+	}
+	if (fr) {   /* the request as it stands is the tree now, for every upstream */
 		x->raw_body_ok = 0;
+		f->areq = NULL;
+	}
 	if (f->cache && chat_cache(x, rt)) {
 		relay_record(x, r->status);
 		goto out;

@@ -432,9 +432,28 @@ out:
 	return result;
 }
 
+/* RAG_BASE_URL, RAG_API_KEY and RAG_MODEL: the embedding provider "rag"
+ * (OpenAI's format) routing RAG_MODEL, and [rag] model, with no other
+ * configuration. Its URL and keys are read with every provider's below. */
+static void apply_env_rag(struct config *c)
+{
+	const char *url = getenv("RAG_BASE_URL"), *model = getenv("RAG_MODEL");
+	if (!url || !*url || !model || !*model || !settings_name_ok(model, SETTINGS_MODEL_LEN))
+		return;
+	struct provider_conf *p = config_provider(c, "rag");
+	if (!p && c->nproviders < CONFIG_MAX_PROVIDERS)
+		p = add_provider(c, "rag");
+	if (!p)
+		return;
+	p->models = xrealloc(p->models, (p->nmodels + 1) * sizeof(char *));
+	p->models[p->nmodels++] = xstrdup(model);
+	set_str(&c->rag_model, model);
+}
+
 static void apply_env(struct config *c)
 {
 	char prefix[CONFIG_NAME_MAX + 1], name[CONFIG_NAME_MAX + 16];
+	apply_env_rag(c);
 	for (size_t i = 0; i < c->nproviders; i++) {
 		struct provider_conf *p = &c->providers[i];
 		config_env_prefix(p->name, prefix, sizeof(prefix));
@@ -592,6 +611,8 @@ void config_free(struct config *c)
 	free(c->settle_backend_path);
 	free(c->settle_secret);
 	free(c->system_prompt);
+	free(c->rag_model);
+	free(c->rag_stores);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -101,6 +101,14 @@ struct config {
 	long responses_ttl_days;   /* [responses] ttl_days: stored responses kept this long */
 	size_t cache_max_bytes;
 	int cache_per_key;
+	/* [rag] knowledge bases (kb_*.c) */
+	char *rag_model;           /* the embedding model ("" : none); RAG_MODEL */
+	int rag_chunk_size;        /* characters per chunk */
+	int rag_chunk_overlap;     /* characters repeated from the chunk before */
+	int rag_top_k;             /* chunks added to a chat */
+	int rag_min_score;         /* per cent: cosine similarity a chunk needs */
+	char *rag_stores;          /* stores every chat searches ("vs_a,vs_b"; "" : none) */
+	size_t rag_max_file_bytes; /* an uploaded file's size limit */
 	/* settings from state.db */
 	char *system_prompt;   /* added to chats without one; NULL: off */
 	/* [settle] (BACKEND_URL, INTERNAL_SECRET) */

@@ -496,6 +496,8 @@ static const struct route_entry {
 	{ MATCH_EXACT, "embeddings", { "POST" }, "POST", 0, 1, api_proxy_handle },
 	{ MATCH_EXACT, "images/generations", { "POST" }, "POST", 0, 1, api_proxy_handle },
 	{ MATCH_TREE, "models", { "GET" }, "GET", 0, 1, api_info_models },
+	{ MATCH_TREE, "files", { NULL }, NULL, 0, 1, api_kb_handle },
+	{ MATCH_TREE, "vector_stores", { NULL }, NULL, 0, 1, api_kb_handle },
 };
 
 /* Does route e take this request? call->prov and call->rest are set for a

@@ -313,7 +313,8 @@ void relay_init(struct relay *x, const struct relay_ops *ops, struct worker *w, 
 	x->used_provider = "-";
 	x->used_key = "-";
 	x->used_model = "";
-	x->fc = (struct filter_ctx){ .c = c, .who = who, .req_id = req_id, .model = x->requested };
+	x->fc = (struct filter_ctx){ .c = c, .who = who, .req_id = req_id, .model = x->requested, .w = w, .snap = snap,
+				     .r = r };
 }
 
 void relay_free(struct relay *x)

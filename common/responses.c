@@ -2,6 +2,7 @@
  * responses.h): requests in, answers and streams out. */
 #include "autoconf.h"
 #include "responses.h"
+#include "filter.h"
 #include "sha256.h"
 #include "xmalloc.h"
 #include <stdio.h>
@@ -196,6 +197,29 @@ static int input_item(const cJSON *it, int i, cJSON *msgs, cJSON *calls, char *e
 	return -1;
 }
 
+/* The file_search tool: answered by the gateway itself, whatever the
+ * provider (kb_retrieve.c): its vector_store_ids go into out's
+ * KB_RETRIEVE_MEMBER, nothing into the chat's tools. 0, or -1 with err. */
+static int file_search_to_oai(const cJSON *t, cJSON *out, int i, char *err, size_t errlen)
+{
+	const cJSON *ids = GET(t, "vector_store_ids"), *v;
+	if (!cJSON_IsArray(ids) || cJSON_GetArraySize(ids) == 0) {
+		snprintf(err, errlen, "tools[%d]: a file_search tool needs a non-empty 'vector_store_ids' array", i);
+		return -1;
+	}
+	cJSON *dst = cJSON_GetObjectItemCaseSensitive(out, KB_RETRIEVE_MEMBER);
+	if (!dst)
+		dst = cJSON_AddArrayToObject(out, KB_RETRIEVE_MEMBER);
+	cJSON_ArrayForEach(v, ids) {
+		if (!cJSON_IsString(v)) {
+			snprintf(err, errlen, "tools[%d]: 'vector_store_ids' must hold strings", i);
+			return -1;
+		}
+		cJSON_AddItemToArray(dst, cJSON_CreateString(v->valuestring));
+	}
+	return 0;
+}
+
 /* tools → chat tools into out. 0, or -1 with err (built-in tools). */
 static int tools_to_oai(const cJSON *tools, cJSON *out, char *err, size_t errlen)
 {
@@ -208,9 +232,15 @@ static int tools_to_oai(const cJSON *tools, cJSON *out, char *err, size_t errlen
 	int i = 0;
 	cJSON_ArrayForEach(t, tools) {
 		const cJSON *ty = GET(t, "type"), *name = GET(t, "name");
+		if (cJSON_IsString(ty) && !strcmp(ty->valuestring, "file_search")) {
+			if (file_search_to_oai(t, out, i, err, errlen) != 0)
+				return -1;
+			i++;
+			continue;
+		}
 		if (!cJSON_IsString(ty) || strcmp(ty->valuestring, "function")) {
 			snprintf(err, errlen, "tools[%d]: tool type '%.40s' is not supported by this gateway; only "
-				 "function tools are", i, cJSON_IsString(ty) ? ty->valuestring : "");
+				 "function and file_search tools are", i, cJSON_IsString(ty) ? ty->valuestring : "");
 			return -1;
 		}
 		if (!cJSON_IsString(name)) {
@@ -338,6 +368,8 @@ cJSON *responses_request_to_oai(const cJSON *rq, char *err, size_t errlen)
 	}
 	if (tools && !cJSON_IsNull(tools) && tools_to_oai(tools, out, err, errlen) != 0)
 		goto bad;
+	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(out, "tools")) == 0)
+		cJSON_DeleteItemFromObjectCaseSensitive(out, "tools");   /* none, or only file_search */
 	if (options_to_oai(rq, out, err, errlen) != 0)
 		goto bad;
 	cJSON_Delete(calls);

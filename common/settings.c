@@ -57,6 +57,13 @@ const struct settings_def settings_table[] = {
 	N("settle", "archive", NULL, SETTINGS_BOOL, 0, 1, 0, settle_archive),
 	N("settle", "spool_max_bytes", NULL, SETTINGS_LLONG, 4096, 1LL << 50, 256LL << 20, spool_max_bytes),
 	N("settle", "spool_warn_percent", NULL, SETTINGS_INT, 1, 100, 80, spool_warn_percent),
+	{ "rag", "model", "rag.model", SETTINGS_STR, 0, 0, 0, "", F(rag_model) },
+	N("rag", "chunk_size", "rag.chunk_size", SETTINGS_INT, 100, 8000, 600, rag_chunk_size),
+	N("rag", "chunk_overlap", "rag.chunk_overlap", SETTINGS_INT, 0, 2000, 80, rag_chunk_overlap),
+	N("rag", "top_k", "rag.top_k", SETTINGS_INT, 1, 50, 4, rag_top_k),
+	N("rag", "min_score", "rag.min_score", SETTINGS_INT, 0, 100, 20, rag_min_score),
+	{ "rag", "stores", "rag.stores", SETTINGS_STR, 0, 0, 0, "", F(rag_stores) },
+	N("rag", "max_file_bytes", NULL, SETTINGS_SIZE, 1024, 1LL << 30, 4LL << 20, rag_max_file_bytes),
 	/* only in state.db, for the programs that use them */
 	{ NULL, "max_per_key", "conversations.max_per_key", SETTINGS_INT, 0, 1000000, 0, NULL, SETTINGS_NO_FIELD },
 	{ NULL, "enabled", "drawing.enabled", SETTINGS_BOOL, 0, 1, 0, NULL, SETTINGS_NO_FIELD },
@@ -566,6 +573,7 @@ static const struct {
 	{ "prices", v_prices },
 	{ "conversations", NULL },
 	{ "drawing", NULL },
+	{ "rag", NULL },
 };
 
 static int member_index(const char *name)
@@ -580,7 +588,7 @@ static int member_index(const char *name)
 static int unknown_member(const char *name, char *err, size_t errlen)
 {
 	VFAIL("unknown setting '%.60s' (known: public_models, aliases, fallback, providers, "
-	      "system_prompt, cache, prices, conversations, drawing)", name);
+	      "system_prompt, cache, prices, conversations, drawing, rag)", name);
 }
 
 int settings_check_member(const char *name, const cJSON *v, char *err, size_t errlen)
