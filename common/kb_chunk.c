@@ -89,14 +89,16 @@ long kb_chunk_split(const char *text, size_t len, int size, int overlap, kb_chun
 			int b = boundary(text, len, i, cl);
 			i += cl;
 			k++;
-			if (b != B_NONE && k >= (size_t)size / 2) {
+			/* a paragraph may end a chunk from a quarter of the size
+			 * on, a sentence from a third, the rest from half */
+			if (b != B_NONE && k >= (size_t)size / (b == B_PARA ? 4 : b == B_SENTENCE ? 3 : 2)) {
 				best[b] = i;
 				bestc[b] = k;
 			}
 		}
 		offs[k] = i;
 		size_t end = i, endc = k;
-		if (i < len) {   /* cut at the strongest boundary in the second half */
+		if (i < len) {   /* cut at the strongest boundary seen */
 			for (int b = B_PARA; b > B_NONE; b--)
 				if (best[b]) {
 					end = best[b];

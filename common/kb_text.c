@@ -165,6 +165,8 @@ char *kb_text_strip_html(const char *h, size_t len, size_t *out_len)
 			i++;
 			continue;
 		}
+		if (o.len && o.data[o.len - 1] == '<')
+			buf_append(&o, " ", 1);   /* a '<' of the text never joins what follows a tag into one */
 		if (i + 4 <= len && !memcmp(h + i, "<!--", 4)) {
 			const char *e = memmem(h + i + 4, len - i - 4, "-->", 3);
 			i = e ? (size_t)(e - h) + 3 : len;

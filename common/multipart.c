@@ -106,6 +106,16 @@ static const char *part_headers(const char *p, const char *end, struct multipart
 	}
 }
 
+/* Does a delimiter line end at p: "--", or blanks and a line end? */
+static int delimiter_ends(const char *p, const char *end)
+{
+	if (end - p >= 2 && p[0] == '-' && p[1] == '-')
+		return 1;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	return p < end && (*p == '\r' || *p == '\n');
+}
+
 int multipart_parse(const char *body, size_t len, const char *boundary, struct multipart_part *parts, int max,
 		    char *err, size_t errlen)
 {
@@ -151,7 +161,7 @@ int multipart_parse(const char *body, size_t len, const char *boundary, struct m
 		const char *q = data;
 		const char *next = NULL;
 		while ((q = memmem(q, (size_t)(end - q), delim, dl)) != NULL) {
-			if (q > data && q[-1] == '\n') {
+			if (q > data && q[-1] == '\n' && delimiter_ends(q + dl, end)) {
 				next = q;
 				break;
 			}
