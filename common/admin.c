@@ -166,6 +166,7 @@ cJSON *admin_string_array(char **v, size_t n)
 
 #define R_PUBLIC 1u   /* no session needed */
 #define R_BODY 2u     /* a JSON object body is required */
+#define R_RAW 4u      /* the handler reads the body itself (not JSON) */
 
 struct route {
 	const char *method;
@@ -193,6 +194,12 @@ static const struct route routes[] = {
 	{ "DELETE", "upstream-keys/*", 0, admin_upkeys_delete },
 	{ "GET", "usage", 0, admin_usage_get },
 	{ "GET", "usage.csv", 0, admin_usage_get_csv },
+	{ "GET", "kb", 0, admin_kb_get },
+	{ "POST", "kb/stores", R_BODY, admin_kb_store_post },
+	{ "DELETE", "kb/stores/*", 0, admin_kb_store_delete },
+	{ "POST", "kb/stores/*/documents", R_RAW, admin_kb_document_post },
+	{ "POST", "kb/stores/*/remove", R_BODY, admin_kb_remove },
+	{ "POST", "kb/stores/*/reindex", 0, admin_kb_reindex },
 };
 
 static int id_char(char c)
@@ -303,7 +310,7 @@ void admin_handle(struct admin *a, struct http_req *r)
 		}
 	}
 	if ((!strcmp(r->method, "POST") || !strcmp(r->method, "PUT") || !strcmp(r->method, "PATCH")) &&
-	    read_body(&x, rt->flags) != 0)
+	    !(rt->flags & R_RAW) && read_body(&x, rt->flags) != 0)
 		goto out;
 	rt->fn(&x);
 out:

@@ -327,7 +327,7 @@ static int attach(const struct api_call *call, const char *vs, const char *file_
 	long chunks = 0;
 	int rc = kb_embed_init(&e, &ctx, err, sizeof(err));
 	if (rc == 0)
-		rc = kb_index_file(c, &e, vs, file_id, &chunks, err, sizeof(err));
+		rc = kb_index_file(c, &e, 0, vs, file_id, &chunks, err, sizeof(err));
 	if (rc != 0) {
 		embed_failed(call->r, rc, err);
 		return 0;

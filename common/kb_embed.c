@@ -164,7 +164,8 @@ static int embed_route(const struct config *c, struct route *rt, char *err, size
 	return 0;
 }
 
-int kb_embed_relay(void *user, const char *const *texts, size_t n, float **out, int *dim, char *err, size_t errlen)
+int kb_embed_relay(void *user, int as_admin, const char *const *texts, size_t n, float **out, int *dim, char *err,
+		   size_t errlen)
 {
 	struct kb_embed_ctx *ctx = user;
 	const struct config *c = &ctx->snap->cfg;
@@ -186,7 +187,8 @@ int kb_embed_relay(void *user, const char *const *texts, size_t n, float **out, 
 	snprintf(m->id, sizeof(m->id), "%.40s.e%d", ctx->req_id, ++ctx->seq);
 	int was_recorded = ctx->r->recorded;
 	struct relay *x = &m->x;
-	relay_init(x, &embed_ops, ctx->w, ctx->snap, ctx->r, ctx->who, m->id, DIALECT_OPENAI, "embeddings",
+	relay_init(x, &embed_ops, ctx->w, ctx->snap, ctx->r, as_admin ? kb_embed_admin() : ctx->who, m->id,
+		   DIALECT_OPENAI, "embeddings",
 		   pool_now_ms(), 0);
 	x->front = &ec;
 	x->include_usage = 1;

@@ -27,7 +27,8 @@ struct kb_embed_ctx {
 const struct auth_entry *kb_embed_admin(void);
 
 /* kb_embedder.fn over the relay (user: struct kb_embed_ctx). */
-int kb_embed_relay(void *user, const char *const *texts, size_t n, float **out, int *dim, char *err, size_t errlen);
+int kb_embed_relay(void *user, int as_admin, const char *const *texts, size_t n, float **out, int *dim, char *err,
+		   size_t errlen);
 
 /* An embedder for ctx with the configured model; -1 with err when no
  * embedding model is configured. */

@@ -30,8 +30,8 @@ static int add_chunk(const char *p, size_t n, void *user)
 }
 
 /* Embed the chunks in batches: n * dim floats (new) or NULL (err). */
-static float *embed_all(const struct kb_embedder *e, const struct chunks *ch, int *dim, int *rc, char *err,
-			size_t errlen)
+static float *embed_all(const struct kb_embedder *e, int as_admin, const struct chunks *ch, int *dim, int *rc,
+			char *err, size_t errlen)
 {
 	float *all = NULL;
 	*dim = 0;
@@ -45,7 +45,7 @@ static float *embed_all(const struct kb_embedder *e, const struct chunks *ch, in
 		}
 		float *v = NULL;
 		int d = 0;
-		*rc = e->fn(e->user, (const char *const *)t, m, &v, &d, err, errlen);
+		*rc = e->fn(e->user, as_admin, (const char *const *)t, m, &v, &d, err, errlen);
 		for (size_t j = 0; j < m; j++)
 			free(t[j]);
 		free(t);
@@ -66,8 +66,8 @@ static float *embed_all(const struct kb_embedder *e, const struct chunks *ch, in
 	return all;
 }
 
-int kb_index_file(const struct config *c, const struct kb_embedder *e, const char *vs, const char *file_id,
-		  long *chunks, char *err, size_t errlen)
+int kb_index_file(const struct config *c, const struct kb_embedder *e, int as_admin, const char *vs,
+		  const char *file_id, long *chunks, char *err, size_t errlen)
 {
 	size_t tlen;
 	char *text = kb_store_file_text(c, file_id, &tlen);
@@ -78,7 +78,7 @@ int kb_index_file(const struct config *c, const struct kb_embedder *e, const cha
 	struct chunks ch = { 0 };
 	kb_chunk_split(text, tlen, c->rag_chunk_size, c->rag_chunk_overlap, add_chunk, &ch);
 	int rc = 0, dim = 0;
-	float *vecs = ch.n ? embed_all(e, &ch, &dim, &rc, err, errlen) : NULL;
+	float *vecs = ch.n ? embed_all(e, as_admin, &ch, &dim, &rc, err, errlen) : NULL;
 	if (!ch.n) {
 		snprintf(err, errlen, "the file holds no text");
 		rc = -1;
@@ -117,12 +117,10 @@ static int lock_store(const struct config *c, const char *vs)
 
 /* Does file id of vs need indexing (a pending mark, or vectors of another
  * model)? */
-static int needs_index(const struct config *c, const char *model, const char *vs, const cJSON *f)
+static int needs_index(const char *model, const cJSON *f)
 {
 	const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "status"));
 	const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "model"));
-	(void)c;
-	(void)vs;
 	return (st && !strcmp(st, "in_progress")) || !m || strcmp(m, model);
 }
 
@@ -132,20 +130,24 @@ int kb_index_sync(const struct config *c, const struct kb_embedder *e, const cha
 	int todo = 0, rc = 0;
 	const cJSON *f;
 	cJSON_ArrayForEach(f, files)
-		todo |= needs_index(c, e->model, vs, f);
+		todo |= needs_index(e->model, f);
 	if (!todo) {
 		cJSON_Delete(files);
 		return 0;
 	}
 	int fd = lock_store(c, vs);
+	cJSON *meta = kb_store_vs_get(c, vs);
+	const char *owner = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "owner"));
+	int as_admin = owner && !strcmp(owner, KB_ADMIN_OWNER);
+	cJSON_Delete(meta);
 	cJSON_Delete(files);
 	files = kb_store_vs_files(c, vs);   /* again, under the lock */
 	cJSON_ArrayForEach(f, files) {
 		const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "id"));
 		long n = 0;
-		if (!id || !needs_index(c, e->model, vs, f))
+		if (!id || !needs_index(e->model, f))
 			continue;
-		rc = kb_index_file(c, e, vs, id, &n, err, errlen);
+		rc = kb_index_file(c, e, as_admin, vs, id, &n, err, errlen);
 		if (rc != 0)
 			break;
 		log_info("knowledge base %s: %s indexed with %s, %ld chunks", vs, id, e->model, n);
@@ -191,7 +193,7 @@ int kb_index_search(const struct config *c, const struct kb_embedder *e, const c
 	const char *texts[1] = { query };
 	float *v = NULL;
 	int dim = 0;
-	int rc = e->fn(e->user, texts, 1, &v, &dim, err, errlen);
+	int rc = e->fn(e->user, 0, texts, 1, &v, &dim, err, errlen);
 	if (rc != 0)
 		return rc;
 	struct kb_query q;

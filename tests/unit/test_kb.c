@@ -170,9 +170,11 @@ static void test_multipart(void)
 /* A deterministic fake embedding: letter counts, a model name that
  * decides a sign (so another model gives other vectors). */
 static int fake_calls, fake_fail;
-static int fake_embed(void *user, const char *const *texts, size_t n, float **out, int *dim, char *err, size_t el)
+static int fake_embed(void *user, int as_admin, const char *const *texts, size_t n, float **out, int *dim, char *err,
+		      size_t el)
 {
 	(void)user;
+	(void)as_admin;
 	fake_calls++;
 	if (fake_fail) {
 		snprintf(err, el, "fake failure");
@@ -239,12 +241,12 @@ static void test_vec_and_index(void)
 	struct kb_embedder e = { .fn = fake_embed, .model = "fake-1" };
 	long chunks = 0;
 	fake_fail = 1;
-	ok(kb_index_file(&c, &e, vs, fid, &chunks, err, sizeof(err)) == -1, "a failing embedder: refused");
+	ok(kb_index_file(&c, &e, 0, vs, fid, &chunks, err, sizeof(err)) == -1, "a failing embedder: refused");
 	cJSON *files = kb_store_vs_files(&c, vs);
 	is_int(cJSON_GetArraySize(files), 0, "nothing half indexed");
 	cJSON_Delete(files);
 	fake_fail = 0;
-	ok(kb_index_file(&c, &e, vs, fid, &chunks, err, sizeof(err)) == 0 && chunks >= 1, "indexed: %ld chunks", chunks);
+	ok(kb_index_file(&c, &e, 0, vs, fid, &chunks, err, sizeof(err)) == 0 && chunks >= 1, "indexed: %ld chunks", chunks);
 	kb_top_init(&top, 1);
 	const char *list[1] = { vs };
 	fake_calls = 0;
