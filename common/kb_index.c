@@ -124,8 +124,48 @@ static int needs_index(const char *model, const cJSON *f)
 	return (st && !strcmp(st, "in_progress")) || !m || strcmp(m, model);
 }
 
+/* The quick look before every search: no file marked pending, and the
+ * store's "model" file names e's model (written after a whole pass). 1 up
+ * to date, 0 a whole pass is needed. */
+static int up_to_date(const struct config *c, const char *model, const char *vs)
+{
+	char path[KB_PATH_MAX], have[KB_VEC_MODEL_MAX + 2] = "";
+	kb_store_vs_path(c, vs, "", "", path, sizeof(path));
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int pending = 0;
+	while (d && !pending && (de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		pending = l > 8 && !strcmp(de->d_name + l - 8, ".pending");
+	}
+	if (d)
+		closedir(d);
+	kb_store_vs_path(c, vs, "model", "", path, sizeof(path));
+	FILE *f = pending ? NULL : fopen(path, "r");
+	size_t n = f ? fread(have, 1, sizeof(have) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	have[n] = '\0';
+	return !pending && !strcmp(have, model);
+}
+
+/* Say in the store's "model" file that every file is e's model's now. */
+static void mark_model(const struct config *c, const char *model, const char *vs)
+{
+	char path[KB_PATH_MAX], tmp[KB_PATH_MAX + 8];
+	kb_store_vs_path(c, vs, "model", "", path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (f && fputs(model, f) >= 0 && fclose(f) == 0)
+		rename(tmp, path);
+	else if (f)
+		fclose(f);
+}
+
 int kb_index_sync(const struct config *c, const struct kb_embedder *e, const char *vs, char *err, size_t errlen)
 {
+	if (up_to_date(c, e->model, vs))
+		return 0;
 	cJSON *files = kb_store_vs_files(c, vs);
 	int todo = 0, rc = 0;
 	const cJSON *f;
@@ -133,6 +173,7 @@ int kb_index_sync(const struct config *c, const struct kb_embedder *e, const cha
 		todo |= needs_index(e->model, f);
 	if (!todo) {
 		cJSON_Delete(files);
+		mark_model(c, e->model, vs);
 		return 0;
 	}
 	int fd = lock_store(c, vs);
@@ -153,6 +194,8 @@ int kb_index_sync(const struct config *c, const struct kb_embedder *e, const cha
 		log_info("knowledge base %s: %s indexed with %s, %ld chunks", vs, id, e->model, n);
 	}
 	cJSON_Delete(files);
+	if (rc == 0)
+		mark_model(c, e->model, vs);
 	if (fd >= 0)
 		close(fd);
 	return rc;

@@ -206,6 +206,11 @@ static void top_offer(struct kb_top *t, float score, const char *text, size_t le
 	snprintf(hit->source, sizeof(hit->source), "%s", source);
 }
 
+/* The scan's inner loop: GCC vectorises it at -O3 (at -O2 its cheap cost
+ * model leaves the widening reduction scalar, 4 times slower). */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("O3")))
+#endif
 static int32_t dot8(const int8_t *a, const int8_t *b, int n)
 {
 	int32_t s = 0;
