@@ -56,6 +56,21 @@ int kb_store_dir(const struct config *c, const char *sub, char *out, size_t n)
 	return 0;
 }
 
+int kb_store_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 int kb_store_write_json(const char *path, const cJSON *j)
 {
 	char *text = cJSON_PrintUnformatted(j);
@@ -65,7 +80,7 @@ int kb_store_write_json(const char *path, const cJSON *j)
 	int rc = -1;
 	if (fd >= 0) {
 		size_t len = strlen(text);
-		rc = write(fd, text, len) == (ssize_t)len && fsync(fd) == 0 ? 0 : -1;
+		rc = kb_store_write_all(fd, text, len) == 0 && fsync(fd) == 0 ? 0 : -1;
 		if (close(fd) != 0)
 			rc = -1;
 		if (rc == 0 && rename(tmp, path) != 0)

@@ -64,6 +64,8 @@ int kb_store_vs_mark_pending(const struct config *c, const char *vs, const char 
 /* Take file_id out of vs (its vectors and its mark): 0, or -1 when it was
  * not in it. */
 int kb_store_vs_detach(const struct config *c, const char *vs, const char *file_id);
+/* Write all n bytes of p to fd (retrying short writes and EINTR); 0 or -1. */
+int kb_store_write_all(int fd, const void *p, size_t n);
 /* Write j to path by a temporary file and a rename; 0 or -1. */
 int kb_store_write_json(const char *path, const cJSON *j);
 /* Read a JSON file (new value) or NULL. */

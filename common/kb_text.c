@@ -1,6 +1,7 @@
 /* kb_text.c — the text of uploaded documents (see kb_text.h). */
 #include "autoconf.h"
 #include "kb_text.h"
+#include "kb_store.h"
 #include "buf.h"
 #include "xmalloc.h"
 #include <cjson/cJSON.h>
@@ -301,18 +302,10 @@ static int pdf_text(const char *data, size_t len, const char *tmpdir, struct buf
 		snprintf(err, errlen, "the PDF could not be stored for reading: %s", strerror(errno));
 		return -1;
 	}
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
+	int wrote = kb_store_write_all(fd, data, len) == 0;
 	close(fd);
-	int rc = off == len ? pdf_run(tool, path, o, err, errlen) : -1;
-	if (off != len)
+	int rc = wrote ? pdf_run(tool, path, o, err, errlen) : -1;
+	if (!wrote)
 		snprintf(err, errlen, "the PDF could not be stored for reading");
 	unlink(path);
 	return rc;

@@ -2,6 +2,7 @@
  * kb_vec.h). */
 #include "autoconf.h"
 #include "kb_vec.h"
+#include "kb_store.h"
 #include "xmalloc.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -83,21 +84,6 @@ void kb_vec_query_free(struct kb_query *q)
 	q->q = NULL;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int kb_vec_write(const char *path, const char *model, int dim, size_t n, const float *vecs, const char *const *texts,
 		 const size_t *lens)
 {
@@ -117,7 +103,7 @@ int kb_vec_write(const char *path, const char *model, int dim, size_t n, const f
 		free(tmp);
 		return -1;
 	}
-	int rc = write_all(fd, &h, sizeof(h));
+	int rc = kb_store_write_all(fd, &h, sizeof(h));
 	struct rec *r = xcalloc(1, rs);
 	uint64_t off = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
@@ -126,11 +112,11 @@ int kb_vec_write(const char *path, const char *model, int dim, size_t n, const f
 		r->text_off = (uint32_t)off;
 		r->text_len = (uint32_t)lens[i];
 		off += lens[i];
-		rc = off > UINT32_MAX ? -1 : write_all(fd, r, rs);
+		rc = off > UINT32_MAX ? -1 : kb_store_write_all(fd, r, rs);
 	}
 	free(r);
 	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = write_all(fd, texts[i], lens[i]);
+		rc = kb_store_write_all(fd, texts[i], lens[i]);
 	if (rc == 0)
 		rc = fsync(fd);
 	int e = errno;
