@@ -203,7 +203,8 @@ static int newest_first(const void *a, const void *b)
 /* An array of the JSON objects v[0..n) sorted newest first (consumes v). */
 static cJSON *sorted_array(cJSON **v, size_t n)
 {
-	qsort(v, n, sizeof(*v), newest_first);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), newest_first);
 	cJSON *arr = cJSON_CreateArray();
 	for (size_t i = 0; i < n; i++)
 		cJSON_AddItemToArray(arr, v[i]);
