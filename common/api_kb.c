@@ -544,6 +544,16 @@ static struct vs_path vs_path_parse(const char *p)
 }
 
 /* The allowed methods of a vector_stores path. */
+/* Is method one of the list ("GET, POST")? */
+static int method_in(const char *list, const char *method)
+{
+	size_t n = strlen(method);
+	for (const char *p = list; n && (p = strstr(p, method)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
 static const char *vs_allow(const struct vs_path *v)
 {
 	if (!*v->id)
@@ -566,7 +576,7 @@ static void vs_handle(const struct api_call *call)
 		return;
 	}
 	const char *allow = vs_allow(&v);
-	if (!strstr(allow, r->method) || !*r->method) {
+	if (!method_in(allow, r->method)) {
 		bad_method(r, allow);
 		return;
 	}

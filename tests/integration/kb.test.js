@@ -226,12 +226,29 @@ describe('knowledge bases', () => {
       body: { model: 'deepseek-chat', messages: [{ role: 'user', content: 'parking?' }] },
     });
     assertError(r, 404, { code: 'vector_store_not_found' });
+    const m = await request('POST', `${gw.url}/v1/messages`, {
+      headers: { 'x-api-key': KEY_B, 'anthropic-version': '2023-06-01', 'X-Llmgate-Vector-Stores': s },
+      body: { model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'parking?' }] },
+    });
+    assert.equal(m.status, 404);
+    assert.equal(m.json.type, 'error', 'in Anthropic\'s shape on /v1/messages');
+    assert.match(m.json.error.message, /No vector store found/);
     assert.equal(mock.requests().length, 0, 'nothing went upstream');
     // and key B may not attach key A's file to a store of its own
     const own = await request('POST', `${gw.url}/v1/vector_stores`, { headers: auth(KEY_B), body: { name: 'b' } });
     const at = await request('POST', `${gw.url}/v1/vector_stores/${own.json.id}/files`,
       { headers: auth(KEY_B), body: { file_id: corpus.fileOf['parking.txt'] } });
     assertError(at, 404);
+  });
+
+  it('wrong methods and paths: 405 with Allow, 404', async () => {
+    const r = await request('PUT', `${gw.url}/v1/vector_stores`, { headers: auth(KEY_A), body: {} });
+    assertError(r, 405);
+    assert.equal(r.headers.allow, 'GET, POST');
+    assertError(await request('GET', `${gw.url}/v1/vector_stores/${corpus.store}/nope`, { headers: auth(KEY_A) }), 404);
+    assertError(await request('GET', `${gw.url}/v1/vector_stores/${corpus.store}/search`, { headers: auth(KEY_A) }), 405);
+    assertError(await request('POST', `${gw.url}/v1/vector_stores/${corpus.store}/search`,
+      { headers: auth(KEY_A), body: { query: '' } }), 400, { code: 'missing_required_parameter' });
   });
 
   it('upload errors: clear, in OpenAI shape, nothing stored', async () => {
