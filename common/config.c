@@ -613,6 +613,7 @@ void config_free(struct config *c)
 	free(c->system_prompt);
 	free(c->rag_model);
 	free(c->rag_stores);
+	free(c->rag_models);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -107,7 +107,8 @@ struct config {
 	int rag_chunk_overlap;     /* characters repeated from the chunk before */
 	int rag_top_k;             /* chunks added to a chat */
 	int rag_min_score;         /* per cent: cosine similarity a chunk needs */
-	char *rag_stores;          /* stores every chat searches ("vs_a,vs_b"; "" : none) */
+	char *rag_stores;          /* stores chats search ("vs_a,vs_b"; "" : none) */
+	char *rag_models;          /* ... chats to these public models ("" : every chat) */
 	size_t rag_max_file_bytes; /* an uploaded file's size limit */
 	/* settings from state.db */
 	char *system_prompt;   /* added to chats without one; NULL: off */

@@ -2,7 +2,8 @@
  * names vector stores (the header X-Llmgate-Vector-Stores: vs_1,vs_2 on
  * any chat route; the Responses API's file_search tool, which
  * responses.c turns into the internal member KB_RETRIEVE_MEMBER) or the
- * configuration does ([rag] stores, for every chat), the last user
+ * configuration does ([rag] stores, for every chat or, with [rag] models,
+ * for chats to those public models), the last user
  * message is embedded, the stores searched ([rag] top_k chunks of at least
  * [rag] min_score) and the chunks put before that message as a system
  * message naming their sources. Whatever the upstream's dialect: the
@@ -60,8 +61,29 @@ static void add_list(struct stores *s, const char *csv)
 	}
 }
 
+/* Is model in the comma-separated list (an empty or absent list: every
+ * model)? */
+static int model_listed(const char *list, const char *model)
+{
+	if (!list || !*list)
+		return 1;
+	size_t ml = model ? strlen(model) : 0;
+	while (*list) {
+		while (*list == ' ' || *list == ',')
+			list++;
+		size_t n = strcspn(list, ",");
+		size_t t = n;
+		while (t && list[t - 1] == ' ')
+			t--;
+		if (t && t == ml && !memcmp(list, model, ml))
+			return 1;
+		list += n;
+	}
+	return 0;
+}
+
 /* The stores of the request (its member taken out of req), then the
- * configuration's. */
+ * configuration's for its model. */
 static void stores_of(cJSON *req, const struct filter_ctx *fc, struct stores *s)
 {
 	cJSON *m = cJSON_DetachItemFromObjectCaseSensitive(req, KB_RETRIEVE_MEMBER);
@@ -73,7 +95,8 @@ static void stores_of(cJSON *req, const struct filter_ctx *fc, struct stores *s)
 	if (fc->r)
 		add_list(s, http_header(fc->r, "X-Llmgate-Vector-Stores"));
 	s->asked = s->n;
-	add_list(s, fc->c->rag_stores);
+	if (model_listed(fc->c->rag_models, fc->model))
+		add_list(s, fc->c->rag_stores);
 }
 
 /* The last user message's text (new string) and its index, or NULL. */

@@ -63,6 +63,7 @@ const struct settings_def settings_table[] = {
 	N("rag", "top_k", "rag.top_k", SETTINGS_INT, 1, 50, 4, rag_top_k),
 	N("rag", "min_score", "rag.min_score", SETTINGS_INT, 0, 100, 20, rag_min_score),
 	{ "rag", "stores", "rag.stores", SETTINGS_STR, 0, 0, 0, "", F(rag_stores) },
+	{ "rag", "models", "rag.models", SETTINGS_STR, 0, 0, 0, "", F(rag_models) },
 	N("rag", "max_file_bytes", NULL, SETTINGS_SIZE, 1024, 1LL << 30, 4LL << 20, rag_max_file_bytes),
 	/* only in state.db, for the programs that use them */
 	{ NULL, "max_per_key", "conversations.max_per_key", SETTINGS_INT, 0, 1000000, 0, NULL, SETTINGS_NO_FIELD },

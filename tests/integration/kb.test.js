@@ -39,6 +39,10 @@ let corpus;   // { store, fileOf: name -> id }
 
 const auth = (key) => ({ Authorization: `Bearer ${key}` });
 
+// The gateway's config; more: lines added to its [rag] section.
+const conf = (more) => buildConf({ providers: { anthropic: { models: 'echo-context' } }, aliases: { 'kb-assistant': 'deepseek/deepseek-chat' } }) +
+  `[rag]\nchunk_size = 300\nchunk_overlap = 40\ntop_k = 3\nmin_score = 5\nmax_file_bytes = 65536\n${more}`;
+
 // A multipart/form-data body with a file and a purpose.
 function multipart(filename, content, { purpose = 'assistants', type = 'application/octet-stream' } = {}) {
   const b = `----kbtest${Math.random().toString(16).slice(2)}`;
@@ -69,8 +73,7 @@ before(async () => {
       ...mockEnv(mock), ...UP_KEYS, AUTH_KEY: `${KEY_A},${KEY_B}`,
       RAG_BASE_URL: `${mock.url}/siliconflow/v1`, RAG_API_KEY: RAG_KEY, RAG_MODEL,
     },
-    conf: buildConf({ providers: { anthropic: { models: 'echo-context' } } }) +
-      '[rag]\nchunk_size = 300\nchunk_overlap = 40\ntop_k = 3\nmin_score = 5\nmax_file_bytes = 65536\n',
+    conf: conf(''),
   });
   sdkA = new OpenAI({ apiKey: KEY_A, baseURL: `${gw.url}/v1`, maxRetries: 0, timeout: 20000 });
   // the corpus, uploaded and attached with plain HTTP by key A
@@ -176,6 +179,26 @@ describe('knowledge bases', () => {
     assert.ok(JSON.stringify(up.body.systemInstruction).includes(q.answer), 'the Gemini upstream got the chunk');
     assert.ok(!JSON.stringify(up.body).includes('x_llmgate'), 'no private member upstream');
     assert.ok(!JSON.stringify(up.body).includes('file_search'));
+  });
+
+  it('[rag] stores and models: chats to that public model search the store, others do not', async () => {
+    fs.writeFileSync(gw.confPath, conf(`stores = ${corpus.store}\nmodels = kb-assistant\n`));
+    const q = QUESTIONS.find((x) => x.file === 'printer.md');
+    const ask = async (model) => {
+      mock.reset();
+      const r = await request('POST', `${gw.url}/v1/chat/completions`,
+        { headers: auth(KEY_A), body: { model, messages: [{ role: 'user', content: q.question }] } });
+      assert.equal(r.status, 200, r.text);
+      return JSON.stringify(mock.requests().find((x) => /chat\/completions$/.test(x.path)).body.messages);
+    };
+    let seen = '';
+    for (let i = 0; i < 100 && !seen.includes(q.answer); i++) {   // the router reloads its config within a second
+      seen = await ask('kb-assistant');
+      if (!seen.includes(q.answer)) await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.ok(seen.includes(q.answer), 'the public model kb-assistant got the chunk');
+    assert.ok(!(await ask('deepseek-chat')).includes(q.answer), 'another model did not');
+    fs.writeFileSync(gw.confPath, conf(''));
   });
 
   it('the official OpenAI SDK: files and vectorStores', async () => {
