@@ -40,6 +40,10 @@
 //   endlessPad:    padding characters per endless-stream event (0)
 //   answer:        text the chat answers say instead of "Hello from ...", two
 //                  characters (code points) per stream event (also Gemini's)
+//   embeddingDims: dimensions of /embeddings answers without "dimensions"
+//                  (256): hashed character n-grams, deterministic per text;
+//                  the chat model 'echo-context' answers with its system
+//                  messages (the context a gateway added)
 
 'use strict';
 
@@ -426,7 +430,7 @@ async function createMock(opts = {}) {
       rec.usageReported = { prompt_tokens: prompt, total_tokens: prompt };
       return send(200, JSON.stringify({
         object: 'list', model: body.model,
-        data: inputs.map((t, i) => ({ object: 'embedding', index: i, embedding: hashedEmbedding(String(t), body.dimensions) })),
+        data: inputs.map((t, i) => ({ object: 'embedding', index: i, embedding: hashedEmbedding(String(t), body.dimensions || config.embeddingDims) })),
         usage: rec.usageReported,
       }));
     }
