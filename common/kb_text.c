@@ -147,6 +147,37 @@ static size_t skip_element(const char *h, size_t i, size_t len, const char *name
 	return len;
 }
 
+/* o's text with runs of blanks made one space and runs of blank lines one
+ * blank line, trimmed at both ends (new string, its length in *out_len). */
+static char *collapse(const struct buf *o, size_t *out_len)
+{
+	struct buf t;
+	buf_init(&t, o->len + 1);
+	int nl = 2, sp = 0;
+	for (size_t k = 0; k < o->len; k++) {
+		char c = o->data[k];
+		if (c == '\r' || c == '\t' || c == ' ') {
+			sp = 1;
+		} else if (c == '\n') {
+			if (nl < 2)
+				buf_append(&t, "\n", 1);
+			nl++;
+			sp = 0;
+		} else {
+			if (sp && !nl)
+				buf_append(&t, " ", 1);
+			buf_append(&t, &c, 1);
+			sp = nl = 0;
+		}
+	}
+	while (t.len && (t.data[t.len - 1] == '\n' || t.data[t.len - 1] == ' '))
+		t.len--;
+	if (t.data)
+		t.data[t.len] = '\0';
+	*out_len = t.len;
+	return buf_steal(&t);
+}
+
 char *kb_text_strip_html(const char *h, size_t len, size_t *out_len)
 {
 	struct buf o;
@@ -196,33 +227,9 @@ char *kb_text_strip_html(const char *h, size_t len, size_t *out_len)
 		}
 		i = after;
 	}
-	/* collapse runs of blanks and of blank lines */
-	struct buf t;
-	buf_init(&t, o.len + 1);
-	int nl = 2, sp = 0;
-	for (size_t k = 0; k < o.len; k++) {
-		char c = o.data[k];
-		if (c == '\r' || c == '\t' || c == ' ') {
-			sp = 1;
-		} else if (c == '\n') {
-			if (nl < 2)
-				buf_append(&t, "\n", 1);
-			nl++;
-			sp = 0;
-		} else {
-			if (sp && !nl)
-				buf_append(&t, " ", 1);
-			buf_append(&t, &c, 1);
-			sp = nl = 0;
-		}
-	}
+	char *out = collapse(&o, out_len);
 	buf_free(&o);
-	while (t.len && (t.data[t.len - 1] == '\n' || t.data[t.len - 1] == ' '))
-		t.len--;
-	if (t.data)
-		t.data[t.len] = '\0';
-	*out_len = t.len;
-	return buf_steal(&t);
+	return out;
 }
 
 /* ---------------------------------------------------------------- PDF */
