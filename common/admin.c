@@ -193,6 +193,9 @@ static const struct route routes[] = {
 	{ "DELETE", "upstream-keys/*", 0, admin_upkeys_delete },
 	{ "GET", "usage", 0, admin_usage_get },
 	{ "GET", "usage.csv", 0, admin_usage_get_csv },
+	{ "GET", "conversations", 0, admin_convo_get },
+	{ "GET", "conversations/*", 0, admin_convo_key_get },
+	{ "POST", "conversations/*/delete", R_BODY, admin_convo_delete },
 };
 
 static int id_char(char c)

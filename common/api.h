@@ -30,6 +30,10 @@ void api_responses_handle(const struct api_call *call);    /* POST /v1/responses
 /* GET / DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items:
  * the calling key's stored responses (rstore.h); 404 for any other. */
 void api_responses_stored(const struct api_call *call);
+/* GET /v1/conversations (the calling key's, most recently used first),
+ * GET and DELETE /v1/conversations/{id} (the id %-encoded): the key's
+ * stored conversations (convo.h); 404 for any other key's. */
+void api_convo_handle(const struct api_call *call);
 /* POST /v1/messages/count_tokens: forwarded to the route's Anthropic
  * targets (their {"input_tokens":N} as it comes; recorded with no tokens
  * nor cost, endpoint "count_tokens"); for a model with no Anthropic target

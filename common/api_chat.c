@@ -8,6 +8,8 @@
 #include "autoconf.h"
 #include "api.h"
 #include "cache.h"
+#include "convo.h"
+#include "draw.h"
 #include "filter.h"
 #include "jscan.h"
 #include "log.h"
@@ -490,6 +492,32 @@ static int chat_read(struct relay *x, const cJSON *req)
 	return 0;
 }
 
+/* The conversation the client names (X-Conversation-Id), begun in
+ * x->fc.convo: its history goes in by the filter, its turn is kept by the
+ * tap (convo.h), so the answer is not from the cache nor passed through
+ * untranslated. 0, or -1 after a 400. */
+static int chat_conversation(struct relay *x, struct chat_front *f)
+{
+	const char *id = http_header(x->r, "X-Conversation-Id");
+	if (!id)
+		return 0;
+	if (!convo_id_ok(id)) {
+		oai_error(x->r, 400, "invalid_request_error", "invalid_conversation_id", NULL, NULL,
+			  "X-Conversation-Id must be 1 to %d printable ASCII characters, without a space at either end.",
+			  CONVO_ID_MAX);
+		return -1;
+	}
+	if (!x->c->conv_max_per_key) {
+		oai_error(x->r, 400, "invalid_request_error", "conversations_off", NULL, NULL,
+			  "This gateway keeps no conversations ([conversations] max_per_key is 0).");
+		return -1;
+	}
+	x->fc.convo = convo_begin(id);
+	f->cache = NULL;
+	f->areq = NULL;
+	return 0;
+}
+
 static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum dialect client, int responses,
 		     const struct api_responses_keep *keep)
 {
@@ -508,13 +536,18 @@ static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum 
 	struct route *const rt = &mem->rt;
 	struct chat_front *const f = &mem->f;
 
+	if (!responses && draw_wanted(c, req)) {
+		free(mem);
+		draw_run(call, req, client);
+		return;
+	}
 	relay_init(x, &chat_ops, call->w, call->snap, r, call->who, call->req_id, client,
 		   client == DIALECT_ANTHROPIC ? "messages" : responses ? "responses" : "chat", pool_now_ms(), 1);
 	*f = (struct chat_front){ .req = req, .areq = areq, .responses = responses, .keep = keep };
 	f->cache = c->cache_enabled && client == DIALECT_OPENAI && !responses ?
 		__atomic_load_n(&call->w->gw->cache, __ATOMIC_ACQUIRE) : NULL;
 	x->front = f;
-	if (chat_read(x, req) != 0)
+	if (chat_read(x, req) != 0 || chat_conversation(x, f) != 0)
 		goto out;
 	if (responses && x->client_stream) {
 		f->rs = &mem->rs;
@@ -543,6 +576,7 @@ out:
 	if (f->rs)
 		responses_stream_free(f->rs);
 	free(f->oai);
+	convo_free(x->fc.convo);
 	relay_free(x);
 	free(mem);
 }

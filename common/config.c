@@ -592,6 +592,7 @@ void config_free(struct config *c)
 	free(c->settle_backend_path);
 	free(c->settle_secret);
 	free(c->system_prompt);
+	free(c->drawing_model);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -101,6 +101,13 @@ struct config {
 	long responses_ttl_days;   /* [responses] ttl_days: stored responses kept this long */
 	size_t cache_max_bytes;
 	int cache_per_key;
+	/* [conversations] (convo.h) */
+	int conv_max_per_key;      /* conversations kept per gateway key; 0: conversations off */
+	long conv_retention_days;  /* a conversation unused this long is dropped */
+	long conv_history_chars;   /* history added to a request, in characters of text */
+	/* [drawing] (draw.h) */
+	int drawing_enabled;
+	char *drawing_model;       /* "" : none */
 	/* settings from state.db */
 	char *system_prompt;   /* added to chats without one; NULL: off */
 	/* [settle] (BACKEND_URL, INTERNAL_SECRET) */

@@ -7,6 +7,8 @@
 #include "api.h"
 #include "anthropic.h"
 #include "buf.h"
+#include "convo.h"
+#include "filter.h"
 #include "durable.h"
 #include "estimate.h"
 #include "gemini.h"
@@ -179,6 +181,9 @@ int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t 
 	durable_measure(gw, &gw->rt->cfg);
 	quota_init(&gw->quota, gw->cfg.state_dir);
 	open_cache_if_needed(gw, &gw->rt->cfg);
+	static int taps_added;   /* once per process, whatever the number of gateways */
+	if (!taps_added++)
+		filter_add_tap(&convo_tap);
 	gw->started_ms = pool_now_ms();
 	if (random_bytes(&gw->boot_id, sizeof(gw->boot_id)) != 0)
 		gw->boot_id = (uint32_t)getpid() ^ (uint32_t)gw->started_ms;
@@ -493,6 +498,7 @@ static const struct route_entry {
 	{ MATCH_EXACT, "messages/count_tokens", { "POST" }, "POST", 1, 1, api_messages_count_tokens },
 	{ MATCH_EXACT, "responses", { "POST" }, "POST", 0, 1, api_responses_handle },
 	{ MATCH_TREE, "responses", { NULL }, NULL, 0, 1, api_responses_stored },
+	{ MATCH_TREE, "conversations", { "GET", "DELETE" }, "GET, DELETE", 0, 1, api_convo_handle },
 	{ MATCH_EXACT, "embeddings", { "POST" }, "POST", 0, 1, api_proxy_handle },
 	{ MATCH_EXACT, "images/generations", { "POST" }, "POST", 0, 1, api_proxy_handle },
 	{ MATCH_TREE, "models", { "GET" }, "GET", 0, 1, api_info_models },
