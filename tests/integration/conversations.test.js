@@ -85,6 +85,19 @@ describe('conversations', () => {
     assert.equal(rec.json.messages.at(-2).content, 'Tell me more.');
   });
 
+  it('/v1/responses continues the same conversation', async () => {
+    const r = await request('POST', `${gw.url}/v1/responses`, {
+      headers: { ...bearer(KEY_A), 'X-Conversation-Id': 'trip' }, body: { model: MODEL, input: 'Via responses.', store: false },
+    });
+    assert.equal(r.status, 200, r.text);
+    const up = lastUpstream().body.messages;
+    assert.equal(up[0].content, 'My name is Ada.');
+    assert.equal(up.length, 7, 'three earlier turns and the new message');
+    const rec = await api(KEY_A, 'GET', '/trip');
+    assert.equal(rec.json.turns, 4);
+    assert.equal(rec.json.messages.at(-1).content, r.json.output[0].content[0].text);
+  });
+
   it('list, retrieve and delete are the key\'s own; another key gets 404', async () => {
     const list = await api(KEY_A, 'GET');
     assert.equal(list.status, 200);
