@@ -304,53 +304,68 @@ static void enforce_limit(const char *dir, size_t max)
 	free(v);
 }
 
+/* Where the record of (owner, id) lives, its owner's lock taken: the
+ * lock's fd, or -1 (errno). Release with place_free, in every case. */
+struct place {
+	char *dir, *path;
+};
+
+static int place_lock(const char *root, const char *owner, const char *id, struct place *p)
+{
+	*p = (struct place){ 0 };
+	if (!args_ok(owner, id))
+		return -1;
+	p->dir = owner_dir(root, owner);
+	p->path = record_path(p->dir, id);
+	return lock_owner(root, p->dir);
+}
+
+static void place_free(struct place *p, int lk)
+{
+	int e = errno;
+	if (lk >= 0)
+		close(lk);
+	free(p->path);
+	free(p->dir);
+	errno = e;
+}
+
 int recstore_update(const char *root, const char *owner, const char *id, long max_age_s, size_t max_records,
 		    recstore_update_fn fn, void *user)
 {
-	if (!args_ok(owner, id))
-		return -1;
-	char *dir = owner_dir(root, owner);
-	char *path = record_path(dir, id);
-	int rc = -1, lk = lock_owner(root, dir);
+	struct place p;
+	int rc = -1, lk = place_lock(root, owner, id, &p);
 	if (lk >= 0) {
 		size_t oldlen = 0;
-		char *old = load(path, id, max_age_s, &oldlen, NULL);
-		int created = !old;
+		char *old = load(p.path, id, max_age_s, &oldlen, NULL);
 		char *nd = fn(old, oldlen, user);
 		rc = 0;
 		if (nd) {
-			rc = commit(dir, path, id, nd, strlen(nd)) == 0 ? 1 : -1;
-			if (rc == 1 && created && max_records)
-				enforce_limit(dir, max_records);
+			rc = commit(p.dir, p.path, id, nd, strlen(nd)) == 0 ? 1 : -1;
+			if (rc == 1 && !old && max_records)
+				enforce_limit(p.dir, max_records);
 		}
 		int e = errno;
 		free(nd);
 		free(old);
-		close(lk);
 		errno = e;
 	}
-	free(path);
-	free(dir);
+	place_free(&p, lk);
 	return rc;
 }
 
 int recstore_delete(const char *root, const char *owner, const char *id)
 {
-	if (!args_ok(owner, id))
-		return -1;
-	char *dir = owner_dir(root, owner);
-	char *path = record_path(dir, id);
-	int rc = -1, lk = lock_owner(root, dir);
+	struct place p;
+	int rc = -1, lk = place_lock(root, owner, id, &p);
 	if (lk >= 0) {
-		char *old = load(path, id, 0, NULL, NULL);
-		rc = old ? unlink(path) : -1;
-		int e = old ? errno : ENOENT;
+		char *old = load(p.path, id, 0, NULL, NULL);
+		rc = old ? unlink(p.path) : -1;
+		if (!old)
+			errno = ENOENT;
 		free(old);
-		close(lk);
-		errno = e;
 	}
-	free(path);
-	free(dir);
+	place_free(&p, lk);
 	return rc;
 }
 
