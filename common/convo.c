@@ -212,7 +212,12 @@ static void tap_data(const struct filter_ctx *fc, const char *data, size_t len)
 	if (!t || t->broken)
 		return;
 	cJSON *j = cJSON_ParseWithLength(data, len);
-	const cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "choices"), 0);
+	const cJSON *ch = NULL, *c;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(j, "choices")) {
+		const cJSON *idx = cJSON_GetObjectItemCaseSensitive(c, "index");
+		if (!ch && (!idx || (cJSON_IsNumber(idx) && idx->valuedouble == 0)))
+			ch = c;   /* the first choice only (n > 1 keeps choice 0) */
+	}
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(ch, "message");
 	const cJSON *delta = cJSON_GetObjectItemCaseSensitive(ch, "delta");
 	const cJSON *part = cJSON_GetObjectItemCaseSensitive(msg ? msg : delta, "content");
