@@ -12,6 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The retention in force (the file's, or the admin's in state.db). */
+static long max_age(struct admin_ctx *x)
+{
+	struct config c;
+	char err[256];
+	if (admin_load_config(x, &c, 1, err, sizeof(err)) != 0)
+		return convo_max_age(&x->a->cfg);
+	long s = convo_max_age(&c);
+	config_free(&c);
+	return s;
+}
+
 struct tally {
 	long n;
 	time_t last;
@@ -42,6 +54,7 @@ void admin_convo_get(struct admin_ctx *x)
 		return;
 	}
 	char *root = convo_root(&x->a->cfg);
+	long age = max_age(x);
 	cJSON *out = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(out, "keys");
 	const cJSON *k;
 	cJSON_ArrayForEach(k, keys) {
@@ -49,7 +62,7 @@ void admin_convo_get(struct admin_ctx *x)
 		struct tally t = { 0 };
 		if (!id)
 			continue;
-		recstore_each(root, id, convo_max_age(&x->a->cfg), tally_one, &t);
+		recstore_each(root, id, age, tally_one, &t);
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "id", id);
 		cJSON_AddStringToObject(o, "name", admin_str_of(k, "name") ? admin_str_of(k, "name") : "");
@@ -75,7 +88,7 @@ void admin_convo_key_get(struct admin_ctx *x)
 {
 	char *root = convo_root(&x->a->cfg);
 	struct tally t = { .list = cJSON_CreateArray() };
-	recstore_each(root, x->id, convo_max_age(&x->a->cfg), tally_one, &t);
+	recstore_each(root, x->id, max_age(x), tally_one, &t);
 	free(root);
 	size_t n = (size_t)cJSON_GetArraySize(t.list), i = 0;
 	cJSON **v = xcalloc(n ? n : 1, sizeof(*v));
