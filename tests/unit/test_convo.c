@@ -87,7 +87,7 @@ static char *turn(struct config *c, const char *who, const char *id, const char 
 	snprintf(a.id, sizeof(a.id), "%s", who);
 	struct filter_ctx fc = { .c = c, .who = &a, .req_id = "r1", .model = "m", .convo = convo_begin(id) };
 	cJSON *r = cJSON_Parse(req);
-	convo_filter(r, &fc);
+	filter_request(r, &fc);   /* the system prompt's filter, then the conversation's */
 	for (size_t i = 0; events && events[i]; i++)
 		convo_tap.data(&fc, events[i], strlen(events[i]));
 	struct usage u = { 0 };
@@ -134,6 +134,12 @@ static void test_turns(void)
 	free(turn(&c, "k_a", "t", "{\"messages\":[{\"role\":\"user\",\"content\":\"cut\"}]}", cut, 200));
 	free(turn(&c, "k_a", "t", "{\"messages\":[{\"role\":\"user\",\"content\":\"failed\"}]}", buffered, 502));
 	up = turn(&c, "k_a", "t", "{\"messages\":[{\"role\":\"user\",\"content\":\"again\"}]}", NULL, 200);
+	c.system_prompt = "Configured.";
+	free(up);
+	up = turn(&c, "k_a", "t", "{\"messages\":[{\"role\":\"user\",\"content\":\"last\"}]}", NULL, 200);
+	c.system_prompt = NULL;
+	ok(!strncmp(up, "[{\"role\":\"system\",\"content\":\"Configured.\"},{\"role\":\"user\",\"content\":\"I am Ada\"}", 78) &&
+	   strstr(up, "{\"role\":\"user\",\"content\":\"last\"}]"), "the configured system prompt first, the history, the new message last: %s", up);
 	ok(strstr(up, "You are Ada") && !strstr(up, "OTHER") && !strstr(up, "half") && !strstr(up, "cut") && !strstr(up, "failed"),
 	   "the streamed answer was kept (choice 0 alone); a cut or failed one was not");
 	free(up);
