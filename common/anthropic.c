@@ -2,6 +2,7 @@
 #include "autoconf.h"
 #include "anthropic.h"
 #include "log.h"
+#include "reasoning.h"
 #include "translate.h"
 #include "xmalloc.h"
 #include <stdarg.h>
@@ -495,13 +496,14 @@ bad:
 	return NULL;
 }
 
-/* temperature (Anthropic's range 0..1) or else top_p, stream, and the
- * user as metadata.user_id. */
-static void add_sampling(cJSON *out, const cJSON *req)
+/* temperature (Anthropic's range 0..1) or else top_p (neither while
+ * thinking: Anthropic refuses them then), stream, and the user as
+ * metadata.user_id. */
+static void add_sampling(cJSON *out, const cJSON *req, int thinking)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, "temperature");
-	int has_temp = cJSON_IsNumber(v);
-	if (has_temp) {
+	const cJSON *v = thinking ? NULL : cJSON_GetObjectItemCaseSensitive(req, "temperature");
+	int has_temp = cJSON_IsNumber(v) || thinking;
+	if (cJSON_IsNumber(v)) {
 		double t = v->valuedouble < 0 ? 0 : v->valuedouble > 1 ? 1 : v->valuedouble;
 		cJSON_AddNumberToObject(out, "temperature", t);
 	}
@@ -517,13 +519,45 @@ static void add_sampling(cJSON *out, const cJSON *req)
 	}
 }
 
+/* The thinking budget to ask Anthropic for from the internal request's
+ * reasoning (reasoning.h; the model deciding is the effort's, else
+ * medium's, budget), or 0 for none: none asked, "none", a turn that
+ * answers tool calls (Anthropic wants the earlier thinking blocks back,
+ * signed, and the internal form does not keep them), or a forced tool
+ * choice (Anthropic refuses it with thinking). At least 1024 (Anthropic's
+ * floor) and below max_tokens: without a client limit *max_tokens becomes
+ * the budget + ANTHROPIC_DEFAULT_MAX_TOKENS; with one, the budget shrinks
+ * below it (none under 1024). */
+static long thinking_budget(const cJSON *req, double *max_tokens, int max_given)
+{
+	struct reasoning r;
+	reasoning_read(req, &r);
+	long b = reasoning_budget(&r);
+	if (b == REASONING_DYNAMIC)
+		b = reasoning_effort_budget(r.effort > REASONING_NONE ? r.effort : REASONING_MEDIUM);
+	if (b <= 0)
+		return 0;
+	const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages");
+	const char *last = tr_jstr(cJSON_GetArrayItem(msgs, cJSON_GetArraySize(msgs) - 1), "role");
+	const cJSON *tc = cJSON_GetObjectItemCaseSensitive(req, "tool_choice");
+	if ((last && !strcmp(last, "tool")) || cJSON_IsObject(tc) || (cJSON_IsString(tc) && !strcmp(tc->valuestring, "required")))
+		return 0;
+	if (b < 1024)
+		b = 1024;
+	if (!max_given)
+		*max_tokens = (double)b + ANTHROPIC_DEFAULT_MAX_TOKENS;
+	else if (*max_tokens <= (double)b)
+		b = (long)*max_tokens - 1;
+	return b < 1024 ? 0 : b;
+}
+
 char *anthropic_request_from_oai(const cJSON *req, const char *model, char *err, size_t errlen)
 {
 	char *result = NULL;
 	cJSON *out = NULL, *msgs = NULL, *tools = NULL, *choice = NULL, *stop = NULL;
 	struct buf sys;
 	double max_tokens = ANTHROPIC_DEFAULT_MAX_TOKENS;
-	int bad;
+	int bad, max_given = 0;
 	const cJSON *v;
 
 	buf_init(&sys, TEXT_CAP);
@@ -557,6 +591,7 @@ char *anthropic_request_from_oai(const cJSON *req, const char *model, char *err,
 			goto out;
 		}
 		max_tokens = v->valuedouble;
+		max_given = 1;
 	}
 
 	msgs = messages_from_oai(messages, &sys, err, errlen);
@@ -603,7 +638,14 @@ char *anthropic_request_from_oai(const cJSON *req, const char *model, char *err,
 		cJSON_AddItemToObject(out, "stop_sequences", stop);
 		stop = NULL;
 	}
-	add_sampling(out, req);
+	long budget = thinking_budget(req, &max_tokens, max_given);
+	cJSON_ReplaceItemInObjectCaseSensitive(out, "max_tokens", cJSON_CreateNumber(max_tokens));
+	if (budget) {
+		cJSON *th = cJSON_AddObjectToObject(out, "thinking");
+		cJSON_AddStringToObject(th, "type", "enabled");
+		cJSON_AddNumberToObject(th, "budget_tokens", (double)budget);
+	}
+	add_sampling(out, req, budget != 0);
 	result = cJSON_PrintUnformatted(out);
 	if (!result)
 		tr_seterr(err, errlen, "cannot encode the request");
@@ -1245,6 +1287,35 @@ static cJSON *tools_to_oai(const cJSON *tools, char *err, size_t errlen)
 	return out;
 }
 
+/* thinking ({type: enabled, budget_tokens}, adaptive, disabled) and
+ * output_config.effort → the internal reasoning (reasoning.h): a budget
+ * as it is, adaptive as the model deciding, thoughts shown. */
+static int thinking_to_oai(const cJSON *req, cJSON *out, char *err, size_t errlen)
+{
+	const cJSON *th = cJSON_GetObjectItemCaseSensitive(req, "thinking");
+	const char *type = tr_jstr(th, "type");
+	const cJSON *bt = cJSON_GetObjectItemCaseSensitive(th, "budget_tokens");
+	struct reasoning r;
+	reasoning_clear(&r);
+	if (th && !cJSON_IsNull(th)) {
+		if (type && !strcmp(type, "enabled") && cJSON_IsNumber(bt) && bt->valuedouble >= 1 && bt->valuedouble <= 1e9) {
+			r.budget = (long)bt->valuedouble;
+			r.include = 1;
+		} else if (type && !strcmp(type, "adaptive")) {
+			r.budget = REASONING_DYNAMIC;
+			r.include = 1;
+		} else if (!type || strcmp(type, "disabled")) {
+			tr_seterr(err, errlen, "thinking: must be {\"type\":\"enabled\",\"budget_tokens\":N}, "
+				  "{\"type\":\"adaptive\"} or {\"type\":\"disabled\"}");
+			return -1;
+		}
+	}
+	r.effort = reasoning_effort_parse(tr_jstr(cJSON_GetObjectItemCaseSensitive(req, "output_config"), "effort"));
+	if (reasoning_given(&r))
+		reasoning_write(out, &r);
+	return 0;
+}
+
 cJSON *anthropic_request_to_oai(const cJSON *req, const char *model, char *err, size_t errlen)
 {
 	cJSON *out = NULL, *msgs = NULL, *result = NULL;
@@ -1347,6 +1418,8 @@ cJSON *anthropic_request_to_oai(const cJSON *req, const char *model, char *err, 
 	const char *user = tr_jstr(cJSON_GetObjectItemCaseSensitive(req, "metadata"), "user_id");
 	if (user && *user)
 		cJSON_AddStringToObject(out, "user", user);
+	if (thinking_to_oai(req, out, err, errlen) != 0)
+		goto out;
 	result = out;
 	out = NULL;
 out:

@@ -3,6 +3,7 @@
 #include "dialect.h"
 #include "anthropic.h"
 #include "gemini.h"
+#include "reasoning.h"
 #include "reqbody.h"
 #include "xmalloc.h"
 #include <stdio.h>
@@ -123,12 +124,19 @@ static void gemini_stream_finish(struct dialect_stream *s, struct chunk_sink *ou
 	gemini_to_oai_finish_to(&s->g2o, out);
 }
 
+/* The internal form as it is, but for the gateway's own reasoning member
+ * (reasoning.h: reasoning_effort says it in OpenAI's words), which is
+ * left out. */
 static char *openai_chat_request(cJSON *req, const char *raw, size_t raw_len, const char *model, int stream,
 				 char *err, size_t errlen)
 {
 	(void)err;
 	(void)errlen;
-	return reqbody_forward(req, raw, raw_len, model, stream);
+	cJSON *own = cJSON_DetachItemFromObjectCaseSensitive(req, REASONING_MEMBER);
+	char *body = reqbody_forward(req, own ? NULL : raw, raw_len, model, stream);
+	if (own)   /* kept for the next target, which may want it */
+		cJSON_AddItemToObject(req, REASONING_MEMBER, own);
+	return body;
 }
 
 static char *anthropic_chat_request(cJSON *req, const char *raw, size_t raw_len, const char *model,

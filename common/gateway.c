@@ -350,7 +350,7 @@ static const char *presented_key(struct http_req *r)
 	if (x && *x)
 		return x;
 	/* Gemini clients may put the key in the query: ?key=... */
-	if (r->passthrough) {
+	if (r->passthrough || r->gemini_errors) {
 		for (const char *q = r->query; q && *q;) {
 			if (!strncmp(q, "key=", 4)) {
 				size_t n = strcspn(q + 4, "&");
@@ -373,7 +373,8 @@ static int authenticate(struct worker *w, struct http_req *r, struct auth_entry 
 	const char *key = presented_key(r);
 	if (!key) {
 		oai_error(r, 401, "invalid_request_error", "invalid_api_key", NULL, NULL,
-			  "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY' or 'x-api-key: YOUR_KEY'.");
+			  "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY' or 'x-api-key: YOUR_KEY'"
+			  " (Gemini clients: 'x-goog-api-key: YOUR_KEY').");
 		return -1;
 	}
 	if (!auth_lookup(&w->gw->auth, key, who)) {
@@ -472,7 +473,23 @@ enum route_match {
 	MATCH_TREE,          /* the API path is path, or path + "/" + more */
 	MATCH_COMPAT,        /* /api/compat/{path} (compat_path); call->path = {path} */
 	MATCH_COMPAT_TREE,   /* /api/compat/{path}[/more]; call->path = {path}[/more] */
+	MATCH_GEMINI,        /* Gemini's API (gemini_api_path); call->path = "models..." */
 };
+
+enum { ERRORS_OPENAI = 0, ERRORS_ANTHROPIC, ERRORS_GEMINI };
+
+/* Gemini's API after the mount: /v1beta/models[/...], or a model verb
+ * under /v1/ (/v1/models/{model}:{verb}; /v1/models itself is OpenAI's).
+ * The part from "models", else NULL. */
+static const char *gemini_api_path(const struct config *c, const char *path)
+{
+	const char *p = strip_mount(c, path);
+	const char *b = strstr(p, "/v1beta/models");
+	if (b && (!b[14] || b[14] == '/'))
+		return b + 8;
+	b = strstr(p, "/v1/models/");
+	return b && strchr(b + 11, ':') ? b + 4 : NULL;
+}
 
 /* The router's routes, tried in order; the first that matches answers. */
 static const struct route_entry {
@@ -480,7 +497,7 @@ static const struct route_entry {
 	const char *path;
 	const char *methods[3];    /* allowed; none: the handler checks, after auth */
 	const char *allow;         /* the 405's Allow */
-	int anthropic_errors;      /* errors in Anthropic's shape */
+	int errors;                /* errors in OpenAI's, Anthropic's or Gemini's shape (ERRORS_*) */
 	int auth;                  /* a gateway key is needed */
 	void (*handle)(const struct api_call *call);
 } routes[] = {
@@ -488,6 +505,7 @@ static const struct route_entry {
 	{ MATCH_COMPAT_TREE, "models", { "GET" }, "GET", 0, 1, api_info_compat_models },
 	{ MATCH_PASSTHROUGH, NULL, { NULL }, NULL, 0, 1, api_passthrough_handle },
 	{ MATCH_SUFFIX, "/health", { "GET", "HEAD" }, "GET", 0, 0, api_info_health },
+	{ MATCH_GEMINI, "v1beta/models", { NULL }, NULL, ERRORS_GEMINI, 1, api_gemini_handle },
 	{ MATCH_EXACT, "chat/completions", { "POST" }, "POST", 0, 1, api_chat_handle },
 	{ MATCH_EXACT, "messages", { "POST" }, "POST", 1, 1, api_messages_handle },
 	{ MATCH_EXACT, "messages/count_tokens", { "POST" }, "POST", 1, 1, api_messages_count_tokens },
@@ -517,6 +535,12 @@ static int route_matches(const struct route_entry *e, const struct config *c, st
 	case MATCH_TREE:
 		n = strlen(e->path);
 		return !strncmp(call->path, e->path, n) && (!call->path[n] || call->path[n] == '/');
+	case MATCH_GEMINI: {
+		const char *g = gemini_api_path(c, call->r->path);
+		if (g)
+			call->path = g;
+		return g != NULL;
+	}
 	case MATCH_COMPAT:
 	case MATCH_COMPAT_TREE: {
 		const char *sub = compat_path(c, call->r->path);
@@ -555,7 +579,8 @@ void gateway_handle(struct worker *w, struct http_req *r)
 		oai_error(r, 404, "invalid_request_error", "unknown_url", NULL, NULL,
 			  "Unknown request URL: %s %.200s. Please check the URL for typos.", r->method, r->path);
 	} else {
-		r->anthropic_errors = e->anthropic_errors;
+		r->anthropic_errors = e->errors == ERRORS_ANTHROPIC;
+		r->gemini_errors = e->errors == ERRORS_GEMINI;
 		r->passthrough = e->match == MATCH_PASSTHROUGH;
 		if (e->methods[0] && !method_allowed(e, r->method)) {
 			method_not_allowed(r, e->allow);

@@ -40,6 +40,10 @@
 //   endlessPad:    padding characters per endless-stream event (0)
 //   answer:        text the chat answers say instead of "Hello from ...", two
 //                  characters (code points) per stream event (also Gemini's)
+//   toolCall:      { name, args }: with tools declared, call only that function
+//                  (args as given; an OpenAI chat or Gemini request that
+//                  declares it and whose last turn is not a tool result),
+//                  else answer text (a coding agent's round trip)
 
 'use strict';
 
@@ -160,6 +164,17 @@ function toolCallFor(req) {
   const tool = req.tools.find((t) => t && t.function && t.function.name) || req.tools[0];
   const name = (tool && tool.function && tool.function.name) || 'tool';
   return { id: 'call_mock_0', type: 'function', name, args: ['{"city":', '"Paris"}'] };
+}
+
+// configure({ toolCall }): the call to make (null: the default one), or
+// false when the request should be answered with text.
+function scriptedCall(req, call) {
+  if (!call) return null;
+  const msgs = Array.isArray(req.messages) ? req.messages : [];
+  const last = msgs[msgs.length - 1];
+  const declared = (req.tools || []).some((t) => t && t.function && t.function.name === call.name);
+  if (!declared || (last && last.role === 'tool')) return false;
+  return { id: 'call_mock_0', type: 'function', name: call.name, args: [JSON.stringify(call.args)] };
 }
 
 function errorBody(message, type, code, param = null) {
@@ -304,7 +319,7 @@ async function createMock(opts = {}) {
     // Anthropic's and Gemini's own wire formats (tests/mock/anthropic.js, gemini.js)
     const first = path.split('/')[1];
     if (first === 'anthropic') return createAnthropicHandler({ keys: config.keys || {} })(req, res, raw, rec);
-    if (first === 'gemini') return createGeminiHandler({ keys: config.keys || {}, answer: config.answer, answerPieces })(req, res, raw, rec);
+    if (first === 'gemini') return createGeminiHandler({ keys: config.keys || {}, answer: config.answer, answerPieces, toolCall: config.toolCall })(req, res, raw, rec);
 
     const bare = path.split('?')[0];
     if (/\/responses$/.test(bare)) return handleResponses(req, res, body, rec);   // tests/mock/responses.js
@@ -489,8 +504,8 @@ async function createMock(opts = {}) {
     const words = config.answer && !trickle ? answerPieces(config.answer)
       : answerWords(flavour, model, trickle ? config.trickleEvents : 0);
     const reasoning = isReasoner(model) ? REASONING_WORDS : [];
-    const hasTools = Array.isArray(body.tools) && body.tools.length > 0;
-    const tool = hasTools ? toolCallFor(body) : null;
+    const hasTools = Array.isArray(body.tools) && body.tools.length > 0 && scriptedCall(body, config.toolCall) !== false;
+    const tool = hasTools ? scriptedCall(body, config.toolCall) || toolCallFor(body) : null;
     const logprobs = body.logprobs === true;
     const id = `chatcmpl-mock${rec.id}`;
     const created = Math.floor(rec.t / 1000);

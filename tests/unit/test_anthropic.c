@@ -586,7 +586,8 @@ static const struct rev_case rev_cases[] = {
 	  "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"Bash\",\"description\":\"Run a command\","
 	  "\"parameters\":{\"type\":\"object\",\"properties\":{\"command\":{\"type\":\"string\"}}}}}],"
 	  "\"tool_choice\":\"required\",\"parallel_tool_calls\":false,\"max_tokens\":32000,\"temperature\":1,"
-	  "\"stream\":true,\"stream_options\":{\"include_usage\":true},\"user\":\"user_abc\"}", NULL },
+	  "\"stream\":true,\"stream_options\":{\"include_usage\":true},\"user\":\"user_abc\","
+	  "\"reasoning_effort\":\"low\",\"llmgate_reasoning\":{\"budget_tokens\":1024,\"include_thoughts\":true}}", NULL },
 	{ "string content, system string, stop_sequences, tool_choice tool, images",
 	  "{\"model\":\"x\",\"max_tokens\":10,\"system\":\"S\",\"stop_sequences\":[\"##\"],\"top_p\":0.5,"
 	  "\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image\",\"source\":{\"type\":\"base64\","

@@ -1,0 +1,290 @@
+// Gemini's API as a client dialect (/v1beta/models/{model}:generateContent,
+// :streamGenerateContent, :countTokens, GET /v1beta/models): the official
+// @google/genai SDK, streamed and not, against a DeepSeek model
+// (translated to OpenAI chat and back) and a Claude model (to Anthropic),
+// and against a Gemini model (the client's body passed as it is); the
+// JSON-array stream; tools; keys by x-goog-api-key, ?key= and Bearer;
+// errors in Gemini's shape with nothing recorded; usage records exact with
+// the right stream flag. Reasoning across dialects: what each upstream
+// received for OpenAI's reasoning_effort, Anthropic's thinking and Gemini's
+// thinkingConfig, and thoughts carried back.
+
+'use strict';
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const OpenAI = require('openai');
+const Anthropic = require('@anthropic-ai/sdk');
+const { GoogleGenAI } = require('@google/genai');
+const { startMock, startGateway, mockEnv, sleep } = require('../lib/harness.js');
+const { request } = require('../lib/client.js');
+const { buildConf } = require('../lib/conf.js');
+
+const GW_KEY = 'gk-gemini-api-0123456789';
+const KEYS = {
+  ANTHROPIC_API_KEY: 'sk-ant-gapi-SECRET-1', GEMINI_API_KEY: 'gem-gapi-SECRET-1',
+  DEEPSEEK_API_KEY: 'sk-ds-gapi-SECRET-1', OPENAI_API_KEY: 'sk-oa-gapi-SECRET-1',
+};
+const WEATHER = { functionDeclarations: [{ name: 'get_weather', description: 'Weather for a city',
+  parameters: { type: 'OBJECT', properties: { city: { type: 'STRING' } }, required: ['city'] } }] };
+
+let mock;
+let gw;
+let ai;
+const answers = [];
+
+before(async () => {
+  mock = await startMock();
+  gw = await startGateway({ env: { ...mockEnv(mock), ...KEYS, AUTH_KEY: GW_KEY }, conf: buildConf() });
+  ai = new GoogleGenAI({ apiKey: GW_KEY, httpOptions: { baseUrl: gw.url } });
+});
+
+after(async () => {
+  if (gw) await gw.stop();
+  if (mock) await mock.close();
+});
+
+const lastUpstream = (prefix) => mock.requests().filter((q) => q.path.startsWith(prefix)).at(-1);
+
+function records() {
+  const dir = path.join(gw.stateDir, 'spool');
+  return fs.readdirSync(dir).filter((n) => /\.(ready|open)$/.test(n))
+    .flatMap((n) => fs.readFileSync(path.join(dir, n), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+}
+
+// The newest record of endpoint (bounded wait: written as the answer ends).
+async function newestRecord(count) {
+  for (let i = 0; i < 100; i++) {
+    const all = records();
+    if (all.length >= count) return all.at(-1);
+    await sleep(50);
+  }
+  assert.fail('no new usage record');
+}
+
+function post(model, verb, body, headers = { 'x-goog-api-key': GW_KEY }, query = '') {
+  return request('POST', `${gw.url}/v1beta/models/${model}:${verb}${query}`, { headers, body }).then((r) => {
+    answers.push(r.text);
+    return r;
+  });
+}
+
+const hello = (text = 'Hello there') => ({ contents: [{ role: 'user', parts: [{ text }] }] });
+
+describe('the @google/genai SDK against other providers', () => {
+  for (const [model, prefix, upPath] of [['deepseek-chat', '/deepseek/', '/deepseek/chat/completions'],
+    ['claude-sonnet-4-5', '/anthropic/', '/anthropic/v1/messages']]) {
+    it(`${model}: generateContent, translated, usage recorded exactly`, async () => {
+      const before = records().length;
+      const r = await ai.models.generateContent({ model, contents: 'Hello there',
+        config: { systemInstruction: 'Be brief.', maxOutputTokens: 200, temperature: 0.5 } });
+      assert.match(r.text, /^Hello from/);
+      assert.equal(r.candidates[0].finishReason, 'STOP');
+      const up = lastUpstream(prefix);
+      assert.equal(up.path, upPath);
+      const rec = await newestRecord(before + 1);
+      assert.equal(rec.endpoint, 'generate_content');
+      assert.equal(rec.stream, false);
+      assert.equal(rec.estimated, false);
+      assert.equal(rec.prompt, r.usageMetadata.promptTokenCount);
+      assert.equal(rec.completion, r.usageMetadata.candidatesTokenCount + (r.usageMetadata.thoughtsTokenCount || 0));
+    });
+
+    it(`${model}: generateContentStream, text as it comes, usage on the last chunk`, async () => {
+      const before = records().length;
+      const s = await ai.models.generateContentStream({ model, contents: 'Hello there' });
+      let text = '';
+      let last;
+      let chunks = 0;
+      for await (const c of s) {
+        chunks++;
+        text += c.text || '';
+        last = c;
+      }
+      assert.ok(chunks > 2, `${chunks} chunks`);
+      assert.match(text, /^Hello from/);
+      assert.equal(last.candidates[0].finishReason, 'STOP');
+      const rec = await newestRecord(before + 1);
+      assert.equal(rec.stream, true);
+      assert.equal(rec.estimated, false);
+      assert.equal(rec.prompt, last.usageMetadata.promptTokenCount);
+      assert.equal(rec.completion, last.usageMetadata.candidatesTokenCount);
+    });
+  }
+
+  it('a function call round trip to DeepSeek (Gemini Schema to JSON Schema, ids kept)', async () => {
+    const first = await ai.models.generateContent({ model: 'deepseek-chat', contents: 'Weather in Paris?',
+      config: { tools: [WEATHER] } });
+    const call = first.functionCalls[0];
+    assert.equal(call.name, 'get_weather');
+    assert.deepEqual(call.args, { city: 'Paris' });
+    let up = lastUpstream('/deepseek/');
+    assert.deepEqual(up.body.tools[0].function.parameters,
+      { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] });
+    const second = await ai.models.generateContent({ model: 'deepseek-chat', config: { tools: [WEATHER] },
+      contents: [{ role: 'user', parts: [{ text: 'Weather in Paris?' }] }, first.candidates[0].content,
+        { role: 'user', parts: [{ functionResponse: { id: call.id, name: 'get_weather', response: { output: 'Sunny' } } }] }] });
+    assert.equal(second.candidates[0].content.parts[0].functionCall.name, 'get_weather');
+    up = lastUpstream('/deepseek/');
+    assert.deepEqual(up.body.messages.slice(1).map((m) => m.role), ['assistant', 'tool']);
+    assert.equal(up.body.messages[2].tool_call_id, up.body.messages[1].tool_calls[0].id);
+    assert.equal(up.body.messages[2].content, 'Sunny');
+  });
+
+  it('countTokens: an estimate for DeepSeek, sent nowhere and not recorded', async () => {
+    const before = records().length;
+    const n = mock.requests().length;
+    const r = await ai.models.countTokens({ model: 'deepseek-chat', contents: 'abcdefgh' });
+    assert.equal(r.totalTokens, 3, 'the bytes of every string ("abcdefgh", "user") / 4');
+    assert.equal(mock.requests().length, n);
+    await sleep(100);
+    assert.equal(records().length, before);
+  });
+});
+
+describe('a Gemini model: the client body passed as it is', () => {
+  it('streamed with thoughts and a thought signature, every field kept, recorded exactly', async () => {
+    const body = { contents: [{ role: 'user', parts: [{ text: 'Weather?' }] }], tools: [WEATHER],
+      generationConfig: { thinkingConfig: { thinkingLevel: 'HIGH', includeThoughts: true }, topK: 7 } };
+    const before = records().length;
+    const r = await post('gemini-3-pro-preview', 'streamGenerateContent', body, { 'x-goog-api-key': GW_KEY }, '?alt=sse');
+    assert.equal(r.status, 200);
+    assert.match(r.headers['content-type'], /^text\/event-stream/);
+    const up = lastUpstream('/gemini/');
+    assert.equal(up.path, '/gemini/v1beta/models/gemini-3-pro-preview:streamGenerateContent?alt=sse');
+    assert.deepEqual(up.body, body);
+    assert.equal(up.headers['x-goog-api-key'], KEYS.GEMINI_API_KEY);
+    const events = r.text.split('\r\n\r\n').filter(Boolean).map((e) => JSON.parse(e.replace(/^data: /, '')));
+    const parts = events.flatMap((e) => e.candidates[0].content.parts);
+    const fc = parts.find((p) => p.functionCall);
+    assert.ok(fc.thoughtSignature, 'the signature reaches the client');
+    assert.ok(parts.some((p) => p.thought));
+    const rec = await newestRecord(before + 1);
+    assert.equal(rec.stream, true);
+    const um = events.at(-1).usageMetadata;
+    assert.equal(rec.prompt, um.promptTokenCount);
+    assert.equal(rec.reasoning, um.thoughtsTokenCount);
+    // the next turn with the signature echoed: Gemini 3 takes it
+    const next = await post('gemini-3-pro-preview', 'generateContent', { ...body, contents: [...body.contents,
+      { role: 'model', parts: [fc] }, { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: { t: 20 } } }] }] });
+    assert.equal(next.status, 200, next.text);
+    assert.equal(lastUpstream('/gemini/').body.contents[1].parts[0].thoughtSignature, fc.thoughtSignature);
+  });
+
+  it('countTokens goes to Gemini and is recorded with no tokens', async () => {
+    const before = records().length;
+    const r = await post('gemini-2.5-flash', 'countTokens', hello());
+    assert.equal(r.status, 200);
+    assert.ok(r.json.totalTokens > 0);
+    assert.equal(lastUpstream('/gemini/').path, '/gemini/v1beta/models/gemini-2.5-flash:countTokens');
+    const rec = await newestRecord(before + 1);
+    assert.equal(rec.endpoint, 'count_tokens');
+    assert.equal(rec.prompt + rec.completion, 0);
+    assert.equal(rec.cost, 0);
+  });
+});
+
+describe('the JSON-array stream, keys and errors', () => {
+  it('streamGenerateContent without alt=sse is one JSON array', async () => {
+    for (const model of ['deepseek-reasoner', 'gemini-2.5-flash']) {
+      const r = await post(model, 'streamGenerateContent', { ...hello(), generationConfig: { thinkingConfig: { includeThoughts: true } } });
+      assert.equal(r.status, 200);
+      assert.match(r.headers['content-type'], /^application\/json/);
+      assert.ok(Array.isArray(r.json) && r.json.length > 2, r.text);
+      assert.equal(r.json.at(-1).candidates[0].finishReason, 'STOP');
+      if (model === 'deepseek-reasoner') assert.ok(r.json.some((e) => e.candidates && e.candidates[0].content.parts.some((p) => p.thought)));
+    }
+  });
+
+  it('the key as ?key= and as a Bearer token; GET models', async () => {
+    let r = await post('deepseek-chat', 'generateContent', hello(), {}, `?key=${GW_KEY}`);
+    assert.equal(r.status, 200);
+    r = await post('deepseek-chat', 'generateContent', hello(), { Authorization: `Bearer ${GW_KEY}` });
+    assert.equal(r.status, 200);
+    r = await request('GET', `${gw.url}/v1beta/models`, { headers: { 'x-goog-api-key': GW_KEY } });
+    assert.ok(r.json.models.some((m) => m.name === 'models/deepseek-chat' && m.supportedGenerationMethods.includes('generateContent')));
+    r = await request('GET', `${gw.url}/v1beta/models/deepseek-chat`, { headers: { 'x-goog-api-key': GW_KEY } });
+    assert.equal(r.json.name, 'models/deepseek-chat');
+  });
+
+  it('errors in Gemini\'s shape, nothing sent upstream, nothing recorded', async () => {
+    const before = records().length;
+    const n = mock.requests().length;
+    const cases = [
+      [await post('deepseek-chat', 'generateContent', hello(), {}), 401, 'UNAUTHENTICATED'],
+      [await post('deepseek-chat', 'generateContent', hello(), { 'x-goog-api-key': 'gk-wrong' }), 401, 'UNAUTHENTICATED'],
+      [await post('no-such-model', 'generateContent', hello()), 404, 'NOT_FOUND'],
+      [await post('deepseek-chat', 'generateContent', { ...hello(), bogus: 1 }), 400, 'INVALID_ARGUMENT'],
+      [await post('deepseek-chat', 'generateContent', '{"contents":[],"contents":[]}'), 400, 'INVALID_ARGUMENT'],
+      [await post('deepseek-chat', 'generateContent', { ...hello(), tools: [{ googleSearch: {} }] }), 400, 'INVALID_ARGUMENT'],
+      [await post('deepseek-chat', 'embedContent', hello()), 404, 'NOT_FOUND'],
+      [await request('GET', `${gw.url}/v1beta/models/deepseek-chat:generateContent`, { headers: { 'x-goog-api-key': GW_KEY } }), 405, 'FAILED_PRECONDITION'],
+    ];
+    for (const [r, status, name] of cases) {
+      assert.equal(r.status, status, r.text);
+      assert.equal(r.json.error.code, status);
+      assert.equal(r.json.error.status, name);
+      assert.equal(typeof r.json.error.message, 'string');
+    }
+    assert.equal(mock.requests().length, n);
+    await sleep(100);
+    assert.equal(records().length, before);
+  });
+
+  it('an upstream error comes back in Gemini\'s shape', async () => {
+    const r = await post('deepseek/error-400', 'generateContent', hello());
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error.status, 'INVALID_ARGUMENT');
+  });
+});
+
+describe('reasoning across dialects: what the upstream received', () => {
+  const oai = () => new OpenAI({ apiKey: GW_KEY, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+  const ant = () => new Anthropic({ apiKey: GW_KEY, baseURL: gw.url, maxRetries: 0 });
+
+  it('Gemini thinkingConfig to DeepSeek (reasoning_effort), Anthropic (thinking) and back as thoughts', async () => {
+    const body = { ...hello(), generationConfig: { thinkingConfig: { thinkingBudget: 8192, includeThoughts: true } } };
+    await post('deepseek-reasoner', 'generateContent', body);
+    let up = lastUpstream('/deepseek/');
+    assert.equal(up.body.reasoning_effort, 'medium');
+    assert.equal(up.body.llmgate_reasoning, undefined);
+    const r = await post('claude-sonnet-4-5', 'generateContent', body);
+    assert.equal(r.status, 200, r.text);
+    up = lastUpstream('/anthropic/');
+    assert.deepEqual(up.body.thinking, { type: 'enabled', budget_tokens: 8192 });
+    assert.equal(up.body.max_tokens, 8192 + 4096);
+  });
+
+  it('OpenAI reasoning_effort to Gemini (thinkingConfig) and Anthropic (thinking)', async () => {
+    const c = oai();
+    const r = await c.chat.completions.create({ model: 'gemini-2.5-pro', reasoning_effort: 'high',
+      messages: [{ role: 'user', content: 'Hi' }] });
+    assert.ok(r.choices[0].message.reasoning_content, 'Gemini thoughts come back as reasoning_content');
+    assert.deepEqual(lastUpstream('/gemini/').body.generationConfig.thinkingConfig, { thinkingBudget: 24576, includeThoughts: true });
+    await c.chat.completions.create({ model: 'claude-sonnet-4-5', reasoning_effort: 'low', max_tokens: 3000,
+      messages: [{ role: 'user', content: 'Hi' }] });
+    assert.deepEqual(lastUpstream('/anthropic/').body.thinking, { type: 'enabled', budget_tokens: 1024 });
+  });
+
+  it('Responses reasoning.effort to Anthropic; Anthropic thinking to Gemini and DeepSeek', async () => {
+    await oai().responses.create({ model: 'claude-sonnet-4-5', input: 'Hi', reasoning: { effort: 'medium' } });
+    assert.deepEqual(lastUpstream('/anthropic/').body.thinking, { type: 'enabled', budget_tokens: 8192 });
+    const a = ant();
+    const m = await a.messages.create({ model: 'gemini-2.5-pro', max_tokens: 20000,
+      thinking: { type: 'enabled', budget_tokens: 10000 }, messages: [{ role: 'user', content: 'Hi' }] });
+    assert.deepEqual(lastUpstream('/gemini/').body.generationConfig.thinkingConfig, { thinkingBudget: 10000, includeThoughts: true });
+    assert.equal(m.content[0].type, 'thinking', 'Gemini thoughts come back as a thinking block');
+    await a.messages.create({ model: 'deepseek-chat', max_tokens: 100, thinking: { type: 'adaptive' },
+      messages: [{ role: 'user', content: 'Hi' }] });
+    assert.equal(lastUpstream('/deepseek/').body.reasoning_effort, 'medium');
+  });
+});
+
+describe('secrets', () => {
+  it('no key in answers or logs', () => {
+    const text = answers.join('\n') + gw.errorLog();
+    for (const k of Object.values(KEYS)) assert.ok(!text.includes(k), 'no upstream key in answers or logs');
+  });
+});
