@@ -67,7 +67,8 @@ void api_chat_run_responses(const struct api_call *call, cJSON *req, const struc
 
 /* The same for a Gemini client (api_gemini.c): req the internal form of
  * its request; to a Gemini upstream the client's own body goes as it is
- * (its model in the URL), its answer and stream back as they come; to
+ * (its model in the URL; unless a request filter changed the request,
+ * which is then translated), its answer and stream back as they come; to
  * others the answer is encoded as Gemini's (gemini_in.h). Usage is
  * recorded with endpoint "generate_content"; errors in Gemini's shape
  * (r->gemini_errors). */

@@ -38,6 +38,7 @@ struct chat_front {
 	int kept;
 	const struct api_gemini_opts *g;  /* a Gemini client's request and wishes, or NULL */
 	struct gemini_in_stream *gs;      /* its stream encoder (a streamed request) */
+	int filtered;                     /* a request filter changed req: the client's own body is not it */
 };
 
 /* Send what the Responses encoder made; 0, or -1 when the client is gone. */
@@ -221,7 +222,7 @@ static int chat_prepare(struct relay *x, const struct route_target *t, struct re
 	struct chat_front *f = x->front;
 	char *body;
 	x->passthrough = (x->client == DIALECT_ANTHROPIC && x->up == DIALECT_ANTHROPIC && f->areq) ||
-			 (x->client == DIALECT_GEMINI && x->up == DIALECT_GEMINI);
+			 (x->client == DIALECT_GEMINI && x->up == DIALECT_GEMINI && !f->filtered);
 	char path[MODEL_NAME_MAX + 64];
 	if (dialect_chat_path(x->dops, path, sizeof(path), t->model, x->client_stream, err, errlen) != 0)
 		return -1;
@@ -594,8 +595,10 @@ static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum 
 	if (!relay_quota_admit(x, rt, 1))
 		goto out;
 	x->raw_body_ok = client == DIALECT_OPENAI && !responses && r->body.data;
-	if (filter_request(req, &x->fc))
+	if (filter_request(req, &x->fc)) {
 		x->raw_body_ok = 0;
+		f->filtered = 1;
+	}
 	if (f->cache && chat_cache(x, rt)) {
 		relay_record(x, r->status);
 		goto out;

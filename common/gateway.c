@@ -478,17 +478,24 @@ enum route_match {
 
 enum { ERRORS_OPENAI = 0, ERRORS_ANTHROPIC, ERRORS_GEMINI };
 
-/* Gemini's API after the mount: /v1beta/models[/...], or a model verb
- * under /v1/ (/v1/models/{model}:{verb}; /v1/models itself is OpenAI's).
- * The part from "models", else NULL. */
+/* Gemini's API after the mount: /v1beta/models[/...], or one of its model
+ * verbs under /v1/ (/v1/models/{model}:generateContent,
+ * :streamGenerateContent, :countTokens; anything else under /v1/models is
+ * OpenAI's, fine-tuned ids with colons included). The part from "models",
+ * else NULL. */
 static const char *gemini_api_path(const struct config *c, const char *path)
 {
+	static const char *const verbs[] = { ":generateContent", ":streamGenerateContent", ":countTokens" };
 	const char *p = strip_mount(c, path);
 	const char *b = strstr(p, "/v1beta/models");
 	if (b && (!b[14] || b[14] == '/'))
 		return b + 8;
 	b = strstr(p, "/v1/models/");
-	return b && strchr(b + 11, ':') ? b + 4 : NULL;
+	const char *v = b ? strrchr(b + 11, ':') : NULL;
+	for (size_t i = 0; v && i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(v, verbs[i]))
+			return b + 4;
+	return NULL;
 }
 
 /* The router's routes, tried in order; the first that matches answers. */

@@ -207,6 +207,14 @@ describe('the JSON-array stream, keys and errors', () => {
     assert.ok(r.json.models.some((m) => m.name === 'models/deepseek-chat' && m.supportedGenerationMethods.includes('generateContent')));
     r = await request('GET', `${gw.url}/v1beta/models/deepseek-chat`, { headers: { 'x-goog-api-key': GW_KEY } });
     assert.equal(r.json.name, 'models/deepseek-chat');
+    r = await post('deepseek-chat', 'generateContent', hello(), { 'x-goog-api-key': GW_KEY });
+    const v1 = await request('POST', `${gw.url}/v1/models/deepseek-chat:generateContent`, { headers: { 'x-goog-api-key': GW_KEY }, body: hello() });
+    assert.equal(v1.status, 200);
+    assert.match(v1.json.candidates[0].content.parts[0].text, /^Hello from/);
+    // ids with colons under /v1/models stay OpenAI's (fine-tuned models): its 404 shape
+    r = await request('GET', `${gw.url}/v1/models/ft:gpt-4o:acme::x1`, { headers: { Authorization: `Bearer ${GW_KEY}` } });
+    assert.equal(r.json.error.code, 'model_not_found');
+    assert.equal(r.json.error.type, 'invalid_request_error');
   });
 
   it('errors in Gemini\'s shape, nothing sent upstream, nothing recorded', async () => {
