@@ -290,6 +290,50 @@ describe('reasoning across dialects: what the upstream received', () => {
   });
 });
 
+describe('Gemini 3 thought signatures across tool turns, through every dialect', () => {
+  const fn = { name: 'get_weather', description: 'Weather for a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
+  const MODEL = 'gemini-3-pro-preview';   // the mock refuses a call turn without its signature, as Gemini 3 does
+  const sentBack = () => lastUpstream('/gemini/').body.contents[1].parts.find((p) => p.functionCall).thoughtSignature;
+
+  it('OpenAI chat: the signature rides in the tool call id', async () => {
+    const c = new OpenAI({ apiKey: GW_KEY, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    const tools = [{ type: 'function', function: fn }];
+    const q = { role: 'user', content: 'Weather in Paris?' };
+    const first = await c.chat.completions.create({ model: MODEL, messages: [q], tools });
+    const msg = first.choices[0].message;
+    const r = await c.chat.completions.create({ model: MODEL, tools,
+      messages: [q, msg, { role: 'tool', tool_call_id: msg.tool_calls[0].id, content: 'Sunny' }] });
+    assert.match(r.choices[0].message.content, /Tool said/);
+    assert.ok(sentBack() && msg.tool_calls[0].id.endsWith(sentBack()));
+  });
+
+  it('Anthropic messages: the signature rides in the tool_use id', async () => {
+    const a = new Anthropic({ apiKey: GW_KEY, baseURL: gw.url, maxRetries: 0 });
+    const tools = [{ name: fn.name, description: fn.description, input_schema: fn.parameters }];
+    const q = { role: 'user', content: 'Weather in Paris?' };
+    const first = await a.messages.create({ model: MODEL, max_tokens: 200, messages: [q], tools });
+    const use = first.content.find((b) => b.type === 'tool_use');
+    const r = await a.messages.create({ model: MODEL, max_tokens: 200, tools, messages: [q,
+      { role: 'assistant', content: first.content },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: 'Sunny' }] }] });
+    assert.equal(r.stop_reason, 'end_turn');
+    assert.ok(sentBack());
+  });
+
+  it('Responses: the signature rides in the call_id', async () => {
+    const c = new OpenAI({ apiKey: GW_KEY, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    const tools = [{ type: 'function', ...fn, strict: false }];
+    const first = await c.responses.create({ model: MODEL, input: 'Weather in Paris?', tools, store: false });
+    const call = first.output.find((o) => o.type === 'function_call');
+    const r = await c.responses.create({ model: MODEL, tools, store: false, input: [
+      { role: 'user', content: 'Weather in Paris?' }, call,
+      { type: 'function_call_output', call_id: call.call_id, output: 'Sunny' }] });
+    assert.match(r.output_text, /Tool said/);
+    assert.ok(sentBack());
+  });
+});
+
 describe('secrets', () => {
   it('no key in answers or logs', () => {
     const text = answers.join('\n') + gw.errorLog();
