@@ -449,6 +449,47 @@ static cJSON *tools_of_history(const cJSON *msgs)
 
 /* The messages of an OpenAI request as Anthropic turns (system and
  * developer text into sys), or NULL with err. */
+/* Does m carry a signed thinking block (thinking_blocks, as
+ * anthropic_response_to_oai and the stream give them)? */
+static int has_signed_thinking(const cJSON *m)
+{
+	const cJSON *b;
+	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(m, "thinking_blocks"))
+		if (tr_jstr(b, "signature") || tr_jstr(b, "data"))
+			return 1;
+	return 0;
+}
+
+/* An assistant message's thinking_blocks → Anthropic's thinking (with its
+ * signature) and redacted_thinking blocks, appended to blocks (they come
+ * first in the turn); a thinking block without its text (a stream's)
+ * takes the message's reasoning_content when it is the only one. */
+static void thinking_blocks_to_anthropic(const cJSON *m, cJSON *blocks)
+{
+	const cJSON *tb = cJSON_GetObjectItemCaseSensitive(m, "thinking_blocks"), *b;
+	const char *rc = tr_jstr(m, "reasoning_content");
+	int n = cJSON_GetArraySize(tb);
+	if (!cJSON_IsArray(tb))
+		return;
+	cJSON_ArrayForEach(b, tb) {
+		const char *t = tr_jstr(b, "type"), *sig = tr_jstr(b, "signature"), *data = tr_jstr(b, "data");
+		cJSON *o = cJSON_CreateObject();
+		if (t && !strcmp(t, "thinking") && sig) {
+			const char *text = tr_jstr(b, "thinking");
+			cJSON_AddStringToObject(o, "type", "thinking");
+			cJSON_AddStringToObject(o, "thinking", text && *text ? text : n == 1 && rc ? rc : "");
+			cJSON_AddStringToObject(o, "signature", sig);
+		} else if (t && !strcmp(t, "redacted_thinking") && data) {
+			cJSON_AddStringToObject(o, "type", "redacted_thinking");
+			cJSON_AddStringToObject(o, "data", data);
+		} else {
+			cJSON_Delete(o);
+			continue;
+		}
+		cJSON_AddItemToArray(blocks, o);
+	}
+}
+
 static cJSON *messages_from_oai(const cJSON *messages, struct buf *sys, char *err, size_t errlen)
 {
 	cJSON *msgs = cJSON_CreateArray();
@@ -467,6 +508,8 @@ static cJSON *messages_from_oai(const cJSON *messages, struct buf *sys, char *er
 				goto bad;
 		} else if (!strcmp(role, "user") || !strcmp(role, "assistant")) {
 			blocks = cJSON_CreateArray();
+			if (!strcmp(role, "assistant"))
+				thinking_blocks_to_anthropic(m, blocks);
 			if (content_to_blocks(content, blocks, mi, err, errlen) != 0 ||
 			    (!strcmp(role, "assistant") &&
 			     tool_calls_to_blocks(cJSON_GetObjectItemCaseSensitive(m, "tool_calls"), blocks, mi,
@@ -522,9 +565,9 @@ static void add_sampling(cJSON *out, const cJSON *req, int thinking)
 /* The thinking budget to ask Anthropic for from the internal request's
  * reasoning (reasoning.h; the model deciding is the effort's, else
  * medium's, budget), or 0 for none: none asked, "none", a turn that
- * answers tool calls (Anthropic wants the earlier thinking blocks back,
- * signed, and the internal form does not keep them), or a forced tool
- * choice (Anthropic refuses it with thinking). At least 1024 (Anthropic's
+ * answers tool calls whose calling turn has no signed thinking_blocks
+ * (Anthropic wants them back then), or a forced tool choice (Anthropic
+ * refuses it with thinking). At least 1024 (Anthropic's
  * floor) and below max_tokens: without a client limit *max_tokens becomes
  * the budget + ANTHROPIC_DEFAULT_MAX_TOKENS; with one, the budget shrinks
  * below it (none under 1024). */
@@ -537,10 +580,18 @@ static long thinking_budget(const cJSON *req, double *max_tokens, int max_given)
 		b = reasoning_effort_budget(r.effort > REASONING_NONE ? r.effort : REASONING_MEDIUM);
 	if (b <= 0)
 		return 0;
-	const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages");
-	const char *last = tr_jstr(cJSON_GetArrayItem(msgs, cJSON_GetArraySize(msgs) - 1), "role");
+	const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages"), *m, *asst = NULL;
+	const char *last = NULL;
+	cJSON_ArrayForEach(m, msgs) {
+		last = tr_jstr(m, "role");
+		if (last && !strcmp(last, "assistant"))
+			asst = m;
+	}
 	const cJSON *tc = cJSON_GetObjectItemCaseSensitive(req, "tool_choice");
-	if ((last && !strcmp(last, "tool")) || cJSON_IsObject(tc) || (cJSON_IsString(tc) && !strcmp(tc->valuestring, "required")))
+	if (cJSON_IsObject(tc) || (cJSON_IsString(tc) && !strcmp(tc->valuestring, "required")))
+		return 0;
+	/* a tool loop: the calling turn's signed thinking must go back */
+	if (last && !strcmp(last, "tool") && !has_signed_thinking(asst))
 		return 0;
 	if (b < 1024)
 		b = 1024;
@@ -664,7 +715,7 @@ char *anthropic_response_to_oai(const char *body, size_t len, const char *model,
 {
 	char *result = NULL;
 	cJSON *j = cJSON_ParseWithLength(body ? body : "", len);
-	cJSON *out = NULL, *tcs = NULL;
+	cJSON *out = NULL, *tcs = NULL, *blocks = NULL;
 	struct buf text, think;
 	long uv[4] = { 0, 0, 0, 0 };
 	struct usage us;
@@ -689,14 +740,18 @@ char *anthropic_response_to_oai(const char *body, size_t len, const char *model,
 		goto out;
 	}
 	tcs = cJSON_CreateArray();
+	blocks = cJSON_CreateArray();
 	cJSON_ArrayForEach(b, content) {
 		const char *bt = tr_jstr(b, "type");
 		if (!bt)
 			continue;
 		if (!strcmp(bt, "text") && tr_jstr(b, "text")) {
 			buf_puts(&text, tr_jstr(b, "text"));
-		} else if (!strcmp(bt, "thinking") && tr_jstr(b, "thinking")) {
-			buf_puts(&think, tr_jstr(b, "thinking"));
+		} else if (!strcmp(bt, "thinking") || !strcmp(bt, "redacted_thinking")) {
+			if (tr_jstr(b, "thinking"))
+				buf_puts(&think, tr_jstr(b, "thinking"));
+			if (tr_jstr(b, "signature") || tr_jstr(b, "data"))
+				cJSON_AddItemToArray(blocks, cJSON_Duplicate(b, 1));
 		} else if (!strcmp(bt, "tool_use")) {
 			const cJSON *input = cJSON_GetObjectItemCaseSensitive(b, "input");
 			char *args = input ? cJSON_PrintUnformatted(input) : xstrdup("{}");
@@ -736,6 +791,10 @@ char *anthropic_response_to_oai(const char *body, size_t len, const char *model,
 		cJSON_AddNullToObject(msg, "content");
 	if (think.len)
 		cJSON_AddStringToObject(msg, "reasoning_content", buf_str(&think));
+	if (cJSON_GetArraySize(blocks)) {   /* signed: they go back to Anthropic with the turn */
+		cJSON_AddItemToObject(msg, "thinking_blocks", blocks);
+		blocks = NULL;
+	}
 	if (ntc) {
 		cJSON_AddItemToObject(msg, "tool_calls", tcs);
 		tcs = NULL;
@@ -748,6 +807,7 @@ out:
 	cJSON_Delete(j);
 	cJSON_Delete(out);
 	cJSON_Delete(tcs);
+	cJSON_Delete(blocks);
 	buf_free(&text);
 	buf_free(&think);
 	return result;
@@ -833,6 +893,22 @@ static int a2o_fail(struct anthropic_to_oai *s, struct chunk_sink *out, const ch
 	return -1;
 }
 
+/* A delta {"thinking_blocks":[{"type": type, member: value}]}: a thinking
+ * block's signature (its text went before as reasoning_content), or a
+ * redacted block whole. */
+static int a2o_thinking_block(struct anthropic_to_oai *s, struct chunk_sink *out, const char *type,
+			      const char *member, const char *value)
+{
+	if (a2o_start(s, out) != 0)
+		return -1;
+	cJSON *d = cJSON_CreateObject();
+	cJSON *b = cJSON_CreateObject();
+	cJSON_AddStringToObject(b, "type", type);
+	cJSON_AddStringToObject(b, member, value);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(d, "thinking_blocks"), b);
+	return a2o_chunk(s, out, d, NULL);
+}
+
 static int a2o_block_start(struct anthropic_to_oai *s, struct chunk_sink *out, const cJSON *cb)
 {
 	const char *t = tr_jstr(cb, "type");
@@ -847,6 +923,10 @@ static int a2o_block_start(struct anthropic_to_oai *s, struct chunk_sink *out, c
 	if (!strcmp(t, "thinking")) {
 		s->block = BLK_THINKING;
 		return a2o_text(s, out, "reasoning_content", tr_jstr(cb, "thinking"));
+	}
+	if (!strcmp(t, "redacted_thinking") && tr_jstr(cb, "data")) {
+		s->block = BLK_OTHER;
+		return a2o_thinking_block(s, out, "redacted_thinking", "data", tr_jstr(cb, "data"));
 	}
 	if (!strcmp(t, "tool_use")) {
 		int rc;
@@ -876,7 +956,9 @@ static int a2o_block_delta(struct anthropic_to_oai *s, struct chunk_sink *out, c
 		const char *pj = tr_jstr(d, "partial_json");
 		return pj && *pj ? a2o_tool(s, out, NULL, NULL, pj) : 0;
 	}
-	return 0;   /* signature_delta, citations_delta, ... */
+	if (!strcmp(t, "signature_delta") && s->block == BLK_THINKING && tr_jstr(d, "signature"))
+		return a2o_thinking_block(s, out, "thinking", "signature", tr_jstr(d, "signature"));
+	return 0;   /* citations_delta, ... */
 }
 
 static int a2o_stop(struct anthropic_to_oai *s, struct chunk_sink *out)

@@ -444,15 +444,34 @@ out:
 	return rc;
 }
 
-/* A model turn: one assistant message (text, tool_calls); thoughts are
- * dropped. */
+/* A thought part of a model turn: its text gathered in think; with a
+ * thoughtSignature (the gateway gave it, from Anthropic's thinking) the
+ * thinking so far becomes a signed block of blocks (the internal
+ * thinking_blocks, for Anthropic to get back). */
+static void thought_block(const cJSON *p, const char *t, struct buf *think, cJSON *blocks)
+{
+	const char *sig = gs(p, "thoughtSignature", "thought_signature");
+	buf_puts(think, t);
+	if (!sig || !*sig)
+		return;
+	cJSON *b = cJSON_CreateObject();
+	cJSON_AddStringToObject(b, "type", "thinking");
+	cJSON_AddStringToObject(b, "thinking", buf_str(think));
+	cJSON_AddStringToObject(b, "signature", sig);
+	cJSON_AddItemToArray(blocks, b);
+	buf_reset(think);
+}
+
+/* A model turn: one assistant message (text, tool_calls, and the signed
+ * thoughts as thinking_blocks); thought text itself is not sent back. */
 static int model_turn(const cJSON *parts, cJSON *msgs, cJSON *pending, int ci, char *err, size_t errlen)
 {
-	cJSON *tcs = cJSON_CreateArray();
-	struct buf text;
+	cJSON *tcs = cJSON_CreateArray(), *blocks = cJSON_CreateArray();
+	struct buf text, think;
 	const cJSON *p;
 	int pi = 0, thought, rc = -1;
 	buf_init(&text, TEXT_CAP);
+	buf_init(&think, TEXT_CAP);
 	cJSON_ArrayForEach(p, parts) {
 		const cJSON *fc = gm(p, "functionCall", "function_call");
 		const char *t = part_text(p, &thought);
@@ -481,6 +500,8 @@ static int model_turn(const cJSON *parts, cJSON *msgs, cJSON *pending, int ci, c
 		} else if (t) {
 			if (!thought)
 				buf_puts(&text, t);
+			else
+				thought_block(p, t, &think, blocks);
 		} else if (!cJSON_IsObject(p) || gm(p, "functionResponse", "function_response") ||
 			   !(gm(p, "inlineData", "inline_data") || gm(p, "fileData", "file_data") ||
 			     gm(p, "thoughtSignature", "thought_signature"))) {
@@ -501,12 +522,18 @@ static int model_turn(const cJSON *parts, cJSON *msgs, cJSON *pending, int ci, c
 			cJSON_AddItemToObject(m, "tool_calls", tcs);
 			tcs = NULL;
 		}
+		if (cJSON_GetArraySize(blocks)) {
+			cJSON_AddItemToObject(m, "thinking_blocks", blocks);
+			blocks = NULL;
+		}
 		cJSON_AddItemToArray(msgs, m);
 	}
 	rc = 0;
 out:
 	cJSON_Delete(tcs);
+	cJSON_Delete(blocks);
 	buf_free(&text);
+	buf_free(&think);
 	return rc;
 }
 
@@ -673,6 +700,28 @@ static void add_text(cJSON *parts, const char *text, int thought)
 	cJSON_AddItemToArray(parts, p);
 }
 
+/* A thought part, with thoughtSignature sig when given. */
+static void add_thought(cJSON *parts, const char *text, const char *sig)
+{
+	add_text(parts, text, 1);
+	if (sig)
+		cJSON_AddStringToObject(cJSON_GetArrayItem(parts, cJSON_GetArraySize(parts) - 1), "thoughtSignature", sig);
+}
+
+/* The signature of the last signed thinking block of thinking_blocks (the
+ * internal carrier of Anthropic's thinking), or NULL. */
+static const char *thinking_signature(const cJSON *blocks)
+{
+	const cJSON *b;
+	const char *sig = NULL;
+	cJSON_ArrayForEach(b, blocks) {
+		const char *t = tr_jstr(b, "type");
+		if (t && !strcmp(t, "thinking") && tr_jstr(b, "signature"))
+			sig = tr_jstr(b, "signature");
+	}
+	return sig;
+}
+
 /* A functionCall part {id, name, args} from OpenAI's arguments text. */
 static void add_call(cJSON *parts, const char *id, const char *name, const char *args)
 {
@@ -724,8 +773,9 @@ char *gemini_in_response_from_oai(const char *oai, size_t len, const char *model
 		const cJSON *idx = cJSON_GetObjectItemCaseSensitive(ch, "index");
 		cJSON *parts = cJSON_CreateArray();
 		const char *rc = tr_jstr(msg, "reasoning_content"), *text = tr_jstr(msg, "content");
-		if (thoughts && rc && *rc)
-			add_text(parts, rc, 1);
+		const char *sig = thinking_signature(cJSON_GetObjectItemCaseSensitive(msg, "thinking_blocks"));
+		if (thoughts && ((rc && *rc) || sig))
+			add_thought(parts, rc ? rc : "", sig);
 		if (text && *text)
 			add_text(parts, text, 0);
 		cJSON_ArrayForEach(tc, cJSON_GetObjectItemCaseSensitive(msg, "tool_calls")) {
@@ -828,9 +878,10 @@ static struct gemini_in_call *call_of(struct gemini_in_stream *s, int choice, in
 static int choice_delta(struct gemini_in_stream *s, int ci, const cJSON *delta, cJSON *parts)
 {
 	const char *rc = tr_jstr(delta, "reasoning_content"), *text = tr_jstr(delta, "content");
+	const char *sig = thinking_signature(cJSON_GetObjectItemCaseSensitive(delta, "thinking_blocks"));
 	const cJSON *tc;
-	if (s->thoughts && rc && *rc)
-		add_text(parts, rc, 1);
+	if (s->thoughts && ((rc && *rc) || sig))
+		add_thought(parts, rc ? rc : "", sig);
 	if (text && *text)
 		add_text(parts, text, 0);
 	cJSON_ArrayForEach(tc, cJSON_GetObjectItemCaseSensitive(delta, "tool_calls")) {

@@ -290,6 +290,70 @@ describe('reasoning across dialects: what the upstream received', () => {
   });
 });
 
+describe('Anthropic thinking signatures across tool turns', () => {
+  const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+  const q = { role: 'user', content: 'Weather in Paris?' };
+
+  it('OpenAI chat, buffered and streamed: thinking_blocks go back and thinking stays on', async () => {
+    const c = new OpenAI({ apiKey: GW_KEY, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    const first = await c.chat.completions.create({ model: 'claude-thinking-4', reasoning_effort: 'low', messages: [q], tools });
+    const msg = first.choices[0].message;
+    assert.deepEqual(msg.thinking_blocks, [{ type: 'thinking', thinking: 'Let me think.', signature: 'EqQBmocksig' }]);
+    const tool = { role: 'tool', tool_call_id: msg.tool_calls[0].id, content: 'Sunny' };
+    const r = await c.chat.completions.create({ model: 'claude-thinking-4', reasoning_effort: 'low', messages: [q, msg, tool], tools });
+    assert.match(r.choices[0].message.content, /Tool said: Sunny/);
+    let up = lastUpstream('/anthropic/');
+    assert.equal(up.body.thinking.type, 'enabled');
+    assert.deepEqual(up.body.messages[1].content[0], { type: 'thinking', thinking: 'Let me think.', signature: 'EqQBmocksig' });
+    // streamed: the signature comes as a thinking_blocks delta after the reasoning_content
+    const s = await c.chat.completions.create({ model: 'claude-thinking-4', reasoning_effort: 'low', messages: [q], tools, stream: true });
+    let reasoning = '';
+    let sig;
+    let call;
+    for await (const ch of s) {
+      const d = ch.choices[0] && ch.choices[0].delta;
+      if (!d) continue;
+      reasoning += d.reasoning_content || '';
+      if (d.thinking_blocks) sig = d.thinking_blocks[0].signature;
+      if (d.tool_calls && d.tool_calls[0].id) call = d.tool_calls[0];
+    }
+    assert.equal(reasoning, 'Let me think.');
+    assert.equal(sig, 'EqQBmocksig');
+    const echoed = { role: 'assistant', content: null, reasoning_content: reasoning, thinking_blocks: [{ type: 'thinking', signature: sig }],
+      tool_calls: [{ id: call.id, type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] };
+    const r2 = await c.chat.completions.create({ model: 'claude-thinking-4', reasoning_effort: 'low', tools,
+      messages: [q, echoed, { role: 'tool', tool_call_id: call.id, content: 'Rain' }] });
+    assert.match(r2.choices[0].message.content, /Tool said: Rain/);
+    up = lastUpstream('/anthropic/');
+    assert.deepEqual(up.body.messages[1].content[0], { type: 'thinking', thinking: 'Let me think.', signature: 'EqQBmocksig' });
+  });
+
+  it('a Gemini client: the signature rides on the thought part', async () => {
+    const decl = { functionDeclarations: [{ name: 'get_weather', parameters: { type: 'OBJECT', properties: { city: { type: 'STRING' } } } }] };
+    const gen = { thinkingConfig: { thinkingBudget: 2048, includeThoughts: true } };
+    const body = { contents: [{ role: 'user', parts: [{ text: 'Weather in Paris?' }] }], tools: [decl], generationConfig: gen };
+    const first = await post('claude-thinking-4', 'generateContent', body);
+    const parts = first.json.candidates[0].content.parts;
+    assert.deepEqual(parts[0], { text: 'Let me think.', thought: true, thoughtSignature: 'EqQBmocksig' });
+    const fc = parts.find((p) => p.functionCall).functionCall;
+    const r = await post('claude-thinking-4', 'generateContent', { ...body, contents: [...body.contents, { role: 'model', parts },
+      { role: 'user', parts: [{ functionResponse: { id: fc.id, name: fc.name, response: { output: 'Sunny' } } }] }] });
+    assert.equal(r.status, 200, r.text);
+    const up = lastUpstream('/anthropic/');
+    assert.deepEqual(up.body.thinking, { type: 'enabled', budget_tokens: 2048 });
+    assert.deepEqual(up.body.messages[1].content[0], { type: 'thinking', thinking: 'Let me think.', signature: 'EqQBmocksig' });
+  });
+
+  it('without the blocks, a tool loop is sent without thinking rather than refused', async () => {
+    const c = new OpenAI({ apiKey: GW_KEY, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    const r = await c.chat.completions.create({ model: 'claude-thinking-4', reasoning_effort: 'low', tools, messages: [q,
+      { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'toolu_1', content: 'Sunny' }] });
+    assert.match(r.choices[0].message.content, /Tool said/);
+    assert.equal(lastUpstream('/anthropic/').body.thinking, undefined);
+  });
+});
+
 describe('Gemini 3 thought signatures across tool turns, through every dialect', () => {
   const fn = { name: 'get_weather', description: 'Weather for a city',
     parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };

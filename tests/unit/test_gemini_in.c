@@ -53,6 +53,15 @@ static const struct req_case req_cases[] = {
 	  "\"tool_call_id\":\"call_1_0\",\"content\":\"{\\\"a\\\":1}\"},{\"role\":\"user\",\"content\":\"and?\"}],"
 	  "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"type\":\"object\",\"properties\":"
 	  "{\"n\":{\"type\":[\"integer\",\"null\"]}}}}}],\"tool_choice\":\"none\",\"response_format\":{\"type\":\"json_object\"}}", NULL },
+	{ "signed thoughts (from Anthropic, through the gateway) go back as thinking_blocks",
+	  "{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"q\"}]},{\"role\":\"model\",\"parts\":["
+	  "{\"text\":\"Let me\",\"thought\":true},{\"text\":\" think.\",\"thought\":true},{\"text\":\"\",\"thought\":true,"
+	  "\"thoughtSignature\":\"SIG\"},{\"functionCall\":{\"id\":\"c1\",\"name\":\"f\",\"args\":{}}}]},"
+	  "{\"role\":\"user\",\"parts\":[{\"functionResponse\":{\"id\":\"c1\",\"name\":\"f\",\"response\":{\"output\":\"r\"}}}]}]}", 0,
+	  "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\",\"content\":null,"
+	  "\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}],"
+	  "\"thinking_blocks\":[{\"type\":\"thinking\",\"thinking\":\"Let me think.\",\"signature\":\"SIG\"}]},"
+	  "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"r\"}]}", NULL },
 	{ "responseSchema to a JSON schema",
 	  "{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],\"generationConfig\":{\"responseMimeType\":\"application/json\","
 	  "\"responseSchema\":{\"type\":\"ARRAY\",\"items\":{\"type\":\"STRING\"}}}}", 0,
@@ -113,6 +122,11 @@ static void answers(void)
 	g = gemini_in_response_from_oai(oai, strlen(oai), "m", 0, err, sizeof(err));
 	ok(g && !strstr(g, "\"thought\""), "thoughts left out unless includeThoughts");
 	free(g);
+	const char *signed_ = "{\"choices\":[{\"index\":0,\"message\":{\"content\":\"A\",\"reasoning_content\":\"hm\","
+			      "\"thinking_blocks\":[{\"type\":\"thinking\",\"thinking\":\"hm\",\"signature\":\"SIG\"}]},\"finish_reason\":\"stop\"}]}";
+	g = gemini_in_response_from_oai(signed_, strlen(signed_), "m", 1, err, sizeof(err));
+	ok(g && strstr(g, "{\"text\":\"hm\",\"thought\":true,\"thoughtSignature\":\"SIG\"}"), "Anthropic's signature on the thought part");
+	free(g);
 	const char *len = "{\"choices\":[{\"index\":0,\"message\":{\"content\":\"cut\"},\"finish_reason\":\"length\"}]}";
 	g = gemini_in_response_from_oai(len, strlen(len), "m", 0, err, sizeof(err));
 	ok(g && strstr(g, "\"finishReason\":\"MAX_TOKENS\""), "length is MAX_TOKENS");
@@ -163,6 +177,11 @@ static void stream_failures(void)
 	gemini_in_stream_init(&s, "m", 1, 0);
 	gemini_in_stream_feed(&s, NULL, events[1], strlen(events[1]), &out);
 	ok(strstr(buf_str(&out), "\"thought\":true") != NULL, "thoughts stream when asked for");
+	const char *sig = "{\"choices\":[{\"index\":0,\"delta\":{\"thinking_blocks\":[{\"type\":\"thinking\",\"signature\":\"SIG\"}]}}]}";
+	buf_reset(&out);
+	gemini_in_stream_feed(&s, NULL, sig, strlen(sig), &out);
+	ok(strstr(buf_str(&out), "{\"text\":\"\",\"thought\":true,\"thoughtSignature\":\"SIG\"}") != NULL,
+	   "a streamed signature: an empty thought part carrying it");
 	buf_reset(&out);
 	is_int(gemini_in_stream_finish(&s, "cut short", &out), -1, "a stream cut before its finish fails");
 	ok(strstr(buf_str(&out), "\"error\":{\"code\":500,\"message\":\"cut short\"") != NULL, "... with an error event");

@@ -88,6 +88,14 @@ static void to_anthropic(void)
 		   "{\"role\":\"tool\",\"tool_call_id\":\"c\",\"content\":\"ok\"}],\"reasoning_effort\":\"high\"}", 0);
 	hasnt(b, "\"thinking\"", "answering tool calls: no thinking (no signed blocks to send back)");
 	free(b);
+	b = out_of("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":null,"
+		   "\"reasoning_content\":\"Let me think.\",\"thinking_blocks\":[{\"type\":\"thinking\",\"signature\":\"SIG\"}],"
+		   "\"tool_calls\":[{\"id\":\"c\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+		   "{\"role\":\"tool\",\"tool_call_id\":\"c\",\"content\":\"ok\"}],\"reasoning_effort\":\"high\"}", 0);
+	has(b, "\"role\":\"assistant\",\"content\":[{\"type\":\"thinking\",\"thinking\":\"Let me think.\",\"signature\":\"SIG\"},"
+	    "{\"type\":\"tool_use\"", "a streamed turn's signed block goes back first, its text from reasoning_content");
+	has(b, "\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":24576}", "... and thinking stays on in the tool loop");
+	free(b);
 	b = out_of("{" MSG ",\"reasoning_effort\":\"high\",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],"
 		   "\"tool_choice\":\"required\"}", 0);
 	hasnt(b, "\"thinking\"", "a forced tool choice: no thinking");
@@ -173,6 +181,16 @@ static void openai_upstream(void)
 	has(b, "\"reasoning_effort\":\"high\"", "OpenAI-compatible upstream: the effort");
 	hasnt(b, "llmgate_reasoning", "... and never the gateway's member");
 	ok(cJSON_GetObjectItemCaseSensitive(req, "llmgate_reasoning") != NULL, "the member kept for the next target");
+	free(b);
+	cJSON_Delete(req);
+	req = cJSON_Parse("{\"model\":\"m\",\"messages\":[{\"role\":\"assistant\",\"content\":\"a\",\"thinking_blocks\":"
+			  "[{\"type\":\"thinking\",\"thinking\":\"t\",\"signature\":\"S\"}]},{\"role\":\"user\",\"content\":\"b\"}]}");
+	b = d->chat_request(req, "{}", 2, "up", 0, err, sizeof(err));
+	hasnt(b, "thinking_blocks", "thinking_blocks never reach an OpenAI-compatible upstream");
+	has(b, "\"content\":\"a\"", "... the rest of the turn does");
+	free(b);
+	b = cJSON_PrintUnformatted(req);
+	ok(strstr(b, "thinking_blocks") != NULL, "... and the request keeps them for the next target");
 	free(b);
 	cJSON_Delete(req);
 }
