@@ -559,7 +559,6 @@ static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum 
 		struct route rt;
 		struct chat_front f;
 		struct responses_stream rs;
-		struct gemini_in_stream gs;
 	} *mem = xmalloc(sizeof(*mem));
 	struct relay *const x = &mem->x;
 	struct route *const rt = &mem->rt;
@@ -578,8 +577,8 @@ static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum 
 		f->rs = &mem->rs;
 		responses_stream_init(f->rs, x->requested);
 	}
-	if (g) {   /* the encoder holds no memory until a tool call comes */
-		f->gs = &mem->gs;
+	if (g) {   /* its own allocation: the other clients need none */
+		f->gs = xmalloc(sizeof(*f->gs));
 		gemini_in_stream_init(f->gs, x->requested, g->thoughts, g->array);
 		x->ping_blank = 1;   /* Gemini's SDKs read nothing but events (white space aside) */
 	}
@@ -609,6 +608,7 @@ out:
 		responses_stream_free(f->rs);
 	if (f->gs)
 		gemini_in_stream_free(f->gs);
+	free(f->gs);
 	free(f->oai);
 	relay_free(x);
 	free(mem);
