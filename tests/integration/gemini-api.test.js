@@ -13,12 +13,10 @@
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const path = require('node:path');
 const OpenAI = require('openai');
 const Anthropic = require('@anthropic-ai/sdk');
 const { GoogleGenAI } = require('@google/genai');
-const { startMock, startGateway, mockEnv, sleep } = require('../lib/harness.js');
+const { startMock, startGateway, mockEnv, sleep, usageRecords } = require('../lib/harness.js');
 const { request } = require('../lib/client.js');
 const { buildConf } = require('../lib/conf.js');
 
@@ -48,11 +46,7 @@ after(async () => {
 
 const lastUpstream = (prefix) => mock.requests().filter((q) => q.path.startsWith(prefix)).at(-1);
 
-function records() {
-  const dir = path.join(gw.stateDir, 'spool');
-  return fs.readdirSync(dir).filter((n) => /\.(ready|open)$/.test(n))
-    .flatMap((n) => fs.readFileSync(path.join(dir, n), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
-}
+const records = () => usageRecords(gw);
 
 // The newest record of endpoint (bounded wait: written as the answer ends).
 async function newestRecord(count) {

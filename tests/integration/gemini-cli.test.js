@@ -17,7 +17,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { startMock, startGateway, mockEnv, sleep } = require('../lib/harness.js');
+const { startMock, startGateway, mockEnv, sleep, usageRecords } = require('../lib/harness.js');
 const { buildConf } = require('../lib/conf.js');
 
 const GEMINI = path.join(__dirname, '..', 'node_modules', '.bin', 'gemini');
@@ -74,11 +74,7 @@ function runGemini(model, prompt, cwd) {
   });
 }
 
-function records() {
-  const dir = path.join(gw.stateDir, 'spool');
-  return fs.readdirSync(dir).filter((n) => /\.(ready|open)$/.test(n))
-    .flatMap((n) => fs.readFileSync(path.join(dir, n), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
-}
+const records = () => usageRecords(gw);
 
 async function recordsOf(model, n) {
   for (let i = 0; i < 100; i++) {
