@@ -195,6 +195,11 @@ describe('the JSON-array stream, keys and errors', () => {
   it('the key as ?key= and as a Bearer token; GET models', async () => {
     let r = await post('deepseek-chat', 'generateContent', hello(), {}, `?key=${GW_KEY}`);
     assert.equal(r.status, 200);
+    r = await post('gemini-2.5-flash', 'streamGenerateContent', hello(), {}, `?alt=sse&key=${GW_KEY}`);
+    assert.equal(r.status, 200);
+    const up = lastUpstream('/gemini/');
+    assert.equal(up.path, '/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse', 'the gateway key stays here');
+    assert.ok(!JSON.stringify(up.headers).includes(GW_KEY));
     r = await post('deepseek-chat', 'generateContent', hello(), { Authorization: `Bearer ${GW_KEY}` });
     assert.equal(r.status, 200);
     r = await request('GET', `${gw.url}/v1beta/models`, { headers: { 'x-goog-api-key': GW_KEY } });
