@@ -92,7 +92,7 @@ describe('gemini-cli on a Gemini model (passed through)', () => {
     const before = chatRequests('/gemini/').length;
     const cwd = workDir();
     const target = path.join(cwd, 'hello.txt');
-    mock.configure({ toolCall: { name: 'write_file', args: { file_path: target, content: 'hello from llmgate\n' } } });
+    mock.configure({ toolCall: { name: 'write_file', arguments: { file_path: target, content: 'hello from llmgate\n' } } });
     const r = await runGemini('gemini-3-pro-preview', 'Write hello to a file', cwd);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(fs.readFileSync(target, 'utf8'), 'hello from llmgate\n');
@@ -127,11 +127,11 @@ describe('gemini-cli on DeepSeek (translated)', () => {
     const cwd = workDir();
     const target = path.join(cwd, 'shell.txt');
     mock.configure({ toolCall: { name: 'run_shell_command',
-      args: { command: `printf 'from the shell' > ${target}`, description: 'write a file' } } });
+      arguments: { command: `printf 'from the shell' > ${target}`, description: 'write a file' } } });
     const r = await runGemini('deepseek-chat', 'Write a file with the shell', cwd);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(fs.readFileSync(target, 'utf8'), 'from the shell');
-    assert.match(r.stdout, /Hello from deepseek mock model deepseek-chat/);
+    assert.match(r.stdout, /Tool said:/);
     const ups = chatRequests('/deepseek/').slice(before);
     assert.equal(ups.length, 2);
     assert.equal(ups[0].path, '/deepseek/chat/completions');

@@ -14,8 +14,8 @@
 //   opts      { keys: { "<key>": { status, retryAfter, message, times } },
 //               trickleMs, answer, answerPieces, toolCall }  (as in
 //               upstream.js: answer replaces "Hello from ...", answerPieces
-//               splits it; toolCall { name, args }: call that function, when
-//               declared and no functionResponse came, with those args,
+//               splits it; toolCall { name, arguments }: call that function,
+//               when declared and no functionResponse came, with those args,
 //               else answer text)
 //
 // Auth: the "x-goog-api-key" header or the "key" query parameter. None →
@@ -189,7 +189,7 @@ function plan(body, model, opts = {}) {
   const scripted = opts.toolCall && decls.some((d) => d.name === opts.toolCall.name) ? opts.toolCall : null;
   if (decls.length && fcc.mode !== 'NONE' && !fr && (scripted || !opts.toolCall)) {
     const allowed = fcc.allowedFunctionNames && fcc.allowedFunctionNames[0];
-    if (scripted) return { thought, words: [], call: { name: scripted.name, args: scripted.args }, finish: 'STOP' };
+    if (scripted) return { thought, words: [], call: { name: scripted.name, args: scripted.arguments }, finish: 'STOP' };
     const name = allowed || decls[0].name;
     return { thought, words: [], call: { name, args: { city: 'Paris' } }, finish: 'STOP' };
   }
