@@ -512,7 +512,6 @@ static const struct route_entry {
 	{ MATCH_COMPAT_TREE, "models", { "GET" }, "GET", 0, 1, api_info_compat_models },
 	{ MATCH_PASSTHROUGH, NULL, { NULL }, NULL, 0, 1, api_passthrough_handle },
 	{ MATCH_SUFFIX, "/health", { "GET", "HEAD" }, "GET", 0, 0, api_info_health },
-	{ MATCH_GEMINI, "v1beta/models", { NULL }, NULL, ERRORS_GEMINI, 1, api_gemini_handle },
 	{ MATCH_EXACT, "chat/completions", { "POST" }, "POST", 0, 1, api_chat_handle },
 	{ MATCH_EXACT, "messages", { "POST" }, "POST", 1, 1, api_messages_handle },
 	{ MATCH_EXACT, "messages/count_tokens", { "POST" }, "POST", 1, 1, api_messages_count_tokens },
@@ -520,6 +519,7 @@ static const struct route_entry {
 	{ MATCH_TREE, "responses", { NULL }, NULL, 0, 1, api_responses_stored },
 	{ MATCH_EXACT, "embeddings", { "POST" }, "POST", 0, 1, api_proxy_handle },
 	{ MATCH_EXACT, "images/generations", { "POST" }, "POST", 0, 1, api_proxy_handle },
+	{ MATCH_GEMINI, "v1beta/models", { NULL }, NULL, ERRORS_GEMINI, 1, api_gemini_handle },
 	{ MATCH_TREE, "models", { "GET" }, "GET", 0, 1, api_info_models },
 };
 
