@@ -69,6 +69,25 @@ struct api_responses_keep {
 };
 void api_chat_run_responses(const struct api_call *call, cJSON *req, const struct api_responses_keep *keep);
 
+/* The same for a Gemini client (api_gemini.c): req the internal form of
+ * its request; to a Gemini upstream the client's own body goes as it is
+ * (its model in the URL; unless a request filter changed the request,
+ * which is then translated), its answer and stream back as they come; to
+ * others the answer is encoded as Gemini's (gemini_in.h). Usage is
+ * recorded with endpoint "generate_content"; errors in Gemini's shape
+ * (r->gemini_errors). */
+struct api_gemini_opts {
+	int array;       /* a stream as one JSON array, not SSE (no ?alt=sse) */
+	int thoughts;    /* thought parts in the answer (includeThoughts) */
+};
+void api_chat_run_gemini(const struct api_call *call, cJSON *req, const struct api_gemini_opts *g);
+/* Gemini's API (api_gemini.c), under /v1beta/ (and /v1/ for the model
+ * verbs): POST models/{model}:generateContent, :streamGenerateContent
+ * (?alt=sse, else a JSON array), :countTokens (forwarded to a Gemini
+ * target, else api_gemini_estimate's answer, never recorded); GET models
+ * and models/{model} in Gemini's list shape. call->path is "models...". */
+void api_gemini_handle(const struct api_call *call);
+
 /* A request the proxy engine (api_proxy.c) sends as it is. */
 struct api_proxy_spec {
 	const char *endpoint;        /* for the usage record */

@@ -29,6 +29,9 @@
 // rate-limit (429 with retry-after: 3), stream-error (an error event after
 // the first text delta), cut-stream (the connection dies mid-stream),
 // *thinking* (a thinking block first), max-tokens (stop_reason max_tokens).
+// With thinking enabled, a turn answering tool calls whose calling turn does
+// not start with a signed thinking block is refused (400), as the real API
+// refuses it.
 // stop_sequences that occur in the answer cut it (stop_reason stop_sequence).
 //
 // POST .../v1/messages/count_tokens: the same checks without max_tokens,
@@ -169,7 +172,21 @@ function validate(body) {
     if (uses.size && toolNames.size === 0) return 'Requests which include `tool_use` or `tool_result` blocks must define tools.';
     prevToolUses = m.role === 'assistant' ? uses : new Set();
   }
-  return null;
+  return thinkingInToolLoop(body);
+}
+
+// With thinking on, a turn that answers tool calls needs the calling turn to
+// start with its (signed) thinking block, as the real API says.
+function thinkingInToolLoop(body) {
+  if (!body.thinking || !['enabled', 'adaptive'].includes(body.thinking.type)) return null;
+  const msgs = body.messages;
+  const last = msgs[msgs.length - 1];
+  if (!Array.isArray(last.content) || !last.content.some((b) => b && b.type === 'tool_result')) return null;
+  const i = msgs.length - 2;
+  const first = i >= 0 && Array.isArray(msgs[i].content) ? msgs[i].content[0] : null;
+  if (first && (first.type === 'thinking' || first.type === 'redacted_thinking') && (first.signature || first.data)) return null;
+  return `messages.${i}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${first ? first.type : 'text'}\`. `
+    + 'When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks).';
 }
 
 function lastToolResult(body) {
