@@ -184,3 +184,57 @@ describeIf(CLAUDE, 'Claude Code (claude -p)', () => {
     assert.ok(ups.at(-1).body.messages.some((m) => m.role === 'tool'));
   });
 });
+
+// ---------------------------------------------------------------- Codex CLI
+
+// CODEX_HOME's config.toml: the gateway as a model provider speaking the
+// Responses API, its key in LLMGATE_API_KEY; analytics, update checks and
+// the hosted web search (which no translated route serves) off; no retries.
+function codexConfig(model) {
+  return [
+    `model = "${model}"`,
+    'model_provider = "llmgate"',
+    'web_search = "disabled"',
+    'check_for_update_on_startup = false',
+    '',
+    '[analytics]',
+    'enabled = false',
+    '',
+    '[model_providers.llmgate]',
+    'name = "llmgate"',
+    `base_url = "${gw.url}/v1"`,
+    'wire_api = "responses"',
+    'env_key = "LLMGATE_API_KEY"',
+    'request_max_retries = 0',
+    'stream_max_retries = 0',
+    '',
+  ].join('\n');
+}
+
+async function codex(model, toolCall, name) {
+  const { home, work } = folders(name);
+  const codexHome = path.join(home, '.codex');
+  fs.mkdirSync(codexHome);
+  fs.writeFileSync(path.join(codexHome, 'config.toml'), codexConfig(model));
+  mock.configure({ toolCall });
+  const from = mock.requests().length;
+  const env = { ...baseEnv(home), CODEX_HOME: codexHome, LLMGATE_API_KEY: GW_KEY };
+  const r = await runCli(CODEX, ['exec', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox',
+    '--color', 'never', 'Create hello.txt with a greeting.'], { cwd: work, env });
+  mock.configure({ toolCall: null });
+  const diag = `exit ${r.code} ${r.signal || ''}${r.timedOut ? ' (timed out)' : ''}\n${r.stdout.slice(-1500)}\n${r.stderr.slice(-2500)}`;
+  assert.equal(r.code, 0, diag);
+  assert.match(r.stdout, /Tool said: /, diag);
+  return { from, work, diag };
+}
+
+describeIf(CODEX, 'Codex CLI (codex exec, wire_api = "responses")', () => {
+  it('on an OpenAI model: the Responses API passed through natively, its shell tool run', async () => {
+    const { from, work } = await codex('gpt-5.1-codex',
+      { name: 'exec_command', arguments: { cmd: "printf 'hi from codex\\n' > hello.txt" } }, 'codex-oai');
+    assert.equal(fs.readFileSync(path.join(work, 'hello.txt'), 'utf8'), 'hi from codex\n');
+    const ups = await assertUsageExact(from, '/openai/', 'responses');
+    assert.ok(ups.every((q) => q.path === '/openai/v1/responses' && q.body.stream === true));
+    assert.ok(ups.at(-1).body.input.some((i) => i.type === 'function_call_output'));
+  });
+});

@@ -1,7 +1,9 @@
 // The OpenAI Responses API (POST /v1/responses) through the router: the
 // official OpenAI SDK's responses.create and responses.stream against an
-// OpenAI-compatible providers (DeepSeek, OpenAI), a Claude model and a Gemini model
-// (translated through the internal chat form to each wire format and back):
+// OpenAI (passed through natively to its /responses, or translated when
+// the provider says responses = translate), DeepSeek, a Claude model and a
+// Gemini model (translated through the internal chat form to each wire
+// format and back):
 // text answers, a function tool round trip, the streamed event sequence
 // checked against the documented order, usage in the answer equal to what
 // the mock reported and to the usage record; bad input answered 400 in
@@ -27,7 +29,7 @@ const TOOLS = [{ type: 'function', name: 'get_weather', description: 'Weather fo
   parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }];
 const MODELS = [
   { model: 'deepseek-chat', prefix: '/deepseek/', text: 'Hello from deepseek mock model deepseek-chat' },
-  { model: 'gpt-4o', prefix: '/openai/', text: null },
+  { model: 'gpt-4o', prefix: '/openai/', text: 'Hello from responses mock model gpt-4o' },   // native
   { model: 'claude-sonnet-4-5', prefix: '/anthropic/', text: 'Hello from anthropic mock model claude-sonnet-4-5' },
   { model: 'gemini-2.5-flash', prefix: '/gemini/', text: null },
 ];
@@ -39,7 +41,10 @@ const answers = [];
 
 before(async () => {
   mock = await startMock();
-  gw = await startGateway({ env: { ...mockEnv(mock), ...KEYS, AUTH_KEY: GW_KEY }, conf: buildConf() });
+  // gpt-translated: an OpenAI-compatible provider told to translate
+  const providers = { 'oai-translated': { base_url: `${mock.url}/openai/v1`, keys: KEYS.OPENAI_API_KEY,
+    models: 'gpt-translated', responses: 'translate' } };
+  gw = await startGateway({ env: { ...mockEnv(mock), ...KEYS, AUTH_KEY: GW_KEY }, conf: buildConf({ providers }) });
   oai = new OpenAI({ apiKey: GW_KEY, baseURL: `${gw.url}/v1`, maxRetries: 0, timeout: 20000 });
 });
 
@@ -147,7 +152,7 @@ for (const m of MODELS) {
       assert.equal(second.status, 'completed');
       const up = lastUpstream(m.prefix);
       assert.ok(JSON.stringify(up.body).includes('18C and sunny'), 'the tool output went upstream');
-      if (m.model.startsWith('claude')) assert.equal(second.output_text, 'Tool said: 18C and sunny');
+      if (m.model.startsWith('claude') || m.model.startsWith('gpt')) assert.equal(second.output_text, 'Tool said: 18C and sunny');
     });
 
     it('responses.stream: the documented event sequence, usage equal to the record', async () => {
@@ -188,6 +193,52 @@ for (const m of MODELS) {
     });
   });
 }
+
+describe('Responses API: native to OpenAI, translated when configured', () => {
+  const post = (body) => request('POST', `${gw.url}/v1/responses`, {
+    headers: { ...bearer(GW_KEY), 'Content-Type': 'application/json' }, body });
+
+  it('to the openai provider: the bytes as sent, the upstream\'s answer, store and previous_response_id its own', async () => {
+    const body = '{"model":"gpt-4o",  "input":"Keep it","store":true,"previous_response_id":"resp_upstream1","metadata":{"k":"v"}}';
+    const res = await post(body);
+    answers.push(res.text);
+    assert.equal(res.status, 200, res.text);
+    const up = lastUpstream('/openai/');
+    assert.equal(up.path, '/openai/v1/responses');
+    assert.equal(up.raw, body);
+    assert.equal(res.json.id, `resp_mock${up.id}`, 'the upstream\'s own response id');
+    assert.deepEqual(res.json.usage, up.usageReported);
+    const rec = await recordOf(res.headers['x-request-id']);
+    assert.equal(rec.endpoint, 'responses');
+    assert.equal(rec.provider, 'openai');
+    assert.equal(rec.stream, false);
+    assertUsage(res.json.usage, rec);
+    const kept = await request('GET', `${gw.url}/v1/responses/${res.json.id}`, { headers: bearer(GW_KEY) });
+    assert.equal(kept.status, 404, 'nothing stored at the gateway');
+  });
+
+  it('streamed natively: the upstream\'s events as sent, usage from response.completed', async () => {
+    const res = await post(JSON.stringify({ model: 'gpt-4o', input: 'Stream it', stream: true }));
+    answers.push(res.text);
+    assert.equal(res.status, 200);
+    const up = lastUpstream('/openai/');
+    assert.equal(up.path, '/openai/v1/responses');
+    assert.match(res.text, new RegExp(`"id":"resp_mock${up.id}"`));
+    const rec = await recordOf(res.headers['x-request-id']);
+    assert.equal(rec.stream, true);
+    assertUsage(up.usageReported, rec);
+  });
+
+  it('responses = translate: the same provider kind through chat completions', async () => {
+    const res = await post(JSON.stringify({ model: 'gpt-translated', input: 'Translate me' }));
+    answers.push(res.text);
+    assert.equal(res.status, 200, res.text);
+    const up = lastUpstream('/openai/');
+    assert.equal(up.path, '/openai/v1/chat/completions');
+    assert.match(res.json.id, /^resp_[0-9a-f]{16}$/);
+    assertUsage(res.json.usage, await recordOf(res.headers['x-request-id']));
+  });
+});
 
 describe('Responses API: upstream failures and limits', () => {
   const post = (body) => request('POST', `${gw.url}/v1/responses`, {

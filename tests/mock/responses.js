@@ -7,7 +7,8 @@
 //   body      the parsed request body, or null
 //   rec       the caller's record of this request (upstream.js): sets
 //             rec.status, rec.eventsSent, rec.usageReported
-//   opts      { toolCall: { name, arguments } }: a request offering a
+//   opts      { toolCall: { name, arguments } } (without it: the first
+//             function tool, {"city":"Paris"}): a request offering a
 //             function or custom tool of that name (namespaced ones too)
 //             gets one function_call (arguments as JSON text) or
 //             custom_tool_call (input: arguments.input) output item instead
@@ -18,7 +19,7 @@
 //
 // Auth: "Authorization: Bearer KEY" is required (401 otherwise).
 //
-// Answer: one message output item with the text "Hello from responses mock
+// Answer (no tools, or after a tool's output, see opts): one message output item with the text "Hello from responses mock
 // model <model>" (one response.output_text.delta per word). usage:
 // input_tokens = 10 + characters of the input / 4, 3 of them cached;
 // output_tokens = words + 4 reasoning tokens; total_tokens their sum.
@@ -70,9 +71,15 @@ function outputText(o) {
   return '';
 }
 
-// The scripted turn: { call: item } or { text }, or null.
+// The turn with tools: { call: item } or { text }, or null (no tools: the
+// usual text). Without opts.toolCall, the first function tool is called
+// with {"city":"Paris"}, as the chat mock does.
 function scripted(body, tc, rec) {
-  if (!tc) return null;
+  if (!tc) {
+    const first = Array.isArray(body.tools) && body.tools.find((t) => t && t.type === 'function' && t.name);
+    if (!first) return null;
+    tc = { name: first.name, arguments: { city: 'Paris' } };
+  }
   const last = Array.isArray(body.input) ? body.input[body.input.length - 1] : null;
   if (last && /_call_output$/.test(last.type || '')) return { text: `Tool said: ${outputText(last.output)}` };
   const t = offeredTool(body.tools, tc.name);
