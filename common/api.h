@@ -63,7 +63,9 @@ struct api_responses_keep {
 	void (*fn)(void *ctx, const char *response_json);
 	void *ctx;
 };
-void api_chat_run_responses(const struct api_call *call, cJSON *req, const struct api_responses_keep *keep);
+/* kinds: the tools' kinds of the request (responses_request_to_oai), or NULL. */
+void api_chat_run_responses(const struct api_call *call, cJSON *req, const cJSON *kinds,
+			    const struct api_responses_keep *keep);
 
 /* A request the proxy engine (api_proxy.c) sends as it is. */
 struct api_proxy_spec {

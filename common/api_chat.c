@@ -34,6 +34,7 @@ struct chat_front {
 	struct api_anthropic_hdrs ah;  /* Anthropic to Anthropic: the client's headers */
 	const char *hdrs[3];
 	const struct api_responses_keep *keep;  /* a Responses answer to keep, or NULL */
+	const cJSON *kinds;        /* a Responses request's tool kinds (rtools.h), or NULL */
 	int kept;
 };
 
@@ -383,7 +384,7 @@ static void chat_answer(struct relay *x)
 			out = anthropic_error_json("api_error", "the upstream answer could not be translated");
 	} else if (f->responses) {
 		char e2[128];
-		out = responses_from_oai_answer(oai, strlen(oai), x->requested, e2, sizeof(e2));
+		out = responses_from_oai_answer(oai, strlen(oai), x->requested, f->kinds, e2, sizeof(e2));
 		if (out && f->keep)
 			f->keep->fn(f->keep->ctx, out);
 		if (!out)
@@ -491,7 +492,7 @@ static int chat_read(struct relay *x, const cJSON *req)
 }
 
 static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum dialect client, int responses,
-		     const struct api_responses_keep *keep)
+		     const cJSON *kinds, const struct api_responses_keep *keep)
 {
 	struct http_req *r = call->r;
 	const struct config *c = &call->snap->cfg;
@@ -510,7 +511,7 @@ static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum 
 
 	relay_init(x, &chat_ops, call->w, call->snap, r, call->who, call->req_id, client,
 		   client == DIALECT_ANTHROPIC ? "messages" : responses ? "responses" : "chat", pool_now_ms(), 1);
-	*f = (struct chat_front){ .req = req, .areq = areq, .responses = responses, .keep = keep };
+	*f = (struct chat_front){ .req = req, .areq = areq, .responses = responses, .keep = keep, .kinds = kinds };
 	f->cache = c->cache_enabled && client == DIALECT_OPENAI && !responses ?
 		__atomic_load_n(&call->w->gw->cache, __ATOMIC_ACQUIRE) : NULL;
 	x->front = f;
@@ -518,7 +519,7 @@ static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum 
 		goto out;
 	if (responses && x->client_stream) {
 		f->rs = &mem->rs;
-		responses_stream_init(f->rs, x->requested);
+		responses_stream_init(f->rs, x->requested, kinds);
 	}
 	if (provider_resolve(c, x->requested, rt) != 0) {
 		oai_error(r, 404, "invalid_request_error", "model_not_found", "model", NULL,
@@ -549,12 +550,13 @@ out:
 
 void api_chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum dialect client)
 {
-	chat_run(call, req, areq, client, 0, NULL);
+	chat_run(call, req, areq, client, 0, NULL, NULL);
 }
 
-void api_chat_run_responses(const struct api_call *call, cJSON *req, const struct api_responses_keep *keep)
+void api_chat_run_responses(const struct api_call *call, cJSON *req, const cJSON *kinds,
+			    const struct api_responses_keep *keep)
 {
-	chat_run(call, req, NULL, DIALECT_OPENAI, 1, keep);
+	chat_run(call, req, NULL, DIALECT_OPENAI, 1, kinds, keep);
 }
 
 /* POST /v1/chat/completions */

@@ -169,7 +169,8 @@ void api_responses_handle(const struct api_call *call)
 		return;
 	}
 	if (!cJSON_IsObject(rreq) || continue_previous(call, rreq) == 0) {
-		cJSON *req = responses_request_to_oai(rreq, err, sizeof(err));
+		cJSON *kinds = NULL;
+		cJSON *req = responses_request_to_oai(rreq, &kinds, err, sizeof(err));
 		if (!req) {
 			oai_error(call->r, 400, "invalid_request_error", NULL, NULL, NULL, "%s", err);
 		} else {
@@ -177,9 +178,10 @@ void api_responses_handle(const struct api_call *call)
 			cJSON *items = input_items(rreq);
 			struct keep_ctx k = { call, items, cJSON_IsString(ins) ? ins->valuestring : NULL };
 			struct api_responses_keep keep = { keep_response, &k };
-			api_chat_run_responses(call, req, cJSON_IsFalse(store) || !call->who ? NULL : &keep);
+			api_chat_run_responses(call, req, kinds, cJSON_IsFalse(store) || !call->who ? NULL : &keep);
 			cJSON_Delete(items);
 		}
+		cJSON_Delete(kinds);
 		cJSON_Delete(req);
 	}
 	cJSON_Delete(rreq);

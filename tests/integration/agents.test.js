@@ -190,9 +190,10 @@ describeIf(CLAUDE, 'Claude Code (claude -p)', () => {
 // CODEX_HOME's config.toml: the gateway as a model provider speaking the
 // Responses API, its key in LLMGATE_API_KEY; analytics, update checks and
 // the hosted web search (which no translated route serves) off; no retries.
-function codexConfig(model) {
+function codexConfig(model, catalog) {
   return [
     `model = "${model}"`,
+    ...(catalog ? [`model_catalog_json = "${catalog}"`] : []),
     'model_provider = "llmgate"',
     'web_search = "disabled"',
     'check_for_update_on_startup = false',
@@ -211,11 +212,22 @@ function codexConfig(model) {
   ].join('\n');
 }
 
-async function codex(model, toolCall, name) {
+// A model catalog entry (model_catalog_json) giving a model Codex does not
+// know its free-form apply_patch tool: a "custom" tool with a grammar.
+function freeformCatalog(model) {
+  return { models: [{ slug: model, display_name: model, base_instructions: 'You are a coding agent.',
+    apply_patch_tool_type: 'freeform', shell_type: 'shell_command', supported_reasoning_levels: [],
+    visibility: 'list', supported_in_api: true, priority: 1, support_verbosity: false,
+    truncation_policy: { mode: 'tokens', limit: 10000 }, experimental_supported_tools: [] }] };
+}
+
+async function codex(model, toolCall, name, { freeform = false } = {}) {
   const { home, work } = folders(name);
   const codexHome = path.join(home, '.codex');
   fs.mkdirSync(codexHome);
-  fs.writeFileSync(path.join(codexHome, 'config.toml'), codexConfig(model));
+  const catalog = freeform ? path.join(codexHome, 'models.json') : null;
+  if (catalog) fs.writeFileSync(catalog, JSON.stringify(freeformCatalog(model)));
+  fs.writeFileSync(path.join(codexHome, 'config.toml'), codexConfig(model, catalog));
   mock.configure({ toolCall });
   const from = mock.requests().length;
   const env = { ...baseEnv(home), CODEX_HOME: codexHome, LLMGATE_API_KEY: GW_KEY };
@@ -236,5 +248,23 @@ describeIf(CODEX, 'Codex CLI (codex exec, wire_api = "responses")', () => {
     const ups = await assertUsageExact(from, '/openai/', 'responses');
     assert.ok(ups.every((q) => q.path === '/openai/v1/responses' && q.body.stream === true));
     assert.ok(ups.at(-1).body.input.some((i) => i.type === 'function_call_output'));
+  });
+
+  it('on deepseek-chat: translated, its free-form apply_patch and namespaced tools mapped both ways', async () => {
+    const patch = '*** Begin Patch\n*** Add File: hello.txt\n+hi from codex on deepseek\n*** End Patch\n';
+    const { from, work } = await codex('deepseek-chat', { name: 'apply_patch', arguments: { input: patch } }, 'codex-ds',
+      { freeform: true });
+    assert.equal(fs.readFileSync(path.join(work, 'hello.txt'), 'utf8'), 'hi from codex on deepseek\n');
+    const ups = await assertUsageExact(from, '/deepseek/', 'responses');
+    assert.ok(ups.every((q) => q.path === '/deepseek/chat/completions' && q.body.stream === true));
+    const tools = ups[0].body.tools.map((t) => t.function);
+    const ap = tools.find((f) => f.name === 'apply_patch');
+    assert.ok(ap && ap.parameters.properties.input.type === 'string', 'apply_patch as a function of one string');
+    assert.match(ap.description, /lark grammar/);
+    assert.ok(tools.some((f) => /^multi_agent_v1__/.test(f.name)), 'namespaced tools flattened');
+    const msgs = ups.at(-1).body.messages;
+    const call = msgs.flatMap((m) => m.tool_calls || []).find((c) => c.function.name === 'apply_patch');
+    assert.deepEqual(JSON.parse(call.function.arguments), { input: patch }, 'the custom call went back as it came');
+    assert.ok(msgs.some((m) => m.role === 'tool' && m.tool_call_id === call.id));
   });
 });
