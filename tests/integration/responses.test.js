@@ -4,7 +4,9 @@
 // the provider says responses = translate), DeepSeek, a Claude model and a
 // Gemini model (translated through the internal chat form to each wire
 // format and back):
-// text answers, a function tool round trip, the streamed event sequence
+// text answers, a function tool round trip, Codex's custom and local_shell
+// tools on translated routes (their own items back, streamed and not, and
+// a custom tool's output sent back), the streamed event sequence
 // checked against the documented order, usage in the answer equal to what
 // the mock reported and to the usage record; bad input answered 400 in
 // OpenAI's shape with nothing sent upstream and nothing recorded.
@@ -239,6 +241,54 @@ describe('Responses API: native to OpenAI, translated when configured', () => {
     assertUsage(res.json.usage, await recordOf(res.headers['x-request-id']));
   });
 });
+
+// Codex's tool kinds on translated routes: custom (free-form) and
+// local_shell tools as chat functions, their calls back as their own items.
+for (const m of MODELS.filter((x) => x.model !== 'gpt-4o' && x.model !== 'gemini-2.5-flash')) {
+  describe(`Responses API custom and local_shell tools to ${m.model}`, () => {
+    const TOOLS2 = [{ type: 'custom', name: 'apply_patch', description: 'Edit files.',
+      format: { type: 'grammar', syntax: 'lark', definition: 'start: /.+/' } }, { type: 'local_shell' }];
+    after(() => mock.configure({ toolCall: null }));
+
+    it('a local_shell call, not streamed', async () => {
+      mock.configure({ toolCall: { name: 'local_shell', arguments: { action: { type: 'exec', command: ['ls', '-l'] } } } });
+      const r = await oai.responses.create({ model: m.model, input: 'List files', tools: TOOLS2 });
+      answers.push(JSON.stringify(r));
+      const call = r.output.find((o) => o.type === 'local_shell_call');
+      assert.ok(call, JSON.stringify(r.output));
+      assert.deepEqual(call.action, { type: 'exec', command: ['ls', '-l'] });
+      assert.equal(call.status, 'completed');
+      const up = lastUpstream(m.prefix);
+      assert.ok(JSON.stringify(up.body.tools).includes('local_shell'));
+    });
+
+    it('a custom tool call streamed, then its output sent back', async () => {
+      mock.configure({ toolCall: { name: 'apply_patch', arguments: { input: '*** Begin Patch\n' } } });
+      const stream = oai.responses.stream({ model: m.model, input: 'Patch it', tools: TOOLS2 });
+      const types = [];
+      for await (const ev of stream) types.push(ev.type);
+      const final = await stream.finalResponse();
+      answers.push(JSON.stringify(final));
+      checkOrder(types);
+      assert.ok(types.includes('response.custom_tool_call_input.delta') && types.includes('response.custom_tool_call_input.done'),
+        types.join(' '));
+      assert.ok(!types.includes('response.function_call_arguments.delta'));
+      const call = final.output.find((o) => o.type === 'custom_tool_call');
+      assert.equal(call.name, 'apply_patch');
+      assert.equal(call.input, '*** Begin Patch\n');
+      const second = await oai.responses.create({
+        model: m.model, tools: TOOLS2,
+        input: [{ role: 'user', content: 'Patch it' },
+          { type: 'custom_tool_call', call_id: call.call_id, name: 'apply_patch', input: call.input },
+          { type: 'custom_tool_call_output', call_id: call.call_id, output: 'Done!' }],
+      });
+      answers.push(JSON.stringify(second));
+      assert.equal(second.output_text, 'Tool said: Done!');
+      const up = JSON.stringify(lastUpstream(m.prefix).body);
+      assert.ok(up.includes('Done!') && up.includes('*** Begin Patch'), up.slice(0, 400));
+    });
+  });
+}
 
 describe('Responses API: upstream failures and limits', () => {
   const post = (body) => request('POST', `${gw.url}/v1/responses`, {
