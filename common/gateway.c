@@ -488,6 +488,7 @@ static const struct route_entry {
 	{ MATCH_COMPAT_TREE, "models", { "GET" }, "GET", 0, 1, api_info_compat_models },
 	{ MATCH_PASSTHROUGH, NULL, { NULL }, NULL, 0, 1, api_passthrough_handle },
 	{ MATCH_SUFFIX, "/health", { "GET", "HEAD" }, "GET", 0, 0, api_info_health },
+	{ MATCH_SUFFIX, "/api/hello", { "GET", "HEAD" }, "GET", 1, 0, api_info_hello },
 	{ MATCH_EXACT, "chat/completions", { "POST" }, "POST", 0, 1, api_chat_handle },
 	{ MATCH_EXACT, "messages", { "POST" }, "POST", 1, 1, api_messages_handle },
 	{ MATCH_EXACT, "messages/count_tokens", { "POST" }, "POST", 1, 1, api_messages_count_tokens },

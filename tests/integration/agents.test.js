@@ -22,7 +22,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { startMock, startGateway, mockEnv } = require('../lib/harness.js');
-const { waitFor } = require('../lib/client.js');
+const { request, waitFor } = require('../lib/client.js');
 const { buildConf } = require('../lib/conf.js');
 const { assertNoSecrets } = require('../lib/checks.js');
 
@@ -48,13 +48,21 @@ before(async () => {
 });
 
 after(async () => {
-  if (gw) {
-    assertNoSecrets([gw.errorLog(), ...outputs], [...Object.values(KEYS)], 'log or CLI output');
-    await gw.stop();
+  try {
+    if (gw) assertNoSecrets([gw.errorLog(), ...outputs], [...Object.values(KEYS)], 'log or CLI output');
+  } finally {
+    if (gw) await gw.stop();
+    if (mock) await mock.close();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   }
-  if (mock) await mock.close();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+// No request the gateway logged from `from` (an offset into its log) on
+// was refused: whatever a CLI called, it was served.
+function assertNothingRefused(from) {
+  const refused = gw.errorLog().slice(from).split('\n').filter((l) => / refused /.test(l));
+  assert.deepEqual(refused, [], 'every request of the CLI was served');
+}
 
 // Run a CLI in its own process group, killed whole when it outlives
 // RUN_MS. -> { code, signal, stdout, stderr, timedOut }
@@ -141,6 +149,44 @@ function describeIf(bin, name, fn) {
   describe(name, { skip: there ? false : `${bin} is missing (npm ci in tests/)` }, fn);
 }
 
+// ---------------------------------------------------------------- probes
+
+// What the CLIs call besides their main requests, as seen in the gateway's
+// log while they ran without CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC:
+// Claude Code's HEAD /api/hello connectivity check (no key), and its
+// models.list / models.retrieve (Anthropic's form: it sends
+// anthropic-version); Codex's model list with its client_version query.
+describe('start-up probes', () => {
+  const ant = { 'x-api-key': GW_KEY, 'anthropic-version': '2023-06-01' };
+  it('HEAD and GET /api/hello answer 200 without a key', async () => {
+    for (const m of ['HEAD', 'GET']) {
+      const r = await request(m, `${gw.url}/api/hello`);
+      assert.equal(r.status, 200, `${m} ${r.text}`);
+    }
+  });
+  it('the model list and one model in Anthropic\'s form for an Anthropic client', async () => {
+    const list = await request('GET', `${gw.url}/v1/models?beta=true`, { headers: ant });
+    assert.equal(list.status, 200, list.text);
+    assert.equal(list.json.has_more, false);
+    const one = list.json.data.find((x) => x.id === 'claude-sonnet-4-5');
+    assert.deepEqual(Object.keys(one), ['type', 'id', 'display_name', 'created_at']);
+    assert.equal(list.json.first_id, list.json.data[0].id);
+    const got = await request('GET', `${gw.url}/v1/models/claude-sonnet-4-5?beta=true`, { headers: ant });
+    assert.equal(got.status, 200, got.text);
+    assert.equal(got.json.type, 'model');
+    const none = await request('GET', `${gw.url}/v1/models/no-such-model?beta=true`, { headers: ant });
+    assert.equal(none.status, 404);
+    assert.equal(none.json.type, 'error');
+    assert.equal(none.json.error.type, 'not_found_error');
+  });
+  it('the OpenAI model list with Codex\'s query', async () => {
+    const r = await request('GET', `${gw.url}/v1/models?client_version=0.171.0`, { headers: { Authorization: `Bearer ${GW_KEY}` } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.object, 'list');
+    assert.ok(r.json.data.some((x) => x.id === 'gpt-4o'));
+  });
+});
+
 // ---------------------------------------------------------------- Claude Code
 
 async function claude(model, auth, name) {
@@ -149,6 +195,7 @@ async function claude(model, auth, name) {
   const content = `hi from claude on ${model}\n`;
   mock.configure({ toolCall: { name: 'Write', arguments: { file_path: file, content } } });
   const from = mock.requests().length;
+  const logFrom = gw.errorLog().length;
   const env = { ...baseEnv(home), ANTHROPIC_BASE_URL: gw.url, [auth]: GW_KEY,
     ANTHROPIC_SMALL_FAST_MODEL: model, ANTHROPIC_DEFAULT_HAIKU_MODEL: model };
   const r = await runCli(CLAUDE, ['-p', 'Create hello.txt with a greeting.', '--model', model,
@@ -160,6 +207,7 @@ async function claude(model, auth, name) {
   assert.equal(out.is_error, false, diag);
   assert.match(out.result, /^Tool said: /, diag);
   assert.equal(fs.readFileSync(file, 'utf8'), content);
+  assertNothingRefused(logFrom);
   return { from, out };
 }
 
@@ -230,6 +278,7 @@ async function codex(model, toolCall, name, { freeform = false } = {}) {
   fs.writeFileSync(path.join(codexHome, 'config.toml'), codexConfig(model, catalog));
   mock.configure({ toolCall });
   const from = mock.requests().length;
+  const logFrom = gw.errorLog().length;
   const env = { ...baseEnv(home), CODEX_HOME: codexHome, LLMGATE_API_KEY: GW_KEY };
   const r = await runCli(CODEX, ['exec', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox',
     '--color', 'never', 'Create hello.txt with a greeting.'], { cwd: work, env });
@@ -237,6 +286,7 @@ async function codex(model, toolCall, name, { freeform = false } = {}) {
   const diag = `exit ${r.code} ${r.signal || ''}${r.timedOut ? ' (timed out)' : ''}\n${r.stdout.slice(-1500)}\n${r.stderr.slice(-2500)}`;
   assert.equal(r.code, 0, diag);
   assert.match(r.stdout, /Tool said: /, diag);
+  assertNothingRefused(logFrom);
   return { from, work, diag };
 }
 
