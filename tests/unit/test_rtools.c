@@ -107,25 +107,25 @@ static const char KINDS[] = "{\"apply_patch\":{\"type\":\"custom\",\"name\":\"ap
 
 static void test_items(void)
 {
-	cJSON *kinds = cJSON_Parse(KINDS);
-	cJSON *it = rtools_item(kinds, "fc_1", "c1", "apply_patch", "{\"input\":\"*** Begin\"}", "completed");
-	char *s = print(it);
-	is_str(s, "{\"type\":\"custom_tool_call\",\"id\":\"fc_1\",\"call_id\":\"c1\",\"name\":\"apply_patch\",\"input\":"
-	       "\"*** Begin\",\"status\":\"completed\"}", "a custom tool's call");
-	free(s);
-	cJSON_Delete(it);
-	it = rtools_item(kinds, "fc_2", "c2", "local_shell", "{\"action\":{\"type\":\"exec\",\"command\":[\"ls\"]}}", "completed");
-	s = print(it);
-	is_str(s, "{\"type\":\"local_shell_call\",\"id\":\"fc_2\",\"call_id\":\"c2\",\"status\":\"completed\",\"action\":"
-	       "{\"type\":\"exec\",\"command\":[\"ls\"]}}", "a local_shell call");
-	free(s);
-	cJSON_Delete(it);
-	it = rtools_item(kinds, "fc_3", "c3", "agents__spawn", "{}", "completed");
-	s = print(it);
-	is_str(s, "{\"type\":\"function_call\",\"id\":\"fc_3\",\"call_id\":\"c3\",\"name\":\"spawn\",\"arguments\":\"{}\","
-	       "\"status\":\"completed\",\"namespace\":\"agents\"}", "a namespaced function's call");
-	free(s);
-	cJSON_Delete(it);
+	static const char *const cases[][4] = {   /* chat name, arguments, the item, what */
+		{ "apply_patch", "{\"input\":\"*** Begin\"}",
+		  "{\"type\":\"custom_tool_call\",\"id\":\"fc_1\",\"call_id\":\"c1\",\"name\":\"apply_patch\",\"input\":"
+		  "\"*** Begin\",\"status\":\"completed\"}", "a custom tool's call" },
+		{ "local_shell", "{\"action\":{\"type\":\"exec\",\"command\":[\"ls\"]}}",
+		  "{\"type\":\"local_shell_call\",\"id\":\"fc_1\",\"call_id\":\"c1\",\"status\":\"completed\",\"action\":"
+		  "{\"type\":\"exec\",\"command\":[\"ls\"]}}", "a local_shell call" },
+		{ "agents__spawn", "{}",
+		  "{\"type\":\"function_call\",\"id\":\"fc_1\",\"call_id\":\"c1\",\"name\":\"spawn\",\"arguments\":\"{}\","
+		  "\"status\":\"completed\",\"namespace\":\"agents\"}", "a namespaced function's call" },
+	};
+	cJSON *kinds = cJSON_Parse(KINDS), *it;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		it = rtools_item(kinds, "fc_1", "c1", cases[i][0], cases[i][1], "completed");
+		char *s = print(it);
+		ok(s && !strcmp(s, cases[i][2]), "%s: %s", cases[i][3], s ? s : "(null)");
+		free(s);
+		cJSON_Delete(it);
+	}
 	it = rtools_item(NULL, "fc_4", "c4", "apply_patch", "not json", "completed");
 	is_str(cJSON_GetObjectItem(it, "type")->valuestring, "function_call", "without kinds: a function call");
 	cJSON_Delete(it);
