@@ -8,7 +8,8 @@
 // completions); Codex CLI (`codex exec`, wire_api = "responses") on an
 // OpenAI model (the Responses API passed through natively) and on
 // deepseek-chat (translated, its custom and namespaced tools mapped). Every
-// upstream call's usage record equals what the mock reported. HOME and
+// upstream call's usage record equals what the mock reported, and nothing
+// a CLI sent was refused; the start-up probes they make are answered. HOME and
 // CODEX_HOME are temporary, telemetry and update checks off, every run
 // bounded by a timeout (its process group killed on expiry). Skipped only
 // when a CLI's binary is missing.
@@ -49,7 +50,7 @@ before(async () => {
 
 after(async () => {
   try {
-    if (gw) assertNoSecrets([gw.errorLog(), ...outputs], [...Object.values(KEYS)], 'log or CLI output');
+    if (gw) assertNoSecrets([gw.errorLog(), ...outputs], [...Object.values(KEYS), GW_KEY], 'log or CLI output');
   } finally {
     if (gw) await gw.stop();
     if (mock) await mock.close();
