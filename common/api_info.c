@@ -142,12 +142,12 @@ static void models_send(struct http_req *r, const cJSON *m, int one)
 
 /* GET models[/{model}] (call->path): the list, compat names first when
  * compat, or the one model; in Anthropic's form (and its errors) for a
- * client that sent anthropic-version. */
+ * client that sent anthropic-version (r->anthropic_errors, set by the
+ * routes table's dispatch). */
 static void models_answer(const struct api_call *call, int compat)
 {
 	struct http_req *r = call->r;
 	struct runtime *snap = call->snap;
-	r->anthropic_errors = !compat && http_header(r, "anthropic-version") != NULL;
 	const char *which = call->path[6] == '/' ? call->path + 7 : NULL;
 	cJSON *root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "object", "list");

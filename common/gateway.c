@@ -556,7 +556,10 @@ void gateway_handle(struct worker *w, struct http_req *r)
 		oai_error(r, 404, "invalid_request_error", "unknown_url", NULL, NULL,
 			  "Unknown request URL: %s %.200s. Please check the URL for typos.", r->method, r->path);
 	} else {
-		r->anthropic_errors = e->anthropic_errors;
+		/* the model list serves both dialects: an Anthropic client (it
+		 * sends anthropic-version) gets Anthropic's shapes, refusals too */
+		r->anthropic_errors = e->anthropic_errors ||
+				      (e->handle == api_info_models && http_header(r, "anthropic-version"));
 		r->passthrough = e->match == MATCH_PASSTHROUGH;
 		if (e->methods[0] && !method_allowed(e, r->method)) {
 			method_not_allowed(r, e->allow);

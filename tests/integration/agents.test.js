@@ -179,6 +179,9 @@ describe('start-up probes', () => {
     assert.equal(none.status, 404);
     assert.equal(none.json.type, 'error');
     assert.equal(none.json.error.type, 'not_found_error');
+    const bad = await request('GET', `${gw.url}/v1/models?beta=true`, { headers: { ...ant, 'x-api-key': 'gk-wrong-0123456789' } });
+    assert.equal(bad.status, 401);
+    assert.equal(bad.json.type, 'error', 'a refused key in Anthropic\'s shape too');
   });
   it('the OpenAI model list with Codex\'s query', async () => {
     const r = await request('GET', `${gw.url}/v1/models?client_version=0.171.0`, { headers: { Authorization: `Bearer ${GW_KEY}` } });
