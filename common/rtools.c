@@ -3,6 +3,7 @@
 #include "autoconf.h"
 #include "rtools.h"
 #include "buf.h"
+#include "sha256.h"
 #include "xmalloc.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,24 @@
 
 #define GET(o, k) cJSON_GetObjectItemCaseSensitive((o), (k))
 #define NS_SEP "__"
+#define NAME_MAX_CHAT 64   /* what OpenAI's and Anthropic's tool names may hold */
+
+/* The chat name of tool name in namespace ns (or NULL) into out[256]:
+ * "<ns>__<name>", or when that is longer than NAME_MAX_CHAT its first 55
+ * characters, "_" and 8 hex digits of its SHA-256 (the same every time, so
+ * a call item in a later input maps to the same name). */
+static void chat_name(const char *ns, const char *name, char out[256])
+{
+	char whole[512];
+	snprintf(whole, sizeof(whole), "%s%s%s", ns ? ns : "", ns ? NS_SEP : "", name);
+	if (strlen(whole) <= NAME_MAX_CHAT || !ns) {
+		snprintf(out, 256, "%s", whole);
+		return;
+	}
+	char hex[SHA256_HEX_LEN];
+	sha256_hex(whole, strlen(whole), hex);
+	snprintf(out, 256, "%.55s_%.8s", whole, hex);
+}
 
 /* ------------------------------------------------ tools */
 
@@ -100,10 +119,11 @@ static int one_tool(const cJSON *t, const char *ns, const char *where, cJSON *ar
 		return -1;
 	}
 	char chat[256];
-	if (snprintf(chat, sizeof(chat), "%s%s%s", ns ? ns : "", ns ? NS_SEP : "", name->valuestring) >= (int)sizeof(chat)) {
+	if (strlen(name->valuestring) >= sizeof(chat)) {
 		snprintf(err, errlen, "%s: the tool's name is too long", where);
 		return -1;
 	}
+	chat_name(ns, name->valuestring, chat);
 	if (!strcmp(type, "custom")) {
 		add_custom(arr, chat, t);
 		add_kind(kinds, chat, "custom", name->valuestring, ns);
@@ -217,8 +237,7 @@ cJSON *rtools_call_to_oai(const cJSON *it, const char **call_id, char *err, size
 			snprintf(err, errlen, "a %s needs string 'call_id', 'name' and '%s'", type, custom ? "input" : "arguments");
 			return NULL;
 		}
-		int named = cJSON_IsString(ns) && ns->valuestring[0];
-		snprintf(chat, sizeof(chat), "%s%s%s", named ? ns->valuestring : "", named ? NS_SEP : "", name->valuestring);
+		chat_name(cJSON_IsString(ns) && ns->valuestring[0] ? ns->valuestring : NULL, name->valuestring, chat);
 		if (custom) {
 			cJSON *a = cJSON_CreateObject();
 			cJSON_AddStringToObject(a, "input", payload->valuestring);

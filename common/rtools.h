@@ -3,7 +3,8 @@
  * (free-form) tools as a function with one string parameter "input"; the
  * local_shell tool as a function "local_shell" with one parameter "action"
  * (the documented exec action); the function and custom tools of a
- * namespace as functions named "<namespace>__<name>". The calls come back
+ * namespace as functions named "<namespace>__<name>" (over 64 characters:
+ * its first 55, "_" and 8 hex digits of its SHA-256). The calls come back
  * as the items of their own kind (function_call with its namespace,
  * custom_tool_call, local_shell_call), and those items in a request's input
  * go upstream as the chat tool calls they stand for. Built-in tools the

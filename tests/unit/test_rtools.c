@@ -69,6 +69,37 @@ static void test_tools(void)
 	}
 }
 
+/* A namespaced name over 64 characters: shortened the same way for the
+ * tool and for a call item, and mapped back. */
+static void test_long_names(void)
+{
+	char err[256] = "";
+	const char *ns = "mcp_server_with_a_rather_long_name", *name = "and_a_tool_whose_name_is_long_too";
+	char spec[512];
+	snprintf(spec, sizeof(spec), "[{\"type\":\"namespace\",\"name\":\"%s\",\"tools\":[{\"type\":\"function\","
+		 "\"name\":\"%s\"}]}]", ns, name);
+	cJSON *tools = cJSON_Parse(spec), *out = cJSON_CreateArray(), *kinds = NULL;
+	is_int(rtools_to_oai(tools, out, &kinds, err, sizeof(err)), 0, "a long namespaced name is taken");
+	const char *chat = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(out, 0), "function"), "name")->valuestring;
+	is_int((long)strlen(chat), 64, "its chat name is 64 characters");
+	ok(!strncmp(chat, "mcp_server_with_a_rather_long_name__and_a_tool_whose_na_", 56), "a prefix of the whole: %s", chat);
+	const char *back, *bns;
+	rtools_kind_of(kinds, chat, &back, &bns);
+	ok(!strcmp(back, name) && bns && !strcmp(bns, ns), "and maps back to its name and namespace");
+	snprintf(spec, sizeof(spec), "{\"type\":\"function_call\",\"call_id\":\"c\",\"name\":\"%s\",\"namespace\":"
+		 "\"%s\",\"arguments\":\"{}\"}", name, ns);
+	cJSON *it = cJSON_Parse(spec);
+	const char *id;
+	cJSON *tc = rtools_call_to_oai(it, &id, err, sizeof(err));
+	is_str(tc ? cJSON_GetObjectItem(cJSON_GetObjectItem(tc, "function"), "name")->valuestring : NULL, chat,
+	       "a call item of it gets the same chat name");
+	cJSON_Delete(tc);
+	cJSON_Delete(it);
+	cJSON_Delete(kinds);
+	cJSON_Delete(out);
+	cJSON_Delete(tools);
+}
+
 static void test_calls(void)
 {
 	static const char *const cases[][2] = {
@@ -191,6 +222,7 @@ static void test_through_responses(void)
 int main(void)
 {
 	test_tools();
+	test_long_names();
 	test_calls();
 	test_items();
 	test_through_responses();
