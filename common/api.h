@@ -48,6 +48,9 @@ long api_messages_estimate(const cJSON *req);
 void api_proxy_handle(const struct api_call *call);        /* POST /v1/embeddings, /v1/images/generations */
 void api_passthrough_handle(const struct api_call *call);  /* /api/{provider}/{rest} */
 void api_info_health(const struct api_call *call);         /* GET /health */
+/* GET / HEAD .../api/hello: the connectivity probe Claude Code makes as it
+ * starts, answered 200 with a small JSON body; no key needed. */
+void api_info_hello(const struct api_call *call);
 void api_info_models(const struct api_call *call);         /* GET /v1/models[/{model}] */
 void api_info_compat_models(const struct api_call *call);  /* GET /api/compat/models[/{model}]: also "provider/model" ids */
 
@@ -67,7 +70,9 @@ struct api_responses_keep {
 	void (*fn)(void *ctx, const char *response_json);
 	void *ctx;
 };
-void api_chat_run_responses(const struct api_call *call, cJSON *req, const struct api_responses_keep *keep);
+/* kinds: the tools' kinds of the request (responses_request_to_oai), or NULL. */
+void api_chat_run_responses(const struct api_call *call, cJSON *req, const cJSON *kinds,
+			    const struct api_responses_keep *keep);
 
 /* The same for a Gemini client (api_gemini.c): req the internal form of
  * its request; to a Gemini upstream the client's own body goes as it is

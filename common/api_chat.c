@@ -37,6 +37,7 @@ struct chat_front {
 	struct api_anthropic_hdrs ah;  /* Anthropic to Anthropic: the client's headers */
 	const char *hdrs[3];
 	const struct api_responses_keep *keep;  /* a Responses answer to keep, or NULL */
+	const cJSON *kinds;        /* a Responses request's tool kinds (rtools.h), or NULL */
 	int kept;
 	const struct api_gemini_opts *g;  /* a Gemini client's request and wishes, or NULL */
 	struct gemini_in_stream *gs;      /* its stream encoder (a streamed request) */
@@ -441,7 +442,7 @@ static void chat_answer(struct relay *x)
 			out = gemini_error_json(502, "the upstream answer could not be translated");
 	} else if (f->responses) {
 		char e2[128];
-		out = responses_from_oai_answer(oai, strlen(oai), x->requested, e2, sizeof(e2));
+		out = responses_from_oai_answer(oai, strlen(oai), x->requested, f->kinds, e2, sizeof(e2));
 		if (out && f->keep)
 			f->keep->fn(f->keep->ctx, out);
 		if (!out)
@@ -575,7 +576,7 @@ static int chat_conversation(struct relay *x, struct chat_front *f)
 }
 
 static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum dialect client, int responses,
-		     const struct api_responses_keep *keep, const struct api_gemini_opts *g)
+		     const cJSON *kinds, const struct api_responses_keep *keep, const struct api_gemini_opts *g)
 {
 	struct http_req *r = call->r;
 	const struct config *c = &call->snap->cfg;
@@ -600,7 +601,8 @@ static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum 
 	relay_init(x, &chat_ops, call->w, call->snap, r, call->who, call->req_id, client,
 		   client == DIALECT_ANTHROPIC ? "messages" : client == DIALECT_GEMINI ? "generate_content"
 		   : responses ? "responses" : "chat", pool_now_ms(), 1);
-	*f = (struct chat_front){ .req = req, .areq = areq, .responses = responses, .keep = keep, .g = g };
+	*f = (struct chat_front){ .req = req, .areq = areq, .responses = responses, .keep = keep, .kinds = kinds,
+				  .g = g };
 	f->cache = c->cache_enabled && client == DIALECT_OPENAI && !responses ?
 		__atomic_load_n(&call->w->gw->cache, __ATOMIC_ACQUIRE) : NULL;
 	x->front = f;
@@ -608,7 +610,7 @@ static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum 
 		goto out;
 	if (responses && x->client_stream) {
 		f->rs = &mem->rs;
-		responses_stream_init(f->rs, x->requested);
+		responses_stream_init(f->rs, x->requested, kinds);
 	}
 	if (g) {   /* its own allocation: the other clients need none */
 		f->gs = xmalloc(sizeof(*f->gs));
@@ -650,17 +652,18 @@ out:
 
 void api_chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum dialect client)
 {
-	chat_run(call, req, areq, client, 0, NULL, NULL);
+	chat_run(call, req, areq, client, 0, NULL, NULL, NULL);
 }
 
 void api_chat_run_gemini(const struct api_call *call, cJSON *req, const struct api_gemini_opts *g)
 {
-	chat_run(call, req, NULL, DIALECT_GEMINI, 0, NULL, g);
+	chat_run(call, req, NULL, DIALECT_GEMINI, 0, NULL, NULL, g);
 }
 
-void api_chat_run_responses(const struct api_call *call, cJSON *req, const struct api_responses_keep *keep)
+void api_chat_run_responses(const struct api_call *call, cJSON *req, const cJSON *kinds,
+			    const struct api_responses_keep *keep)
 {
-	chat_run(call, req, NULL, DIALECT_OPENAI, 1, keep, NULL);
+	chat_run(call, req, NULL, DIALECT_OPENAI, 1, kinds, keep, NULL);
 }
 
 /* POST /v1/chat/completions */

@@ -27,6 +27,9 @@ struct provider_conf {
 	size_t nprefixes;
 	enum dialect dialect;
 	int builtin;
+	int responses_native;  /* responses = native: POST /v1/responses goes to the
+				* upstream's own /responses as sent (default: the
+				* built-in openai provider only); 0: translated */
 };
 
 struct target {

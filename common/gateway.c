@@ -517,6 +517,7 @@ static const struct route_entry {
 	{ MATCH_COMPAT_TREE, "models", { "GET" }, "GET", 0, 1, api_info_compat_models },
 	{ MATCH_PASSTHROUGH, NULL, { NULL }, NULL, 0, 1, api_passthrough_handle },
 	{ MATCH_SUFFIX, "/health", { "GET", "HEAD" }, "GET", 0, 0, api_info_health },
+	{ MATCH_SUFFIX, "/api/hello", { "GET", "HEAD" }, "GET", 1, 0, api_info_hello },
 	{ MATCH_EXACT, "chat/completions", { "POST" }, "POST", 0, 1, api_chat_handle },
 	{ MATCH_EXACT, "messages", { "POST" }, "POST", 1, 1, api_messages_handle },
 	{ MATCH_EXACT, "messages/count_tokens", { "POST" }, "POST", 1, 1, api_messages_count_tokens },
@@ -592,7 +593,10 @@ void gateway_handle(struct worker *w, struct http_req *r)
 		oai_error(r, 404, "invalid_request_error", "unknown_url", NULL, NULL,
 			  "Unknown request URL: %s %.200s. Please check the URL for typos.", r->method, r->path);
 	} else {
-		r->anthropic_errors = e->errors == ERRORS_ANTHROPIC;
+		/* the model list serves both dialects: an Anthropic client (it
+		 * sends anthropic-version) gets Anthropic's shapes, refusals too */
+		r->anthropic_errors = e->errors == ERRORS_ANTHROPIC ||
+				      (e->handle == api_info_models && http_header(r, "anthropic-version"));
 		r->gemini_errors = e->errors == ERRORS_GEMINI;
 		r->passthrough = e->match == MATCH_PASSTHROUGH;
 		if (e->methods[0] && !method_allowed(e, r->method)) {
