@@ -200,6 +200,9 @@ static const struct route routes[] = {
 	{ "POST", "kb/stores/*/documents", R_RAW, admin_kb_document_post },
 	{ "POST", "kb/stores/*/remove", R_BODY, admin_kb_remove },
 	{ "POST", "kb/stores/*/reindex", 0, admin_kb_reindex },
+	{ "GET", "conversations", 0, admin_convo_get },
+	{ "GET", "conversations/*", 0, admin_convo_key_get },
+	{ "POST", "conversations/*/delete", R_BODY, admin_convo_delete },
 };
 
 static int id_char(char c)

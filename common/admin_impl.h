@@ -136,4 +136,7 @@ void admin_kb_document_post(struct admin_ctx *x);   /* reads its own body (R_RAW
 void admin_kb_remove(struct admin_ctx *x);
 void admin_kb_reindex(struct admin_ctx *x);
 void admin_usage_get_csv(struct admin_ctx *x);
+void admin_convo_get(struct admin_ctx *x);         /* admin_convo.c */
+void admin_convo_key_get(struct admin_ctx *x);
+void admin_convo_delete(struct admin_ctx *x);
 #endif

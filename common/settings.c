@@ -57,6 +57,12 @@ const struct settings_def settings_table[] = {
 	N("settle", "archive", NULL, SETTINGS_BOOL, 0, 1, 0, settle_archive),
 	N("settle", "spool_max_bytes", NULL, SETTINGS_LLONG, 4096, 1LL << 50, 256LL << 20, spool_max_bytes),
 	N("settle", "spool_warn_percent", NULL, SETTINGS_INT, 1, 100, 80, spool_warn_percent),
+	N("conversations", "max_per_key", "conversations.max_per_key", SETTINGS_INT, 0, 1000000, 50, conv_max_per_key),
+	N("conversations", "retention_days", "conversations.retention_days", SETTINGS_LONG, 1, 3650, 30, conv_retention_days),
+	N("conversations", "history_chars", "conversations.history_chars", SETTINGS_LONG, 256, 10000000, 24000,
+	  conv_history_chars),
+	N("drawing", "enabled", "drawing.enabled", SETTINGS_BOOL, 0, 1, 0, drawing_enabled),
+	{ "drawing", "model", "drawing.model", SETTINGS_STR, 0, 256, 0, "", F(drawing_model) },
 	{ "rag", "model", "rag.model", SETTINGS_STR, 0, 0, 0, "", F(rag_model) },
 	N("rag", "chunk_size", "rag.chunk_size", SETTINGS_INT, 100, 8000, 600, rag_chunk_size),
 	N("rag", "chunk_overlap", "rag.chunk_overlap", SETTINGS_INT, 0, 2000, 80, rag_chunk_overlap),
@@ -65,9 +71,6 @@ const struct settings_def settings_table[] = {
 	{ "rag", "stores", "rag.stores", SETTINGS_STR, 0, 0, 0, "", F(rag_stores) },
 	{ "rag", "models", "rag.models", SETTINGS_STR, 0, 0, 0, "", F(rag_models) },
 	N("rag", "max_file_bytes", NULL, SETTINGS_SIZE, 1024, 1LL << 30, 4LL << 20, rag_max_file_bytes),
-	/* only in state.db, for the programs that use them */
-	{ NULL, "max_per_key", "conversations.max_per_key", SETTINGS_INT, 0, 1000000, 0, NULL, SETTINGS_NO_FIELD },
-	{ NULL, "enabled", "drawing.enabled", SETTINGS_BOOL, 0, 1, 0, NULL, SETTINGS_NO_FIELD },
 };
 
 const size_t settings_count = sizeof(settings_table) / sizeof(settings_table[0]);
