@@ -85,26 +85,6 @@ static void e_unsendable(struct relay *x, const struct route_target *t, const ch
 	relay_record(x, 400);
 }
 
-static int e_on_head(void *user, int status, const char *ctype, long retry_after)
-{
-	(void)ctype;
-	(void)retry_after;
-	relay_head(user, status);
-	return 0;
-}
-
-static int e_no_event(const struct sse_event *ev, void *user)
-{
-	(void)ev;
-	(void)user;
-	return -1;
-}
-
-static int e_on_data(void *user, const char *p, size_t n)
-{
-	return relay_data(user, p, n, "application/json", e_no_event);
-}
-
 /* A 2xx that holds no vectors is no answer: the next key is tried. */
 static int e_check(struct relay *x)
 {
@@ -141,7 +121,8 @@ static void e_fail(struct relay *x, enum fail_kind fail, int attempts, const cha
 }
 
 static const struct relay_ops embed_ops = {
-	.prepare = e_prepare, .unsendable = e_unsendable, .on_head = e_on_head, .on_data = e_on_data,
+	.prepare = e_prepare, .unsendable = e_unsendable,
+	.on_head = relay_buffered_head, .on_data = relay_buffered_data,
 	.check = e_check, .answer = e_answer, .fail = e_fail,
 };
 

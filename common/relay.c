@@ -355,6 +355,19 @@ int relay_data(struct relay *x, const char *p, size_t n, const char *ctype, sse_
 	return http_flush(x->r) == 0 ? 0 : -1;
 }
 
+int relay_buffered_head(void *user, int status, const char *ctype, long retry_after)
+{
+	(void)ctype;
+	(void)retry_after;
+	relay_head(user, status);
+	return 0;
+}
+
+int relay_buffered_data(void *user, const char *p, size_t n)
+{
+	return relay_data(user, p, n, "application/json", NULL);   /* buffered: no event is ever parsed */
+}
+
 int relay_fail_status(enum fail_kind fail)
 {
 	return fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED ? 429 :
