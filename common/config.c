@@ -467,6 +467,11 @@ static void apply_env(struct config *c)
 		log_add_secret(is);
 		set_str(&c->settle_secret, is);
 	}
+	const char *du = getenv("DATABASE_URL");
+	if (du && *du) {
+		log_add_secret(du);
+		set_str(&c->settle_database, du);
+	}
 	const char *sd = getenv("LLMGATE_STATE_DIR");
 	if (sd && *sd)
 		set_str(&c->state_dir, sd);
@@ -591,6 +596,7 @@ void config_free(struct config *c)
 	free(c->settle_backend_url);
 	free(c->settle_backend_path);
 	free(c->settle_secret);
+	free(c->settle_database);
 	free(c->system_prompt);
 	memset(c, 0, sizeof(*c));
 }

@@ -107,6 +107,7 @@ struct config {
 	char *settle_backend_url;
 	char *settle_backend_path;
 	char *settle_secret;
+	char *settle_database;     /* [settle] database, DATABASE_URL: libpq connection string */
 	int settle_batch;
 	int settle_retries;
 	int settle_archive;        /* keep settled segments in spool/archive/ */

@@ -52,6 +52,7 @@ const struct settings_def settings_table[] = {
 	S("settle", "backend_url", SETTINGS_URL, 0, 0, "", settle_backend_url),
 	S("settle", "backend_path", SETTINGS_PATH, 0, 0, "/internal/usage", settle_backend_path),
 	S("settle", "secret", SETTINGS_SECRET, 0, 0, "", settle_secret),
+	S("settle", "database", SETTINGS_SECRET, 0, 0, "", settle_database),
 	N("settle", "batch", NULL, SETTINGS_INT, 1, 10000, 100, settle_batch),
 	N("settle", "retries", NULL, SETTINGS_INT, 0, 100, 3, settle_retries),
 	N("settle", "archive", NULL, SETTINGS_BOOL, 0, 1, 0, settle_archive),
