@@ -467,6 +467,11 @@ static void apply_env(struct config *c)
 		log_add_secret(is);
 		set_str(&c->settle_secret, is);
 	}
+	const char *ru = getenv("REDIS_URL");
+	if (ru && *ru) {
+		log_add_secret(ru);
+		set_str(&c->shared_redis, ru);
+	}
 	const char *du = getenv("DATABASE_URL");
 	if (du && *du) {
 		log_add_secret(du);
@@ -597,6 +602,7 @@ void config_free(struct config *c)
 	free(c->settle_backend_path);
 	free(c->settle_secret);
 	free(c->settle_database);
+	free(c->shared_redis);
 	free(c->system_prompt);
 	memset(c, 0, sizeof(*c));
 }

@@ -108,4 +108,48 @@ async function startPostgres({ password = 'llmgate-test-pw' } = {}) {
   return pg;
 }
 
-module.exports = { startPostgres, freePort, asUser };
+// A private redis-server on an ephemeral port, nothing saved to disk.
+async function startRedis({ password = '' } = {}) {
+  let bin = null;
+  for (const b of ['/usr/bin/redis-server', '/usr/local/bin/redis-server']) if (fs.existsSync(b)) bin = b;
+  if (!bin) return { skip: 'redis-server is not installed (apt-get install redis-server)' };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmgate-redis-'));
+  const port = await freePort();
+  const auth = password ? `:${encodeURIComponent(password)}@` : '';
+  const r = {
+    dir, port, proc: null,
+    url: `redis://${auth}127.0.0.1:${port}/0`,
+    async start() {
+      const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'];
+      if (password) args.push('--requirepass', password);
+      this.proc = spawn(bin, args, { stdio: ['ignore', 'ignore', 'ignore'] });
+      for (let i = 0; i < WAIT_MS / 50; i++) {
+        try { if (this.cli('PING')[0] === 'PONG') return; } catch { /* not yet */ }
+        await sleep(50);
+      }
+      throw new Error('redis-server did not start');
+    },
+    async stop() {
+      if (!this.proc) return;
+      const p = this.proc;
+      this.proc = null;
+      const done = new Promise((res) => p.once('exit', res));
+      p.kill('SIGKILL');
+      await Promise.race([done, sleep(WAIT_MS)]);
+    },
+    // redis-cli: the reply's lines
+    cli(...args) {
+      const a = ['-h', '127.0.0.1', '-p', String(port), '--no-auth-warning'];
+      if (password) a.push('-a', password);
+      return execFileSync('redis-cli', [...a, ...args], { encoding: 'utf8' }).split('\n').filter((l) => l !== '');
+    },
+    async destroy() {
+      await this.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await r.start();
+  return r;
+}
+
+module.exports = { startPostgres, startRedis, freePort, asUser };
