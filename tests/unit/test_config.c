@@ -101,12 +101,25 @@ static void test_schema(void)
 		} else if (!is_text_type(d->type)) {
 			snprintf(v, sizeof(v), "%lld", d->min);
 			ok(load_one(d, v, &got, err, sizeof(err)) == 0 && got == d->min, "[%s] %s = %s (least)", d->section, d->key, v);
-			snprintf(v, sizeof(v), "%lld", d->max);
-			ok(load_one(d, v, &got, err, sizeof(err)) == 0 && got == d->max, "[%s] %s = %s (most)", d->section, d->key, v);
+			/* the most this machine's field holds: [cache] max_bytes is a
+			 * size_t, 4 GiB - 1 on a 32-bit machine, never below the least */
+			long long most = settings_max(d);
+			ok(most >= d->min && most >= d->def && most <= d->max, "[%s] %s: %lld to %lld here, default %lld",
+			   d->section, d->key, d->min, most, d->def);
+			snprintf(v, sizeof(v), "%lld", d->def);
+			ok(load_one(d, v, &got, err, sizeof(err)) == 0 && got == d->def, "[%s] %s = %s (default, written)",
+			   d->section, d->key, v);
+			snprintf(v, sizeof(v), "%lld", most);
+			ok(load_one(d, v, &got, err, sizeof(err)) == 0 && got == most, "[%s] %s = %s (most)", d->section, d->key, v);
+			if (most < d->max) {
+				snprintf(v, sizeof(v), "%lld", d->max);
+				ok(load_one(d, v, NULL, err, sizeof(err)) == -1 && strstr(err, d->key),
+				   "[%s] %s = %s is more than this machine holds: %s", d->section, d->key, v, err);
+			}
 			snprintf(v, sizeof(v), "%lld", d->min - 1);
 			ok(load_one(d, v, NULL, err, sizeof(err)) == -1 && strstr(err, d->key) && strstr(err, "line 2"),
 			   "[%s] %s = %s refused: %s", d->section, d->key, v, err);
-			snprintf(v, sizeof(v), "%lld", d->max + 1);
+			snprintf(v, sizeof(v), "%lld", most + 1);
 			ok(load_one(d, v, NULL, err, sizeof(err)) == -1 && strstr(err, d->key), "[%s] %s = %s refused", d->section,
 			   d->key, v);
 		}
