@@ -371,6 +371,7 @@ function keysTool(gw, args, { env = {}, timeoutMs = 10000, input } = {}) {
 }
 
 module.exports = {
+  routerCommand,
   startMock,
   startGateway,
   mockEnv,
