@@ -4,10 +4,10 @@
 #   scripts/cross.sh ARCH [--static] [--build-only]
 #     ARCH: armhf (ARMv7, 32-bit), arm64, mipsel (32-bit little-endian MIPS)
 #     --static      link every library that Debian ships as an archive (.a)
-#                   statically (the ones it does not, cJSON and libfcgi,
-#                   stay shared)
+#                   statically (--enable-static-libs: mbed TLS, libfcgi,
+#                   GDBM, libxcrypt; cJSON and libcurl stay shared)
 #     --build-only  build, do not run the unit tests
-# Builds in _build-ARCH (_build-ARCH-static). Needs scripts/deps.sh --cross
+# Builds in _build-ARCH (_build-ARCH-static), for size (--enable-small). Needs scripts/deps.sh --cross
 # (the cross compilers, qemu-user, the :ARCH libraries). Where Debian's
 # :ARCH packages cannot be installed beside the machine's own (mipsel on
 # Debian 12: its security archive has no mipsel, so versions part), the same
@@ -79,7 +79,7 @@ multiarch_ok() {
 build=$top/_build-$arch
 [ $static = yes ] && build=$build-static
 mkdir -p "$build"
-cfg="--host=$triplet"
+cfg="--host=$triplet --enable-small"
 [ $static = yes ] && cfg="$cfg --enable-static-libs"
 qemu_prefix=/
 if multiarch_ok; then

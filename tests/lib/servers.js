@@ -107,8 +107,15 @@ include "${p.dir}/site.conf"
 `;
 }
 
+// LLMGATE_SERVER_CGROUP (a cgroup folder, tests/bench/smallmem.js): every
+// process of the stack starts inside it, so that it is measured and capped.
 function spawnLogged(p, cmd, args, env) {
   const fd = fs.openSync(path.join(p.dir, 'error.log'), 'a', 0o600);
+  const cg = process.env.LLMGATE_SERVER_CGROUP;
+  if (cg) {
+    args = ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cg, cmd, ...args];
+    cmd = 'sh';
+  }
   try {
     const child = spawn(cmd, args, { cwd: p.dir, env, stdio: ['ignore', fd, fd], detached: true });
     child.on('error', () => {});

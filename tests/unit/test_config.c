@@ -178,6 +178,29 @@ static void test_example_conf(void)
 	}
 }
 
+/* conf/llmgate-small.conf (the small-device example) loads, with its
+ * bounds: 4 threads, 1 MB cache, 4 MB spool. */
+static void test_small_conf(void)
+{
+	const char *src = getenv("LLMGATE_SRCDIR");
+	char file[512], err[512];
+	struct config c;
+	snprintf(file, sizeof(file), "%s/conf/llmgate-small.conf", src ? src : ".");
+	if (access(file, R_OK) != 0)
+		snprintf(file, sizeof(file), "../conf/llmgate-small.conf");
+	int r = config_load(&c, file, err, sizeof(err));
+	is_int(r, 0, "conf/llmgate-small.conf loads");
+	if (r != 0) {
+		diag("%s", err);
+		return;
+	}
+	is_int(c.threads, 4, "small: 4 threads");
+	is_int((long long)c.cache_max_bytes, 1048576, "small: a 1 MB cache");
+	is_int(c.spool_max_bytes, 4194304, "small: a 4 MB spool");
+	is_int((long long)c.stream_max_bytes, 8388608, "small: streams cut at 8 MB");
+	config_free(&c);
+}
+
 int main(void)
 {
 	struct config c;
@@ -328,6 +351,7 @@ int main(void)
 
 	test_schema();
 	test_example_conf();
+	test_small_conf();
 
 	char pre[64];
 	config_env_prefix("my-host.v2", pre, sizeof(pre));
