@@ -60,14 +60,18 @@ function makeCgroup() {
 function rss(cg) {
   let total = 0;
   const names = new Set();
+  const each = {};
   for (const pid of fs.readFileSync(path.join(cg.dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
     try {
       const st = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-      total += Number((/VmRSS:\s+(\d+)/.exec(st) || [0, 0])[1]) * 1024;
-      names.add((/Name:\s+(\S+)/.exec(st) || [0, '?'])[1]);
+      const kb = Number((/VmRSS:\s+(\d+)/.exec(st) || [0, 0])[1]);
+      const name = (/Name:\s+(\S+)/.exec(st) || [0, '?'])[1];
+      total += kb * 1024;
+      names.add(name);
+      each[name] = (each[name] || 0) + kb * 1024;
     } catch { /* gone */ }
   }
-  return { total, names: [...names].sort().join(' + ') };
+  return { total, each, names: [...names].sort().join(' + ') };
 }
 
 const mb = (b) => (b / 1048576).toFixed(1) + ' MB';
@@ -113,6 +117,7 @@ async function main() {
     const hits = cg.hits();
     console.log(`memory of the stack (${idle.names}), cgroup cap ${CAP_MB} MB, conf/llmgate-small.conf:`);
     console.log(`  idle:            ${mb(idle.total).padStart(9)} resident (summed), ${mb(idleCg)} in the cgroup`);
+    console.log(`                   ${Object.entries(idle.each).map(([n, b]) => `${n} ${mb(b)}`).join(', ')}`);
     console.log(`  ${String(STREAMS).padStart(2)} streams:      ${mb(peakRss).padStart(9)} resident at most,  ${mb(cg.peak())} cgroup peak; ${done}/${STREAMS} completed, cap hit ${hits} times`);
     if (done !== STREAMS || hits > 0) status = 3;
   } finally {
