@@ -22,26 +22,24 @@
  * build without large files meets on a 64-bit inode */
 #include <dirent.h>
 static int readdir_fails;
+static int failing_now(void)
+{
+	if (readdir_fails)
+		errno = EOVERFLOW;
+	return readdir_fails;
+}
 struct dirent *__real_readdir(DIR *d);
 struct dirent *__wrap_readdir(DIR *d);
 struct dirent *__wrap_readdir(DIR *d)
 {
-	if (readdir_fails) {
-		errno = EOVERFLOW;
-		return NULL;
-	}
-	return __real_readdir(d);
+	return failing_now() ? NULL : __real_readdir(d);
 }
 #ifdef __GLIBC__
 struct dirent64 *__real_readdir64(DIR *d);
 struct dirent64 *__wrap_readdir64(DIR *d);
 struct dirent64 *__wrap_readdir64(DIR *d)
 {
-	if (readdir_fails) {
-		errno = EOVERFLOW;
-		return NULL;
-	}
-	return __real_readdir64(d);
+	return failing_now() ? NULL : __real_readdir64(d);
 }
 #endif
 
