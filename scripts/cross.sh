@@ -109,5 +109,5 @@ make -s -j"$jobs" >/dev/null   # says it again, and fails, if the build did
 [ $run = no ] && exit 0
 # the unit tests, each under qemu (make check's own TAP driver and logs)
 export QEMU_LD_PREFIX="$qemu_prefix"
-make -s check-unit UNIT_RUNNER="$qemu" ||
+make -s -j"$jobs" check-unit UNIT_RUNNER="$qemu" ||
 	{ grep -h -B1 -A3 "^not ok" tests/unit/*.log | head -n 40; exit 1; }
