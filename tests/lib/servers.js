@@ -138,8 +138,19 @@ function get(url) {
 }
 
 // kind: one of KINDS; conf: llmgate.conf text (keys and base URLs in it:
-// not every server passes its environment on).
-async function startServer(kind, { conf }) {
+// not every server passes its environment on). A port taken between its
+// choice and the bind is tried again with new ports.
+async function startServer(kind, opts) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(kind, opts);
+    } catch (e) {
+      if (attempt >= 3 || !/in use|Address already|could not bind|bind\(\) to/i.test(e.message)) throw e;
+    }
+  }
+}
+
+async function startOnce(kind, { conf }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `llmgate-srv-${kind}-`));
   const p = {
     dir,
