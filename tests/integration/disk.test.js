@@ -127,27 +127,32 @@ async function settleAndTotals(gw) {
   return dump.get(keys[0]);
 }
 
-describe('the state folder on a disk that fills while requests run', () => {
-  let small;
-  let mock;
-  let gw;
-
+// A gateway with its state folder on a 2 MB file system of its own, started
+// and stopped by the calling describe's hooks: { small, mock, gw } (gw may
+// be taken and stopped by the test: set it to null).
+function gatewayOnSmallDisk(conf) {
+  const ctx = {};
   before(async () => {
-    small = smallFs(2048);
-    if (small.skip) return;
-    const stateDir = path.join(small.dir, 'state');
+    ctx.small = smallFs(2048);
+    if (ctx.small.skip) return;
+    const stateDir = path.join(ctx.small.dir, 'state');
     fs.mkdirSync(stateDir, { mode: 0o700 });
-    mock = await startMock();
-    gw = await startGateway({ env: { ...mockEnv(mock), ...PROVIDER_ENV, AUTH_KEY: GW_KEY }, conf: buildConf(), stateDir });
+    ctx.mock = await startMock();
+    ctx.gw = await startGateway({ env: { ...mockEnv(ctx.mock), ...PROVIDER_ENV, AUTH_KEY: GW_KEY }, conf, stateDir });
   });
-
   after(async () => {
-    if (gw) await gw.stop();
-    if (mock) await mock.close();
-    if (small && small.unmount) small.unmount();
+    if (ctx.gw) await ctx.gw.stop();
+    if (ctx.mock) await ctx.mock.close();
+    if (ctx.small && ctx.small.unmount) ctx.small.unmount();
   });
+  return ctx;
+}
+
+describe('the state folder on a disk that fills while requests run', () => {
+  const ctx = gatewayOnSmallDisk(buildConf());
 
   it('answers 200 only what it can bill, refuses the rest before the upstream, and bills every 200', async (t) => {
+    const { small, mock, gw } = ctx;
     if (small.skip) { t.skip(small.skip); return; }
     const tr = traffic(gw);
     assert.equal((await health(gw)).status, 'ok');
@@ -517,30 +522,11 @@ describe('CGI on a full disk', () => {
 // saying why and changes nothing, and everything answered is billed once
 // when space returns, cache hits included.
 describe('cache, ledger and state.db on a full disk', () => {
-  let small;
-  let mock;
-  let gw;
-
-  before(async () => {
-    small = smallFs(2048);
-    if (small.skip) return;
-    mock = await startMock();
-    const stateDir = path.join(small.dir, 'state');
-    fs.mkdirSync(stateDir, { mode: 0o700 });
-    gw = await startGateway({
-      env: { ...mockEnv(mock), ...PROVIDER_ENV, AUTH_KEY: GW_KEY },
-      conf: buildConf() + '[cache]\nenabled = true\n',
-      stateDir,
-    });
-  });
-
-  after(async () => {
-    if (gw) await gw.stop();
-    if (mock) await mock.close();
-    if (small && small.unmount) small.unmount();
-  });
+  const ctx = gatewayOnSmallDisk(buildConf() + '[cache]\nenabled = true\n');
 
   it('keeps answering, refuses what needs space, and bills every answer once after', async (t) => {
+    const { small } = ctx;
+    const { gw } = ctx;
     if (small.skip) { t.skip(small.skip); return; }
     const body = chatBody('deepseek-chat', { messages: [{ role: 'user', content: 'cache me on a small disk' }] });
     const chat = () => request('POST', `${gw.url}/v1/chat/completions`, { headers: bearer(GW_KEY), body });
@@ -579,9 +565,8 @@ describe('cache, ledger and state.db on a full disk', () => {
     assert.equal((await keysTool(gw, ['create', '--name', 'room-again'])).code, 0);
     const kept = { stateDir: gw.stateDir, confPath: path.join(small.dir, 'llmgate.conf') };
     fs.copyFileSync(gw.confPath, kept.confPath);   // the gateway's folder goes with it
-    const stopped = gw;
-    gw = null;
-    await stopped.stop();
+    ctx.gw = null;   // stopped here, not by the hook
+    await gw.stop();
     const led = await settleAndTotals(kept);
     assert.equal(led.requests, answered, 'every answer billed once, the cache hit too');
     assert.equal(led.cache_hits, answered - 1, 'all but the first from the cache');
