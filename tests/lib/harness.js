@@ -371,7 +371,6 @@ function keysTool(gw, args, { env = {}, timeoutMs = 10000, input } = {}) {
 }
 
 module.exports = {
-  routerCommand,
   startMock,
   startGateway,
   mockEnv,
@@ -379,6 +378,7 @@ module.exports = {
   freePort,
   sleep,
   ROUTER,
+  routerCommand,
   KEYS_TOOL,
   BUILD_DIR,
   REPO_ROOT,
