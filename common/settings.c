@@ -6,6 +6,8 @@
 #include "log.h"
 #include "xmalloc.h"
 #include <ctype.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +197,26 @@ void settings_defaults(struct config *c)
 
 /* ------------------------------------------------------------ checking */
 
+long long settings_max(const struct settings_def *d)
+{
+	long long cap;
+	switch (d->type) {
+	case SETTINGS_LONG:
+		cap = LONG_MAX;
+		break;
+	case SETTINGS_SIZE:
+		cap = SIZE_MAX > (unsigned long long)LLONG_MAX ? LLONG_MAX : (long long)SIZE_MAX;
+		break;
+	case SETTINGS_LLONG:
+		cap = LLONG_MAX;
+		break;
+	default:
+		cap = INT_MAX;
+		break;
+	}
+	return d->max < cap ? d->max : cap;
+}
+
 /* What d takes, for messages: "a number from 1 to 1024". */
 static void describe(const struct settings_def *d, int json, char *out, size_t outlen)
 {
@@ -221,7 +243,7 @@ static void describe(const struct settings_def *d, int json, char *out, size_t o
 		snprintf(out, outlen, "a path that starts with /");
 		break;
 	default:
-		snprintf(out, outlen, "a %snumber from %lld to %lld", json ? "whole " : "", d->min, d->max);
+		snprintf(out, outlen, "a %snumber from %lld to %lld", json ? "whole " : "", d->min, settings_max(d));
 		break;
 	}
 }
@@ -256,7 +278,7 @@ static int text_fits(const struct settings_def *d, const char *v)
 
 int settings_parse_ini(const struct settings_def *d, const char *val, struct config *c, char *err, size_t errlen)
 {
-	long v = 0;
+	long long v = 0;
 	int ok = 1, on = 0;
 	if (is_text(d)) {
 		ok = text_fits(d, val);
@@ -274,7 +296,7 @@ int settings_parse_ini(const struct settings_def *d, const char *val, struct con
 		if (ok && c)
 			set_number(d, c, (long long)i);
 	} else {
-		ok = ini_parse_long(val, (long)d->min, (long)d->max, &v) == 0;
+		ok = ini_parse_llong(val, d->min, settings_max(d), &v) == 0;
 		if (ok && c)
 			set_number(d, c, v);
 	}
@@ -297,7 +319,7 @@ int settings_check_json(const struct settings_def *d, const cJSON *v, char *err,
 	else if (d->type == SETTINGS_LOG_LEVEL)
 		ok = 0;   /* not taken as JSON */
 	else
-		ok = settings_int_in(v, (double)d->min, (double)d->max);
+		ok = settings_int_in(v, (double)d->min, (double)settings_max(d));
 	if (!ok) {
 		char what[96];
 		describe(d, 1, what, sizeof(what));
