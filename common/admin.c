@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "ledger.h"
 #include "log.h"
+#include "settle.h"
 #include "xmalloc.h"
 #include <ctype.h>
 #include <errno.h>
@@ -333,6 +334,8 @@ int admin_init(struct admin *a, const char *config_path, char *err, size_t errle
 		a->config_path = xstrdup(a->cfg.path);
 	a->state_path = auth_state_path(a->cfg.state_dir);
 	a->ledger_path = ledger_path(a->cfg.state_dir);
+	if (a->cfg.settle_database && *a->cfg.settle_database)
+		a->fleet_path = xasprintf("%s/%s", a->cfg.state_dir, SETTLE_FLEET_FILE);
 	a->spool_dir = xasprintf("%s/spool", a->cfg.state_dir);
 	a->run_dir = xasprintf("%s/run", a->cfg.state_dir);
 	return 0;
@@ -344,6 +347,7 @@ void admin_free(struct admin *a)
 	free(a->config_path);
 	free(a->state_path);
 	free(a->ledger_path);
+	free(a->fleet_path);
 	free(a->spool_dir);
 	free(a->run_dir);
 	memset(a, 0, sizeof(*a));

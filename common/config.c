@@ -490,6 +490,16 @@ static void apply_env(struct config *c)
 		log_add_secret(is);
 		set_str(&c->settle_secret, is);
 	}
+	const char *ru = getenv("REDIS_URL");
+	if (ru && *ru) {
+		log_add_secret(ru);
+		set_str(&c->shared_redis, ru);
+	}
+	const char *du = getenv("DATABASE_URL");
+	if (du && *du) {
+		log_add_secret(du);
+		set_str(&c->settle_database, du);
+	}
 	const char *sd = getenv("LLMGATE_STATE_DIR");
 	if (sd && *sd)
 		set_str(&c->state_dir, sd);
@@ -615,6 +625,8 @@ void config_free(struct config *c)
 	free(c->settle_backend_url);
 	free(c->settle_backend_path);
 	free(c->settle_secret);
+	free(c->settle_database);
+	free(c->shared_redis);
 	free(c->system_prompt);
 	free(c->rag_model);
 	free(c->rag_stores);

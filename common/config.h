@@ -126,6 +126,12 @@ struct config {
 	char *settle_backend_url;
 	char *settle_backend_path;
 	char *settle_secret;
+	char *settle_database;     /* [settle] database, DATABASE_URL: libpq connection string */
+	/* [shared] (REDIS_URL): the fleet's shared state, redis.h */
+	char *shared_redis;
+	long shared_timeout_ms;    /* per Redis command */
+	long shared_lease_s;       /* a reservation of a node that died lasts this long */
+	int shared_fail_closed;    /* Redis away: refuse keys with limits (else keep them locally) */
 	int settle_batch;
 	int settle_retries;
 	int settle_archive;        /* keep settled segments in spool/archive/ */

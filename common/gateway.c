@@ -15,6 +15,7 @@
 #include "jscan.h"
 #include "upkey.h"
 #include "log.h"
+#include "redis.h"
 #include "oai.h"
 #include "provider.h"
 #include "reqbody.h"
@@ -153,6 +154,23 @@ static int init_failed(struct gateway *gw, int with_auth)
 	return -1;
 }
 
+/* With REDIS_URL / [shared] redis: the limits of keys are the fleet's. A
+ * URL that cannot be used is said once and this node runs alone. */
+static void share_state(struct gateway *gw)
+{
+	const struct config *c = &gw->cfg;
+	if (!c->shared_redis || !*c->shared_redis)
+		return;
+	char err[300];
+	gw->redis = redis_open(c->shared_redis, c->shared_timeout_ms, err, sizeof(err));
+	if (!gw->redis) {
+		log_err("shared state off: %s", err);
+		health_set(&gw->health, HEALTH_SHARED, 1, "%s", err);
+		return;
+	}
+	quota_share(&gw->quota, gw->redis, c->shared_fail_closed, c->shared_lease_s * 1000);
+}
+
 int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t errlen)
 {
 	memset(gw, 0, sizeof(*gw));
@@ -180,6 +198,7 @@ int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t 
 	gw->spool_ok = spool_open(&gw->spool, gw->cfg.state_dir) == 0;
 	durable_measure(gw, &gw->rt->cfg);
 	quota_init(&gw->quota, gw->cfg.state_dir);
+	share_state(gw);
 	open_cache_if_needed(gw, &gw->rt->cfg);
 	static int taps_added;   /* once per process, whatever the number of gateways */
 	if (!taps_added++)
@@ -248,6 +267,10 @@ void gateway_tick(struct gateway *gw)
 	durable_tick(gw, &cur->cfg);
 	runtime_put(gw, cur);
 	quota_tick(&gw->quota);
+	if (gw->redis)
+		health_set(&gw->health, HEALTH_SHARED, !redis_up(gw->redis),
+			   "the shared state (Redis) cannot be reached; limits are %s meanwhile",
+			   gw->cfg.shared_fail_closed ? "refused" : "kept by this node");
 	/* state.db or the config file changed: a new snapshot */
 	struct timespec smt, cmt;
 	ino_t sino;
@@ -306,6 +329,7 @@ void gateway_free(struct gateway *gw)
 {
 	durable_shutdown(gw);
 	quota_free(&gw->quota);
+	redis_close(gw->redis);
 	if (gw->cache)
 		cache_close(gw->cache);
 	auth_free(&gw->auth);

@@ -102,7 +102,7 @@ static cJSON *oai_usage_json(const struct usage *u)
 	cJSON *uj = cJSON_CreateObject();
 	cJSON_AddNumberToObject(uj, "prompt_tokens", (double)u->prompt);
 	cJSON_AddNumberToObject(uj, "completion_tokens", (double)u->completion);
-	cJSON_AddNumberToObject(uj, "total_tokens", (double)(u->prompt + u->completion));
+	cJSON_AddNumberToObject(uj, "total_tokens", (double)usage_total(u));
 	cJSON *pd = cJSON_AddObjectToObject(uj, "prompt_tokens_details");
 	cJSON_AddNumberToObject(pd, "cached_tokens", (double)u->cached);
 	cJSON *cd = cJSON_AddObjectToObject(uj, "completion_tokens_details");

@@ -405,7 +405,7 @@ static cJSON *usage_json(const struct usage *u)
 	cJSON_AddNumberToObject(o, "output_tokens", (double)u->completion);
 	cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "output_tokens_details"), "reasoning_tokens",
 				(double)u->reasoning);
-	cJSON_AddNumberToObject(o, "total_tokens", (double)(u->prompt + u->completion));
+	cJSON_AddNumberToObject(o, "total_tokens", (double)usage_total(u));
 	return o;
 }
 

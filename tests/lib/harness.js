@@ -387,6 +387,7 @@ module.exports = {
   freePort,
   sleep,
   ROUTER,
+  routerCommand,
   KEYS_TOOL,
   BUILD_DIR,
   REPO_ROOT,

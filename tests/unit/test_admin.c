@@ -466,8 +466,9 @@ static void test_schema_agrees(void)
 			vals[n++] = "\"Kwai-Kolors/Kolors\"";
 			vals[n++] = "\"\"";
 		} else {
-			const long long nums[] = { d->min - 1, d->min, d->min + 1, (d->min + d->max) / 2, d->max - 1, d->max,
-						   d->max + 1 };
+			long long most = settings_max(d);   /* what this machine's field holds */
+			const long long nums[] = { d->min - 1, d->min, d->min + 1, (d->min + most) / 2, most - 1, most,
+						   most + 1 };
 			for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++) {
 				snprintf(buf[k], sizeof(buf[k]), "%lld", nums[k]);
 				vals[n++] = buf[k];
