@@ -87,7 +87,7 @@ void kb_vec_query_free(struct kb_query *q)
 int kb_vec_write(const char *path, const char *model, int dim, size_t n, const float *vecs, const char *const *texts,
 		 const size_t *lens)
 {
-	if (dim <= 0 || dim > KB_VEC_DIM_MAX || n > UINT32_MAX) {
+	if (dim <= 0 || dim > KB_VEC_DIM_MAX || n > 0x7fffffffu) {   /* record counts fit 31 bits */
 		errno = EINVAL;
 		return -1;
 	}
