@@ -509,7 +509,8 @@ static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum 
 	struct chat_front *const f = &mem->f;
 
 	relay_init(x, &chat_ops, call->w, call->snap, r, call->who, call->req_id, client,
-		   client == DIALECT_ANTHROPIC ? "messages" : responses ? "responses" : "chat", pool_now_ms(), 1);
+		   call->endpoint ? call->endpoint : client == DIALECT_ANTHROPIC ? "messages" : responses ? "responses" : "chat",
+		   pool_now_ms(), 1);
 	*f = (struct chat_front){ .req = req, .areq = areq, .responses = responses, .keep = keep };
 	f->cache = c->cache_enabled && client == DIALECT_OPENAI && !responses ?
 		__atomic_load_n(&call->w->gw->cache, __ATOMIC_ACQUIRE) : NULL;
