@@ -53,6 +53,11 @@ void api_info_compat_models(const struct api_call *call);  /* GET /api/compat/mo
  * ({"error": message, "code": code}), key or open with a per-client rate
  * limit; the call logged (applog.h). */
 void api_app_handle(const struct api_call *call);
+/* MCP (api_mcp.c): /mcp (Streamable HTTP), GET /sse and POST
+ * /sse/message (HTTP+SSE); a gateway key, errors as JSON-RPC errors. */
+void api_mcp_handle(const struct api_call *call);
+void api_mcp_sse(const struct api_call *call);
+void api_mcp_message(const struct api_call *call);
 
 /* The chat engine (api_chat.c): route req (OpenAI format; areq the
  * Anthropic original for an Anthropic client, else NULL), run it through

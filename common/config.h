@@ -114,6 +114,12 @@ struct config {
 	int settle_archive;        /* keep settled segments in spool/archive/ */
 	long long spool_max_bytes;  /* unsettled spool (.open + .ready) at which requests are refused */
 	int spool_warn_percent;     /* of spool_max_bytes: /health degraded from here */
+	/* [mcp] (api_mcp.c) */
+	int mcp_enabled;
+	long mcp_session_idle_s;    /* a session unused this long ends */
+	long mcp_sse_idle_s;        /* a /sse stream with no message this long ends */
+	int mcp_sse_per_key;        /* /sse streams open at once per key (each holds a worker thread) */
+	int mcp_sse_max;            /* in all; 0: a quarter of [server] threads */
 	/* [app.NAME] sections and the pip-aide environment (app.h) */
 	struct app_conf *apps;
 	size_t napps;

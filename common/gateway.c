@@ -15,6 +15,7 @@
 #include "jscan.h"
 #include "upkey.h"
 #include "log.h"
+#include "mcp_session.h"
 #include "oai.h"
 #include "provider.h"
 #include "ratelimit.h"
@@ -184,6 +185,7 @@ int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t 
 	open_cache_if_needed(gw, &gw->rt->cfg);
 	gw->started_ms = pool_now_ms();
 	gw->app_rates = ratelimit_new();
+	gw->mcp = mcp_sessions_new();
 	if (random_bytes(&gw->boot_id, sizeof(gw->boot_id)) != 0)
 		gw->boot_id = (uint32_t)getpid() ^ (uint32_t)gw->started_ms;
 	return 0;
@@ -239,8 +241,8 @@ static void publish_pools(struct gateway *gw)
 	free(dst);
 }
 
-/* The prompt apps' log retention and size caps, and their rate windows
- * (once a minute). */
+/* The prompt apps' log retention and size caps, their rate windows, and
+ * MCP sessions unused too long (once a minute). */
 static void trim_app_logs(struct gateway *gw, int64_t now)
 {
 	struct runtime *rt = runtime_get(gw);
@@ -248,8 +250,9 @@ static void trim_app_logs(struct gateway *gw, int64_t now)
 		const struct app_conf *a = &rt->cfg.apps[i];
 		applog_trim(gw->cfg.state_dir, a->name, a->log_days, a->log_max_bytes, now);
 	}
-	runtime_put(gw, rt);
 	ratelimit_prune(gw->app_rates, now);
+	mcp_sessions_expire(gw->mcp, now, rt->cfg.mcp_session_idle_s * 1000);
+	runtime_put(gw, rt);
 }
 
 void gateway_tick(struct gateway *gw)
@@ -323,6 +326,8 @@ void gateway_free(struct gateway *gw)
 	durable_shutdown(gw);
 	ratelimit_free(gw->app_rates);
 	gw->app_rates = NULL;
+	mcp_sessions_free(gw->mcp);
+	gw->mcp = NULL;
 	quota_free(&gw->quota);
 	if (gw->cache)
 		cache_close(gw->cache);
@@ -504,6 +509,7 @@ enum route_match {
 	MATCH_COMPAT,        /* /api/compat/{path} (compat_path); call->path = {path} */
 	MATCH_COMPAT_TREE,   /* /api/compat/{path}[/more]; call->path = {path}[/more] */
 	MATCH_APP,           /* a prompt app's path (after the mount); call->app */
+	MATCH_PATH,          /* the path after the mount is path */
 };
 
 /* The router's routes, tried in order; the first that matches answers. */
@@ -520,6 +526,10 @@ static const struct route_entry {
 	{ MATCH_COMPAT_TREE, "models", { "GET" }, "GET", 0, 1, api_info_compat_models },
 	{ MATCH_PASSTHROUGH, NULL, { NULL }, NULL, 0, 1, api_passthrough_handle },
 	{ MATCH_APP, NULL, { NULL }, NULL, 0, 0, api_app_handle },   /* its own errors and auth */
+	/* MCP: JSON-RPC errors, the key checked by the handler */
+	{ MATCH_PATH, "/mcp", { NULL }, NULL, 0, 0, api_mcp_handle },
+	{ MATCH_PATH, "/sse", { NULL }, NULL, 0, 0, api_mcp_sse },
+	{ MATCH_PATH, "/sse/message", { NULL }, NULL, 0, 0, api_mcp_message },
 	{ MATCH_SUFFIX, "/health", { "GET", "HEAD" }, "GET", 0, 0, api_info_health },
 	{ MATCH_EXACT, "chat/completions", { "POST" }, "POST", 0, 1, api_chat_handle },
 	{ MATCH_EXACT, "messages", { "POST" }, "POST", 1, 1, api_messages_handle },
@@ -550,6 +560,8 @@ static int route_matches(const struct route_entry *e, const struct config *c, st
 	case MATCH_APP:
 		call->app = app_find(c, strip_mount(c, call->r->path));
 		return call->app != NULL;
+	case MATCH_PATH:
+		return !strcmp(strip_mount(c, call->r->path), e->path);
 	case MATCH_TREE:
 		n = strlen(e->path);
 		return !strncmp(call->path, e->path, n) && (!call->path[n] || call->path[n] == '/');

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <poll.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -311,6 +312,20 @@ int http_flush(struct http_req *r)
 	} else if (fflush(stdout) != 0) {
 		r->client_gone = 1;
 		return -1;
+	}
+	return 0;
+}
+
+int http_peer_closed(struct http_req *r)
+{
+	if (r->client_gone)
+		return 1;
+	if (!r->fcgx || r->capture || r->fcgx->ipcFd < 0)
+		return 0;
+	struct pollfd p = { .fd = r->fcgx->ipcFd, .events = POLLIN | POLLRDHUP };
+	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR))) {
+		r->client_gone = 1;
+		return 1;
 	}
 	return 0;
 }

@@ -66,6 +66,11 @@ void http_begin(struct http_req *r, int status, const char *content_type, const 
 int http_write(struct http_req *r, const void *p, size_t n);
 /* Push buffered output to the web server now; -1 if the client went away. */
 int http_flush(struct http_req *r);
+/* While an answer waits (a held event stream): has the web server closed
+ * the connection, or sent anything (a FastCGI abort) on it? 1 (and
+ * client_gone set), else 0. Never blocks; 0 when there is no connection
+ * to look at (CGI, an internal request). */
+int http_peer_closed(struct http_req *r);
 /* A whole response in one call. */
 void http_respond(struct http_req *r, int status, const char *content_type, const char *extra,
 		  const char *body, size_t len);

@@ -57,6 +57,11 @@ const struct settings_def settings_table[] = {
 	N("settle", "archive", NULL, SETTINGS_BOOL, 0, 1, 0, settle_archive),
 	N("settle", "spool_max_bytes", NULL, SETTINGS_LLONG, 4096, 1LL << 50, 256LL << 20, spool_max_bytes),
 	N("settle", "spool_warn_percent", NULL, SETTINGS_INT, 1, 100, 80, spool_warn_percent),
+	N("mcp", "enabled", NULL, SETTINGS_BOOL, 0, 1, 1, mcp_enabled),
+	N("mcp", "session_idle_s", NULL, SETTINGS_LONG, 10, 7 * 86400, 3600, mcp_session_idle_s),
+	N("mcp", "sse_idle_s", NULL, SETTINGS_LONG, 5, 86400, 300, mcp_sse_idle_s),
+	N("mcp", "sse_per_key", NULL, SETTINGS_INT, 0, 1024, 2, mcp_sse_per_key),
+	N("mcp", "sse_max", NULL, SETTINGS_INT, 0, 1024, 0, mcp_sse_max),
 	/* only in state.db, for the programs that use them */
 	{ NULL, "max_per_key", "conversations.max_per_key", SETTINGS_INT, 0, 1000000, 0, NULL, SETTINGS_NO_FIELD },
 	{ NULL, "enabled", "drawing.enabled", SETTINGS_BOOL, 0, 1, 0, NULL, SETTINGS_NO_FIELD },
