@@ -41,7 +41,7 @@ static const char pip_prompt[] =
 	"needing system libraries, or a typo in a requirements file like `requirments.txt: misspelled-package==1.0`), "
 	"respond ONLY with the word \"UNCERTAIN\".\n";
 
-static int name_ok(const char *s)
+int app_name_ok(const char *s)
 {
 	size_t n = strlen(s);
 	if (!n || n >= APP_NAME_MAX)
@@ -131,7 +131,7 @@ static int set_fields(struct app_conf *a, const char *v)
 			*colon = '\0';
 			bad = ini_parse_long(colon + 1, 1, APP_FIELD_CAP_MAX, &cap) != 0;
 		}
-		bad = bad || !name_ok(list[i]) || strlen(list[i]) >= APP_FIELD_NAME_MAX;
+		bad = bad || !app_name_ok(list[i]) || strlen(list[i]) >= APP_FIELD_NAME_MAX;
 		if (!bad)
 			add_field(a, list[i], (size_t)cap);
 	}
@@ -216,7 +216,7 @@ static int set_text_key(struct app_conf *a, const char *key, const char *val, in
 			free(t);
 		}
 	} else if (!strcmp(key, "client_field") || !strcmp(key, "answer_field")) {
-		*bad = !name_ok(val) || strlen(val) >= APP_FIELD_NAME_MAX;
+		*bad = !app_name_ok(val) || strlen(val) >= APP_FIELD_NAME_MAX;
 		if (!*bad)
 			set_s(key[0] == 'c' ? &a->client_field : &a->answer_field, val);
 	} else {
@@ -253,7 +253,7 @@ int app_conf_set(struct config *c, const char *sec, const char *key, const char 
 		 size_t errlen)
 {
 	const char *name = sec + 4;
-	if (!name_ok(name))
+	if (!app_name_ok(name))
 		FAILN("line %d: app name '%s' must be 1 to %d of a-z, 0-9, '_' or '-'", lineno, name, APP_NAME_MAX - 1);
 	struct app_conf *a = app_named(c, name);
 	if (!a) {

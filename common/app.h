@@ -68,6 +68,8 @@ void app_conf_env(struct config *c);
 int app_conf_finish(const struct config *c, char *err, size_t errlen);
 void app_conf_free_all(struct config *c);
 
+/* Is s an app (or field) name: 1 to APP_NAME_MAX - 1 of [a-z0-9_-]? */
+int app_name_ok(const char *s);
 /* The app served at path (after the mount), or NULL. */
 const struct app_conf *app_find(const struct config *c, const char *path);
 /* The app named name, or NULL. */
