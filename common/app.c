@@ -434,26 +434,25 @@ char *app_fill(const char *tpl, const cJSON *req)
 	return out;
 }
 
+/* A message of role with tpl filled from req, added to msgs. */
+static void add_message(cJSON *msgs, const char *role, const char *tpl, const cJSON *req)
+{
+	cJSON *m = cJSON_CreateObject();
+	cJSON_AddStringToObject(m, "role", role);
+	char *text = app_fill(tpl, req);
+	cJSON_AddStringToObject(m, "content", text);
+	free(text);
+	cJSON_AddItemToArray(msgs, m);
+}
+
 cJSON *app_chat_request(const struct app_conf *a, const cJSON *req)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "model", a->model);
 	cJSON *msgs = cJSON_AddArrayToObject(o, "messages");
-	char *text;
-	if (a->system) {
-		cJSON *m = cJSON_CreateObject();
-		cJSON_AddStringToObject(m, "role", "system");
-		text = app_fill(a->system, req);
-		cJSON_AddStringToObject(m, "content", text);
-		free(text);
-		cJSON_AddItemToArray(msgs, m);
-	}
-	cJSON *m = cJSON_CreateObject();
-	cJSON_AddStringToObject(m, "role", "user");
-	text = app_fill(a->prompt, req);
-	cJSON_AddStringToObject(m, "content", text);
-	free(text);
-	cJSON_AddItemToArray(msgs, m);
+	if (a->system)
+		add_message(msgs, "system", a->system, req);
+	add_message(msgs, "user", a->prompt, req);
 	if (a->temperature >= 0)
 		cJSON_AddNumberToObject(o, "temperature", a->temperature);
 	cJSON_AddNumberToObject(o, "max_tokens", (double)a->max_tokens);

@@ -9,9 +9,7 @@
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const path = require('node:path');
-const { startMock, startGateway, mockEnv } = require('../lib/harness.js');
+const { startMock, startGateway, mockEnv, keysTool, spoolRecords: harnessSpool } = require('../lib/harness.js');
 const { buildConf } = require('../lib/conf.js');
 const { waitFor } = require('../lib/client.js');
 const { assertNoSecrets } = require('../lib/checks.js');
@@ -51,12 +49,7 @@ after(async () => {
   if (mock) await mock.close();
 });
 
-function spoolRecords() {
-  const dir = path.join(gw.stateDir, 'spool');
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).filter((n) => /\.(ready|open)$/.test(n))
-    .flatMap((n) => fs.readFileSync(path.join(dir, n), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
-}
+const spoolRecords = () => harnessSpool(gw.stateDir);
 
 function streamable(key = GW_KEY) {
   return new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`), { requestInit: { headers: auth(key) } });
@@ -139,6 +132,30 @@ describe('MCP over Streamable HTTP (/mcp), the SDK client', () => {
   it('a bad key is refused', async () => {
     const client = new Client({ name: 'bad', version: '1' });
     await assert.rejects(client.connect(streamable('gk-wrong-0123456789')), (e) => e.code === 401 || /401/.test(e.message));
+  });
+
+  it('a key\'s allow-list and budget: ask_model refused as a tool error, my_usage shows what remains', async () => {
+    const made = await keysTool(gw, ['create', '--name', 'mcp-limited', '--models', 'deepseek-r*', '--tokens-month', '100000']);
+    assert.equal(made.code, 0, made.stderr);
+    const key = made.stdout.match(/sk-lg-[A-Za-z0-9_-]+/)[0];
+    const client = new Client({ name: 'limited', version: '1' });
+    await client.connect(streamable(key));
+    try {
+      mock.reset();
+      const r = await client.callTool({ name: 'ask_model', arguments: { model: 'deepseek-chat', prompt: 'x' } });
+      assert.equal(r.isError, true);
+      assert.match(r.content[0].text, /HTTP 403.*may not use model 'deepseek-chat'/);
+      assert.equal(mock.requests().length, 0, 'nothing upstream');
+      const u = (await client.callTool({ name: 'my_usage', arguments: {} })).structuredContent;
+      assert.equal(u.key_name, 'mcp-limited');
+      assert.equal(u.tokens_month.limit, 100000);
+      assert.equal(u.tokens_month.remaining, 100000 - u.tokens_month.spent);
+      assert.equal(u.models_allowed, 'deepseek-r*');
+      const models = (await client.callTool({ name: 'list_models', arguments: {} })).structuredContent.models;
+      assert.ok(models.length > 0 && models.every((m) => m.id.startsWith('deepseek-r')), JSON.stringify(models));
+    } finally {
+      await client.close();
+    }
   });
 
   it('the session ends with DELETE (terminateSession)', async () => {

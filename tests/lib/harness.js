@@ -370,7 +370,17 @@ function keysTool(gw, args, { env = {}, timeoutMs = 10000, input } = {}) {
   });
 }
 
+// Every usage record the router wrote to the spool of stateDir (the
+// segments being written and those ready for settle), in order.
+function spoolRecords(stateDir) {
+  const dir = path.join(stateDir, 'spool');
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).filter((n) => /\.(ready|open)$/.test(n)).sort()
+    .flatMap((n) => fs.readFileSync(path.join(dir, n), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+}
+
 module.exports = {
+  spoolRecords,
   startMock,
   startGateway,
   mockEnv,
