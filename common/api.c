@@ -95,9 +95,13 @@ int api_chat_internal(const struct api_call *call, const struct auth_entry *who,
 	struct http_req inner;
 	http_req_internal(&inner, "POST", text, strlen(text), out);
 	free(text);
-	memcpy(inner.request_id, call->r->request_id, sizeof(inner.request_id));
+	/* its own id, for its usage record: "<request id>.<n>" */
+	char id[sizeof(inner.request_id)];
+	snprintf(id, sizeof(id), "%.*s.%u", (int)sizeof(id) - 12, call->req_id, ++call->r->inner_seq);
+	memcpy(inner.request_id, id, sizeof(inner.request_id));
 	struct api_call c2 = *call;
 	c2.r = &inner;
+	c2.req_id = id;
 	c2.who = who;
 	c2.endpoint = endpoint;
 	api_chat_run(&c2, req, NULL, DIALECT_OPENAI);

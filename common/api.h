@@ -129,7 +129,8 @@ size_t api_anthropic_headers(const struct http_req *r, struct api_anthropic_hdrs
 /* Run req (a chat request in OpenAI's form, not streamed) through the
  * chat engine (api_chat_run: routed, quota-checked, recorded like any chat)
  * as an internal request of call: who is charged, endpoint names the usage
- * record's endpoint. Returns the HTTP status it ended with; out gets its
+ * record's endpoint, its id is the request's id + ".<n>" (the n-th
+ * internal request of this one: each record's id stays unique). Returns the HTTP status it ended with; out gets its
  * body (a chat completion, or an error in OpenAI's shape). The outer
  * request is marked recorded when a usage record was written. For the
  * front-ends that answer in a format of their own (prompt apps, MCP). */

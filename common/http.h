@@ -24,6 +24,7 @@ struct http_req {
 	char query_key[256];    /* a gateway key found in the query string */
 	size_t bytes_out;
 	int watch;              /* slot in the body-read watch (http_watch_init), -1: none */
+	unsigned inner_seq;     /* internal requests made for this one (api_chat_internal) */
 	struct buf *capture;    /* an internal request (http_req_internal): the answer's body goes
 				 * here, its status to status; no parameters, no client */
 };

@@ -102,7 +102,7 @@ describe('pip-aide: POST /analyze_error', () => {
     assert.match(e.input.error_context, /Could not find a version/);
     assert.ok(!logText('analyze_error').includes(PYPI_TOKEN) && !logText('analyze_error').includes('hunter2pass'));
     // recorded against the app's identity
-    const rec = await waitFor(() => spoolRecords().find((r) => r.id === res.headers['x-request-id']), { timeoutMs: 10000 });
+    const rec = await waitFor(() => spoolRecords().find((r) => r.id === `${res.headers['x-request-id']}.1`), { timeoutMs: 10000 });
     assert.ok(rec, 'usage recorded');
     assert.equal(rec.key_id, 'app-analyze_error');
     assert.equal(rec.endpoint, 'app/analyze_error');
@@ -169,7 +169,7 @@ describe('an app declared only in the config (gateway key, JSON answer)', () => 
     assert.equal(up.body.messages[0].content, 'You triage logs of db.\nAnswer JSON only.');
     assert.equal(up.body.messages[1].content, 'Log of db:\nconnection refused');
     assert.deepEqual(up.body.response_format, { type: 'json_object' });
-    const rec = await waitFor(() => spoolRecords().find((r) => r.id === res.headers['x-request-id']), { timeoutMs: 10000 });
+    const rec = await waitFor(() => spoolRecords().find((r) => r.id === `${res.headers['x-request-id']}.1`), { timeoutMs: 10000 });
     assert.notEqual(rec.key_id, 'app-triage');
     assert.equal(rec.endpoint, 'app/triage');
     assert.equal(logEntries('triage').at(-1).client, 'db');
@@ -188,6 +188,8 @@ describe('an app declared only in the config (gateway key, JSON answer)', () => 
     assert.equal(res.status, 502, res.text);
     assert.match(res.json.error, /did not match the declared shape: severity must be a string/);
     assert.equal(mock.requests().length, 2);
+    const ids = spoolRecords().filter((r) => r.id.startsWith(`${res.headers['x-request-id']}.`)).map((r) => r.id);
+    assert.deepEqual(ids.map((i) => i.split('.').at(-1)), ['1', '2'], 'both calls recorded, each under its own id');
   });
 
   it('no key or a wrong key: 401 in the app\'s format, nothing upstream', async () => {
