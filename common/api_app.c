@@ -271,7 +271,12 @@ void api_app_handle(const struct api_call *call)
 		struct applog_entry e = { .client = client, .request_id = call->req_id, .address = addr,
 					  .key_id = who.id, .input = req, .answer = res.logged, .error = res.error,
 					  .status = res.status, .ts_ms = pool_now_ms() };
-		applog_append(call->w->gw->cfg.state_dir, a->name, &e);
+		const char *dir = call->w->gw->cfg.state_dir;
+		applog_append(dir, a->name, &e);
+		/* the size cap holds between the ticks' trims too (a quarter over
+		 * it at most, so that not every call rewrites the log) */
+		if (applog_size(dir, a->name) > a->log_max_bytes + a->log_max_bytes / 4)
+			applog_trim(dir, a->name, a->log_days, a->log_max_bytes, pool_now_ms());
 	}
 	free(res.body);
 	free(res.logged);

@@ -32,6 +32,7 @@ const TRIAGE = {
   answer: 'json',
   shape: SHAPE,
   max_tokens: 200,
+  log_max_bytes: 4096,
 };
 
 let mock;
@@ -190,6 +191,17 @@ describe('an app declared only in the config (gateway key, JSON answer)', () => 
     assert.equal(mock.requests().length, 2);
     const ids = spoolRecords().filter((r) => r.id.startsWith(`${res.headers['x-request-id']}.`)).map((r) => r.id);
     assert.deepEqual(ids.map((i) => i.split('.').at(-1)), ['1', '2'], 'both calls recorded, each under its own id');
+  });
+
+  it('the log keeps to its size cap (log_max_bytes 4096), the newest calls kept', async () => {
+    mock.configure({ answer: '{"severity":"low","commands":[]}' });
+    for (let i = 0; i < 10; i++) {
+      const res = await call({ service: `svc${i}`, log: `line ${i} `.repeat(60) });
+      assert.equal(res.status, 200, res.text);
+      const size = fs.statSync(path.join(gw.stateDir, 'apps', 'triage.log')).size;
+      assert.ok(size <= 4096 + 1024, `the log is ${size} bytes`);
+    }
+    assert.equal(logEntries('triage').at(-1).client, 'svc9');
   });
 
   it('no key or a wrong key: 401 in the app\'s format, nothing upstream', async () => {
