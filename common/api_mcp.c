@@ -138,8 +138,8 @@ static void mcp_post(const struct api_call *call, const struct auth_entry *who)
 		char id[MCP_SESSION_ID_LEN + 1];
 		if (mcp_session_new(gw->mcp, who->id, out.version, 0, 0, 0, pool_now_ms(), id) != 0) {
 			cJSON_Delete(answer);
-			rpc_http_error(r, 503, MCP_INTERNAL_ERROR, "Retry-After: 5\r\n", "too_many_sessions",
-				       "Too many MCP sessions; try again later");
+			rpc_http_error(r, 503, MCP_INTERNAL_ERROR, "Retry-After: 5\r\n", "session_store_error",
+				       "The session could not be stored; try again later");
 			return;
 		}
 		snprintf(extra, sizeof(extra), "Mcp-Session-Id: %s\r\n", id);

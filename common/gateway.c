@@ -185,7 +185,7 @@ int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t 
 	open_cache_if_needed(gw, &gw->rt->cfg);
 	gw->started_ms = pool_now_ms();
 	gw->app_rates = ratelimit_new();
-	gw->mcp = mcp_sessions_new();
+	gw->mcp = mcp_sessions_new(gw->cfg.state_dir);
 	if (random_bytes(&gw->boot_id, sizeof(gw->boot_id)) != 0)
 		gw->boot_id = (uint32_t)getpid() ^ (uint32_t)gw->started_ms;
 	return 0;

@@ -6,12 +6,15 @@
 #include "mcp_session.h"
 #include "ratelimit.h"
 #include "tap.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static void test_sessions(void)
 {
-	struct mcp_sessions *t = mcp_sessions_new();
+	char dir[] = "/tmp/test_mcp_XXXXXX";
+	ok(mkdtemp(dir) != NULL, "a state folder");
+	struct mcp_sessions *t = mcp_sessions_new(dir);
 	char a[MCP_SESSION_ID_LEN + 1], b[MCP_SESSION_ID_LEN + 1], s1[MCP_SESSION_ID_LEN + 1];
 	char s2[MCP_SESSION_ID_LEN + 1], s3[MCP_SESSION_ID_LEN + 1], v[MCP_VERSION_MAX];
 	is_int(mcp_session_new(t, "k1", "2025-06-18", 0, 0, 0, 1000, a), 0, "a session");
@@ -23,6 +26,10 @@ static void test_sessions(void)
 	ok(!mcp_session_end(t, a, "k2"), "nor ended by it");
 	ok(mcp_session_end(t, a, "k1"), "ended by its owner");
 	ok(!mcp_session_get(t, a, "k1", 2000, NULL), "gone once ended");
+	struct mcp_sessions *other = mcp_sessions_new(dir);
+	ok(mcp_session_get(other, b, "k1", 2000, v) && !strcmp(v, "2025-03-26"), "known to another process");
+	mcp_sessions_free(other);
+	ok(!mcp_session_get(t, "../../etc/passwd", "k1", 2000, NULL), "an id that is not one is never a path");
 	mcp_sessions_expire(t, 1000 + 3600000, 3600000);
 	ok(!mcp_session_get(t, b, "k1", 3601000, NULL), "an unused session expires");
 	/* streams: two per key, three in all */
@@ -45,6 +52,9 @@ static void test_sessions(void)
 	is_int(mcp_session_new(t, "k1", "", 1, 2, 3, 0, s3), 0, "closed streams free their places");
 	is_int(mcp_session_push(t, s2, "k1", "{}"), -1, "a closed stream takes nothing");
 	mcp_sessions_free(t);
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ok(system(cmd) == 0, "cleaned up");
 }
 
 static void test_protocol(void)
