@@ -199,10 +199,12 @@ static void app_ask(const struct api_call *call, const struct app_conf *a, const
 		cJSON_Delete(chat);
 		char *text = st == 200 ? api_chat_answer_text(buf_str(&out)) : NULL;
 		if (st != 200 || !text) {
-			char *m = st != 200 ? api_error_message(buf_str(&out)) : xstrdup("the model's answer was empty");
+			char *m = st != 200 ? api_error_message(buf_str(&out)) : xstrdup("The model's answer held no text");
 			res->status = st == 429 ? 429 : st == 504 ? 504 : st >= 500 || st == 200 ? 502 : st;
-			res->error = xasprintf("%s: %s", st >= 500 || st == 200 ? "The upstream failed" : "Refused", m);
-			free(m);
+			/* the engine's own words say what failed upstream */
+			res->error = st >= 500 || st == 200 ? m : xasprintf("Refused: %s", m);
+			if (res->error != m)
+				free(m);
 			buf_free(&out);
 			return;
 		}
