@@ -184,12 +184,12 @@ void api_mcp_handle(const struct api_call *call)
 
 /* ------------------------------------------------------------ HTTP+SSE */
 
-/* The stream's caps: per key, and in all (0: a quarter of the threads). */
+/* The streams' cap in all ([mcp] sse_max; 0: a quarter of the threads,
+ * at least one, and always a thread left for everything else). */
 static int sse_max(const struct config *c)
 {
-	if (c->mcp_sse_max)
-		return c->mcp_sse_max;
-	return c->threads >= 8 ? c->threads / 4 : 2;
+	int n = c->mcp_sse_max ? c->mcp_sse_max : c->threads / 4 ? c->threads / 4 : 1;
+	return n < c->threads ? n : c->threads - 1;
 }
 
 /* Hold the stream of session id until it ends, its client goes, or it

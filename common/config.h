@@ -119,7 +119,7 @@ struct config {
 	long mcp_session_idle_s;    /* a session unused this long ends */
 	long mcp_sse_idle_s;        /* a /sse stream with no message this long ends */
 	int mcp_sse_per_key;        /* /sse streams open at once per key (each holds a worker thread) */
-	int mcp_sse_max;            /* in all; 0: a quarter of [server] threads */
+	int mcp_sse_max;            /* in all; 0: a quarter of [server] threads (at least 1); never all threads */
 	/* [app.NAME] sections and the pip-aide environment (app.h) */
 	struct app_conf *apps;
 	size_t napps;

@@ -37,7 +37,7 @@ before(async () => {
     env: { ...mockEnv(mock), AUTH_KEY: GW_KEY, DEEPSEEK_API_KEY: DS_KEY },
     // stream_ping_s 1: a /sse stream's client gone is seen at the next
     // ping (the web server finds out when it writes to it)
-    conf: buildConf({ server: { stream_ping_s: 1 } }) + '[mcp]\nsse_per_key = 2\nsse_idle_s = 60\n',
+    conf: buildConf({ server: { stream_ping_s: 1 } }) + '[mcp]\nsse_per_key = 2\nsse_max = 3\nsse_idle_s = 60\n',
   });
 });
 
