@@ -80,6 +80,15 @@ static int accepts(struct http_req *r, const char *type)
 	return !a || !*a || strstr(a, type) || strstr(a, "*/*");
 }
 
+/* Is j one error for a message that could not be read at all (its id
+ * null: not JSON, not a JSON-RPC message)? Such a POST is refused with 400,
+ * the error as its body, as the transport asks. */
+static int unreadable(const cJSON *j)
+{
+	return cJSON_IsObject(j) && cJSON_GetObjectItemCaseSensitive(j, "error") &&
+	       cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "id"));
+}
+
 /* Answer j (consumed) as JSON, or as one SSE event when the client takes
  * only event streams. */
 static void mcp_answer(struct http_req *r, cJSON *j, const char *extra)
@@ -146,6 +155,14 @@ static void mcp_post(const struct api_call *call, const struct auth_entry *who)
 	}
 	if (!answer) {
 		http_respond(r, 202, "application/json", NULL, "", 0);
+		return;
+	}
+	if (unreadable(answer)) {
+		char *text = cJSON_PrintUnformatted(answer);
+		cJSON_Delete(answer);
+		snprintf(r->reason, sizeof(r->reason), "invalid_message");
+		http_respond(r, 400, "application/json", NULL, text, strlen(text));
+		free(text);
 		return;
 	}
 	mcp_answer(r, answer, extra[0] ? extra : NULL);
@@ -312,6 +329,14 @@ void api_mcp_message(const struct api_call *call)
 	cJSON *answer = mcp_handle_text(&srv, r->body.data, r->body.len, &out);
 	if (out.initialize)
 		mcp_session_set_version(t, id, out.version);
+	if (answer && unreadable(answer)) {
+		char *text = cJSON_PrintUnformatted(answer);
+		cJSON_Delete(answer);
+		snprintf(r->reason, sizeof(r->reason), "invalid_message");
+		http_respond(r, 400, "application/json", NULL, text, strlen(text));
+		free(text);
+		return;
+	}
 	if (answer) {
 		char *text = cJSON_PrintUnformatted(answer);
 		cJSON_Delete(answer);
