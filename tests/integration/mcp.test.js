@@ -141,12 +141,16 @@ describe('MCP over Streamable HTTP (/mcp), the SDK client', () => {
     const client = new Client({ name: 'limited', version: '1' });
     await client.connect(streamable(key));
     try {
+      // llmgate-keys writes the key, then its limits: the router may see the
+      // first write alone for a moment (until its next look at state.db)
+      const usage = async () => (await client.callTool({ name: 'my_usage', arguments: {} })).structuredContent;
+      assert.ok(await waitFor(async () => (await usage()).models_allowed === 'deepseek-r*', { timeoutMs: 5000 }));
       mock.reset();
       const r = await client.callTool({ name: 'ask_model', arguments: { model: 'deepseek-chat', prompt: 'x' } });
       assert.equal(r.isError, true);
       assert.match(r.content[0].text, /HTTP 403.*may not use model 'deepseek-chat'/);
       assert.equal(mock.requests().length, 0, 'nothing upstream');
-      const u = (await client.callTool({ name: 'my_usage', arguments: {} })).structuredContent;
+      const u = await usage();
       assert.equal(u.key_name, 'mcp-limited');
       assert.equal(u.tokens_month.limit, 100000);
       assert.equal(u.tokens_month.remaining, 100000 - u.tokens_month.spent);
