@@ -53,6 +53,22 @@ static int mcp_enabled(const struct api_call *call)
 	return 0;
 }
 
+/* What every MCP route checks first: turned on, the method (method_ok;
+ * else 405 with allow and why), the key. 0, or -1 after an answer. */
+static int mcp_gate(const struct api_call *call, int method_ok, const char *allow, const char *why,
+		    struct auth_entry *who)
+{
+	if (!mcp_enabled(call))
+		return -1;
+	if (!method_ok) {
+		char extra[64];
+		snprintf(extra, sizeof(extra), "Allow: %s\r\n", allow);
+		rpc_http_error(call->r, 405, MCP_INVALID_REQUEST, extra, "method_not_allowed", why);
+		return -1;
+	}
+	return mcp_auth(call, who);
+}
+
 /* The JSON body; 0, or -1 after an answer (415, 413, 400). */
 static int mcp_body(const struct api_call *call)
 {
@@ -172,16 +188,10 @@ static void mcp_post(const struct api_call *call, const struct auth_entry *who)
 void api_mcp_handle(const struct api_call *call)
 {
 	struct http_req *r = call->r;
-	if (!mcp_enabled(call))
-		return;
 	int post = !strcmp(r->method, "POST"), del = !strcmp(r->method, "DELETE");
-	if (!post && !del) {
-		rpc_http_error(r, 405, MCP_INVALID_REQUEST, "Allow: POST, DELETE\r\n", "method_not_allowed",
-			       "Method not allowed: POST messages, DELETE to end a session (no GET stream is offered)");
-		return;
-	}
 	struct auth_entry who;
-	if (mcp_auth(call, &who) != 0)
+	if (mcp_gate(call, post || del, "POST, DELETE",
+		     "Method not allowed: POST messages, DELETE to end a session (no GET stream is offered)", &who) != 0)
 		return;
 	if (post) {
 		mcp_post(call, &who);
@@ -244,15 +254,9 @@ static void sse_hold(const struct api_call *call, const char *id)
 void api_mcp_sse(const struct api_call *call)
 {
 	struct http_req *r = call->r;
-	if (!mcp_enabled(call))
-		return;
-	if (strcmp(r->method, "GET")) {
-		rpc_http_error(r, 405, MCP_INVALID_REQUEST, "Allow: GET\r\n", "method_not_allowed",
-			       "Method not allowed: GET opens the event stream; POST to the endpoint it names");
-		return;
-	}
 	struct auth_entry who;
-	if (mcp_auth(call, &who) != 0)
+	if (mcp_gate(call, !strcmp(r->method, "GET"), "GET",
+		     "Method not allowed: GET opens the event stream; POST to the endpoint it names", &who) != 0)
 		return;
 	if (!r->fcgx) {
 		rpc_http_error(r, 501, MCP_INTERNAL_ERROR, NULL, "no_streams_in_cgi",
@@ -305,14 +309,8 @@ static void query_session(const char *q, char id[MCP_SESSION_ID_LEN + 1])
 void api_mcp_message(const struct api_call *call)
 {
 	struct http_req *r = call->r;
-	if (!mcp_enabled(call))
-		return;
-	if (strcmp(r->method, "POST")) {
-		rpc_http_error(r, 405, MCP_INVALID_REQUEST, "Allow: POST\r\n", "method_not_allowed", "Method not allowed: POST");
-		return;
-	}
 	struct auth_entry who;
-	if (mcp_auth(call, &who) != 0)
+	if (mcp_gate(call, !strcmp(r->method, "POST"), "POST", "Method not allowed: POST", &who) != 0)
 		return;
 	struct mcp_sessions *t = call->w->gw->mcp;
 	char id[MCP_SESSION_ID_LEN + 1];
