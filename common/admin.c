@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "ledger.h"
 #include "log.h"
+#include "settle.h"
 #include "xmalloc.h"
 #include <ctype.h>
 #include <errno.h>
@@ -225,6 +226,9 @@ static const struct route routes[] = {
 	{ "DELETE", "upstream-keys/*", 0, admin_upkeys_delete },
 	{ "GET", "usage", 0, admin_usage_get },
 	{ "GET", "usage.csv", 0, admin_usage_get_csv },
+	{ "GET", "conversations", 0, admin_convo_get },
+	{ "GET", "conversations/*", 0, admin_convo_key_get },
+	{ "POST", "conversations/*/delete", R_BODY, admin_convo_delete },
 	{ "GET", "apps", 0, admin_apps_get },
 	{ "GET", "apps/*/log", 0, admin_apps_log },
 };
@@ -357,6 +361,8 @@ int admin_init(struct admin *a, const char *config_path, char *err, size_t errle
 		a->config_path = xstrdup(a->cfg.path);
 	a->state_path = auth_state_path(a->cfg.state_dir);
 	a->ledger_path = ledger_path(a->cfg.state_dir);
+	if (a->cfg.settle_database && *a->cfg.settle_database)
+		a->fleet_path = xasprintf("%s/%s", a->cfg.state_dir, SETTLE_FLEET_FILE);
 	a->spool_dir = xasprintf("%s/spool", a->cfg.state_dir);
 	a->run_dir = xasprintf("%s/run", a->cfg.state_dir);
 	return 0;
@@ -368,6 +374,7 @@ void admin_free(struct admin *a)
 	free(a->config_path);
 	free(a->state_path);
 	free(a->ledger_path);
+	free(a->fleet_path);
 	free(a->spool_dir);
 	free(a->run_dir);
 	memset(a, 0, sizeof(*a));

@@ -132,6 +132,9 @@ void admin_upkeys_patch(struct admin_ctx *x);
 void admin_upkeys_delete(struct admin_ctx *x);
 void admin_usage_get(struct admin_ctx *x);
 void admin_usage_get_csv(struct admin_ctx *x);
+void admin_convo_get(struct admin_ctx *x);         /* admin_convo.c */
+void admin_convo_key_get(struct admin_ctx *x);
+void admin_convo_delete(struct admin_ctx *x);
 void admin_apps_get(struct admin_ctx *x);
 void admin_apps_log(struct admin_ctx *x);
 #endif

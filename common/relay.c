@@ -23,7 +23,7 @@ static void record_usage(struct gateway *gw, const struct auth_entry *who, const
 {
 	char seg[SPOOL_NAME_MAX];
 	durable_record(gw, rec, held, seg);
-	quota_record(&gw->quota, who, rec->ts_ms, rec->u.prompt + rec->u.completion, rec->cost, seg, hold);
+	quota_record(&gw->quota, who, rec->ts_ms, usage_total(&rec->u), rec->cost, seg, hold);
 	log_info("%s key=%s %s model=%s provider=%s upkey=%s status=%d stream=%d prompt=%ld completion=%ld "
 		 "cached=%ld reasoning=%ld%s cost=%.6f client_gone=%d ttfb=%ld ms=%ld",
 		 rec->id, rec->key_id, rec->endpoint, rec->model, rec->provider, rec->upstream_key, rec->status,
@@ -379,7 +379,8 @@ static int relay_quiet(void *user)
 	if (!x->committed || x->mode == RELAY_BUFFER)
 		return 0;
 	static const char ping[] = ": keep-alive\n\n";
-	return http_write(x->r, ping, sizeof(ping) - 1) == 0 && http_flush(x->r) == 0 ? 0 : -1;
+	const char *p = x->ping_blank ? "\r\n" : ping;
+	return http_write(x->r, p, strlen(p)) == 0 && http_flush(x->r) == 0 ? 0 : -1;
 }
 
 static int attempt_call(struct relay *x, struct pool *pool, int ki, const struct relay_send *s,

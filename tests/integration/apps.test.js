@@ -11,7 +11,7 @@ const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startMock, startGateway, mockEnv, spoolRecords: harnessSpool } = require('../lib/harness.js');
+const { startMock, startGateway, mockEnv, usageRecords } = require('../lib/harness.js');
 const { buildConf } = require('../lib/conf.js');
 const { request, waitFor, transcript } = require('../lib/client.js');
 const { assertNoSecrets } = require('../lib/checks.js');
@@ -69,7 +69,7 @@ function logText(app) {
 function logEntries(app) {
   return logText(app).split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
-const spoolRecords = () => harnessSpool(gw.stateDir);
+const spoolRecords = () => usageRecords(gw);
 
 // The pip-aide client's request, byte for byte as requests.post(json=...) sends it.
 function pipAide(machineId, errorContext, extra = {}) {

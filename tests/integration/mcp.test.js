@@ -9,7 +9,7 @@
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startMock, startGateway, mockEnv, keysTool, spoolRecords: harnessSpool } = require('../lib/harness.js');
+const { startMock, startGateway, mockEnv, keysTool, usageRecords } = require('../lib/harness.js');
 const { buildConf } = require('../lib/conf.js');
 const { waitFor } = require('../lib/client.js');
 const { assertNoSecrets } = require('../lib/checks.js');
@@ -49,7 +49,7 @@ after(async () => {
   if (mock) await mock.close();
 });
 
-const spoolRecords = () => harnessSpool(gw.stateDir);
+const spoolRecords = () => usageRecords(gw);
 
 function streamable(key = GW_KEY) {
   return new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`), { requestInit: { headers: auth(key) } });

@@ -370,17 +370,16 @@ function keysTool(gw, args, { env = {}, timeoutMs = 10000, input } = {}) {
   });
 }
 
-// Every usage record the router wrote to the spool of stateDir (the
-// segments being written and those ready for settle), in order.
-function spoolRecords(stateDir) {
-  const dir = path.join(stateDir, 'spool');
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).filter((n) => /\.(ready|open)$/.test(n)).sort()
+// Every usage record a gateway wrote so far (its spool's open and closed
+// segments), parsed.
+function usageRecords(gw) {
+  const dir = path.join(gw.stateDir, 'spool');
+  return fs.readdirSync(dir).filter((n) => /\.(ready|open)$/.test(n))
     .flatMap((n) => fs.readFileSync(path.join(dir, n), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
 }
 
 module.exports = {
-  spoolRecords,
+  usageRecords,
   startMock,
   startGateway,
   mockEnv,
@@ -388,6 +387,7 @@ module.exports = {
   freePort,
   sleep,
   ROUTER,
+  routerCommand,
   KEYS_TOOL,
   BUILD_DIR,
   REPO_ROOT,
