@@ -102,6 +102,7 @@ int api_chat_internal(const struct api_call *call, const struct auth_entry *who,
 	struct api_call c2 = *call;
 	c2.r = &inner;
 	c2.req_id = id;
+	c2.internal = 1;
 	c2.who = who;
 	c2.endpoint = endpoint;
 	api_chat_run(&c2, req, NULL, DIALECT_OPENAI);

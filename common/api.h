@@ -24,6 +24,8 @@ struct api_call {
 	const struct app_conf *app;        /* a prompt app's route: the app */
 	const char *endpoint;              /* the usage record's endpoint; NULL: the route's own
 					    * (a prompt app's or MCP's internal chat names itself) */
+	int internal;                      /* made by api_chat_internal: a chat and nothing else
+					    * (no drawing trigger: its answer must be a chat's) */
 };
 
 /* The handlers (each answers the request completely). */

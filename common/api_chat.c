@@ -593,7 +593,7 @@ static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum 
 	struct route *const rt = &mem->rt;
 	struct chat_front *const f = &mem->f;
 
-	if (!responses && draw_wanted(c, req)) {
+	if (!responses && !call->internal && draw_wanted(c, req)) {
 		free(mem);
 		draw_run(call, req, client);
 		return;

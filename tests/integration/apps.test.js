@@ -42,6 +42,9 @@ before(async () => {
   mock = await startMock();
   const conf = buildConf() +
     '[app.analyze_error]\nrate_limit = 2\nrate_by = client\n' +
+    // the drawing trigger is on, and an app whose prompt is its field alone
+    '[drawing]\nenabled = true\nmodel = Kwai-Kolors/Kolors\n' +
+    '[app.echo]\nmodel = deepseek-chat\nauth = open\nfields = q:200\nprompt = {{q}}\n' +
     Object.entries(TRIAGE).reduce((s, [k, v]) => `${s}${k} = ${v}\n`, '[app.triage]\n');
   gw = await startGateway({
     env: {
@@ -152,6 +155,18 @@ describe('pip-aide: POST /analyze_error', () => {
     assert.ok(Number(third.headers['retry-after']) >= 1);
     assert.equal(mock.requests().length, 2);
     assert.equal((await pipAide('m-other', 'ERROR: d')).status, 200, 'another client is not limited');
+  });
+});
+
+describe('an open app whose prompt is its field alone', () => {
+  it('is still a chat: the drawing trigger does not reach it', async () => {
+    const res = await request('POST', `${gw.url}/echo`, { body: { q: '/draw a cat on the moon' } });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(typeof res.json.answer, 'string');
+    const up = mock.requests();
+    assert.equal(up.length, 1);
+    assert.match(up[0].path, /chat\/completions$/);
+    assert.equal(up[0].body.messages[0].content, '/draw a cat on the moon');
   });
 });
 
