@@ -105,6 +105,19 @@ static int unreadable(const cJSON *j)
 	       cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "id"));
 }
 
+/* When answer is such an error: the 400 sent (answer consumed), 1; else 0. */
+static int refused_unreadable(struct http_req *r, cJSON *answer)
+{
+	if (!answer || !unreadable(answer))
+		return 0;
+	char *text = cJSON_PrintUnformatted(answer);
+	cJSON_Delete(answer);
+	snprintf(r->reason, sizeof(r->reason), "invalid_message");
+	http_respond(r, 400, "application/json", NULL, text, strlen(text));
+	free(text);
+	return 1;
+}
+
 /* Answer j (consumed) as JSON, or as one SSE event when the client takes
  * only event streams. */
 static void mcp_answer(struct http_req *r, cJSON *j, const char *extra)
@@ -173,14 +186,8 @@ static void mcp_post(const struct api_call *call, const struct auth_entry *who)
 		http_respond(r, 202, "application/json", NULL, "", 0);
 		return;
 	}
-	if (unreadable(answer)) {
-		char *text = cJSON_PrintUnformatted(answer);
-		cJSON_Delete(answer);
-		snprintf(r->reason, sizeof(r->reason), "invalid_message");
-		http_respond(r, 400, "application/json", NULL, text, strlen(text));
-		free(text);
+	if (refused_unreadable(r, answer))
 		return;
-	}
 	mcp_answer(r, answer, extra[0] ? extra : NULL);
 }
 
@@ -327,14 +334,8 @@ void api_mcp_message(const struct api_call *call)
 	cJSON *answer = mcp_handle_text(&srv, r->body.data, r->body.len, &out);
 	if (out.initialize)
 		mcp_session_set_version(t, id, out.version);
-	if (answer && unreadable(answer)) {
-		char *text = cJSON_PrintUnformatted(answer);
-		cJSON_Delete(answer);
-		snprintf(r->reason, sizeof(r->reason), "invalid_message");
-		http_respond(r, 400, "application/json", NULL, text, strlen(text));
-		free(text);
+	if (refused_unreadable(r, answer))
 		return;
-	}
 	if (answer) {
 		char *text = cJSON_PrintUnformatted(answer);
 		cJSON_Delete(answer);
