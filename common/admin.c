@@ -74,6 +74,20 @@ void admin_reply_error(struct admin_ctx *x, int status, const char *code, const 
 	admin_reply(x, status, j, extra);
 }
 
+void admin_reply_invalid(struct admin_ctx *x, const char *code, const char *param, const char *msg)
+{
+	char m[512];
+	snprintf(m, sizeof(m), "%s", msg);
+	log_scrub(m);
+	cJSON *j = cJSON_CreateObject();
+	cJSON *e = cJSON_AddObjectToObject(j, "error");
+	cJSON_AddStringToObject(e, "message", m);
+	cJSON_AddStringToObject(e, "code", code);
+	if (param && *param)
+		cJSON_AddStringToObject(e, "param", param);
+	admin_reply(x, 400, j, NULL);
+}
+
 void admin_reply_ok(struct admin_ctx *x, int status, cJSON *j)
 {
 	admin_reply(x, status, j, NULL);

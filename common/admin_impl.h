@@ -45,6 +45,10 @@ __attribute__((format(printf, 5, 6)))
 void admin_reply_error(struct admin_ctx *x, int status, const char *code, const char *extra, const char *fmt, ...);
 /* admin_reply without extra headers. */
 void admin_reply_ok(struct admin_ctx *x, int status, cJSON *j);
+/* A 400 answer whose error also names the member at fault
+ * ({"error": {"message", "code", "param"}}), so that the page can show the
+ * message beside that field; param is left out when NULL or empty. */
+void admin_reply_invalid(struct admin_ctx *x, const char *code, const char *param, const char *msg);
 /* Answer that state.db could not be opened (errno from store_open): 503
  * store_busy when locked, else 500 store_error (the cause is logged). */
 void admin_reply_store_error(struct admin_ctx *x);

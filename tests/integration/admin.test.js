@@ -228,6 +228,36 @@ describe('request errors', () => {
     assert.equal(await snapshot(), before);
   });
 
+  it('no silent misconfiguration: repeated names, unknown providers and models, unreachable chains are refused beside the field', async () => {
+    const before = await snapshot();
+    // [body (object or raw JSON text), the field named, the message]
+    const cases = [
+      ['{"providers":{"demo":{"base_url":"http://127.0.0.1:9/v1","models":["a"]},"demo":{"base_url":"http://127.0.0.1:8/v1"}}}',
+        'providers.demo', /providers\.demo is given twice/],
+      ['{"aliases":{"fast":"deepseek/deepseek-chat","fast":"moonshot/kimi-k2.5"}}', 'aliases.fast', /given twice/],
+      [{ aliases: { fast: 'nosuch/some-model' } }, 'aliases.fast', /names no known provider \('nosuch'\)/],
+      [{ aliases: { fast: 'no-such-model' } }, 'aliases.fast', /no provider serves the model 'no-such-model'/],
+      [{ fallback: { 'deepseek-chat': ['deepseek/deepseek-chat', 'ghost/x'] } }, 'fallback.deepseek-chat', /'ghost\/x' names no known provider/],
+      [{ fallback: { 'nobody-serves-this': ['deepseek/deepseek-chat'] } }, 'fallback.nobody-serves-this', /never be used/],
+      [{ providers: { newp: { models: ['m'] } } }, 'providers.newp', /needs a base_url/],
+    ];
+    for (const [body, param, re] of cases) {
+      const res = await admin.call('PUT', 'settings', body);
+      assertAdminError(res, 400, 'invalid_settings');
+      assert.match(res.json.error.message, re);
+      assert.equal(res.json.error.param, param, res.text);
+    }
+    assert.equal(await snapshot(), before, 'nothing saved');
+    // a provider added in the same document is known to its aliases and chains
+    const ok = await admin.call('PUT', 'settings', {
+      providers: { extra: { base_url: 'http://127.0.0.1:9/v1', models: ['extra-model'] } },
+      aliases: { 'x-fast': 'extra/anything', 'x-model': 'extra-model' },
+      fallback: { 'x-fast': ['deepseek/deepseek-chat'] },
+    });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal((await admin.call('PUT', 'settings', {})).status, 200);
+  });
+
   it('valid settings are stored and read back, with the file defaults beside them', async () => {
     const doc = {
       aliases: { 'team-fast': 'deepseek/deepseek-chat' },
