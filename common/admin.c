@@ -207,6 +207,8 @@ static const struct route routes[] = {
 	{ "DELETE", "upstream-keys/*", 0, admin_upkeys_delete },
 	{ "GET", "usage", 0, admin_usage_get },
 	{ "GET", "usage.csv", 0, admin_usage_get_csv },
+	{ "POST", "account/password", R_BODY, admin_account_password },
+	{ "GET", "audit", 0, admin_audit_get },
 };
 
 static int id_char(char c)

@@ -19,6 +19,8 @@
 #define SETTINGS_KEY "settings"
 #define UPKEY_PREFIX "upkey:"
 #define GWKEY_PREFIX "gwkey:"
+#define AUDIT_KEY "admin:audit"               /* JSON array, oldest first */
+#define ADMIN_AUDIT_MAX 500                   /* entries kept */
 
 /* One request being answered. */
 struct admin_ctx {
@@ -30,6 +32,7 @@ struct admin_ctx {
 	char sess_key[sizeof(SESSION_PREFIX) + SHA256_HEX_LEN];
 	char csrf[ADMIN_TOKEN_HEX];
 	int64_t sess_expires;
+	char who[64];            /* the session's admin name; "" : "admin" */
 };
 
 /* ---- answers (admin.c); each sends the whole answer with the headers
@@ -78,11 +81,32 @@ cJSON *admin_string_array(char **v, size_t n);
 
 /* ---- session and login (admin_session.c) */
 
+/* The number of characters (UTF-8 code points) of s. */
+size_t admin_utf8_chars(const char *s);
+
 /* The caller's session from its cookie: 0 (x->csrf, x->sess_key set), 401
  * when there is none or it expired, -1 when state.db cannot be read. */
 int admin_session_load(struct admin_ctx *x);
 /* Does the X-CSRF-Token header match the session's token? */
 int admin_session_csrf_ok(struct admin_ctx *x);
+
+/* ---- settle's schedule (admin_settle.c) */
+
+/* Add "schedule" to j: {"scheduled": "cron" (a system crontab file runs
+ * llmgate-settle: "cron_file"), "recent" (none found, but it ran within two
+ * hours) or "no"; "crontab_line": the /etc/cron.d line for this install
+ * (hourly, the state folder's owner, this configuration file, bindir);
+ * "crontab_file"}. */
+void admin_settle_schedule(struct admin_ctx *x, cJSON *j, int64_t last_run_ms);
+
+/* ---- the audit log (admin_audit.c) */
+
+/* Note a change that has been made (what: a short word such as "settings",
+ * "key.create"; detail: names and ids, never a secret) with the session's
+ * admin, the client address and the time. Best effort: a failure to write
+ * is logged, the change stands. */
+__attribute__((format(printf, 3, 4)))
+void admin_audit_note(struct admin_ctx *x, const char *what, const char *fmt, ...);
 
 /* ---- upstream keys (admin_upkeys.c), also shown by admin_providers.c */
 
@@ -133,4 +157,6 @@ void admin_upkeys_patch(struct admin_ctx *x);
 void admin_upkeys_delete(struct admin_ctx *x);
 void admin_usage_get(struct admin_ctx *x);
 void admin_usage_get_csv(struct admin_ctx *x);
+void admin_account_password(struct admin_ctx *x);
+void admin_audit_get(struct admin_ctx *x);
 #endif

@@ -225,7 +225,7 @@ static void prune_prefix(GDBM_FILE db, const char *prefix, int (*collect)(const 
 
 /* ------------------------------------------------------------ setup, login */
 
-static size_t utf8_chars(const char *s)
+size_t admin_utf8_chars(const char *s)
 {
 	size_t n = 0;
 	for (; *s; s++)
@@ -270,7 +270,7 @@ static const char *body_password(struct admin_ctx *x, int for_setup)
 		admin_reply_error(x, 400, "invalid_request", NULL, "the password is longer than %d bytes", PWHASH_PASSWORD_MAX);
 		return NULL;
 	}
-	if (for_setup && utf8_chars(pw->valuestring) < ADMIN_PASSWORD_MIN) {
+	if (for_setup && admin_utf8_chars(pw->valuestring) < ADMIN_PASSWORD_MIN) {
 		admin_reply_error(x, 400, "weak_password", NULL, "the password needs at least %d characters",
 			    ADMIN_PASSWORD_MIN);
 		return NULL;
@@ -320,6 +320,9 @@ void admin_session_setup_post(struct admin_ctx *x)
 		goto out;
 	}
 	log_info("admin password set");
+	store_close(db); /* the audit note takes the writer lock */
+	db = NULL;
+	admin_audit_note(x, "setup", "the admin password was set");
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddBoolToObject(j, "setup_done", 1);
 	admin_reply_ok(x, 201, j);
@@ -452,6 +455,9 @@ void admin_session_login(struct admin_ctx *x)
 		 "Set-Cookie: " ADMIN_SESSION_COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%d%s\r\n", sid,
 		 ADMIN_SESSION_TTL_S, https_on(x) ? "; Secure" : "");
 	log_info("admin logged in from %s", addr);
+	store_close(db); /* the audit note takes the writer lock */
+	db = NULL;
+	admin_audit_note(x, "login", "logged in");
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "csrf", csrf);
 	cJSON_AddNumberToObject(j, "expires", (double)(x->now + ADMIN_SESSION_TTL_S));

@@ -184,6 +184,9 @@ void admin_settings_put(struct admin_ctx *x)
 		goto out;
 	}
 	log_info("settings changed");
+	store_close(db); /* the audit note takes the writer lock */
+	db = NULL;
+	admin_audit_note(x, "settings", "settings saved");
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddItemToObject(j, "settings", cJSON_Duplicate(x->body, 1));
 	admin_reply_ok(x, 200, j);

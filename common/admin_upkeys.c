@@ -182,6 +182,7 @@ void admin_upkeys_post(struct admin_ctx *x)
 	}
 	log_add_secret(secret);
 	log_info("upstream key %s added to %s", id, provider);
+	admin_audit_note(x, "upkey.add", "upstream key %s added to %s", id, provider);
 	if ((rec = upkey_get(x, id)) != NULL)
 		admin_reply_ok(x, 201, admin_upkeys_public(rec, NULL));
 out:
@@ -218,6 +219,7 @@ void admin_upkeys_patch(struct admin_ctx *x)
 	if (!(rec = upkey_get(x, x->id)))
 		goto out;
 	log_info("upstream key %s changed", x->id);
+	admin_audit_note(x, "upkey.change", "upstream key %s changed", x->id);
 	admin_reply_ok(x, 200, admin_upkeys_public(rec, NULL));
 out:
 	cJSON_Delete(rec);
@@ -236,6 +238,7 @@ void admin_upkeys_delete(struct admin_ctx *x)
 		return;
 	}
 	log_info("upstream key %s removed", x->id);
+	admin_audit_note(x, "upkey.remove", "upstream key %s removed", x->id);
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "id", x->id);
 	cJSON_AddBoolToObject(j, "deleted", 1);

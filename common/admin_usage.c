@@ -629,6 +629,7 @@ static cJSON *backlog_json(struct admin_ctx *x)
 	cJSON_AddNumberToObject(j, "ledger_seq", (double)st.ledger_seq);
 	cJSON_AddNumberToObject(j, "ledger_commit_ms", (double)st.ledger_commit_ms);
 	cJSON_AddBoolToObject(j, "backend", st.backend);
+	admin_settle_schedule(x, j, st.last_run_ms);
 	if (st.last_error[0]) {
 		cJSON_AddStringToObject(j, "last_error", st.last_error);
 		cJSON_AddNumberToObject(j, "last_error_ms", (double)st.last_error_ms);

@@ -20,6 +20,7 @@ const PASSWORD = 'admin-test-password-0123';
 const PROVIDER_KEY = 'sk-ds-SECRET-admin-provider-key';
 const UPSTREAM_KEY = 'sk-up-SECRET-admin-upstream-0123456789';
 const MOCKP_KEY = 'sk-mp-SECRET-admin-mockp-0123456789';
+const NEW_PASSWORD = 'admin-test-NEW-password-4567';
 
 let mock;
 let site;
@@ -39,11 +40,11 @@ after(async () => {
   const log = site ? site.errorLog() : '';
   if (site) await site.stop();
   if (mock) await mock.close();
-  const secrets = [PASSWORD, PROVIDER_KEY, UPSTREAM_KEY, MOCKP_KEY, ...gatewayKeys];
+  const secrets = [PASSWORD, NEW_PASSWORD, PROVIDER_KEY, UPSTREAM_KEY, MOCKP_KEY, ...gatewayKeys];
   assertNoSecrets([log], secrets, 'lighttpd error log (router and admin stderr)');
   // The API answers: never a provider or upstream key, never the password.
   // (A gateway key is shown once, in the answer that created it.)
-  assertNoSecrets(transcript(), [PASSWORD, PROVIDER_KEY, UPSTREAM_KEY, MOCKP_KEY], 'answers');
+  assertNoSecrets(transcript(), [PASSWORD, NEW_PASSWORD, PROVIDER_KEY, UPSTREAM_KEY, MOCKP_KEY], 'answers');
 });
 
 const chat = (key, model = 'deepseek-chat') =>
@@ -57,6 +58,7 @@ const PROTECTED = [
   ['POST', 'upstream-keys', { provider: 'deepseek', key: 'sk-never-stored-0123456789' }],
   ['PATCH', 'upstream-keys/u_00000000', { disabled: true }], ['DELETE', 'upstream-keys/u_00000000'],
   ['GET', 'usage'], ['GET', 'usage.csv'],
+  ['POST', 'account/password', { current: 'x', password: 'never-set-this-0123' }], ['GET', 'audit'],
 ];
 const CHANGING = PROTECTED.filter(([m]) => m !== 'GET');
 
@@ -459,6 +461,10 @@ describe('usage', () => {
     assert.ok(u.by_model.some((m) => m.model === 'deepseek-chat'));
     assert.ok(u.by_key.some((k) => k.name === 'team-a2'), 'keys carry their names');
     assert.ok(u.backlog && typeof u.backlog.unsettled_records === 'number', JSON.stringify(u.backlog));
+    // settle's schedule: the exact line for this install
+    const sch = u.backlog.schedule;
+    assert.ok(['cron', 'recent', 'no'].includes(sch.scheduled), JSON.stringify(sch));
+    assert.match(sch.crontab_line, /^0 \* \* \* \*  \S+  LLMGATE_CONFIG=\S+ \/\S+\/llmgate-settle --quiet$/);
     assert.ok(u.rows.length >= 1);
   });
 
@@ -566,5 +572,38 @@ describe('frame protection', () => {
       assert.equal(res.headers['x-frame-options'], 'DENY', p);
       assert.match(String(res.headers['content-security-policy']), /frame-ancestors 'none'/, p);
     }
+  });
+});
+
+describe('the admin account and the audit log', () => {
+  it('the password changes only with the current one; other sessions end; the audit log says who did what', async () => {
+    const other = new AdminClient(site.url);
+    assert.equal((await other.login(PASSWORD)).status, 200);
+    const refusals = [
+      [{ current: 'not-the-password', password: NEW_PASSWORD }, 403, 'wrong_password'],
+      [{ current: PASSWORD, password: 'short' }, 400, 'weak_password'],
+      [{ password: NEW_PASSWORD }, 400, 'invalid_request'],
+      [{ current: PASSWORD, password: NEW_PASSWORD, extra: 1 }, 400, 'invalid_request'],
+    ];
+    for (const [body, status, code] of refusals) assertAdminError(await admin.call('POST', 'account/password', body), status, code);
+    assert.equal((await other.call('GET', 'keys')).status, 200, 'nothing changed yet');
+    const ok = await admin.call('POST', 'account/password', { current: PASSWORD, password: NEW_PASSWORD });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal((await admin.call('GET', 'keys')).status, 200, 'the session that changed it stays');
+    assertAdminError(await other.call('GET', 'keys'), 401, 'unauthorized');
+    const again = new AdminClient(site.url);
+    assert.equal((await again.login(NEW_PASSWORD)).status, 200);
+    const audit = await again.call('GET', 'audit');
+    assert.equal(audit.status, 200, audit.text);
+    const whats = audit.json.entries.map((e) => e.what);
+    assert.equal(whats[0], 'login', 'newest first');
+    assert.equal(whats[1], 'password');
+    for (const w of ['setup', 'settings', 'key.create', 'key.revoke', 'upkey.add']) assert.ok(whats.includes(w), w);
+    for (const e of audit.json.entries) {
+      assert.equal(e.who, 'admin');
+      assert.ok(e.time > 1.7e9 && e.addr && e.detail, JSON.stringify(e));
+    }
+    // back, for the tests after this one
+    assert.equal((await admin.call('POST', 'account/password', { current: NEW_PASSWORD, password: PASSWORD })).status, 200);
   });
 });

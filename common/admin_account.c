@@ -1,0 +1,119 @@
+/* admin_account.c — the admin's own account: the password changed with
+ * the current one; every other session then ends. */
+#include "autoconf.h"
+#include "admin_impl.h"
+#include "log.h"
+#include "pwhash.h"
+#include "settings.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The stored hash (new string), or NULL after an error answer. */
+static char *stored_hash(struct admin_ctx *x)
+{
+	GDBM_FILE db = admin_state_open(x, 0);
+	if (!db) {
+		admin_reply_store_error(x);
+		return NULL;
+	}
+	cJSON *rec = admin_get_json(db, PASSWORD_KEY);
+	store_close(db);
+	const char *h = admin_str_of(rec, "hash");
+	char *out = h ? strdup(h) : NULL;
+	cJSON_Delete(rec);
+	if (!out)
+		admin_reply_error(x, 409, "setup_required", NULL, "no admin password is set yet");
+	return out;
+}
+
+struct others {
+	const char *keep;
+	char **keys;
+	size_t n;
+};
+
+static int other_session(const char *key, const char *val, size_t vlen, void *user)
+{
+	struct others *o = user;
+	(void)val;
+	(void)vlen;
+	if (strcmp(key, o->keep) && o->n < ADMIN_SESSIONS_MAX + 8)
+		o->keys[o->n++] = strdup(key);
+	return 0;
+}
+
+/* Store the new hash and end every session but the caller's: 0, or -1
+ * after an error answer. */
+static int store_password(struct admin_ctx *x, const char *hash)
+{
+	char *keys[ADMIN_SESSIONS_MAX + 8];
+	struct others o = { x->sess_key, keys, 0 };
+	int r = -1;
+	GDBM_FILE db = admin_state_open(x, 1);
+	if (!db) {
+		admin_reply_store_error(x);
+		return -1;
+	}
+	cJSON *rec = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "hash", hash);
+	cJSON_AddNumberToObject(rec, "set", (double)x->now);
+	store_each(db, SESSION_PREFIX, other_session, &o);
+	for (size_t i = 0; i < o.n; i++)
+		if (keys[i])
+			store_delete(db, keys[i]);
+	if (admin_put_json(db, PASSWORD_KEY, rec) != 0 || store_sync(db) != 0)
+		admin_reply_write_error(x);
+	else
+		r = 0;
+	for (size_t i = 0; i < o.n; i++)
+		free(keys[i]);
+	cJSON_Delete(rec);
+	store_close(db);
+	return r;
+}
+
+void admin_account_password(struct admin_ctx *x)
+{
+	static const char *const known[] = { "current", "password", NULL };
+	char err[256];
+	char *old = NULL, *hash = NULL;
+	const char *cur = admin_str_of(x->body, "current"), *pw = admin_str_of(x->body, "password");
+	if (settings_members_known(x->body, known, "the body", err, sizeof(err)) != 0) {
+		admin_reply_invalid(x, "invalid_request", NULL, err);
+		goto out;
+	}
+	if (!cur || !*cur) {
+		admin_reply_invalid(x, "invalid_request", "current", "the current password is needed");
+		goto out;
+	}
+	if (!pw || strlen(pw) > PWHASH_PASSWORD_MAX || admin_utf8_chars(pw) < ADMIN_PASSWORD_MIN) {
+		snprintf(err, sizeof(err), "the new password needs at least %d characters (at most %d bytes)",
+			 ADMIN_PASSWORD_MIN, PWHASH_PASSWORD_MAX);
+		admin_reply_invalid(x, "weak_password", "password", err);
+		goto out;
+	}
+	if (!(old = stored_hash(x)))
+		goto out;
+	if (strlen(cur) > PWHASH_PASSWORD_MAX || !pwhash_verify(cur, old)) {
+		log_warn("admin password change refused: wrong current password");
+		admin_reply_error(x, 403, "wrong_password", NULL, "the current password is wrong");
+		goto out;
+	}
+	if (!(hash = pwhash_make(pw))) {
+		log_err("cannot hash the admin password with yescrypt: %s", strerror(errno));
+		admin_reply_error(x, 500, "server_error", NULL, "cannot hash the password (see the server log)");
+		goto out;
+	}
+	if (store_password(x, hash) != 0)
+		goto out;
+	log_info("admin password changed");
+	admin_audit_note(x, "password", "the admin password was changed; other sessions ended");
+	cJSON *j = cJSON_CreateObject();
+	cJSON_AddBoolToObject(j, "ok", 1);
+	admin_reply_ok(x, 200, j);
+out:
+	free(old);
+	free(hash);
+}
