@@ -74,6 +74,9 @@ const char *admin_str_of(const cJSON *o, const char *name);
 /* The configuration as the router sees it: file and environment, and with
  * with_state the settings and upstream keys of state.db. 0, or -1 with err. */
 int admin_load_config(struct admin_ctx *x, struct config *c, int with_state, char *err, size_t errlen);
+/* The value of name in query string q, percent-decoded ('+' is a space),
+ * into out (cut to outlen - 1 bytes); 1 if present, else 0 (out ""). */
+int admin_query_get(const char *q, const char *name, char *out, size_t outlen);
 /* Is s exactly n lower-case hex digits? */
 int admin_hex_ok(const char *s, size_t n);
 /* A new JSON array of the n strings of v. */
@@ -159,4 +162,5 @@ void admin_usage_get(struct admin_ctx *x);
 void admin_usage_get_csv(struct admin_ctx *x);
 void admin_account_password(struct admin_ctx *x);
 void admin_audit_get(struct admin_ctx *x);
+void admin_requests_get(struct admin_ctx *x);
 #endif

@@ -25,7 +25,7 @@ cJSON *admin_upkeys_read(struct admin_ctx *x)
 
 void admin_upkeys_add_live(cJSON *o, const cJSON *live, const char *id, const char *fallback_state)
 {
-	static const char *const nums[] = { "cooldown_until", "recent_429", "uses", "last_used", NULL };
+	static const char *const nums[] = { "cooldown_until", "recent_429", "uses", "last_used", "last_error_at", NULL };
 	const cJSON *m = live ? cJSON_GetObjectItemCaseSensitive(live, id) : NULL;
 	if (fallback_state || !m) {
 		cJSON_AddStringToObject(o, "state", fallback_state ? fallback_state : "unknown");
@@ -39,6 +39,8 @@ void admin_upkeys_add_live(cJSON *o, const cJSON *live, const char *id, const ch
 	}
 	if (admin_str_of(m, "reason"))
 		cJSON_AddStringToObject(o, "reason", admin_str_of(m, "reason"));
+	if (admin_str_of(m, "last_error"))
+		cJSON_AddStringToObject(o, "last_error", admin_str_of(m, "last_error"));
 }
 
 /* An upstream key as shown, from an upkey_list entry (which holds no

@@ -44,7 +44,14 @@ void relay_record(struct relay *x, int status)
 		.total_ms = (long)(pool_now_ms() - x->t0), .status = status, .stream = x->client_stream,
 		.client_gone = x->r->client_gone, .cache_hit = x->cache_hit,
 	};
+	char why[300];
 	snprintf(rec.id, sizeof(rec.id), "%s", x->req_id);
+	if (status >= 400) {
+		/* in plain words, and never a key an upstream echoed */
+		snprintf(why, sizeof(why), "%s", x->fail_detail && *x->fail_detail ? x->fail_detail : x->r->reason);
+		log_scrub(why);
+		rec.error = why;
+	}
 	if (x->cache_hit || x->uncharged) {
 		/* nothing was spent upstream, or nothing billable (counting tokens) */
 		memset(&rec.u, 0, sizeof(rec.u));
@@ -438,6 +445,7 @@ static int relay_target(struct relay *x, const struct route_target *t, const str
 			return 1;
 		}
 		if (attempt_failed(x, &uc, ok, t, pool, ki, *attempts, now, fail, retry_ms, detail, dl)) {
+			pool_note_error(pool, ki, detail, now);
 			if (*fail == FAIL_DEADLINE)
 				return 1;
 			continue;
@@ -446,6 +454,7 @@ static int relay_target(struct relay *x, const struct route_target *t, const str
 			pool_report(pool, ki, POOL_FAILED, -1, c, now);
 			*fail = FAIL_UPSTREAM;
 			snprintf(detail, dl, "upstream %s answered with a body that is not a valid answer", t->prov->name);
+			pool_note_error(pool, ki, detail, now);
 			log_warn("%s attempt %d: %s", x->req_id, *attempts, detail);
 			continue;
 		}
@@ -488,10 +497,12 @@ void relay_run(struct relay *x, const struct route *rt)
 			break;
 	}
 	if (!x->committed) {
+		x->fail_detail = detail;
 		relay_record(x, relay_fail_status(fail));
 		x->ops->fail(x, fail, attempts, detail, retry_ms);
 	}
 	/* what was not recorded before its answer ended: a stream cut short or
 	 * left by its client */
 	relay_record(x, x->r->status);
+	x->fail_detail = NULL;   /* detail ends here */
 }

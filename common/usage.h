@@ -40,6 +40,7 @@ struct usage_record {
 	int stream;
 	int cache_hit;
 	int client_gone;
+	const char *error;           /* why it failed, in plain words (never a secret), or NULL */
 };
 
 /* Cost of u under price p (NULL: 0). Cached prompt tokens are charged at

@@ -21,6 +21,8 @@ const PROVIDER_KEY = 'sk-ds-SECRET-admin-provider-key';
 const UPSTREAM_KEY = 'sk-up-SECRET-admin-upstream-0123456789';
 const MOCKP_KEY = 'sk-mp-SECRET-admin-mockp-0123456789';
 const NEW_PASSWORD = 'admin-test-NEW-password-4567';
+const DEAD_KEY = 'sk-dead-SECRET-admin-0123456789';
+const BAD_KEY = 'sk-bad-SECRET-admin-0123456789';
 
 let mock;
 let site;
@@ -40,11 +42,11 @@ after(async () => {
   const log = site ? site.errorLog() : '';
   if (site) await site.stop();
   if (mock) await mock.close();
-  const secrets = [PASSWORD, NEW_PASSWORD, PROVIDER_KEY, UPSTREAM_KEY, MOCKP_KEY, ...gatewayKeys];
+  const secrets = [PASSWORD, NEW_PASSWORD, DEAD_KEY, BAD_KEY, PROVIDER_KEY, UPSTREAM_KEY, MOCKP_KEY, ...gatewayKeys];
   assertNoSecrets([log], secrets, 'lighttpd error log (router and admin stderr)');
   // The API answers: never a provider or upstream key, never the password.
   // (A gateway key is shown once, in the answer that created it.)
-  assertNoSecrets(transcript(), [PASSWORD, NEW_PASSWORD, PROVIDER_KEY, UPSTREAM_KEY, MOCKP_KEY], 'answers');
+  assertNoSecrets(transcript(), [PASSWORD, NEW_PASSWORD, DEAD_KEY, BAD_KEY, PROVIDER_KEY, UPSTREAM_KEY, MOCKP_KEY], 'answers');
 });
 
 const chat = (key, model = 'deepseek-chat') =>
@@ -572,6 +574,77 @@ describe('frame protection', () => {
       assert.equal(res.headers['x-frame-options'], 'DENY', p);
       assert.match(String(res.headers['content-security-policy']), /frame-ancestors 'none'/, p);
     }
+  });
+});
+
+describe('the request log and key states', () => {
+  it('every request is a row, errors with their reason, filtered and paged; keys show their last error; a provider whose keys are all blocked is not routing', async () => {
+    const doc = { providers: {
+      deadp: { base_url: 'http://127.0.0.1:9/v1', models: ['dead-chat'] },
+      badkeyp: { base_url: mock.url + '/openai/v1', models: ['badkey-chat'] },
+    } };
+    assert.equal((await admin.call('PUT', 'settings', doc)).status, 200);
+    const dead = await admin.call('POST', 'upstream-keys', { provider: 'deadp', key: DEAD_KEY });
+    const bad = await admin.call('POST', 'upstream-keys', { provider: 'badkeyp', key: BAD_KEY });
+    assert.equal(dead.status, 201, dead.text);
+    assert.equal(bad.status, 201, bad.text);
+    mock.configure({ keys: { [BAD_KEY]: { status: 401 } } });
+    const k = await admin.call('POST', 'keys', { name: 'log-user' });
+    gatewayKeys.push(k.json.key);
+    const okr = await waitFor(async () => {
+      const r = await chat(k.json.key, 'deepseek-chat');
+      return r.status === 200 ? r : null;
+    }, { timeoutMs: 3000, intervalMs: 50 });
+    assert.ok(okr);
+    const deadr = await waitFor(async () => {
+      const r = await chat(k.json.key, 'dead-chat');
+      return r.status >= 500 ? r : null;
+    }, { timeoutMs: 3000, intervalMs: 50 });
+    assert.ok(deadr, 'connection refused answers 5xx');
+    const badr = await chat(k.json.key, 'badkey-chat');
+    assert.ok(badr.status >= 400, String(badr.status));
+
+    const log = await waitFor(async () => {
+      const r = await admin.call('GET', `requests?key=${k.json.id}`);
+      return r.status === 200 && r.json.total >= 3 ? r.json : null;
+    }, { timeoutMs: 3000, intervalMs: 100 });
+    assert.ok(log, 'the three requests are in the log');
+    assert.deepEqual(log.requests.map((x) => x.model).slice(0, 3).sort(), ['badkey-chat', 'dead-chat', 'deepseek-chat']);
+    for (const row of log.requests) {
+      assert.equal(row.key_id, k.json.id);
+      for (const f of ['ts', 'provider', 'model', 'status', 'prompt', 'completion', 'cost', 'ttfb_ms', 'ms', 'cache_hit']) assert.ok(f in row, f);
+    }
+    const errs = (await admin.call('GET', `requests?key=log-user&status=error`)).json;
+    assert.equal(errs.total, 2, JSON.stringify(errs));
+    const deadRow = errs.requests.find((x) => x.model === 'dead-chat');
+    assert.match(deadRow.error, /refused|connect/i);
+    assert.match(errs.requests.find((x) => x.model === 'badkey-chat').error, /refused its key|401/);
+    const oks = (await admin.call('GET', `requests?key=${k.json.id}&status=ok&model=deepseek-chat`)).json;
+    assert.equal(oks.total, 1);
+    assert.equal(oks.requests[0].status, 200);
+    const page = (await admin.call('GET', `requests?key=${k.json.id}&limit=1&offset=1`)).json;
+    assert.equal(page.requests.length, 1);
+    assert.equal(page.total, 3);
+    assert.equal(page.requests[0].id, log.requests[1].id);
+    const future = (await admin.call('GET', `requests?key=${k.json.id}&from=${Math.floor(Date.now() / 1000) + 3600}`)).json;
+    assert.equal(future.total, 0);
+    assertAdminError(await admin.call('GET', 'requests?status=bogus'), 400, 'invalid_request');
+
+    const live = await waitFor(async () => {
+      const p = (await admin.call('GET', 'providers')).json.providers;
+      const dp = p.find((x) => x.name === 'deadp'), bp = p.find((x) => x.name === 'badkeyp');
+      const dk = dp.keys.find((x) => x.id === dead.json.id), bk = bp.keys.find((x) => x.id === bad.json.id);
+      return dk.last_error && bk.state === 'blocked' ? { p, dp, bp, dk, bk } : null;
+    }, { timeoutMs: 4000, intervalMs: 200 });
+    assert.ok(live, 'live key states with their last error');
+    assert.match(live.dk.last_error, /refused|connect/i);
+    assert.ok(live.dk.last_error_at > 1.7e9);
+    assert.equal(live.bp.routing, false, 'every key blocked: not routing');
+    assert.equal(live.bp.usable, true);
+    assert.equal(live.p.find((x) => x.name === 'deepseek').routing, true);
+    mock.reset();
+    assert.equal((await admin.call('PUT', 'settings', {})).status, 200);
+    for (const id of [dead.json.id, bad.json.id]) assert.equal((await admin.call('DELETE', `upstream-keys/${id}`)).status, 200);
   });
 });
 
