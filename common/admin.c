@@ -240,6 +240,7 @@ static const struct route routes[] = {
 	{ "POST", "account/password", R_BODY, admin_account_password },
 	{ "GET", "audit", 0, admin_audit_get },
 	{ "GET", "requests", 0, admin_requests_get },
+	{ "POST", "providers/*/test", 0, admin_probe_provider },
 };
 
 static int id_char(char c)

@@ -163,4 +163,5 @@ void admin_usage_get_csv(struct admin_ctx *x);
 void admin_account_password(struct admin_ctx *x);
 void admin_audit_get(struct admin_ctx *x);
 void admin_requests_get(struct admin_ctx *x);
+void admin_probe_provider(struct admin_ctx *x);
 #endif

@@ -138,21 +138,7 @@ char *relay_scrubbed_body(const char *b, size_t n)
 
 static const char *upstream_message(struct relay *x, char *out, size_t outlen)
 {
-	char *oai = relay_error_as_oai(x);
-	cJSON *j = cJSON_Parse(oai);
-	const cJSON *e = j ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
-	const cJSON *m = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : NULL;
-	if (cJSON_IsString(m))
-		snprintf(out, outlen, "%.200s", m->valuestring);
-	else
-		snprintf(out, outlen, "%.120s", buf_str(&x->body));
-	cJSON_Delete(j);
-	free(oai);
-	log_scrub(out);
-	for (char *p = out; *p; p++)
-		if (*p == '\r' || *p == '\n')
-			*p = ' ';
-	return out;
+	return dialect_error_message(x->dops, x->status, buf_str(&x->body), x->body.len, out, outlen);
 }
 
 

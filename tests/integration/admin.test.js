@@ -61,6 +61,7 @@ const PROTECTED = [
   ['PATCH', 'upstream-keys/u_00000000', { disabled: true }], ['DELETE', 'upstream-keys/u_00000000'],
   ['GET', 'usage'], ['GET', 'usage.csv'],
   ['POST', 'account/password', { current: 'x', password: 'never-set-this-0123' }], ['GET', 'audit'],
+  ['GET', 'requests'], ['POST', 'providers/deepseek/test'],
 ];
 const CHANGING = PROTECTED.filter(([m]) => m !== 'GET');
 
@@ -601,14 +602,18 @@ describe('the request log and key states', () => {
       return r.status >= 500 ? r : null;
     }, { timeoutMs: 3000, intervalMs: 50 });
     assert.ok(deadr, 'connection refused answers 5xx');
-    const badr = await chat(k.json.key, 'badkey-chat');
-    assert.ok(badr.status >= 400, String(badr.status));
+    const badr = await waitFor(async () => {
+      const r = await chat(k.json.key, 'badkey-chat');
+      return r.status >= 400 && r.status !== 404 ? r : null;   // 404: the router has not seen the settings yet
+    }, { timeoutMs: 3000, intervalMs: 50 });
+    assert.ok(badr, 'the refused key answers an error');
 
+    let last = null;
     const log = await waitFor(async () => {
-      const r = await admin.call('GET', `requests?key=${k.json.id}`);
-      return r.status === 200 && r.json.total >= 3 ? r.json : null;
-    }, { timeoutMs: 3000, intervalMs: 100 });
-    assert.ok(log, 'the three requests are in the log');
+      last = await admin.call('GET', `requests?key=${k.json.id}`);
+      return last.status === 200 && last.json.total >= 3 ? last.json : null;
+    }, { timeoutMs: 5000, intervalMs: 100 });
+    assert.ok(log, `the three requests are in the log: ${last.text} ${fs.readdirSync(path.join(site.stateDir, 'spool')).join(' ')}`);
     assert.deepEqual(log.requests.map((x) => x.model).slice(0, 3).sort(), ['badkey-chat', 'dead-chat', 'deepseek-chat']);
     for (const row of log.requests) {
       assert.equal(row.key_id, k.json.id);
@@ -635,14 +640,34 @@ describe('the request log and key states', () => {
       const dp = p.find((x) => x.name === 'deadp'), bp = p.find((x) => x.name === 'badkeyp');
       const dk = dp.keys.find((x) => x.id === dead.json.id), bk = bp.keys.find((x) => x.id === bad.json.id);
       return dk.last_error && bk.state === 'blocked' ? { p, dp, bp, dk, bk } : null;
-    }, { timeoutMs: 4000, intervalMs: 200 });
+    }, { timeoutMs: 10000, intervalMs: 200 });
     assert.ok(live, 'live key states with their last error');
     assert.match(live.dk.last_error, /refused|connect/i);
     assert.ok(live.dk.last_error_at > 1.7e9);
     assert.equal(live.bp.routing, false, 'every key blocked: not routing');
     assert.equal(live.bp.usable, true);
     assert.equal(live.p.find((x) => x.name === 'deepseek').routing, true);
+
+    // tests through the router's own HTTP client and dialects, before traffic finds out
+    const tdead = await admin.call('POST', 'providers/deadp/test');
+    assert.equal(tdead.status, 200, tdead.text);
+    assert.equal(tdead.json.ok, false);
+    assert.match(tdead.json.results[0].error, /refused|connect/i);
+    assert.equal(tdead.json.results[0].id, dead.json.id);
+    const tbad = await admin.call('POST', 'providers/badkeyp/test', { key: bad.json.id });
+    assert.equal(tbad.json.ok, false);
+    assert.equal(tbad.json.results[0].status, 401);
+    assert.match(tbad.json.results[0].error, /^HTTP 401: Incorrect API key/);
     mock.reset();
+    const tfixed = await admin.call('POST', 'providers/badkeyp/test', { key: bad.json.id });
+    assert.equal(tfixed.json.ok, true, tfixed.text);
+    assert.equal(tfixed.json.results[0].status, 200);
+    assert.ok(tfixed.json.results[0].ms >= 0);
+    const sent = mock.requests().filter((r) => r.path.startsWith('/openai/v1/chat/completions')).pop();
+    assert.equal(sent.body.model, 'badkey-chat');
+    assert.equal(sent.body.max_tokens, 1);
+    assertAdminError(await admin.call('POST', 'providers/nosuch/test'), 404, 'not_found');
+    assertAdminError(await admin.call('POST', 'providers/deadp/test', { key: 'u_00000000' }), 404, 'not_found');
     assert.equal((await admin.call('PUT', 'settings', {})).status, 200);
     for (const id of [dead.json.id, bad.json.id]) assert.equal((await admin.call('DELETE', `upstream-keys/${id}`)).status, 200);
   });
