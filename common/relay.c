@@ -48,7 +48,18 @@ void relay_record(struct relay *x, int status)
 	snprintf(rec.id, sizeof(rec.id), "%s", x->req_id);
 	if (status >= 400) {
 		/* in plain words, and never a key an upstream echoed */
-		snprintf(why, sizeof(why), "%s", x->fail_detail && *x->fail_detail ? x->fail_detail : x->r->reason);
+		if (x->fail_detail && *x->fail_detail) {
+			snprintf(why, sizeof(why), "%s", x->fail_detail);
+		} else if (x->r->reason[0]) {
+			snprintf(why, sizeof(why), "%s", x->r->reason);
+		} else if (x->body.len && x->used_provider) {
+			/* the upstream's own refusal, passed on to the client */
+			char m[220];
+			snprintf(why, sizeof(why), "upstream %s answered HTTP %d: %s", x->used_provider, status,
+				 dialect_error_message(x->dops, status, buf_str(&x->body), x->body.len, m, sizeof(m)));
+		} else {
+			why[0] = '\0';
+		}
 		log_scrub(why);
 		rec.error = why;
 	}

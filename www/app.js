@@ -424,7 +424,9 @@ const API_PREFIX = '/admin/api/';
       return /^\d+$/.test(n) || n === 'localhost' || n === '127' ? 'chat' : n;
     } catch { return ''; }
   }
-  $('sp1-url').addEventListener('change', () => { if (!$('sp1-name').value.trim()) $('sp1-name').value = nameFromUrl($('sp1-url').value.trim()); });
+  // the name follows the URL until it is typed in
+  $('sp1-name').addEventListener('input', () => { $('sp1-name').dataset.typed = '1'; });
+  $('sp1-url').addEventListener('input', () => { if (!$('sp1-name').dataset.typed) $('sp1-name').value = nameFromUrl($('sp1-url').value.trim()); });
   const urlOk = (u) => { try { const x = new URL(u); return (x.protocol === 'http:' || x.protocol === 'https:') && !!x.hostname; } catch { return false; } };
 
   // The settings document with the providers of the form added; a field
