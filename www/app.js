@@ -17,6 +17,7 @@
 //   L.api(method, path, body) -> Promise of the answer's JSON (path relative
 //       to the admin API: 'settings', 'keys'); throws an Error with .status,
 //       .code, .param and a readable .message.
+//   L.pending() -> the number of API calls under way (tests wait for 0).
 //   L.act(button, fn, okMessage) runs fn with the button disabled; shows the
 //       error (or okMessage) as a message.
 //   L.h(tag, attrs, ...children), L.clear(el), L.toast(text, 'ok'|'err').
@@ -305,7 +306,16 @@ const API_PREFIX = '/admin/api/';
     }
   }
 
-  async function api(method, path, body, { quiet401 = false } = {}) {
+  let pending = 0;   // API calls under way (window.llmgate.pending(): tests wait for 0)
+  async function api(method, path, body, opts) {
+    pending++;
+    try {
+      return await apiCall(method, path, body, opts);
+    } finally {
+      pending--;
+    }
+  }
+  async function apiCall(method, path, body, { quiet401 = false } = {}) {
     const headers = { Accept: 'application/json' };
     const opts = { method, headers, credentials: 'same-origin', cache: 'no-store' };
     if (body !== undefined) {
@@ -581,7 +591,7 @@ const API_PREFIX = '/admin/api/';
     $('app').appendChild(h('section', { id: `view-${name}`, class: 'view', role: 'tabpanel', 'aria-labelledby': `tab-${name}`, hidden: true }));
     if (!$('app').hidden && location.hash === `#${name}`) switchView(name);
   }
-  window.llmgate = { api, act, h, clear, toast, addView, t, lang, locale, addStrings, translate, table, fieldError, clearErrors, fmt };
+  window.llmgate = { api, act, h, clear, toast, addView, t, lang, locale, addStrings, translate, table, fieldError, clearErrors, fmt, pending: () => pending };
 
   $('nav').addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-view]');
