@@ -101,11 +101,8 @@ void admin_account_password(struct admin_ctx *x)
 		admin_reply_error(x, 403, "wrong_password", NULL, "the current password is wrong");
 		goto out;
 	}
-	if (!(hash = pwhash_make(pw))) {
-		log_err("cannot hash the admin password with yescrypt: %s", strerror(errno));
-		admin_reply_error(x, 500, "server_error", NULL, "cannot hash the password (see the server log)");
+	if (!(hash = admin_password_hash(x, pw)))
 		goto out;
-	}
 	if (store_password(x, hash) != 0)
 		goto out;
 	log_info("admin password changed");

@@ -84,6 +84,9 @@ cJSON *admin_string_array(char **v, size_t n);
 
 /* ---- session and login (admin_session.c) */
 
+/* pw hashed for admin:password (pwhash_make; a new string), or NULL after
+ * an error answer (logged). */
+char *admin_password_hash(struct admin_ctx *x, const char *pw);
 /* The number of characters (UTF-8 code points) of s. */
 size_t admin_utf8_chars(const char *s);
 
@@ -137,6 +140,13 @@ void admin_gwkeys_name(struct admin_usage *u, const cJSON *keys);
 /* Settled totals (ledger.db) plus the records of spool segments not in it
  * yet, added to u. 0, or -1 with err when the ledger cannot be read. */
 int admin_usage_load(struct admin_ctx *x, struct admin_usage *u, char *err, size_t errlen);
+/* Call fn for each record of each spool segment once: the segments listed
+ * as .open, .ready, .settled and archived (the first nlist of these four),
+ * but not those named in skip; each read under the name it has when read
+ * (a segment moves on while settle runs: .open -> .ready -> .settled ->
+ * archive/ or gone). */
+void admin_spool_each(struct admin_ctx *x, size_t nlist, char **skip, size_t nskip,
+		      int (*fn)(const char *line, size_t len, void *user), void *user);
 /* The UTC month ("YYYY-MM") of unix time now. */
 void admin_usage_this_month(int64_t now, char out[LEDGER_MONTH_LEN]);
 

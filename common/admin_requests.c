@@ -9,7 +9,6 @@
 #include "autoconf.h"
 #include "admin_impl.h"
 #include "ini.h"
-#include "spool.h"
 #include "xmalloc.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,47 +119,6 @@ static int line_cb(const char *line, size_t len, void *user)
 	return 0;
 }
 
-static int in_list(char **l, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (!strcmp(l[i], name))
-			return 1;
-	}
-	return 0;
-}
-
-/* Each segment once, under the name it has when read (it may move on:
- * .open -> .ready -> .settled -> archive/ or gone). */
-static void scan_spool(struct admin_ctx *x, struct req_scan *s)
-{
-	static const char *const states[] = { ".open", ".ready", ".settled", "archive" };
-	char *archive = xasprintf("%s/archive", x->a->spool_dir);
-	char **seen = NULL;
-	size_t nseen = 0;
-	for (size_t st = 0; st < 4; st++) {
-		char **list = NULL;
-		size_t n = st < 3 ? spool_list(x->a->spool_dir, states[st], &list) : spool_list(archive, ".settled", &list);
-		for (size_t i = 0; i < n; i++) {
-			if (in_list(seen, nseen, list[i]))
-				continue;
-			seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
-			seen[nseen++] = xstrdup(list[i]);
-			for (size_t t = st; t < 4; t++) {
-				char *path = t < 3 ? xasprintf("%s/%s%s", x->a->spool_dir, list[i], states[t])
-						   : xasprintf("%s/%s.settled", archive, list[i]);
-				int partial = 0;
-				long got = spool_read(path, line_cb, s, &partial);
-				free(path);
-				if (got >= 0)
-					break;
-			}
-		}
-		spool_free_list(list, n);
-	}
-	spool_free_list(seen, nseen);
-	free(archive);
-}
-
 static int cmp_newest(const void *a, const void *b)
 {
 	const struct req_row *x = a, *y = b;
@@ -217,7 +175,7 @@ void admin_requests_get(struct admin_ctx *x)
 		return;
 	struct req_scan s = { &f, NULL, 0, (size_t)(limit + offset), 0 };
 	s.rows = xmalloc(s.keep * sizeof(*s.rows));
-	scan_spool(x, &s);
+	admin_spool_each(x, 4, NULL, 0, line_cb, &s);
 	qsort(s.rows, s.n, sizeof(*s.rows), cmp_newest);
 	cJSON *j = cJSON_CreateObject();
 	cJSON *arr = cJSON_AddArrayToObject(j, "requests");

@@ -225,6 +225,16 @@ static void prune_prefix(GDBM_FILE db, const char *prefix, int (*collect)(const 
 
 /* ------------------------------------------------------------ setup, login */
 
+char *admin_password_hash(struct admin_ctx *x, const char *pw)
+{
+	char *hash = pwhash_make(pw);
+	if (!hash) {
+		log_err("cannot hash the admin password with yescrypt: %s", strerror(errno));
+		admin_reply_error(x, 500, "server_error", NULL, "cannot hash the password (see the server log)");
+	}
+	return hash;
+}
+
 size_t admin_utf8_chars(const char *s)
 {
 	size_t n = 0;
@@ -299,11 +309,8 @@ void admin_session_setup_post(struct admin_ctx *x)
 		admin_reply_error(x, 409, "already_set", NULL, "the admin password is already set; log in instead");
 		goto out;
 	}
-	if (!(hash = pwhash_make(pw))) {
-		log_err("cannot hash the admin password with yescrypt: %s", strerror(errno));
-		admin_reply_error(x, 500, "server_error", NULL, "cannot hash the password (see the server log)");
+	if (!(hash = admin_password_hash(x, pw)))
 		goto out;
-	}
 	if (!(db = admin_state_open(x, 1))) {
 		admin_reply_store_error(x);
 		goto out;
