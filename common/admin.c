@@ -241,6 +241,9 @@ static const struct route routes[] = {
 	{ "GET", "audit", 0, admin_audit_get },
 	{ "GET", "requests", 0, admin_requests_get },
 	{ "POST", "providers/*/test", 0, admin_probe_provider },
+	{ "GET", "conversations", 0, admin_convo_get },
+	{ "GET", "conversations/*", 0, admin_convo_key_get },
+	{ "POST", "conversations/*/delete", R_BODY, admin_convo_delete },
 };
 
 static int id_char(char c)

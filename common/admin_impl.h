@@ -174,4 +174,7 @@ void admin_account_password(struct admin_ctx *x);
 void admin_audit_get(struct admin_ctx *x);
 void admin_requests_get(struct admin_ctx *x);
 void admin_probe_provider(struct admin_ctx *x);
+void admin_convo_get(struct admin_ctx *x);         /* admin_convo.c */
+void admin_convo_key_get(struct admin_ctx *x);
+void admin_convo_delete(struct admin_ctx *x);
 #endif

@@ -318,6 +318,10 @@ static int on_provider(struct parse_ctx *x, const char *sec, const char *key, co
 			p->dialect = DIALECT_GEMINI;
 		else
 			FAIL("line %d: [%s] dialect must be openai, anthropic or gemini", lineno, sec);
+	} else if (!strcmp(key, "responses")) {
+		if (strcmp(val, "native") && strcmp(val, "translate"))
+			FAIL("line %d: [%s] responses must be native or translate", lineno, sec);
+		p->responses_native = !strcmp(val, "native");
 	} else {
 		FAIL("line %d: unknown setting [%s] %s", lineno, sec, key);
 	}
@@ -491,6 +495,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 		p->nprefixes = ini_split_list(builtins[i].prefixes, &p->prefixes);
 		p->dialect = builtins[i].dialect;
 		p->builtin = 1;
+		p->responses_native = !strcmp(p->name, "openai");   /* the one upstream known to serve /responses */
 	}
 
 	int explicit = path != NULL;
@@ -592,6 +597,7 @@ void config_free(struct config *c)
 	free(c->settle_backend_path);
 	free(c->settle_secret);
 	free(c->system_prompt);
+	free(c->drawing_model);
 	memset(c, 0, sizeof(*c));
 }
 

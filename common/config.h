@@ -27,6 +27,9 @@ struct provider_conf {
 	size_t nprefixes;
 	enum dialect dialect;
 	int builtin;
+	int responses_native;  /* responses = native: POST /v1/responses goes to the
+				* upstream's own /responses as sent (default: the
+				* built-in openai provider only); 0: translated */
 };
 
 struct target {
@@ -101,6 +104,13 @@ struct config {
 	long responses_ttl_days;   /* [responses] ttl_days: stored responses kept this long */
 	size_t cache_max_bytes;
 	int cache_per_key;
+	/* [conversations] (convo.h) */
+	int conv_max_per_key;      /* conversations kept per gateway key; 0: conversations off */
+	long conv_retention_days;  /* a conversation unused this long is dropped */
+	long conv_history_chars;   /* history added to a request, in characters of text */
+	/* [drawing] (draw.h) */
+	int drawing_enabled;
+	char *drawing_model;       /* "" : none */
 	/* settings from state.db */
 	char *system_prompt;   /* added to chats without one; NULL: off */
 	/* [settle] (BACKEND_URL, INTERNAL_SECRET) */

@@ -1,11 +1,13 @@
 /* filter.c — request filters and response taps (see filter.h). */
 #include "autoconf.h"
 #include "filter.h"
+#include "convo.h"
 #include <string.h>
 
 /* The request filters, in the order they run. */
 static const struct filter filters[] = {
 	{ "system_prompt", filter_system_prompt },
+	{ "conversation", convo_filter },   /* after the system prompt: history goes after it */
 };
 
 static const struct tap *taps[FILTER_TAPS_MAX];

@@ -4,8 +4,8 @@
  *
  * A request filter runs on the internal (OpenAI) form of a chat request,
  * after it was routed and admitted and before the response cache and the
- * first attempt: today the configured system prompt (system_prompt); next
- * knowledge-base context, conversation history, the drawing trigger. A
+ * first attempt: the configured system prompt (system_prompt), then the
+ * stored conversation's history (convo.c); next knowledge-base context. A
  * filter returns 1 when it changed the request (then the client's bytes
  * are no longer the request as it stands, and the body sent upstream is
  * printed from the tree), 0 when it did not.
@@ -15,9 +15,9 @@
  * body of a buffered one (api_chat.c; an Anthropic client's chat passed
  * through to an Anthropic upstream untouched is not in OpenAI form and is
  * not shown), and the end of every relayed request with its status and
- * usage (relay_record): the place for a conversation store or metrics. A tap only reads; it cannot
- * change or stop the answer. The table is empty today, and an empty table
- * costs one test per event. */
+ * usage (relay_record): the conversation store (convo.c) keeps the answer
+ * there. A tap only reads; it cannot change or stop the answer. An empty
+ * table costs one test per event. */
 #ifndef LLMGATE_FILTER_H
 #define LLMGATE_FILTER_H
 #include "auth.h"
@@ -26,12 +26,15 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
+struct convo_turn;
+
 /* What a filter or tap may know of the request besides its body. */
 struct filter_ctx {
 	const struct config *c;
 	const struct auth_entry *who;
 	const char *req_id;
 	const char *model;         /* the model the client asked for */
+	struct convo_turn *convo;  /* the stored conversation the chat continues (convo.h), or NULL */
 };
 
 struct filter {

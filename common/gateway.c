@@ -7,6 +7,8 @@
 #include "api.h"
 #include "anthropic.h"
 #include "buf.h"
+#include "convo.h"
+#include "filter.h"
 #include "durable.h"
 #include "estimate.h"
 #include "gemini.h"
@@ -181,6 +183,9 @@ int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t 
 	durable_measure(gw, &gw->rt->cfg);
 	quota_init(&gw->quota, gw->cfg.state_dir);
 	open_cache_if_needed(gw, &gw->rt->cfg);
+	static int taps_added;   /* once per process, whatever the number of gateways */
+	if (!taps_added++)
+		filter_add_tap(&convo_tap);
 	gw->started_ms = pool_now_ms();
 	if (random_bytes(&gw->boot_id, sizeof(gw->boot_id)) != 0)
 		gw->boot_id = (uint32_t)getpid() ^ (uint32_t)gw->started_ms;
@@ -352,7 +357,7 @@ static const char *presented_key(struct http_req *r)
 	if (x && *x)
 		return x;
 	/* Gemini clients may put the key in the query: ?key=... */
-	if (r->passthrough) {
+	if (r->passthrough || r->gemini_errors) {
 		for (const char *q = r->query; q && *q;) {
 			if (!strncmp(q, "key=", 4)) {
 				size_t n = strcspn(q + 4, "&");
@@ -375,7 +380,8 @@ static int authenticate(struct worker *w, struct http_req *r, struct auth_entry 
 	const char *key = presented_key(r);
 	if (!key) {
 		oai_error(r, 401, "invalid_request_error", "invalid_api_key", NULL, NULL,
-			  "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY' or 'x-api-key: YOUR_KEY'.");
+			  "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY' or 'x-api-key: YOUR_KEY'"
+			  " (Gemini clients: 'x-goog-api-key: YOUR_KEY').");
 		return -1;
 	}
 	if (!auth_lookup(&w->gw->auth, key, who)) {
@@ -474,7 +480,30 @@ enum route_match {
 	MATCH_TREE,          /* the API path is path, or path + "/" + more */
 	MATCH_COMPAT,        /* /api/compat/{path} (compat_path); call->path = {path} */
 	MATCH_COMPAT_TREE,   /* /api/compat/{path}[/more]; call->path = {path}[/more] */
+	MATCH_GEMINI,        /* Gemini's API (gemini_api_path); call->path = "models..." */
 };
+
+enum { ERRORS_OPENAI = 0, ERRORS_ANTHROPIC, ERRORS_GEMINI };
+
+/* Gemini's API after the mount: /v1beta/models[/...], or one of its model
+ * verbs under /v1/ (/v1/models/{model}:generateContent,
+ * :streamGenerateContent, :countTokens; anything else under /v1/models is
+ * OpenAI's, fine-tuned ids with colons included). The part from "models",
+ * else NULL. */
+static const char *gemini_api_path(const struct config *c, const char *path)
+{
+	static const char *const verbs[] = { ":generateContent", ":streamGenerateContent", ":countTokens" };
+	const char *p = strip_mount(c, path);
+	const char *b = strstr(p, "/v1beta/models");
+	if (b && (!b[14] || b[14] == '/'))
+		return b + 8;
+	b = strstr(p, "/v1/models/");
+	const char *v = b ? strrchr(b + 11, ':') : NULL;
+	for (size_t i = 0; v && i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(v, verbs[i]))
+			return b + 4;
+	return NULL;
+}
 
 /* The router's routes, tried in order; the first that matches answers. */
 static const struct route_entry {
@@ -482,7 +511,7 @@ static const struct route_entry {
 	const char *path;
 	const char *methods[3];    /* allowed; none: the handler checks, after auth */
 	const char *allow;         /* the 405's Allow */
-	int anthropic_errors;      /* errors in Anthropic's shape */
+	int errors;                /* errors in OpenAI's, Anthropic's or Gemini's shape (ERRORS_*) */
 	int auth;                  /* a gateway key is needed */
 	void (*handle)(const struct api_call *call);
 } routes[] = {
@@ -490,13 +519,16 @@ static const struct route_entry {
 	{ MATCH_COMPAT_TREE, "models", { "GET" }, "GET", 0, 1, api_info_compat_models },
 	{ MATCH_PASSTHROUGH, NULL, { NULL }, NULL, 0, 1, api_passthrough_handle },
 	{ MATCH_SUFFIX, "/health", { "GET", "HEAD" }, "GET", 0, 0, api_info_health },
+	{ MATCH_SUFFIX, "/api/hello", { "GET", "HEAD" }, "GET", 1, 0, api_info_hello },
 	{ MATCH_EXACT, "chat/completions", { "POST" }, "POST", 0, 1, api_chat_handle },
 	{ MATCH_EXACT, "messages", { "POST" }, "POST", 1, 1, api_messages_handle },
 	{ MATCH_EXACT, "messages/count_tokens", { "POST" }, "POST", 1, 1, api_messages_count_tokens },
 	{ MATCH_EXACT, "responses", { "POST" }, "POST", 0, 1, api_responses_handle },
 	{ MATCH_TREE, "responses", { NULL }, NULL, 0, 1, api_responses_stored },
+	{ MATCH_TREE, "conversations", { "GET", "DELETE" }, "GET, DELETE", 0, 1, api_convo_handle },
 	{ MATCH_EXACT, "embeddings", { "POST" }, "POST", 0, 1, api_proxy_handle },
 	{ MATCH_EXACT, "images/generations", { "POST" }, "POST", 0, 1, api_proxy_handle },
+	{ MATCH_GEMINI, "v1beta/models", { NULL }, NULL, ERRORS_GEMINI, 1, api_gemini_handle },
 	{ MATCH_TREE, "models", { "GET" }, "GET", 0, 1, api_info_models },
 };
 
@@ -519,6 +551,12 @@ static int route_matches(const struct route_entry *e, const struct config *c, st
 	case MATCH_TREE:
 		n = strlen(e->path);
 		return !strncmp(call->path, e->path, n) && (!call->path[n] || call->path[n] == '/');
+	case MATCH_GEMINI: {
+		const char *g = gemini_api_path(c, call->r->path);
+		if (g)
+			call->path = g;
+		return g != NULL;
+	}
 	case MATCH_COMPAT:
 	case MATCH_COMPAT_TREE: {
 		const char *sub = compat_path(c, call->r->path);
@@ -557,7 +595,11 @@ void gateway_handle(struct worker *w, struct http_req *r)
 		oai_error(r, 404, "invalid_request_error", "unknown_url", NULL, NULL,
 			  "Unknown request URL: %s %.200s. Please check the URL for typos.", r->method, r->path);
 	} else {
-		r->anthropic_errors = e->anthropic_errors;
+		/* the model list serves both dialects: an Anthropic client (it
+		 * sends anthropic-version) gets Anthropic's shapes, refusals too */
+		r->anthropic_errors = e->errors == ERRORS_ANTHROPIC ||
+				      (e->handle == api_info_models && http_header(r, "anthropic-version"));
+		r->gemini_errors = e->errors == ERRORS_GEMINI;
 		r->passthrough = e->match == MATCH_PASSTHROUGH;
 		if (e->methods[0] && !method_allowed(e, r->method)) {
 			method_not_allowed(r, e->allow);

@@ -383,7 +383,8 @@ static int relay_quiet(void *user)
 	if (!x->committed || x->mode == RELAY_BUFFER)
 		return 0;
 	static const char ping[] = ": keep-alive\n\n";
-	return http_write(x->r, ping, sizeof(ping) - 1) == 0 && http_flush(x->r) == 0 ? 0 : -1;
+	const char *p = x->ping_blank ? "\r\n" : ping;
+	return http_write(x->r, p, strlen(p)) == 0 && http_flush(x->r) == 0 ? 0 : -1;
 }
 
 static int attempt_call(struct relay *x, struct pool *pool, int ki, const struct relay_send *s,

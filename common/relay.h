@@ -41,10 +41,11 @@ struct relay {
 	struct runtime *snap;
 	const char *provider;
 	const char *req_id;
-	enum dialect client;       /* OPENAI or ANTHROPIC (the chat front-ends) */
+	enum dialect client;       /* OPENAI, ANTHROPIC or GEMINI (the chat front-ends) */
 	enum dialect up;           /* this attempt's upstream */
 	const struct dialect_ops *dops;  /* its ops */
-	int passthrough;           /* Anthropic to Anthropic: bytes as they are */
+	int passthrough;           /* Anthropic to Anthropic, Gemini to Gemini: bytes as they are */
+	int ping_blank;            /* keep-alives as white space, not SSE comments (Gemini clients) */
 	int client_stream;
 	int client_usage;          /* forward the usage chunk (OpenAI side) */
 	int include_usage;         /* the translators emit the usage chunk */

@@ -57,9 +57,12 @@ const struct settings_def settings_table[] = {
 	N("settle", "archive", NULL, SETTINGS_BOOL, 0, 1, 0, settle_archive),
 	N("settle", "spool_max_bytes", NULL, SETTINGS_LLONG, 4096, 1LL << 50, 256LL << 20, spool_max_bytes),
 	N("settle", "spool_warn_percent", NULL, SETTINGS_INT, 1, 100, 80, spool_warn_percent),
-	/* only in state.db, for the programs that use them */
-	{ NULL, "max_per_key", "conversations.max_per_key", SETTINGS_INT, 0, 1000000, 0, NULL, SETTINGS_NO_FIELD },
-	{ NULL, "enabled", "drawing.enabled", SETTINGS_BOOL, 0, 1, 0, NULL, SETTINGS_NO_FIELD },
+	N("conversations", "max_per_key", "conversations.max_per_key", SETTINGS_INT, 0, 1000000, 50, conv_max_per_key),
+	N("conversations", "retention_days", "conversations.retention_days", SETTINGS_LONG, 1, 3650, 30, conv_retention_days),
+	N("conversations", "history_chars", "conversations.history_chars", SETTINGS_LONG, 256, 10000000, 24000,
+	  conv_history_chars),
+	N("drawing", "enabled", "drawing.enabled", SETTINGS_BOOL, 0, 1, 0, drawing_enabled),
+	{ "drawing", "model", "drawing.model", SETTINGS_STR, 0, 256, 0, "", F(drawing_model) },
 };
 
 const size_t settings_count = sizeof(settings_table) / sizeof(settings_table[0]);

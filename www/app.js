@@ -1533,6 +1533,7 @@ const API_PREFIX = '/admin/api/';
     'Settings': '设置',
     'Usage': '用量',
     'Account': '账户',
+    'Assistant': '助手',
     'This page needs JavaScript.': '此页面需要 JavaScript。',
     'Loading…': '加载中…',
     'Welcome to llmgate': '欢迎使用 llmgate',

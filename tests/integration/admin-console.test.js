@@ -118,8 +118,11 @@ describe('the admin console in Chromium: phone and desktop, Chinese and English'
     assert.ok(over <= 0, `${what}: no sideways scrolling (${over} px too wide)`);
   }
 
+  // the console's views and those feature files add (window.llmgate.addView)
   async function everyView(page, tag, { width, shots = true }) {
-    for (const v of VIEWS) {
+    const views = await page.$$eval('nav button[data-view]', (bs) => bs.map((b) => b.dataset.view));
+    for (const v of VIEWS) assert.ok(views.includes(v), `the ${v} tab`);
+    for (const v of views) {
       await openView(page, v);
       await page.waitForFunction(() => window.llmgate.pending() === 0);
       await axeCheck(page, `${tag} ${v}`);

@@ -38,6 +38,12 @@
 //   dripBytes:     bytes per drip-body piece (8)
 //   endlessMs:     gap between endless-stream events (50)
 //   endlessPad:    padding characters per endless-stream event (0)
+//   toolCall:      { name, arguments }: a coding agent's tool round trip, in
+//                  the chat, Anthropic and Responses dialects: a request
+//                  offering a tool of that name gets a call of it with those
+//                  arguments (a Responses custom tool: arguments.input as its
+//                  input); one whose last turn is that call's result gets
+//                  the text "Tool said: <result>"
 //   answer:        text the chat answers say instead of "Hello from ...", two
 //                  characters (code points) per stream event (also Gemini's)
 
@@ -303,11 +309,11 @@ async function createMock(opts = {}) {
 
     // Anthropic's and Gemini's own wire formats (tests/mock/anthropic.js, gemini.js)
     const first = path.split('/')[1];
-    if (first === 'anthropic') return createAnthropicHandler({ keys: config.keys || {} })(req, res, raw, rec);
-    if (first === 'gemini') return createGeminiHandler({ keys: config.keys || {}, answer: config.answer, answerPieces })(req, res, raw, rec);
+    if (first === 'anthropic') return createAnthropicHandler({ keys: config.keys || {}, toolCall: config.toolCall })(req, res, raw, rec);
+    if (first === 'gemini') return createGeminiHandler({ keys: config.keys || {}, answer: config.answer, answerPieces, toolCall: config.toolCall })(req, res, raw, rec);
 
     const bare = path.split('?')[0];
-    if (/\/responses$/.test(bare)) return handleResponses(req, res, body, rec);   // tests/mock/responses.js
+    if (/\/responses$/.test(bare)) return handleResponses(req, res, body, rec, { toolCall: config.toolCall });   // tests/mock/responses.js
     if (/\/(embeddings|images\/generations|models)$/.test(bare)) return otherEndpoint(req, res, rec, body, bare, headers, send);
     if (!/\/chat\/completions$/.test(bare)) {
       return send(404, errorBody(`Invalid URL (${req.method} ${path})`, 'invalid_request_error', null));
@@ -481,16 +487,34 @@ async function createMock(opts = {}) {
     return next();
   }
 
+  // config.toolCall in a chat: { call } (the scripted tool call), { text }
+  // (the answer to its result), or null (not scripted: the usual answer).
+  function scriptedTurn(body) {
+    const tc = config.toolCall;
+    if (!tc || !Array.isArray(body.messages)) return null;
+    const last = body.messages[body.messages.length - 1];
+    if (last && last.role === 'tool') {
+      const c = typeof last.content === 'string' ? last.content : contentChars([last]) ? last.content.map((p) => p.text || '').join('') : '';
+      return { text: `Tool said: ${c}` };
+    }
+    const offered = Array.isArray(body.tools) && body.tools.some((t) => t && t.function && t.function.name === tc.name);
+    if (!offered) return null;
+    const args = JSON.stringify(tc.arguments);
+    return { call: { id: 'call_mock_0', type: 'function', name: tc.name, args: [args.slice(0, 5), args.slice(5)] } };
+  }
+
   function answer(req, res, rec, body, flavour, key) {
     const model = body.model;
     const stream = body.stream === true;
     const includeUsage = !!(body.stream_options && body.stream_options.include_usage === true);
     const trickle = model === 'trickle';
-    const words = config.answer && !trickle ? answerPieces(config.answer)
+    let words = config.answer && !trickle ? answerPieces(config.answer)
       : answerWords(flavour, model, trickle ? config.trickleEvents : 0);
     const reasoning = isReasoner(model) ? REASONING_WORDS : [];
-    const hasTools = Array.isArray(body.tools) && body.tools.length > 0;
-    const tool = hasTools ? toolCallFor(body) : null;
+    const script = scriptedTurn(body);
+    const hasTools = script ? !!script.call : Array.isArray(body.tools) && body.tools.length > 0;
+    const tool = script ? script.call : hasTools ? toolCallFor(body) : null;
+    if (script && script.text) words = answerPieces(script.text);
     const logprobs = body.logprobs === true;
     const id = `chatcmpl-mock${rec.id}`;
     const created = Math.floor(rec.t / 1000);

@@ -165,6 +165,22 @@ static void test_example_conf(void)
 	}
 }
 
+/* [provider.X] responses = native | translate */
+static void test_responses_mode(void)
+{
+	struct config c;
+	char err[512];
+	write_conf("[provider.openai]\nresponses = translate\n[provider.azure]\nbase_url = https://a.example/v1\n"
+		   "responses = native\n");
+	is_int(config_load(&c, path, err, sizeof(err)), 0, "responses = translate / native load");
+	is_int(config_provider(&c, "openai")->responses_native, 0, "openai forced to translation");
+	is_int(config_provider(&c, "azure")->responses_native, 1, "another provider made native");
+	config_free(&c);
+	write_conf("[provider.openai]\nresponses = passthrough\n");
+	is_int(config_load(&c, path, err, sizeof(err)), -1, "an unknown responses mode is refused");
+	ok(strstr(err, "responses must be native or translate") != NULL, "and said: %s", err);
+}
+
 int main(void)
 {
 	struct config c;
@@ -196,6 +212,8 @@ int main(void)
 	is_str(config_provider(&c, "openai")->base_url, "https://api.openai.com/v1", "openai base");
 	is_str(config_provider(&c, "siliconflow")->base_url, "https://api.siliconflow.cn/v1", "siliconflow base");
 	is_str(config_provider(&c, "openrouter")->base_url, "https://openrouter.ai/api/v1", "openrouter base");
+	is_int(config_provider(&c, "openai")->responses_native, 1, "/v1/responses goes natively to openai");
+	is_int(config_provider(&c, "deepseek")->responses_native, 0, "and is translated for deepseek");
 	is_int(c.spool_max_bytes, 256LL << 20, "default spool cap 256 MiB");
 	is_int(c.spool_warn_percent, 80, "default spool warning at 80%");
 	config_free(&c);
@@ -315,6 +333,7 @@ int main(void)
 
 	test_schema();
 	test_example_conf();
+	test_responses_mode();
 
 	char pre[64];
 	config_env_prefix("my-host.v2", pre, sizeof(pre));
