@@ -1,5 +1,5 @@
-/* admin_account.c — the admin's own account: the password changed with
- * the current one; every other session then ends. */
+/* admin_account.c — an admin's own account: the password changed with
+ * the current one, after which that admin's other sessions end. */
 #include "autoconf.h"
 #include "admin_impl.h"
 #include "log.h"
@@ -18,7 +18,9 @@ static char *stored_hash(struct admin_ctx *x)
 		admin_reply_store_error(x);
 		return NULL;
 	}
-	cJSON *rec = admin_get_json(db, PASSWORD_KEY);
+	char key[ADMIN_USER_KEY_MAX];
+	admin_user_key(x->who, key);
+	cJSON *rec = admin_get_json(db, key);
 	store_close(db);
 	const char *h = admin_str_of(rec, "hash");
 	char *out = h ? strdup(h) : NULL;
@@ -28,47 +30,32 @@ static char *stored_hash(struct admin_ctx *x)
 	return out;
 }
 
-struct others {
-	const char *keep;
-	char **keys;
-	size_t n;
-};
-
-static int other_session(const char *key, const char *val, size_t vlen, void *user)
-{
-	struct others *o = user;
-	(void)val;
-	(void)vlen;
-	if (strcmp(key, o->keep) && o->n < ADMIN_SESSIONS_MAX + 8)
-		o->keys[o->n++] = strdup(key);
-	return 0;
-}
-
-/* Store the new hash and end every session but the caller's: 0, or -1
- * after an error answer. */
+/* Store the new hash (the record's other members kept) and end the
+ * caller's other sessions: 0, or -1 after an error answer. */
 static int store_password(struct admin_ctx *x, const char *hash)
 {
-	char *keys[ADMIN_SESSIONS_MAX + 8];
-	struct others o = { x->sess_key, keys, 0 };
+	char key[ADMIN_USER_KEY_MAX];
 	int r = -1;
 	GDBM_FILE db = admin_state_open(x, 1);
 	if (!db) {
 		admin_reply_store_error(x);
 		return -1;
 	}
-	cJSON *rec = cJSON_CreateObject();
+	admin_user_key(x->who, key);
+	cJSON *rec = admin_get_json(db, key);
+	if (!cJSON_IsObject(rec)) {
+		cJSON_Delete(rec);
+		rec = cJSON_CreateObject();
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(rec, "hash");
+	cJSON_DeleteItemFromObjectCaseSensitive(rec, "set");
 	cJSON_AddStringToObject(rec, "hash", hash);
 	cJSON_AddNumberToObject(rec, "set", (double)x->now);
-	store_each(db, SESSION_PREFIX, other_session, &o);
-	for (size_t i = 0; i < o.n; i++)
-		if (keys[i])
-			store_delete(db, keys[i]);
-	if (admin_put_json(db, PASSWORD_KEY, rec) != 0 || store_sync(db) != 0)
+	admin_sessions_end(db, x->who, x->sess_key);
+	if (admin_put_json(db, key, rec) != 0 || store_sync(db) != 0)
 		admin_reply_write_error(x);
 	else
 		r = 0;
-	for (size_t i = 0; i < o.n; i++)
-		free(keys[i]);
 	cJSON_Delete(rec);
 	store_close(db);
 	return r;
@@ -106,7 +93,7 @@ void admin_account_password(struct admin_ctx *x)
 	if (store_password(x, hash) != 0)
 		goto out;
 	log_info("admin password changed");
-	admin_audit_note(x, "password", "the admin password was changed; other sessions ended");
+	admin_audit_note(x, "password", "the password of %s was changed; its other sessions ended", x->who);
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddBoolToObject(j, "ok", 1);
 	admin_reply_ok(x, 200, j);

@@ -20,6 +20,10 @@
 #define UPKEY_PREFIX "upkey:"
 #define GWKEY_PREFIX "gwkey:"
 #define AUDIT_KEY "admin:audit"               /* JSON array, oldest first */
+#define ADMIN_USER_PREFIX "admin:user:"       /* a named admin: {"hash","created","by"} */
+#define ADMIN_OWNER "admin"                   /* the admin of setup (admin:password) */
+#define ADMIN_NAME_MAX 32
+#define ADMIN_USER_KEY_MAX (sizeof(ADMIN_USER_PREFIX) + ADMIN_NAME_MAX)
 #define ADMIN_AUDIT_MAX 500                   /* entries kept */
 
 /* One request being answered. */
@@ -32,7 +36,8 @@ struct admin_ctx {
 	char sess_key[sizeof(SESSION_PREFIX) + SHA256_HEX_LEN];
 	char csrf[ADMIN_TOKEN_HEX];
 	int64_t sess_expires;
-	char who[64];            /* the session's admin name; "" : "admin" */
+	char who[64];            /* the session's admin name (ADMIN_OWNER for the
+				  * admin of setup) */
 };
 
 /* ---- answers (admin.c); each sends the whole answer with the headers
@@ -87,6 +92,14 @@ cJSON *admin_string_array(char **v, size_t n);
 /* pw hashed for admin:password (pwhash_make; a new string), or NULL after
  * an error answer (logged). */
 char *admin_password_hash(struct admin_ctx *x, const char *pw);
+/* An admin's name: 1 to ADMIN_NAME_MAX of [a-z0-9._-]. */
+int admin_name_ok(const char *s);
+/* The state.db key holding admin name's password hash: admin:password for
+ * the owner, admin:user:<name> for a named admin. */
+void admin_user_key(const char *name, char out[ADMIN_USER_KEY_MAX]);
+/* Delete the sessions of admin name (db opened as a writer), but keep
+ * the one under state.db key keep (NULL: none kept). */
+void admin_sessions_end(GDBM_FILE db, const char *name, const char *keep);
 /* The number of characters (UTF-8 code points) of s. */
 size_t admin_utf8_chars(const char *s);
 
@@ -172,6 +185,9 @@ void admin_usage_get(struct admin_ctx *x);
 void admin_usage_get_csv(struct admin_ctx *x);
 void admin_account_password(struct admin_ctx *x);
 void admin_audit_get(struct admin_ctx *x);
+void admin_admins_get(struct admin_ctx *x);
+void admin_admins_post(struct admin_ctx *x);
+void admin_admins_delete(struct admin_ctx *x);
 void admin_requests_get(struct admin_ctx *x);
 void admin_probe_provider(struct admin_ctx *x);
 void admin_convo_get(struct admin_ctx *x);         /* admin_convo.c */

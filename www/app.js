@@ -536,7 +536,8 @@ const API_PREFIX = '/admin/api/';
     const btn = ev.submitter || ev.target.querySelector('button');
     btn.disabled = true;
     try {
-      const r = await api('POST', 'login', { password: $('login-password').value }, { quiet401: true });
+      const name = $('login-name').value.trim();
+      const r = await api('POST', 'login', name ? { name, password: $('login-password').value } : { password: $('login-password').value }, { quiet401: true });
       $('login-password').value = '';
       state.csrf = r.csrf;
       enterApp();
@@ -574,7 +575,7 @@ const API_PREFIX = '/admin/api/';
   }
   function showView(name) {
     stopLive();
-    const loaders = { overview: loadUsage, usage: loadUsage, keys: loadKeys, providers: loadProviders, settings: loadSettings, requests: loadRequests, account: loadAudit };
+    const loaders = { overview: loadUsage, usage: loadUsage, keys: loadKeys, providers: loadProviders, settings: loadSettings, requests: loadRequests, account: loadAccount };
     if (extraViews[name]) extraViews[name].load($(`view-${name}`));
     else loaders[name]();
     if (name === 'providers') startLive();
@@ -1486,6 +1487,48 @@ const API_PREFIX = '/admin/api/';
 
   // ------------------------------------------------------------ account
 
+  async function loadAdmins() {
+    const data = await act(null, () => api('GET', 'admins'));
+    if (!data) return;
+    const owner = data.you === data.owner;
+    $('admin-form').hidden = !owner;
+    const cols = ['Name', 'Added', 'By', 'Actions'].map((x, i) => ({ label: t(x), cls: i === 3 ? 'act' : '' }));
+    const rows = [[h('span', {}, data.owner, ' ', h('span', { class: 'badge off' }, t('admin of setup'))), '—', '—', h('td', { class: 'act' }, h('span', { class: 'sub' }, '—'))],
+      ...data.admins.map((a) => ({ attrs: { 'data-admin': a.name }, cells: [a.name, fmtDay(a.created), a.by || '—',
+        h('td', { class: 'act' }, owner ? h('button', { type: 'button', class: 'small danger', 'aria-label': t('Remove {name}', { name: a.name }), onclick: (ev) => removeAdmin(ev.currentTarget, a.name) }, t('Remove')) : h('span', { class: 'sub' }, '—'))] }))];
+    table(cols, rows, $('admins-table'));
+  }
+  async function removeAdmin(btn, name) {
+    if (!confirm(t('Remove the admin "{name}"? Its sessions end at once.', { name }))) return;
+    const r = await act(btn, () => api('DELETE', `admins/${encodeURIComponent(name)}`), t('Admin {name} removed.', { name }));
+    if (r) { loadAdmins(); loadAudit(); }
+  }
+  $('admin-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors($('admin-form'));
+    const name = $('ad-name').value.trim();
+    const pw = $('ad-pw').value;
+    if (!/^[a-z0-9._-]{1,32}$/.test(name) || name === 'admin') return fieldError($('ad-name'), t('A name of a-z, 0-9, ".", "_", "-", please (not "admin").'));
+    if ([...pw].length < 10) return fieldError($('ad-pw'), t('The password needs at least 10 characters.'));
+    const btn = ev.submitter || ev.target.querySelector('button');
+    btn.disabled = true;
+    try {
+      await api('POST', 'admins', { name, password: pw });
+      $('admin-form').reset();
+      toast(t('Admin {name} added.', { name }));
+      loadAdmins();
+      loadAudit();
+    } catch (e) {
+      fieldError(e.param === 'password' ? $('ad-pw') : $('ad-name'), e.message);
+    } finally {
+      btn.disabled = false;
+    }
+  });
+
+  async function loadAccount() {
+    await Promise.all([loadAdmins(), loadAudit()]);
+  }
+
   async function loadAudit() {
     const data = await act(null, () => api('GET', 'audit'));
     if (!data) return;
@@ -1630,6 +1673,21 @@ const API_PREFIX = '/admin/api/';
     'At least 10 characters. Every other session ends.': '至少 10 个字符。其他所有会话都会结束。',
     'Change password': '修改密码',
     'Audit log': '审计日志',
+    'Password': '密码',
+    'Empty: the admin of setup.': '留空：初始设置的管理员。',
+    'Admins': '管理员',
+    'Each admin has a name and a password of its own; the audit log names who made each change. Only the admin of setup adds and removes admins.': '每个管理员都有自己的名称和密码；审计日志记录每项更改的操作者。只有初始设置的管理员可以添加和删除管理员。',
+    'Add admin': '添加管理员',
+    'Added': '添加时间',
+    'By': '添加者',
+    'admin of setup': '初始管理员',
+    'Remove {name}': '删除 {name}',
+    'Remove the admin "{name}"? Its sessions end at once.': '删除管理员“{name}”？其会话会立即结束。',
+    'Admin {name} removed.': '管理员 {name} 已删除。',
+    'A name of a-z, 0-9, ".", "_", "-", please (not "admin").': '名称只能包含 a-z、0-9、“.”、“_”、“-”（不能是“admin”）。',
+    'Admin {name} added.': '管理员 {name} 已添加。',
+    'admin.add': '添加管理员',
+    'admin.remove': '删除管理员',
     'Dismiss': '关闭',
     'Cannot reach the server ({why}).': '无法连接服务器（{why}）。',
     'The server answered {status}.': '服务器返回 {status}。',

@@ -33,6 +33,7 @@ const NEW_PASSWORD = 'console-NEW-password-4242';
 const WRONG_KEY = 'sk-wrong-SECRET-console-01234wxyz';
 const RIGHT_KEY = 'sk-right-SECRET-console-01234abcd';
 const EMBED_KEY = 'sk-embed-SECRET-console-0123456789';
+const OPS_PASSWORD = 'ops-SECRET-console-password';
 const CHROME_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const VIEWS = ['overview', 'requests', 'keys', 'providers', 'settings', 'usage', 'account'];
@@ -68,8 +69,8 @@ describe('the admin console in Chromium: phone and desktop, Chinese and English'
     const log = site ? site.errorLog() : '';
     if (site) await site.stop();
     if (mock) await mock.close();
-    assertNoSecrets([log], [PASSWORD, NEW_PASSWORD, WRONG_KEY, RIGHT_KEY, EMBED_KEY, gatewayKey], 'lighttpd error log');
-    assertNoSecrets(transcript(), [PASSWORD, NEW_PASSWORD, WRONG_KEY, RIGHT_KEY, EMBED_KEY], 'answers');
+    assertNoSecrets([log], [PASSWORD, NEW_PASSWORD, OPS_PASSWORD, WRONG_KEY, RIGHT_KEY, EMBED_KEY, gatewayKey], 'lighttpd error log');
+    assertNoSecrets(transcript(), [PASSWORD, NEW_PASSWORD, OPS_PASSWORD, WRONG_KEY, RIGHT_KEY, EMBED_KEY], 'answers');
   });
 
   async function newPage({ width, height, dark, zh }) {
@@ -131,9 +132,10 @@ describe('the admin console in Chromium: phone and desktop, Chinese and English'
     }
   }
 
-  async function login(page, password) {
+  async function login(page, password, name) {
     await page.goto(site.url + '/');
     await page.waitForSelector('#login:not([hidden])');
+    if (name) await page.fill('#login-name', name);
     await page.fill('#login-password', password);
     await page.click('#login-form button[type=submit]');
     await page.waitForSelector('#app:not([hidden])');
@@ -340,14 +342,30 @@ describe('the admin console in Chromium: phone and desktop, Chinese and English'
     await page.waitForFunction(() => /Settings saved/.test(document.querySelector('#settings-msg').textContent));
     assert.equal((await saved()).aliases.fast, 'team-llm/Qwen/QwQ-32B');
 
+    // a second, named admin
+    await openView(page, 'account');
+    await page.fill('#ad-name', 'ops');
+    await page.fill('#ad-pw', OPS_PASSWORD);
+    await page.click('#admin-form button[type=submit]');
+    await page.waitForSelector('#admins-table tr[data-admin="ops"]');
+
     await everyView(page, 'desktop-en-light', { width: 1280 });
     await page.context().close();
   });
 
   it('desktop dark Chinese and phone light English: every view passes axe-core; the phone fits 360 px', async () => {
     const d = await newPage({ width: 1280, height: 900, dark: true, zh: true });
-    await login(d, NEW_PASSWORD);
+    await login(d, OPS_PASSWORD, 'ops');
     await everyView(d, 'desktop-zh-dark', { width: 1280, shots: false });
+    // the named admin's own account: its changes under its name; no adding admins
+    assert.equal(await d.isVisible('#admin-form'), false);
+    await openView(d, 'settings');
+    await d.click('#settings-form button[type=submit]');
+    await d.waitForFunction(() => /设置已保存/.test(document.querySelector('#settings-msg').textContent));
+    await openView(d, 'account');
+    await d.waitForSelector('#audit-table tbody tr');
+    const first = await d.textContent('#audit-table tbody tr');
+    assert.ok(first.includes('ops') && first.includes('保存设置'), first);
     await d.context().close();
     const p = await newPage({ width: 360, height: 780, dark: false, zh: false });
     await login(p, NEW_PASSWORD);

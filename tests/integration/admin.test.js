@@ -23,6 +23,7 @@ const MOCKP_KEY = 'sk-mp-SECRET-admin-mockp-0123456789';
 const NEW_PASSWORD = 'admin-test-NEW-password-4567';
 const DEAD_KEY = 'sk-dead-SECRET-admin-0123456789';
 const BAD_KEY = 'sk-bad-SECRET-admin-0123456789';
+const ALICE_PASSWORD = 'alice-SECRET-password-0123';
 
 let mock;
 let site;
@@ -42,11 +43,11 @@ after(async () => {
   const log = site ? site.errorLog() : '';
   if (site) await site.stop();
   if (mock) await mock.close();
-  const secrets = [PASSWORD, NEW_PASSWORD, DEAD_KEY, BAD_KEY, PROVIDER_KEY, UPSTREAM_KEY, MOCKP_KEY, ...gatewayKeys];
+  const secrets = [PASSWORD, NEW_PASSWORD, ALICE_PASSWORD, DEAD_KEY, BAD_KEY, PROVIDER_KEY, UPSTREAM_KEY, MOCKP_KEY, ...gatewayKeys];
   assertNoSecrets([log], secrets, 'lighttpd error log (router and admin stderr)');
   // The API answers: never a provider or upstream key, never the password.
   // (A gateway key is shown once, in the answer that created it.)
-  assertNoSecrets(transcript(), [PASSWORD, NEW_PASSWORD, DEAD_KEY, BAD_KEY, PROVIDER_KEY, UPSTREAM_KEY, MOCKP_KEY], 'answers');
+  assertNoSecrets(transcript(), [PASSWORD, NEW_PASSWORD, ALICE_PASSWORD, DEAD_KEY, BAD_KEY, PROVIDER_KEY, UPSTREAM_KEY, MOCKP_KEY], 'answers');
 });
 
 const chat = (key, model = 'deepseek-chat') =>
@@ -62,6 +63,7 @@ const PROTECTED = [
   ['GET', 'usage'], ['GET', 'usage.csv'],
   ['POST', 'account/password', { current: 'x', password: 'never-set-this-0123' }], ['GET', 'audit'],
   ['GET', 'requests'], ['POST', 'providers/deepseek/test'],
+  ['GET', 'admins'], ['POST', 'admins', { name: 'never', password: 'never-set-this-0123' }], ['DELETE', 'admins/never'],
 ];
 const CHANGING = PROTECTED.filter(([m]) => m !== 'GET');
 
@@ -703,5 +705,46 @@ describe('the admin account and the audit log', () => {
     }
     // back, for the tests after this one
     assert.equal((await admin.call('POST', 'account/password', { current: NEW_PASSWORD, password: PASSWORD })).status, 200);
+  });
+});
+
+describe('named admins', () => {
+  it('the owner adds an admin who logs in by name, acts under its name in the audit log, and is removed', async () => {
+    for (const [body, status, code] of [
+      [{ name: 'admin', password: ALICE_PASSWORD }, 400, 'invalid_request'],
+      [{ name: 'Alice', password: ALICE_PASSWORD }, 400, 'invalid_request'],
+      [{ name: 'alice', password: 'short' }, 400, 'weak_password'],
+    ]) assertAdminError(await admin.call('POST', 'admins', body), status, code);
+    const add = await admin.call('POST', 'admins', { name: 'alice', password: ALICE_PASSWORD });
+    assert.equal(add.status, 201, add.text);
+    assertAdminError(await admin.call('POST', 'admins', { name: 'alice', password: ALICE_PASSWORD }), 409, 'duplicate');
+    const list = await admin.call('GET', 'admins');
+    assert.deepEqual(list.json.admins.map((a) => [a.name, a.by]), [['alice', 'admin']]);
+    assert.ok(!list.text.includes('$y$'), 'no hash');
+    const alice = new AdminClient(site.url);
+    const li = await alice.login(ALICE_PASSWORD, 'alice');
+    assert.equal(li.status, 200, li.text);
+    assert.equal(li.json.name, 'alice');
+    assert.equal((await alice.call('GET', 'session')).json.name, 'alice');
+    // alice works, and the log says so; adding admins is the owner's
+    const k = await alice.call('POST', 'keys', { name: 'alice-key' });
+    assert.equal(k.status, 201, k.text);
+    gatewayKeys.push(k.json.key);
+    assertAdminError(await alice.call('POST', 'admins', { name: 'bob', password: ALICE_PASSWORD }), 403, 'owner_only');
+    assertAdminError(await alice.call('DELETE', 'admins/alice'), 403, 'owner_only');
+    const audit = (await admin.call('GET', 'audit')).json.entries;
+    const made = audit.find((e) => e.what === 'key.create' && e.detail.includes('alice-key'));
+    assert.equal(made.who, 'alice');
+    assert.equal(audit.find((e) => e.what === 'admin.add').who, 'admin');
+    // her own password; the owner's stays
+    assert.equal((await alice.call('POST', 'account/password', { current: ALICE_PASSWORD, password: ALICE_PASSWORD + '-2' })).status, 200);
+    assert.equal((await admin.call('GET', 'keys')).status, 200, 'the owner\'s session is untouched');
+    // removed: her sessions end
+    const del = await admin.call('DELETE', 'admins/alice');
+    assert.equal(del.status, 200, del.text);
+    assertAdminError(await alice.call('GET', 'keys'), 401, 'unauthorized');
+    assertAdminError(await admin.call('DELETE', 'admins/alice'), 404, 'not_found');
+    assert.deepEqual((await admin.call('GET', 'admins')).json.admins, []);
+    assert.equal((await admin.call('POST', `keys/${k.json.id}/revoke`)).status, 200);
   });
 });
