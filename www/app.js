@@ -105,6 +105,9 @@ const API_PREFIX = '/admin/api/';
     return 'en';
   }
 
+  // Static text: its translation, or an example ("e.g. x") in the page's language.
+  const tStatic = (s) => (!Object.prototype.hasOwnProperty.call(ZH, s) && s.startsWith('e.g. ') ? t('e.g. {x}', { x: s.slice(5) }) : t(s));
+
   // The English of translated static text and attributes, to translate again.
   const origText = new WeakMap();
   const origAttr = new WeakMap();
@@ -123,7 +126,7 @@ const API_PREFIX = '/admin/api/';
       }
       const raw = origText.get(n);
       const key = raw.trim().replace(/\s+/g, ' ');
-      n.nodeValue = raw.replace(raw.trim(), t(key));
+      n.nodeValue = raw.replace(raw.trim(), tStatic(key));
     }
     for (const el of root.querySelectorAll ? [root, ...root.querySelectorAll('[placeholder], [aria-label], [title]')] : []) {
       if (!el.getAttribute) continue;
@@ -132,7 +135,7 @@ const API_PREFIX = '/admin/api/';
         if (!el.hasAttribute(a)) continue;
         if (!o) { o = {}; origAttr.set(el, o); }
         if (!(a in o)) o[a] = el.getAttribute(a);
-        el.setAttribute(a, t(o[a]));
+        el.setAttribute(a, tStatic(o[a]));
       }
     }
   }
@@ -1644,6 +1647,7 @@ const API_PREFIX = '/admin/api/';
     'Add an upstream key': '添加上游密钥',
     'Label': '标签',
     'optional': '可选',
+    'admin': 'admin',
     'Add key': '添加密钥',
     'show providers without keys': '显示没有密钥的服务商',
     'System prompt': '系统提示词',
