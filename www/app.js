@@ -337,7 +337,7 @@ const API_PREFIX = '/admin/api/';
     try { data = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
     if (!res.ok) {
       const e = data && data.error;
-      const err = new ApiError(res.status, e && e.code, e && e.message ? capital(e.message) : t('The server answered {status}.', { status: res.status }), e && e.param);
+      const err = new ApiError(res.status, e && e.code, e && e.message ? serverText(capital(e.message)) : t('The server answered {status}.', { status: res.status }), e && e.param);
       if (res.status === 401 && !quiet401) {
         state.csrf = '';
         showLogin(t('Your session has ended. Please log in again.'));
@@ -347,6 +347,27 @@ const API_PREFIX = '/admin/api/';
     return data;
   }
   const capital = (m) => m.charAt(0).toUpperCase() + m.slice(1) + (/[.!?]$/.test(m) ? '' : '.');
+
+  // The server's most common refusals in the page's language (the rest
+  // stay as the server wrote them).
+  const SERVER_ZH = [
+    [/^(\S+): '(.+)' names no known provider \('(.+)'\) and no provider serves it as a model\.?$/i, '{1}：“{2}”指向不存在的服务商（“{3}”），也没有服务商提供该模型。'],
+    [/^(\S+): no provider serves the model '(.+)' \(write "provider\/model"\)\.?$/i, '{1}：没有服务商提供模型“{2}”（请写成“服务商/模型”）。'],
+    [/^(\S+): nothing routes the model '(.+)' \(no alias, no provider serves it\), so this chain would never be used\.?$/i, '{1}：没有别名或服务商提供模型“{2}”，此备用链永远不会被使用。'],
+    [/^(\S+) is given twice\.?$/i, '{1} 重复出现。'],
+    [/^(\S+) is a new provider: it needs a base_url\.?$/i, '{1} 是新服务商：需要接口地址。'],
+    [/^There is an admin '(.+)' already\.?$/i, '已有名为“{1}”的管理员。'],
+    [/^Only the admin of setup .*$/i, '只有初始设置的管理员可以添加和删除管理员。'],
+    [/^The upstream key is already in the pool.*$/i, '此上游密钥已在密钥池中。'],
+  ];
+  function serverText(m) {
+    if (LANG !== 'zh') return m;
+    for (const [re, zh] of SERVER_ZH) {
+      const x = re.exec(m);
+      if (x) return zh.replace(/\{(\d)\}/g, (_, i) => (i === '1' ? x[1].charAt(0).toLowerCase() + x[1].slice(1) : x[Number(i)]));
+    }
+    return m;
+  }
 
   // Run an action for a button: disabled while it runs, a message after.
   async function act(button, fn, okMessage) {

@@ -360,6 +360,11 @@ describe('the admin console in Chromium: phone and desktop, Chinese and English'
     // the named admin's own account: its changes under its name; no adding admins
     assert.equal(await d.isVisible('#admin-form'), false);
     await openView(d, 'settings');
+    const aliases = await d.inputValue('#sp-aliases');
+    await d.fill('#sp-aliases', 'fast = nosuch/some-model');
+    await d.click('#settings-form button[type=submit]');
+    await fieldSaying(d, '#sp-aliases', /aliases\.fast：“nosuch\/some-model”指向不存在的服务商/);
+    await d.fill('#sp-aliases', aliases);
     await d.click('#settings-form button[type=submit]');
     await d.waitForFunction(() => /设置已保存/.test(document.querySelector('#settings-msg').textContent));
     await openView(d, 'account');
