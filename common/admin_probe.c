@@ -20,7 +20,7 @@
 #define PROBE_BODY_MAX (64u << 10)
 #define PROBE_FIRST_BYTE_MS 20000
 #define PROBE_TOTAL_MS 30000
-#define PROBE_KEYS_MAX 16
+#define PROBE_KEYS_MAX 8
 
 static int probe_data(void *user, const char *p, size_t n)
 {
