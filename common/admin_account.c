@@ -75,12 +75,8 @@ void admin_account_password(struct admin_ctx *x)
 		admin_reply_invalid(x, "invalid_request", "current", "the current password is needed");
 		goto out;
 	}
-	if (!pw || strlen(pw) > PWHASH_PASSWORD_MAX || admin_utf8_chars(pw) < ADMIN_PASSWORD_MIN) {
-		snprintf(err, sizeof(err), "the new password needs at least %d characters (at most %d bytes)",
-			 ADMIN_PASSWORD_MIN, PWHASH_PASSWORD_MAX);
-		admin_reply_invalid(x, "weak_password", "password", err);
+	if (admin_new_password_weak(x, pw))
 		goto out;
-	}
 	if (!(old = stored_hash(x)))
 		goto out;
 	if (strlen(cur) > PWHASH_PASSWORD_MAX || !pwhash_verify(cur, old)) {

@@ -6,7 +6,6 @@
 #include "autoconf.h"
 #include "admin_impl.h"
 #include "log.h"
-#include "pwhash.h"
 #include "settings.h"
 #include "xmalloc.h"
 #include <errno.h>
@@ -86,11 +85,8 @@ void admin_admins_post(struct admin_ctx *x)
 				    "name: 1 to 32 of a-z, 0-9, '.', '_', '-', and not 'admin'");
 		goto out;
 	}
-	if (!pw || strlen(pw) > PWHASH_PASSWORD_MAX || admin_utf8_chars(pw) < ADMIN_PASSWORD_MIN) {
-		snprintf(err, sizeof(err), "the password needs at least %d characters", ADMIN_PASSWORD_MIN);
-		admin_reply_invalid(x, "weak_password", "password", err);
+	if (admin_new_password_weak(x, pw))
 		goto out;
-	}
 	if (!(arr = admins_read(x))) {
 		admin_reply_store_error(x);
 		goto out;

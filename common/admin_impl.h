@@ -100,6 +100,10 @@ void admin_user_key(const char *name, char out[ADMIN_USER_KEY_MAX]);
 /* Delete the sessions of admin name (db opened as a writer), but keep
  * the one under state.db key keep (NULL: none kept). */
 void admin_sessions_end(GDBM_FILE db, const char *name, const char *keep);
+/* 0 when pw (NULL: none) will do as a new password (ADMIN_PASSWORD_MIN
+ * characters to PWHASH_PASSWORD_MAX bytes); else 1 after a 400
+ * weak_password answer naming "password". */
+int admin_new_password_weak(struct admin_ctx *x, const char *pw);
 /* The number of characters (UTF-8 code points) of s. */
 size_t admin_utf8_chars(const char *s);
 

@@ -286,6 +286,17 @@ void admin_user_key(const char *name, char out[ADMIN_USER_KEY_MAX])
 		snprintf(out, ADMIN_USER_KEY_MAX, ADMIN_USER_PREFIX "%.*s", ADMIN_NAME_MAX, name);
 }
 
+int admin_new_password_weak(struct admin_ctx *x, const char *pw)
+{
+	char err[160];
+	if (pw && strlen(pw) <= PWHASH_PASSWORD_MAX && admin_utf8_chars(pw) >= ADMIN_PASSWORD_MIN)
+		return 0;
+	snprintf(err, sizeof(err), "the password needs at least %d characters (at most %d bytes)", ADMIN_PASSWORD_MIN,
+		 PWHASH_PASSWORD_MAX);
+	admin_reply_invalid(x, "weak_password", "password", err);
+	return 1;
+}
+
 size_t admin_utf8_chars(const char *s)
 {
 	size_t n = 0;
