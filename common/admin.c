@@ -75,6 +75,20 @@ void admin_reply_error(struct admin_ctx *x, int status, const char *code, const 
 	admin_reply(x, status, j, extra);
 }
 
+void admin_reply_invalid(struct admin_ctx *x, const char *code, const char *param, const char *msg)
+{
+	char m[512];
+	snprintf(m, sizeof(m), "%s", msg);
+	log_scrub(m);
+	cJSON *j = cJSON_CreateObject();
+	cJSON *e = cJSON_AddObjectToObject(j, "error");
+	cJSON_AddStringToObject(e, "message", m);
+	cJSON_AddStringToObject(e, "code", code);
+	if (param && *param)
+		cJSON_AddStringToObject(e, "param", param);
+	admin_reply(x, 400, j, NULL);
+}
+
 void admin_reply_ok(struct admin_ctx *x, int status, cJSON *j)
 {
 	admin_reply(x, status, j, NULL);
@@ -195,6 +209,36 @@ cJSON *admin_string_array(char **v, size_t n)
 	return a;
 }
 
+static int hexval(char c)
+{
+	return isdigit((unsigned char)c) ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+int admin_query_get(const char *q, const char *name, char *out, size_t outlen)
+{
+	size_t nl = strlen(name), o = 0;
+	out[0] = '\0';
+	while (q && *q) {
+		const char *end = strchr(q, '&');
+		if (!end)
+			end = q + strlen(q);
+		if ((size_t)(end - q) >= nl + 1 && !strncmp(q, name, nl) && q[nl] == '=') {
+			for (const char *p = q + nl + 1; p < end && o + 1 < outlen; p++) {
+				if (*p == '%' && p + 2 < end && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
+					out[o++] = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+					p += 2;
+				} else {
+					out[o++] = *p == '+' ? ' ' : *p;
+				}
+			}
+			out[o] = '\0';
+			return 1;
+		}
+		q = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 #define R_PUBLIC 1u   /* no session needed */
@@ -233,6 +277,13 @@ static const struct route routes[] = {
 	{ "POST", "kb/stores/*/documents", R_RAW, admin_kb_document_post },
 	{ "POST", "kb/stores/*/remove", R_BODY, admin_kb_remove },
 	{ "POST", "kb/stores/*/reindex", 0, admin_kb_reindex },
+	{ "POST", "account/password", R_BODY, admin_account_password },
+	{ "GET", "audit", 0, admin_audit_get },
+	{ "GET", "admins", 0, admin_admins_get },
+	{ "POST", "admins", R_BODY, admin_admins_post },
+	{ "DELETE", "admins/*", 0, admin_admins_delete },
+	{ "GET", "requests", 0, admin_requests_get },
+	{ "POST", "providers/*/test", 0, admin_probe_provider },
 	{ "GET", "conversations", 0, admin_convo_get },
 	{ "GET", "conversations/*", 0, admin_convo_key_get },
 	{ "POST", "conversations/*/delete", R_BODY, admin_convo_delete },
