@@ -209,36 +209,6 @@ cJSON *admin_string_array(char **v, size_t n)
 	return a;
 }
 
-static int hexval(char c)
-{
-	return isdigit((unsigned char)c) ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-int admin_query_get(const char *q, const char *name, char *out, size_t outlen)
-{
-	size_t nl = strlen(name), o = 0;
-	out[0] = '\0';
-	while (q && *q) {
-		const char *end = strchr(q, '&');
-		if (!end)
-			end = q + strlen(q);
-		if ((size_t)(end - q) >= nl + 1 && !strncmp(q, name, nl) && q[nl] == '=') {
-			for (const char *p = q + nl + 1; p < end && o + 1 < outlen; p++) {
-				if (*p == '%' && p + 2 < end && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-					out[o++] = (char)(hexval(p[1]) * 16 + hexval(p[2]));
-					p += 2;
-				} else {
-					out[o++] = *p == '+' ? ' ' : *p;
-				}
-			}
-			out[o] = '\0';
-			return 1;
-		}
-		q = *end ? end + 1 : end;
-	}
-	return 0;
-}
-
 /* ------------------------------------------------------------ dispatch */
 
 #define R_PUBLIC 1u   /* no session needed */

@@ -84,9 +84,6 @@ int admin_load_config(struct admin_ctx *x, struct config *c, int with_state, cha
 int admin_query_get(const char *q, const char *name, char *out, size_t outlen);
 /* Is s exactly n lower-case hex digits? */
 int admin_hex_ok(const char *s, size_t n);
-/* The value of query parameter name (%-escapes and '+' decoded, cut to
- * outlen - 1 bytes) into out: 1, or 0 when absent. */
-int admin_query_get(const char *q, const char *name, char *out, size_t outlen);
 /* A new JSON array of the n strings of v. */
 cJSON *admin_string_array(char **v, size_t n);
 
