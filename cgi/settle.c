@@ -180,19 +180,6 @@ static void cgi_error(int status, const char *reason, const char *extra, const c
 
 /* Constant-time check of "Bearer <secret>" (hashes compared, so the
  * lengths do not show either). */
-static int bearer_ok(const char *header, const char *secret)
-{
-	unsigned char a[SHA256_DIGEST_LEN], b[SHA256_DIGEST_LEN];
-	if (!header || strncasecmp(header, "Bearer ", 7))
-		return 0;
-	const char *given = header + 7;
-	while (*given == ' ')
-		given++;
-	sha256(given, strlen(given), a);
-	sha256(secret, strlen(secret), b);
-	return ct_equal(a, b, sizeof(a));
-}
-
 static void drain_body(void)
 {
 	const char *cl = getenv("CONTENT_LENGTH");

@@ -467,6 +467,14 @@ static void apply_env(struct config *c)
 		log_add_secret(is);
 		set_str(&c->settle_secret, is);
 	}
+	const char *co = getenv("CORS_ORIGINS");
+	if (co)
+		set_str(&c->cors_origins, co);
+	const char *mt = getenv("METRICS_TOKEN");
+	if (mt && *mt) {
+		log_add_secret(mt);
+		set_str(&c->metrics_token, mt);
+	}
 	const char *sd = getenv("LLMGATE_STATE_DIR");
 	if (sd && *sd)
 		set_str(&c->state_dir, sd);
@@ -592,6 +600,13 @@ void config_free(struct config *c)
 	free(c->settle_backend_path);
 	free(c->settle_secret);
 	free(c->system_prompt);
+	free(c->log_target);
+	free(c->log_facility);
+	free(c->syslog_socket);
+	free(c->cors_origins);
+	free(c->secrets_file);
+	free(c->metrics_token);
+	free(c->metrics_allow);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -65,6 +65,14 @@ struct config {
 	char *state_dir;
 	char *mount;
 	int log_level;
+	char *log_target;      /* "stderr" or "syslog" (log.h) */
+	char *log_facility;    /* syslog facility: daemon, user, local0 ... local7 */
+	char *syslog_socket;   /* where syslog listens, "/dev/log" */
+	char *cors_origins;    /* CORS_ORIGINS: comma-separated origins, "*", or "" (none) */
+	char *secrets_file;    /* LLMGATE_SECRETS_FILE: NAME="value" lines (secrets.h), or "" */
+	/* [metrics] */
+	char *metrics_token;   /* METRICS_TOKEN: a bearer token for /metrics from elsewhere, or "" */
+	char *metrics_allow;   /* addresses or CIDR ranges that may read /metrics without it */
 	/* [upstream] */
 	long connect_timeout_ms;
 	long first_byte_timeout_ms;

@@ -32,6 +32,7 @@ struct filter_ctx {
 	const struct auth_entry *who;
 	const char *req_id;
 	const char *model;         /* the model the client asked for */
+	const struct usage_record *rec;  /* in a tap's end: the request's usage record, else NULL */
 };
 
 struct filter {

@@ -7,12 +7,14 @@
 #include "api.h"
 #include "anthropic.h"
 #include "buf.h"
+#include "cors.h"
 #include "durable.h"
 #include "estimate.h"
 #include "gemini.h"
 #include "jscan.h"
 #include "upkey.h"
 #include "log.h"
+#include "metrics.h"
 #include "oai.h"
 #include "provider.h"
 #include "reqbody.h"
@@ -179,6 +181,9 @@ int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t 
 	durable_measure(gw, &gw->rt->cfg);
 	quota_init(&gw->quota, gw->cfg.state_dir);
 	open_cache_if_needed(gw, &gw->rt->cfg);
+	char merr[300];
+	if (metrics_open(gw->cfg.state_dir, merr, sizeof(merr)) != 0)
+		log_warn("metrics are off in this process: %s", merr);
 	gw->started_ms = pool_now_ms();
 	if (random_bytes(&gw->boot_id, sizeof(gw->boot_id)) != 0)
 		gw->boot_id = (uint32_t)getpid() ^ (uint32_t)gw->started_ms;
@@ -214,6 +219,7 @@ static void publish_pools(struct gateway *gw)
 		pthread_mutex_unlock(&p->mu);
 		cJSON_AddItemToArray(provs, po);
 	}
+	api_metrics_publish_keys(rt, now);
 	runtime_put(gw, rt);
 	char *json = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
@@ -487,7 +493,8 @@ static const struct route_entry {
 	{ MATCH_COMPAT, "chat/completions", { "POST" }, "POST", 0, 1, api_chat_handle },
 	{ MATCH_COMPAT_TREE, "models", { "GET" }, "GET", 0, 1, api_info_compat_models },
 	{ MATCH_PASSTHROUGH, NULL, { NULL }, NULL, 0, 1, api_passthrough_handle },
-	{ MATCH_SUFFIX, "/health", { "GET", "HEAD" }, "GET", 0, 0, api_info_health },
+	{ MATCH_SUFFIX, "/health", { "GET", "HEAD" }, "GET", 0, 0, api_health_handle },
+	{ MATCH_EXACT, "metrics", { "GET", "HEAD" }, "GET", 0, 0, api_metrics_handle },
 	{ MATCH_EXACT, "chat/completions", { "POST" }, "POST", 0, 1, api_chat_handle },
 	{ MATCH_EXACT, "messages", { "POST" }, "POST", 1, 1, api_messages_handle },
 	{ MATCH_EXACT, "messages/count_tokens", { "POST" }, "POST", 1, 1, api_messages_count_tokens },
@@ -545,13 +552,19 @@ void gateway_handle(struct worker *w, struct http_req *r)
 	snprintf(req_id, sizeof(req_id), "req_%llx%08x%02x%lx", (unsigned long long)pool_now_ms(),
 		 w->gw->boot_id, w->idx & 0xff, ++w->seq);
 	snprintf(r->request_id, sizeof(r->request_id), "%s", req_id);
+	int64_t t0 = pool_now_ms();
+	metrics_request_begin();
 	struct runtime *snap = runtime_get(w->gw);
 	struct api_call call = { .w = w, .r = r, .snap = snap, .req_id = req_id, .path = api_path(&snap->cfg, r->path) };
 	const struct route_entry *e = NULL;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]) && !e; i++)
 		if (route_matches(&routes[i], &snap->cfg, &call))
 			e = &routes[i];
-	if (!e) {
+	r->cors_origin = cors_allowed(snap->cfg.cors_origins, http_header(r, "Origin"));
+	if (e && !strcmp(r->method, "OPTIONS")) {
+		r->anthropic_errors = e->anthropic_errors;
+		cors_preflight(r, e->allow ? e->allow : "GET, POST, DELETE");
+	} else if (!e) {
 		oai_error(r, 404, "invalid_request_error", "unknown_url", NULL, NULL,
 			  "Unknown request URL: %s %.200s. Please check the URL for typos.", r->method, r->path);
 	} else {
@@ -572,5 +585,6 @@ void gateway_handle(struct worker *w, struct http_req *r)
 	else if (e)
 		snprintf(route, sizeof(route), "%s", e->path[0] == '/' ? e->path + 1 : e->path);
 	reqlog_refusal(r, req_id, e ? route : NULL);
+	metrics_request_end(e ? route : "none", r->status, (long)(pool_now_ms() - t0));
 	runtime_put(w->gw, snap);
 }

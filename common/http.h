@@ -24,6 +24,7 @@ struct http_req {
 	char query_key[256];    /* a gateway key found in the query string */
 	size_t bytes_out;
 	int watch;              /* slot in the body-read watch (http_watch_init), -1: none */
+	const char *cors_origin;  /* Access-Control-Allow-Origin of every answer (cors.h), or NULL */
 };
 
 /* Prepare req for the request that fcgx holds (NULL: CGI). */

@@ -77,6 +77,7 @@ struct relay {
 	const char *used_model;
 	int64_t t0;
 	long ttfb_ms;
+	const struct upstream_call *call;  /* the attempt under way, or NULL */
 	int cache_hit;
 	int uncharged;             /* token counting: allow-list only, recorded with no tokens nor cost */
 	int recorded;
