@@ -3,6 +3,8 @@
 #define LLMGATE_CONFIG_H
 #include <stddef.h>
 
+struct secrets;
+
 #define CONFIG_MAX_PROVIDERS 64
 #define CONFIG_NAME_MAX 64
 
@@ -73,6 +75,7 @@ struct config {
 	/* [metrics] */
 	char *metrics_token;   /* METRICS_TOKEN: a bearer token for /metrics from elsewhere, or "" */
 	char *metrics_allow;   /* addresses or CIDR ranges that may read /metrics without it */
+	struct secrets *secrets;  /* the secrets file's values (secrets.h), or NULL */
 	/* [upstream] */
 	long connect_timeout_ms;
 	long first_byte_timeout_ms;
