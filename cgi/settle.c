@@ -210,6 +210,8 @@ static int cgi_main(const char *config_path)
 		config_free(&c);
 		return 0;
 	}
+	if (config_apply_log(&c, err, sizeof(err)) != 0)
+		log_warn("%s", err);
 	settle_opts_from_config(&o, &c);
 	if (!o.secret || !*o.secret) {
 		cgi_error(403, "Forbidden", NULL, "settle_disabled",
@@ -313,6 +315,8 @@ int main(int argc, char **argv)
 		curl_global_cleanup();
 		return SETTLE_EXIT_ERROR;
 	}
+	if (config_apply_log(&c, err, sizeof(err)) != 0)
+		log_warn("%s", err);
 	settle_opts_from_config(&o, &c);
 	if (state_dir)
 		o.state_dir = state_dir;

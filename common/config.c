@@ -3,6 +3,7 @@
 #include "config.h"
 #include "ini.h"
 #include "log.h"
+#include "logsys.h"
 #include "secrets.h"
 #include "settings.h"
 #include "store.h"
@@ -600,6 +601,14 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", tmp);
 		goto out;
 	}
+	if (strcmp(c->log_target, "stderr") && strcmp(c->log_target, "syslog")) {
+		snprintf(err, errlen, "%s: [server] log must be stderr or syslog", path);
+		goto out;
+	}
+	if (logsys_facility(c->log_facility) < 0) {
+		snprintf(err, errlen, "%s: [server] log_facility must be a syslog facility (daemon, user, local0 ... local7)", path);
+		goto out;
+	}
 	if (load_secrets(c, err, errlen) != 0)
 		goto out;
 	apply_env(c);
@@ -636,6 +645,13 @@ out:
 	if (result != 0)
 		config_free(c);
 	return result;
+}
+
+int config_apply_log(const struct config *c, char *err, size_t errlen)
+{
+	if (strcmp(c->log_target, "syslog"))
+		return 0;
+	return log_to_syslog(c->log_facility, c->syslog_socket, err, errlen);
 }
 
 void config_free(struct config *c)

@@ -143,6 +143,11 @@ const struct price_conf *config_price(const struct config *c, const char *upstre
  * config_free is harmless). Registers every secret with the log. */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
 void config_free(struct config *c);
+/* Send this program's log lines where c says ([server] log = syslog:
+ * log_facility, syslog_socket; stderr: nothing to do). Call after
+ * log_init. 0, or -1 with err (syslog cannot be reached now; it is tried
+ * again for each line, which meanwhile go to stderr). */
+int config_apply_log(const struct config *c, char *err, size_t errlen);
 
 /* Default paths (from configure's sysconfdir/localstatedir). */
 const char *config_default_path(void);
