@@ -6,10 +6,11 @@ pkgs="build-essential autoconf automake libtool pkg-config curl ca-certificates
 libfcgi-dev libcurl4-openssl-dev libmbedtls-dev libcjson-dev libgdbm-dev libcrypt-dev lighttpd"
 # the tests drive the admin page in Debian's Chromium, with Node clients;
 # they start real Redis, PostgreSQL, Apache, nginx, busybox httpd and
-# Prometheus on loopback, and read PDFs with poppler's pdftotext
+# Prometheus on loopback, read PDFs with poppler's pdftotext, and check
+# the man pages with groff
 [ "${1:-}" = "--test" ] && pkgs="$pkgs nodejs npm chromium valgrind clang libclang-rt-14-dev
 redis-server libhiredis-dev postgresql libpq-dev apache2 libapache2-mod-fcgid nginx busybox
-prometheus poppler-utils"
+prometheus poppler-utils groff-base"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
