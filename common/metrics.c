@@ -42,7 +42,8 @@ static void tap_end(const struct filter_ctx *fc, int status, const struct usage 
 {
 	(void)status;
 	const struct usage_record *rec = fc->rec;
-	metrics_request_relayed(rec ? rec->provider : NULL, fc->model, u ? u->prompt : 0, u ? u->completion : 0,
+	metrics_request_relayed(rec ? rec->provider : NULL, rec && rec->model && *rec->model ? rec->model : fc->model,
+				u ? u->prompt : 0, u ? u->completion : 0,
 				rec ? rec->ttfb_ms : 0, rec ? rec->cache_hit : 0);
 }
 
