@@ -12,6 +12,9 @@ const char *cors_allowed(const char *origins, const char *origin)
 	if (!origins || !origin || !*origin)
 		return NULL;
 	size_t ol = strlen(origin);
+	for (size_t i = 0; i < ol; i++)
+		if ((unsigned char)origin[i] <= ' ' || origin[i] == 0x7f)
+			return NULL;   /* no origin holds these; never echoed into a header */
 	for (const char *p = origins; *p;) {
 		while (*p == ',' || isspace((unsigned char)*p))
 			p++;

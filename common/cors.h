@@ -19,7 +19,8 @@
 /* The value of Access-Control-Allow-Origin for a request from origin:
  * origin itself when origins lists it (scheme and host compared without
  * regard to case; a listed entry's trailing '/' ignored), "*" when origins
- * holds "*", NULL when it is not allowed (or origin is NULL or empty). */
+ * holds "*", NULL when it is not allowed (or origin is NULL, empty, or
+ * holds a space or control character). */
 const char *cors_allowed(const char *origins, const char *origin);
 
 /* Answer a preflight (OPTIONS with Origin and Access-Control-Request-

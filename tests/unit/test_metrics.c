@@ -41,6 +41,8 @@ static void test_cors(void)
 	ok(cors_allowed(list, "https://app.example.co") == NULL, "a shorter origin refused");
 	ok(cors_allowed("", "https://a.example") == NULL && cors_allowed(NULL, "https://a.example") == NULL, "none by default");
 	is_str(cors_allowed("https://x.example, *", "https://a.example"), "*", "* when listed");
+	ok(cors_allowed("http://a.example\r", "http://a.example\r") == NULL && cors_allowed("*", "http://a b") == NULL,
+	   "an origin with a control character or space is never allowed");
 	ok(cors_allowed("*", "") == NULL && cors_allowed("*", NULL) == NULL, "no Origin: no CORS");
 }
 
