@@ -10,6 +10,7 @@
 #include "sha256.h"
 #include "xmalloc.h"
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,19 +96,39 @@ void api_metrics_publish_keys(struct runtime *rt, int64_t now)
 	free(keys);
 }
 
-static void settle_gauges(const struct config *c, struct metrics_gauges *g)
+#define SETTLE_GAUGES_EVERY_MS 10000
+
+/* The settle figures: settle_status reads the ledger and counts the
+ * records of the spool's segments, so a process reads them at most every
+ * SETTLE_GAUGES_EVERY_MS and answers scrapes in between from what it read
+ * (left out while the ledger cannot be read). */
+static void settle_gauges(const struct config *c, struct metrics_gauges *g, int64_t now)
 {
-	struct settle_opts o;
-	struct settle_status st;
-	char err[256];
-	settle_opts_from_config(&o, c);
-	if (settle_status(&o, &st, err, sizeof(err)) != 0)
-		return;
-	g->settle_known = 1;
-	g->settle_backlog_records = st.backlog_records;
-	g->settle_last_success_s = (double)st.last_push_ok_ms / 1000.0;
-	g->settle_last_run_s = (double)st.last_run_ms / 1000.0;
-	g->settle_oldest_unsettled_s = (double)st.oldest_ms / 1000.0;
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static int64_t read_ms;
+	static struct metrics_gauges last;
+	pthread_mutex_lock(&mu);
+	if (!read_ms || now - read_ms >= SETTLE_GAUGES_EVERY_MS || now < read_ms) {
+		struct settle_opts o;
+		struct settle_status st;
+		char err[256];
+		settle_opts_from_config(&o, c);
+		memset(&last, 0, sizeof(last));
+		if (settle_status(&o, &st, err, sizeof(err)) == 0) {
+			last.settle_known = 1;
+			last.settle_backlog_records = st.backlog_records;
+			last.settle_last_success_s = (double)st.last_push_ok_ms / 1000.0;
+			last.settle_last_run_s = (double)st.last_run_ms / 1000.0;
+			last.settle_oldest_unsettled_s = (double)st.oldest_ms / 1000.0;
+		}
+		read_ms = now;
+	}
+	g->settle_known = last.settle_known;
+	g->settle_backlog_records = last.settle_backlog_records;
+	g->settle_last_success_s = last.settle_last_success_s;
+	g->settle_last_run_s = last.settle_last_run_s;
+	g->settle_oldest_unsettled_s = last.settle_oldest_unsettled_s;
+	pthread_mutex_unlock(&mu);
 }
 
 void api_metrics_handle(const struct api_call *call)
@@ -140,7 +161,7 @@ void api_metrics_handle(const struct api_call *call)
 		.start_time_s = (double)(gw->started_ms / 1000),
 		.spool_backlog_bytes = __atomic_load_n(&gw->spool_backlog, __ATOMIC_RELAXED),
 	};
-	settle_gauges(c, &g);
+	settle_gauges(c, &g, now);
 	struct buf out;
 	buf_init(&out, METRICS_TEXT_CAP);
 	metrics_text(&out, &s, &g);

@@ -32,6 +32,16 @@ static void record_usage(struct gateway *gw, const struct auth_entry *who, const
 		 rec->estimated ? " estimated" : "", rec->cost, rec->client_gone, rec->ttfb_ms, rec->total_ms);
 }
 
+/* ms from an attempt's start to its first byte: at least 1 when one came
+ * (within the first millisecond on a local upstream), 0 when none did. */
+static long first_byte_ms(const struct upstream_call *uc)
+{
+	if (!uc->t_first_byte_ms)
+		return 0;
+	long ms = (long)(uc->t_first_byte_ms - uc->t_start_ms);
+	return ms > 0 ? ms : 1;
+}
+
 void relay_record(struct relay *x, int status)
 {
 	if (x->recorded)
@@ -39,8 +49,8 @@ void relay_record(struct relay *x, int status)
 	x->recorded = 1;
 	x->r->recorded = 1;
 	/* a stream is recorded when it ends, inside its attempt */
-	if (!x->ttfb_ms && x->call && x->call->t_first_byte_ms)
-		x->ttfb_ms = (long)(x->call->t_first_byte_ms - x->call->t_start_ms);
+	if (!x->ttfb_ms && x->call)
+		x->ttfb_ms = first_byte_ms(x->call);
 	struct usage_record rec = {
 		.ts_ms = x->t0, .key_id = x->who->id, .key_name = x->who->name, .provider = x->used_provider,
 		.upstream_key = x->used_key, .model = x->requested, .upstream_model = x->used_model,
@@ -422,7 +432,7 @@ static int attempt_call(struct relay *x, struct pool *pool, int ki, const struct
 	dialect_auth_free(auth);
 	/* the status the handler saw in a whole response head */
 	uc->status = x->status;
-	x->ttfb_ms = uc->t_first_byte_ms ? (long)(uc->t_first_byte_ms - uc->t_start_ms) : 0;
+	x->ttfb_ms = first_byte_ms(uc);
 	return ok;
 }
 

@@ -76,7 +76,7 @@ struct relay {
 	const char *used_key;
 	const char *used_model;
 	int64_t t0;
-	long ttfb_ms;
+	long ttfb_ms;              /* to the upstream's first byte, >= 1; 0: none came */
 	const struct upstream_call *call;  /* the attempt under way, or NULL */
 	int cache_hit;
 	int uncharged;             /* token counting: allow-list only, recorded with no tokens nor cost */
