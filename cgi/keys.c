@@ -114,8 +114,8 @@ static int parse_limits(int argc, char **argv, int *i, cJSON *patch)
 			cJSON_DeleteItemFromObjectCaseSensitive(patch, "name");
 			cJSON_AddStringToObject(patch, "name", v);
 		} else if (!strcmp(o, "--expires-at")) {
-			long at;
-			if (ini_parse_long(v, 0, LONG_MAX, &at) != 0) {
+			long long at;   /* past 2038 too, whatever the width of long */
+			if (ini_parse_llong(v, 0, AUTH_EXPIRES_MAX, &at) != 0) {
 				fprintf(stderr, "llmgate-keys: --expires-at takes a unix time (0: never)\n");
 				return -1;
 			}
@@ -128,7 +128,7 @@ static int parse_limits(int argc, char **argv, int *i, cJSON *patch)
 				return -1;
 			}
 			cJSON_DeleteItemFromObjectCaseSensitive(patch, "expires");
-			cJSON_AddNumberToObject(patch, "expires", days ? (double)(time(NULL) + days * 86400L) : 0);
+			cJSON_AddNumberToObject(patch, "expires", days ? (double)((int64_t)time(NULL) + (int64_t)days * 86400) : 0);
 		} else {
 			fprintf(stderr, "llmgate-keys: unknown option %s\n", o);
 			return -1;
@@ -277,6 +277,14 @@ int main(int argc, char **argv)
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(patch, "name");
 		if (!cJSON_IsString(name) || !*name->valuestring) {
 			fprintf(stderr, "llmgate-keys: create needs --name NAME\n");
+			cJSON_Delete(patch);
+			result = 2;
+			goto out;
+		}
+		/* the whole change checked before the key exists: a refused one
+		 * leaves no key behind */
+		if (auth_key_check(patch, err, sizeof(err)) != 0) {
+			fprintf(stderr, "llmgate-keys: %s\n", err);
 			cJSON_Delete(patch);
 			result = 2;
 			goto out;

@@ -23,10 +23,13 @@ static void usage_text(FILE *f)
 		"usage: llmgate-settle [--config FILE] [--state-dir DIR] [--dry-run] [--quiet] [--verbose]\n"
 		"       llmgate-settle --status [--json]    what waits where (ready, settled, pushed)\n"
 		"       llmgate-settle --dump-ledger        every ledger key as one JSON line\n"
+		"       llmgate-settle --dump-fleet         the same of fleet.db (the database's totals)\n"
+		"       llmgate-settle --init-db            create or migrate the PostgreSQL schema\n"
 		"       llmgate-settle --verify             read ledger.db and state.db whole; exit 65 if damaged\n"
 		"       llmgate-settle --rebuild-ledger [--force]  a new ledger from the segments on disk\n"
 		"Folds closed usage spool segments into ledger.db and pushes them to the billing\n"
-		"backend (BACKEND_URL, signed with INTERNAL_SECRET). Exit: 0 done, 1 error,\n"
+		"backend (BACKEND_URL, signed with INTERNAL_SECRET) and PostgreSQL (DATABASE_URL).\n"
+		"Exit: 0 done, 1 error,\n"
 		"65 ledger.db (or, with --verify, state.db) damaged: nothing done (see --verify),\n"
 		"75 the backend did not take everything (kept for the next run).\n");
 }
@@ -62,6 +65,12 @@ static void print_summary(FILE *f, const struct settle_opts *o, const struct set
 		fprintf(f, "; no billing backend");
 		if (r->no_backend_waiting)
 			fprintf(f, " (settled records wait for BACKEND_URL)");
+	}
+	if (o->database && *o->database) {
+		fprintf(f, "; %swrote %ld %s to the database", would, r->db_records,
+			plural(r->db_records, "record", "records"));
+		if (r->db_failed)
+			fprintf(f, " (database unavailable, records kept for the next run)");
 	}
 	fprintf(f, "; backlog %ld %s", r->backlog_records, plural(r->backlog_records, "record", "records"));
 	if (r->bad_lines)
@@ -259,6 +268,7 @@ int main(int argc, char **argv)
 {
 	const char *config_path = NULL, *state_dir = NULL;
 	int dry_run = 0, status = 0, as_json = 0, dump = 0, verbose = 0, quiet = 0, verify = 0, rebuild = 0, force = 0;
+	int fleet = 0, init_db = 0;
 	int result = SETTLE_EXIT_ERROR;
 	char err[512];
 	struct config c;
@@ -278,6 +288,10 @@ int main(int argc, char **argv)
 			as_json = 1;
 		} else if (!strcmp(argv[i], "--dump-ledger")) {
 			dump = 1;
+		} else if (!strcmp(argv[i], "--dump-fleet")) {
+			dump = fleet = 1;
+		} else if (!strcmp(argv[i], "--init-db")) {
+			init_db = 1;
 		} else if (!strcmp(argv[i], "--verify")) {
 			verify = 1;
 		} else if (!strcmp(argv[i], "--rebuild-ledger")) {
@@ -322,14 +336,22 @@ int main(int argc, char **argv)
 		o.state_dir = state_dir;
 	o.dry_run = dry_run;
 
-	if (verify) {
+	if (init_db) {
+		if (!o.database || !*o.database) {
+			fprintf(stderr, "llmgate-settle: --init-db needs DATABASE_URL or [settle] database\n");
+			goto out;
+		}
+		result = settle_init_db(&o, stdout, err, sizeof(err));
+		if (result != SETTLE_EXIT_OK)
+			fprintf(stderr, "llmgate-settle: %s\n", err);
+	} else if (verify) {
 		result = settle_verify(o.state_dir, stdout);
 	} else if (rebuild) {
 		result = settle_rebuild_ledger(&o, force, stdout, err, sizeof(err));
 		if (result != SETTLE_EXIT_OK)
 			fprintf(stderr, "llmgate-settle: %s\n", err);
 	} else if (dump) {
-		if (settle_dump_ledger(o.state_dir, stdout, err, sizeof(err)) != 0) {
+		if (settle_dump_ledger(o.state_dir, fleet, stdout, err, sizeof(err)) != 0) {
 			fprintf(stderr, "llmgate-settle: %s\n", err);
 			goto out;
 		}
@@ -347,7 +369,7 @@ int main(int argc, char **argv)
 		if ((result == SETTLE_EXIT_ERROR || result == SETTLE_EXIT_DAMAGED) && r.error[0])
 			fprintf(stderr, "llmgate-settle: %s\n", r.error);
 		int idle = !r.folded_records && !r.folded_segments && !r.pushed_batches && !r.backlog_records &&
-			   !r.claimed && !r.bad_lines && !r.no_backend_waiting;
+			   !r.claimed && !r.bad_lines && !r.no_backend_waiting && !r.db_records && !r.db_failed;
 		if (!quiet || result != SETTLE_EXIT_OK || (!idle && !r.busy))
 			print_summary(stdout, &o, &r, result);
 	}

@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "ledger.h"
 #include "log.h"
+#include "settle.h"
 #include "xmalloc.h"
 #include <ctype.h>
 #include <errno.h>
@@ -166,6 +167,7 @@ cJSON *admin_string_array(char **v, size_t n)
 
 #define R_PUBLIC 1u   /* no session needed */
 #define R_BODY 2u     /* a JSON object body is required */
+#define R_RAW 4u      /* the handler reads the body itself (not JSON) */
 
 struct route {
 	const char *method;
@@ -193,6 +195,15 @@ static const struct route routes[] = {
 	{ "DELETE", "upstream-keys/*", 0, admin_upkeys_delete },
 	{ "GET", "usage", 0, admin_usage_get },
 	{ "GET", "usage.csv", 0, admin_usage_get_csv },
+	{ "GET", "kb", 0, admin_kb_get },
+	{ "POST", "kb/stores", R_BODY, admin_kb_store_post },
+	{ "DELETE", "kb/stores/*", 0, admin_kb_store_delete },
+	{ "POST", "kb/stores/*/documents", R_RAW, admin_kb_document_post },
+	{ "POST", "kb/stores/*/remove", R_BODY, admin_kb_remove },
+	{ "POST", "kb/stores/*/reindex", 0, admin_kb_reindex },
+	{ "GET", "conversations", 0, admin_convo_get },
+	{ "GET", "conversations/*", 0, admin_convo_key_get },
+	{ "POST", "conversations/*/delete", R_BODY, admin_convo_delete },
 };
 
 static int id_char(char c)
@@ -303,7 +314,7 @@ void admin_handle(struct admin *a, struct http_req *r)
 		}
 	}
 	if ((!strcmp(r->method, "POST") || !strcmp(r->method, "PUT") || !strcmp(r->method, "PATCH")) &&
-	    read_body(&x, rt->flags) != 0)
+	    !(rt->flags & R_RAW) && read_body(&x, rt->flags) != 0)
 		goto out;
 	rt->fn(&x);
 out:
@@ -323,6 +334,8 @@ int admin_init(struct admin *a, const char *config_path, char *err, size_t errle
 		a->config_path = xstrdup(a->cfg.path);
 	a->state_path = auth_state_path(a->cfg.state_dir);
 	a->ledger_path = ledger_path(a->cfg.state_dir);
+	if (a->cfg.settle_database && *a->cfg.settle_database)
+		a->fleet_path = xasprintf("%s/%s", a->cfg.state_dir, SETTLE_FLEET_FILE);
 	a->spool_dir = xasprintf("%s/spool", a->cfg.state_dir);
 	a->run_dir = xasprintf("%s/run", a->cfg.state_dir);
 	return 0;
@@ -334,6 +347,7 @@ void admin_free(struct admin *a)
 	free(a->config_path);
 	free(a->state_path);
 	free(a->ledger_path);
+	free(a->fleet_path);
 	free(a->spool_dir);
 	free(a->run_dir);
 	memset(a, 0, sizeof(*a));

@@ -39,6 +39,7 @@ struct admin {
 	char *config_path;   /* file to re-read per request (NULL: the default) */
 	char *state_path;    /* state_dir/state.db */
 	char *ledger_path;   /* state_dir/ledger.db */
+	char *fleet_path;    /* state_dir/fleet.db with [settle] database, else NULL */
 	char *spool_dir;     /* state_dir/spool */
 	char *run_dir;       /* state_dir/run (routers' pools-<pid>.json) */
 };

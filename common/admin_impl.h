@@ -128,5 +128,15 @@ void admin_upkeys_post(struct admin_ctx *x);
 void admin_upkeys_patch(struct admin_ctx *x);
 void admin_upkeys_delete(struct admin_ctx *x);
 void admin_usage_get(struct admin_ctx *x);
+/* knowledge bases (admin_kb.c) */
+void admin_kb_get(struct admin_ctx *x);
+void admin_kb_store_post(struct admin_ctx *x);
+void admin_kb_store_delete(struct admin_ctx *x);
+void admin_kb_document_post(struct admin_ctx *x);   /* reads its own body (R_RAW) */
+void admin_kb_remove(struct admin_ctx *x);
+void admin_kb_reindex(struct admin_ctx *x);
 void admin_usage_get_csv(struct admin_ctx *x);
+void admin_convo_get(struct admin_ctx *x);         /* admin_convo.c */
+void admin_convo_key_get(struct admin_ctx *x);
+void admin_convo_delete(struct admin_ctx *x);
 #endif

@@ -9,6 +9,7 @@
 #include "settle.h"
 #include "spool.h"
 #include "xmalloc.h"
+#include <unistd.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -533,9 +534,13 @@ int admin_usage_load(struct admin_ctx *x, struct admin_usage *u, char *err, size
 	char **last = NULL, **seen = NULL;
 	size_t nlast = 0, nseen = 0;
 	int result = -1;
-	GDBM_FILE db = store_open(x->a->ledger_path, 0, ADMIN_STORE_WAIT_MS);
+	/* with a database, the fleet's totals settle copied from it */
+	const char *totals = x->a->ledger_path;
+	if (x->a->fleet_path && access(x->a->fleet_path, F_OK) == 0)
+		totals = x->a->fleet_path;
+	GDBM_FILE db = store_open(totals, 0, ADMIN_STORE_WAIT_MS);
 	if (!db && errno != ENOENT) {
-		snprintf(err, errlen, "cannot read ledger.db: %s", store_strerror(errno));
+		snprintf(err, errlen, "cannot read %s: %s", strrchr(totals, '/') + 1, store_strerror(errno));
 		goto out;
 	}
 	if (db) {
@@ -545,7 +550,7 @@ int admin_usage_load(struct admin_ctx *x, struct admin_usage *u, char *err, size
 		store_close(db);
 		if (r < 0) {
 			/* never zeros for totals that cannot be read */
-			snprintf(err, errlen, "cannot read ledger.db: %s", store_strerror(cause));
+			snprintf(err, errlen, "cannot read %s: %s", strrchr(totals, '/') + 1, store_strerror(cause));
 			goto out;
 		}
 	}
@@ -674,6 +679,8 @@ void admin_usage_get(struct admin_ctx *x)
 	cJSON_AddStringToObject(j, "currency", x->a->cfg.currency ? x->a->cfg.currency : "USD");
 	cJSON_AddNumberToObject(j, "generated_ms", (double)x->now * 1000);
 	cJSON_AddNumberToObject(j, "unsettled_read", (double)admin_usage_records(u));
+	cJSON_AddStringToObject(j, "settled_from",
+				x->a->fleet_path && access(x->a->fleet_path, F_OK) == 0 ? "fleet" : "ledger");
 	cJSON_AddItemToObject(j, "backlog", backlog_json(x));
 	admin_usage_free(u);
 	admin_reply_ok(x, 200, j);

@@ -2,6 +2,7 @@
 #include "autoconf.h"
 #include "anthropic.h"
 #include "log.h"
+#include "reasoning.h"
 #include "translate.h"
 #include "xmalloc.h"
 #include <stdarg.h>
@@ -115,7 +116,7 @@ static cJSON *oai_usage_json(const struct usage *u)
 	cJSON *uj = cJSON_CreateObject();
 	cJSON_AddNumberToObject(uj, "prompt_tokens", (double)u->prompt);
 	cJSON_AddNumberToObject(uj, "completion_tokens", (double)u->completion);
-	cJSON_AddNumberToObject(uj, "total_tokens", (double)(u->prompt + u->completion));
+	cJSON_AddNumberToObject(uj, "total_tokens", (double)usage_total(u));
 	cJSON *pd = cJSON_AddObjectToObject(uj, "prompt_tokens_details");
 	cJSON_AddNumberToObject(pd, "cached_tokens", (double)u->cached);
 	if (u->reasoning) {
@@ -448,6 +449,47 @@ static cJSON *tools_of_history(const cJSON *msgs)
 
 /* The messages of an OpenAI request as Anthropic turns (system and
  * developer text into sys), or NULL with err. */
+/* Does m carry a signed thinking block (thinking_blocks, as
+ * anthropic_response_to_oai and the stream give them)? */
+static int has_signed_thinking(const cJSON *m)
+{
+	const cJSON *b;
+	cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(m, "thinking_blocks"))
+		if (tr_jstr(b, "signature") || tr_jstr(b, "data"))
+			return 1;
+	return 0;
+}
+
+/* An assistant message's thinking_blocks → Anthropic's thinking (with its
+ * signature) and redacted_thinking blocks, appended to blocks (they come
+ * first in the turn); a thinking block without its text (a stream's)
+ * takes the message's reasoning_content when it is the only one. */
+static void thinking_blocks_to_anthropic(const cJSON *m, cJSON *blocks)
+{
+	const cJSON *tb = cJSON_GetObjectItemCaseSensitive(m, "thinking_blocks"), *b;
+	const char *rc = tr_jstr(m, "reasoning_content");
+	int n = cJSON_GetArraySize(tb);
+	if (!cJSON_IsArray(tb))
+		return;
+	cJSON_ArrayForEach(b, tb) {
+		const char *t = tr_jstr(b, "type"), *sig = tr_jstr(b, "signature"), *data = tr_jstr(b, "data");
+		cJSON *o = cJSON_CreateObject();
+		if (t && !strcmp(t, "thinking") && sig) {
+			const char *text = tr_jstr(b, "thinking");
+			cJSON_AddStringToObject(o, "type", "thinking");
+			cJSON_AddStringToObject(o, "thinking", text && *text ? text : n == 1 && rc ? rc : "");
+			cJSON_AddStringToObject(o, "signature", sig);
+		} else if (t && !strcmp(t, "redacted_thinking") && data) {
+			cJSON_AddStringToObject(o, "type", "redacted_thinking");
+			cJSON_AddStringToObject(o, "data", data);
+		} else {
+			cJSON_Delete(o);
+			continue;
+		}
+		cJSON_AddItemToArray(blocks, o);
+	}
+}
+
 static cJSON *messages_from_oai(const cJSON *messages, struct buf *sys, char *err, size_t errlen)
 {
 	cJSON *msgs = cJSON_CreateArray();
@@ -466,6 +508,8 @@ static cJSON *messages_from_oai(const cJSON *messages, struct buf *sys, char *er
 				goto bad;
 		} else if (!strcmp(role, "user") || !strcmp(role, "assistant")) {
 			blocks = cJSON_CreateArray();
+			if (!strcmp(role, "assistant"))
+				thinking_blocks_to_anthropic(m, blocks);
 			if (content_to_blocks(content, blocks, mi, err, errlen) != 0 ||
 			    (!strcmp(role, "assistant") &&
 			     tool_calls_to_blocks(cJSON_GetObjectItemCaseSensitive(m, "tool_calls"), blocks, mi,
@@ -495,13 +539,14 @@ bad:
 	return NULL;
 }
 
-/* temperature (Anthropic's range 0..1) or else top_p, stream, and the
- * user as metadata.user_id. */
-static void add_sampling(cJSON *out, const cJSON *req)
+/* temperature (Anthropic's range 0..1) or else top_p (neither while
+ * thinking: Anthropic refuses them then), stream, and the user as
+ * metadata.user_id. */
+static void add_sampling(cJSON *out, const cJSON *req, int thinking)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, "temperature");
-	int has_temp = cJSON_IsNumber(v);
-	if (has_temp) {
+	const cJSON *v = thinking ? NULL : cJSON_GetObjectItemCaseSensitive(req, "temperature");
+	int has_temp = cJSON_IsNumber(v) || thinking;
+	if (cJSON_IsNumber(v)) {
 		double t = v->valuedouble < 0 ? 0 : v->valuedouble > 1 ? 1 : v->valuedouble;
 		cJSON_AddNumberToObject(out, "temperature", t);
 	}
@@ -517,13 +562,53 @@ static void add_sampling(cJSON *out, const cJSON *req)
 	}
 }
 
+/* The thinking budget to ask Anthropic for from the internal request's
+ * reasoning (reasoning.h; the model deciding is the effort's, else
+ * medium's, budget), or 0 for none: none asked, "none", a turn that
+ * answers tool calls whose calling turn has no signed thinking_blocks
+ * (Anthropic wants them back then), or a forced tool choice (Anthropic
+ * refuses it with thinking). At least 1024 (Anthropic's
+ * floor) and below max_tokens: without a client limit *max_tokens becomes
+ * the budget + ANTHROPIC_DEFAULT_MAX_TOKENS; with one, the budget shrinks
+ * below it (none under 1024). */
+static long thinking_budget(const cJSON *req, double *max_tokens, int max_given)
+{
+	struct reasoning r;
+	reasoning_read(req, &r);
+	long b = reasoning_budget(&r);
+	if (b == REASONING_DYNAMIC)
+		b = reasoning_effort_budget(r.effort > REASONING_NONE ? r.effort : REASONING_MEDIUM);
+	if (b <= 0)
+		return 0;
+	const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages"), *m, *asst = NULL;
+	const char *last = NULL;
+	cJSON_ArrayForEach(m, msgs) {
+		last = tr_jstr(m, "role");
+		if (last && !strcmp(last, "assistant"))
+			asst = m;
+	}
+	const cJSON *tc = cJSON_GetObjectItemCaseSensitive(req, "tool_choice");
+	if (cJSON_IsObject(tc) || (cJSON_IsString(tc) && !strcmp(tc->valuestring, "required")))
+		return 0;
+	/* a tool loop: the calling turn's signed thinking must go back */
+	if (last && !strcmp(last, "tool") && !has_signed_thinking(asst))
+		return 0;
+	if (b < 1024)
+		b = 1024;
+	if (!max_given)
+		*max_tokens = (double)b + ANTHROPIC_DEFAULT_MAX_TOKENS;
+	else if (*max_tokens <= (double)b)
+		b = (long)*max_tokens - 1;
+	return b < 1024 ? 0 : b;
+}
+
 char *anthropic_request_from_oai(const cJSON *req, const char *model, char *err, size_t errlen)
 {
 	char *result = NULL;
 	cJSON *out = NULL, *msgs = NULL, *tools = NULL, *choice = NULL, *stop = NULL;
 	struct buf sys;
 	double max_tokens = ANTHROPIC_DEFAULT_MAX_TOKENS;
-	int bad;
+	int bad, max_given = 0;
 	const cJSON *v;
 
 	buf_init(&sys, TEXT_CAP);
@@ -557,6 +642,7 @@ char *anthropic_request_from_oai(const cJSON *req, const char *model, char *err,
 			goto out;
 		}
 		max_tokens = v->valuedouble;
+		max_given = 1;
 	}
 
 	msgs = messages_from_oai(messages, &sys, err, errlen);
@@ -603,7 +689,14 @@ char *anthropic_request_from_oai(const cJSON *req, const char *model, char *err,
 		cJSON_AddItemToObject(out, "stop_sequences", stop);
 		stop = NULL;
 	}
-	add_sampling(out, req);
+	long budget = thinking_budget(req, &max_tokens, max_given);
+	cJSON_ReplaceItemInObjectCaseSensitive(out, "max_tokens", cJSON_CreateNumber(max_tokens));
+	if (budget) {
+		cJSON *th = cJSON_AddObjectToObject(out, "thinking");
+		cJSON_AddStringToObject(th, "type", "enabled");
+		cJSON_AddNumberToObject(th, "budget_tokens", (double)budget);
+	}
+	add_sampling(out, req, budget != 0);
 	result = cJSON_PrintUnformatted(out);
 	if (!result)
 		tr_seterr(err, errlen, "cannot encode the request");
@@ -622,7 +715,7 @@ char *anthropic_response_to_oai(const char *body, size_t len, const char *model,
 {
 	char *result = NULL;
 	cJSON *j = cJSON_ParseWithLength(body ? body : "", len);
-	cJSON *out = NULL, *tcs = NULL;
+	cJSON *out = NULL, *tcs = NULL, *blocks = NULL;
 	struct buf text, think;
 	long uv[4] = { 0, 0, 0, 0 };
 	struct usage us;
@@ -647,14 +740,18 @@ char *anthropic_response_to_oai(const char *body, size_t len, const char *model,
 		goto out;
 	}
 	tcs = cJSON_CreateArray();
+	blocks = cJSON_CreateArray();
 	cJSON_ArrayForEach(b, content) {
 		const char *bt = tr_jstr(b, "type");
 		if (!bt)
 			continue;
 		if (!strcmp(bt, "text") && tr_jstr(b, "text")) {
 			buf_puts(&text, tr_jstr(b, "text"));
-		} else if (!strcmp(bt, "thinking") && tr_jstr(b, "thinking")) {
-			buf_puts(&think, tr_jstr(b, "thinking"));
+		} else if (!strcmp(bt, "thinking") || !strcmp(bt, "redacted_thinking")) {
+			if (tr_jstr(b, "thinking"))
+				buf_puts(&think, tr_jstr(b, "thinking"));
+			if (tr_jstr(b, "signature") || tr_jstr(b, "data"))
+				cJSON_AddItemToArray(blocks, cJSON_Duplicate(b, 1));
 		} else if (!strcmp(bt, "tool_use")) {
 			const cJSON *input = cJSON_GetObjectItemCaseSensitive(b, "input");
 			char *args = input ? cJSON_PrintUnformatted(input) : xstrdup("{}");
@@ -694,6 +791,10 @@ char *anthropic_response_to_oai(const char *body, size_t len, const char *model,
 		cJSON_AddNullToObject(msg, "content");
 	if (think.len)
 		cJSON_AddStringToObject(msg, "reasoning_content", buf_str(&think));
+	if (cJSON_GetArraySize(blocks)) {   /* signed: they go back to Anthropic with the turn */
+		cJSON_AddItemToObject(msg, "thinking_blocks", blocks);
+		blocks = NULL;
+	}
 	if (ntc) {
 		cJSON_AddItemToObject(msg, "tool_calls", tcs);
 		tcs = NULL;
@@ -706,6 +807,7 @@ out:
 	cJSON_Delete(j);
 	cJSON_Delete(out);
 	cJSON_Delete(tcs);
+	cJSON_Delete(blocks);
 	buf_free(&text);
 	buf_free(&think);
 	return result;
@@ -791,6 +893,22 @@ static int a2o_fail(struct anthropic_to_oai *s, struct chunk_sink *out, const ch
 	return -1;
 }
 
+/* A delta {"thinking_blocks":[{"type": type, member: value}]}: a thinking
+ * block's signature (its text went before as reasoning_content), or a
+ * redacted block whole. */
+static int a2o_thinking_block(struct anthropic_to_oai *s, struct chunk_sink *out, const char *type,
+			      const char *member, const char *value)
+{
+	if (a2o_start(s, out) != 0)
+		return -1;
+	cJSON *d = cJSON_CreateObject();
+	cJSON *b = cJSON_CreateObject();
+	cJSON_AddStringToObject(b, "type", type);
+	cJSON_AddStringToObject(b, member, value);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(d, "thinking_blocks"), b);
+	return a2o_chunk(s, out, d, NULL);
+}
+
 static int a2o_block_start(struct anthropic_to_oai *s, struct chunk_sink *out, const cJSON *cb)
 {
 	const char *t = tr_jstr(cb, "type");
@@ -805,6 +923,10 @@ static int a2o_block_start(struct anthropic_to_oai *s, struct chunk_sink *out, c
 	if (!strcmp(t, "thinking")) {
 		s->block = BLK_THINKING;
 		return a2o_text(s, out, "reasoning_content", tr_jstr(cb, "thinking"));
+	}
+	if (!strcmp(t, "redacted_thinking") && tr_jstr(cb, "data")) {
+		s->block = BLK_OTHER;
+		return a2o_thinking_block(s, out, "redacted_thinking", "data", tr_jstr(cb, "data"));
 	}
 	if (!strcmp(t, "tool_use")) {
 		int rc;
@@ -834,7 +956,9 @@ static int a2o_block_delta(struct anthropic_to_oai *s, struct chunk_sink *out, c
 		const char *pj = tr_jstr(d, "partial_json");
 		return pj && *pj ? a2o_tool(s, out, NULL, NULL, pj) : 0;
 	}
-	return 0;   /* signature_delta, citations_delta, ... */
+	if (!strcmp(t, "signature_delta") && s->block == BLK_THINKING && tr_jstr(d, "signature"))
+		return a2o_thinking_block(s, out, "thinking", "signature", tr_jstr(d, "signature"));
+	return 0;   /* citations_delta, ... */
 }
 
 static int a2o_stop(struct anthropic_to_oai *s, struct chunk_sink *out)
@@ -1245,6 +1369,35 @@ static cJSON *tools_to_oai(const cJSON *tools, char *err, size_t errlen)
 	return out;
 }
 
+/* thinking ({type: enabled, budget_tokens}, adaptive, disabled) and
+ * output_config.effort → the internal reasoning (reasoning.h): a budget
+ * as it is, adaptive as the model deciding, thoughts shown. */
+static int thinking_to_oai(const cJSON *req, cJSON *out, char *err, size_t errlen)
+{
+	const cJSON *th = cJSON_GetObjectItemCaseSensitive(req, "thinking");
+	const char *type = tr_jstr(th, "type");
+	const cJSON *bt = cJSON_GetObjectItemCaseSensitive(th, "budget_tokens");
+	struct reasoning r;
+	reasoning_clear(&r);
+	if (th && !cJSON_IsNull(th)) {
+		if (type && !strcmp(type, "enabled") && cJSON_IsNumber(bt) && bt->valuedouble >= 1 && bt->valuedouble <= 1e9) {
+			r.budget = (long)bt->valuedouble;
+			r.include = 1;
+		} else if (type && !strcmp(type, "adaptive")) {
+			r.budget = REASONING_DYNAMIC;
+			r.include = 1;
+		} else if (!type || strcmp(type, "disabled")) {
+			tr_seterr(err, errlen, "thinking: must be {\"type\":\"enabled\",\"budget_tokens\":N}, "
+				  "{\"type\":\"adaptive\"} or {\"type\":\"disabled\"}");
+			return -1;
+		}
+	}
+	r.effort = reasoning_effort_parse(tr_jstr(cJSON_GetObjectItemCaseSensitive(req, "output_config"), "effort"));
+	if (reasoning_given(&r))
+		reasoning_write(out, &r);
+	return 0;
+}
+
 cJSON *anthropic_request_to_oai(const cJSON *req, const char *model, char *err, size_t errlen)
 {
 	cJSON *out = NULL, *msgs = NULL, *result = NULL;
@@ -1347,6 +1500,8 @@ cJSON *anthropic_request_to_oai(const cJSON *req, const char *model, char *err, 
 	const char *user = tr_jstr(cJSON_GetObjectItemCaseSensitive(req, "metadata"), "user_id");
 	if (user && *user)
 		cJSON_AddStringToObject(out, "user", user);
+	if (thinking_to_oai(req, out, err, errlen) != 0)
+		goto out;
 	result = out;
 	out = NULL;
 out:

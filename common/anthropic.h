@@ -46,7 +46,11 @@
  * or max_tokens (default ANTHROPIC_DEFAULT_MAX_TOKENS); temperature (clamped
  * to Anthropic's 0..1); top_p only when temperature is absent (recent Claude
  * models refuse both); stop → stop_sequences; stream; user →
- * metadata.user_id. Other fields are dropped. Empty text is skipped
+ * metadata.user_id; reasoning_effort and the gateway's reasoning member
+ * → thinking {type: enabled, budget_tokens} with max_tokens raised or the
+ * budget lowered to fit, temperature and top_p left out, none for a turn
+ * answering tool calls or a forced tool (docs/reasoning.md). Other fields
+ * are dropped. Empty text is skipped
  * (Anthropic refuses empty text blocks). A history with tool calls but no
  * "tools" gets the called names declared (open schema) with tool_choice
  * none, since Anthropic refuses tool_use blocks without tools.
@@ -162,7 +166,10 @@ int anthropic_usage_from_body(const char *body, size_t len, struct usage *u);
  * tools → function tools (server tools such as web_search are dropped);
  * tool_choice auto/any/tool/none and disable_parallel_tool_use;
  * stop_sequences → stop; max_tokens, temperature, top_p; metadata.user_id →
- * user; stream (with stream_options.include_usage). Returns a new cJSON
+ * user; stream (with stream_options.include_usage); thinking (enabled,
+ * adaptive; any other type but disabled refused) and output_config.effort
+ * → reasoning_effort and the gateway's reasoning member (reasoning.h).
+ * Returns a new cJSON
  * object (caller frees with cJSON_Delete), or NULL with err when the
  * request is malformed (not an object, no messages, a bad role or block). */
 cJSON *anthropic_request_to_oai(const cJSON *req, const char *model, char *err, size_t errlen);

@@ -30,6 +30,10 @@ void api_responses_handle(const struct api_call *call);    /* POST /v1/responses
 /* GET / DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items:
  * the calling key's stored responses (rstore.h); 404 for any other. */
 void api_responses_stored(const struct api_call *call);
+/* GET /v1/conversations (the calling key's, most recently used first),
+ * GET and DELETE /v1/conversations/{id} (the id %-encoded): the key's
+ * stored conversations (convo.h); 404 for any other key's. */
+void api_convo_handle(const struct api_call *call);
 /* POST /v1/messages/count_tokens: forwarded to the route's Anthropic
  * targets (their {"input_tokens":N} as it comes; recorded with no tokens
  * nor cost, endpoint "count_tokens"); for a model with no Anthropic target
@@ -43,7 +47,13 @@ void api_messages_count_tokens(const struct api_call *call);
 long api_messages_estimate(const cJSON *req);
 void api_proxy_handle(const struct api_call *call);        /* POST /v1/embeddings, /v1/images/generations */
 void api_passthrough_handle(const struct api_call *call);  /* /api/{provider}/{rest} */
+/* /v1/files[/...] and /v1/vector_stores[/...]: the knowledge bases in
+ * OpenAI's shape (api_kb.c) */
+void api_kb_handle(const struct api_call *call);
 void api_info_health(const struct api_call *call);         /* GET /health */
+/* GET / HEAD .../api/hello: the connectivity probe Claude Code makes as it
+ * starts, answered 200 with a small JSON body; no key needed. */
+void api_info_hello(const struct api_call *call);
 void api_info_models(const struct api_call *call);         /* GET /v1/models[/{model}] */
 /* GET /health and GET {route}/health (/v1/chat/health, ...): the whole
  * gateway (api_info_health) or one route's health entry (api_health.c's
@@ -87,7 +97,28 @@ struct api_responses_keep {
 	void (*fn)(void *ctx, const char *response_json);
 	void *ctx;
 };
-void api_chat_run_responses(const struct api_call *call, cJSON *req, const struct api_responses_keep *keep);
+/* kinds: the tools' kinds of the request (responses_request_to_oai), or NULL. */
+void api_chat_run_responses(const struct api_call *call, cJSON *req, const cJSON *kinds,
+			    const struct api_responses_keep *keep);
+
+/* The same for a Gemini client (api_gemini.c): req the internal form of
+ * its request; to a Gemini upstream the client's own body goes as it is
+ * (its model in the URL; unless a request filter changed the request,
+ * which is then translated), its answer and stream back as they come; to
+ * others the answer is encoded as Gemini's (gemini_in.h). Usage is
+ * recorded with endpoint "generate_content"; errors in Gemini's shape
+ * (r->gemini_errors). */
+struct api_gemini_opts {
+	int array;       /* a stream as one JSON array, not SSE (no ?alt=sse) */
+	int thoughts;    /* thought parts in the answer (includeThoughts) */
+};
+void api_chat_run_gemini(const struct api_call *call, cJSON *req, const struct api_gemini_opts *g);
+/* Gemini's API (api_gemini.c), under /v1beta/ (and /v1/ for the model
+ * verbs): POST models/{model}:generateContent, :streamGenerateContent
+ * (?alt=sse, else a JSON array), :countTokens (forwarded to a Gemini
+ * target, else api_gemini_estimate's answer, never recorded); GET models
+ * and models/{model} in Gemini's list shape. call->path is "models...". */
+void api_gemini_handle(const struct api_call *call);
 
 /* A request the proxy engine (api_proxy.c) sends as it is. */
 struct api_proxy_spec {

@@ -8,7 +8,10 @@
 #include "autoconf.h"
 #include "api.h"
 #include "cache.h"
+#include "convo.h"
+#include "draw.h"
 #include "filter.h"
+#include "gemini_in.h"
 #include "jscan.h"
 #include "log.h"
 #include "oai.h"
@@ -34,7 +37,11 @@ struct chat_front {
 	struct api_anthropic_hdrs ah;  /* Anthropic to Anthropic: the client's headers */
 	const char *hdrs[3];
 	const struct api_responses_keep *keep;  /* a Responses answer to keep, or NULL */
+	const cJSON *kinds;        /* a Responses request's tool kinds (rtools.h), or NULL */
 	int kept;
+	const struct api_gemini_opts *g;  /* a Gemini client's request and wishes, or NULL */
+	struct gemini_in_stream *gs;      /* its stream encoder (a streamed request) */
+	int filtered;                     /* a request filter changed req: the client's own body is not it */
 };
 
 /* Send what the Responses encoder made; 0, or -1 when the client is gone. */
@@ -96,8 +103,12 @@ static inline int to_client(struct relay *x, const char *sse, size_t sse_len, co
 	}
 	if (x->client == DIALECT_OPENAI)
 		return http_write(x->r, sse, sse_len) == 0 ? 0 : -1;
-	struct chunk c = { .obj = obj, .sse = sse, .sse_len = sse_len, .json = json, .json_len = json_len };
 	buf_reset(&x->cout);
+	if (x->client == DIALECT_GEMINI) {
+		gemini_in_stream_feed(f->gs, obj, json, json_len, &x->cout);
+		return !x->cout.len || http_write(x->r, x->cout.data, x->cout.len) == 0 ? 0 : -1;
+	}
+	struct chunk c = { .obj = obj, .sse = sse, .sse_len = sse_len, .json = json, .json_len = json_len };
 	anthropic_from_oai_chunk(&x->o2a, &c, &x->cout);
 	return http_write(x->r, x->cout.data, x->cout.len) == 0 ? 0 : -1;
 }
@@ -150,6 +161,26 @@ static int chat_chunk(const struct chunk *c, void *user)
 			 !(c->flags & CHUNK_USAGE) || x->client_usage);
 }
 
+/* One event of a Gemini upstream for a Gemini client: as it came (an
+ * element of the JSON array for an array stream); recorded at the chunk
+ * with the finishReason (Gemini's last). */
+static int gemini_native_event(struct relay *x, const struct sse_event *ev)
+{
+	struct chat_front *f = x->front;
+	if (!ev->data_len)   /* a comment */
+		return f->g->array ? 0 : http_write(x->r, ev->raw, ev->raw_len) == 0 ? 0 : -1;
+	x->events++;
+	if (x->dops->usage_from_event(&x->ds, ev, &x->usage)) {
+		x->saw_done = 1;
+		relay_record(x, 200);
+	}
+	if (!f->g->array)
+		return http_write(x->r, ev->raw, ev->raw_len) == 0 ? 0 : -1;
+	buf_reset(&x->cout);
+	gemini_in_stream_native(f->gs, ev->data, ev->data_len, &x->cout);
+	return http_write(x->r, x->cout.data, x->cout.len) == 0 ? 0 : -1;
+}
+
 /* One event from the upstream, in its own dialect. */
 static int up_event(const struct sse_event *ev, void *user)
 {
@@ -159,8 +190,11 @@ static int up_event(const struct sse_event *ev, void *user)
 		return oai_event(ev, x);
 	if (!x->passthrough && d->keepalive_event && !strcmp(ev->event, d->keepalive_event))
 		/* a keep-alive: passed on as an SSE comment, which also finds
-		 * out whether the client is still there */
-		return http_write(x->r, ": ping\n\n", 8) == 0 ? 0 : -1;
+		 * out whether the client is still there; not to a Gemini
+		 * client, whose SDK takes nothing but events */
+		return x->client == DIALECT_GEMINI || http_write(x->r, ": ping\n\n", 8) == 0 ? 0 : -1;
+	if (x->passthrough && x->client == DIALECT_GEMINI)
+		return gemini_native_event(x, ev);
 	if (x->passthrough) {   /* Anthropic to Anthropic: the event as it came */
 		x->events++;
 		d->usage_from_event(&x->ds, ev, &x->usage);
@@ -179,7 +213,9 @@ static int up_event(const struct sse_event *ev, void *user)
 static int chat_on_data(void *user, const char *p, size_t n)
 {
 	struct relay *x = user;
-	return relay_data(x, p, n, "text/event-stream; charset=utf-8", up_event);
+	const struct chat_front *f = x->front;
+	return relay_data(x, p, n, f->g && f->g->array ? "application/json; charset=utf-8" : "text/event-stream; charset=utf-8",
+			  up_event);
 }
 
 /* What target t is sent (relay_ops.prepare): the request in its
@@ -188,11 +224,14 @@ static int chat_prepare(struct relay *x, const struct route_target *t, struct re
 {
 	struct chat_front *f = x->front;
 	char *body;
-	x->passthrough = x->client == DIALECT_ANTHROPIC && x->up == DIALECT_ANTHROPIC && f->areq;
+	x->passthrough = (x->client == DIALECT_ANTHROPIC && x->up == DIALECT_ANTHROPIC && f->areq) ||
+			 (x->client == DIALECT_GEMINI && x->up == DIALECT_GEMINI && !f->filtered);
 	char path[MODEL_NAME_MAX + 64];
 	if (dialect_chat_path(x->dops, path, sizeof(path), t->model, x->client_stream, err, errlen) != 0)
 		return -1;
-	if (x->passthrough) {   /* Anthropic to Anthropic: the client's request and headers, but its model */
+	if (x->passthrough && x->client == DIALECT_GEMINI) {   /* Gemini to Gemini: the client's bytes (the model is in the URL) */
+		body = xstrndup(x->r->body.data, x->r->body.len);
+	} else if (x->passthrough) {   /* Anthropic to Anthropic: the client's request and headers, but its model */
 		body = reqbody_forward(f->areq, NULL, 0, t->model, 0);
 		f->hdrs[api_anthropic_headers(x->r, &f->ah, 1, f->hdrs, 0)] = NULL;
 		s->headers = f->hdrs;
@@ -227,7 +266,12 @@ static void chat_client_error(struct relay *x)
 	cJSON *j = cJSON_Parse(body);
 	const cJSON *e = j ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
 	if (cJSON_IsObject(e) && !x->body_truncated) {
-		if (x->client == DIALECT_ANTHROPIC) {
+		if (x->client == DIALECT_GEMINI) {
+			const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+			char *gb = gemini_error_json(x->status, cJSON_IsString(m) ? m->valuestring : "upstream error");
+			http_respond(x->r, x->status, "application/json", extra, gb, strlen(gb));
+			free(gb);
+		} else if (x->client == DIALECT_ANTHROPIC) {
 			char *ab = anthropic_error_from_oai(body, strlen(body), x->status);
 			http_respond(x->r, x->status, "application/json", extra, ab, strlen(ab));
 			free(ab);
@@ -305,13 +349,23 @@ static char *success_as_oai(struct relay *x)
  * stream still owes, or an error event when it was cut short. */
 static void finish_stream(struct relay *x, int ok)
 {
-	if (ok && x->dops->stream_finish && !x->saw_done) {
+	if (ok && x->dops->stream_finish && !x->saw_done && !x->passthrough) {
 		struct chunk_sink k = { .buf = &x->tx, .fn = chat_chunk, .user = x };
 		x->dops->stream_finish(&x->ds, &k);
 	}
 	if (x->r->client_gone)
 		return;
 	struct chat_front *f = x->front;
+	if (x->client == DIALECT_GEMINI) {
+		static const char cut[] = "The upstream stream ended before it was complete.";
+		buf_reset(&x->cout);
+		if ((x->passthrough ? gemini_in_stream_native_end(f->gs, x->saw_done, cut, &x->cout)
+				    : gemini_in_stream_finish(f->gs, cut, &x->cout)) < 0)
+			log_warn("%s upstream %s stream ended early", x->req_id, x->provider);
+		http_write(x->r, x->cout.data, x->cout.len);
+		http_flush(x->r);
+		return;
+	}
 	if (f->rs) {
 		if (responses_stream_finish(f->rs, "The upstream stream ended before it was complete.") < 0)
 			log_warn("%s upstream %s stream ended early", x->req_id, x->provider);
@@ -381,9 +435,14 @@ static void chat_answer(struct relay *x)
 		out = anthropic_response_from_oai(oai, strlen(oai), x->requested, NULL, e2, sizeof(e2));
 		if (!out)
 			out = anthropic_error_json("api_error", "the upstream answer could not be translated");
+	} else if (x->client == DIALECT_GEMINI) {
+		char e2[128];
+		out = gemini_in_response_from_oai(oai, strlen(oai), x->requested, f->g->thoughts, e2, sizeof(e2));
+		if (!out)
+			out = gemini_error_json(502, "the upstream answer could not be translated");
 	} else if (f->responses) {
 		char e2[128];
-		out = responses_from_oai_answer(oai, strlen(oai), x->requested, e2, sizeof(e2));
+		out = responses_from_oai_answer(oai, strlen(oai), x->requested, f->kinds, e2, sizeof(e2));
 		if (out && f->keep)
 			f->keep->fn(f->keep->ctx, out);
 		if (!out)
@@ -483,15 +542,41 @@ static int chat_read(struct relay *x, const cJSON *req)
 	}
 	x->client_stream = cJSON_IsTrue(stream);
 	const cJSON *so = cJSON_GetObjectItemCaseSensitive(req, "stream_options");
-	x->client_usage = x->client == DIALECT_ANTHROPIC ||
+	x->client_usage = x->client == DIALECT_ANTHROPIC || x->client == DIALECT_GEMINI ||
 			 (cJSON_IsObject(so) && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage")));
 	x->include_usage = x->client_usage;
 	memcpy(x->requested, model, strlen(model) + 1);   /* fits: api_request_model */
 	return 0;
 }
 
+/* The conversation the client names (X-Conversation-Id), begun in
+ * x->fc.convo: its history goes in by the filter, its turn is kept by the
+ * tap (convo.h), so the answer is not from the cache nor passed through
+ * untranslated. 0, or -1 after a 400. */
+static int chat_conversation(struct relay *x, struct chat_front *f)
+{
+	const char *id = http_header(x->r, "X-Conversation-Id");
+	if (!id)
+		return 0;
+	if (!convo_id_ok(id)) {
+		oai_error(x->r, 400, "invalid_request_error", "invalid_conversation_id", NULL, NULL,
+			  "X-Conversation-Id must be 1 to %d printable ASCII characters, without a space at either end.",
+			  CONVO_ID_MAX);
+		return -1;
+	}
+	if (!x->c->conv_max_per_key) {
+		oai_error(x->r, 400, "invalid_request_error", "conversations_off", NULL, NULL,
+			  "This gateway keeps no conversations ([conversations] max_per_key is 0).");
+		return -1;
+	}
+	x->fc.convo = convo_begin(id);
+	f->cache = NULL;
+	f->areq = NULL;
+	return 0;
+}
+
 static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum dialect client, int responses,
-		     const struct api_responses_keep *keep)
+		     const cJSON *kinds, const struct api_responses_keep *keep, const struct api_gemini_opts *g)
 {
 	struct http_req *r = call->r;
 	const struct config *c = &call->snap->cfg;
@@ -508,17 +593,29 @@ static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum 
 	struct route *const rt = &mem->rt;
 	struct chat_front *const f = &mem->f;
 
+	if (!responses && draw_wanted(c, req)) {
+		free(mem);
+		draw_run(call, req, client);
+		return;
+	}
 	relay_init(x, &chat_ops, call->w, call->snap, r, call->who, call->req_id, client,
-		   client == DIALECT_ANTHROPIC ? "messages" : responses ? "responses" : "chat", pool_now_ms(), 1);
-	*f = (struct chat_front){ .req = req, .areq = areq, .responses = responses, .keep = keep };
+		   client == DIALECT_ANTHROPIC ? "messages" : client == DIALECT_GEMINI ? "generate_content"
+		   : responses ? "responses" : "chat", pool_now_ms(), 1);
+	*f = (struct chat_front){ .req = req, .areq = areq, .responses = responses, .keep = keep, .kinds = kinds,
+				  .g = g };
 	f->cache = c->cache_enabled && client == DIALECT_OPENAI && !responses ?
 		__atomic_load_n(&call->w->gw->cache, __ATOMIC_ACQUIRE) : NULL;
 	x->front = f;
-	if (chat_read(x, req) != 0)
+	if (chat_read(x, req) != 0 || chat_conversation(x, f) != 0)
 		goto out;
 	if (responses && x->client_stream) {
 		f->rs = &mem->rs;
-		responses_stream_init(f->rs, x->requested);
+		responses_stream_init(f->rs, x->requested, kinds);
+	}
+	if (g) {   /* its own allocation: the other clients need none */
+		f->gs = xmalloc(sizeof(*f->gs));
+		gemini_in_stream_init(f->gs, x->requested, g->thoughts, g->array);
+		x->ping_blank = 1;   /* Gemini's SDKs read nothing but events (white space aside) */
 	}
 	if (provider_resolve(c, x->requested, rt) != 0) {
 		oai_error(r, 404, "invalid_request_error", "model_not_found", "model", NULL,
@@ -532,8 +629,16 @@ static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum 
 	if (!relay_quota_admit(x, rt, 1))
 		goto out;
 	x->raw_body_ok = client == DIALECT_OPENAI && !responses && r->body.data;
-	if (filter_request(req, &x->fc))
+	int fr = filter_request(req, &x->fc);
+	if (fr < 0) {   /* a filter answered (its error): recorded as refused */
+		relay_record(x, r->status);
+		goto out;
+	}
+	if (fr) {   /* the request as it stands is the tree now, for every upstream */
 		x->raw_body_ok = 0;
+		f->filtered = 1;
+		f->areq = NULL;
+	}
 	if (f->cache && chat_cache(x, rt)) {
 		relay_record(x, r->status);
 		goto out;
@@ -542,19 +647,29 @@ static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum 
 out:
 	if (f->rs)
 		responses_stream_free(f->rs);
+	if (f->gs)
+		gemini_in_stream_free(f->gs);
+	free(f->gs);
 	free(f->oai);
+	convo_free(x->fc.convo);
 	relay_free(x);
 	free(mem);
 }
 
 void api_chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum dialect client)
 {
-	chat_run(call, req, areq, client, 0, NULL);
+	chat_run(call, req, areq, client, 0, NULL, NULL, NULL);
 }
 
-void api_chat_run_responses(const struct api_call *call, cJSON *req, const struct api_responses_keep *keep)
+void api_chat_run_gemini(const struct api_call *call, cJSON *req, const struct api_gemini_opts *g)
 {
-	chat_run(call, req, NULL, DIALECT_OPENAI, 1, keep);
+	chat_run(call, req, NULL, DIALECT_GEMINI, 0, NULL, NULL, g);
+}
+
+void api_chat_run_responses(const struct api_call *call, cJSON *req, const cJSON *kinds,
+			    const struct api_responses_keep *keep)
+{
+	chat_run(call, req, NULL, DIALECT_OPENAI, 1, kinds, keep, NULL);
 }
 
 /* POST /v1/chat/completions */

@@ -1,6 +1,7 @@
 /* api_info.c — the information routes: /health (the gateway's and its key
  * pools' state), /v1/models (OpenAI's model list) and /api/compat/models
- * (the same list in the drop-in "provider/model" form). */
+ * (the same list in the drop-in "provider/model" form), and .../api/hello
+ * (the connectivity probe Claude Code makes as it starts). */
 #include "autoconf.h"
 #include "api.h"
 #include "durable.h"
@@ -93,8 +94,56 @@ static void add_compat_models(const struct config *c, cJSON *data)
 	}
 }
 
+/* A model of the OpenAI list as Anthropic's Models API gives it (new). */
+static cJSON *anthropic_model(const cJSON *m)
+{
+	const char *id = cJSON_GetObjectItemCaseSensitive(m, "id")->valuestring;
+	cJSON *a = cJSON_CreateObject();
+	cJSON_AddStringToObject(a, "type", "model");
+	cJSON_AddStringToObject(a, "id", id);
+	cJSON_AddStringToObject(a, "display_name", id);
+	cJSON_AddStringToObject(a, "created_at", "2023-11-14T22:13:20Z");   /* the list's "created" */
+	return a;
+}
+
+/* The answer to an Anthropic client (it sent anthropic-version: Claude
+ * Code's models.list and .retrieve): its list form (has_more, first_id,
+ * last_id) or the one model; m is the OpenAI list or one of its models. */
+static void anthropic_models(struct http_req *r, const cJSON *m, int one)
+{
+	cJSON *out;
+	if (one) {
+		out = anthropic_model(m);
+	} else {
+		out = cJSON_CreateObject();
+		cJSON *data = cJSON_AddArrayToObject(out, "data");
+		const cJSON *it;
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(m, "data"))
+			cJSON_AddItemToArray(data, anthropic_model(it));
+		int n = cJSON_GetArraySize(data);
+		cJSON_AddFalseToObject(out, "has_more");
+		const cJSON *f = n ? cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(data, 0), "id") : NULL;
+		const cJSON *l = n ? cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(data, n - 1), "id") : NULL;
+		cJSON_AddItemToObject(out, "first_id", f ? cJSON_CreateString(f->valuestring) : cJSON_CreateNull());
+		cJSON_AddItemToObject(out, "last_id", l ? cJSON_CreateString(l->valuestring) : cJSON_CreateNull());
+	}
+	api_respond_json(r, 200, out);
+	cJSON_Delete(out);
+}
+
+/* Answer with one model m (or the list when !one), in the client's form. */
+static void models_send(struct http_req *r, const cJSON *m, int one)
+{
+	if (r->anthropic_errors)
+		anthropic_models(r, m, one);
+	else
+		api_respond_json(r, 200, (cJSON *)m);
+}
+
 /* GET models[/{model}] (call->path): the list, compat names first when
- * compat, or the one model. */
+ * compat, or the one model; in Anthropic's form (and its errors) for a
+ * client that sent anthropic-version (r->anthropic_errors, set by the
+ * routes table's dispatch). */
 static void models_answer(const struct api_call *call, int compat)
 {
 	struct http_req *r = call->r;
@@ -111,7 +160,7 @@ static void models_answer(const struct api_call *call, int compat)
 		cJSON_ArrayForEach(m, data) {
 			const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "id");
 			if (!strcmp(id->valuestring, which)) {
-				api_respond_json(r, 200, (cJSON *)m);
+				models_send(r, m, 1);
 				goto out;
 			}
 		}
@@ -119,7 +168,7 @@ static void models_answer(const struct api_call *call, int compat)
 		if (provider_resolve(&snap->cfg, which, &rt) == 0) {
 			cJSON *one = cJSON_CreateObject();
 			add_model(which, rt.t[0].prov->name, one);
-			api_respond_json(r, 200, cJSON_GetArrayItem(one, 0));
+			models_send(r, cJSON_GetArrayItem(one, 0), 1);
 			cJSON_Delete(one);
 			goto out;
 		}
@@ -127,7 +176,7 @@ static void models_answer(const struct api_call *call, int compat)
 			  "The model '%s' does not exist or you do not have access to it.", which);
 		goto out;
 	}
-	api_respond_json(r, 200, root);
+	models_send(r, root, 0);
 out:
 	cJSON_Delete(root);
 }
@@ -140,4 +189,10 @@ void api_info_models(const struct api_call *call)
 void api_info_compat_models(const struct api_call *call)
 {
 	models_answer(call, 1);
+}
+
+void api_info_hello(const struct api_call *call)
+{
+	static const char body[] = "{\"message\":\"hello\"}";
+	http_respond(call->r, 200, "application/json", NULL, body, sizeof(body) - 1);
 }

@@ -13,6 +13,7 @@
 #include "oai.h"
 #include "quota.h"
 #include "reqbody.h"
+#include "translate.h"
 #include "xmalloc.h"
 #include <stdlib.h>
 #include <string.h>
@@ -35,23 +36,12 @@ void api_messages_handle(const struct api_call *call)
 	cJSON_Delete(areq);
 }
 
-/* The bytes of every string value in j (member names not counted). */
-static size_t string_bytes(const cJSON *j)
-{
-	if (cJSON_IsString(j))
-		return strlen(j->valuestring);
-	size_t n = 0;
-	for (const cJSON *c = (cJSON_IsArray(j) || cJSON_IsObject(j)) ? j->child : NULL; c; c = c->next)
-		n += string_bytes(c);
-	return n;
-}
-
 long api_messages_estimate(const cJSON *req)
 {
 	static const char *const members[] = { "system", "messages", "tools" };
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++)
-		n += string_bytes(cJSON_GetObjectItemCaseSensitive(req, members[i]));
+		n += tr_string_bytes(cJSON_GetObjectItemCaseSensitive(req, members[i]));
 	return (long)((n + 3) / 4);
 }
 

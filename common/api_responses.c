@@ -1,5 +1,6 @@
 /* api_responses.c — the OpenAI Responses API front-end: POST /v1/responses
- * (the Responses request is read strictly, turned into the internal chat
+ * (passed on as it is to a provider that serves the Responses API itself,
+ * native(); otherwise the request is read strictly, turned into the internal chat
  * form (responses.c) and run by the chat engine (api_chat_run_responses),
  * which answers in the Responses form, streamed or not, for any provider),
  * and the stored responses (rstore.h): a completed response is kept unless
@@ -12,9 +13,12 @@
 #include "auth.h"
 #include "log.h"
 #include "oai.h"
+#include "provider.h"
+#include "reqbody.h"
 #include "responses.h"
 #include "rstore.h"
 #include "store.h"
+#include "xmalloc.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,14 +120,71 @@ static int continue_previous(const struct api_call *call, cJSON *rreq)
 	return 0;
 }
 
+/* Does the request search the gateway's knowledge bases (a file_search
+ * tool, or X-Llmgate-Vector-Stores)? Then it is translated, whatever the
+ * provider: the stores are the gateway's (kb_retrieve.c). */
+static int asks_kb(const struct api_call *call, const cJSON *rreq)
+{
+	const cJSON *t;
+	cJSON_ArrayForEach(t, GET(rreq, "tools")) {
+		const cJSON *ty = GET(t, "type");
+		if (cJSON_IsString(ty) && !strcmp(ty->valuestring, "file_search"))
+			return 1;
+	}
+	return http_header(call->r, "X-Llmgate-Vector-Stores") != NULL;
+}
+
+/* A route whose first target serves the Responses API itself (a provider
+ * with responses = native: the built-in openai one unless configured
+ * otherwise): the body as the client sent it (only the model replaced by
+ * the upstream's name) goes to the upstream's /responses and the answer
+ * comes back as it was sent, usage read from it (response.completed on a
+ * stream); targets that do not serve it are left out. Nothing is kept here:
+ * store and previous_response_id are the upstream's. 1 when the request
+ * was answered here, 0 when it is to be translated. */
+static int native(const struct api_call *call, cJSON *rreq)
+{
+	struct http_req *r = call->r;
+	const cJSON *m = GET(rreq, "model");
+	if (!cJSON_IsString(m) || asks_kb(call, rreq))
+		return 0;   /* the translator's checks answer; the gateway's knowledge bases are searched here */
+	struct route *rt = xmalloc(sizeof(*rt));   /* not on the stack: see api_chat_run */
+	int done = 0;
+	if (provider_resolve(&call->snap->cfg, m->valuestring, rt) == 0 && rt->n && rt->t[0].prov->responses_native) {
+		const char *model;
+		done = 1;
+		if (api_request_model(r, rreq, &model) == 0) {
+			size_t k = 0;
+			for (size_t i = 0; i < rt->n; i++)
+				if (rt->t[i].prov->responses_native)
+					rt->t[k++] = rt->t[i];
+			rt->n = k;
+			char requested[MODEL_NAME_MAX];
+			memcpy(requested, model, strlen(model) + 1);   /* fits: api_request_model */
+			char *body = reqbody_forward(rreq, r->body.data, r->body.len, rt->t[0].model, 0);
+			struct api_proxy_spec spec = { .endpoint = "responses", .suffix = "/responses", .body = body,
+						       .body_len = strlen(body) };
+			api_proxy_run(call, rt, requested, &spec);
+			free(body);
+		}
+	}
+	free(rt);
+	return done;
+}
+
 void api_responses_handle(const struct api_call *call)
 {
 	char err[256];
 	cJSON *rreq = api_read_json_body(call->r, &call->snap->cfg);
 	if (!rreq)
 		return;
+	if (cJSON_IsObject(rreq) && native(call, rreq)) {
+		cJSON_Delete(rreq);
+		return;
+	}
 	if (!cJSON_IsObject(rreq) || continue_previous(call, rreq) == 0) {
-		cJSON *req = responses_request_to_oai(rreq, err, sizeof(err));
+		cJSON *kinds = NULL;
+		cJSON *req = responses_request_to_oai(rreq, &kinds, err, sizeof(err));
 		if (!req) {
 			oai_error(call->r, 400, "invalid_request_error", NULL, NULL, NULL, "%s", err);
 		} else {
@@ -131,9 +192,10 @@ void api_responses_handle(const struct api_call *call)
 			cJSON *items = input_items(rreq);
 			struct keep_ctx k = { call, items, cJSON_IsString(ins) ? ins->valuestring : NULL };
 			struct api_responses_keep keep = { keep_response, &k };
-			api_chat_run_responses(call, req, cJSON_IsFalse(store) || !call->who ? NULL : &keep);
+			api_chat_run_responses(call, req, kinds, cJSON_IsFalse(store) || !call->who ? NULL : &keep);
 			cJSON_Delete(items);
 		}
+		cJSON_Delete(kinds);
 		cJSON_Delete(req);
 	}
 	cJSON_Delete(rreq);

@@ -396,7 +396,7 @@ static int do_update(cJSON *rec, const void *arg, char *err, size_t errlen)
 		replace_item(rec, "name", cJSON_CreateString(v->valuestring));
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(patch, "expires"))) {
-		if (!cJSON_IsNumber(v) || v->valuedouble < 0) {
+		if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > (double)AUTH_EXPIRES_MAX) {
 			snprintf(err, errlen, "expires must be a unix time (0 = never)");
 			return -1;
 		}
@@ -448,6 +448,14 @@ static int do_update(cJSON *rec, const void *arg, char *err, size_t errlen)
 		}
 	}
 	return 0;
+}
+
+int auth_key_check(const cJSON *patch, char *err, size_t errlen)
+{
+	cJSON *scratch = cJSON_CreateObject();
+	int r = do_update(scratch, patch, err, errlen);
+	cJSON_Delete(scratch);
+	return r;
 }
 
 int auth_key_update(const char *state_dir, const char *id, const cJSON *patch, char *err, size_t errlen)

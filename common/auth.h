@@ -62,6 +62,9 @@ int auth_lookup(struct auth *a, const char *key, struct auth_entry *out);
 
 /* --- the key store (state.db), used by llmgate-keys and the admin --- */
 
+/* The latest expiry taken: the end of year 9999, a unix time past 2038. */
+#define AUTH_EXPIRES_MAX 253402300799LL
+
 /* Create a key: writes its record and returns the new key (free()) and its
  * id; NULL with a message in err on failure. */
 char *auth_key_create(const char *state_dir, const char *name, int64_t expires,
@@ -70,6 +73,9 @@ char *auth_key_create(const char *state_dir, const char *name, int64_t expires,
  * name, expires, limits{rpm,tpm,tokens,tokens_month,cost,cost_month,models})
  * replaces the stored one; a limit of 0 or "" removes it. 0, or -1 with err. */
 int auth_key_update(const char *state_dir, const char *id, const cJSON *patch, char *err, size_t errlen);
+/* Check a change as auth_key_update would, without any store: 0, or -1
+ * with the same err. */
+int auth_key_check(const cJSON *patch, char *err, size_t errlen);
 /* Mark a key revoked; 0, or -1 with err (unknown id, store locked). */
 int auth_key_revoke(const char *state_dir, const char *id, char *err, size_t errlen);
 /* Call fn with each stored key's record (JSON text), only once the whole

@@ -325,6 +325,10 @@ static int on_provider(struct parse_ctx *x, const char *sec, const char *key, co
 			p->dialect = DIALECT_GEMINI;
 		else
 			FAIL("line %d: [%s] dialect must be openai, anthropic or gemini", lineno, sec);
+	} else if (!strcmp(key, "responses")) {
+		if (strcmp(val, "native") && strcmp(val, "translate"))
+			FAIL("line %d: [%s] responses must be native or translate", lineno, sec);
+		p->responses_native = !strcmp(val, "native");
 	} else {
 		FAIL("line %d: unknown setting [%s] %s", lineno, sec, key);
 	}
@@ -500,9 +504,28 @@ static int load_secrets(struct config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* RAG_BASE_URL, RAG_API_KEY and RAG_MODEL: the embedding provider "rag"
+ * (OpenAI's format) routing RAG_MODEL, and [rag] model, with no other
+ * configuration. Its URL and keys are read with every provider's below. */
+static void apply_env_rag(struct config *c)
+{
+	const char *url = env_get(c, "RAG_BASE_URL"), *model = env_get(c, "RAG_MODEL");
+	if (!url || !*url || !model || !*model || !settings_name_ok(model, SETTINGS_MODEL_LEN))
+		return;
+	struct provider_conf *p = config_provider(c, "rag");
+	if (!p && c->nproviders < CONFIG_MAX_PROVIDERS)
+		p = add_provider(c, "rag");
+	if (!p)
+		return;
+	p->models = xrealloc(p->models, (p->nmodels + 1) * sizeof(char *));
+	p->models[p->nmodels++] = xstrdup(model);
+	set_str(&c->rag_model, model);
+}
+
 static void apply_env(struct config *c)
 {
 	char prefix[CONFIG_NAME_MAX + 1], name[CONFIG_NAME_MAX + 16];
+	apply_env_rag(c);
 	for (size_t i = 0; i < c->nproviders; i++) {
 		struct provider_conf *p = &c->providers[i];
 		config_env_prefix(p->name, prefix, sizeof(prefix));
@@ -534,6 +557,16 @@ static void apply_env(struct config *c)
 	if (is && *is) {
 		log_add_secret(is);
 		set_str(&c->settle_secret, is);
+	}
+	const char *ru = env_get(c, "REDIS_URL");
+	if (ru && *ru) {
+		log_add_secret(ru);
+		set_str(&c->shared_redis, ru);
+	}
+	const char *du = env_get(c, "DATABASE_URL");
+	if (du && *du) {
+		log_add_secret(du);
+		set_str(&c->settle_database, du);
 	}
 	const char *co = env_get(c, "CORS_ORIGINS");
 	if (co)
@@ -567,6 +600,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 		p->nprefixes = ini_split_list(builtins[i].prefixes, &p->prefixes);
 		p->dialect = builtins[i].dialect;
 		p->builtin = 1;
+		p->responses_native = !strcmp(p->name, "openai");   /* the one upstream known to serve /responses */
 	}
 
 	int explicit = path != NULL;
@@ -693,7 +727,13 @@ void config_free(struct config *c)
 	free(c->settle_backend_url);
 	free(c->settle_backend_path);
 	free(c->settle_secret);
+	free(c->settle_database);
+	free(c->shared_redis);
 	free(c->system_prompt);
+	free(c->rag_model);
+	free(c->rag_stores);
+	free(c->rag_models);
+	free(c->drawing_model);
 	free(c->log_target);
 	free(c->log_facility);
 	free(c->syslog_socket);

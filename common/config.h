@@ -29,6 +29,9 @@ struct provider_conf {
 	size_t nprefixes;
 	enum dialect dialect;
 	int builtin;
+	int responses_native;  /* responses = native: POST /v1/responses goes to the
+				* upstream's own /responses as sent (default: the
+				* built-in openai provider only); 0: translated */
 };
 
 struct target {
@@ -112,12 +115,34 @@ struct config {
 	long responses_ttl_days;   /* [responses] ttl_days: stored responses kept this long */
 	size_t cache_max_bytes;
 	int cache_per_key;
+	/* [rag] knowledge bases (kb_*.c) */
+	char *rag_model;           /* the embedding model ("" : none); RAG_MODEL */
+	int rag_chunk_size;        /* characters per chunk */
+	int rag_chunk_overlap;     /* characters repeated from the chunk before */
+	int rag_top_k;             /* chunks added to a chat */
+	int rag_min_score;         /* per cent: cosine similarity a chunk needs */
+	char *rag_stores;          /* stores chats search ("vs_a,vs_b"; "" : none) */
+	char *rag_models;          /* ... chats to these public models ("" : every chat) */
+	size_t rag_max_file_bytes; /* an uploaded file's size limit */
+	/* [conversations] (convo.h) */
+	int conv_max_per_key;      /* conversations kept per gateway key; 0: conversations off */
+	long conv_retention_days;  /* a conversation unused this long is dropped */
+	long conv_history_chars;   /* history added to a request, in characters of text */
+	/* [drawing] (draw.h) */
+	int drawing_enabled;
+	char *drawing_model;       /* "" : none */
 	/* settings from state.db */
 	char *system_prompt;   /* added to chats without one; NULL: off */
 	/* [settle] (BACKEND_URL, INTERNAL_SECRET) */
 	char *settle_backend_url;
 	char *settle_backend_path;
 	char *settle_secret;
+	char *settle_database;     /* [settle] database, DATABASE_URL: libpq connection string */
+	/* [shared] (REDIS_URL): the fleet's shared state, redis.h */
+	char *shared_redis;
+	long shared_timeout_ms;    /* per Redis command */
+	long shared_lease_s;       /* a reservation of a node that died lasts this long */
+	int shared_fail_closed;    /* Redis away: refuse keys with limits (else keep them locally) */
 	int settle_batch;
 	int settle_retries;
 	int settle_archive;        /* keep settled segments in spool/archive/ */

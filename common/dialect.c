@@ -3,6 +3,7 @@
 #include "dialect.h"
 #include "anthropic.h"
 #include "gemini.h"
+#include "reasoning.h"
 #include "reqbody.h"
 #include "xmalloc.h"
 #include <stdio.h>
@@ -123,12 +124,40 @@ static void gemini_stream_finish(struct dialect_stream *s, struct chunk_sink *ou
 	gemini_to_oai_finish_to(&s->g2o, out);
 }
 
+/* Does an assistant message of req carry Anthropic's thinking_blocks? */
+static int has_thinking_blocks(const cJSON *req)
+{
+	const cJSON *m;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(req, "messages"))
+		if (cJSON_GetObjectItemCaseSensitive(m, "thinking_blocks"))
+			return 1;
+	return 0;
+}
+
+/* The internal form as it is, but for what only the gateway and Anthropic
+ * read, which is left out: the reasoning member (reasoning.h:
+ * reasoning_effort says it in OpenAI's words) and the thinking_blocks of
+ * assistant turns (a copy is sent then; req stays whole for the next
+ * target, which may want them). */
 static char *openai_chat_request(cJSON *req, const char *raw, size_t raw_len, const char *model, int stream,
 				 char *err, size_t errlen)
 {
 	(void)err;
 	(void)errlen;
-	return reqbody_forward(req, raw, raw_len, model, stream);
+	if (has_thinking_blocks(req)) {
+		cJSON *copy = cJSON_Duplicate(req, 1), *m;
+		cJSON_DeleteItemFromObjectCaseSensitive(copy, REASONING_MEMBER);
+		cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(copy, "messages"))
+			cJSON_DeleteItemFromObjectCaseSensitive(m, "thinking_blocks");
+		char *body = reqbody_forward(copy, NULL, 0, model, stream);
+		cJSON_Delete(copy);
+		return body;
+	}
+	cJSON *own = cJSON_DetachItemFromObjectCaseSensitive(req, REASONING_MEMBER);
+	char *body = reqbody_forward(req, own ? NULL : raw, raw_len, model, stream);
+	if (own)
+		cJSON_AddItemToObject(req, REASONING_MEMBER, own);
+	return body;
 }
 
 static char *anthropic_chat_request(cJSON *req, const char *raw, size_t raw_len, const char *model,

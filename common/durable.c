@@ -49,7 +49,7 @@ void durable_record(struct gateway *gw, const struct usage_record *rec, int held
 	size_t len = strlen(json);
 	seg[0] = '\0';
 	if (!gw->spool_ok || spool_append(&gw->spool, json, len, held, seg) != 0) {
-		struct kept_meta m = { .ts_ms = rec->ts_ms, .tokens = rec->u.prompt + rec->u.completion, .cost = rec->cost };
+		struct kept_meta m = { .ts_ms = rec->ts_ms, .tokens = usage_total(&rec->u), .cost = rec->cost };
 		snprintf(m.key_id, sizeof(m.key_id), "%s", rec->key_id);
 		spool_keep(&gw->spool, json, len, &m, sizeof(m));
 		seg[0] = '\0';

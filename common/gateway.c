@@ -7,7 +7,9 @@
 #include "api.h"
 #include "anthropic.h"
 #include "buf.h"
+#include "convo.h"
 #include "cors.h"
+#include "filter.h"
 #include "durable.h"
 #include "estimate.h"
 #include "gemini.h"
@@ -15,6 +17,7 @@
 #include "upkey.h"
 #include "log.h"
 #include "metrics.h"
+#include "redis.h"
 #include "oai.h"
 #include "provider.h"
 #include "reqbody.h"
@@ -153,6 +156,23 @@ static int init_failed(struct gateway *gw, int with_auth)
 	return -1;
 }
 
+/* With REDIS_URL / [shared] redis: the limits of keys are the fleet's. A
+ * URL that cannot be used is said once and this node runs alone. */
+static void share_state(struct gateway *gw)
+{
+	const struct config *c = &gw->cfg;
+	if (!c->shared_redis || !*c->shared_redis)
+		return;
+	char err[300];
+	gw->redis = redis_open(c->shared_redis, c->shared_timeout_ms, err, sizeof(err));
+	if (!gw->redis) {
+		log_err("shared state off: %s", err);
+		health_set(&gw->health, HEALTH_SHARED, 1, "%s", err);
+		return;
+	}
+	quota_share(&gw->quota, gw->redis, c->shared_fail_closed, c->shared_lease_s * 1000);
+}
+
 int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t errlen)
 {
 	memset(gw, 0, sizeof(*gw));
@@ -180,7 +200,11 @@ int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t 
 	gw->spool_ok = spool_open(&gw->spool, gw->cfg.state_dir) == 0;
 	durable_measure(gw, &gw->rt->cfg);
 	quota_init(&gw->quota, gw->cfg.state_dir);
+	share_state(gw);
 	open_cache_if_needed(gw, &gw->rt->cfg);
+	static int taps_added;   /* once per process, whatever the number of gateways */
+	if (!taps_added++)
+		filter_add_tap(&convo_tap);
 	char merr[300];
 	if (metrics_open(gw->cfg.state_dir, merr, sizeof(merr)) != 0)
 		log_warn("metrics are off in this process: %s", merr);
@@ -249,6 +273,10 @@ void gateway_tick(struct gateway *gw)
 	durable_tick(gw, &cur->cfg);
 	runtime_put(gw, cur);
 	quota_tick(&gw->quota);
+	if (gw->redis)
+		health_set(&gw->health, HEALTH_SHARED, !redis_up(gw->redis),
+			   "the shared state (Redis) cannot be reached; limits are %s meanwhile",
+			   gw->cfg.shared_fail_closed ? "refused" : "kept by this node");
 	/* state.db or the config file changed: a new snapshot */
 	struct timespec smt, cmt;
 	ino_t sino;
@@ -307,6 +335,7 @@ void gateway_free(struct gateway *gw)
 {
 	durable_shutdown(gw);
 	quota_free(&gw->quota);
+	redis_close(gw->redis);
 	if (gw->cache)
 		cache_close(gw->cache);
 	auth_free(&gw->auth);
@@ -356,7 +385,7 @@ static const char *presented_key(struct http_req *r)
 	if (x && *x)
 		return x;
 	/* Gemini clients may put the key in the query: ?key=... */
-	if (r->passthrough) {
+	if (r->passthrough || r->gemini_errors) {
 		for (const char *q = r->query; q && *q;) {
 			if (!strncmp(q, "key=", 4)) {
 				size_t n = strcspn(q + 4, "&");
@@ -379,7 +408,8 @@ static int authenticate(struct worker *w, struct http_req *r, struct auth_entry 
 	const char *key = presented_key(r);
 	if (!key) {
 		oai_error(r, 401, "invalid_request_error", "invalid_api_key", NULL, NULL,
-			  "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY' or 'x-api-key: YOUR_KEY'.");
+			  "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY' or 'x-api-key: YOUR_KEY'"
+			  " (Gemini clients: 'x-goog-api-key: YOUR_KEY').");
 		return -1;
 	}
 	if (!auth_lookup(&w->gw->auth, key, who)) {
@@ -478,7 +508,30 @@ enum route_match {
 	MATCH_TREE,          /* the API path is path, or path + "/" + more */
 	MATCH_COMPAT,        /* /api/compat/{path} (compat_path); call->path = {path} */
 	MATCH_COMPAT_TREE,   /* /api/compat/{path}[/more]; call->path = {path}[/more] */
+	MATCH_GEMINI,        /* Gemini's API (gemini_api_path); call->path = "models..." */
 };
+
+enum { ERRORS_OPENAI = 0, ERRORS_ANTHROPIC, ERRORS_GEMINI };
+
+/* Gemini's API after the mount: /v1beta/models[/...], or one of its model
+ * verbs under /v1/ (/v1/models/{model}:generateContent,
+ * :streamGenerateContent, :countTokens; anything else under /v1/models is
+ * OpenAI's, fine-tuned ids with colons included). The part from "models",
+ * else NULL. */
+static const char *gemini_api_path(const struct config *c, const char *path)
+{
+	static const char *const verbs[] = { ":generateContent", ":streamGenerateContent", ":countTokens" };
+	const char *p = strip_mount(c, path);
+	const char *b = strstr(p, "/v1beta/models");
+	if (b && (!b[14] || b[14] == '/'))
+		return b + 8;
+	b = strstr(p, "/v1/models/");
+	const char *v = b ? strrchr(b + 11, ':') : NULL;
+	for (size_t i = 0; v && i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(v, verbs[i]))
+			return b + 4;
+	return NULL;
+}
 
 /* The router's routes, tried in order; the first that matches answers. */
 static const struct route_entry {
@@ -486,7 +539,7 @@ static const struct route_entry {
 	const char *path;
 	const char *methods[3];    /* allowed; none: the handler checks, after auth */
 	const char *allow;         /* the 405's Allow */
-	int anthropic_errors;      /* errors in Anthropic's shape */
+	int errors;                /* errors in OpenAI's, Anthropic's or Gemini's shape (ERRORS_*) */
 	int auth;                  /* a gateway key is needed */
 	void (*handle)(const struct api_call *call);
 } routes[] = {
@@ -495,14 +548,19 @@ static const struct route_entry {
 	{ MATCH_PASSTHROUGH, NULL, { NULL }, NULL, 0, 1, api_passthrough_handle },
 	{ MATCH_SUFFIX, "/health", { "GET", "HEAD" }, "GET", 0, 0, api_health_handle },
 	{ MATCH_EXACT, "metrics", { "GET", "HEAD" }, "GET", 0, 0, api_metrics_handle },
+	{ MATCH_SUFFIX, "/api/hello", { "GET", "HEAD" }, "GET", 1, 0, api_info_hello },
 	{ MATCH_EXACT, "chat/completions", { "POST" }, "POST", 0, 1, api_chat_handle },
 	{ MATCH_EXACT, "messages", { "POST" }, "POST", 1, 1, api_messages_handle },
 	{ MATCH_EXACT, "messages/count_tokens", { "POST" }, "POST", 1, 1, api_messages_count_tokens },
 	{ MATCH_EXACT, "responses", { "POST" }, "POST", 0, 1, api_responses_handle },
 	{ MATCH_TREE, "responses", { NULL }, NULL, 0, 1, api_responses_stored },
+	{ MATCH_TREE, "conversations", { "GET", "DELETE" }, "GET, DELETE", 0, 1, api_convo_handle },
 	{ MATCH_EXACT, "embeddings", { "POST" }, "POST", 0, 1, api_proxy_handle },
 	{ MATCH_EXACT, "images/generations", { "POST" }, "POST", 0, 1, api_proxy_handle },
+	{ MATCH_GEMINI, "v1beta/models", { NULL }, NULL, ERRORS_GEMINI, 1, api_gemini_handle },
 	{ MATCH_TREE, "models", { "GET" }, "GET", 0, 1, api_info_models },
+	{ MATCH_TREE, "files", { NULL }, NULL, 0, 1, api_kb_handle },
+	{ MATCH_TREE, "vector_stores", { NULL }, NULL, 0, 1, api_kb_handle },
 };
 
 /* Does route e take this request? call->prov and call->rest are set for a
@@ -524,6 +582,12 @@ static int route_matches(const struct route_entry *e, const struct config *c, st
 	case MATCH_TREE:
 		n = strlen(e->path);
 		return !strncmp(call->path, e->path, n) && (!call->path[n] || call->path[n] == '/');
+	case MATCH_GEMINI: {
+		const char *g = gemini_api_path(c, call->r->path);
+		if (g)
+			call->path = g;
+		return g != NULL;
+	}
 	case MATCH_COMPAT:
 	case MATCH_COMPAT_TREE: {
 		const char *sub = compat_path(c, call->r->path);
@@ -562,13 +626,18 @@ void gateway_handle(struct worker *w, struct http_req *r)
 			e = &routes[i];
 	r->cors_origin = cors_allowed(snap->cfg.cors_origins, http_header(r, "Origin"));
 	if (e && !strcmp(r->method, "OPTIONS")) {
-		r->anthropic_errors = e->anthropic_errors;
+		r->anthropic_errors = e->errors == ERRORS_ANTHROPIC;
+		r->gemini_errors = e->errors == ERRORS_GEMINI;
 		cors_preflight(r, e->allow ? e->allow : "GET, POST, DELETE");
 	} else if (!e) {
 		oai_error(r, 404, "invalid_request_error", "unknown_url", NULL, NULL,
 			  "Unknown request URL: %s %.200s. Please check the URL for typos.", r->method, r->path);
 	} else {
-		r->anthropic_errors = e->anthropic_errors;
+		/* the model list serves both dialects: an Anthropic client (it
+		 * sends anthropic-version) gets Anthropic's shapes, refusals too */
+		r->anthropic_errors = e->errors == ERRORS_ANTHROPIC ||
+				      (e->handle == api_info_models && http_header(r, "anthropic-version"));
+		r->gemini_errors = e->errors == ERRORS_GEMINI;
 		r->passthrough = e->match == MATCH_PASSTHROUGH;
 		if (e->methods[0] && !method_allowed(e, r->method)) {
 			method_not_allowed(r, e->allow);

@@ -37,6 +37,7 @@ struct gateway {
 	int64_t next_measure_ms;
 	struct health health;    /* why /health says degraded */
 	struct quota quota;
+	struct redis *redis;     /* the fleet's shared state; NULL: this node alone */
 	struct cache *cache;     /* NULL: no response cache */
 	int64_t started_ms;
 	uint32_t boot_id;        /* random per process: makes request ids unique */

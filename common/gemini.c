@@ -2,6 +2,7 @@
 #include "autoconf.h"
 #include "gemini.h"
 #include "log.h"
+#include "reasoning.h"
 #include "translate.h"
 #include "xmalloc.h"
 #include <stdarg.h>
@@ -101,7 +102,7 @@ static cJSON *oai_usage_json(const struct usage *u)
 	cJSON *uj = cJSON_CreateObject();
 	cJSON_AddNumberToObject(uj, "prompt_tokens", (double)u->prompt);
 	cJSON_AddNumberToObject(uj, "completion_tokens", (double)u->completion);
-	cJSON_AddNumberToObject(uj, "total_tokens", (double)(u->prompt + u->completion));
+	cJSON_AddNumberToObject(uj, "total_tokens", (double)usage_total(u));
 	cJSON *pd = cJSON_AddObjectToObject(uj, "prompt_tokens_details");
 	cJSON_AddNumberToObject(pd, "cached_tokens", (double)u->cached);
 	cJSON *cd = cJSON_AddObjectToObject(uj, "completion_tokens_details");
@@ -402,6 +403,23 @@ static cJSON *tool_config(const cJSON *tc, int *bad, char *err, size_t errlen)
 	return o;
 }
 
+/* The internal reasoning (reasoning.h) → generationConfig.thinkingConfig:
+ * thinkingBudget (the exact one, -1 for the model deciding, else the
+ * effort's), includeThoughts (as asked, else on unless the budget is 0,
+ * so that the thoughts come back as reasoning_content). */
+static void add_thinking(cJSON *g, const cJSON *req)
+{
+	struct reasoning r;
+	reasoning_read(req, &r);
+	if (!reasoning_given(&r))
+		return;
+	long b = reasoning_budget(&r);
+	cJSON *tc = cJSON_AddObjectToObject(g, "thinkingConfig");
+	if (b != REASONING_NOBUDGET)
+		cJSON_AddNumberToObject(tc, "thinkingBudget", (double)b);
+	cJSON_AddBoolToObject(tc, "includeThoughts", r.include >= 0 ? r.include : b != 0);
+}
+
 /* generationConfig from the OpenAI sampling fields; NULL with *bad set on
  * a bad value, NULL alone when there is nothing to send. */
 static cJSON *generation_config(const cJSON *req, int *bad, char *err, size_t errlen)
@@ -475,6 +493,7 @@ static cJSON *generation_config(const cJSON *req, int *bad, char *err, size_t er
 		if (!strcmp(rf, "json_schema") && cJSON_IsObject(schema))
 			cJSON_AddItemToObject(g, "responseJsonSchema", cJSON_Duplicate(schema, 1));
 	}
+	add_thinking(g, req);
 	if (!g->child) {
 		cJSON_Delete(g);
 		return NULL;

@@ -56,7 +56,9 @@ int gemini_path(char *out, size_t n, const char *model, int stream);
  * max_completion_tokens/max_tokens (maxOutputTokens), stop (stopSequences),
  * n (candidateCount), presence_penalty, frequency_penalty, seed,
  * response_format (json_object → responseMimeType application/json,
- * json_schema → also responseJsonSchema). Other fields are dropped.
+ * json_schema → also responseJsonSchema), reasoning_effort and the
+ * gateway's reasoning member → thinkingConfig {thinkingBudget,
+ * includeThoughts} (reasoning.h). Other fields are dropped.
  *
  * NULL with err when malformed (the router answers 400): not an object, no
  * messages, an unknown role or part type, arguments that are not a JSON

@@ -7,7 +7,7 @@
 
 static const char *const names[HEALTH_NREASONS] = {
 	"usage_store_unavailable", "spool_backlog_warning", "spool_backlog_full", "usage_records_pending",
-	"store_unreadable",
+	"store_unreadable", "shared_state_unavailable",
 };
 
 void health_init(struct health *h)

@@ -12,8 +12,9 @@ enum health_reason {
 	HEALTH_SPOOL_FULL = 1u << 2,     /* the unsettled spool reached its cap: requests refused */
 	HEALTH_PENDING = 1u << 3,        /* usage records kept in memory, waiting to be written */
 	HEALTH_STORE_UNREADABLE = 1u << 4, /* state.db or ledger.db cannot be read */
+	HEALTH_SHARED = 1u << 5,         /* the fleet's shared state (Redis) cannot be reached */
 };
-#define HEALTH_NREASONS 5
+#define HEALTH_NREASONS 6
 
 struct health {
 	pthread_mutex_t mu;

@@ -19,6 +19,7 @@ struct http_req {
 	char request_id[48];    /* sent as X-Request-Id with every answer, if set */
 	int anthropic_errors;   /* errors in Anthropic's shape (/v1/messages) */
 	int passthrough;        /* a native passthrough request */
+	int gemini_errors;      /* errors in Gemini's shape (Gemini's API, /v1beta/models/...) */
 	char reason[48];        /* why it was refused: the error code sent, or "" */
 	int recorded;           /* a usage record (and its log line) was written */
 	char query_key[256];    /* a gateway key found in the query string */

@@ -118,6 +118,21 @@ void ini_free_list(char **list, size_t n)
 	free(list);
 }
 
+int ini_parse_llong(const char *s, long long min, long long max, long long *out)
+{
+	if (!s || !*s)
+		return -1;
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	while (*end && isspace((unsigned char)*end))
+		end++;
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 int ini_parse_long(const char *s, long min, long max, long *out)
 {
 	if (!s || !*s)

@@ -22,4 +22,6 @@ void ini_free_list(char **list, size_t n);
 
 /* Parse a whole decimal number in [min, max]; 0 on success, -1 otherwise. */
 int ini_parse_long(const char *s, long min, long max, long *out);
+/* The same for numbers beyond a 32-bit long (sizes, unix times after 2038). */
+int ini_parse_llong(const char *s, long long min, long long max, long long *out);
 #endif

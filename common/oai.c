@@ -2,6 +2,7 @@
 #include "autoconf.h"
 #include "oai.h"
 #include "anthropic.h"
+#include "gemini.h"
 #include "log.h"
 #include <cjson/cJSON.h>
 #include <stdarg.h>
@@ -24,6 +25,21 @@ const char *oai_error_type(int status)
 	}
 }
 
+/* The error body (taken) as the answer, or inside a stream (the head went
+ * out already) as an SSE event: pre, body, post. */
+static void send_error(struct http_req *r, int status, const char *extra, char *body, const char *pre, const char *post)
+{
+	if (r->headers_sent) {
+		http_write(r, pre, strlen(pre));
+		http_write(r, body, strlen(body));
+		http_write(r, post, strlen(post));
+		http_flush(r);
+	} else {
+		http_respond(r, status, "application/json", extra, body, strlen(body));
+	}
+	free(body);
+}
+
 void oai_error(struct http_req *r, int status, const char *type, const char *code,
 	       const char *param, const char *extra, const char *fmt, ...)
 {
@@ -34,17 +50,12 @@ void oai_error(struct http_req *r, int status, const char *type, const char *cod
 	va_end(ap);
 	log_scrub(msg);
 	snprintf(r->reason, sizeof(r->reason), "%s", code ? code : type ? type : oai_error_type(status));
+	if (r->gemini_errors) {
+		send_error(r, status, extra, gemini_error_json(status, msg), "data: ", "\r\n\r\n");
+		return;
+	}
 	if (r->anthropic_errors) {
-		char *ab = anthropic_error_json(anthropic_error_type(status), msg);
-		if (r->headers_sent) {
-			http_write(r, "event: error\ndata: ", 19);
-			http_write(r, ab, strlen(ab));
-			http_write(r, "\n\n", 2);
-			http_flush(r);
-		} else {
-			http_respond(r, status, "application/json", extra, ab, strlen(ab));
-		}
-		free(ab);
+		send_error(r, status, extra, anthropic_error_json(anthropic_error_type(status), msg), "event: error\ndata: ", "\n\n");
 		return;
 	}
 	cJSON *root = cJSON_CreateObject();
@@ -59,16 +70,6 @@ void oai_error(struct http_req *r, int status, const char *type, const char *cod
 		cJSON_AddStringToObject(e, "code", code);
 	else
 		cJSON_AddNullToObject(e, "code");
-	char *body = cJSON_PrintUnformatted(root);
-	if (r->headers_sent) {
-		/* inside a stream: say it as an SSE event */
-		http_write(r, "data: ", 6);
-		http_write(r, body, strlen(body));
-		http_write(r, "\n\n", 2);
-		http_flush(r);
-	} else {
-		http_respond(r, status, "application/json", extra, body, strlen(body));
-	}
-	free(body);
+	send_error(r, status, extra, cJSON_PrintUnformatted(root), "data: ", "\n\n");
 	cJSON_Delete(root);
 }

@@ -5,7 +5,8 @@
 
 /* Send {"error":{"message","type","param","code"}} with status. param and
  * code may be NULL (sent as null). extra: further header lines or NULL.
- * The message is scrubbed of secrets. */
+ * The message is scrubbed of secrets. In Anthropic's or Gemini's shape
+ * when r->anthropic_errors or r->gemini_errors says so. */
 void oai_error(struct http_req *r, int status, const char *type, const char *code,
 	       const char *param, const char *extra, const char *fmt, ...)
 	__attribute__((format(printf, 7, 8)));

@@ -53,9 +53,12 @@ char *pwhash_make(const char *password)
 	}
 	if (random_bytes(rnd, sizeof(rnd)) != 0)
 		goto out;
-	/* count 0: the library's default cost for yescrypt */
+	/* count 0: the library's default cost for yescrypt; a libxcrypt built
+	 * without it (OpenWrt's has only the "solaris" group of methods) gets
+	 * sha512crypt at 100000 rounds */
 	if (!crypt_gensalt_rn(PWHASH_PREFIX, 0, (const char *)rnd, (int)sizeof(rnd), setting,
-			      (int)sizeof(setting))) {
+			      (int)sizeof(setting)) &&
+	    !crypt_gensalt_rn(PWHASH_FALLBACK_PREFIX, 100000, (const char *)rnd, 16, setting, (int)sizeof(setting))) {
 		if (!errno)
 			errno = ENOSYS;
 		goto out;

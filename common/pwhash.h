@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #define PWHASH_PREFIX "$y$"        /* yescrypt */
+#define PWHASH_FALLBACK_PREFIX "$6$"   /* sha512crypt, where libxcrypt has no yescrypt */
 #define PWHASH_MAX_LEN 384         /* CRYPT_OUTPUT_SIZE: longest hash, with the NUL */
 #define PWHASH_PASSWORD_MAX 511    /* longest password, in bytes (libxcrypt takes < 512) */
 

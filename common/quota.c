@@ -16,6 +16,8 @@
 
 #define QUOTA_CHECK_MS 250
 
+static void flush_shared(struct quota *q);
+
 struct quota_key {
 	char id[AUTH_ID_MAX];
 	/* settled totals from the ledger, as of ledger_gen */
@@ -41,11 +43,21 @@ void quota_free(struct quota *q)
 	quota_tick(q);
 	free(q->keys);
 	free(q->un);
+	if (q->npend)
+		log_warn("%zu usage records not taken by Redis; its counters miss them until they expire", q->npend);
+	free(q->pend);
 	qshare_close(q->shared);
 	free(q->ledger_path);
 	free(q->state_dir);
 	free(q->spool_dir);
 	pthread_mutex_destroy(&q->mu);
+}
+
+void quota_share(struct quota *q, struct redis *r, int closed, long lease_ms)
+{
+	q->redis = r;
+	q->redis_closed = closed;
+	q->lease_ms = lease_ms > 0 ? lease_ms : 900000;
 }
 
 int quota_model_allowed(const char *list, const char *model)
@@ -273,6 +285,8 @@ static void move_unsettled(struct quota *q, struct qshare *s)
 
 void quota_tick(struct quota *q)
 {
+	if (q->redis && q->npend)
+		flush_shared(q);
 	pthread_mutex_lock(&q->mu);
 	forget_settled(q);
 	struct qshare *s = q->nun ? shared_of(q, q->state_dir, 0) : NULL;
@@ -406,6 +420,135 @@ static enum quota_verdict unavailable(struct quota_refusal *why, const char *wha
 	return QUOTA_UNAVAILABLE;
 }
 
+/* The fleet's answer (quota_redis.h) as a verdict with its message. */
+static enum quota_verdict shared_verdict(const struct auth_entry *who, const struct quota_ask *ask,
+					 const struct quota_redis_answer *a, int64_t now_ms, struct quota_refusal *why)
+{
+	long to_month = seconds_to_next_month(now_ms);
+	char monthly[96];
+	snprintf(monthly, sizeof(monthly), "It resets on the 1st of next month (UTC), in %ld s.", to_month);
+	double used_cost = (double)a->used / QUOTA_COST_NANO;
+	switch (a->code) {
+	case QR_OK:
+		return QUOTA_OK;
+	case QR_RPM:
+		snprintf(why->message, sizeof(why->message),
+			 "Rate limit reached: %ld requests per minute for this key. It resets in %ld s.", who->rpm, a->reset_s);
+		return refuse(why, "rate_limit_exceeded", a->reset_s);
+	case QR_TPM:
+		snprintf(why->message, sizeof(why->message),
+			 "Rate limit reached: %ld tokens per minute for this key (used or reserved %lld, this request "
+			 "up to %lld). It resets in %ld s.", who->tpm, a->used, ask->tokens, a->reset_s);
+		return refuse(why, "rate_limit_exceeded", a->reset_s);
+	case QR_TOKENS:
+		over_tokens(a->used, ask->tokens, who->tokens, "", "It does not reset.", why);
+		return refuse(why, "insufficient_quota", 0);
+	case QR_COST:
+		over_cost(used_cost, ask->cost, who->cost, "", "It does not reset.", why);
+		return refuse(why, "insufficient_quota", 0);
+	case QR_TOKENS_MONTH:
+		over_tokens(a->used, ask->tokens, who->tokens_month, "monthly ", monthly, why);
+		return refuse(why, "insufficient_quota", to_month);
+	case QR_COST_MONTH:
+		over_cost(used_cost, ask->cost, who->cost_month, "monthly ", monthly, why);
+		return refuse(why, "insufficient_quota", to_month);
+	}
+	return unavailable(why, "the shared counters gave an answer this gateway does not know");
+}
+
+/* The key's limits in Redis. 0 with *v, or -1 when Redis cannot be used
+ * (nothing reserved). */
+static int check_shared(struct quota *q, const struct auth_entry *who, const char *month, const struct quota_ask *ask,
+			int64_t now_ms, struct quota_refusal *why, struct quota_hold *hold, enum quota_verdict *v)
+{
+	struct quota_redis_seed seed = { 0, 0, 0, 0 };
+	if (who->tokens || who->tokens_month || who->cost > 0 || who->cost_month > 0) {
+		/* what the key spent before Redis knew it: this node's ledger */
+		pthread_mutex_lock(&q->mu);
+		check_ledger(q, now_ms);
+		struct quota_key *k = key_slot(q, who->id);
+		if (load_ledger(q, k, month) == 0) {
+			seed.tokens = k->led_tokens;
+			seed.tokens_month = k->led_tokens_month;
+			seed.cost = k->led_cost;
+			seed.cost_month = k->led_cost_month;
+		}
+		pthread_mutex_unlock(&q->mu);
+	}
+	struct quota_redis_answer a;
+	char err[200];
+	if (quota_redis_reserve(q->redis, who, month, now_ms, q->lease_ms, ask->tokens, ask->cost, &seed, hold->rid, &a,
+				err, sizeof(err)) != 0) {
+		hold->rid[0] = '\0';
+		log_debug("shared limits of key %s not checked: %s", who->id, err);
+		return -1;
+	}
+	*v = shared_verdict(who, ask, &a, now_ms, why);
+	if (*v != QUOTA_OK)
+		hold->rid[0] = '\0';
+	return 0;
+}
+
+/* Usage into Redis, or onto the list quota_tick sends again. */
+static void record_shared(struct quota *q, const char *key_id, const char *month, int64_t ts_ms, const char *rid,
+			  long long tokens, double cost)
+{
+	char tag[QUOTA_RID_LEN], err[200];
+	if (rid && *rid)
+		snprintf(tag, sizeof(tag), "%s", rid);
+	else
+		quota_redis_new_id(tag);
+	if (quota_redis_record(q->redis, key_id, month, ts_ms, rid, tag, tokens, cost, err, sizeof(err)) == 0)
+		return;
+	pthread_mutex_lock(&q->mu);
+	if (q->npend < QUOTA_PENDING_MAX) {
+		q->pend = xrealloc(q->pend, (q->npend + 1) * sizeof(*q->pend));
+		struct quota_pending *p = &q->pend[q->npend++];
+		snprintf(p->key_id, sizeof(p->key_id), "%s", key_id);
+		memcpy(p->month, month, sizeof(p->month));
+		snprintf(p->rid, sizeof(p->rid), "%s", rid ? rid : "");
+		memcpy(p->tag, tag, sizeof(p->tag));
+		p->tokens = tokens;
+		p->cost = cost;
+		p->ts_ms = ts_ms;
+	} else {
+		log_err("usage of key %s not taken by Redis and the list waiting for it is full", key_id);
+	}
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* Send the waiting usage to Redis while it answers. */
+static void flush_shared(struct quota *q)
+{
+	pthread_mutex_lock(&q->mu);
+	struct quota_pending *p = q->pend;
+	size_t n = q->npend;
+	q->pend = NULL;
+	q->npend = 0;
+	pthread_mutex_unlock(&q->mu);
+	size_t i = 0;
+	char err[200];
+	for (; i < n; i++)
+		if (quota_redis_record(q->redis, p[i].key_id, p[i].month, p[i].ts_ms, p[i].rid, p[i].tag, p[i].tokens,
+				       p[i].cost, err, sizeof(err)) != 0)
+			break;
+	if (i < n) {   /* put the rest back in front of what came meanwhile */
+		pthread_mutex_lock(&q->mu);
+		p = xrealloc(p, (n - i + q->npend) * sizeof(*p));
+		memmove(p, p + i, (n - i) * sizeof(*p));
+		if (q->npend)
+			memcpy(p + (n - i), q->pend, q->npend * sizeof(*p));
+		free(q->pend);
+		q->pend = p;
+		q->npend += n - i;
+		pthread_mutex_unlock(&q->mu);
+	} else {
+		if (n)
+			log_info("%zu usage records waiting for Redis taken", n);
+		free(p);
+	}
+}
+
 enum quota_verdict quota_check_model(const struct auth_entry *who, const char *model, struct quota_refusal *why)
 {
 	memset(why, 0, sizeof(*why));
@@ -432,10 +575,16 @@ enum quota_verdict quota_check(struct quota *q, const struct auth_entry *who, co
 		return QUOTA_OK;
 	char month[8];
 	month_of(now_ms, month);
+	enum quota_verdict v;
+	if (q->redis) {
+		if (check_shared(q, who, month, ask, now_ms, why, hold, &v) == 0)
+			return v;
+		if (q->redis_closed)
+			return unavailable(why, "the shared state (Redis) cannot be reached");
+	}
 	pthread_mutex_lock(&q->mu);
 	check_ledger(q, now_ms);
 	struct qshare *s = shared_of(q, q->state_dir, 1);
-	enum quota_verdict v;
 	if (!s) {
 		v = unavailable(why, "the shared counters could not be opened");
 	} else {
@@ -467,6 +616,18 @@ void quota_record(struct quota *q, const struct auth_entry *who, int64_t ts_ms, 
 		hold->slot = 0;
 	char month[8];
 	month_of(ts_ms, month);
+	if (q->redis && ((hold && hold->rid[0]) || quota_has_limits(who))) {
+		/* the fleet's counters; this node keeps its own as well, for
+		 * the time Redis may be away */
+		record_shared(q, who->id, month, ts_ms, hold ? hold->rid : "", tokens, cost);
+		if (hold)
+			hold->rid[0] = '\0';
+		if (!slot) {
+			if (tokens || cost > 0)
+				keep_unsettled(q, who->id, month, tokens, cost, seg);
+			return;
+		}
+	}
 	if (!slot && !quota_has_limits(who)) {
 		if (tokens || cost > 0)
 			keep_unsettled(q, who->id, month, tokens, cost, seg);
@@ -499,6 +660,6 @@ void quota_kept_written(struct quota *q, const char *key_id, int64_t ts_ms, long
 
 void quota_release(struct quota *q, const struct auth_entry *who, struct quota_hold *hold)
 {
-	if (hold && hold->slot)
+	if (hold && (hold->slot || hold->rid[0]))
 		quota_record(q, who, pool_now_ms(), 0, 0, "", hold);
 }

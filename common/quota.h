@@ -2,6 +2,7 @@
 #ifndef LLMGATE_QUOTA_H
 #define LLMGATE_QUOTA_H
 #include "auth.h"
+#include "quota_redis.h"
 #include "spool.h"
 #include <pthread.h>
 #include <stddef.h>
@@ -38,7 +39,25 @@ struct quota {
 	struct timespec ledger_mtime;
 	ino_t ledger_ino;
 	int64_t next_check_ms;
+	/* shared by a fleet (quota_redis.h): NULL when this node is alone */
+	struct redis *redis;
+	int redis_closed;            /* Redis away: refuse keys with limits (else keep them locally) */
+	long lease_ms;               /* a reservation in Redis lasts this long at most */
+	struct quota_pending *pend;  /* usage Redis has not taken yet, sent again by quota_tick */
+	size_t npend;
 };
+
+/* Usage waiting for Redis (it was away when the request ended). */
+struct quota_pending {
+	char key_id[AUTH_ID_MAX];
+	char month[8];
+	char rid[QUOTA_RID_LEN];
+	char tag[QUOTA_RID_LEN];
+	long long tokens;
+	double cost;
+	int64_t ts_ms;
+};
+#define QUOTA_PENDING_MAX 100000
 
 enum quota_verdict { QUOTA_OK = 0, QUOTA_MODEL = 403, QUOTA_LIMITED = 429, QUOTA_UNAVAILABLE = 503 };
 
@@ -52,6 +71,7 @@ struct quota_ask {
 /* A request's reservation; zeroed means none. */
 struct quota_hold {
 	int slot;                    /* the shared table's handle + 1; 0: none */
+	char rid[QUOTA_RID_LEN];     /* the reservation in Redis, or "" */
 };
 
 struct quota_refusal {
@@ -61,8 +81,15 @@ struct quota_refusal {
 };
 
 void quota_init(struct quota *q, const char *state_dir);
+/* Keep limits in Redis, shared with the fleet (r stays the caller's).
+ * closed: while Redis cannot be reached, keys with limits are refused
+ * (503) instead of being checked against this node's own state. */
+void quota_share(struct quota *q, struct redis *r, int closed, long lease_ms);
 void quota_free(struct quota *q);
-/* Before a request: the key's allow-list, rate limits and budgets. What is
+/* Before a request: the key's allow-list, rate limits and budgets. With
+ * Redis (quota_share) they are the fleet's, checked and reserved in one
+ * step on the server; when it cannot be reached, this node's own (below),
+ * or a refusal when shared limits are to fail closed. What is
  * spent counts the ledger, the usage every process of this state folder
  * recorded and settle has not folded yet, and the reservations of every
  * request in flight; the request is admitted only when its own worst case

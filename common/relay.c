@@ -24,7 +24,7 @@ static void record_usage(struct gateway *gw, const struct auth_entry *who, const
 {
 	char seg[SPOOL_NAME_MAX];
 	durable_record(gw, rec, held, seg);
-	quota_record(&gw->quota, who, rec->ts_ms, rec->u.prompt + rec->u.completion, rec->cost, seg, hold);
+	quota_record(&gw->quota, who, rec->ts_ms, usage_total(&rec->u), rec->cost, seg, hold);
 	log_info("%s key=%s %s model=%s provider=%s upkey=%s status=%d stream=%d prompt=%ld completion=%ld "
 		 "cached=%ld reasoning=%ld%s cost=%.6f client_gone=%d ttfb=%ld ms=%ld",
 		 rec->id, rec->key_id, rec->endpoint, rec->model, rec->provider, rec->upstream_key, rec->status,
@@ -335,7 +335,8 @@ void relay_init(struct relay *x, const struct relay_ops *ops, struct worker *w, 
 	x->used_provider = "-";
 	x->used_key = "-";
 	x->used_model = "";
-	x->fc = (struct filter_ctx){ .c = c, .who = who, .req_id = req_id, .model = x->requested };
+	x->fc = (struct filter_ctx){ .c = c, .who = who, .req_id = req_id, .model = x->requested, .w = w, .snap = snap,
+				     .r = r };
 }
 
 void relay_free(struct relay *x)
@@ -376,6 +377,19 @@ int relay_data(struct relay *x, const char *p, size_t n, const char *ctype, sse_
 	return http_flush(x->r) == 0 ? 0 : -1;
 }
 
+int relay_buffered_head(void *user, int status, const char *ctype, long retry_after)
+{
+	(void)ctype;
+	(void)retry_after;
+	relay_head(user, status);
+	return 0;
+}
+
+int relay_buffered_data(void *user, const char *p, size_t n)
+{
+	return relay_data(user, p, n, "application/json", NULL);   /* buffered: no event is ever parsed */
+}
+
 int relay_fail_status(enum fail_kind fail)
 {
 	return fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED ? 429 :
@@ -401,7 +415,8 @@ static int relay_quiet(void *user)
 	if (!x->committed || x->mode == RELAY_BUFFER)
 		return 0;
 	static const char ping[] = ": keep-alive\n\n";
-	return http_write(x->r, ping, sizeof(ping) - 1) == 0 && http_flush(x->r) == 0 ? 0 : -1;
+	const char *p = x->ping_blank ? "\r\n" : ping;
+	return http_write(x->r, p, strlen(p)) == 0 && http_flush(x->r) == 0 ? 0 : -1;
 }
 
 static int attempt_call(struct relay *x, struct pool *pool, int ki, const struct relay_send *s,

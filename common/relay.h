@@ -41,10 +41,11 @@ struct relay {
 	struct runtime *snap;
 	const char *provider;
 	const char *req_id;
-	enum dialect client;       /* OPENAI or ANTHROPIC (the chat front-ends) */
+	enum dialect client;       /* OPENAI, ANTHROPIC or GEMINI (the chat front-ends) */
 	enum dialect up;           /* this attempt's upstream */
 	const struct dialect_ops *dops;  /* its ops */
-	int passthrough;           /* Anthropic to Anthropic: bytes as they are */
+	int passthrough;           /* Anthropic to Anthropic, Gemini to Gemini: bytes as they are */
+	int ping_blank;            /* keep-alives as white space, not SSE comments (Gemini clients) */
 	int client_stream;
 	int client_usage;          /* forward the usage chunk (OpenAI side) */
 	int include_usage;         /* the translators emit the usage chunk */
@@ -150,6 +151,11 @@ int relay_quota_admit(struct relay *x, const struct route *rt, int output);
  * record is written in every case (once, see relay_record). */
 void relay_run(struct relay *x, const struct route *rt);
 
+/* ops.on_head and ops.on_data (user: the relay) for an answer that is
+ * always buffered, never streamed to the client: the front-end makes its
+ * own answer from x->body (an image call, an embedding call). */
+int relay_buffered_head(void *user, int status, const char *ctype, long retry_after);
+int relay_buffered_data(void *user, const char *p, size_t n);
 /* For ops.on_head: a new answer head (status) starts a buffered body. */
 void relay_head(struct relay *x, int status);
 /* For ops.on_data: body bytes of the attempt's answer. A buffered answer

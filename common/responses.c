@@ -2,6 +2,8 @@
  * responses.h): requests in, answers and streams out. */
 #include "autoconf.h"
 #include "responses.h"
+#include "filter.h"
+#include "rtools.h"
 #include "sha256.h"
 #include "xmalloc.h"
 #include <stdio.h>
@@ -144,37 +146,33 @@ static int input_item(const cJSON *it, int i, cJSON *msgs, cJSON *calls, char *e
 		cJSON_AddItemToArray(msgs, m);
 		return 0;
 	}
-	if (!strcmp(ty, "function_call")) {
-		const cJSON *id = GET(it, "call_id"), *name = GET(it, "name"), *args = GET(it, "arguments");
-		if (!cJSON_IsString(id) || !id->valuestring[0] || !cJSON_IsString(name) || !cJSON_IsString(args)) {
-			snprintf(err, errlen, "input[%d]: a function_call needs string 'call_id', 'name' and 'arguments'", i);
+	if (rtools_is_call(ty)) {
+		const char *call_id;
+		char why[160];
+		cJSON *tc = rtools_call_to_oai(it, &call_id, why, sizeof(why));
+		if (!tc) {
+			snprintf(err, errlen, "input[%d]: %s", i, why);
 			return -1;
 		}
 		cJSON *a = assistant_for_call(msgs);
 		cJSON *tcs = GET(a, "tool_calls");
 		if (!tcs)
 			tcs = cJSON_AddArrayToObject(a, "tool_calls");
-		cJSON *tc = cJSON_CreateObject();
-		cJSON_AddStringToObject(tc, "id", id->valuestring);
-		cJSON_AddStringToObject(tc, "type", "function");
-		cJSON *fn = cJSON_AddObjectToObject(tc, "function");
-		cJSON_AddStringToObject(fn, "name", name->valuestring);
-		cJSON_AddStringToObject(fn, "arguments", args->valuestring);
 		cJSON_AddItemToArray(tcs, tc);
-		cJSON_AddItemToArray(calls, cJSON_CreateString(id->valuestring));
+		cJSON_AddItemToArray(calls, cJSON_CreateString(call_id));
 		return 0;
 	}
-	if (!strcmp(ty, "function_call_output")) {
-		const cJSON *id = GET(it, "call_id"), *c;
+	if (rtools_is_output(ty)) {
+		const char *id = rtools_output_call_id(it);
+		const cJSON *c;
 		int seen = 0;
-		if (!cJSON_IsString(id)) {
-			snprintf(err, errlen, "input[%d]: a function_call_output needs a string 'call_id'", i);
+		if (!id) {
+			snprintf(err, errlen, "input[%d]: a %s needs a string 'call_id'", i, ty);
 			return -1;
 		}
-		cJSON_ArrayForEach(c, calls) seen |= !strcmp(c->valuestring, id->valuestring);
+		cJSON_ArrayForEach(c, calls) seen |= !strcmp(c->valuestring, id);
 		if (!seen) {
-			snprintf(err, errlen, "input[%d]: no function_call with call_id '%.80s' precedes this "
-				 "function_call_output", i, id->valuestring);
+			snprintf(err, errlen, "input[%d]: no call with call_id '%.80s' precedes this %s", i, id, ty);
 			return -1;
 		}
 		snprintf(what, sizeof(what), "input[%d].output", i);
@@ -183,7 +181,7 @@ static int input_item(const cJSON *it, int i, cJSON *msgs, cJSON *calls, char *e
 			return -1;
 		cJSON *m = cJSON_CreateObject();
 		cJSON_AddStringToObject(m, "role", "tool");
-		cJSON_AddStringToObject(m, "tool_call_id", id->valuestring);
+		cJSON_AddStringToObject(m, "tool_call_id", id);
 		cJSON_AddStringToObject(m, "content", s);
 		free(s);
 		cJSON_AddItemToArray(msgs, m);
@@ -192,44 +190,56 @@ static int input_item(const cJSON *it, int i, cJSON *msgs, cJSON *calls, char *e
 	if (!strcmp(ty, "reasoning"))
 		return 0;   /* the upstream's own reasoning: not carried over chat */
 	snprintf(err, errlen, "input[%d]: item type '%.40s' is not supported (message, function_call, "
-		 "function_call_output, reasoning)", i, ty);
+		 "custom_tool_call, local_shell_call, their outputs, reasoning)", i, ty);
 	return -1;
 }
 
-/* tools → chat tools into out. 0, or -1 with err (built-in tools). */
-static int tools_to_oai(const cJSON *tools, cJSON *out, char *err, size_t errlen)
+/* The file_search tool: answered by the gateway itself, whatever the
+ * provider (kb_retrieve.c): its vector_store_ids go into out's
+ * KB_RETRIEVE_MEMBER, nothing into the chat's tools. 0, or -1 with err. */
+static int file_search_to_oai(const cJSON *t, cJSON *out, int i, char *err, size_t errlen)
+{
+	const cJSON *ids = GET(t, "vector_store_ids"), *v;
+	if (!cJSON_IsArray(ids) || cJSON_GetArraySize(ids) == 0) {
+		snprintf(err, errlen, "tools[%d]: a file_search tool needs a non-empty 'vector_store_ids' array", i);
+		return -1;
+	}
+	cJSON *dst = cJSON_GetObjectItemCaseSensitive(out, KB_RETRIEVE_MEMBER);
+	if (!dst)
+		dst = cJSON_AddArrayToObject(out, KB_RETRIEVE_MEMBER);
+	cJSON_ArrayForEach(v, ids) {
+		if (!cJSON_IsString(v)) {
+			snprintf(err, errlen, "tools[%d]: 'vector_store_ids' must hold strings", i);
+			return -1;
+		}
+		cJSON_AddItemToArray(dst, cJSON_CreateString(v->valuestring));
+	}
+	return 0;
+}
+
+/* tools → chat tools into out (rtools.h), the names standing for other
+ * kinds into *kinds. 0, or -1 with err (built-in tools). */
+static int tools_to_oai(const cJSON *tools, cJSON *out, cJSON **kinds, char *err, size_t errlen)
 {
 	if (!cJSON_IsArray(tools)) {
 		snprintf(err, errlen, "'tools' must be an array");
 		return -1;
 	}
-	cJSON *arr = cJSON_AddArrayToObject(out, "tools");
+	cJSON *rest = cJSON_CreateArray();   /* file_search is the gateway's; the rest rtools' */
 	const cJSON *t;
-	int i = 0;
+	int i = 0, rc = 0;
 	cJSON_ArrayForEach(t, tools) {
-		const cJSON *ty = GET(t, "type"), *name = GET(t, "name");
-		if (!cJSON_IsString(ty) || strcmp(ty->valuestring, "function")) {
-			snprintf(err, errlen, "tools[%d]: tool type '%.40s' is not supported by this gateway; only "
-				 "function tools are", i, cJSON_IsString(ty) ? ty->valuestring : "");
-			return -1;
-		}
-		if (!cJSON_IsString(name)) {
-			snprintf(err, errlen, "tools[%d]: a function tool needs a string 'name'", i);
-			return -1;
-		}
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "type", "function");
-		cJSON *fn = cJSON_AddObjectToObject(o, "function");
-		static const char *const keep[] = { "name", "description", "parameters", "strict" };
-		for (size_t k = 0; k < sizeof(keep) / sizeof(keep[0]); k++) {
-			const cJSON *v = GET(t, keep[k]);
-			if (v && !cJSON_IsNull(v))
-				cJSON_AddItemToObject(fn, keep[k], cJSON_Duplicate(v, 1));
-		}
-		cJSON_AddItemToArray(arr, o);
+		const cJSON *ty = GET(t, "type");
+		if (cJSON_IsString(ty) && !strcmp(ty->valuestring, "file_search"))
+			rc = rc ? rc : file_search_to_oai(t, out, i, err, errlen);
+		else
+			cJSON_AddItemReferenceToArray(rest, (cJSON *)t);
 		i++;
 	}
-	return 0;
+	if (rc == 0)
+		rc = rtools_to_oai(rest, cJSON_AddArrayToObject(out, "tools"), kinds, err, errlen);
+	cJSON_Delete(rest);
+	return rc;
 }
 
 /* The members other than input and tools. 0, or -1 with err. */
@@ -255,7 +265,10 @@ static int options_to_oai(const cJSON *rq, cJSON *out, char *err, size_t errlen)
 	}
 	if ((v = GET(rq, "tool_choice")) && !cJSON_IsNull(v)) {
 		const cJSON *ty = GET(v, "type"), *name = GET(v, "name");
-		if (cJSON_IsString(v)) {
+		cJSON *custom = rtools_choice_to_oai(v);
+		if (custom) {
+			cJSON_AddItemToObject(out, "tool_choice", custom);
+		} else if (cJSON_IsString(v)) {
 			cJSON_AddStringToObject(out, "tool_choice", v->valuestring);
 		} else if (cJSON_IsString(ty) && !strcmp(ty->valuestring, "function") && cJSON_IsString(name)) {
 			cJSON *tc = cJSON_AddObjectToObject(out, "tool_choice");
@@ -263,7 +276,7 @@ static int options_to_oai(const cJSON *rq, cJSON *out, char *err, size_t errlen)
 			cJSON_AddStringToObject(cJSON_AddObjectToObject(tc, "function"), "name", name->valuestring);
 		} else {
 			snprintf(err, errlen, "'tool_choice' must be \"auto\", \"none\", \"required\" or "
-				 "{\"type\":\"function\",\"name\":...}");
+				 "{\"type\":\"function\" or \"custom\",\"name\":...}");
 			return -1;
 		}
 	}
@@ -300,8 +313,9 @@ static int options_to_oai(const cJSON *rq, cJSON *out, char *err, size_t errlen)
 	return 0;
 }
 
-cJSON *responses_request_to_oai(const cJSON *rq, char *err, size_t errlen)
+cJSON *responses_request_to_oai(const cJSON *rq, cJSON **kinds, char *err, size_t errlen)
 {
+	cJSON *k = NULL;
 	if (!cJSON_IsObject(rq)) {
 		snprintf(err, errlen, "the request body must be a JSON object");
 		return NULL;
@@ -336,13 +350,20 @@ cJSON *responses_request_to_oai(const cJSON *rq, char *err, size_t errlen)
 		snprintf(err, errlen, "'input' must be a string or a non-empty array of items");
 		goto bad;
 	}
-	if (tools && !cJSON_IsNull(tools) && tools_to_oai(tools, out, err, errlen) != 0)
+	if (tools && !cJSON_IsNull(tools) && tools_to_oai(tools, out, &k, err, errlen) != 0)
 		goto bad;
+	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(out, "tools")) == 0)
+		cJSON_DeleteItemFromObjectCaseSensitive(out, "tools");   /* none, or only file_search */
 	if (options_to_oai(rq, out, err, errlen) != 0)
 		goto bad;
 	cJSON_Delete(calls);
+	if (kinds)
+		*kinds = k;
+	else
+		cJSON_Delete(k);
 	return out;
 bad:
+	cJSON_Delete(k);
 	cJSON_Delete(calls);
 	cJSON_Delete(out);
 	return NULL;
@@ -384,7 +405,7 @@ static cJSON *usage_json(const struct usage *u)
 	cJSON_AddNumberToObject(o, "output_tokens", (double)u->completion);
 	cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "output_tokens_details"), "reasoning_tokens",
 				(double)u->reasoning);
-	cJSON_AddNumberToObject(o, "total_tokens", (double)(u->prompt + u->completion));
+	cJSON_AddNumberToObject(o, "total_tokens", (double)usage_total(u));
 	return o;
 }
 
@@ -430,18 +451,6 @@ static cJSON *message_item(const char *id, const char *text, const char *status)
 	return m;
 }
 
-static cJSON *call_item(const char *id, const char *call_id, const char *name, const char *args, const char *status)
-{
-	cJSON *f = cJSON_CreateObject();
-	cJSON_AddStringToObject(f, "type", "function_call");
-	cJSON_AddStringToObject(f, "id", id);
-	cJSON_AddStringToObject(f, "call_id", call_id);
-	cJSON_AddStringToObject(f, "name", name);
-	cJSON_AddStringToObject(f, "arguments", args);
-	cJSON_AddStringToObject(f, "status", status);
-	return f;
-}
-
 static cJSON *reasoning_item(const char *id, const char *text)
 {
 	cJSON *r = cJSON_CreateObject();
@@ -457,7 +466,8 @@ static cJSON *reasoning_item(const char *id, const char *text)
 	return r;
 }
 
-char *responses_from_oai_answer(const char *oai, size_t len, const char *model, char *err, size_t errlen)
+char *responses_from_oai_answer(const char *oai, size_t len, const char *model, const cJSON *kinds, char *err,
+				size_t errlen)
 {
 	cJSON *j = cJSON_ParseWithLength(oai, len);
 	const cJSON *ch = j ? GET(j, "choices") : NULL, *c0 = cJSON_GetArrayItem(ch, 0);
@@ -485,14 +495,15 @@ char *responses_from_oai_answer(const char *oai, size_t len, const char *model, 
 		const cJSON *fn = GET(tc, "function"), *cid = GET(tc, "id");
 		const cJSON *name = fn ? GET(fn, "name") : NULL, *args = fn ? GET(fn, "arguments") : NULL;
 		make_id(iid, sizeof(iid), "fc_", uid, cJSON_GetArraySize(output));
-		cJSON_AddItemToArray(output, call_item(iid, cJSON_IsString(cid) ? cid->valuestring : iid,
-						       cJSON_IsString(name) ? name->valuestring : "",
-						       cJSON_IsString(args) ? args->valuestring : "", "completed"));
+		cJSON_AddItemToArray(output, rtools_item(kinds, iid, cJSON_IsString(cid) ? cid->valuestring : iid,
+							 cJSON_IsString(name) ? name->valuestring : "",
+							 cJSON_IsString(args) ? args->valuestring : "", "completed"));
 	}
 	struct usage u = { 0 };
 	int have = usage_from_json(j, &u);
 	make_id(id, sizeof(id), "resp_", uid, -1);
-	cJSON *o = response_obj(id, model, cJSON_IsNumber(cr) ? (long)cr->valuedouble : (long)time(NULL), "completed",
+	int created_ok = cJSON_IsNumber(cr) && cr->valuedouble >= 0 && cr->valuedouble < 1e15;   /* fits a long */
+	cJSON *o = response_obj(id, model, created_ok ? (long)cr->valuedouble : (long)time(NULL), "completed",
 				cJSON_IsString(fin) ? fin->valuestring : NULL, output, have ? &u : NULL);
 	char *s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -504,9 +515,10 @@ char *responses_from_oai_answer(const char *oai, size_t len, const char *model, 
 
 enum { OPEN_NONE, OPEN_REASONING, OPEN_TEXT, OPEN_CALL };
 
-void responses_stream_init(struct responses_stream *s, const char *model)
+void responses_stream_init(struct responses_stream *s, const char *model, const cJSON *kinds)
 {
 	memset(s, 0, sizeof(*s));
+	s->kinds = kinds;
 	snprintf(s->model, sizeof(s->model), "%s", model);
 	s->created = (long)time(NULL);
 	s->tool_index = -1;
@@ -576,6 +588,30 @@ static void start(struct responses_stream *s, const char *up_id)
 	emit(s, "response.in_progress", d);
 }
 
+/* The done events of the open call's input: the arguments of a function;
+ * a custom tool's whole input, delta and done (its chat arguments are JSON
+ * around it, so it is sent once complete); none for local_shell. */
+static void call_done(struct responses_stream *s, const char *text)
+{
+	const char *name;
+	enum rtools_kind kind = rtools_kind_of(s->kinds, s->name, &name, NULL);
+	cJSON *d;
+	if (kind == RTOOLS_FUNCTION) {
+		d = at(s, 0);
+		cJSON_AddStringToObject(d, "arguments", text);
+		emit(s, "response.function_call_arguments.done", d);
+	} else if (kind == RTOOLS_CUSTOM) {
+		char *in = rtools_custom_input(text);
+		d = at(s, 0);
+		cJSON_AddStringToObject(d, "delta", in);
+		emit(s, "response.custom_tool_call_input.delta", d);
+		d = at(s, 0);
+		cJSON_AddStringToObject(d, "input", in);
+		emit(s, "response.custom_tool_call_input.done", d);
+		free(in);
+	}
+}
+
 /* Close the open output item: its done events, and the item kept. */
 static void close_item(struct responses_stream *s)
 {
@@ -603,10 +639,8 @@ static void close_item(struct responses_stream *s)
 		emit(s, "response.content_part.done", d);
 		break;
 	case OPEN_CALL:
-		d = at(s, 0);
-		cJSON_AddStringToObject(d, "arguments", text);
-		emit(s, "response.function_call_arguments.done", d);
-		item = call_item(s->item_id, s->call_id, s->name, text, "completed");
+		call_done(s, text);
+		item = rtools_item(s->kinds, s->item_id, s->call_id, s->name, text, "completed");
 		break;
 	default:
 		return;
@@ -639,7 +673,7 @@ static void open_item(struct responses_stream *s, int kind, const char *call_id,
 		make_id(s->item_id, sizeof(s->item_id), "fc_", up, k);
 		snprintf(s->call_id, sizeof(s->call_id), "%s", call_id && *call_id ? call_id : s->item_id);
 		snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
-		item = call_item(s->item_id, s->call_id, s->name, "", "in_progress");
+		item = rtools_item(s->kinds, s->item_id, s->call_id, s->name, "", "in_progress");
 	}
 	d = cJSON_CreateObject();
 	cJSON_AddNumberToObject(d, "output_index", k);
@@ -686,9 +720,15 @@ static int tool_deltas(struct responses_stream *s, const cJSON *tcs)
 				  cJSON_IsString(name) ? name->valuestring : NULL);
 			s->tool_index = index;
 		}
-		if (cJSON_IsString(args) && args->valuestring[0] &&
-		    delta(s, "response.function_call_arguments.delta", 0, args->valuestring) != 0)
+		if (!cJSON_IsString(args) || !args->valuestring[0])
+			continue;
+		const char *plain;
+		if (rtools_kind_of(s->kinds, s->name, &plain, NULL) != RTOOLS_FUNCTION) {
+			if (buf_puts(&s->text, args->valuestring) != 0)   /* sent whole at the end: call_done */
+				return -1;
+		} else if (delta(s, "response.function_call_arguments.delta", 0, args->valuestring) != 0) {
 			return -1;
+		}
 	}
 	return 0;
 }

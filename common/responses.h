@@ -20,18 +20,23 @@
 
 /* A Responses request → a chat request in the internal form (new object),
  * or NULL with a reason in err (the client's fault: unknown item types, a
- * function_call_output with no function_call before it, built-in tools,
+ * tool output with no call before it, built-in tools,
  * previous_response_id (the front-end resolves it first: api_responses.c),
  * members of the wrong type). The model is copied as
  * it is (missing: the caller's check answers). A streamed request asks for
- * the usage chunk (stream_options.include_usage). */
-cJSON *responses_request_to_oai(const cJSON *rq, char *err, size_t errlen);
+ * the usage chunk (stream_options.include_usage). Custom, local_shell and
+ * namespaced tools become chat function tools (rtools.h); *kinds (when
+ * kinds is not NULL) gets the names that stand for them, for the answer
+ * (a new object, or NULL when there are none). */
+cJSON *responses_request_to_oai(const cJSON *rq, cJSON **kinds, char *err, size_t errlen);
 
 /* A chat.completion (OpenAI's JSON text) → the Responses object answering
- * a client that asked for model (new string), or NULL with a reason in err
+ * a client that asked for model (new string; tool calls as the items of
+ * the kinds from responses_request_to_oai), or NULL with a reason in err
  * when it is not a chat.completion. finish_reason "length" makes it
  * "incomplete" (incomplete_details.reason "max_output_tokens"). */
-char *responses_from_oai_answer(const char *oai, size_t len, const char *model, char *err, size_t errlen);
+char *responses_from_oai_answer(const char *oai, size_t len, const char *model, const cJSON *kinds, char *err,
+				size_t errlen);
 
 /* The stream encoder: feed it the internal events in order; each call
  * appends complete SSE events ("event: TYPE\ndata: JSON\n\n", every data
@@ -56,10 +61,14 @@ struct responses_stream {
 	int have_usage;
 	int done;                         /* response.completed or .failed went out */
 	struct buf out;                   /* the events to send */
+	const cJSON *kinds;               /* the tools' kinds (borrowed), or NULL */
 };
 
-/* Start a stream answering a client that asked for model. */
-void responses_stream_init(struct responses_stream *s, const char *model);
+/* Start a stream answering a client that asked for model; kinds (from
+ * responses_request_to_oai, or NULL) must outlive the stream. A custom
+ * tool's call is sent as response.custom_tool_call_input.delta and .done
+ * once whole; a local_shell call as its output item alone. */
+void responses_stream_init(struct responses_stream *s, const char *model, const cJSON *kinds);
 /* One internal event: obj its JSON when at hand (else json is parsed), or
  * json "[DONE]" (the end: response.completed). 0 go on; 1 complete; -1 the
  * stream failed (an upstream error event, JSON that is not a chunk, over a

@@ -1,16 +1,17 @@
 /* rstore.h — stored responses of the Responses API (POST /v1/responses
- * with store not false), kept in STATE/responses.db, a GDBM file opened
- * briefly through store.c (every change is a copy renamed over the file,
- * so a crash leaves the previous version whole). One record per response
- * id: {"owner","created","instructions","input":[items],"response":{...}}.
- * Records older than the TTL are dropped on the next write and never
- * returned. A record is only ever found for the gateway key id that made
- * it: another key's id reads as absent. */
+ * with store not false), kept in STATE/responses/ by the record store
+ * (recstore.h: one file per response under its owner's folder, each
+ * written whole and renamed into place, so a crash leaves every response
+ * whole or absent). One record per response id:
+ * {"owner","created","instructions","input":[items],"response":{...}}.
+ * Records older than the TTL are never returned and are dropped by a
+ * sweep (at most hourly, on a write). A record is only ever found for the
+ * gateway key id that made it: another key's id reads as absent. */
 #ifndef LLMGATE_RSTORE_H
 #define LLMGATE_RSTORE_H
 #include <cjson/cJSON.h>
 
-/* STATE/responses.db as a new string (free()). */
+/* STATE/responses (a folder) as a new string (free()). */
 char *rstore_path(const char *state_dir);
 /* Keep response (a Responses object; its "id" names the record) with the
  * input items and instructions (may be NULL) that made it, owned by owner;

@@ -6,6 +6,8 @@
 #include "log.h"
 #include "xmalloc.h"
 #include <ctype.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,14 +61,30 @@ const struct settings_def settings_table[] = {
 	S("settle", "backend_url", SETTINGS_URL, 0, 0, "", settle_backend_url),
 	S("settle", "backend_path", SETTINGS_PATH, 0, 0, "/internal/usage", settle_backend_path),
 	S("settle", "secret", SETTINGS_SECRET, 0, 0, "", settle_secret),
+	S("settle", "database", SETTINGS_SECRET, 0, 0, "", settle_database),
+	S("shared", "redis", SETTINGS_SECRET, 0, 0, "", shared_redis),
+	N("shared", "timeout_ms", NULL, SETTINGS_LONG, 1, 60000, 200, shared_timeout_ms),
+	N("shared", "lease_s", NULL, SETTINGS_LONG, 1, 86400, 900, shared_lease_s),
+	N("shared", "fail_closed", NULL, SETTINGS_BOOL, 0, 1, 0, shared_fail_closed),
 	N("settle", "batch", NULL, SETTINGS_INT, 1, 10000, 100, settle_batch),
 	N("settle", "retries", NULL, SETTINGS_INT, 0, 100, 3, settle_retries),
 	N("settle", "archive", NULL, SETTINGS_BOOL, 0, 1, 0, settle_archive),
 	N("settle", "spool_max_bytes", NULL, SETTINGS_LLONG, 4096, 1LL << 50, 256LL << 20, spool_max_bytes),
 	N("settle", "spool_warn_percent", NULL, SETTINGS_INT, 1, 100, 80, spool_warn_percent),
-	/* only in state.db, for the programs that use them */
-	{ NULL, "max_per_key", "conversations.max_per_key", SETTINGS_INT, 0, 1000000, 0, NULL, SETTINGS_NO_FIELD },
-	{ NULL, "enabled", "drawing.enabled", SETTINGS_BOOL, 0, 1, 0, NULL, SETTINGS_NO_FIELD },
+	N("conversations", "max_per_key", "conversations.max_per_key", SETTINGS_INT, 0, 1000000, 50, conv_max_per_key),
+	N("conversations", "retention_days", "conversations.retention_days", SETTINGS_LONG, 1, 3650, 30, conv_retention_days),
+	N("conversations", "history_chars", "conversations.history_chars", SETTINGS_LONG, 256, 10000000, 24000,
+	  conv_history_chars),
+	N("drawing", "enabled", "drawing.enabled", SETTINGS_BOOL, 0, 1, 0, drawing_enabled),
+	{ "drawing", "model", "drawing.model", SETTINGS_STR, 0, 256, 0, "", F(drawing_model) },
+	{ "rag", "model", "rag.model", SETTINGS_STR, 0, 0, 0, "", F(rag_model) },
+	N("rag", "chunk_size", "rag.chunk_size", SETTINGS_INT, 100, 8000, 600, rag_chunk_size),
+	N("rag", "chunk_overlap", "rag.chunk_overlap", SETTINGS_INT, 0, 2000, 80, rag_chunk_overlap),
+	N("rag", "top_k", "rag.top_k", SETTINGS_INT, 1, 50, 4, rag_top_k),
+	N("rag", "min_score", "rag.min_score", SETTINGS_INT, 0, 100, 20, rag_min_score),
+	{ "rag", "stores", "rag.stores", SETTINGS_STR, 0, 0, 0, "", F(rag_stores) },
+	{ "rag", "models", "rag.models", SETTINGS_STR, 0, 0, 0, "", F(rag_models) },
+	N("rag", "max_file_bytes", NULL, SETTINGS_SIZE, 1024, 1LL << 30, 4LL << 20, rag_max_file_bytes),
 };
 
 const size_t settings_count = sizeof(settings_table) / sizeof(settings_table[0]);
@@ -194,6 +212,26 @@ void settings_defaults(struct config *c)
 
 /* ------------------------------------------------------------ checking */
 
+long long settings_max(const struct settings_def *d)
+{
+	long long cap;
+	switch (d->type) {
+	case SETTINGS_LONG:
+		cap = LONG_MAX;
+		break;
+	case SETTINGS_SIZE:
+		cap = SIZE_MAX > (unsigned long long)LLONG_MAX ? LLONG_MAX : (long long)SIZE_MAX;
+		break;
+	case SETTINGS_LLONG:
+		cap = LLONG_MAX;
+		break;
+	default:
+		cap = INT_MAX;
+		break;
+	}
+	return d->max < cap ? d->max : cap;
+}
+
 /* What d takes, for messages: "a number from 1 to 1024". */
 static void describe(const struct settings_def *d, int json, char *out, size_t outlen)
 {
@@ -220,7 +258,7 @@ static void describe(const struct settings_def *d, int json, char *out, size_t o
 		snprintf(out, outlen, "a path that starts with /");
 		break;
 	default:
-		snprintf(out, outlen, "a %snumber from %lld to %lld", json ? "whole " : "", d->min, d->max);
+		snprintf(out, outlen, "a %snumber from %lld to %lld", json ? "whole " : "", d->min, settings_max(d));
 		break;
 	}
 }
@@ -255,7 +293,7 @@ static int text_fits(const struct settings_def *d, const char *v)
 
 int settings_parse_ini(const struct settings_def *d, const char *val, struct config *c, char *err, size_t errlen)
 {
-	long v = 0;
+	long long v = 0;
 	int ok = 1, on = 0;
 	if (is_text(d)) {
 		ok = text_fits(d, val);
@@ -273,7 +311,7 @@ int settings_parse_ini(const struct settings_def *d, const char *val, struct con
 		if (ok && c)
 			set_number(d, c, (long long)i);
 	} else {
-		ok = ini_parse_long(val, (long)d->min, (long)d->max, &v) == 0;
+		ok = ini_parse_llong(val, d->min, settings_max(d), &v) == 0;
 		if (ok && c)
 			set_number(d, c, v);
 	}
@@ -296,7 +334,7 @@ int settings_check_json(const struct settings_def *d, const cJSON *v, char *err,
 	else if (d->type == SETTINGS_LOG_LEVEL)
 		ok = 0;   /* not taken as JSON */
 	else
-		ok = settings_int_in(v, (double)d->min, (double)d->max);
+		ok = settings_int_in(v, (double)d->min, (double)settings_max(d));
 	if (!ok) {
 		char what[96];
 		describe(d, 1, what, sizeof(what));
@@ -573,6 +611,7 @@ static const struct {
 	{ "prices", v_prices },
 	{ "conversations", NULL },
 	{ "drawing", NULL },
+	{ "rag", NULL },
 };
 
 static int member_index(const char *name)
@@ -587,7 +626,7 @@ static int member_index(const char *name)
 static int unknown_member(const char *name, char *err, size_t errlen)
 {
 	VFAIL("unknown setting '%.60s' (known: public_models, aliases, fallback, providers, "
-	      "system_prompt, cache, prices, conversations, drawing)", name);
+	      "system_prompt, cache, prices, conversations, drawing, rag)", name);
 }
 
 int settings_check_member(const char *name, const cJSON *v, char *err, size_t errlen)

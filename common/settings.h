@@ -66,6 +66,9 @@ const struct settings_def *settings_find_state(const char *group, const char *me
  * when d is not in state.db. */
 const char *settings_member(const struct settings_def *d, char *group);
 
+/* The largest value d takes on this machine: its max, or less where its
+ * field is narrower (a size_t or long of 32 bits). */
+long long settings_max(const struct settings_def *d);
 /* Every row's default into c (texts as new strings; c's old texts are not
  * freed: call on a zeroed config). */
 void settings_defaults(struct config *c);

@@ -29,17 +29,20 @@ static void drop_leftovers(struct settle_ctx *x)
 	char *state_tmp = xasprintf("%s/%s.tmp", x->spool_dir, SETTLE_STATE_FILE);
 	unlink(state_tmp);
 	free(state_tmp);
-	n = spool_list(x->spool_dir, ".push", &list);
-	for (size_t i = 0; i < n; i++) {
-		char *settled = settle_seg_path(x, list[i], ".settled");
-		char *side = settle_seg_path(x, list[i], ".push");
-		struct stat st;
-		if (stat(settled, &st) != 0 && errno == ENOENT)
-			unlink(side);
-		free(settled);
-		free(side);
+	static const char *const sides[] = { ".push", ".pg", ".pg.tmp" };
+	for (size_t k = 0; k < sizeof(sides) / sizeof(sides[0]); k++) {
+		n = spool_list(x->spool_dir, sides[k], &list);
+		for (size_t i = 0; i < n; i++) {
+			char *settled = settle_seg_path(x, list[i], ".settled");
+			char *side = settle_seg_path(x, list[i], sides[k]);
+			struct stat st;
+			if (!strcmp(sides[k], ".pg.tmp") || (stat(settled, &st) != 0 && errno == ENOENT))
+				unlink(side);
+			free(settled);
+			free(side);
+		}
+		spool_free_list(list, n);
 	}
-	spool_free_list(list, n);
 }
 
 static void backlog(struct settle_ctx *x)
@@ -123,6 +126,19 @@ static void record_run(const struct settle_ctx *x)
 	settle_write_state(x->spool_dir, &rs);
 }
 
+/* The run's result after a delivery step (the database, the backend)
+ * answered rc: 0 all taken, 1 not all (what), -1 error, SETTLE_STOPPED. */
+static int delivered(struct settle_ctx *x, int rc, int result, const char *what)
+{
+	if (rc == SETTLE_STOPPED)
+		return rc;
+	if (rc > 0)
+		settle_fail(x, "%s (%s); records kept for the next run", what, x->push_error);
+	if (rc < 0)
+		return SETTLE_EXIT_ERROR;
+	return rc > 0 && result == SETTLE_EXIT_OK ? SETTLE_EXIT_TEMPFAIL : result;
+}
+
 int settle_run(const struct settle_opts *o, struct settle_result *r)
 {
 	int result = SETTLE_EXIT_ERROR, lock_fd = -1, rc;
@@ -130,8 +146,8 @@ int settle_run(const struct settle_opts *o, struct settle_result *r)
 	struct stat st;
 
 	settle_ctx_init(&x, o, r);
-	x.keep_settled = settle_is_set(o->backend_url);
-	if (x.keep_settled)
+	x.keep_settled = settle_is_set(o->backend_url) || settle_is_set(o->database);
+	if (settle_is_set(o->backend_url))
 		x.url = xasprintf("%s%s", o->backend_url, settle_is_set(o->backend_path) ? o->backend_path : "");
 	if (o->batch < 1) {
 		settle_fail(&x, "the batch size must be at least 1");
@@ -209,27 +225,24 @@ int settle_run(const struct settle_opts *o, struct settle_result *r)
 	}
 	if (rc != 0)
 		result = SETTLE_EXIT_ERROR;   /* push what is settled all the same */
-	if (x.keep_settled && !settle_is_set(o->secret)) {
+	if (settle_is_set(o->database)) {
+		result = delivered(&x, settle_pg_all(&x), result, "the database did not take every segment");
+		if (result == SETTLE_STOPPED)
+			goto out;
+	}
+	if (x.url && !settle_is_set(o->secret)) {
 		settle_fail(&x, "BACKEND_URL is set but INTERNAL_SECRET is not: batches cannot be signed; records kept");
 		result = SETTLE_EXIT_ERROR;
-	} else if (x.keep_settled) {
-		rc = settle_push_all(&x);
-		if (rc == SETTLE_STOPPED) {
-			result = rc;
+	} else if (x.url) {
+		result = delivered(&x, settle_push_all(&x), result, "billing backend did not accept every batch");
+		if (result == SETTLE_STOPPED)
 			goto out;
-		}
-		if (rc < 0)
-			result = SETTLE_EXIT_ERROR;
-		else if (rc > 0 && result == SETTLE_EXIT_OK)
-			result = SETTLE_EXIT_TEMPFAIL;
-		if (rc > 0)
-			settle_fail(&x, "billing backend did not accept every batch (%s); records kept for the next run",
-			     x.push_error);
 	}
 	backlog(&x);
 	record_run(&x);
 out:
 	settle_push_end(&x);
+	settle_pg_end(&x);
 	if (lock_fd >= 0)
 		close(lock_fd);   /* releases the lock */
 	settle_free_last(&x);

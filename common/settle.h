@@ -11,10 +11,14 @@
  *      spool/archive/). A ".ready" segment named in meta:last is already in
  *      the ledger and is only renamed. A ledger.db that cannot be read
  *      whole stops the run before this step (SETTLE_EXIT_DAMAGED);
- *   3. push: each ".settled" segment, in batches whose id is stable
+ *   3. with a PostgreSQL database (settle_pg.c): each ".settled" segment
+ *      in one transaction, its records keyed by id; "<segment>.pg" marks
+ *      it written; fleet.db is refreshed from the database's totals;
+ *   4. push: each ".settled" segment, in batches whose id is stable
  *      ("<segment>.<index>"); a "<segment>.push" file beside it records the
  *      batch size and how many batches the backend accepted; a segment is
- *      deleted (or archived) once every batch was accepted.
+ *      deleted (or archived) once every batch was accepted and, with a
+ *      database, it is written there.
  * ledger.db is never written in place, so a reader never waits and a kill
  * at any moment leaves either the old or the new ledger. See
  * docs/settlement.md for the argument.
@@ -39,6 +43,8 @@
 #define SETTLE_LOCK_FILE "settle.lock"    /* in the spool directory */
 #define SETTLE_STATE_FILE "settle.state"  /* in the spool directory: last push etc. */
 #define SETTLE_ARCHIVE_DIR "archive"      /* in the spool directory: segments done with */
+#define SETTLE_FLEET_FILE "fleet.db"      /* in the state directory: the database's totals, in
+					   * ledger.db's format (with [settle] database) */
 #define SETTLE_FOLD_SEGMENTS 64           /* segments per ledger commit, at most */
 #define SETTLE_FOLD_RECORDS 200000L       /* records per ledger commit, about */
 #define SETTLE_SIG_LEN (7 + 64 + 1)       /* "sha256=" + hex + NUL */
@@ -58,7 +64,9 @@ enum settle_step {
 	SETTLE_STEP_SENT,         /* a batch accepted, not yet recorded */
 	SETTLE_STEP_ACKED,        /* the acceptance recorded */
 	SETTLE_STEP_DELETED,      /* a pushed segment deleted, its .push file not yet */
-	SETTLE_STEP_MAX
+	SETTLE_STEP_MAX,
+	/* with a database only (not in the loops over the steps above) */
+	SETTLE_STEP_PG_COMMITTED = 100  /* a segment's transaction committed, not yet marked */
 };
 
 struct settle_opts {
@@ -66,6 +74,7 @@ struct settle_opts {
 	const char *backend_url;   /* NULL or "": no billing backend */
 	const char *backend_path;  /* appended to backend_url, "/internal/usage" */
 	const char *secret;        /* HMAC key (INTERNAL_SECRET); NULL or "": cannot push */
+	const char *database;      /* PostgreSQL (DATABASE_URL, [settle] database); NULL or "": none */
 	int batch;                 /* records per batch */
 	int retries;               /* retries of a failing batch in one run */
 	long retry_delay_ms;       /* first retry delay; doubles each time */
@@ -89,6 +98,8 @@ struct settle_result {
 	int push_failed;           /* the backend did not take every batch */
 	long push_status;          /* then: its last HTTP status, 0 if none came */
 	int no_backend_waiting;    /* .settled segments wait, but no backend is set */
+	long db_records;           /* records of segments written to the database */
+	int db_failed;             /* the database did not take every segment */
 	char error[256];           /* one line (no secrets) when the run failed */
 };
 
@@ -128,10 +139,10 @@ int settle_run(const struct settle_opts *o, struct settle_result *r);
 /* What is waiting where; reads only. 0, or -1 with the reason in err. */
 int settle_status(const struct settle_opts *o, struct settle_status *st, char *err, size_t errlen);
 
-/* Print every ledger.db key as one JSON object per line, sorted by key:
- * {"key":"day:...",...the value's fields}. A missing ledger prints nothing.
- * 0, or -1 with the reason in err. */
-int settle_dump_ledger(const char *state_dir, FILE *out, char *err, size_t errlen);
+/* Print every ledger.db key (fleet: fleet.db's) as one JSON object per
+ * line, sorted by key: {"key":"day:...",...the value's fields}. A missing
+ * file prints nothing. 0, or -1 with the reason in err. */
+int settle_dump_ledger(const char *state_dir, int fleet, FILE *out, char *err, size_t errlen);
 /* Read ledger.db and state.db whole (every key, every ledger value parsed)
  * and print one line per file to out: "ok", "absent" or "DAMAGED: why".
  * Changes nothing. SETTLE_EXIT_OK when both can be read,
@@ -146,6 +157,11 @@ int settle_verify(const char *state_dir, FILE *out);
  * force. Prints what it did to out. SETTLE_EXIT_OK, or SETTLE_EXIT_ERROR
  * with err. */
 int settle_rebuild_ledger(const struct settle_opts *o, int force, FILE *out, char *err, size_t errlen);
+
+/* Create or migrate the PostgreSQL schema of o->database (settle runs do
+ * this too, before writing). SETTLE_EXIT_OK with one line on out, or
+ * SETTLE_EXIT_ERROR with err (no secrets). */
+int settle_init_db(const struct settle_opts *o, FILE *out, char *err, size_t errlen);
 
 /* "sha256=" + hex HMAC-SHA256 under secret of "<ts>.<body>". */
 void settle_sign(const char *secret, const char *ts, const char *body, size_t len, char out[SETTLE_SIG_LEN]);

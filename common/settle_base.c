@@ -300,6 +300,7 @@ void settle_opts_from_config(struct settle_opts *o, const struct config *c)
 	o->backend_url = c->settle_backend_url;
 	o->backend_path = c->settle_backend_path;
 	o->secret = c->settle_secret;
+	o->database = c->settle_database;
 	o->batch = c->settle_batch > 0 ? c->settle_batch : 100;
 	o->retries = c->settle_retries >= 0 ? c->settle_retries : 3;
 	o->archive = c->settle_archive;
@@ -336,4 +337,43 @@ void settle_ctx_init(struct settle_ctx *x, const struct settle_opts *o, struct s
 	x->spool_dir = xasprintf("%s/spool", o->state_dir);
 	x->ledger = ledger_path(o->state_dir);
 	x->tmp = xasprintf("%s.tmp", x->ledger);
+}
+
+char *settle_load_records(const char *path, struct settle_line **lines, long *n)
+{
+	char *data = NULL;
+	size_t len = 0;
+	*lines = NULL;
+	*n = 0;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	struct stat st;
+	if (fstat(fileno(f), &st) != 0 || st.st_size > SETTLE_SEGMENT_MAX) {
+		int e = fstat(fileno(f), &st) != 0 ? errno : EFBIG;
+		fclose(f);
+		errno = e;
+		return NULL;
+	}
+	data = xmalloc((size_t)st.st_size + 1);
+	len = fread(data, 1, (size_t)st.st_size, f);
+	fclose(f);
+	data[len] = '\0';
+	size_t start = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] != '\n')
+			continue;
+		size_t l = i - start;
+		cJSON *j = l ? cJSON_ParseWithLength(data + start, l) : NULL;
+		if (cJSON_IsObject(j)) {
+			*lines = xrealloc(*lines, (size_t)(*n + 1) * sizeof(**lines));
+			(*lines)[*n].off = start;
+			(*lines)[*n].len = l;
+			(*n)++;
+		}
+		cJSON_Delete(j);
+		start = i + 1;
+	}
+	/* a last line without '\n' is not a record (see spool.h) */
+	return data;
 }

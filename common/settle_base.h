@@ -17,6 +17,7 @@
 struct ledger_fold;
 
 #define SETTLE_STORE_WAIT_MS 2000      /* waiting for a store another process holds */
+#define SETTLE_SEGMENT_MAX (256L << 20)   /* a segment read whole for pushing */
 
 /* One run's context. */
 struct settle_ctx {
@@ -31,6 +32,7 @@ struct settle_ctx {
 	char **last_segs;
 	size_t nlast;
 	void *curl;                /* settle_push.c's libcurl handle, or NULL */
+	void *pg;                  /* settle_pg.c's PostgreSQL connection, or NULL */
 	int64_t push_ok_ms;        /* last accepted batch in this run */
 	char push_error[200];
 };
@@ -74,6 +76,15 @@ int settle_write_atomic(const char *dir, const char *name, const char *data, siz
 char *settle_seg_path(const struct settle_ctx *x, const char *name, const char *suffix);
 /* A spool_read callback counting records into a struct settle_count_ctx. */
 int settle_count_cb(const char *line, size_t len, void *user);
+/* One record of a segment read whole: its bytes are data[off, off+len). */
+struct settle_line {
+	size_t off, len;
+};
+/* Read the segment at path whole (at most SETTLE_SEGMENT_MAX bytes) and
+ * find its records: complete lines that are JSON objects, in order. The
+ * data is a new buffer (free it and *lines); NULL with errno when the file
+ * cannot be read. */
+char *settle_load_records(const char *path, struct settle_line **lines, long *n);
 /* "<segment>.push": {"batch":B,"acked":A}. 1 read, 0 none, -1 malformed. */
 int settle_read_push_file(const char *path, long *batch, long *acked);
 /* Read settle.state of spool_dir (zeroed when absent or unreadable). */
@@ -108,6 +119,20 @@ int settle_fold_read(struct settle_ctx *x, const char *dir, const char *suffix, 
 /* Fold every .ready segment into the ledger, SETTLE_FOLD_SEGMENTS per
  * commit. 0, -1 (r->error), or SETTLE_STOPPED. */
 int settle_fold_all(struct settle_ctx *x);
+
+/* settle_pg.c */
+/* Write every .settled segment not yet marked "<segment>.pg" into the
+ * PostgreSQL database of x->o->database, one transaction per segment
+ * (records keyed by their id, so a replay inserts nothing; the totals
+ * table moves by what was inserted), then mark it; then refresh fleet.db
+ * from the totals. A segment with no billing backend waiting is done once
+ * marked. 0 all written, 1 the database did not take one (kept for the
+ * next run), -1 error (r->error), SETTLE_STOPPED. */
+int settle_pg_all(struct settle_ctx *x);
+/* The segment is written to the database, or no database is configured. */
+int settle_pg_done(const struct settle_ctx *x, const char *seg);
+/* Close the connection settle_pg_all opened. */
+void settle_pg_end(struct settle_ctx *x);
 
 /* settle_push.c */
 /* Push every .settled segment, oldest first, until one is not taken: 0 all

@@ -214,7 +214,11 @@ int settle_fold_all(struct settle_ctx *x)
 {
 	int result = 0;
 	char **ready;
-	size_t nready = spool_list(x->spool_dir, ".ready", &ready);
+	size_t nready;
+	if (spool_scan(x->spool_dir, ".ready", &ready, &nready) != 0) {
+		settle_fail(x, "cannot read spool folder %s: %s", x->spool_dir, strerror(errno));
+		return -1;
+	}
 	char **todo = xcalloc(nready ? nready : 1, sizeof(char *));
 	char **done = xcalloc(nready ? nready : 1, sizeof(char *));
 	size_t ntodo = 0, ndone = 0;

@@ -19,8 +19,6 @@
 
 #define SETTLE_BODY_MAX (64u << 20)        /* one batch body */
 
-#define SETTLE_SEGMENT_MAX (256L << 20)    /* a segment read whole for pushing */
-
 #define SETTLE_RESPONSE_MAX (64u << 10)    /* backend answer bytes looked at */
 
 static void sleep_ms(long ms)
@@ -145,50 +143,6 @@ static int post_batch(struct settle_ctx *x, const char *id, const char *body, si
 	return 1;
 }
 
-struct line_ref {
-	size_t off, len;
-};
-
-/* Read a segment whole and find its records. The data is a new buffer. */
-static char *load_records(const char *path, struct line_ref **lines, long *n)
-{
-	char *data = NULL;
-	size_t len = 0;
-	*lines = NULL;
-	*n = 0;
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return NULL;
-	struct stat st;
-	if (fstat(fileno(f), &st) != 0 || st.st_size > SETTLE_SEGMENT_MAX) {
-		int e = fstat(fileno(f), &st) != 0 ? errno : EFBIG;
-		fclose(f);
-		errno = e;
-		return NULL;
-	}
-	data = xmalloc((size_t)st.st_size + 1);
-	len = fread(data, 1, (size_t)st.st_size, f);
-	fclose(f);
-	data[len] = '\0';
-	size_t start = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (data[i] != '\n')
-			continue;
-		size_t l = i - start;
-		cJSON *j = l ? cJSON_ParseWithLength(data + start, l) : NULL;
-		if (cJSON_IsObject(j)) {
-			*lines = xrealloc(*lines, (size_t)(*n + 1) * sizeof(**lines));
-			(*lines)[*n].off = start;
-			(*lines)[*n].len = l;
-			(*n)++;
-		}
-		cJSON_Delete(j);
-		start = i + 1;
-	}
-	/* a last line without '\n' is not a record (see spool.h) */
-	return data;
-}
-
 /* Push one .settled segment. 0 all accepted (segment deleted), 1 the
  * backend did not take a batch, -1 error, SETTLE_STOPPED. */
 static int push_segment(struct settle_ctx *x, const char *seg)
@@ -197,12 +151,12 @@ static int push_segment(struct settle_ctx *x, const char *seg)
 	int result = -1;
 	char *settled = settle_seg_path(x, seg, ".settled");
 	char *side = settle_seg_path(x, seg, ".push");
-	struct line_ref *lines = NULL;
+	struct settle_line *lines = NULL;
 	long n = 0, batch = o->batch, acked = 0;
 	struct buf body;
 	buf_init(&body, SETTLE_BODY_MAX);
 
-	char *data = load_records(settled, &lines, &n);
+	char *data = settle_load_records(settled, &lines, &n);
 	if (!data) {
 		if (errno == ENOENT) {
 			result = 0;
@@ -233,7 +187,7 @@ static int push_segment(struct settle_ctx *x, const char *seg)
 		buf_reset(&body);
 		int bad = buf_printf(&body, "{\"batch_id\":\"%s\",\"source\":\"llmgate\",\"records\":[", id);
 		for (long k = 0; k < count && !bad; k++) {
-			const struct line_ref *l = &lines[first + k];
+			const struct settle_line *l = &lines[first + k];
 			bad = (k && buf_append(&body, ",", 1)) || buf_append(&body, data + l->off, l->len);
 		}
 		if (bad || buf_puts(&body, "]}")) {
@@ -255,12 +209,21 @@ static int push_segment(struct settle_ctx *x, const char *seg)
 		x->r->pushed_records += count;
 		SETTLE_STOP_AT(x, SETTLE_STEP_ACKED);
 	}
+	result = 0;
+	if (!settle_pg_done(x, seg))
+		goto out;   /* kept until the database has it too */
+	result = -1;
 	if (settle_segment_done(x, settled, seg) != 0 && errno != ENOENT) {
 		settle_fail(x, "cannot %s %s: %s", o->archive ? "archive" : "delete", settled, strerror(errno));
 		goto out;
 	}
 	SETTLE_STOP_AT(x, SETTLE_STEP_DELETED);
 	unlink(side);
+	if (settle_is_set(o->database)) {
+		char *pg = settle_seg_path(x, seg, ".pg");
+		unlink(pg);
+		free(pg);
+	}
 	result = 0;
 out:
 	buf_free(&body);

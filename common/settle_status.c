@@ -65,10 +65,10 @@ static int cmp_row(const void *a, const void *b)
 	return strcmp(((const struct dump_row *)a)->key, ((const struct dump_row *)b)->key);
 }
 
-int settle_dump_ledger(const char *state_dir, FILE *out, char *err, size_t errlen)
+int settle_dump_ledger(const char *state_dir, int fleet, FILE *out, char *err, size_t errlen)
 {
 	struct dump_ctx d = { NULL, 0 };
-	char *path = ledger_path(state_dir);
+	char *path = fleet ? xasprintf("%s/%s", state_dir, SETTLE_FLEET_FILE) : ledger_path(state_dir);
 	int result = -1;
 	GDBM_FILE db = store_open(path, 0, SETTLE_STORE_WAIT_MS);
 	if (!db) {

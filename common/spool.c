@@ -460,25 +460,45 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-size_t spool_list(const char *spool_dir, const char *suffix, char ***out)
+int spool_scan(const char *spool_dir, const char *suffix, char ***out, size_t *count)
 {
 	size_t n = 0;
 	char **list = NULL;
-	DIR *d = opendir(spool_dir);
 	*out = NULL;
+	*count = 0;
+	DIR *d = opendir(spool_dir);
 	if (!d)
-		return 0;
+		return errno == ENOENT ? 0 : -1;
 	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
+	/* readdir says end and error alike with NULL: only errno tells (an
+	 * EOVERFLOW of a 32-bit build without large files is no empty folder) */
+	for (errno = 0; (e = readdir(d)) != NULL; errno = 0) {
 		if (strncmp(e->d_name, "seg-", 4) || !has_suffix(e->d_name, suffix))
 			continue;
 		list = xrealloc(list, (n + 1) * sizeof(*list));
 		list[n++] = xstrndup(e->d_name, strlen(e->d_name) - strlen(suffix));
 	}
+	int err = errno;
 	closedir(d);
+	if (err) {
+		spool_free_list(list, n);
+		errno = err;
+		return -1;
+	}
 	if (n)
 		qsort(list, n, sizeof(*list), cmp_str);
 	*out = list;
+	*count = n;
+	return 0;
+}
+
+size_t spool_list(const char *spool_dir, const char *suffix, char ***out)
+{
+	size_t n;
+	if (spool_scan(spool_dir, suffix, out, &n) != 0) {
+		log_err("cannot read spool folder %s: %s", spool_dir, strerror(errno));
+		return 0;
+	}
 	return n;
 }
 

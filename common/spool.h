@@ -112,6 +112,11 @@ int spool_claim_orphans(const char *spool_dir);
  * (".ready", ".settled", ".open"). Returns the count; *out is a new array
  * (spool_free_list). */
 size_t spool_list(const char *spool_dir, const char *suffix, char ***out);
+/* spool_list that tells an unreadable folder from an empty one: 0 with
+ * *out, *count (a missing folder is empty), or -1 with errno when the
+ * folder cannot be opened or read to its end (nothing in *out). spool_list
+ * logs that error and answers 0 segments. */
+int spool_scan(const char *spool_dir, const char *suffix, char ***out, size_t *count);
 void spool_free_list(char **list, size_t n);
 /* Bytes not yet folded into the ledger: the sizes of the .open and .ready
  * segments in spool_dir (0 if it cannot be read). */

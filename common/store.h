@@ -23,7 +23,7 @@
 #define STORE_EDAMAGED EBADMSG
 #define STORE_READ 0
 #define STORE_WRITE 1       /* a change, committed by store_sync (above) */
-#define STORE_PRIVATE 2     /* in place under GDBM's lock: a private copy, or a file whose loss in a crash is acceptable (responses.db) */
+#define STORE_PRIVATE 2     /* in place under GDBM's lock: a private copy (settle's fold) */
 
 /* Open path as a reader, a writer (a change: creates the store 0600 if it
  * does not exist; refuses a damaged one with STORE_EDAMAGED) or in place.

@@ -158,3 +158,13 @@ const char *tr_tool_choice(const cJSON *tc, const char *const words[4], const ch
 			  "{\"type\":\"function\",\"function\":{\"name\":...}}");
 	return w;
 }
+
+size_t tr_string_bytes(const cJSON *j)
+{
+	if (cJSON_IsString(j))
+		return strlen(j->valuestring);
+	size_t n = 0;
+	for (const cJSON *c = (cJSON_IsArray(j) || cJSON_IsObject(j)) ? j->child : NULL; c; c = c->next)
+		n += tr_string_bytes(c);
+	return n;
+}

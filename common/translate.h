@@ -36,4 +36,6 @@ int tr_blank(const char *s);
  * appended to sys, paragraphs apart; -1 with a reason in err for anything
  * else (mi: the message's index, for the reason). */
 int tr_system_text(const cJSON *content, struct buf *sys, int mi, char *err, size_t errlen);
+/* The bytes of every string value in j (member names not counted). */
+size_t tr_string_bytes(const cJSON *j);
 #endif

@@ -6,6 +6,11 @@
 #include "jscan.h"
 #include <string.h>
 
+long long usage_total(const struct usage *u)
+{
+	return (long long)u->prompt + (long long)u->completion;
+}
+
 static long num(const cJSON *o, const char *name)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);

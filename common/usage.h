@@ -42,6 +42,10 @@ struct usage_record {
 	int client_gone;
 };
 
+/* prompt + completion, summed wider than long (two counts near a 32-bit
+ * long's end do not overflow). */
+long long usage_total(const struct usage *u);
+
 /* Cost of u under price p (NULL: 0). Cached prompt tokens are charged at
  * the cached price, the rest of the prompt at the input price. */
 double usage_cost(const struct usage *u, const struct price_conf *p);

@@ -113,7 +113,9 @@ static void router_tick(void *app, const struct serve_state *st)
 	 * under load: the trim takes every arena's lock and the pages fault
 	 * back in. */
 	if (st->served != ro->trimmed_at && st->served == ro->seen && st->inflight == 0) {
+#if HAVE_DECL_MALLOC_TRIM
 		malloc_trim(0);
+#endif
 		ro->trimmed_at = st->served;
 	}
 	ro->seen = st->served;

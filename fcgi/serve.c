@@ -191,8 +191,10 @@ int serve_main(int argc, char **argv, const struct serve_ops *ops, void *app)
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
+#if HAVE_DECL_M_ARENA_MAX
 	if (ops->malloc_arenas)
 		mallopt(M_ARENA_MAX, ops->malloc_arenas);
+#endif
 	log_init(ops->name, LOG_INFO);
 	if (ops->init(app, config_path, err, sizeof(err)) != 0) {
 		log_err("%s", err);

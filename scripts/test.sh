@@ -3,7 +3,8 @@
 # runs 'make check' (unit tests + integration against a real lighttpd, the
 # mock upstreams and the official SDKs), the core of the integration suite
 # with the router under valgrind (make check-valgrind), everything again
-# under ASan/UBSan, and every libFuzzer target briefly (about a minute).
+# under ASan/UBSan, every libFuzzer target briefly (about a minute), and,
+# beside the native suite, the armhf build under qemu-user.
 #   scripts/test.sh            everything
 #   scripts/test.sh --no-asan  skip the sanitizer pass
 set -e
@@ -12,7 +13,7 @@ cd "$top"
 asan=1
 [ "${1:-}" = "--no-asan" ] && asan=0
 if [ "$(id -u)" = 0 ]; then
-	sh scripts/deps.sh --test
+	CROSS_ARCHS=armhf sh scripts/deps.sh --test --cross
 fi
 (cd tests && npm ci --no-audit --no-fund --loglevel=error)
 [ -x configure ] || ./autogen.sh >/dev/null
@@ -51,8 +52,36 @@ summary() {
 	echo "$pass passed, $fail failed"
 }
 
+# One 32-bit router processor end to end, beside the native suite: the
+# armhf build (scripts/cross.sh), its unit tests under qemu-user, and the
+# armhf router answering chats and streams through the mock upstreams as
+# CGI and behind lighttpd, under qemu-arm.
+cross_stage() {
+	t0=$(date +%s)
+	sh scripts/cross.sh armhf &&
+		LLMGATE_BUILDDIR="$top/_build-armhf" LLMGATE_ROUTER_WRAPPER=qemu-arm \
+		node --test --test-timeout=240000 tests/integration/cgi.test.js tests/integration/stream.test.js || return 1
+	echo "cross: armhf built, unit tests and CGI/FastCGI chats under qemu in $(($(date +%s) - t0)) s"
+}
+cross_pid=""
+if command -v arm-linux-gnueabihf-gcc >/dev/null && command -v qemu-arm >/dev/null; then
+	cross_stage > _build-cross.log 2>&1 &
+	cross_pid=$!
+else
+	echo "cross: skipped (no arm-linux-gnueabihf-gcc or qemu-arm: scripts/deps.sh --cross as root)"
+fi
+
 status=0
 run_suite _build || status=1
+if [ -n "$cross_pid" ]; then
+	if wait "$cross_pid"; then
+		tail -n 1 _build-cross.log
+	else
+		status=1
+		grep -E "^(not ok|FAIL|ERROR)|cross.sh" _build-cross.log | head -n 20
+		tail -n 40 _build-cross.log
+	fi
+fi
 if [ "$status" = 0 ]; then
 	make -s -C _build check-valgrind > _build/check-valgrind.log 2>&1 || status=1
 	tail -n 1 _build/check-valgrind.log
@@ -67,5 +96,5 @@ if [ "$status" = 0 ]; then
 	grep -E "^run.sh:|^[a-z_]+ +[0-9]+ execs" _build-fuzz.log | tail -n 12
 	[ "$status" = 0 ] || tail -n 40 _build-fuzz.log
 fi
-summary _build _build-asan
+summary _build _build-asan _build-armhf
 exit $status

@@ -1,4 +1,5 @@
-/* fuzz_ini.c — ini_parse, ini_split_list and ini_parse_long on any bytes. */
+/* fuzz_ini.c — ini_parse, ini_split_list, ini_parse_long and
+ * ini_parse_llong on any bytes. */
 #include "fuzz_common.h"
 #include "ini.h"
 
@@ -44,6 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	long v = 0;
 	if (ini_parse_long(s, -1000, 1000, &v) == 0)
 		FUZZ_ASSERT(v >= -1000 && v <= 1000, "ini_parse_long out of range: %ld", v);
+	long long w = 0;
+	if (ini_parse_llong(s, -1000, 253402300799LL, &w) == 0)
+		FUZZ_ASSERT(w >= -1000 && w <= 253402300799LL, "ini_parse_llong out of range: %lld", w);
 	free(s);
 	return 0;
 }

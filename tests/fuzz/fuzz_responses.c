@@ -7,9 +7,14 @@
  * "[DONE]") → responses_stream_feed and _finish: everything appended is
  * complete SSE with JSON data, each data's sequence_number one more than
  * the last, exactly one final event (response.completed, .incomplete or
- * .failed) and it is the last, nothing appended after the end. */
+ * .failed) and it is the last, nothing appended after the end. The
+ * answer and the stream are run with the tool kinds of a request that
+ * offers a custom tool "f", local_shell and a namespaced function "ns__g"
+ * (rtools.h), so that their items are built from whatever the calls hold. */
 #include "fuzz_common.h"
 #include "responses.h"
+
+static cJSON *kinds;
 
 static void check_request(const char *text)
 {
@@ -17,7 +22,10 @@ static void check_request(const char *text)
 	cJSON *rq = cJSON_Parse(text);
 	if (!rq)
 		return;
-	cJSON *req = responses_request_to_oai(rq, err, sizeof(err));
+	cJSON *k = NULL;
+	cJSON *req = responses_request_to_oai(rq, &k, err, sizeof(err));
+	FUZZ_ASSERT(!k || req, "tool kinds of a refused request");
+	cJSON_Delete(k);
 	if (!req) {
 		FUZZ_ASSERT(err[0] != '\0', "responses_request_to_oai failed without a reason");
 	} else {
@@ -66,7 +74,7 @@ static void check_stream(const char *text, size_t len)
 	struct responses_stream s;
 	long seq = -1;
 	int finals = 0, ended = 0, lines = 0;
-	responses_stream_init(&s, "fuzz-model");
+	responses_stream_init(&s, "fuzz-model", kinds);
 	for (const char *p = text, *end = text + len; p < end && lines < 256; lines++) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -87,10 +95,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > 1 << 16 || fuzz_skip_huge_index((const char *)data, size))
 		return 0;
+	if (!kinds)
+		kinds = cJSON_Parse("{\"f\":{\"type\":\"custom\",\"name\":\"f\"},\"local_shell\":{\"type\":"
+				    "\"local_shell\"},\"ns__g\":{\"type\":\"function\",\"name\":\"g\",\"namespace\":\"ns\"}}");
 	char *text = fuzz_strndup(data, size);
 	check_request(text);
 	char err[128] = "";
-	char *a = responses_from_oai_answer(text, size, "fuzz-model", err, sizeof(err));
+	char *a = responses_from_oai_answer(text, size, "fuzz-model", kinds, err, sizeof(err));
 	FUZZ_ASSERT(a ? fuzz_is_json(a, strlen(a)) : err[0] != '\0', "responses_from_oai_answer: bad result");
 	free(a);
 	check_stream(text, size);

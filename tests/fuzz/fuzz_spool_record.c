@@ -137,7 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    "settle_run returned %d", rc);
 		FILE *devnull = fopen("/dev/null", "w");
 		if (devnull) {
-			(void)settle_dump_ledger(state_dir, devnull, err, sizeof(err));
+			(void)settle_dump_ledger(state_dir, 0, devnull, err, sizeof(err));
 			fclose(devnull);
 		}
 	}

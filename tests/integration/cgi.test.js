@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { startMock, mockEnv, baseEnv, ROUTER } = require('../lib/harness.js');
+const { startMock, mockEnv, baseEnv, routerCommand } = require('../lib/harness.js');
 const { parseSse, joinContent, chatBody } = require('../lib/client.js');
 const { buildConf } = require('../lib/conf.js');
 
@@ -20,6 +20,7 @@ let mock;
 let dir;
 let stateDir;
 let confPath;
+let router;   // the router, or a script running it under LLMGATE_ROUTER_WRAPPER (qemu for a cross build)
 
 before(async () => {
   mock = await startMock();
@@ -28,6 +29,7 @@ before(async () => {
   fs.mkdirSync(stateDir, { mode: 0o700 });
   confPath = path.join(dir, 'llmgate.conf');
   fs.writeFileSync(confPath, buildConf());
+  router = routerCommand(dir);
 });
 
 after(async () => {
@@ -65,7 +67,7 @@ function cgi({ method = 'GET', uri, body = '', headers = {}, scriptName = '', ti
       env.CONTENT_TYPE = 'application/json';
     }
     for (const [k, v] of Object.entries(headers)) env['HTTP_' + k.toUpperCase().replace(/-/g, '_')] = v;
-    const child = spawn(ROUTER, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(router, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out = [];
     let stderr = '';
     child.stdout.on('data', (d) => out.push(d));

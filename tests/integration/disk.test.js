@@ -127,27 +127,32 @@ async function settleAndTotals(gw) {
   return dump.get(keys[0]);
 }
 
-describe('the state folder on a disk that fills while requests run', () => {
-  let small;
-  let mock;
-  let gw;
-
+// A gateway with its state folder on a 2 MB file system of its own, started
+// and stopped by the calling describe's hooks: { small, mock, gw } (gw may
+// be taken and stopped by the test: set it to null).
+function gatewayOnSmallDisk(conf) {
+  const ctx = {};
   before(async () => {
-    small = smallFs(2048);
-    if (small.skip) return;
-    const stateDir = path.join(small.dir, 'state');
+    ctx.small = smallFs(2048);
+    if (ctx.small.skip) return;
+    const stateDir = path.join(ctx.small.dir, 'state');
     fs.mkdirSync(stateDir, { mode: 0o700 });
-    mock = await startMock();
-    gw = await startGateway({ env: { ...mockEnv(mock), ...PROVIDER_ENV, AUTH_KEY: GW_KEY }, conf: buildConf(), stateDir });
+    ctx.mock = await startMock();
+    ctx.gw = await startGateway({ env: { ...mockEnv(ctx.mock), ...PROVIDER_ENV, AUTH_KEY: GW_KEY }, conf, stateDir });
   });
-
   after(async () => {
-    if (gw) await gw.stop();
-    if (mock) await mock.close();
-    if (small && small.unmount) small.unmount();
+    if (ctx.gw) await ctx.gw.stop();
+    if (ctx.mock) await ctx.mock.close();
+    if (ctx.small && ctx.small.unmount) ctx.small.unmount();
   });
+  return ctx;
+}
+
+describe('the state folder on a disk that fills while requests run', () => {
+  const ctx = gatewayOnSmallDisk(buildConf());
 
   it('answers 200 only what it can bill, refuses the rest before the upstream, and bills every 200', async (t) => {
+    const { small, mock, gw } = ctx;
     if (small.skip) { t.skip(small.skip); return; }
     const tr = traffic(gw);
     assert.equal((await health(gw)).status, 'ok');
@@ -511,3 +516,59 @@ describe('CGI on a full disk', () => {
   });
 });
 
+
+// The cache, the ledger and state.db on the same full disk: keys cannot be
+// made but the gateway keeps answering what needs no space, settle fails
+// saying why and changes nothing, and everything answered is billed once
+// when space returns, cache hits included.
+describe('cache, ledger and state.db on a full disk', () => {
+  const ctx = gatewayOnSmallDisk(buildConf() + '[cache]\nenabled = true\n');
+
+  it('keeps answering, refuses what needs space, and bills every answer once after', async (t) => {
+    const { small } = ctx;
+    const { gw } = ctx;
+    if (small.skip) { t.skip(small.skip); return; }
+    const body = chatBody('deepseek-chat', { messages: [{ role: 'user', content: 'cache me on a small disk' }] });
+    const chat = () => request('POST', `${gw.url}/v1/chat/completions`, { headers: bearer(GW_KEY), body });
+    let answered = 0;
+    assert.equal((await chat()).status, 200);
+    answered++;
+    const hit = await chat();
+    assert.equal(hit.status, 200);
+    assert.equal(hit.headers['x-llmgate-cache'], 'hit');
+    answered++;
+    const first = await S.runSettle(stateOf(gw), []);
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    assert.equal((await chat()).status, 200);   // unsettled when the disk fills
+    answered++;
+
+    await fillUp(small.dir);
+    const made = await keysTool(gw, ['create', '--name', 'no-room']);
+    assert.notEqual(made.code, 0, 'no key made without room');
+    assert.ok(!made.stderr.includes(GW_KEY) && made.stderr.length > 0, made.stderr);
+    const models = await request('GET', `${gw.url}/v1/models`, { headers: bearer(GW_KEY) });
+    assert.equal(models.status, 200, 'what needs no space is still answered');
+    const full = await chat();
+    if (full.status === 200) answered++;
+    else assert.equal(full.json.error.code, 'usage_store_unavailable', full.text);
+    const ledgerOf = () => (fs.existsSync(stateOf(gw).ledgerPath) ? fs.readFileSync(stateOf(gw).ledgerPath) : null);
+    const ledgerBefore = ledgerOf();
+    const stuck = await S.runSettle(stateOf(gw), []);
+    if (stuck.code !== 0) {
+      assert.match(stuck.stdout + stuck.stderr, /space|cannot/i);
+      assert.deepEqual(ledgerOf(), ledgerBefore, 'a failed settle leaves the ledger as it was');
+    }
+
+    fs.rmSync(path.join(small.dir, 'filler'));
+    assert.equal((await chat()).status, 200, 'answers again when space returns');
+    answered++;
+    assert.equal((await keysTool(gw, ['create', '--name', 'room-again'])).code, 0);
+    const kept = { stateDir: gw.stateDir, confPath: path.join(small.dir, 'llmgate.conf') };
+    fs.copyFileSync(gw.confPath, kept.confPath);   // the gateway's folder goes with it
+    ctx.gw = null;   // stopped here, not by the hook
+    await gw.stop();
+    const led = await settleAndTotals(kept);
+    assert.equal(led.requests, answered, 'every answer billed once, the cache hit too');
+    assert.equal(led.cache_hits, answered - 1, 'all but the first from the cache');
+  });
+});

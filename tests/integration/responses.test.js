@@ -1,8 +1,12 @@
 // The OpenAI Responses API (POST /v1/responses) through the router: the
 // official OpenAI SDK's responses.create and responses.stream against an
-// OpenAI-compatible providers (DeepSeek, OpenAI), a Claude model and a Gemini model
-// (translated through the internal chat form to each wire format and back):
-// text answers, a function tool round trip, the streamed event sequence
+// OpenAI (passed through natively to its /responses, or translated when
+// the provider says responses = translate), DeepSeek, a Claude model and a
+// Gemini model (translated through the internal chat form to each wire
+// format and back):
+// text answers, a function tool round trip, Codex's custom and local_shell
+// tools on translated routes (their own items back, streamed and not, and
+// a custom tool's output sent back), the streamed event sequence
 // checked against the documented order, usage in the answer equal to what
 // the mock reported and to the usage record; bad input answered 400 in
 // OpenAI's shape with nothing sent upstream and nothing recorded.
@@ -27,7 +31,7 @@ const TOOLS = [{ type: 'function', name: 'get_weather', description: 'Weather fo
   parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }];
 const MODELS = [
   { model: 'deepseek-chat', prefix: '/deepseek/', text: 'Hello from deepseek mock model deepseek-chat' },
-  { model: 'gpt-4o', prefix: '/openai/', text: null },
+  { model: 'gpt-4o', prefix: '/openai/', text: 'Hello from responses mock model gpt-4o' },   // native
   { model: 'claude-sonnet-4-5', prefix: '/anthropic/', text: 'Hello from anthropic mock model claude-sonnet-4-5' },
   { model: 'gemini-2.5-flash', prefix: '/gemini/', text: null },
 ];
@@ -39,7 +43,10 @@ const answers = [];
 
 before(async () => {
   mock = await startMock();
-  gw = await startGateway({ env: { ...mockEnv(mock), ...KEYS, AUTH_KEY: GW_KEY }, conf: buildConf() });
+  // gpt-translated: an OpenAI-compatible provider told to translate
+  const providers = { 'oai-translated': { base_url: `${mock.url}/openai/v1`, keys: KEYS.OPENAI_API_KEY,
+    models: 'gpt-translated', responses: 'translate' } };
+  gw = await startGateway({ env: { ...mockEnv(mock), ...KEYS, AUTH_KEY: GW_KEY }, conf: buildConf({ providers }) });
   oai = new OpenAI({ apiKey: GW_KEY, baseURL: `${gw.url}/v1`, maxRetries: 0, timeout: 20000 });
 });
 
@@ -147,7 +154,7 @@ for (const m of MODELS) {
       assert.equal(second.status, 'completed');
       const up = lastUpstream(m.prefix);
       assert.ok(JSON.stringify(up.body).includes('18C and sunny'), 'the tool output went upstream');
-      if (m.model.startsWith('claude')) assert.equal(second.output_text, 'Tool said: 18C and sunny');
+      if (m.model.startsWith('claude') || m.model.startsWith('gpt')) assert.equal(second.output_text, 'Tool said: 18C and sunny');
     });
 
     it('responses.stream: the documented event sequence, usage equal to the record', async () => {
@@ -185,6 +192,100 @@ for (const m of MODELS) {
       const call = final.output.find((o) => o.type === 'function_call');
       assert.deepEqual(JSON.parse(call.arguments), { city: 'Paris' });
       assert.equal(call.name, 'get_weather');
+    });
+  });
+}
+
+describe('Responses API: native to OpenAI, translated when configured', () => {
+  const post = (body) => request('POST', `${gw.url}/v1/responses`, {
+    headers: { ...bearer(GW_KEY), 'Content-Type': 'application/json' }, body });
+
+  it('to the openai provider: the bytes as sent, the upstream\'s answer, store and previous_response_id its own', async () => {
+    const body = '{"model":"gpt-4o",  "input":"Keep it","store":true,"previous_response_id":"resp_upstream1","metadata":{"k":"v"}}';
+    const res = await post(body);
+    answers.push(res.text);
+    assert.equal(res.status, 200, res.text);
+    const up = lastUpstream('/openai/');
+    assert.equal(up.path, '/openai/v1/responses');
+    assert.equal(up.raw, body);
+    assert.equal(res.json.id, `resp_mock${up.id}`, 'the upstream\'s own response id');
+    assert.deepEqual(res.json.usage, up.usageReported);
+    const rec = await recordOf(res.headers['x-request-id']);
+    assert.equal(rec.endpoint, 'responses');
+    assert.equal(rec.provider, 'openai');
+    assert.equal(rec.stream, false);
+    assertUsage(res.json.usage, rec);
+    const kept = await request('GET', `${gw.url}/v1/responses/${res.json.id}`, { headers: bearer(GW_KEY) });
+    assert.equal(kept.status, 404, 'nothing stored at the gateway');
+  });
+
+  it('streamed natively: the upstream\'s events as sent, usage from response.completed', async () => {
+    const res = await post(JSON.stringify({ model: 'gpt-4o', input: 'Stream it', stream: true }));
+    answers.push(res.text);
+    assert.equal(res.status, 200);
+    const up = lastUpstream('/openai/');
+    assert.equal(up.path, '/openai/v1/responses');
+    assert.match(res.text, new RegExp(`"id":"resp_mock${up.id}"`));
+    const rec = await recordOf(res.headers['x-request-id']);
+    assert.equal(rec.stream, true);
+    assertUsage(up.usageReported, rec);
+  });
+
+  it('responses = translate: the same provider kind through chat completions', async () => {
+    const res = await post(JSON.stringify({ model: 'gpt-translated', input: 'Translate me' }));
+    answers.push(res.text);
+    assert.equal(res.status, 200, res.text);
+    const up = lastUpstream('/openai/');
+    assert.equal(up.path, '/openai/v1/chat/completions');
+    assert.match(res.json.id, /^resp_[0-9a-f]{16}$/);
+    assertUsage(res.json.usage, await recordOf(res.headers['x-request-id']));
+  });
+});
+
+// Codex's tool kinds on translated routes: custom (free-form) and
+// local_shell tools as chat functions, their calls back as their own items.
+for (const m of MODELS.filter((x) => x.model !== 'gpt-4o' && x.model !== 'gemini-2.5-flash')) {
+  describe(`Responses API custom and local_shell tools to ${m.model}`, () => {
+    const TOOLS2 = [{ type: 'custom', name: 'apply_patch', description: 'Edit files.',
+      format: { type: 'grammar', syntax: 'lark', definition: 'start: /.+/' } }, { type: 'local_shell' }];
+    after(() => mock.configure({ toolCall: null }));
+
+    it('a local_shell call, not streamed', async () => {
+      mock.configure({ toolCall: { name: 'local_shell', arguments: { action: { type: 'exec', command: ['ls', '-l'] } } } });
+      const r = await oai.responses.create({ model: m.model, input: 'List files', tools: TOOLS2 });
+      answers.push(JSON.stringify(r));
+      const call = r.output.find((o) => o.type === 'local_shell_call');
+      assert.ok(call, JSON.stringify(r.output));
+      assert.deepEqual(call.action, { type: 'exec', command: ['ls', '-l'] });
+      assert.equal(call.status, 'completed');
+      const up = lastUpstream(m.prefix);
+      assert.ok(JSON.stringify(up.body.tools).includes('local_shell'));
+    });
+
+    it('a custom tool call streamed, then its output sent back', async () => {
+      mock.configure({ toolCall: { name: 'apply_patch', arguments: { input: '*** Begin Patch\n' } } });
+      const stream = oai.responses.stream({ model: m.model, input: 'Patch it', tools: TOOLS2 });
+      const types = [];
+      for await (const ev of stream) types.push(ev.type);
+      const final = await stream.finalResponse();
+      answers.push(JSON.stringify(final));
+      checkOrder(types);
+      assert.ok(types.includes('response.custom_tool_call_input.delta') && types.includes('response.custom_tool_call_input.done'),
+        types.join(' '));
+      assert.ok(!types.includes('response.function_call_arguments.delta'));
+      const call = final.output.find((o) => o.type === 'custom_tool_call');
+      assert.equal(call.name, 'apply_patch');
+      assert.equal(call.input, '*** Begin Patch\n');
+      const second = await oai.responses.create({
+        model: m.model, tools: TOOLS2,
+        input: [{ role: 'user', content: 'Patch it' },
+          { type: 'custom_tool_call', call_id: call.call_id, name: 'apply_patch', input: call.input },
+          { type: 'custom_tool_call_output', call_id: call.call_id, output: 'Done!' }],
+      });
+      answers.push(JSON.stringify(second));
+      assert.equal(second.output_text, 'Tool said: Done!');
+      const up = JSON.stringify(lastUpstream(m.prefix).body);
+      assert.ok(up.includes('Done!') && up.includes('*** Begin Patch'), up.slice(0, 400));
     });
   });
 }

@@ -83,4 +83,15 @@ describe('refused keys on every route', () => {
     const listed = (await keysTool(gw, ['list'])).stdout;
     assert.match(listed.split('\n').find((l) => l.startsWith(id)), /expired/);
   });
+
+  it('expiries decades away are kept whole, and a refused create leaves no key', async () => {
+    const far = await create(['--expires-days', '36500']);
+    assert.equal((await call(routes(far.key)[1])).status, 200, 'a key for 100 years is live');
+    const at = await create(['--expires-at', '4102444800']);
+    assert.equal((await call(routes(at.key)[1])).status, 200, 'a key expiring in 2100 is live');
+    const before = (await keysTool(gw, ['list'])).stdout.split('\n').length;
+    const bad = await keysTool(gw, ['create', '--name', 'never', '--models', 'm,'.repeat(4000)]);
+    assert.equal(bad.code, 2);
+    assert.equal((await keysTool(gw, ['list'])).stdout.split('\n').length, before, 'no key made');
+  });
 });

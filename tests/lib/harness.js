@@ -370,7 +370,16 @@ function keysTool(gw, args, { env = {}, timeoutMs = 10000, input } = {}) {
   });
 }
 
+// Every usage record a gateway wrote so far (its spool's open and closed
+// segments), parsed.
+function usageRecords(gw) {
+  const dir = path.join(gw.stateDir, 'spool');
+  return fs.readdirSync(dir).filter((n) => /\.(ready|open)$/.test(n))
+    .flatMap((n) => fs.readFileSync(path.join(dir, n), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+}
+
 module.exports = {
+  usageRecords,
   startMock,
   startGateway,
   mockEnv,
@@ -378,6 +387,7 @@ module.exports = {
   freePort,
   sleep,
   ROUTER,
+  routerCommand,
   KEYS_TOOL,
   BUILD_DIR,
   REPO_ROOT,

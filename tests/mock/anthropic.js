@@ -8,9 +8,11 @@
 //   req, res  node:http request and response (the body already read)
 //   body      the raw request body (string or Buffer) or the parsed object
 //   record    the caller's record of this request, or null; the handler sets
-//             record.status, record.eventsSent and pushes to record.eventTimes
+//             record.status, record.eventsSent, record.usageReported (the
+//             answer's usage; a stream's message_delta gives its output_tokens)
+//             and pushes to record.eventTimes
 //   opts      { keys: { "<key>": { status, retryAfter, message, times } },
-//               trickleMs }  (keys as in upstream.js; a rule with times
+//               trickleMs, toolCall: { name, arguments } }  (keys as in upstream.js; a rule with times
 //               counts down and stops applying at 0)
 //
 // Auth: "x-api-key" (not Authorization: Bearer); "anthropic-version" is
@@ -20,7 +22,9 @@
 // per word); with tools (and tool_choice not none) and no tool_result in the
 // last user turn, a text block then a tool_use block calling the first tool
 // with {"city":"Paris"} (stop_reason tool_use); after a tool_result, the
-// text "Tool said: <its content>". usage: input_tokens = 10 + characters/4;
+// text "Tool said: <its content>". opts.toolCall (a coding agent's round
+// trip): when the request offers a tool of that name, the tool_use calls it
+// with those arguments instead. usage: input_tokens = 10 + characters/4;
 // when the request has a system prompt, 64 of them are served from the cache
 // (cache_read_input_tokens) and input_tokens holds the rest;
 // cache_creation_input_tokens 0.
@@ -29,6 +33,9 @@
 // rate-limit (429 with retry-after: 3), stream-error (an error event after
 // the first text delta), cut-stream (the connection dies mid-stream),
 // *thinking* (a thinking block first), max-tokens (stop_reason max_tokens).
+// With thinking enabled, a turn answering tool calls whose calling turn does
+// not start with a signed thinking block is refused (400), as the real API
+// refuses it.
 // stop_sequences that occur in the answer cut it (stop_reason stop_sequence).
 //
 // POST .../v1/messages/count_tokens: the same checks without max_tokens,
@@ -169,7 +176,21 @@ function validate(body) {
     if (uses.size && toolNames.size === 0) return 'Requests which include `tool_use` or `tool_result` blocks must define tools.';
     prevToolUses = m.role === 'assistant' ? uses : new Set();
   }
-  return null;
+  return thinkingInToolLoop(body);
+}
+
+// With thinking on, a turn that answers tool calls needs the calling turn to
+// start with its (signed) thinking block, as the real API says.
+function thinkingInToolLoop(body) {
+  if (!body.thinking || !['enabled', 'adaptive'].includes(body.thinking.type)) return null;
+  const msgs = body.messages;
+  const last = msgs[msgs.length - 1];
+  if (!Array.isArray(last.content) || !last.content.some((b) => b && b.type === 'tool_result')) return null;
+  const i = msgs.length - 2;
+  const first = i >= 0 && Array.isArray(msgs[i].content) ? msgs[i].content[0] : null;
+  if (first && (first.type === 'thinking' || first.type === 'redacted_thinking') && (first.signature || first.data)) return null;
+  return `messages.${i}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${first ? first.type : 'text'}\`. `
+    + 'When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks).';
 }
 
 function lastToolResult(body) {
@@ -180,7 +201,7 @@ function lastToolResult(body) {
 }
 
 // The answer as content blocks (text split into deltas) and a stop reason.
-function plan(body) {
+function plan(body, toolCall) {
   const model = body.model;
   const blocks = [];
   if (/thinking/.test(model)) blocks.push({ type: 'thinking', parts: ['Let me', ' think.'], signature: 'EqQBmocksig' });
@@ -190,12 +211,15 @@ function plan(body) {
   let stop = 'end_turn';
   let stopSequence = null;
   if (useTool) {
-    const tool = (body.tool_choice && body.tool_choice.type === 'tool')
-      ? body.tools.find((t) => t.name === body.tool_choice.name) : body.tools[0];
+    const scripted = toolCall && body.tools.find((t) => t.name === toolCall.name);
+    const tool = scripted || ((body.tool_choice && body.tool_choice.type === 'tool')
+      ? body.tools.find((t) => t.name === body.tool_choice.name) : body.tools[0]);
     if (!(body.tool_choice && body.tool_choice.type === 'any') && !(body.tool_choice && body.tool_choice.type === 'tool')) {
       blocks.push({ type: 'text', parts: ["I'll", ' check.'] });
     }
-    blocks.push({ type: 'tool_use', id: 'toolu_mock_01', name: tool.name, parts: ['', '{"city":', ' "Paris"}'] });
+    const args = scripted ? JSON.stringify(toolCall.arguments) : null;
+    blocks.push({ type: 'tool_use', id: 'toolu_mock_01', name: tool.name,
+      parts: scripted ? ['', args.slice(0, 5), args.slice(5)] : ['', '{"city":', ' "Paris"}'] });
     stop = 'tool_use';
   } else {
     let words = toolResult !== null
@@ -320,11 +344,12 @@ function createAnthropicHandler(opts = {}) {
       default: break;
     }
 
-    const { blocks, stop, stopSequence } = plan(body);
+    const { blocks, stop, stopSequence } = plan(body, opts.toolCall);
     const outputTokens = blocks.reduce((n, b) => n + b.parts.filter(Boolean).length, 0) + 1;
     const usage = usageFor(body, outputTokens);
     const msgId = `msg_mock${String(id).padStart(4, '0')}`;
 
+    if (record) record.usageReported = usage;   // a stream: message_start's, output_tokens at the end
     if (body.stream !== true) {
       return send(200, JSON.stringify({
         id: msgId, type: 'message', role: 'assistant', model: body.model,

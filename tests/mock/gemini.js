@@ -12,8 +12,11 @@
 //   record    the caller's record of this request, or null; the handler sets
 //             record.status, record.eventsSent, pushes to record.eventTimes
 //   opts      { keys: { "<key>": { status, retryAfter, message, times } },
-//               trickleMs, answer, answerPieces }  (as in upstream.js:
-//               answer replaces "Hello from ...", answerPieces splits it)
+//               trickleMs, answer, answerPieces, toolCall }  (as in
+//               upstream.js: answer replaces "Hello from ...", answerPieces
+//               splits it; toolCall { name, arguments }: call that function,
+//               when declared and no functionResponse came, with those args,
+//               else answer text)
 //
 // Auth: the "x-goog-api-key" header or the "key" query parameter. None →
 // 403 PERMISSION_DENIED; a key starting with "bad" → 400 INVALID_ARGUMENT
@@ -183,8 +186,10 @@ function plan(body, model, opts = {}) {
   const decls = (body.tools || []).flatMap((t) => t.functionDeclarations || []);
   const fcc = (body.toolConfig && body.toolConfig.functionCallingConfig) || {};
   const thought = thinks(model) && gc.thinkingConfig && gc.thinkingConfig.includeThoughts ? 'Considering the request.' : null;
-  if (decls.length && fcc.mode !== 'NONE' && !fr) {
+  const scripted = opts.toolCall && decls.some((d) => d.name === opts.toolCall.name) ? opts.toolCall : null;
+  if (decls.length && fcc.mode !== 'NONE' && !fr && (scripted || !opts.toolCall)) {
     const allowed = fcc.allowedFunctionNames && fcc.allowedFunctionNames[0];
+    if (scripted) return { thought, words: [], call: { name: scripted.name, args: scripted.arguments }, finish: 'STOP' };
     const name = allowed || decls[0].name;
     return { thought, words: [], call: { name, args: { city: 'Paris' } }, finish: 'STOP' };
   }

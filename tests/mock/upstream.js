@@ -38,8 +38,18 @@
 //   dripBytes:     bytes per drip-body piece (8)
 //   endlessMs:     gap between endless-stream events (50)
 //   endlessPad:    padding characters per endless-stream event (0)
+//   toolCall:      { name, arguments }: a coding agent's tool round trip, in
+//                  the chat, Anthropic and Responses dialects: a request
+//                  offering a tool of that name gets a call of it with those
+//                  arguments (a Responses custom tool: arguments.input as its
+//                  input); one whose last turn is that call's result gets
+//                  the text "Tool said: <result>"
 //   answer:        text the chat answers say instead of "Hello from ...", two
 //                  characters (code points) per stream event (also Gemini's)
+//   embeddingDims: dimensions of /embeddings answers without "dimensions"
+//                  (256): hashed character n-grams, deterministic per text;
+//                  the chat model 'echo-context' answers with its system
+//                  messages (the context a gateway added)
 
 'use strict';
 
@@ -85,6 +95,25 @@ function contentChars(messages) {
   return n;
 }
 
+// A deterministic embedding of text: its character bigrams and trigrams
+// and its words (lower case, by code point, so Chinese and English alike),
+// hashed (FNV-1a) into dim buckets with a sign, L2-normalised. Texts that
+// share words or characters are near; unrelated ones nearly orthogonal.
+function hashedEmbedding(text, dims) {
+  const dim = Number.isInteger(dims) && dims > 0 && dims <= 4096 ? dims : 256;
+  const v = new Array(dim).fill(0);
+  const add = (g, w) => {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < g.length; i++) { h ^= g.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
+    v[h % dim] += (h & 0x80000000) ? -w : w;
+  };
+  const cps = Array.from(text.toLowerCase()).filter((c) => !/[\s\p{P}]/u.test(c));
+  for (let n = 2; n <= 3; n++) for (let i = 0; i + n <= cps.length; i++) add(cps.slice(i, i + n).join(''), 1);
+  for (const w of text.toLowerCase().split(/[^\p{L}\p{N}]+/u)) if (w) add('w:' + w, 2);
+  const norm = Math.sqrt(v.reduce((a, x) => a + x * x, 0)) || 1;
+  return v.map((x) => Math.round((x / norm) * 1e6) / 1e6);
+}
+
 // Deterministic answer text, split into words (one stream chunk per word).
 function answerWords(flavour, model, count) {
   const words = ['Hello', 'from', flavour, 'mock', 'model', String(model)];
@@ -92,6 +121,15 @@ function answerWords(flavour, model, count) {
   while (count && words.length < count) words.push(`w${i++}`);
   if (count && words.length > count) words.length = count;
   return words.map((w, idx) => (idx === 0 ? w : ' ' + w));
+}
+
+// The model 'echo-context' answers with the system messages it was sent
+// (the context a gateway added), or "(no context)".
+function systemText(messages) {
+  const text = (messages || []).filter((m) => m && (m.role === 'system' || m.role === 'developer'))
+    .map((m) => (typeof m.content === 'string' ? m.content
+      : Array.isArray(m.content) ? m.content.map((p) => (p && p.text) || '').join('') : '')).join('\n');
+  return text || '(no context)';
 }
 
 // A configured answer in pieces of two code points (so a stream splits
@@ -303,11 +341,11 @@ async function createMock(opts = {}) {
 
     // Anthropic's and Gemini's own wire formats (tests/mock/anthropic.js, gemini.js)
     const first = path.split('/')[1];
-    if (first === 'anthropic') return createAnthropicHandler({ keys: config.keys || {} })(req, res, raw, rec);
-    if (first === 'gemini') return createGeminiHandler({ keys: config.keys || {}, answer: config.answer, answerPieces })(req, res, raw, rec);
+    if (first === 'anthropic') return createAnthropicHandler({ keys: config.keys || {}, toolCall: config.toolCall })(req, res, raw, rec);
+    if (first === 'gemini') return createGeminiHandler({ keys: config.keys || {}, answer: config.answer, answerPieces, toolCall: config.toolCall })(req, res, raw, rec);
 
     const bare = path.split('?')[0];
-    if (/\/responses$/.test(bare)) return handleResponses(req, res, body, rec);   // tests/mock/responses.js
+    if (/\/responses$/.test(bare)) return handleResponses(req, res, body, rec, { toolCall: config.toolCall });   // tests/mock/responses.js
     if (/\/(embeddings|images\/generations|models)$/.test(bare)) return otherEndpoint(req, res, rec, body, bare, headers, send);
     if (!/\/chat\/completions$/.test(bare)) {
       return send(404, errorBody(`Invalid URL (${req.method} ${path})`, 'invalid_request_error', null));
@@ -398,7 +436,7 @@ async function createMock(opts = {}) {
       rec.usageReported = { prompt_tokens: prompt, total_tokens: prompt };
       return send(200, JSON.stringify({
         object: 'list', model: body.model,
-        data: inputs.map((t, i) => ({ object: 'embedding', index: i, embedding: [0.1, -0.2, 0.3, String(t).length / 100] })),
+        data: inputs.map((t, i) => ({ object: 'embedding', index: i, embedding: hashedEmbedding(String(t), body.dimensions || config.embeddingDims) })),
         usage: rec.usageReported,
       }));
     }
@@ -481,16 +519,35 @@ async function createMock(opts = {}) {
     return next();
   }
 
+  // config.toolCall in a chat: { call } (the scripted tool call), { text }
+  // (the answer to its result), or null (not scripted: the usual answer).
+  function scriptedTurn(body) {
+    const tc = config.toolCall;
+    if (!tc || !Array.isArray(body.messages)) return null;
+    const last = body.messages[body.messages.length - 1];
+    if (last && last.role === 'tool') {
+      const c = typeof last.content === 'string' ? last.content : contentChars([last]) ? last.content.map((p) => p.text || '').join('') : '';
+      return { text: `Tool said: ${c}` };
+    }
+    const offered = Array.isArray(body.tools) && body.tools.some((t) => t && t.function && t.function.name === tc.name);
+    if (!offered) return null;
+    const args = JSON.stringify(tc.arguments);
+    return { call: { id: 'call_mock_0', type: 'function', name: tc.name, args: [args.slice(0, 5), args.slice(5)] } };
+  }
+
   function answer(req, res, rec, body, flavour, key) {
     const model = body.model;
     const stream = body.stream === true;
     const includeUsage = !!(body.stream_options && body.stream_options.include_usage === true);
     const trickle = model === 'trickle';
-    const words = config.answer && !trickle ? answerPieces(config.answer)
-      : answerWords(flavour, model, trickle ? config.trickleEvents : 0);
+    let words = model === 'echo-context' ? answerPieces(systemText(body.messages))
+      : config.answer && !trickle ? answerPieces(config.answer)
+        : answerWords(flavour, model, trickle ? config.trickleEvents : 0);
     const reasoning = isReasoner(model) ? REASONING_WORDS : [];
-    const hasTools = Array.isArray(body.tools) && body.tools.length > 0;
-    const tool = hasTools ? toolCallFor(body) : null;
+    const script = scriptedTurn(body);
+    const hasTools = script ? !!script.call : Array.isArray(body.tools) && body.tools.length > 0;
+    const tool = script ? script.call : hasTools ? toolCallFor(body) : null;
+    if (script && script.text) words = answerPieces(script.text);
     const logprobs = body.logprobs === true;
     const id = `chatcmpl-mock${rec.id}`;
     const created = Math.floor(rec.t / 1000);

@@ -452,8 +452,8 @@ static void test_schema_agrees(void)
 	char ini[256], json[256], group[SETTINGS_GROUP_MAX], v[64];
 	for (size_t i = 0; i < settings_count; i++) {
 		const struct settings_def *d = &settings_table[i];
-		if (!d->state)
-			continue;
+		if (!d->state || d->type == SETTINGS_STR)
+			continue;   /* numbers and switches here; texts below */
 		const char *member = settings_member(d, group);
 		const char *vals[8];
 		char buf[8][32];
@@ -462,9 +462,13 @@ static void test_schema_agrees(void)
 			vals[n++] = "true";
 			vals[n++] = "false";
 			vals[n++] = "\"maybe\"";
+		} else if (d->type == SETTINGS_STR) {   /* texts: taken alike; no number to compare */
+			vals[n++] = "\"Kwai-Kolors/Kolors\"";
+			vals[n++] = "\"\"";
 		} else {
-			const long long nums[] = { d->min - 1, d->min, d->min + 1, (d->min + d->max) / 2, d->max - 1, d->max,
-						   d->max + 1 };
+			long long most = settings_max(d);   /* what this machine's field holds */
+			const long long nums[] = { d->min - 1, d->min, d->min + 1, (d->min + most) / 2, most - 1, most,
+						   most + 1 };
 			for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++) {
 				snprintf(buf[k], sizeof(buf[k]), "%lld", nums[k]);
 				vals[n++] = buf[k];
@@ -479,13 +483,17 @@ static void test_schema_agrees(void)
 				snprintf(ini, sizeof(ini), "[%s]\n%s = %s\n", d->section, d->key, v);
 				is_int(ini_takes(ini), by_admin, json);
 			}
-			if (d->offset == SETTINGS_NO_FIELD)
+			if (d->offset == SETTINGS_NO_FIELD || d->type == SETTINGS_STR)
 				continue;
 			long long dflt = d->def, got = overlay_gives(d, json);
 			long long want = !by_admin ? dflt : d->type == SETTINGS_BOOL ? !strcmp(vals[k], "true") : atoll(vals[k]);
 			is_int(got, want, "the router's overlay of a value the admin API takes (or not)");
 		}
 	}
+
+	/* a text the admin API may set: taken as a string, nothing else */
+	is_int(admin_takes("{\"rag\":{\"model\":\"BAAI/bge-m3\"}}"), 1, "rag.model: a string is taken");
+	is_int(admin_takes("{\"rag\":{\"model\":5}}"), 0, "rag.model: a number is refused");
 
 	/* the dedicated settings: URLs, names, prices */
 	static const char *const urls[] = { "http://h", "https://api.example.com/v1", "http://127.0.0.1:8000/v1/",

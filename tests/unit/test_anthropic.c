@@ -259,12 +259,14 @@ static const struct resp_case resp_cases[] = {
 	  "\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},\"logprobs\":null,\"finish_reason\":\"tool_calls\"}],"
 	  "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2,\"total_tokens\":3,\"prompt_tokens_details\":{\"cached_tokens\":0}}}",
 	  NULL, { 1, 2, 0, 0, 1 } },
-	{ "thinking becomes reasoning_content; max_tokens → length",
+	{ "thinking becomes reasoning_content, signed blocks thinking_blocks; max_tokens → length",
 	  "{\"id\":\"msg_3\",\"type\":\"message\",\"content\":[{\"type\":\"thinking\",\"thinking\":\"Hmm.\",\"signature\":\"sig\"},"
 	  "{\"type\":\"redacted_thinking\",\"data\":\"xx\"},{\"type\":\"text\",\"text\":\"A\"},{\"type\":\"text\",\"text\":\"B\"}],"
 	  "\"stop_reason\":\"max_tokens\",\"usage\":{\"input_tokens\":5,\"output_tokens\":7}}",
 	  "{\"id\":\"chatcmpl-msg_3\",\"object\":\"chat.completion\",\"model\":\"my-claude\",\"choices\":[{\"index\":0,"
-	  "\"message\":{\"role\":\"assistant\",\"content\":\"AB\",\"reasoning_content\":\"Hmm.\"},\"logprobs\":null,"
+	  "\"message\":{\"role\":\"assistant\",\"content\":\"AB\",\"reasoning_content\":\"Hmm.\",\"thinking_blocks\":["
+	  "{\"type\":\"thinking\",\"thinking\":\"Hmm.\",\"signature\":\"sig\"},{\"type\":\"redacted_thinking\",\"data\":\"xx\"}]},"
+	  "\"logprobs\":null,"
 	  "\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":7,\"total_tokens\":12,"
 	  "\"prompt_tokens_details\":{\"cached_tokens\":0}}}", NULL, { 5, 7, 0, 0, 1 } },
 	{ "stop_sequence → stop, no usage → zeros, unreported",
@@ -423,6 +425,7 @@ static const struct ev thinking_stream[] = {
 static const char thinking_want[] =
 	CH("{\"role\":\"assistant\",\"content\":\"\"}", "null")
 	CH("{\"reasoning_content\":\"I need to find the GCD of 1071 and 462.\"}", "null")
+	CH("{\"thinking_blocks\":[{\"type\":\"thinking\",\"signature\":\"EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds...\"}]}", "null")
 	CH("{\"content\":\"The greatest common divisor of 1071 and 462 is **21**.\"}", "null")
 	CH("{}", "\"stop\"")
 	"data: {\"id\":\"chatcmpl-msg_01T\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"my-claude\","
@@ -464,7 +467,7 @@ static void test_stream_to_oai(void)
 	s.created = 1700000000;
 	rc = run_a2o(&s, thinking_stream, sizeof(thinking_stream) / sizeof(thinking_stream[0]), &out);
 	is_int(rc, 1, "thinking stream completes");
-	is_str(buf_str(&out), thinking_want, "thinking stream: reasoning_content, signature dropped");
+	is_str(buf_str(&out), thinking_want, "thinking stream: reasoning_content, then the signature as thinking_blocks");
 	is_int(s.usage.reported, 0, "thinking stream: no usage reported");
 
 	/* empty answer: no content blocks at all */
@@ -586,7 +589,8 @@ static const struct rev_case rev_cases[] = {
 	  "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"Bash\",\"description\":\"Run a command\","
 	  "\"parameters\":{\"type\":\"object\",\"properties\":{\"command\":{\"type\":\"string\"}}}}}],"
 	  "\"tool_choice\":\"required\",\"parallel_tool_calls\":false,\"max_tokens\":32000,\"temperature\":1,"
-	  "\"stream\":true,\"stream_options\":{\"include_usage\":true},\"user\":\"user_abc\"}", NULL },
+	  "\"stream\":true,\"stream_options\":{\"include_usage\":true},\"user\":\"user_abc\","
+	  "\"reasoning_effort\":\"low\",\"llmgate_reasoning\":{\"budget_tokens\":1024,\"include_thoughts\":true}}", NULL },
 	{ "string content, system string, stop_sequences, tool_choice tool, images",
 	  "{\"model\":\"x\",\"max_tokens\":10,\"system\":\"S\",\"stop_sequences\":[\"##\"],\"top_p\":0.5,"
 	  "\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image\",\"source\":{\"type\":\"base64\","

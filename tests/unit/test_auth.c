@@ -66,6 +66,24 @@ int main(void)
 	is_str(e.id, id, "lookup gives its id");
 	is_str(e.name, "team one", "and name");
 
+	/* expiries past 2038 (a 32-bit time_t ends there), checked before a
+	 * key is made */
+	cJSON *chg = cJSON_Parse("{\"expires\":-1}");
+	ok(auth_key_check(chg, err, sizeof(err)) == -1 && strstr(err, "expires"), "a negative expiry refused: %s", err);
+	cJSON_Delete(chg);
+	chg = cJSON_Parse("{\"expires\":4102444800,\"limits\":{\"rpm\":5}}");
+	is_int(auth_key_check(chg, err, sizeof(err)), 0, "an expiry in 2100 taken");
+	cJSON_Delete(chg);
+	chg = cJSON_Parse("{\"limits\":{\"speed\":5}}");
+	is_int(auth_key_check(chg, err, sizeof(err)), -1, "an unknown limit refused by the check alone");
+	cJSON_Delete(chg);
+	char id2100[AUTH_ID_MAX];
+	char *key2100 = auth_key_create(dir, "century", 4102444800LL, id2100, err, sizeof(err));
+	ok(key2100 != NULL, "a key expiring in 2100 created");
+	is_int(auth_lookup(&a, key2100, &e), 1, "and taken now (not wrapped into the past)");
+	is_int(e.expires, 4102444800LL, "its expiry read back whole");
+	free(key2100);
+
 	char *key2 = auth_key_create(dir, "expiring", (int64_t)time(NULL) - 1, id2, err, sizeof(err));
 	is_int(auth_lookup(&a, key2, &e), 0, "expired key refused");
 	is_int(auth_lookup(&a, key, &e), 1, "first key still fine");

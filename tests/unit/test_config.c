@@ -101,12 +101,25 @@ static void test_schema(void)
 		} else if (!is_text_type(d->type)) {
 			snprintf(v, sizeof(v), "%lld", d->min);
 			ok(load_one(d, v, &got, err, sizeof(err)) == 0 && got == d->min, "[%s] %s = %s (least)", d->section, d->key, v);
-			snprintf(v, sizeof(v), "%lld", d->max);
-			ok(load_one(d, v, &got, err, sizeof(err)) == 0 && got == d->max, "[%s] %s = %s (most)", d->section, d->key, v);
+			/* the most this machine's field holds: [cache] max_bytes is a
+			 * size_t, 4 GiB - 1 on a 32-bit machine, never below the least */
+			long long most = settings_max(d);
+			ok(most >= d->min && most >= d->def && most <= d->max, "[%s] %s: %lld to %lld here, default %lld",
+			   d->section, d->key, d->min, most, d->def);
+			snprintf(v, sizeof(v), "%lld", d->def);
+			ok(load_one(d, v, &got, err, sizeof(err)) == 0 && got == d->def, "[%s] %s = %s (default, written)",
+			   d->section, d->key, v);
+			snprintf(v, sizeof(v), "%lld", most);
+			ok(load_one(d, v, &got, err, sizeof(err)) == 0 && got == most, "[%s] %s = %s (most)", d->section, d->key, v);
+			if (most < d->max) {
+				snprintf(v, sizeof(v), "%lld", d->max);
+				ok(load_one(d, v, NULL, err, sizeof(err)) == -1 && strstr(err, d->key),
+				   "[%s] %s = %s is more than this machine holds: %s", d->section, d->key, v, err);
+			}
 			snprintf(v, sizeof(v), "%lld", d->min - 1);
 			ok(load_one(d, v, NULL, err, sizeof(err)) == -1 && strstr(err, d->key) && strstr(err, "line 2"),
 			   "[%s] %s = %s refused: %s", d->section, d->key, v, err);
-			snprintf(v, sizeof(v), "%lld", d->max + 1);
+			snprintf(v, sizeof(v), "%lld", most + 1);
 			ok(load_one(d, v, NULL, err, sizeof(err)) == -1 && strstr(err, d->key), "[%s] %s = %s refused", d->section,
 			   d->key, v);
 		}
@@ -165,6 +178,45 @@ static void test_example_conf(void)
 	}
 }
 
+/* [provider.X] responses = native | translate */
+static void test_responses_mode(void)
+{
+	struct config c;
+	char err[512];
+	write_conf("[provider.openai]\nresponses = translate\n[provider.azure]\nbase_url = https://a.example/v1\n"
+		   "responses = native\n");
+	is_int(config_load(&c, path, err, sizeof(err)), 0, "responses = translate / native load");
+	is_int(config_provider(&c, "openai")->responses_native, 0, "openai forced to translation");
+	is_int(config_provider(&c, "azure")->responses_native, 1, "another provider made native");
+	config_free(&c);
+	write_conf("[provider.openai]\nresponses = passthrough\n");
+	is_int(config_load(&c, path, err, sizeof(err)), -1, "an unknown responses mode is refused");
+	ok(strstr(err, "responses must be native or translate") != NULL, "and said: %s", err);
+}
+
+/* conf/llmgate-small.conf (the small-device example) loads, with its
+ * bounds: 4 threads, 1 MB cache, 4 MB spool. */
+static void test_small_conf(void)
+{
+	const char *src = getenv("LLMGATE_SRCDIR");
+	char file[512], err[512];
+	struct config c;
+	snprintf(file, sizeof(file), "%s/conf/llmgate-small.conf", src ? src : ".");
+	if (access(file, R_OK) != 0)
+		snprintf(file, sizeof(file), "../conf/llmgate-small.conf");
+	int r = config_load(&c, file, err, sizeof(err));
+	is_int(r, 0, "conf/llmgate-small.conf loads");
+	if (r != 0) {
+		diag("%s", err);
+		return;
+	}
+	is_int(c.threads, 4, "small: 4 threads");
+	is_int((long long)c.cache_max_bytes, 1048576, "small: a 1 MB cache");
+	is_int(c.spool_max_bytes, 4194304, "small: a 4 MB spool");
+	is_int((long long)c.stream_max_bytes, 8388608, "small: streams cut at 8 MB");
+	config_free(&c);
+}
+
 int main(void)
 {
 	struct config c;
@@ -196,6 +248,8 @@ int main(void)
 	is_str(config_provider(&c, "openai")->base_url, "https://api.openai.com/v1", "openai base");
 	is_str(config_provider(&c, "siliconflow")->base_url, "https://api.siliconflow.cn/v1", "siliconflow base");
 	is_str(config_provider(&c, "openrouter")->base_url, "https://openrouter.ai/api/v1", "openrouter base");
+	is_int(config_provider(&c, "openai")->responses_native, 1, "/v1/responses goes natively to openai");
+	is_int(config_provider(&c, "deepseek")->responses_native, 0, "and is translated for deepseek");
 	is_int(c.spool_max_bytes, 256LL << 20, "default spool cap 256 MiB");
 	is_int(c.spool_warn_percent, 80, "default spool warning at 80%");
 	config_free(&c);
@@ -315,6 +369,8 @@ int main(void)
 
 	test_schema();
 	test_example_conf();
+	test_responses_mode();
+	test_small_conf();
 
 	char pre[64];
 	config_env_prefix("my-host.v2", pre, sizeof(pre));

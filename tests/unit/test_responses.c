@@ -63,7 +63,7 @@ static void test_requests(void)
 		const struct req_case *c = &req_cases[i];
 		char err[256] = "";
 		cJSON *in = cJSON_Parse(c->in);
-		cJSON *out = responses_request_to_oai(in, err, sizeof(err));
+		cJSON *out = responses_request_to_oai(in, NULL, err, sizeof(err));
 		if (c->want) {
 			char *s = out ? cJSON_PrintUnformatted(out) : NULL;
 			is_str(s, c->want, c->name);
@@ -87,7 +87,7 @@ static void test_answer(void)
 			   "\"arguments\":\"{}\"}}]},\"finish_reason\":\"tool_calls\"}],\"usage\":{\"prompt_tokens\":5,"
 			   "\"completion_tokens\":3,\"total_tokens\":8,\"prompt_tokens_details\":{\"cached_tokens\":2},"
 			   "\"completion_tokens_details\":{\"reasoning_tokens\":1}}}";
-	char *r = responses_from_oai_answer(chat, strlen(chat), "my-model", err, sizeof(err));
+	char *r = responses_from_oai_answer(chat, strlen(chat), "my-model", NULL, err, sizeof(err));
 	/* the response id is random (it names a stored response): checked, then masked */
 	ok(r && strlen(r) > 30 && !strncmp(r, "{\"id\":\"resp_", 12) && strspn(r + 12, "0123456789abcdef") == 16 &&
 	   r[28] == '"', "a random response id");
@@ -105,11 +105,11 @@ static void test_answer(void)
 	free(r);
 	const char *len = "{\"id\":\"x\",\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"He\"},"
 			  "\"finish_reason\":\"length\"}]}";
-	r = responses_from_oai_answer(len, strlen(len), "m", err, sizeof(err));
+	r = responses_from_oai_answer(len, strlen(len), "m", NULL, err, sizeof(err));
 	ok(r && strstr(r, "\"status\":\"incomplete\"") && strstr(r, "\"reason\":\"max_output_tokens\"") &&
 	   strstr(r, "\"usage\":null"), "finish_reason length: incomplete");
 	free(r);
-	ok(!responses_from_oai_answer("{\"error\":{}}", 12, "m", err, sizeof(err)) && err[0], "not an answer: refused");
+	ok(!responses_from_oai_answer("{\"error\":{}}", 12, "m", NULL, err, sizeof(err)) && err[0], "not an answer: refused");
 }
 
 /* The event types of s->out, space separated, into t (reset). */
@@ -132,7 +132,7 @@ static void test_stream(void)
 {
 	struct responses_stream s;
 	char t[2048];
-	responses_stream_init(&s, "m");
+	responses_stream_init(&s, "m", NULL);
 	feed(&s, "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"He\"}}]}");
 	types(&s, t, sizeof(t));
 	is_str(t, "response.created response.in_progress response.output_item.added response.content_part.added "
@@ -156,7 +156,7 @@ static void test_stream(void)
 	is_int(s.out.len, 0, "nothing after the end");
 	responses_stream_free(&s);
 
-	responses_stream_init(&s, "m");
+	responses_stream_init(&s, "m", NULL);
 	feed(&s, "{\"id\":\"c2\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"He\"}}]}");
 	buf_reset(&s.out);
 	is_int(responses_stream_finish(&s, "cut"), -1, "a cut stream fails");
@@ -164,7 +164,7 @@ static void test_stream(void)
 	   "response.failed with the reason");
 	responses_stream_free(&s);
 
-	responses_stream_init(&s, "m");
+	responses_stream_init(&s, "m", NULL);
 	feed(&s, "{\"error\":{\"message\":\"boom\"}}");
 	types(&s, t, sizeof(t));
 	is_str(t, "response.created response.in_progress response.failed", "an error event before anything: failed");

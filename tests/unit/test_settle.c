@@ -603,7 +603,7 @@ int main(void)
 	char dump[600];
 	snprintf(dump, sizeof(dump), "%s/dump.txt", dir);
 	FILE *df = fopen(dump, "w");
-	is_int(settle_dump_ledger(dir, df, err, sizeof(err)), 0, "dump");
+	is_int(settle_dump_ledger(dir, 0, df, err, sizeof(err)), 0, "dump");
 	fclose(df);
 	df = fopen(dump, "r");
 	char line[1024];

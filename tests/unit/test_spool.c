@@ -17,6 +17,32 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* readdir failing on demand (linked with --wrap=readdir, and readdir64:
+ * what a 32-bit glibc build with large files calls): the EOVERFLOW a 32-bit
+ * build without large files meets on a 64-bit inode */
+#include <dirent.h>
+static int readdir_fails;
+static int failing_now(void)
+{
+	if (readdir_fails)
+		errno = EOVERFLOW;
+	return readdir_fails;
+}
+struct dirent *__real_readdir(DIR *d);
+struct dirent *__wrap_readdir(DIR *d);
+struct dirent *__wrap_readdir(DIR *d)
+{
+	return failing_now() ? NULL : __real_readdir(d);
+}
+#ifdef __GLIBC__
+struct dirent64 *__real_readdir64(DIR *d);
+struct dirent64 *__wrap_readdir64(DIR *d);
+struct dirent64 *__wrap_readdir64(DIR *d)
+{
+	return failing_now() ? NULL : __real_readdir64(d);
+}
+#endif
+
 static int count_line(const char *line, size_t len, void *user)
 {
 	int *n = user;
@@ -302,6 +328,19 @@ int main(void)
 	is_int(spool_list(sdir, ".open", &list), 1, "one open segment");
 	is_str(list[0], seg, "named as reported");
 	spool_free_list(list, 1);
+	size_t nscan = 9;
+	readdir_fails = 1;
+	is_int(spool_scan(sdir, ".open", &list, &nscan), -1, "a folder that cannot be read is no empty folder");
+	is_int(errno, EOVERFLOW, "the reason is kept in errno");
+	ok(!list && nscan == 0, "and nothing is listed");
+	is_int(spool_list(sdir, ".open", &list), 0, "spool_list says 0 segments (and logs why)");
+	readdir_fails = 0;
+	is_int(spool_scan(sdir, ".open", &list, &nscan), 0, "read again once it can be");
+	is_int(nscan, 1, "the segment is there");
+	spool_free_list(list, nscan);
+	snprintf(path, sizeof(path), "%s/none", dir);
+	is_int(spool_scan(path, ".open", &list, &nscan), 0, "a missing folder is empty");
+	is_int(nscan, 0, "with nothing in it");
 	is_int(spool_claim_orphans(sdir), 0, "a live writer's segment is not claimed");
 	spool_rotate(&s, 0);
 	is_int(spool_list(sdir, ".ready", &list), 0, "not rotated before its time");

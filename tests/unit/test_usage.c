@@ -20,6 +20,13 @@ int main(void)
 	struct usage u = parse("{\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":30,\"total_tokens\":42,"
 			       "\"prompt_tokens_details\":{\"cached_tokens\":8},"
 			       "\"completion_tokens_details\":{\"reasoning_tokens\":20}}}", &f);
+	/* the most a count may be here (a 32-bit long's end on 32-bit
+	 * machines): two of them still add up */
+	struct usage big = { 0 };
+	big.prompt = (long)USAGE_COUNT_MAX;
+	big.completion = (long)USAGE_COUNT_MAX;
+	is_int(usage_total(&big), 2 * (long long)USAGE_COUNT_MAX, "the total of two counts at their limit does not wrap");
+	is_int(usage_total(&u), 42, "usage_total");
 	is_int(f, 1, "OpenAI usage found");
 	is_int(u.prompt, 12, "prompt");
 	is_int(u.completion, 30, "completion");
