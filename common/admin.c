@@ -155,6 +155,38 @@ int admin_hex_ok(const char *s, size_t n)
 	return 1;
 }
 
+static int hex_val(char c)
+{
+	return isdigit((unsigned char)c) ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+}
+
+int admin_query_get(const char *q, const char *name, char *out, size_t outlen)
+{
+	size_t nl = strlen(name);
+	out[0] = '\0';
+	while (q && *q) {
+		const char *end = strchr(q, '&');
+		if (!end)
+			end = q + strlen(q);
+		if ((size_t)(end - q) > nl && !strncmp(q, name, nl) && q[nl] == '=') {
+			size_t n = 0;
+			for (const char *p = q + nl + 1; p < end && n + 1 < outlen; p++) {
+				int hi, lo;
+				if (*p == '%' && end - p >= 3 && (hi = hex_val(p[1])) >= 0 && (lo = hex_val(p[2])) >= 0) {
+					out[n++] = (char)(hi * 16 + lo);
+					p += 2;
+				} else {
+					out[n++] = *p == '+' ? ' ' : *p;
+				}
+			}
+			out[n] = '\0';
+			return 1;
+		}
+		q = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
 cJSON *admin_string_array(char **v, size_t n)
 {
 	cJSON *a = cJSON_CreateArray();
@@ -204,6 +236,8 @@ static const struct route routes[] = {
 	{ "GET", "conversations", 0, admin_convo_get },
 	{ "GET", "conversations/*", 0, admin_convo_key_get },
 	{ "POST", "conversations/*/delete", R_BODY, admin_convo_delete },
+	{ "GET", "apps", 0, admin_apps_get },
+	{ "GET", "apps/*/log", 0, admin_apps_log },
 };
 
 static int id_char(char c)

@@ -69,6 +69,9 @@ const char *admin_str_of(const cJSON *o, const char *name);
 int admin_load_config(struct admin_ctx *x, struct config *c, int with_state, char *err, size_t errlen);
 /* Is s exactly n lower-case hex digits? */
 int admin_hex_ok(const char *s, size_t n);
+/* The value of query parameter name (%-escapes and '+' decoded, cut to
+ * outlen - 1 bytes) into out: 1, or 0 when absent. */
+int admin_query_get(const char *q, const char *name, char *out, size_t outlen);
 /* A new JSON array of the n strings of v. */
 cJSON *admin_string_array(char **v, size_t n);
 
@@ -139,4 +142,6 @@ void admin_usage_get_csv(struct admin_ctx *x);
 void admin_convo_get(struct admin_ctx *x);         /* admin_convo.c */
 void admin_convo_key_get(struct admin_ctx *x);
 void admin_convo_delete(struct admin_ctx *x);
+void admin_apps_get(struct admin_ctx *x);
+void admin_apps_log(struct admin_ctx *x);
 #endif

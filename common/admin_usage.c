@@ -582,28 +582,6 @@ out:
 
 /* ------------------------------------------------------------ usage */
 
-/* The value of name in a query string into out; 1 if present. */
-static int query_get(const char *q, const char *name, char *out, size_t outlen)
-{
-	size_t nl = strlen(name);
-	out[0] = '\0';
-	while (q && *q) {
-		const char *end = strchr(q, '&');
-		if (!end)
-			end = q + strlen(q);
-		if ((size_t)(end - q) > nl && !strncmp(q, name, nl) && q[nl] == '=') {
-			size_t n = (size_t)(end - q - (ptrdiff_t)nl - 1);
-			if (n >= outlen)
-				n = outlen - 1;
-			memcpy(out, q + nl + 1, n);
-			out[n] = '\0';
-			return 1;
-		}
-		q = *end ? end + 1 : end;
-	}
-	return 0;
-}
-
 static cJSON *backlog_json(struct admin_ctx *x)
 {
 	struct settle_opts o;
@@ -646,7 +624,7 @@ static struct admin_usage *usage_for_query(struct admin_ctx *x, long *days)
 {
 	char v[32], err[512], from[LEDGER_DAY_LEN], to[LEDGER_DAY_LEN], month[LEDGER_MONTH_LEN];
 	*days = ADMIN_USAGE_DAYS_DEFAULT;
-	if (query_get(x->r->query, "days", v, sizeof(v)) && ini_parse_long(v, 1, ADMIN_USAGE_DAYS_MAX, days) != 0) {
+	if (admin_query_get(x->r->query, "days", v, sizeof(v)) && ini_parse_long(v, 1, ADMIN_USAGE_DAYS_MAX, days) != 0) {
 		admin_reply_error(x, 400, "invalid_request", NULL, "days must be a whole number from 1 to %d",
 			    ADMIN_USAGE_DAYS_MAX);
 		return NULL;

@@ -21,6 +21,11 @@ struct api_call {
 	const char *path;                  /* the API path after "/v1/" ("chat/completions") */
 	const struct provider_conf *prov;  /* passthrough: the provider named in the path */
 	const char *rest;                  /* passthrough: the path after /api/{provider}, %-encoded */
+	const struct app_conf *app;        /* a prompt app's route: the app */
+	const char *endpoint;              /* the usage record's endpoint; NULL: the route's own
+					    * (a prompt app's or MCP's internal chat names itself) */
+	int internal;                      /* made by api_chat_internal: a chat and nothing else
+					    * (no drawing trigger: its answer must be a chat's) */
 };
 
 /* The handlers (each answers the request completely). */
@@ -80,6 +85,15 @@ int api_metrics_addr_allowed(const char *allow, const char *remote_addr);
 /* Publish this process's key pool states to the shared metrics. */
 void api_metrics_publish_keys(struct runtime *rt, int64_t now);
 void api_info_compat_models(const struct api_call *call);  /* GET /api/compat/models[/{model}]: also "provider/model" ids */
+/* A prompt app's path (app.h; the app in call->app): its own errors
+ * ({"error": message, "code": code}), key or open with a per-client rate
+ * limit; the call logged (applog.h). */
+void api_app_handle(const struct api_call *call);
+/* MCP (api_mcp.c): /mcp (Streamable HTTP), GET /sse and POST
+ * /sse/message (HTTP+SSE); a gateway key, errors as JSON-RPC errors. */
+void api_mcp_handle(const struct api_call *call);
+void api_mcp_sse(const struct api_call *call);
+void api_mcp_message(const struct api_call *call);
 
 /* The chat engine (api_chat.c): route req (OpenAI format; areq the
  * Anthropic original for an Anthropic client, else NULL), run it through
@@ -169,6 +183,22 @@ struct api_anthropic_hdrs {
 };
 size_t api_anthropic_headers(const struct http_req *r, struct api_anthropic_hdrs *h, int fallback,
 			     const char **hdrs, size_t n);
+/* Run req (a chat request in OpenAI's form, not streamed) through the
+ * chat engine (api_chat_run: routed, quota-checked, recorded like any chat)
+ * as an internal request of call: who is charged, endpoint names the usage
+ * record's endpoint, its id is the request's id + ".<n>" (the n-th
+ * internal request of this one: each record's id stays unique). Returns the HTTP status it ended with; out gets its
+ * body (a chat completion, or an error in OpenAI's shape). The outer
+ * request is marked recorded when a usage record was written. For the
+ * front-ends that answer in a format of their own (prompt apps, MCP). */
+int api_chat_internal(const struct api_call *call, const struct auth_entry *who, const char *endpoint, cJSON *req,
+		      struct buf *out);
+/* The first choice's message content of a chat completion (JSON text), a
+ * new string, or NULL. */
+char *api_chat_answer_text(const char *json);
+/* The message of an OpenAI-shaped error body (a new string; a generic one
+ * when there is none). */
+char *api_error_message(const char *json);
 /* Answer status with j as JSON. */
 void api_respond_json(struct http_req *r, int status, cJSON *j);
 #endif

@@ -593,14 +593,14 @@ static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum 
 	struct route *const rt = &mem->rt;
 	struct chat_front *const f = &mem->f;
 
-	if (!responses && draw_wanted(c, req)) {
+	if (!responses && !call->internal && draw_wanted(c, req)) {
 		free(mem);
 		draw_run(call, req, client);
 		return;
 	}
 	relay_init(x, &chat_ops, call->w, call->snap, r, call->who, call->req_id, client,
-		   client == DIALECT_ANTHROPIC ? "messages" : client == DIALECT_GEMINI ? "generate_content"
-		   : responses ? "responses" : "chat", pool_now_ms(), 1);
+		   call->endpoint ? call->endpoint : client == DIALECT_ANTHROPIC ? "messages"
+		   : client == DIALECT_GEMINI ? "generate_content" : responses ? "responses" : "chat", pool_now_ms(), 1);
 	*f = (struct chat_front){ .req = req, .areq = areq, .responses = responses, .keep = keep, .kinds = kinds,
 				  .g = g };
 	f->cache = c->cache_enabled && client == DIALECT_OPENAI && !responses ?

@@ -9,6 +9,7 @@
 #include "oai.h"
 #include "pool.h"
 #include "provider.h"
+#include "settings.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -62,6 +63,33 @@ int api_health_relayed(const struct api_call *call, cJSON *deps)
 	return keys && ready > 0 && store;
 }
 
+/* The knowledge bases (/v1/files, /v1/vector_stores, retrieval in chats):
+ * what a relayed route needs, and an embedding model ([rag] model,
+ * RAG_MODEL) the gateway can route. */
+static int health_rag(const struct api_call *call, cJSON *deps)
+{
+	int ok = api_health_relayed(call, deps);
+	const char *m = call->snap->cfg.rag_model;
+	struct route rt;
+	int routed = m && *m && provider_resolve(&call->snap->cfg, m, &rt) == 0 && provider_usable(rt.t[0].prov);
+	char d[SETTINGS_MODEL_LEN + 64];
+	if (!m || !*m)
+		snprintf(d, sizeof(d), "no embedding model: set [rag] model (RAG_MODEL)");
+	else
+		snprintf(d, sizeof(d), "%s %s", m, routed ? "routes to a provider with a key" : "routes to no provider with a key");
+	api_health_dep(deps, "embedding_model", routed, d);
+	return ok && routed;
+}
+
+/* The MCP endpoint (/mcp, /sse): enabled ([mcp] enabled), and what a
+ * relayed route needs (its ask_model tool is a chat). */
+static int health_mcp(const struct api_call *call, cJSON *deps)
+{
+	int on = call->snap->cfg.mcp_enabled;
+	api_health_dep(deps, "mcp_enabled", on, on ? "[mcp] enabled" : "[mcp] enabled = false: /mcp and /sse answer 404");
+	return api_health_relayed(call, deps) && on;
+}
+
 /* The routes with a health entry of their own: {name}/health, the name as
  * its path is written after the mount and "/v1/" ("chat" for
  * /v1/chat/health, "mcp" for /mcp/health). A front-end adds a line here. */
@@ -71,6 +99,8 @@ static const struct api_health_route {
 	int (*check)(const struct api_call *call, cJSON *deps);
 } health_routes[] = {
 	{ "chat", "/v1/chat/completions", api_health_relayed },
+	{ "rag", "/v1/vector_stores", health_rag },
+	{ "mcp", "/mcp", health_mcp },
 };
 
 void api_health_handle(const struct api_call *call)

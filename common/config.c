@@ -6,6 +6,7 @@
 #include "logsys.h"
 #include "secrets.h"
 #include "settings.h"
+#include "app.h"
 #include "store.h"
 #include <cjson/cJSON.h>
 #include "xmalloc.h"
@@ -224,6 +225,14 @@ static struct provider_conf *add_provider(struct config *c, const char *name)
 	return p;
 }
 
+struct provider_conf *config_add_provider(struct config *c, const char *name, const char *base_url, const char *keys)
+{
+	struct provider_conf *p = add_provider(c, name);
+	set_url(&p->base_url, base_url);
+	set_keys(p, keys);
+	return p;
+}
+
 static int parse_target(const char *s, const struct config *c, struct target *t)
 {
 	const char *slash = strchr(s, '/');
@@ -358,6 +367,8 @@ static int on_kv(const char *sec, const char *key, const char *val, int lineno, 
 		add_auth_keys(c, val);
 	} else if (!strncmp(sec, "provider.", 9)) {
 		return on_provider(x, sec, key, val, lineno);
+	} else if (!strncmp(sec, "app.", 4)) {
+		return app_conf_set(c, sec, key, val, lineno, x->err, x->errlen) ? 1 : 0;
 	} else if (!strcmp(sec, "prices")) {
 		char **parts;
 		size_t n = ini_split_list(val, &parts);
@@ -568,6 +579,7 @@ static void apply_env(struct config *c)
 		log_add_secret(du);
 		set_str(&c->settle_database, du);
 	}
+	app_conf_env(c);
 	const char *co = env_get(c, "CORS_ORIGINS");
 	if (co)
 		set_str(&c->cors_origins, co);
@@ -661,6 +673,8 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 			goto out;
 		}
 	}
+	if (app_conf_finish(c, err, errlen) != 0)
+		goto out;
 	for (size_t i = 0; i < c->nproviders; i++) {
 		if (!*c->providers[i].base_url) {
 			snprintf(err, errlen, "provider %s has no base_url", c->providers[i].name);
@@ -695,6 +709,7 @@ void config_free(struct config *c)
 	free(c->ca_file);
 	free(c->mount);
 	ini_free_list(c->auth_keys, c->nauth_keys);
+	app_conf_free_all(c);
 	for (size_t i = 0; i < c->nproviders; i++) {
 		struct provider_conf *p = &c->providers[i];
 		free(p->name);

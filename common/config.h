@@ -57,6 +57,8 @@ struct price_conf {
 	double output;         /* per million completion tokens */
 };
 
+struct app_conf;   /* app.h */
+
 struct config {
 	char *path;            /* file read, or NULL */
 	/* [server] */
@@ -148,6 +150,15 @@ struct config {
 	int settle_archive;        /* keep settled segments in spool/archive/ */
 	long long spool_max_bytes;  /* unsettled spool (.open + .ready) at which requests are refused */
 	int spool_warn_percent;     /* of spool_max_bytes: /health degraded from here */
+	/* [mcp] (api_mcp.c) */
+	int mcp_enabled;
+	long mcp_session_idle_s;    /* a session unused this long ends */
+	long mcp_sse_idle_s;        /* a /sse stream with no message this long ends */
+	int mcp_sse_per_key;        /* /sse streams open at once per key (each holds a worker thread) */
+	int mcp_sse_max;            /* in all; 0: a quarter of [server] threads (at least 1); never all threads */
+	/* [app.NAME] sections and the pip-aide environment (app.h) */
+	struct app_conf *apps;
+	size_t napps;
 };
 
 /* Apply the run-time settings and upstream keys of state.db (see
@@ -180,6 +191,9 @@ const char *config_default_state_dir(void);
 
 /* Look up a provider by name ("google-ai-studio" names gemini); NULL if none. */
 struct provider_conf *config_provider(const struct config *c, const char *name);
+/* Add a provider (name new, base_url a checked URL, keys as the keys
+ * setting takes them: registered as secrets); the new entry. */
+struct provider_conf *config_add_provider(struct config *c, const char *name, const char *base_url, const char *keys);
 /* Environment variable prefix for a provider: "my-host" -> "MY_HOST". */
 void config_env_prefix(const char *name, char *out, size_t outlen);
 #endif

@@ -6,6 +6,8 @@
 #include "gateway.h"
 #include "api.h"
 #include "anthropic.h"
+#include "app.h"
+#include "applog.h"
 #include "buf.h"
 #include "convo.h"
 #include "cors.h"
@@ -18,8 +20,10 @@
 #include "log.h"
 #include "metrics.h"
 #include "redis.h"
+#include "mcp_session.h"
 #include "oai.h"
 #include "provider.h"
+#include "ratelimit.h"
 #include "reqbody.h"
 #include "reqlog.h"
 #include "sha256.h"
@@ -209,6 +213,8 @@ int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t 
 	if (metrics_open(gw->cfg.state_dir, merr, sizeof(merr)) != 0)
 		log_warn("metrics are off in this process: %s", merr);
 	gw->started_ms = pool_now_ms();
+	gw->app_rates = ratelimit_new();
+	gw->mcp = mcp_sessions_new(gw->cfg.state_dir);
 	if (random_bytes(&gw->boot_id, sizeof(gw->boot_id)) != 0)
 		gw->boot_id = (uint32_t)getpid() ^ (uint32_t)gw->started_ms;
 	return 0;
@@ -263,6 +269,20 @@ static void publish_pools(struct gateway *gw)
 	free(dir);
 	free(tmp);
 	free(dst);
+}
+
+/* The prompt apps' log retention and size caps, their rate windows, and
+ * MCP sessions unused too long (once a minute). */
+static void trim_app_logs(struct gateway *gw, int64_t now)
+{
+	struct runtime *rt = runtime_get(gw);
+	for (size_t i = 0; i < rt->cfg.napps; i++) {
+		const struct app_conf *a = &rt->cfg.apps[i];
+		applog_trim(gw->cfg.state_dir, a->name, a->log_days, a->log_max_bytes, now);
+	}
+	ratelimit_prune(gw->app_rates, now);
+	mcp_sessions_expire(gw->mcp, now, rt->cfg.mcp_session_idle_s * 1000);
+	runtime_put(gw, rt);
 }
 
 void gateway_tick(struct gateway *gw)
@@ -324,6 +344,10 @@ void gateway_tick(struct gateway *gw)
 		gw->next_publish_ms = now + 1000;
 		publish_pools(gw);
 	}
+	if (now >= gw->next_app_trim_ms) {
+		gw->next_app_trim_ms = now + 60000;
+		trim_app_logs(gw, now);
+	}
 }
 
 void gateway_shutdown(struct gateway *gw)
@@ -334,6 +358,10 @@ void gateway_shutdown(struct gateway *gw)
 void gateway_free(struct gateway *gw)
 {
 	durable_shutdown(gw);
+	ratelimit_free(gw->app_rates);
+	gw->app_rates = NULL;
+	mcp_sessions_free(gw->mcp);
+	gw->mcp = NULL;
 	quota_free(&gw->quota);
 	redis_close(gw->redis);
 	if (gw->cache)
@@ -401,6 +429,14 @@ static const char *presented_key(struct http_req *r)
 		}
 	}
 	return NULL;
+}
+
+int gateway_key_lookup(struct worker *w, struct http_req *r, struct auth_entry *who)
+{
+	const char *key = presented_key(r);
+	if (!key)
+		return 0;
+	return auth_lookup(&w->gw->auth, key, who) ? 1 : -1;
 }
 
 static int authenticate(struct worker *w, struct http_req *r, struct auth_entry *who)
@@ -508,6 +544,8 @@ enum route_match {
 	MATCH_TREE,          /* the API path is path, or path + "/" + more */
 	MATCH_COMPAT,        /* /api/compat/{path} (compat_path); call->path = {path} */
 	MATCH_COMPAT_TREE,   /* /api/compat/{path}[/more]; call->path = {path}[/more] */
+	MATCH_APP,           /* a prompt app's path (after the mount); call->app */
+	MATCH_PATH,          /* the path after the mount is path */
 	MATCH_GEMINI,        /* Gemini's API (gemini_api_path); call->path = "models..." */
 };
 
@@ -546,6 +584,11 @@ static const struct route_entry {
 	{ MATCH_COMPAT, "chat/completions", { "POST" }, "POST", 0, 1, api_chat_handle },
 	{ MATCH_COMPAT_TREE, "models", { "GET" }, "GET", 0, 1, api_info_compat_models },
 	{ MATCH_PASSTHROUGH, NULL, { NULL }, NULL, 0, 1, api_passthrough_handle },
+	{ MATCH_APP, NULL, { NULL }, NULL, 0, 0, api_app_handle },   /* its own errors and auth */
+	/* MCP: JSON-RPC errors, the key checked by the handler */
+	{ MATCH_PATH, "/mcp", { NULL }, NULL, 0, 0, api_mcp_handle },
+	{ MATCH_PATH, "/sse", { NULL }, NULL, 0, 0, api_mcp_sse },
+	{ MATCH_PATH, "/sse/message", { NULL }, NULL, 0, 0, api_mcp_message },
 	{ MATCH_SUFFIX, "/health", { "GET", "HEAD" }, "GET", 0, 0, api_health_handle },
 	{ MATCH_EXACT, "metrics", { "GET", "HEAD" }, "GET", 0, 0, api_metrics_handle },
 	{ MATCH_SUFFIX, "/api/hello", { "GET", "HEAD" }, "GET", 1, 0, api_info_hello },
@@ -579,6 +622,11 @@ static int route_matches(const struct route_entry *e, const struct config *c, st
 	}
 	case MATCH_EXACT:
 		return !strcmp(call->path, e->path);
+	case MATCH_APP:
+		call->app = app_find(c, strip_mount(c, call->r->path));
+		return call->app != NULL;
+	case MATCH_PATH:
+		return !strcmp(strip_mount(c, call->r->path), e->path);
 	case MATCH_TREE:
 		n = strlen(e->path);
 		return !strncmp(call->path, e->path, n) && (!call->path[n] || call->path[n] == '/');
@@ -651,6 +699,8 @@ void gateway_handle(struct worker *w, struct http_req *r)
 	char route[CONFIG_NAME_MAX + 8];
 	if (e && e->match == MATCH_PASSTHROUGH)
 		snprintf(route, sizeof(route), "api/%s", call.prov->name);
+	else if (e && e->match == MATCH_APP)
+		snprintf(route, sizeof(route), "app/%s", call.app->name);
 	else if (e)
 		snprintf(route, sizeof(route), "%s", e->path[0] == '/' ? e->path + 1 : e->path);
 	reqlog_refusal(r, req_id, e ? route : NULL);

@@ -21,6 +21,9 @@ struct runtime {
 	int refs;
 };
 
+struct ratelimit;
+struct mcp_sessions;
+
 struct gateway {
 	char *config_path;       /* as given, or NULL */
 	struct config cfg;       /* as at start: process-wide settings */
@@ -41,6 +44,9 @@ struct gateway {
 	struct cache *cache;     /* NULL: no response cache */
 	int64_t started_ms;
 	uint32_t boot_id;        /* random per process: makes request ids unique */
+	struct ratelimit *app_rates;   /* open prompt apps' per-client windows */
+	int64_t next_app_trim_ms;      /* the app logs' retention, next due */
+	struct mcp_sessions *mcp;      /* MCP sessions of this process */
 };
 
 struct worker {
@@ -68,6 +74,11 @@ void worker_init(struct worker *w, struct gateway *gw, unsigned idx);
 void worker_free(struct worker *w);
 /* Answer one request completely (reads its body, writes the response). */
 void gateway_handle(struct worker *w, struct http_req *r);
+/* The gateway key the request presents (Authorization: Bearer, x-api-key):
+ * 1 and *who when it is valid, 0 when none is presented, -1 when it is not
+ * one of ours (revoked, expired, unknown). Answers nothing: for the
+ * front-ends that check keys themselves, in their own format. */
+int gateway_key_lookup(struct worker *w, struct http_req *r, struct auth_entry *who);
 /* The current snapshot, referenced (release with runtime_put). */
 struct runtime *runtime_get(struct gateway *gw);
 void runtime_put(struct gateway *gw, struct runtime *rt);

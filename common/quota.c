@@ -663,3 +663,45 @@ void quota_release(struct quota *q, const struct auth_entry *who, struct quota_h
 	if (hold && (hold->slot || hold->rid[0]))
 		quota_record(q, who, pool_now_ms(), 0, 0, "", hold);
 }
+
+int quota_spent(struct quota *q, const struct auth_entry *who, int64_t now_ms, struct quota_spent *out)
+{
+	char month[8];
+	month_of(now_ms, month);
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&q->mu);
+	check_ledger(q, now_ms);
+	struct quota_key *k = key_slot(q, who->id);
+	int rc = load_ledger(q, k, month);
+	if (rc == 0) {
+		out->tokens = k->led_tokens;
+		out->cost = k->led_cost;
+		out->tokens_month = k->led_tokens_month;
+		out->cost_month = k->led_cost_month;
+	}
+	struct qshare *s = shared_of(q, q->state_dir, 0);
+	if (s) {
+		struct qshare_spent sp;
+		qshare_lock(s);
+		qshare_spent(s, who->id, month, &sp);
+		qshare_unlock(s);
+		out->tokens += sp.tokens;
+		out->cost += sp.cost;
+		out->tokens_month += sp.tokens_month;
+		out->cost_month += sp.cost_month;
+	}
+	for (size_t i = 0; i < q->nun; i++) {
+		const struct quota_unsettled *u = &q->un[i];
+		if (strcmp(u->key_id, who->id))
+			continue;
+		out->tokens += u->tokens;
+		out->cost += u->cost;
+		if (!strcmp(u->month, month)) {
+			out->tokens_month += u->tokens;
+			out->cost_month += u->cost;
+		}
+	}
+	snprintf(out->month, sizeof(out->month), "%s", month);
+	pthread_mutex_unlock(&q->mu);
+	return rc;
+}

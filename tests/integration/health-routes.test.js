@@ -1,6 +1,7 @@
-// Per-route health: /health for the gateway, /v1/chat/health for the chat
-// route (what it depends on, usable or not: 200 or 503), 404 for a route
-// without an entry; and /metrics open to loopback by default.
+// Per-route health: /health for the gateway, /v1/chat/health,
+// /v1/rag/health and /mcp/health for those routes (what each depends on,
+// usable or not: 200 or 503), 404 for a route without an entry; and
+// /metrics open to loopback by default.
 
 'use strict';
 
@@ -46,6 +47,19 @@ describe('per-route health', () => {
     assert.equal(r.json.status, 'ok');
     for (const d of ['gateway_keys', 'upstream_providers', 'usage_store', 'settings_store']) assert.equal(dep(r.json, d).ok, true, d);
     assert.match(dep(r.json, 'upstream_providers').detail, /1 with a key usable now/);
+  });
+
+  it('/v1/rag/health needs an embedding model; /mcp/health the MCP endpoint turned on', async () => {
+    const rag = await request('GET', `${gw.url}/v1/rag/health`);
+    assert.equal(rag.status, 503, rag.text);
+    assert.equal(rag.json.route, '/v1/vector_stores');
+    assert.equal(dep(rag.json, 'embedding_model').ok, false);
+    assert.match(dep(rag.json, 'embedding_model').detail, /\[rag\] model/);
+    assert.equal(dep(rag.json, 'upstream_providers').ok, true);
+    const mcp = await request('GET', `${gw.url}/mcp/health`);
+    assert.equal(mcp.status, 200, mcp.text);
+    assert.equal(mcp.json.route, '/mcp');
+    assert.equal(dep(mcp.json, 'mcp_enabled').ok, true);
   });
 
   it('a route without an entry is 404; HEAD and POST as on /health', async () => {
