@@ -276,7 +276,7 @@ int app_conf_set(struct config *c, const char *sec, const char *key, const char 
 
 void app_conf_env(struct config *c)
 {
-	const char *key = getenv("API_KEY");
+	const char *key = config_env(c, "API_KEY");
 	if (!key || !*key)
 		return;
 	struct app_conf *a = app_named(c, "analyze_error");
@@ -284,8 +284,8 @@ void app_conf_env(struct config *c)
 		a = app_add(c, "analyze_error");
 	if (a->model || config_provider(c, "pip-aide"))
 		return;
-	const char *base = getenv("API_BASE");
-	const char *model = getenv("MODEL");
+	const char *base = config_env(c, "API_BASE");
+	const char *model = config_env(c, "MODEL");
 	if (!base || !*base || !settings_url_ok(base)) {
 		if (base && *base)
 			log_warn("API_BASE ignored: it must be an http:// or https:// URL with a host");

@@ -463,8 +463,7 @@ out:
 	return result;
 }
 
-/* An environment variable, else the secrets file's value of that name. */
-static const char *env_get(const struct config *c, const char *name)
+const char *config_env(const struct config *c, const char *name)
 {
 	const char *v = getenv(name);
 	if (!v && c->secrets)
@@ -520,7 +519,7 @@ static int load_secrets(struct config *c, char *err, size_t errlen)
  * configuration. Its URL and keys are read with every provider's below. */
 static void apply_env_rag(struct config *c)
 {
-	const char *url = env_get(c, "RAG_BASE_URL"), *model = env_get(c, "RAG_MODEL");
+	const char *url = config_env(c, "RAG_BASE_URL"), *model = config_env(c, "RAG_MODEL");
 	if (!url || !*url || !model || !*model || !settings_name_ok(model, SETTINGS_MODEL_LEN))
 		return;
 	struct provider_conf *p = config_provider(c, "rag");
@@ -541,11 +540,11 @@ static void apply_env(struct config *c)
 		struct provider_conf *p = &c->providers[i];
 		config_env_prefix(p->name, prefix, sizeof(prefix));
 		snprintf(name, sizeof(name), "%s_API_KEY", prefix);
-		const char *v = env_get(c, name);
+		const char *v = config_env(c, name);
 		if (v && *v)
 			set_keys(p, v);
 		snprintf(name, sizeof(name), "%s_BASE_URL", prefix);
-		v = env_get(c, name);
+		v = config_env(c, name);
 		if (v && *v) {
 			if (settings_url_ok(v))
 				set_url(&p->base_url, v);
@@ -553,42 +552,42 @@ static void apply_env(struct config *c)
 				log_warn("%s ignored: it must be an http:// or https:// URL with a host", name);
 		}
 	}
-	const char *ak = env_get(c, "AUTH_KEY");
+	const char *ak = config_env(c, "AUTH_KEY");
 	if (ak && *ak) {
 		add_auth_keys(c, ak);
 	}
-	const char *bu = env_get(c, "BACKEND_URL");
+	const char *bu = config_env(c, "BACKEND_URL");
 	if (bu && *bu) {
 		if (settings_url_ok(bu))
 			set_url(&c->settle_backend_url, bu);
 		else
 			log_warn("BACKEND_URL ignored: it must be an http:// or https:// URL with a host");
 	}
-	const char *is = env_get(c, "INTERNAL_SECRET");
+	const char *is = config_env(c, "INTERNAL_SECRET");
 	if (is && *is) {
 		log_add_secret(is);
 		set_str(&c->settle_secret, is);
 	}
-	const char *ru = env_get(c, "REDIS_URL");
+	const char *ru = config_env(c, "REDIS_URL");
 	if (ru && *ru) {
 		log_add_secret(ru);
 		set_str(&c->shared_redis, ru);
 	}
-	const char *du = env_get(c, "DATABASE_URL");
+	const char *du = config_env(c, "DATABASE_URL");
 	if (du && *du) {
 		log_add_secret(du);
 		set_str(&c->settle_database, du);
 	}
 	app_conf_env(c);
-	const char *co = env_get(c, "CORS_ORIGINS");
+	const char *co = config_env(c, "CORS_ORIGINS");
 	if (co)
 		set_str(&c->cors_origins, co);
-	const char *mt = env_get(c, "METRICS_TOKEN");
+	const char *mt = config_env(c, "METRICS_TOKEN");
 	if (mt && *mt) {
 		log_add_secret(mt);
 		set_str(&c->metrics_token, mt);
 	}
-	const char *sd = env_get(c, "LLMGATE_STATE_DIR");
+	const char *sd = config_env(c, "LLMGATE_STATE_DIR");
 	if (sd && *sd)
 		set_str(&c->state_dir, sd);
 }
@@ -835,7 +834,7 @@ static void apply_providers(struct config *c, const cJSON *provs)
 			char prefix[CONFIG_NAME_MAX + 1], var[CONFIG_NAME_MAX + 16];
 			config_env_prefix(name, prefix, sizeof(prefix));
 			snprintf(var, sizeof(var), "%s_API_KEY", prefix);
-			const char *ek = env_get(c, var);
+			const char *ek = config_env(c, var);
 			if (ek && *ek)
 				set_keys(p, ek);
 		}

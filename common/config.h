@@ -179,6 +179,10 @@ const struct price_conf *config_price(const struct config *c, const char *upstre
  * config_free is harmless). Registers every secret with the log. */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
 void config_free(struct config *c);
+/* An environment variable the config reads (PROVIDER_API_KEY, AUTH_KEY,
+ * BACKEND_URL, API_KEY, ...): the process environment's value, else the
+ * secrets file's (secrets.h), else NULL. */
+const char *config_env(const struct config *c, const char *name);
 /* Send this program's log lines where c says ([server] log = syslog:
  * log_facility, syslog_socket; stderr: nothing to do). Call after
  * log_init. 0, or -1 with err (syslog cannot be reached now; it is tried

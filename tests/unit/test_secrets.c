@@ -115,7 +115,9 @@ static void test_load(void)
 
 static void test_config(void)
 {
-	char *vars = write_file("dev.vars", "DEEPSEEK_API_KEY=\"sk-from-secrets-file-1\"\nBACKEND_URL=https://dev.billing.example\n", 0600);
+	char *vars = write_file("dev.vars",
+				"DEEPSEEK_API_KEY=\"sk-from-secrets-file-1\"\nBACKEND_URL=https://dev.billing.example\n"
+				"API_KEY=sk-app-from-secrets-file\n", 0600);
 	char conf[2048];
 	snprintf(conf, sizeof(conf),
 		 "[settle]\nbackend_url = https://prod.billing.example\n"
@@ -127,6 +129,7 @@ static void test_config(void)
 	unsetenv("LLMGATE_ENV");
 	unsetenv("BACKEND_URL");
 	unsetenv("DEEPSEEK_API_KEY");
+	unsetenv("API_KEY");
 	setenv("LLMGATE_STATE_DIR", dir, 1);
 	ok(config_load(&c, path, err, sizeof(err)) == 0, "loads without LLMGATE_ENV: %s", err);
 	is_str(c.settle_backend_url, "https://prod.billing.example", "the file's own value");
@@ -143,6 +146,9 @@ static void test_config(void)
 	is_str(c.settle_backend_url, "https://dev.billing.example", "BACKEND_URL from the environment's secrets file");
 	ds = config_provider(&c, "deepseek");
 	ok(ds->nkeys == 1 && !strcmp(ds->keys[0], "sk-from-secrets-file-1"), "a provider key from the secrets file");
+	const struct provider_conf *pa = config_provider(&c, "pip-aide");
+	ok(pa && pa->nkeys == 1 && !strcmp(pa->keys[0], "sk-app-from-secrets-file"),
+	   "the pip-aide app's API_KEY from the secrets file");
 	config_free(&c);
 	setenv("BACKEND_URL", "https://env.billing.example", 1);
 	ok(config_load(&c, path, err, sizeof(err)) == 0 && !strcmp(c.settle_backend_url, "https://env.billing.example"),
