@@ -301,7 +301,7 @@ void app_conf_env(struct config *c)
 static int path_reserved(const char *p)
 {
 	return !strncmp(p, "/v1/", 4) || !strcmp(p, "/v1") || !strncmp(p, "/api/", 5) || !strcmp(p, "/mcp") ||
-	       !strncmp(p, "/sse", 4) || !strcmp(p, "/messages") || !strcmp(p, "/health") ||
+	       !strncmp(p, "/sse", 4) || !strcmp(p, "/messages") || !strcmp(p, "/health") || !strcmp(p, "/metrics") ||
 	       (strlen(p) >= 7 && !strcmp(p + strlen(p) - 7, "/health"));
 }
 
