@@ -7,13 +7,14 @@
 #define LLMGATE_CORS_H
 #include "http.h"
 
-/* Request headers a preflight may ask for: the API keys' headers and those
- * of the providers' APIs. */
+/* Request headers a preflight may ask for: the API keys' headers, those
+ * of the providers' APIs and of MCP's Streamable HTTP transport. */
 #define CORS_ALLOW_HEADERS \
 	"Authorization, Content-Type, x-api-key, x-goog-api-key, anthropic-version, anthropic-beta, " \
-	"anthropic-dangerous-direct-browser-access, openai-beta, openai-organization, openai-project"
+	"anthropic-dangerous-direct-browser-access, openai-beta, openai-organization, openai-project, " \
+	"Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID"
 /* Answer headers a page may read. */
-#define CORS_EXPOSE_HEADERS "X-Request-Id, Retry-After, X-Llmgate-Cache, Age"
+#define CORS_EXPOSE_HEADERS "X-Request-Id, Retry-After, X-Llmgate-Cache, Age, Mcp-Session-Id"
 #define CORS_MAX_AGE_S 600
 
 /* The value of Access-Control-Allow-Origin for a request from origin:

@@ -72,12 +72,12 @@ const preflight = (origin, url = chat()) => request('OPTIONS', url, {
 
 describe('CORS headers as sent', () => {
   it('answers a preflight from an allowed origin on every API route', async () => {
-    for (const p of ['/v1/chat/completions', '/v1/messages', '/v1/responses', '/v1/models', '/api/deepseek/chat/completions', '/health']) {
+    for (const p of ['/v1/chat/completions', '/v1/messages', '/v1/responses', '/v1/models', '/api/deepseek/chat/completions', '/health', '/mcp']) {
       const r = await preflight(allowed.origin, gw.url + p);
       assert.equal(r.status, 204, `${p}: ${r.text}`);
       assert.equal(r.headers['access-control-allow-origin'], allowed.origin, p);
       assert.match(r.headers['access-control-allow-methods'], /OPTIONS/, p);
-      for (const h of ['Authorization', 'x-api-key', 'x-goog-api-key', 'Content-Type', 'anthropic-version', 'anthropic-beta', 'openai-beta', 'x-stainless-os']) {
+      for (const h of ['Authorization', 'x-api-key', 'x-goog-api-key', 'Content-Type', 'anthropic-version', 'anthropic-beta', 'openai-beta', 'Mcp-Session-Id', 'x-stainless-os']) {
         assert.match(r.headers['access-control-allow-headers'], new RegExp(`(^|, )${h}(,|$)`, 'i'), `${p}: ${h}`);
       }
       assert.equal(r.headers['access-control-max-age'], '600');
