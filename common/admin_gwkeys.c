@@ -230,6 +230,7 @@ void admin_gwkeys_post(struct admin_ctx *x)
 	}
 	snprintf(prefix, sizeof(prefix), "%.10s", key);
 	log_info("gateway key %s created", id);
+	admin_audit_note(x, "key.create", "gateway key %s (%.60s) created", id, name);
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "id", id);
 	cJSON_AddStringToObject(j, "key", key);
@@ -289,6 +290,7 @@ void admin_gwkeys_patch(struct admin_ctx *x)
 	if (!(rec = gwkey_get(x)))
 		goto out;
 	log_info("gateway key %s changed", x->id);
+	admin_audit_note(x, "key.change", "gateway key %s changed", x->id);
 	admin_reply_ok(x, 200, key_public(rec, NULL, x->now));
 out:
 	cJSON_Delete(rec);
@@ -309,6 +311,7 @@ void admin_gwkeys_revoke(struct admin_ctx *x)
 	}
 	cJSON_Delete(rec);
 	log_info("gateway key %s revoked", x->id);
+	admin_audit_note(x, "key.revoke", "gateway key %s revoked", x->id);
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "id", x->id);
 	cJSON_AddBoolToObject(j, "revoked", 1);

@@ -377,29 +377,6 @@ static int search_params(struct http_req *r, const cJSON *b, const char **query,
 	return 0;
 }
 
-/* The hits as the search answer's data. */
-static cJSON *hits_json(const struct config *c, const struct kb_top *top)
-{
-	cJSON *data = cJSON_CreateArray();
-	for (size_t i = 0; i < top->n; i++) {
-		const struct kb_hit *h = &top->v[i];
-		cJSON *m = kb_store_file_get(c, h->source);
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "file_id", h->source);
-		cJSON_AddStringToObject(o, "filename", jstr(m, "filename") ? jstr(m, "filename") : h->source);
-		cJSON_AddNumberToObject(o, "score", h->score);
-		cJSON_AddItemToObject(o, "attributes", cJSON_CreateObject());
-		cJSON *content = cJSON_AddArrayToObject(o, "content");
-		cJSON *t = cJSON_CreateObject();
-		cJSON_AddStringToObject(t, "type", "text");
-		cJSON_AddStringToObject(t, "text", h->text);
-		cJSON_AddItemToArray(content, t);
-		cJSON_AddItemToArray(data, o);
-		cJSON_Delete(m);
-	}
-	return data;
-}
-
 /* POST /v1/vector_stores/{id}/search */
 static void vs_search(const struct api_call *call, const char *vs, const cJSON *b)
 {
@@ -425,7 +402,7 @@ static void vs_search(const struct api_call *call, const char *vs, const cJSON *
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "object", "vector_store.search_results.page");
 		cJSON_AddItemToObject(o, "search_query", cJSON_CreateStringArray(&query, 1));
-		cJSON_AddItemToObject(o, "data", hits_json(c, &top));
+		cJSON_AddItemToObject(o, "data", kb_index_hits_json(c, &top));
 		cJSON_AddFalseToObject(o, "has_more");
 		cJSON_AddNullToObject(o, "next_page");
 		api_respond_json(call->r, 200, o);

@@ -933,7 +933,7 @@ static void apply_plain(struct config *c, const cJSON *s)
 	}
 }
 
-static void apply_settings(struct config *c, const cJSON *s)
+void config_apply_settings(struct config *c, const cJSON *s)
 {
 	const cJSON *v;
 	if (cJSON_IsObject(v = cJSON_GetObjectItemCaseSensitive(s, "providers")))
@@ -990,7 +990,7 @@ int config_apply_state(struct config *c, char *err, size_t errlen)
 	if (val) {
 		s = cJSON_ParseWithLength(val, len);
 		if (cJSON_IsObject(s))
-			apply_settings(c, s);
+			config_apply_settings(c, s);
 		else
 			log_warn("state.db: settings are not a JSON object; ignored");
 	}

@@ -247,3 +247,29 @@ int kb_index_search(const struct config *c, const struct kb_embedder *e, const c
 	free(v);
 	return 0;
 }
+
+/* The hits as the search answer's data. */
+cJSON *kb_index_hits_json(const struct config *c, const struct kb_top *top)
+{
+	cJSON *data = cJSON_CreateArray();
+	for (size_t i = 0; i < top->n; i++) {
+		const struct kb_hit *h = &top->v[i];
+		cJSON *m = kb_store_file_get(c, h->source);
+		const cJSON *fname = cJSON_GetObjectItemCaseSensitive(m, "filename");
+		if (!cJSON_IsString(fname))
+			fname = NULL;
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "file_id", h->source);
+		cJSON_AddStringToObject(o, "filename", fname ? fname->valuestring : h->source);
+		cJSON_AddNumberToObject(o, "score", h->score);
+		cJSON_AddItemToObject(o, "attributes", cJSON_CreateObject());
+		cJSON *content = cJSON_AddArrayToObject(o, "content");
+		cJSON *t = cJSON_CreateObject();
+		cJSON_AddStringToObject(t, "type", "text");
+		cJSON_AddStringToObject(t, "text", h->text);
+		cJSON_AddItemToArray(content, t);
+		cJSON_AddItemToArray(data, o);
+		cJSON_Delete(m);
+	}
+	return data;
+}

@@ -12,6 +12,7 @@
 #define LLMGATE_KB_INDEX_H
 #include "config.h"
 #include "kb_vec.h"
+#include <cjson/cJSON.h>
 #include <stddef.h>
 
 #define KB_EMBED_BATCH 32   /* texts per embedding call */
@@ -40,4 +41,7 @@ int kb_index_sync(const struct config *c, const struct kb_embedder *e, const cha
  * 0; -1 / -2 as the embedder. */
 int kb_index_search(const struct config *c, const struct kb_embedder *e, const char *const *vs, size_t n,
 		    const char *query, float min_score, struct kb_top *top, char *err, size_t errlen);
+/* The hits of top as a vector-store search answer's data (OpenAI's shape:
+ * file_id, filename, score, attributes, content), a new array. */
+cJSON *kb_index_hits_json(const struct config *c, const struct kb_top *top);
 #endif

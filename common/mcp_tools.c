@@ -1,6 +1,9 @@
 /* mcp_tools.c — the MCP server's tools (mcp_tools.h). */
 #include "autoconf.h"
 #include "mcp_tools.h"
+#include "kb_embed.h"
+#include "kb_index.h"
+#include "kb_store.h"
 #include "provider.h"
 #include "quota.h"
 #include "xmalloc.h"
@@ -136,6 +139,55 @@ static void tool_usage(void *ctx, const cJSON *args, cJSON *result)
 	result_json(result, v);
 }
 
+/* search_knowledge: a knowledge base the key may read (its own, or one
+ * the admin shares), searched as POST /v1/vector_stores/{id}/search does;
+ * the query's embedding is recorded against the key. */
+static void tool_search(void *ctx, const cJSON *args, cJSON *result)
+{
+	const struct mcp_tool_ctx *c = ctx;
+	const struct config *cfg = &c->call->snap->cfg;
+	const char *vs = cJSON_GetObjectItemCaseSensitive(args, "vector_store_id")->valuestring;
+	const char *query = cJSON_GetObjectItemCaseSensitive(args, "query")->valuestring;
+	const cJSON *max = cJSON_GetObjectItemCaseSensitive(args, "max_num_results");
+	cJSON *store = kb_store_id_ok(vs, "vs_") ? kb_store_vs_get(cfg, vs) : NULL;
+	int visible = store && kb_store_vs_visible(store, c->who->id);
+	cJSON_Delete(store);
+	if (!visible) {
+		result_text(result, "No such knowledge base for this key (see its id in /v1/vector_stores).", 1);
+		return;
+	}
+	/* a refusal of the embedding call is kept, not written to the client */
+	struct buf refusal;
+	struct http_req inner;
+	buf_init(&refusal, BUF_CAP_DEFAULT);
+	http_req_internal(&inner, "POST", "", 0, &refusal);
+	struct kb_embed_ctx ec = { .w = c->call->w, .snap = c->call->snap, .r = &inner, .who = c->who,
+				   .req_id = c->call->req_id };
+	struct kb_embedder e;
+	struct kb_top top;
+	char err[300];
+	kb_top_init(&top, max ? (size_t)max->valueint : 5);
+	const char *list[1] = { vs };
+	int rc = kb_embed_init(&e, &ec, err, sizeof(err));
+	if (rc == 0)
+		rc = kb_index_search(cfg, &e, list, 1, query, (float)cfg->rag_min_score / 100, &top, err, sizeof(err));
+	if (rc == 0) {
+		cJSON *v = cJSON_CreateObject();   /* structured content is an object */
+		cJSON_AddStringToObject(v, "vector_store_id", vs);
+		cJSON_AddItemToObject(v, "data", kb_index_hits_json(cfg, &top));
+		result_json(result, v);
+	} else {
+		char *m = rc == -2 ? api_error_message(buf_str(&refusal)) : NULL;
+		result_text(result, m ? m : err, 1);
+		free(m);
+	}
+	if (inner.recorded)
+		c->call->r->recorded = 1;
+	kb_top_free(&top);
+	http_req_free(&inner);
+	buf_free(&refusal);
+}
+
 const struct mcp_tool mcp_tools[] = {
 	{ "ask_model", "Ask a model",
 	  "Send a prompt to one of the models this gateway routes and get its answer. Charged to your key like "
@@ -157,6 +209,16 @@ const struct mcp_tool mcp_tools[] = {
 	  "leave.",
 	  "{\"type\":\"object\",\"properties\":{},\"additionalProperties\":false}",
 	  tool_usage },
+	{ "search_knowledge", "Search a knowledge base",
+	  "Find the passages of a knowledge base (a vector store your key made, or one the admin shares) closest "
+	  "to a question. The question's embedding is charged to your key.",
+	  "{\"type\":\"object\",\"properties\":{"
+	  "\"vector_store_id\":{\"type\":\"string\",\"description\":\"a vector store id (vs_...)\",\"maxLength\":64},"
+	  "\"query\":{\"type\":\"string\",\"description\":\"the question\",\"maxLength\":8000},"
+	  "\"max_num_results\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":50,"
+	  "\"description\":\"how many passages, 5 unless said\"}},"
+	  "\"required\":[\"vector_store_id\",\"query\"],\"additionalProperties\":false}",
+	  tool_search },
 };
 
 const size_t mcp_tools_count = sizeof(mcp_tools) / sizeof(mcp_tools[0]);

@@ -1,6 +1,6 @@
 /* mcp_tools.h — the tools the gateway's MCP server offers (the table
  * mcp.c lists and calls): ask a model, list the models, the caller's own
- * usage and quota. A new tool is one entry of the table in mcp_tools.c:
+ * usage and quota, search a knowledge base. A new tool is one entry of the table in mcp_tools.c:
  * its name, title, description, input schema and call. */
 #ifndef LLMGATE_MCP_TOOLS_H
 #define LLMGATE_MCP_TOOLS_H

@@ -77,6 +77,7 @@ struct relay {
 	const char *used_key;
 	const char *used_model;
 	int64_t t0;
+	const char *fail_detail;   /* why no attempt answered (relay_run), for the usage record */
 	long ttfb_ms;              /* to the upstream's first byte, >= 1; 0: none came */
 	const struct upstream_call *call;  /* the attempt under way, or NULL */
 	int cache_hit;

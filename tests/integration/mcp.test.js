@@ -13,6 +13,7 @@ const { startMock, startGateway, mockEnv, keysTool, usageRecords } = require('..
 const { buildConf } = require('../lib/conf.js');
 const { waitFor } = require('../lib/client.js');
 const { assertNoSecrets } = require('../lib/checks.js');
+const { default: OpenAI, toFile } = require('openai');
 
 let Client, StreamableHTTPClientTransport, SSEClientTransport;
 try {
@@ -25,6 +26,7 @@ try {
 
 const GW_KEY = 'gk-mcp-0123456789abcdef';
 const DS_KEY = 'sk-ds-SECRET-mcp-0123456789';
+const RAG_KEY = 'sk-rag-SECRET-mcp-0123456789';
 const auth = (key = GW_KEY) => ({ Authorization: `Bearer ${key}` });
 
 let mock;
@@ -34,7 +36,11 @@ const seen = [];
 before(async () => {
   mock = await startMock();
   gw = await startGateway({
-    env: { ...mockEnv(mock), AUTH_KEY: GW_KEY, DEEPSEEK_API_KEY: DS_KEY },
+    env: {
+      ...mockEnv(mock), AUTH_KEY: GW_KEY, DEEPSEEK_API_KEY: DS_KEY,
+      // an embedding provider, for search_knowledge
+      RAG_BASE_URL: `${mock.url}/siliconflow/v1`, RAG_API_KEY: RAG_KEY, RAG_MODEL: 'BAAI/bge-large-zh-v1.5',
+    },
     // stream_ping_s 1: a /sse stream's client gone is seen at the next
     // ping (the web server finds out when it writes to it)
     conf: buildConf({ server: { stream_ping_s: 1 } }) + '[mcp]\nsse_per_key = 2\nsse_max = 3\nsse_idle_s = 60\n',
@@ -43,7 +49,7 @@ before(async () => {
 
 after(async () => {
   if (gw) {
-    assertNoSecrets([...seen, gw.errorLog()], [GW_KEY, DS_KEY], 'answers and error log');
+    assertNoSecrets([...seen, gw.errorLog()], [GW_KEY, DS_KEY, RAG_KEY], 'answers and error log');
     await gw.stop();
   }
   if (mock) await mock.close();
@@ -66,7 +72,7 @@ async function exercise(transport, what) {
     assert.equal(client.getServerVersion().name, 'llmgate');
     assert.ok(client.getServerCapabilities().tools, 'tools capability');
     const { tools } = await client.listTools();
-    assert.deepEqual(tools.map((t) => t.name).sort(), ['ask_model', 'list_models', 'my_usage']);
+    assert.deepEqual(tools.map((t) => t.name).sort(), ['ask_model', 'list_models', 'my_usage', 'search_knowledge']);
     for (const t of tools) assert.equal(t.inputSchema.type, 'object', `${t.name} declares its input schema`);
     assert.deepEqual(tools.find((t) => t.name === 'ask_model').inputSchema.required, ['model', 'prompt']);
 
@@ -280,5 +286,46 @@ describe('MCP: raw JSON-RPC (fetch)', () => {
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-type'), /^text\/event-stream/);
     assert.equal(r.text, 'event: message\ndata: {"jsonrpc":"2.0","id":40,"result":{}}\n\n');
+  });
+});
+
+describe('search_knowledge', () => {
+  it('finds a passage of the key\'s own knowledge base; another key\'s base is not found', async () => {
+    const sdk = new OpenAI({ apiKey: GW_KEY, baseURL: `${gw.url}/v1` });
+    const file = await sdk.files.create({
+      file: await toFile(Buffer.from('The lighthouse on Gull Island is painted red and white.\n\n月光图书馆周一闭馆。'), 'notes.txt'),
+      purpose: 'assistants',
+    });
+    const vs = await sdk.vectorStores.create({ name: 'mcp-kb', file_ids: [file.id] });
+    const client = new Client({ name: 'llmgate-test-kb', version: '1.0.0' });
+    await client.connect(streamable());
+    try {
+      const r = await client.callTool({ name: 'search_knowledge', arguments: { vector_store_id: vs.id, query: 'What colour is the lighthouse on Gull Island?', max_num_results: 2 } });
+      assert.ok(!r.isError, JSON.stringify(r));
+      const hits = r.structuredContent.data;
+      assert.ok(Array.isArray(hits) && hits.length >= 1, JSON.stringify(r));
+      assert.match(hits[0].content[0].text, /red and white/);
+      assert.equal(hits[0].file_id, file.id);
+      const embeds = spoolRecords().filter((x) => x.endpoint === 'embeddings');
+      assert.ok(embeds.length >= 2, 'the document and the question were embedded and recorded');
+      assert.ok(embeds.every((x) => /^env-/.test(x.key_id)));
+    } finally {
+      await client.close();
+    }
+    // a second key: the store is not its own
+    const made = await keysTool(gw, ['create', '--name', 'other']);
+    assert.equal(made.code, 0, made.stderr);
+    const other = made.stdout.trim();
+    assert.ok(await waitFor(async () => (await fetch(`${gw.url}/v1/models`, { headers: auth(other) })).status === 200, { timeoutMs: 5000 }));
+    const c2 = new Client({ name: 'llmgate-test-kb2', version: '1.0.0' });
+    await c2.connect(streamable(other));
+    try {
+      const r = await c2.callTool({ name: 'search_knowledge', arguments: { vector_store_id: vs.id, query: 'lighthouse' } });
+      assert.equal(r.isError, true);
+      assert.match(r.content[0].text, /No such knowledge base/);
+      await assert.rejects(c2.callTool({ name: 'search_knowledge', arguments: { query: 'lighthouse' } }), (e) => e.code === -32602);
+    } finally {
+      await c2.close();
+    }
   });
 });
