@@ -60,6 +60,30 @@ void api_info_health(const struct api_call *call);         /* GET /health */
  * starts, answered 200 with a small JSON body; no key needed. */
 void api_info_hello(const struct api_call *call);
 void api_info_models(const struct api_call *call);         /* GET /v1/models[/{model}] */
+/* GET /health and GET {route}/health (/v1/chat/health, ...): the whole
+ * gateway (api_info_health) or one route's health entry (api_health.c's
+ * table): {"route","status":"ok"|"unusable","usable","depends_on":[{"name",
+ * "ok","detail"}]}, 200 when usable, else 503; 404 for a route without one.
+ * A front-end adds its entry to that table with a check that fills deps
+ * (api_health_dep) and returns 1 when the route can be used now; a route
+ * that relays to upstreams starts with api_health_relayed. */
+void api_health_handle(const struct api_call *call);
+void api_health_dep(cJSON *deps, const char *name, int ok, const char *detail);
+/* What every relayed route depends on (gateway keys, an upstream provider
+ * with a key usable now, the usage store, state.db): added to deps; 1 when
+ * the route can be used. */
+int api_health_relayed(const struct api_call *call, cJSON *deps);
+/* GET /metrics (api_metrics.c): the Prometheus text format, for the
+ * addresses of [metrics] allow (loopback by default) or with the bearer
+ * [metrics] token; else 403 (401 for a wrong token). */
+void api_metrics_handle(const struct api_call *call);
+/* May remote_addr read /metrics without a token: inside an entry of allow
+ * (comma-separated addresses or CIDR ranges, IPv4 or IPv6; an IPv4 client
+ * seen as ::ffff:a.b.c.d is the IPv4 address)? 1 or 0 (0 for anything
+ * that is no address). */
+int api_metrics_addr_allowed(const char *allow, const char *remote_addr);
+/* Publish this process's key pool states to the shared metrics. */
+void api_metrics_publish_keys(struct runtime *rt, int64_t now);
 void api_info_compat_models(const struct api_call *call);  /* GET /api/compat/models[/{model}]: also "provider/model" ids */
 /* A prompt app's path (app.h; the app in call->app): its own errors
  * ({"error": message, "code": code}), key or open with a per-client rate

@@ -276,7 +276,7 @@ int app_conf_set(struct config *c, const char *sec, const char *key, const char 
 
 void app_conf_env(struct config *c)
 {
-	const char *key = getenv("API_KEY");
+	const char *key = config_env(c, "API_KEY");
 	if (!key || !*key)
 		return;
 	struct app_conf *a = app_named(c, "analyze_error");
@@ -284,8 +284,8 @@ void app_conf_env(struct config *c)
 		a = app_add(c, "analyze_error");
 	if (a->model || config_provider(c, "pip-aide"))
 		return;
-	const char *base = getenv("API_BASE");
-	const char *model = getenv("MODEL");
+	const char *base = config_env(c, "API_BASE");
+	const char *model = config_env(c, "MODEL");
 	if (!base || !*base || !settings_url_ok(base)) {
 		if (base && *base)
 			log_warn("API_BASE ignored: it must be an http:// or https:// URL with a host");
@@ -301,7 +301,7 @@ void app_conf_env(struct config *c)
 static int path_reserved(const char *p)
 {
 	return !strncmp(p, "/v1/", 4) || !strcmp(p, "/v1") || !strncmp(p, "/api/", 5) || !strcmp(p, "/mcp") ||
-	       !strncmp(p, "/sse", 4) || !strcmp(p, "/messages") || !strcmp(p, "/health") ||
+	       !strncmp(p, "/sse", 4) || !strcmp(p, "/messages") || !strcmp(p, "/health") || !strcmp(p, "/metrics") ||
 	       (strlen(p) >= 7 && !strcmp(p + strlen(p) - 7, "/health"));
 }
 

@@ -3,6 +3,8 @@
 #include "config.h"
 #include "ini.h"
 #include "log.h"
+#include "logsys.h"
+#include "secrets.h"
 #include "settings.h"
 #include "app.h"
 #include "store.h"
@@ -259,6 +261,11 @@ struct parse_ctx {
 	/* aliases and fallbacks are resolved after all providers are known */
 	char **pending_kv;
 	size_t npending;
+	/* the lines of the [env.NAME] section LLMGATE_ENV selects, applied
+	 * after the rest of the file */
+	const char *env;
+	char **env_kv;
+	size_t nenv;
 };
 
 #define FAIL(...) do { snprintf(x->err, x->errlen, __VA_ARGS__); return 1; } while (0)
@@ -344,6 +351,15 @@ static int on_kv(const char *sec, const char *key, const char *val, int lineno, 
 	const struct settings_def *d = settings_find(sec, key);
 	char why[256];
 
+	if (!strncmp(sec, "env.", 4)) {
+		if (!strchr(key, '.'))
+			FAIL("line %d: [%s] keys are section.key (settle.backend_url = ...)", lineno, sec);
+		if (x->env && !strcmp(sec + 4, x->env)) {
+			x->env_kv = xrealloc(x->env_kv, (x->nenv + 1) * sizeof(char *));
+			x->env_kv[x->nenv++] = xasprintf("%s\n%s\n%d", key, val, lineno);
+		}
+		return 0;
+	}
 	if (d) {
 		if (settings_parse_ini(d, val, c, why, sizeof(why)) != 0)
 			FAIL("line %d: %s", lineno, why);
@@ -447,12 +463,63 @@ out:
 	return result;
 }
 
+const char *config_env(const struct config *c, const char *name)
+{
+	const char *v = getenv(name);
+	if (!v && c->secrets)
+		v = secrets_get(c->secrets, name);
+	return v;
+}
+
+/* The selected environment's lines, as if they were at the file's end. */
+static int apply_env_section(struct parse_ctx *x)
+{
+	if (x->env && *x->env && !x->nenv) {
+		snprintf(x->err, x->errlen, "LLMGATE_ENV is %.64s but the config has no [env.%.64s] section with settings",
+			 x->env, x->env);
+		return -1;
+	}
+	for (size_t i = 0; i < x->nenv; i++) {
+		char *key = x->env_kv[i];
+		char *val = strchr(key, '\n');
+		*val++ = '\0';
+		char *ln = strchr(val, '\n');
+		*ln++ = '\0';
+		char *dot = strrchr(key, '.');
+		*dot = '\0';
+		if (!strncmp(key, "env.", 4) || !strcmp(key, "env")) {
+			snprintf(x->err, x->errlen, "line %s: an [env.*] section cannot set another environment's keys", ln);
+			return -1;
+		}
+		if (on_kv(key, dot + 1, val, atoi(ln), x) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The secrets file named by LLMGATE_SECRETS_FILE or [server] secrets_file,
+ * if any, into c->secrets; its values are secrets to the log. */
+static int load_secrets(struct config *c, char *err, size_t errlen)
+{
+	const char *path = getenv("LLMGATE_SECRETS_FILE");
+	if (!path || !*path)
+		path = c->secrets_file;
+	if (!path || !*path)
+		return 0;
+	c->secrets = xcalloc(1, sizeof(*c->secrets));
+	if (secrets_load(path, c->secrets, err, errlen) != 0)
+		return -1;
+	for (size_t i = 0; i < c->secrets->n; i++)
+		log_add_secret(c->secrets->values[i]);
+	return 0;
+}
+
 /* RAG_BASE_URL, RAG_API_KEY and RAG_MODEL: the embedding provider "rag"
  * (OpenAI's format) routing RAG_MODEL, and [rag] model, with no other
  * configuration. Its URL and keys are read with every provider's below. */
 static void apply_env_rag(struct config *c)
 {
-	const char *url = getenv("RAG_BASE_URL"), *model = getenv("RAG_MODEL");
+	const char *url = config_env(c, "RAG_BASE_URL"), *model = config_env(c, "RAG_MODEL");
 	if (!url || !*url || !model || !*model || !settings_name_ok(model, SETTINGS_MODEL_LEN))
 		return;
 	struct provider_conf *p = config_provider(c, "rag");
@@ -473,11 +540,11 @@ static void apply_env(struct config *c)
 		struct provider_conf *p = &c->providers[i];
 		config_env_prefix(p->name, prefix, sizeof(prefix));
 		snprintf(name, sizeof(name), "%s_API_KEY", prefix);
-		const char *v = getenv(name);
+		const char *v = config_env(c, name);
 		if (v && *v)
 			set_keys(p, v);
 		snprintf(name, sizeof(name), "%s_BASE_URL", prefix);
-		v = getenv(name);
+		v = config_env(c, name);
 		if (v && *v) {
 			if (settings_url_ok(v))
 				set_url(&p->base_url, v);
@@ -485,34 +552,42 @@ static void apply_env(struct config *c)
 				log_warn("%s ignored: it must be an http:// or https:// URL with a host", name);
 		}
 	}
-	const char *ak = getenv("AUTH_KEY");
+	const char *ak = config_env(c, "AUTH_KEY");
 	if (ak && *ak) {
 		add_auth_keys(c, ak);
 	}
-	const char *bu = getenv("BACKEND_URL");
+	const char *bu = config_env(c, "BACKEND_URL");
 	if (bu && *bu) {
 		if (settings_url_ok(bu))
 			set_url(&c->settle_backend_url, bu);
 		else
 			log_warn("BACKEND_URL ignored: it must be an http:// or https:// URL with a host");
 	}
-	const char *is = getenv("INTERNAL_SECRET");
+	const char *is = config_env(c, "INTERNAL_SECRET");
 	if (is && *is) {
 		log_add_secret(is);
 		set_str(&c->settle_secret, is);
 	}
-	const char *ru = getenv("REDIS_URL");
+	const char *ru = config_env(c, "REDIS_URL");
 	if (ru && *ru) {
 		log_add_secret(ru);
 		set_str(&c->shared_redis, ru);
 	}
-	const char *du = getenv("DATABASE_URL");
+	const char *du = config_env(c, "DATABASE_URL");
 	if (du && *du) {
 		log_add_secret(du);
 		set_str(&c->settle_database, du);
 	}
 	app_conf_env(c);
-	const char *sd = getenv("LLMGATE_STATE_DIR");
+	const char *co = config_env(c, "CORS_ORIGINS");
+	if (co)
+		set_str(&c->cors_origins, co);
+	const char *mt = config_env(c, "METRICS_TOKEN");
+	if (mt && *mt) {
+		log_add_secret(mt);
+		set_str(&c->metrics_token, mt);
+	}
+	const char *sd = config_env(c, "LLMGATE_STATE_DIR");
 	if (sd && *sd)
 		set_str(&c->state_dir, sd);
 }
@@ -522,7 +597,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 	int result = -1;
 	char *text = NULL;
 	size_t len = 0;
-	struct parse_ctx x = { c, err, errlen, NULL, 0 };
+	struct parse_ctx x = { c, err, errlen, NULL, 0, getenv("LLMGATE_ENV"), NULL, 0 };
 
 	memset(c, 0, sizeof(*c));
 	settings_defaults(c);
@@ -565,6 +640,22 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 			 missing ? "no such file" : strerror(errno));
 		goto out;
 	}
+	if (apply_env_section(&x) != 0) {
+		char tmp[512];
+		snprintf(tmp, sizeof(tmp), "%s: %s", path, err);
+		snprintf(err, errlen, "%s", tmp);
+		goto out;
+	}
+	if (strcmp(c->log_target, "stderr") && strcmp(c->log_target, "syslog")) {
+		snprintf(err, errlen, "%s: [server] log must be stderr or syslog", path);
+		goto out;
+	}
+	if (logsys_facility(c->log_facility) < 0) {
+		snprintf(err, errlen, "%s: [server] log_facility must be a syslog facility (daemon, user, local0 ... local7)", path);
+		goto out;
+	}
+	if (load_secrets(c, err, errlen) != 0)
+		goto out;
 	apply_env(c);
 	if (finish_pending(&x) != 0)
 		goto out;
@@ -594,10 +685,20 @@ out:
 	for (size_t i = 0; i < x.npending; i++)
 		free(x.pending_kv[i]);
 	free(x.pending_kv);
+	for (size_t i = 0; i < x.nenv; i++)
+		free(x.env_kv[i]);
+	free(x.env_kv);
 	free(text);
 	if (result != 0)
 		config_free(c);
 	return result;
+}
+
+int config_apply_log(const struct config *c, char *err, size_t errlen)
+{
+	if (strcmp(c->log_target, "syslog"))
+		return 0;
+	return log_to_syslog(c->log_facility, c->syslog_socket, err, errlen);
 }
 
 void config_free(struct config *c)
@@ -647,6 +748,17 @@ void config_free(struct config *c)
 	free(c->rag_stores);
 	free(c->rag_models);
 	free(c->drawing_model);
+	free(c->log_target);
+	free(c->log_facility);
+	free(c->syslog_socket);
+	free(c->cors_origins);
+	free(c->secrets_file);
+	free(c->metrics_token);
+	free(c->metrics_allow);
+	if (c->secrets) {
+		secrets_free(c->secrets);
+		free(c->secrets);
+	}
 	memset(c, 0, sizeof(*c));
 }
 
@@ -722,7 +834,7 @@ static void apply_providers(struct config *c, const cJSON *provs)
 			char prefix[CONFIG_NAME_MAX + 1], var[CONFIG_NAME_MAX + 16];
 			config_env_prefix(name, prefix, sizeof(prefix));
 			snprintf(var, sizeof(var), "%s_API_KEY", prefix);
-			const char *ek = getenv(var);
+			const char *ek = config_env(c, var);
 			if (ek && *ek)
 				set_keys(p, ek);
 		}

@@ -3,6 +3,8 @@
 #define LLMGATE_CONFIG_H
 #include <stddef.h>
 
+struct secrets;
+
 #define CONFIG_MAX_PROVIDERS 64
 #define CONFIG_NAME_MAX 64
 
@@ -70,6 +72,15 @@ struct config {
 	char *state_dir;
 	char *mount;
 	int log_level;
+	char *log_target;      /* "stderr" or "syslog" (log.h) */
+	char *log_facility;    /* syslog facility: daemon, user, local0 ... local7 */
+	char *syslog_socket;   /* where syslog listens, "/dev/log" */
+	char *cors_origins;    /* CORS_ORIGINS: comma-separated origins, "*", or "" (none) */
+	char *secrets_file;    /* LLMGATE_SECRETS_FILE: NAME="value" lines (secrets.h), or "" */
+	/* [metrics] */
+	char *metrics_token;   /* METRICS_TOKEN: a bearer token for /metrics from elsewhere, or "" */
+	char *metrics_allow;   /* addresses or CIDR ranges that may read /metrics without it */
+	struct secrets *secrets;  /* the secrets file's values (secrets.h), or NULL */
 	/* [upstream] */
 	long connect_timeout_ms;
 	long first_byte_timeout_ms;
@@ -172,6 +183,15 @@ const struct price_conf *config_price(const struct config *c, const char *upstre
  * config_free is harmless). Registers every secret with the log. */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
 void config_free(struct config *c);
+/* An environment variable the config reads (PROVIDER_API_KEY, AUTH_KEY,
+ * BACKEND_URL, API_KEY, ...): the process environment's value, else the
+ * secrets file's (secrets.h), else NULL. */
+const char *config_env(const struct config *c, const char *name);
+/* Send this program's log lines where c says ([server] log = syslog:
+ * log_facility, syslog_socket; stderr: nothing to do). Call after
+ * log_init. 0, or -1 with err (syslog cannot be reached now; it is tried
+ * again for each line, which meanwhile go to stderr). */
+int config_apply_log(const struct config *c, char *err, size_t errlen);
 
 /* Default paths (from configure's sysconfdir/localstatedir). */
 const char *config_default_path(void);

@@ -42,6 +42,7 @@ struct filter_ctx {
 	struct runtime *snap;
 	struct http_req *r;        /* the client's request (its headers) */
 	struct convo_turn *convo;  /* the stored conversation the chat continues (convo.h), or NULL */
+	const struct usage_record *rec;  /* in a tap's end: the request's usage record, else NULL */
 };
 
 struct filter {

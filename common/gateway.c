@@ -10,6 +10,7 @@
 #include "applog.h"
 #include "buf.h"
 #include "convo.h"
+#include "cors.h"
 #include "filter.h"
 #include "durable.h"
 #include "estimate.h"
@@ -17,6 +18,7 @@
 #include "jscan.h"
 #include "upkey.h"
 #include "log.h"
+#include "metrics.h"
 #include "redis.h"
 #include "mcp_session.h"
 #include "oai.h"
@@ -209,6 +211,9 @@ int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t 
 	static int taps_added;   /* once per process, whatever the number of gateways */
 	if (!taps_added++)
 		filter_add_tap(&convo_tap);
+	char merr[300];
+	if (metrics_open(gw->cfg.state_dir, merr, sizeof(merr)) != 0)
+		log_warn("metrics are off in this process: %s", merr);
 	gw->started_ms = pool_now_ms();
 	gw->app_rates = ratelimit_new();
 	gw->mcp = mcp_sessions_new(gw->cfg.state_dir);
@@ -246,6 +251,7 @@ static void publish_pools(struct gateway *gw)
 		pthread_mutex_unlock(&p->mu);
 		cJSON_AddItemToArray(provs, po);
 	}
+	api_metrics_publish_keys(rt, now);
 	runtime_put(gw, rt);
 	char *json = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
@@ -585,7 +591,8 @@ static const struct route_entry {
 	{ MATCH_PATH, "/mcp", { NULL }, NULL, 0, 0, api_mcp_handle },
 	{ MATCH_PATH, "/sse", { NULL }, NULL, 0, 0, api_mcp_sse },
 	{ MATCH_PATH, "/sse/message", { NULL }, NULL, 0, 0, api_mcp_message },
-	{ MATCH_SUFFIX, "/health", { "GET", "HEAD" }, "GET", 0, 0, api_info_health },
+	{ MATCH_SUFFIX, "/health", { "GET", "HEAD" }, "GET", 0, 0, api_health_handle },
+	{ MATCH_EXACT, "metrics", { "GET", "HEAD" }, "GET", 0, 0, api_metrics_handle },
 	{ MATCH_SUFFIX, "/api/hello", { "GET", "HEAD" }, "GET", 1, 0, api_info_hello },
 	{ MATCH_EXACT, "chat/completions", { "POST" }, "POST", 0, 1, api_chat_handle },
 	{ MATCH_EXACT, "messages", { "POST" }, "POST", 1, 1, api_messages_handle },
@@ -659,13 +666,20 @@ void gateway_handle(struct worker *w, struct http_req *r)
 	snprintf(req_id, sizeof(req_id), "req_%llx%08x%02x%lx", (unsigned long long)pool_now_ms(),
 		 w->gw->boot_id, w->idx & 0xff, ++w->seq);
 	snprintf(r->request_id, sizeof(r->request_id), "%s", req_id);
+	int64_t t0 = pool_now_ms();
+	metrics_request_begin();
 	struct runtime *snap = runtime_get(w->gw);
 	struct api_call call = { .w = w, .r = r, .snap = snap, .req_id = req_id, .path = api_path(&snap->cfg, r->path) };
 	const struct route_entry *e = NULL;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]) && !e; i++)
 		if (route_matches(&routes[i], &snap->cfg, &call))
 			e = &routes[i];
-	if (!e) {
+	r->cors_origin = cors_allowed(snap->cfg.cors_origins, http_header(r, "Origin"));
+	if (e && !strcmp(r->method, "OPTIONS")) {
+		r->anthropic_errors = e->errors == ERRORS_ANTHROPIC;
+		r->gemini_errors = e->errors == ERRORS_GEMINI;
+		cors_preflight(r, e->allow ? e->allow : "GET, POST, DELETE");
+	} else if (!e) {
 		oai_error(r, 404, "invalid_request_error", "unknown_url", NULL, NULL,
 			  "Unknown request URL: %s %.200s. Please check the URL for typos.", r->method, r->path);
 	} else {
@@ -692,5 +706,6 @@ void gateway_handle(struct worker *w, struct http_req *r)
 	else if (e)
 		snprintf(route, sizeof(route), "%s", e->path[0] == '/' ? e->path + 1 : e->path);
 	reqlog_refusal(r, req_id, e ? route : NULL);
+	metrics_request_end(e ? route : "none", r->status, (long)(pool_now_ms() - t0));
 	runtime_put(w->gw, snap);
 }

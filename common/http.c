@@ -2,6 +2,7 @@
 #include "autoconf.h"
 #include "http.h"
 #include "clock.h"
+#include "cors.h"
 #include "ini.h"
 #include "xmalloc.h"
 #include <ctype.h>
@@ -284,6 +285,12 @@ void http_begin(struct http_req *r, int status, const char *content_type, const 
 	if (r->request_id[0]) {
 		n = snprintf(head, sizeof(head), "X-Request-Id: %s\r\n", r->request_id);
 		raw_write(r, head, (size_t)n);
+	}
+	if (r->cors_origin) {
+		n = snprintf(head, sizeof(head), "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n"
+			     "Access-Control-Expose-Headers: " CORS_EXPOSE_HEADERS "\r\n", r->cors_origin);
+		if (n > 0 && (size_t)n < sizeof(head))
+			raw_write(r, head, (size_t)n);
 	}
 	if (extra)
 		raw_write(r, extra, strlen(extra));

@@ -28,6 +28,7 @@ struct http_req {
 	unsigned inner_seq;     /* internal requests made for this one (api_chat_internal) */
 	struct buf *capture;    /* an internal request (http_req_internal): the answer's body goes
 				 * here, its status to status; no parameters, no client */
+	const char *cors_origin;  /* Access-Control-Allow-Origin of every answer (cors.h), or NULL */
 };
 
 /* Prepare req for the request that fcgx holds (NULL: CGI). */

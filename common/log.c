@@ -1,6 +1,7 @@
 /* log.c — one-line log messages to stderr, with secret scrubbing. */
 #include "autoconf.h"
 #include "log.h"
+#include "logsys.h"
 #include "xmalloc.h"
 #include <ctype.h>
 #include <pthread.h>
@@ -168,6 +169,12 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 			*p = ' ';
 	}
 	log_scrub(line);
+	if (logsys_active()) {
+		static const int sev[] = { LOGSYS_ERR, LOGSYS_WARNING, LOGSYS_INFO, LOGSYS_DEBUG };
+		if (logsys_send(sev[lvl], line) == 0)
+			return;
+		/* syslog cannot take it now: the line goes to stderr */
+	}
 	/* the time stamp changes once a second: made once a second per thread */
 	static __thread time_t when_s = -1;
 	static __thread char when[32];
@@ -192,4 +199,14 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	do {
 		w = writev(STDERR_FILENO, iov, (int)(sizeof(iov) / sizeof(iov[0])));
 	} while (w < 0 && errno == EINTR);
+}
+
+int log_to_syslog(const char *facility, const char *socket_path, char *err, size_t errlen)
+{
+	int fac = logsys_facility(facility);
+	if (fac < 0) {
+		snprintf(err, errlen, "unknown syslog facility %.32s (daemon, user, local0 ... local7)", facility);
+		return -1;
+	}
+	return logsys_open(log_prog, fac, socket_path, err, errlen);
 }

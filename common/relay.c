@@ -4,6 +4,7 @@
 #include "durable.h"
 #include "estimate.h"
 #include "log.h"
+#include "metrics.h"
 #include "oai.h"
 #include "xmalloc.h"
 #include <cjson/cJSON.h>
@@ -31,12 +32,25 @@ static void record_usage(struct gateway *gw, const struct auth_entry *who, const
 		 rec->estimated ? " estimated" : "", rec->cost, rec->client_gone, rec->ttfb_ms, rec->total_ms);
 }
 
+/* ms from an attempt's start to its first byte: at least 1 when one came
+ * (within the first millisecond on a local upstream), 0 when none did. */
+static long first_byte_ms(const struct upstream_call *uc)
+{
+	if (!uc->t_first_byte_ms)
+		return 0;
+	long ms = (long)(uc->t_first_byte_ms - uc->t_start_ms);
+	return ms > 0 ? ms : 1;
+}
+
 void relay_record(struct relay *x, int status)
 {
 	if (x->recorded)
 		return;
 	x->recorded = 1;
 	x->r->recorded = 1;
+	/* a stream is recorded when it ends, inside its attempt */
+	if (!x->ttfb_ms && x->call)
+		x->ttfb_ms = first_byte_ms(x->call);
 	struct usage_record rec = {
 		.ts_ms = x->t0, .key_id = x->who->id, .key_name = x->who->name, .provider = x->used_provider,
 		.upstream_key = x->used_key, .model = x->requested, .upstream_model = x->used_model,
@@ -75,8 +89,11 @@ void relay_record(struct relay *x, int status)
 	rec.cost = usage_cost(&rec.u, config_price(x->c, x->used_model, x->requested));
 	record_usage(x->gw, x->who, &rec, x->held, &x->hold);
 	x->held = 0;
-	if (filter_has_taps())
+	if (filter_has_taps()) {
+		x->fc.rec = &rec;
 		filter_tap_end(&x->fc, status, &rec.u);
+		x->fc.rec = NULL;
+	}
 }
 
 int relay_usage_space(struct relay *x, enum dialect native)
@@ -205,6 +222,7 @@ static int attempt_failed(struct relay *x, const struct upstream_call *uc, int o
 		 * key's fault, and another try would make the client wait as long
 		 * again */
 		*fail = FAIL_DEADLINE;
+		metrics_upstream_failure(name, "deadline");
 		snprintf(detail, dl, "upstream %s: %s", name, uc->errmsg);
 		log_warn("%s attempt %d on %s key %s ended by the gateway's limit: %s", x->req_id, attempt, name, key,
 			 detail);
@@ -213,6 +231,7 @@ static int attempt_failed(struct relay *x, const struct upstream_call *uc, int o
 	if (!ok) {
 		*fail = uc->timeout != UPSTREAM_TIMEOUT_NONE || uc->err == UPSTREAM_ERR_TIMEOUT ? FAIL_TIMEOUT
 												     : FAIL_UPSTREAM;
+		metrics_upstream_failure(name, *fail == FAIL_TIMEOUT ? "timeout" : "transfer");
 		if (uc->status >= 200 && uc->status < 300 && uc->aborted)
 			snprintf(detail, dl, "upstream %s response larger than %zu bytes", name, c->max_response);
 		else
@@ -230,6 +249,7 @@ static int attempt_failed(struct relay *x, const struct upstream_call *uc, int o
 			ra = x->dops->retry_after(buf_str(&x->body), x->body.len);
 		pool_report(pool, ki, POOL_RATE_LIMITED, ra, c, now);
 		*fail = FAIL_RATE_LIMITED;
+		metrics_upstream_failure(name, "rate_limited");
 		if (ra < 0)
 			ra = c->cooldown_s;
 		if (!*retry_ms || ra * 1000 < *retry_ms)
@@ -242,6 +262,7 @@ static int attempt_failed(struct relay *x, const struct upstream_call *uc, int o
 	    (x->dops->key_invalid && x->dops->key_invalid(uc->status, buf_str(&x->body), x->body.len))) {
 		pool_report(pool, ki, POOL_AUTH_FAILED, -1, c, now);
 		*fail = FAIL_AUTH;
+		metrics_upstream_failure(name, "auth");
 		snprintf(detail, dl, "upstream %s refused its key (HTTP %d)", name, uc->status);
 		log_warn("%s key %s of %s refused by upstream (HTTP %d); blocked", x->req_id, key, name, uc->status);
 		return 1;
@@ -249,6 +270,7 @@ static int attempt_failed(struct relay *x, const struct upstream_call *uc, int o
 	if (uc->status >= 500 || uc->status == 408 || uc->status < 200) {
 		pool_report(pool, ki, POOL_FAILED, -1, c, now);
 		*fail = FAIL_UPSTREAM;
+		metrics_upstream_failure(name, "server_error");
 		snprintf(detail, dl, "upstream %s answered HTTP %d: %s", name, uc->status,
 			 upstream_message(x, m, sizeof(m)));
 		log_warn("%s attempt %d: %s", x->req_id, attempt, detail);
@@ -423,11 +445,13 @@ static int attempt_call(struct relay *x, struct pool *pool, int ki, const struct
 		.on_head = x->ops->on_head, .on_data = x->ops->on_data, .user = x,
 		.quiet_ms = c->stream_ping_s * 1000, .on_quiet = relay_quiet,
 	};
+	x->call = uc;
 	int ok = x->perform(uc) == 0;
+	x->call = NULL;
 	dialect_auth_free(auth);
 	/* the status the handler saw in a whole response head */
 	uc->status = x->status;
-	x->ttfb_ms = uc->t_first_byte_ms ? (long)(uc->t_first_byte_ms - uc->t_start_ms) : 0;
+	x->ttfb_ms = first_byte_ms(uc);
 	return ok;
 }
 
@@ -465,6 +489,7 @@ static int relay_target(struct relay *x, const struct route_target *t, const str
 		if (x->ops->check && x->ops->check(x) != 0) {
 			pool_report(pool, ki, POOL_FAILED, -1, c, now);
 			*fail = FAIL_UPSTREAM;
+			metrics_upstream_failure(t->prov->name, "invalid_answer");
 			snprintf(detail, dl, "upstream %s answered with a body that is not a valid answer", t->prov->name);
 			pool_note_error(pool, ki, detail, now);
 			log_warn("%s attempt %d: %s", x->req_id, *attempts, detail);

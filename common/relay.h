@@ -78,7 +78,8 @@ struct relay {
 	const char *used_model;
 	int64_t t0;
 	const char *fail_detail;   /* why no attempt answered (relay_run), for the usage record */
-	long ttfb_ms;
+	long ttfb_ms;              /* to the upstream's first byte, >= 1; 0: none came */
+	const struct upstream_call *call;  /* the attempt under way, or NULL */
 	int cache_hit;
 	int uncharged;             /* token counting: allow-list only, recorded with no tokens nor cost */
 	int recorded;

@@ -47,6 +47,7 @@ static void test_config(void)
 		"[app.x]\nmodel = m\n",                                   /* no prompt, no fields */
 		"[app.x]\nmodel = m\nprompt = p\nfields = a:0\n",          /* a cap of 0 */
 		"[app.x]\nmodel = m\nprompt = p\nfields = a\npath = /v1/chat/completions\n",
+		"[app.x]\nmodel = m\nprompt = p\nfields = a\npath = /metrics\n",
 		"[app.x]\nmodel = m\nprompt = p\nfields = a\nanswer = json\n",   /* no shape */
 		"[app.x]\nmodel = m\nprompt = p\nfields = a\nshape = {\"a\":\"date\"}\n",
 		"[app.X]\nmodel = m\n",
