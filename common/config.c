@@ -646,6 +646,7 @@ void config_free(struct config *c)
 	free(c->rag_model);
 	free(c->rag_stores);
 	free(c->rag_models);
+	free(c->rag_keys);
 	free(c->drawing_model);
 	memset(c, 0, sizeof(*c));
 }

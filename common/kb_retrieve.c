@@ -2,8 +2,9 @@
  * names vector stores (the header X-Llmgate-Vector-Stores: vs_1,vs_2 on
  * any chat route; the Responses API's file_search tool, which
  * responses.c turns into the internal member KB_RETRIEVE_MEMBER) or the
- * configuration does ([rag] stores, for every chat or, with [rag] models,
- * for chats to those public models), the last user
+ * configuration does ([rag] stores, for every chat or, with [rag] models
+ * and/or [rag] keys, for chats to those public models or by those gateway
+ * keys, named by id or name), the last user
  * message is embedded, the stores searched ([rag] top_k chunks of at least
  * [rag] min_score) and the chunks put before that message as a system
  * message naming their sources. Whatever the upstream's dialect: the
@@ -61,8 +62,8 @@ static void add_list(struct stores *s, const char *csv)
 	}
 }
 
-/* Is model in the comma-separated list (an empty or absent list: every
- * model)? */
+/* Is name (a model, a key's id or name) in the comma-separated list (an
+ * empty or absent list: every name)? */
 static int model_listed(const char *list, const char *model)
 {
 	if (!list || !*list)
@@ -82,6 +83,18 @@ static int model_listed(const char *list, const char *model)
 	return 0;
 }
 
+/* Does the configuration ask for its stores on this chat: neither [rag]
+ * models nor [rag] keys set, or the model or the key (id or name) in one? */
+static int config_asks(const struct filter_ctx *fc)
+{
+	const char *models = fc->c->rag_models, *keys = fc->c->rag_keys;
+	int by_model = models && *models, by_key = keys && *keys;
+	if (!by_model && !by_key)
+		return 1;
+	return (by_model && model_listed(models, fc->model)) ||
+	       (by_key && fc->who && (model_listed(keys, fc->who->id) || model_listed(keys, fc->who->name)));
+}
+
 /* The stores of the request (its member taken out of req), then the
  * configuration's for its model. */
 static void stores_of(cJSON *req, const struct filter_ctx *fc, struct stores *s)
@@ -95,7 +108,7 @@ static void stores_of(cJSON *req, const struct filter_ctx *fc, struct stores *s)
 	if (fc->r)
 		add_list(s, http_header(fc->r, "X-Llmgate-Vector-Stores"));
 	s->asked = s->n;
-	if (model_listed(fc->c->rag_models, fc->model))
+	if (config_asks(fc))
 		add_list(s, fc->c->rag_stores);
 }
 

@@ -82,6 +82,7 @@ const struct settings_def settings_table[] = {
 	N("rag", "min_score", "rag.min_score", SETTINGS_INT, 0, 100, 20, rag_min_score),
 	{ "rag", "stores", "rag.stores", SETTINGS_STR, 0, 0, 0, "", F(rag_stores) },
 	{ "rag", "models", "rag.models", SETTINGS_STR, 0, 0, 0, "", F(rag_models) },
+	{ "rag", "keys", "rag.keys", SETTINGS_STR, 0, 0, 0, "", F(rag_keys) },
 	N("rag", "max_file_bytes", NULL, SETTINGS_SIZE, 1024, 1LL << 30, 4LL << 20, rag_max_file_bytes),
 };
 

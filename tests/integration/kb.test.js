@@ -201,6 +201,29 @@ describe('knowledge bases', () => {
     fs.writeFileSync(gw.confPath, conf(''));
   });
 
+  it('[rag] stores and keys: chats by that gateway key (by id or by name) search the store, another key\'s do not', async () => {
+    const idA = `env-${require('node:crypto').createHash('sha256').update(KEY_A).digest('hex').slice(0, 8)}`;
+    const q = QUESTIONS.find((x) => x.file === 'printer.md');
+    const ask = async (key) => {
+      mock.reset();
+      const r = await request('POST', `${gw.url}/v1/chat/completions`,
+        { headers: auth(key), body: { model: 'deepseek-chat', messages: [{ role: 'user', content: q.question }] } });
+      assert.equal(r.status, 200, r.text);
+      return JSON.stringify(mock.requests().find((x) => /chat\/completions$/.test(x.path)).body.messages);
+    };
+    for (const keys of [idA, 'AUTH_KEY #1']) {
+      fs.writeFileSync(gw.confPath, conf(`stores = ${corpus.store}\nkeys = ${keys}\n`));
+      let seen = '';
+      for (let i = 0; i < 100 && !seen.includes(q.answer); i++) {   // the router reloads its config within a second
+        seen = await ask(KEY_A);
+        if (!seen.includes(q.answer)) await new Promise((res) => setTimeout(res, 50));
+      }
+      assert.ok(seen.includes(q.answer), `key A (listed as ${keys}) got the chunk`);
+      assert.ok(!(await ask(KEY_B)).includes(q.answer), 'key B did not');
+      fs.writeFileSync(gw.confPath, conf(''));
+    }
+  });
+
   it('the official OpenAI SDK: files and vectorStores', async () => {
     const file = await sdkA.files.create({ file: await toFile(Buffer.from('The submarine sandwich shop opens at 7 am.'), 'sub.txt'), purpose: 'assistants' });
     assert.equal(file.object, 'file');

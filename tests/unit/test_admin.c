@@ -494,6 +494,7 @@ static void test_schema_agrees(void)
 	/* a text the admin API may set: taken as a string, nothing else */
 	is_int(admin_takes("{\"rag\":{\"model\":\"BAAI/bge-m3\"}}"), 1, "rag.model: a string is taken");
 	is_int(admin_takes("{\"rag\":{\"model\":5}}"), 0, "rag.model: a number is refused");
+	is_int(admin_takes("{\"rag\":{\"keys\":\"k_1a2b3c4d,team-bot\"}}"), 1, "rag.keys: a list of keys is taken");
 
 	/* the dedicated settings: URLs, names, prices */
 	static const char *const urls[] = { "http://h", "https://api.example.com/v1", "http://127.0.0.1:8000/v1/",
