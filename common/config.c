@@ -736,6 +736,9 @@ static void apply_providers(struct config *c, const cJSON *provs)
 		if (cJSON_IsArray(pf))
 			set_list_from_json(&p->prefixes, &p->nprefixes, pf);
 		p->disabled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(po, "disabled"));
+		const char *rs = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(po, "responses"));
+		if (rs)
+			p->responses_native = !strcmp(rs, "native");
 	}
 }
 

@@ -505,11 +505,11 @@ static int v_fallback(const cJSON *v, char *err, size_t errlen)
 
 static int v_providers(const cJSON *v, char *err, size_t errlen)
 {
-	static const char *const known[] = { "base_url", "models", "prefixes", "disabled", NULL };
+	static const char *const known[] = { "base_url", "models", "prefixes", "disabled", "responses", NULL };
 	const cJSON *p, *m;
 	char what[96];
 	if (!cJSON_IsObject(v))
-		VFAIL("providers must be an object of name: {base_url, models, prefixes, disabled}");
+		VFAIL("providers must be an object of name: {base_url, models, prefixes, disabled, responses}");
 	if (cJSON_GetArraySize(v) > CONFIG_MAX_PROVIDERS)
 		VFAIL("providers: more than %d", CONFIG_MAX_PROVIDERS);
 	cJSON_ArrayForEach(p, v) {
@@ -532,6 +532,9 @@ static int v_providers(const cJSON *v, char *err, size_t errlen)
 			return -1;
 		if (bool_member(p, "disabled", what, err, errlen))
 			return -1;
+		m = cJSON_GetObjectItemCaseSensitive(p, "responses");
+		if (m && (!cJSON_IsString(m) || (strcmp(m->valuestring, "native") && strcmp(m->valuestring, "translate"))))
+			VFAIL("%s.responses must be \"native\" or \"translate\"", what);
 	}
 	return 0;
 }
