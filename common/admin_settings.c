@@ -2,6 +2,7 @@
 #include "autoconf.h"
 #include "admin_impl.h"
 #include "log.h"
+#include "provider.h"
 #include "settings.h"
 #include "xmalloc.h"
 #include <errno.h>
@@ -120,6 +121,26 @@ void admin_settings_get(struct admin_ctx *x)
 	admin_reply_ok(x, 200, j);
 }
 
+/* Does every name of doc's public_models route, with doc applied over
+ * the file's config c (changed)? A provider counts without keys (they may
+ * be added later); else err names the first that does not, and -1. */
+static int public_models_route(struct config *c, const cJSON *doc, char *err, size_t errlen)
+{
+	config_apply_settings(c, doc);
+	for (size_t i = 0; i < c->nproviders; i++)
+		c->providers[i].no_auth = 1;
+	for (size_t i = 0; i < c->npublic_models; i++) {
+		struct route rt;
+		if (provider_resolve(c, c->public_models[i], &rt) != 0) {
+			snprintf(err, errlen,
+				 "public_models: '%.60s' routes to no provider; make it an alias (aliases) of a "
+				 "provider's model, or use a model a provider serves", c->public_models[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 void admin_settings_put(struct admin_ctx *x)
 {
 	char err[512];
@@ -143,6 +164,10 @@ void admin_settings_put(struct admin_ctx *x)
 				    "providers.%s is a new provider: it needs a base_url", p->string);
 			goto out;
 		}
+	}
+	if (public_models_route(&c, x->body, err, sizeof(err)) != 0) {
+		admin_reply_error(x, 400, "invalid_settings", NULL, "%s", err);
+		goto out;
 	}
 	if (!(db = admin_state_open(x, 1))) {
 		admin_reply_store_error(x);

@@ -647,6 +647,7 @@ void config_free(struct config *c)
 	free(c->rag_stores);
 	free(c->rag_models);
 	free(c->rag_keys);
+	ini_free_list(c->public_models, c->npublic_models);
 	free(c->drawing_model);
 	memset(c, 0, sizeof(*c));
 }
@@ -825,9 +826,11 @@ static void apply_plain(struct config *c, const cJSON *s)
 	}
 }
 
-static void apply_settings(struct config *c, const cJSON *s)
+void config_apply_settings(struct config *c, const cJSON *s)
 {
 	const cJSON *v;
+	if (cJSON_IsArray(v = cJSON_GetObjectItemCaseSensitive(s, "public_models")))
+		set_list_from_json(&c->public_models, &c->npublic_models, v);
 	if (cJSON_IsObject(v = cJSON_GetObjectItemCaseSensitive(s, "providers")))
 		apply_providers(c, v);
 	if (cJSON_IsObject(v = cJSON_GetObjectItemCaseSensitive(s, "aliases")))
@@ -882,7 +885,7 @@ int config_apply_state(struct config *c, char *err, size_t errlen)
 	if (val) {
 		s = cJSON_ParseWithLength(val, len);
 		if (cJSON_IsObject(s))
-			apply_settings(c, s);
+			config_apply_settings(c, s);
 		else
 			log_warn("state.db: settings are not a JSON object; ignored");
 	}

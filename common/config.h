@@ -90,6 +90,8 @@ struct config {
 	/* [auth] + AUTH_KEY */
 	char **auth_keys;
 	size_t nauth_keys;
+	char **public_models;      /* state.db public_models: GET /v1/models lists these first */
+	size_t npublic_models;
 	struct provider_conf *providers;
 	size_t nproviders;
 	struct alias_conf *aliases;
@@ -156,6 +158,11 @@ struct config {
  * Returns -1 with err when state.db is locked or unreadable (the caller
  * keeps what it had), 0 otherwise; invalid entries are skipped and logged. */
 int config_apply_state(struct config *c, char *err, size_t errlen);
+/* Apply one settings document (state.db's "settings", docs/state.md) over
+ * a loaded config, as config_apply_state does with the stored one; invalid
+ * entries are skipped. */
+struct cJSON;
+void config_apply_settings(struct config *c, const struct cJSON *settings);
 
 /* The price of a model (by upstream name first, then requested), or NULL. */
 const struct price_conf *config_price(const struct config *c, const char *upstream_model,
