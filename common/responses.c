@@ -313,6 +313,15 @@ static int options_to_oai(const cJSON *rq, cJSON *out, char *err, size_t errlen)
 	return 0;
 }
 
+int responses_includes(const cJSON *rq, const char *what)
+{
+	const cJSON *v;
+	cJSON_ArrayForEach(v, GET(rq, "include"))
+		if (cJSON_IsString(v) && !strcmp(v->valuestring, what))
+			return 1;
+	return 0;
+}
+
 cJSON *responses_request_to_oai(const cJSON *rq, cJSON **kinds, char *err, size_t errlen)
 {
 	cJSON *k = NULL;
@@ -356,6 +365,8 @@ cJSON *responses_request_to_oai(const cJSON *rq, cJSON **kinds, char *err, size_
 		cJSON_DeleteItemFromObjectCaseSensitive(out, "tools");   /* none, or only file_search */
 	if (options_to_oai(rq, out, err, errlen) != 0)
 		goto bad;
+	if (GET(out, KB_RETRIEVE_MEMBER) && responses_includes(rq, "file_search_call.results"))
+		cJSON_AddTrueToObject(out, KB_RETRIEVE_RESULTS_MEMBER);
 	cJSON_Delete(calls);
 	if (kinds)
 		*kinds = k;
@@ -509,6 +520,39 @@ char *responses_from_oai_answer(const char *oai, size_t len, const char *model, 
 	cJSON_Delete(o);
 	cJSON_Delete(j);
 	return s;
+}
+
+/* The file_search_call item of the gateway's search fs, status st. */
+static cJSON *file_search_item(const char *id, const cJSON *fs, const char *st)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", "file_search_call");
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "status", st);
+	const cJSON *q = GET(fs, "queries"), *r = GET(fs, "results");
+	int done = !strcmp(st, "completed");
+	cJSON_AddItemToObject(o, "queries", done && q ? cJSON_Duplicate(q, 1) : cJSON_CreateArray());
+	cJSON_AddItemToObject(o, "results", done && r ? cJSON_Duplicate(r, 1) : cJSON_CreateNull());
+	return o;
+}
+
+char *responses_answer_file_search(char *answer, const cJSON *fs)
+{
+	cJSON *o = cJSON_Parse(answer), *out = GET(o, "output");
+	const cJSON *rid = GET(o, "id");
+	if (!cJSON_IsArray(out) || !cJSON_IsString(rid) || strncmp(rid->valuestring, "resp_", 5)) {
+		cJSON_Delete(o);
+		return answer;
+	}
+	char id[RESPONSES_ID_MAX];
+	make_id(id, sizeof(id), "fs_", rid->valuestring + 5, 0);
+	cJSON_InsertItemInArray(out, 0, file_search_item(id, fs, "completed"));
+	char *txt = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!txt)
+		return answer;
+	free(answer);
+	return txt;
 }
 
 /* ------------------------------------------------ streams */
@@ -693,6 +737,27 @@ static void open_item(struct responses_stream *s, int kind, const char *call_id,
 		cJSON_AddStringToObject(part, "text", "");
 		emit(s, "response.reasoning_summary_part.added", d);
 	}
+}
+
+void responses_stream_file_search(struct responses_stream *s, const cJSON *fs)
+{
+	start(s, NULL);
+	close_item(s);
+	int k = cJSON_GetArraySize(s->output);
+	make_id(s->item_id, sizeof(s->item_id), "fs_", s->id + 5, k);
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddNumberToObject(d, "output_index", k);
+	cJSON_AddItemToObject(d, "item", file_search_item(s->item_id, fs, "in_progress"));
+	emit(s, "response.output_item.added", d);
+	emit(s, "response.file_search_call.in_progress", at(s, 0));
+	emit(s, "response.file_search_call.searching", at(s, 0));
+	emit(s, "response.file_search_call.completed", at(s, 0));
+	cJSON *item = file_search_item(s->item_id, fs, "completed");
+	d = cJSON_CreateObject();
+	cJSON_AddNumberToObject(d, "output_index", k);
+	cJSON_AddItemToObject(d, "item", cJSON_Duplicate(item, 1));
+	emit(s, "response.output_item.done", d);
+	cJSON_AddItemToArray(s->output, item);
 }
 
 /* A delta of the open item's text; -1 when it is over the cap. */

@@ -30,6 +30,10 @@
  * (a new object, or NULL when there are none). */
 cJSON *responses_request_to_oai(const cJSON *rq, cJSON **kinds, char *err, size_t errlen);
 
+/* Does the request's include list name what ("file_search_call.results",
+ * "reasoning.encrypted_content")? */
+int responses_includes(const cJSON *rq, const char *what);
+
 /* A chat.completion (OpenAI's JSON text) → the Responses object answering
  * a client that asked for model (new string; tool calls as the items of
  * the kinds from responses_request_to_oai), or NULL with a reason in err
@@ -37,6 +41,14 @@ cJSON *responses_request_to_oai(const cJSON *rq, cJSON **kinds, char *err, size_
  * "incomplete" (incomplete_details.reason "max_output_tokens"). */
 char *responses_from_oai_answer(const char *oai, size_t len, const char *model, const cJSON *kinds, char *err,
 				size_t errlen);
+
+/* The gateway's own file_search (fs: {"queries", "results"} from
+ * kb_retrieve.c; results only when the client asked) as the first output
+ * item of answer, a Responses object's JSON text from
+ * responses_from_oai_answer: a file_search_call item (id "fs_...", status
+ * completed, queries, results or null). The new text (answer freed), or
+ * answer as it was when it is not a Responses object. */
+char *responses_answer_file_search(char *answer, const cJSON *fs);
 
 /* The stream encoder: feed it the internal events in order; each call
  * appends complete SSE events ("event: TYPE\ndata: JSON\n\n", every data
@@ -74,6 +86,11 @@ void responses_stream_init(struct responses_stream *s, const char *model, const 
  * stream failed (an upstream error event, JSON that is not a chunk, over a
  * cap): response.failed appended. After 1 or -1 nothing more is appended. */
 int responses_stream_feed(struct responses_stream *s, const cJSON *obj, const char *json, size_t len);
+/* The gateway's own file_search (fs as for responses_answer_file_search)
+ * as the stream's next output item, before the model's: (response.created
+ * and .in_progress when nothing went out yet,) output_item.added,
+ * file_search_call.in_progress, .searching, .completed, output_item.done. */
+void responses_stream_file_search(struct responses_stream *s, const cJSON *fs);
 /* The upstream stream ended: if the response is not complete,
  * response.failed is appended (response.created first when nothing went
  * out yet) with message as its error. 1 if it was complete, else -1. */

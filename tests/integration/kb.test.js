@@ -181,6 +181,42 @@ describe('knowledge bases', () => {
     assert.ok(!JSON.stringify(up.body).includes('file_search'));
   });
 
+  it('/v1/responses with file_search, the official SDK: a file_search_call item before the message, results when included', async () => {
+    const q = QUESTIONS.find((x) => x.file === 'printer.md');
+    const tools = [{ type: 'file_search', vector_store_ids: [corpus.store] }];
+    mock.reset();
+    const r = await sdkA.responses.create({ model: 'deepseek-chat', input: q.question, tools, include: ['file_search_call.results'] });
+    assert.deepEqual(r.output.map((o) => o.type), ['file_search_call', 'message']);
+    const fsc = r.output[0];
+    assert.match(fsc.id, /^fs_/);
+    assert.equal(fsc.status, 'completed');
+    assert.deepEqual(fsc.queries, [q.question]);
+    assert.ok(fsc.results.length >= 1 && fsc.results.length <= 3);
+    const hit = fsc.results.find((x) => x.file_id === corpus.fileOf['printer.md']);
+    assert.ok(hit, 'the file holding the answer is among the results');
+    assert.equal(hit.filename, 'printer.md');
+    assert.ok(hit.text.includes(q.answer) || fsc.results.some((x) => x.text.includes(q.answer)));
+    assert.ok(hit.score > 0 && hit.score <= 1);
+    assert.ok(!JSON.stringify(mock.requests().at(-1).body).includes('x_llmgate'), 'no private member upstream');
+    // without include: the item, no results
+    const plain = await sdkA.responses.create({ model: 'deepseek-chat', input: q.question, tools });
+    assert.equal(plain.output[0].type, 'file_search_call');
+    assert.equal(plain.output[0].results, null);
+    assert.equal((await sdkA.responses.retrieve(plain.id)).output[0].type, 'file_search_call', 'kept with the response');
+    // streamed: the documented events, in order, then the message
+    const st = sdkA.responses.stream({ model: 'deepseek-chat', input: q.question, tools, include: ['file_search_call.results'] });
+    const types = [];
+    for await (const ev of st) types.push(ev.type);
+    const fin = await st.finalResponse();
+    const fsEvents = types.filter((t) => /file_search_call|output_item/.test(t)).slice(0, 5);
+    assert.deepEqual(fsEvents, ['response.output_item.added', 'response.file_search_call.in_progress',
+      'response.file_search_call.searching', 'response.file_search_call.completed', 'response.output_item.done']);
+    assert.ok(types.indexOf('response.output_item.done') < types.indexOf('response.output_text.delta'));
+    assert.deepEqual(fin.output.map((o) => o.type), ['file_search_call', 'message']);
+    assert.ok(fin.output[0].results.some((x) => x.file_id === corpus.fileOf['printer.md']));
+    assert.ok(fin.output[1].content[0].text.length > 0);
+  });
+
   it('[rag] stores and models: chats to that public model search the store, others do not', async () => {
     fs.writeFileSync(gw.confPath, conf(`stores = ${corpus.store}\nmodels = kb-assistant\n`));
     const q = QUESTIONS.find((x) => x.file === 'printer.md');

@@ -3,7 +3,9 @@
  * chat answers to Responses objects, and the stream encoder's events. */
 #include "autoconf.h"
 #include "responses.h"
+#include "filter.h"
 #include "tap.h"
+#include "xmalloc.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -171,10 +173,56 @@ static void test_stream(void)
 	responses_stream_free(&s);
 }
 
+/* The gateway's own file_search: the item first, buffered and streamed;
+ * include asks for its results through the private member. */
+static void test_file_search(void)
+{
+	char err[256], t[2048];
+	cJSON *rq = cJSON_Parse("{\"model\":\"m\",\"input\":\"q\",\"include\":[\"file_search_call.results\"],"
+				"\"tools\":[{\"type\":\"file_search\",\"vector_store_ids\":[\"vs_1\"]}]}");
+	cJSON *req = responses_request_to_oai(rq, NULL, err, sizeof(err));
+	ok(req && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, KB_RETRIEVE_RESULTS_MEMBER)), "include: results asked");
+	cJSON_Delete(req);
+	cJSON_DeleteItemFromObjectCaseSensitive(rq, "include");
+	req = responses_request_to_oai(rq, NULL, err, sizeof(err));
+	ok(req && !cJSON_GetObjectItemCaseSensitive(req, KB_RETRIEVE_RESULTS_MEMBER), "no include: no results asked");
+	cJSON_Delete(req);
+	cJSON_Delete(rq);
+
+	cJSON *fs = cJSON_Parse("{\"queries\":[\"q\"],\"results\":[{\"file_id\":\"file-1\",\"text\":\"x\"}]}");
+	const char *chat = "{\"id\":\"c1\",\"object\":\"chat.completion\",\"created\":1,\"choices\":[{\"index\":0,"
+			   "\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}";
+	char *a = responses_answer_file_search(responses_from_oai_answer(chat, strlen(chat), "m", NULL, err, sizeof(err)), fs);
+	cJSON *o = cJSON_Parse(a), *out = cJSON_GetObjectItemCaseSensitive(o, "output");
+	const cJSON *i0 = cJSON_GetArrayItem(out, 0);
+	is_str(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(i0, "type")), "file_search_call", "buffered: the item first");
+	is_str(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(i0, "status")), "completed", "... completed");
+	ok(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(i0, "results")) == 1 && cJSON_GetArraySize(out) == 2,
+	   "... with its results, then the message");
+	cJSON_Delete(o);
+	free(a);
+	char *same = xstrdup("{\"error\":1}");
+	ok(responses_answer_file_search(same, fs) == same, "not a response: left as it is");
+	free(same);
+
+	struct responses_stream s;
+	responses_stream_init(&s, "m", NULL);
+	responses_stream_file_search(&s, fs);
+	feed(&s, "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"He\"}}]}");
+	types(&s, t, sizeof(t));
+	is_str(t, "response.created response.in_progress response.output_item.added response.file_search_call.in_progress "
+	       "response.file_search_call.searching response.file_search_call.completed response.output_item.done "
+	       "response.output_item.added response.content_part.added response.output_text.delta",
+	       "streamed: the search's events, then the message at output_index 1");
+	responses_stream_free(&s);
+	cJSON_Delete(fs);
+}
+
 int main(void)
 {
 	test_requests();
 	test_answer();
 	test_stream();
+	test_file_search();
 	return done_testing();
 }
