@@ -189,8 +189,10 @@ static int input_item(const cJSON *it, int i, cJSON *msgs, cJSON *calls, char *e
 	}
 	if (!strcmp(ty, "reasoning"))
 		return 0;   /* the upstream's own reasoning: not carried over chat */
+	if (!strcmp(ty, "file_search_call"))
+		return 0;   /* the gateway's own search (kb_retrieve.c): the context went with that turn */
 	snprintf(err, errlen, "input[%d]: item type '%.40s' is not supported (message, function_call, "
-		 "custom_tool_call, local_shell_call, their outputs, reasoning)", i, ty);
+		 "custom_tool_call, local_shell_call, their outputs, reasoning, file_search_call)", i, ty);
 	return -1;
 }
 

@@ -203,6 +203,10 @@ describe('knowledge bases', () => {
     assert.equal(plain.output[0].type, 'file_search_call');
     assert.equal(plain.output[0].results, null);
     assert.equal((await sdkA.responses.retrieve(plain.id)).output[0].type, 'file_search_call', 'kept with the response');
+    const next = await sdkA.responses.create({ model: 'deepseek-chat', previous_response_id: plain.id, input: 'thanks' });
+    assert.equal(next.status, 'completed', 'a stored file_search_call item continues (previous_response_id)');
+    const back = await sdkA.responses.create({ model: 'deepseek-chat', input: [...plain.output, { role: 'user', content: 'thanks' }] });
+    assert.equal(back.status, 'completed', 'and is taken back as input');
     // streamed: the documented events, in order, then the message
     const st = sdkA.responses.stream({ model: 'deepseek-chat', input: q.question, tools, include: ['file_search_call.results'] });
     const types = [];
