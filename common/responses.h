@@ -17,6 +17,12 @@
 #define RESPONSES_ID_MAX   160          /* ids kept by the stream state */
 #define RESPONSES_MODEL_MAX 256         /* >= MODEL_NAME_MAX: echoed whole */
 #define RESPONSES_TEXT_CAP (16u << 20)  /* an item's text or arguments, and one event */
+/* A member of the kinds object (no tool's chat name has a '#'): true when
+ * the request's include asks for "reasoning.encrypted_content"; reasoning
+ * items then carry the thinking's signature (Anthropic's, thinking_blocks
+ * of the internal form) as encrypted_content, and such an item sent back
+ * in the input becomes the signed thinking block of its turn again. */
+#define RESPONSES_KIND_ENCRYPTED "#encrypted_content"
 
 /* A Responses request → a chat request in the internal form (new object),
  * or NULL with a reason in err (the client's fault: unknown item types, a
@@ -26,8 +32,10 @@
  * it is (missing: the caller's check answers). A streamed request asks for
  * the usage chunk (stream_options.include_usage). Custom, local_shell and
  * namespaced tools become chat function tools (rtools.h); *kinds (when
- * kinds is not NULL) gets the names that stand for them, for the answer
- * (a new object, or NULL when there are none). */
+ * kinds is not NULL) gets the names that stand for them, for the answer,
+ * and RESPONSES_KIND_ENCRYPTED (a new object, or NULL when there are
+ * none). A reasoning item with encrypted_content becomes the
+ * thinking_blocks of its assistant turn (its summary the text). */
 cJSON *responses_request_to_oai(const cJSON *rq, cJSON **kinds, char *err, size_t errlen);
 
 /* Does the request's include list name what ("file_search_call.results",
@@ -74,6 +82,7 @@ struct responses_stream {
 	int done;                         /* response.completed or .failed went out */
 	struct buf out;                   /* the events to send */
 	const cJSON *kinds;               /* the tools' kinds (borrowed), or NULL */
+	char *signature;                  /* the open reasoning item's (RESPONSES_KIND_ENCRYPTED), or NULL */
 };
 
 /* Start a stream answering a client that asked for model; kinds (from

@@ -218,11 +218,61 @@ static void test_file_search(void)
 	cJSON_Delete(fs);
 }
 
+/* Anthropic's signed thinking: out as encrypted_content when included,
+ * back in as the thinking_blocks of the turn it opens. */
+static void test_signatures(void)
+{
+	char err[256], t[4096];
+	cJSON *rq = cJSON_Parse("{\"model\":\"m\",\"include\":[\"reasoning.encrypted_content\"],\"input\":["
+				"{\"role\":\"user\",\"content\":\"q\"},"
+				"{\"type\":\"reasoning\",\"id\":\"rs_1\",\"summary\":[{\"type\":\"summary_text\",\"text\":\"hm\"}],"
+				"\"encrypted_content\":\"SIG\"},"
+				"{\"type\":\"message\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":\"I'll check.\"}]},"
+				"{\"type\":\"function_call\",\"call_id\":\"c1\",\"name\":\"f\",\"arguments\":\"{}\"},"
+				"{\"type\":\"function_call_output\",\"call_id\":\"c1\",\"output\":\"ok\"}]}");
+	cJSON *kinds = NULL;
+	cJSON *req = responses_request_to_oai(rq, &kinds, err, sizeof(err));
+	ok(req != NULL, "a reasoning item with encrypted_content is taken");
+	ok(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(kinds, RESPONSES_KIND_ENCRYPTED)), "include: the kinds say so");
+	cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages");
+	is_int(cJSON_GetArraySize(msgs), 3, "user, one assistant turn, tool");
+	char *a = cJSON_PrintUnformatted(cJSON_GetArrayItem(msgs, 1));
+	ok(strstr(a, "\"thinking_blocks\":[{\"type\":\"thinking\",\"thinking\":\"hm\",\"signature\":\"SIG\"}]") &&
+	   strstr(a, "\"content\":\"I'll check.\"") && strstr(a, "\"tool_calls\""), "the turn: signed thinking, text, call");
+	free(a);
+	cJSON_Delete(req);
+
+	const char *chat = "{\"id\":\"c1\",\"object\":\"chat.completion\",\"created\":1,\"choices\":[{\"index\":0,"
+			   "\"message\":{\"role\":\"assistant\",\"content\":\"hi\",\"reasoning_content\":\"hm\","
+			   "\"thinking_blocks\":[{\"type\":\"thinking\",\"thinking\":\"hm\",\"signature\":\"SIG\"}]},"
+			   "\"finish_reason\":\"stop\"}]}";
+	char *r = responses_from_oai_answer(chat, strlen(chat), "m", kinds, err, sizeof(err));
+	ok(r && strstr(r, "\"type\":\"reasoning\",\"id\":\"rs_c1_0\",\"encrypted_content\":\"SIG\""), "buffered: encrypted_content");
+	free(r);
+	r = responses_from_oai_answer(chat, strlen(chat), "m", NULL, err, sizeof(err));
+	ok(r && !strstr(r, "encrypted_content"), "not included: none");
+	free(r);
+
+	struct responses_stream s;
+	responses_stream_init(&s, "m", kinds);
+	feed(&s, "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"hm\"}}]}");
+	feed(&s, "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"thinking_blocks\":[{\"type\":\"thinking\","
+		 "\"signature\":\"SIG\"}]}}]}");
+	feed(&s, "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}");
+	types(&s, t, sizeof(t));
+	responses_stream_feed(&s, NULL, "[DONE]", 6);
+	ok(strstr(buf_str(&s.out), "\"encrypted_content\":\"SIG\""), "streamed: the reasoning item carries it");
+	responses_stream_free(&s);
+	cJSON_Delete(kinds);
+	cJSON_Delete(rq);
+}
+
 int main(void)
 {
 	test_requests();
 	test_answer();
 	test_stream();
 	test_file_search();
+	test_signatures();
 	return done_testing();
 }
