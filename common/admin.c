@@ -75,6 +75,20 @@ void admin_reply_error(struct admin_ctx *x, int status, const char *code, const 
 	admin_reply(x, status, j, extra);
 }
 
+void admin_reply_invalid(struct admin_ctx *x, const char *code, const char *param, const char *msg)
+{
+	char m[512];
+	snprintf(m, sizeof(m), "%s", msg);
+	log_scrub(m);
+	cJSON *j = cJSON_CreateObject();
+	cJSON *e = cJSON_AddObjectToObject(j, "error");
+	cJSON_AddStringToObject(e, "message", m);
+	cJSON_AddStringToObject(e, "code", code);
+	if (param && *param)
+		cJSON_AddStringToObject(e, "param", param);
+	admin_reply(x, 400, j, NULL);
+}
+
 void admin_reply_ok(struct admin_ctx *x, int status, cJSON *j)
 {
 	admin_reply(x, status, j, NULL);
@@ -233,6 +247,13 @@ static const struct route routes[] = {
 	{ "POST", "kb/stores/*/documents", R_RAW, admin_kb_document_post },
 	{ "POST", "kb/stores/*/remove", R_BODY, admin_kb_remove },
 	{ "POST", "kb/stores/*/reindex", 0, admin_kb_reindex },
+	{ "POST", "account/password", R_BODY, admin_account_password },
+	{ "GET", "audit", 0, admin_audit_get },
+	{ "GET", "admins", 0, admin_admins_get },
+	{ "POST", "admins", R_BODY, admin_admins_post },
+	{ "DELETE", "admins/*", 0, admin_admins_delete },
+	{ "GET", "requests", 0, admin_requests_get },
+	{ "POST", "providers/*/test", 0, admin_probe_provider },
 	{ "GET", "conversations", 0, admin_convo_get },
 	{ "GET", "conversations/*", 0, admin_convo_key_get },
 	{ "POST", "conversations/*/delete", R_BODY, admin_convo_delete },

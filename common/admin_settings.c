@@ -2,8 +2,8 @@
 #include "autoconf.h"
 #include "admin_impl.h"
 #include "log.h"
-#include "provider.h"
 #include "settings.h"
+#include "settings_refs.h"
 #include "xmalloc.h"
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +15,32 @@
 int admin_settings_validate(const cJSON *doc, char *err, size_t errlen)
 {
 	return settings_check_state(doc, err, errlen);
+}
+
+/* The member a schema message names: its leading "group[.entry]" when the
+ * group is a settings member ("aliases.fast: ..." -> "aliases.fast"), else
+ * "" (an unknown setting). */
+static void settings_param(const char *msg, char *out, size_t outlen)
+{
+	static const char *const groups[] = { "public_models", "aliases", "fallback", "providers", "system_prompt",
+					      "cache", "prices", "conversations", "drawing", NULL };
+	size_t n = strcspn(msg, ": '");
+	size_t g = strcspn(msg, ".: '");
+	out[0] = '\0';
+	for (const char *const *k = groups; *k; k++) {
+		if (strlen(*k) == g && !strncmp(msg, *k, g) && n < outlen) {
+			memcpy(out, msg, n);
+			out[n] = '\0';
+			return;
+		}
+	}
+}
+
+static void settings_refuse(struct admin_ctx *x, const char *msg)
+{
+	char param[128];
+	settings_param(msg, param, sizeof(param));
+	admin_reply_invalid(x, "invalid_settings", param, msg);
 }
 
 /* The stored settings document ({} when none); NULL when state.db cannot
@@ -121,26 +147,6 @@ void admin_settings_get(struct admin_ctx *x)
 	admin_reply_ok(x, 200, j);
 }
 
-/* Does every name of doc's public_models route, with doc applied over
- * the file's config c (changed)? A provider counts without keys (they may
- * be added later); else err names the first that does not, and -1. */
-static int public_models_route(struct config *c, const cJSON *doc, char *err, size_t errlen)
-{
-	config_apply_settings(c, doc);
-	for (size_t i = 0; i < c->nproviders; i++)
-		c->providers[i].no_auth = 1;
-	for (size_t i = 0; i < c->npublic_models; i++) {
-		struct route rt;
-		if (provider_resolve(c, c->public_models[i], &rt) != 0) {
-			snprintf(err, errlen,
-				 "public_models: '%.60s' routes to no provider; make it an alias (aliases) of a "
-				 "provider's model, or use a model a provider serves", c->public_models[i]);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 void admin_settings_put(struct admin_ctx *x)
 {
 	char err[512];
@@ -148,7 +154,7 @@ void admin_settings_put(struct admin_ctx *x)
 	int have_config = 0;
 	GDBM_FILE db = NULL;
 	if (admin_settings_validate(x->body, err, sizeof(err)) != 0) {
-		admin_reply_error(x, 400, "invalid_settings", NULL, "%s", err);
+		settings_refuse(x, err);
 		goto out;
 	}
 	if (admin_load_config(x, &c, 0, err, sizeof(err)) != 0) {
@@ -160,13 +166,14 @@ void admin_settings_put(struct admin_ctx *x)
 	const cJSON *p;
 	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(x->body, "providers")) {
 		if (!config_provider(&c, p->string) && !cJSON_GetObjectItemCaseSensitive(p, "base_url")) {
-			admin_reply_error(x, 400, "invalid_settings", NULL,
-				    "providers.%s is a new provider: it needs a base_url", p->string);
+			snprintf(err, sizeof(err), "providers.%.60s is a new provider: it needs a base_url", p->string);
+			settings_refuse(x, err);
 			goto out;
 		}
 	}
-	if (public_models_route(&c, x->body, err, sizeof(err)) != 0) {
-		admin_reply_error(x, 400, "invalid_settings", NULL, "%s", err);
+	config_apply_settings(&c, x->body);
+	if (settings_refs_check(x->body, &c, err, sizeof(err)) != 0) {
+		settings_refuse(x, err);
 		goto out;
 	}
 	if (!(db = admin_state_open(x, 1))) {
@@ -178,6 +185,9 @@ void admin_settings_put(struct admin_ctx *x)
 		goto out;
 	}
 	log_info("settings changed");
+	store_close(db); /* the audit note takes the writer lock */
+	db = NULL;
+	admin_audit_note(x, "settings", "settings saved");
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddItemToObject(j, "settings", cJSON_Duplicate(x->body, 1));
 	admin_reply_ok(x, 200, j);

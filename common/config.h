@@ -158,11 +158,10 @@ struct config {
  * Returns -1 with err when state.db is locked or unreadable (the caller
  * keeps what it had), 0 otherwise; invalid entries are skipped and logged. */
 int config_apply_state(struct config *c, char *err, size_t errlen);
-/* Apply one settings document (state.db's "settings", docs/state.md) over
- * a loaded config, as config_apply_state does with the stored one; invalid
- * entries are skipped. */
+/* Apply a settings document (settings_check_state accepted it) over c, as
+ * config_apply_state does with the one in state.db. */
 struct cJSON;
-void config_apply_settings(struct config *c, const struct cJSON *settings);
+void config_apply_settings(struct config *c, const struct cJSON *s);
 
 /* The price of a model (by upstream name first, then requested), or NULL. */
 const struct price_conf *config_price(const struct config *c, const char *upstream_model,

@@ -93,6 +93,8 @@ static void carry_pool_state(struct runtime *to, struct runtime *from)
 					nk->window_start_ms = ok->window_start_ms;
 					nk->blocked = ok->blocked;
 					memcpy(nk->block_reason, ok->block_reason, sizeof(nk->block_reason));
+					memcpy(nk->last_error, ok->last_error, sizeof(nk->last_error));
+					nk->last_error_ms = ok->last_error_ms;
 					nk->last_used_ms = ok->last_used_ms;
 					nk->uses = ok->uses;
 					break;

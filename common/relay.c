@@ -44,7 +44,25 @@ void relay_record(struct relay *x, int status)
 		.total_ms = (long)(pool_now_ms() - x->t0), .status = status, .stream = x->client_stream,
 		.client_gone = x->r->client_gone, .cache_hit = x->cache_hit,
 	};
+	char why[300];
 	snprintf(rec.id, sizeof(rec.id), "%s", x->req_id);
+	if (status >= 400) {
+		/* in plain words, and never a key an upstream echoed */
+		if (x->fail_detail && *x->fail_detail) {
+			snprintf(why, sizeof(why), "%s", x->fail_detail);
+		} else if (x->r->reason[0]) {
+			snprintf(why, sizeof(why), "%s", x->r->reason);
+		} else if (x->body.len && x->used_provider) {
+			/* the upstream's own refusal, passed on to the client */
+			char m[220];
+			snprintf(why, sizeof(why), "upstream %s answered HTTP %d: %s", x->used_provider, status,
+				 dialect_error_message(x->dops, status, buf_str(&x->body), x->body.len, m, sizeof(m)));
+		} else {
+			why[0] = '\0';
+		}
+		log_scrub(why);
+		rec.error = why;
+	}
 	if (x->cache_hit || x->uncharged) {
 		/* nothing was spent upstream, or nothing billable (counting tokens) */
 		memset(&rec.u, 0, sizeof(rec.u));
@@ -131,21 +149,7 @@ char *relay_scrubbed_body(const char *b, size_t n)
 
 static const char *upstream_message(struct relay *x, char *out, size_t outlen)
 {
-	char *oai = relay_error_as_oai(x);
-	cJSON *j = cJSON_Parse(oai);
-	const cJSON *e = j ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
-	const cJSON *m = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : NULL;
-	if (cJSON_IsString(m))
-		snprintf(out, outlen, "%.200s", m->valuestring);
-	else
-		snprintf(out, outlen, "%.120s", buf_str(&x->body));
-	cJSON_Delete(j);
-	free(oai);
-	log_scrub(out);
-	for (char *p = out; *p; p++)
-		if (*p == '\r' || *p == '\n')
-			*p = ' ';
-	return out;
+	return dialect_error_message(x->dops, x->status, buf_str(&x->body), x->body.len, out, outlen);
 }
 
 
@@ -453,6 +457,7 @@ static int relay_target(struct relay *x, const struct route_target *t, const str
 			return 1;
 		}
 		if (attempt_failed(x, &uc, ok, t, pool, ki, *attempts, now, fail, retry_ms, detail, dl)) {
+			pool_note_error(pool, ki, detail, now);
 			if (*fail == FAIL_DEADLINE)
 				return 1;
 			continue;
@@ -461,6 +466,7 @@ static int relay_target(struct relay *x, const struct route_target *t, const str
 			pool_report(pool, ki, POOL_FAILED, -1, c, now);
 			*fail = FAIL_UPSTREAM;
 			snprintf(detail, dl, "upstream %s answered with a body that is not a valid answer", t->prov->name);
+			pool_note_error(pool, ki, detail, now);
 			log_warn("%s attempt %d: %s", x->req_id, *attempts, detail);
 			continue;
 		}
@@ -503,10 +509,12 @@ void relay_run(struct relay *x, const struct route *rt)
 			break;
 	}
 	if (!x->committed) {
+		x->fail_detail = detail;
 		relay_record(x, relay_fail_status(fail));
 		x->ops->fail(x, fail, attempts, detail, retry_ms);
 	}
 	/* what was not recorded before its answer ended: a stream cut short or
 	 * left by its client */
 	relay_record(x, x->r->status);
+	x->fail_detail = NULL;   /* detail ends here */
 }

@@ -77,6 +77,7 @@ struct relay {
 	const char *used_key;
 	const char *used_model;
 	int64_t t0;
+	const char *fail_detail;   /* why no attempt answered (relay_run), for the usage record */
 	long ttfb_ms;
 	int cache_hit;
 	int uncharged;             /* token counting: allow-list only, recorded with no tokens nor cost */

@@ -435,8 +435,14 @@ int settings_members_known(const cJSON *obj, const char *const *names, const cha
 
 static int size_ok(const cJSON *v, const char *what, char *err, size_t errlen)
 {
+	const cJSON *e;
 	if (cJSON_GetArraySize(v) > SETTINGS_ITEMS_MAX)
 		VFAIL("%s: more than %d entries", what, SETTINGS_ITEMS_MAX);
+	/* an object naming one entry twice: the later one would silently win */
+	cJSON_ArrayForEach(e, v) {
+		if (cJSON_IsObject(v) && e->string && cJSON_GetObjectItemCaseSensitive(v, e->string) != e)
+			VFAIL("%s.%.60s is given twice", what, e->string);
+	}
 	return 0;
 }
 
@@ -512,6 +518,8 @@ static int v_providers(const cJSON *v, char *err, size_t errlen)
 		VFAIL("providers must be an object of name: {base_url, models, prefixes, disabled, responses}");
 	if (cJSON_GetArraySize(v) > CONFIG_MAX_PROVIDERS)
 		VFAIL("providers: more than %d", CONFIG_MAX_PROVIDERS);
+	if (size_ok(v, "providers", err, errlen))
+		return -1;
 	cJSON_ArrayForEach(p, v) {
 		if (!settings_provider_name_ok(p->string))
 			VFAIL("providers: '%.60s' is not a provider name (a-z, 0-9, '.', '_', '-'; up to %d; 'compat' is reserved)",

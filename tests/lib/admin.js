@@ -264,9 +264,10 @@ class AdminClient {
     return this.call('POST', 'setup', { password }, { session: false, csrf: false });
   }
 
-  // Logs in and keeps the cookie and CSRF token; returns the answer.
-  async login(password) {
-    const res = await this.call('POST', 'login', { password }, { session: false, csrf: false });
+  // Logs in (as the admin of setup, or the named admin) and keeps the
+  // cookie and CSRF token; returns the answer.
+  async login(password, name) {
+    const res = await this.call('POST', 'login', name ? { name, password } : { password }, { session: false, csrf: false });
     if (res.status === 200) {
       const sc = [].concat(res.headers['set-cookie'] || []);
       const m = sc.map((c) => /^llmgate_session=([0-9a-f]+)/.exec(c)).find(Boolean);
