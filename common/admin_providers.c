@@ -195,6 +195,7 @@ void admin_providers_get(struct admin_ctx *x)
 			cJSON_AddStringToObject(o, "default_base_url", bp->base_url);
 		cJSON_AddItemToObject(o, "models", admin_string_array(p->models, p->nmodels));
 		cJSON_AddItemToObject(o, "prefixes", admin_string_array(p->prefixes, p->nprefixes));
+		cJSON_AddStringToObject(o, "responses", p->responses_native ? "native" : "translate");
 		cJSON_AddBoolToObject(o, "disabled", p->disabled);
 		cJSON_AddBoolToObject(o, "no_auth", p->no_auth);
 		cJSON_AddBoolToObject(o, "usable", !p->disabled && (p->nkeys > 0 || p->no_auth));

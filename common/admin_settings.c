@@ -110,6 +110,7 @@ static cJSON *config_defaults(const struct config *c)
 		cJSON_AddStringToObject(o, "base_url", p->base_url ? p->base_url : "");
 		cJSON_AddItemToObject(o, "models", admin_string_array(p->models, p->nmodels));
 		cJSON_AddItemToObject(o, "prefixes", admin_string_array(p->prefixes, p->nprefixes));
+		cJSON_AddStringToObject(o, "responses", p->responses_native ? "native" : "translate");
 		cJSON_AddBoolToObject(o, "builtin", p->builtin);
 		cJSON_AddBoolToObject(o, "has_keys", p->nkeys > 0 || p->no_auth);
 	}

@@ -747,6 +747,8 @@ void config_free(struct config *c)
 	free(c->rag_model);
 	free(c->rag_stores);
 	free(c->rag_models);
+	free(c->rag_keys);
+	ini_free_list(c->public_models, c->npublic_models);
 	free(c->drawing_model);
 	free(c->log_target);
 	free(c->log_facility);
@@ -847,6 +849,9 @@ static void apply_providers(struct config *c, const cJSON *provs)
 		if (cJSON_IsArray(pf))
 			set_list_from_json(&p->prefixes, &p->nprefixes, pf);
 		p->disabled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(po, "disabled"));
+		const char *rs = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(po, "responses"));
+		if (rs)
+			p->responses_native = !strcmp(rs, "native");
 	}
 }
 
@@ -936,6 +941,8 @@ static void apply_plain(struct config *c, const cJSON *s)
 void config_apply_settings(struct config *c, const cJSON *s)
 {
 	const cJSON *v;
+	if (cJSON_IsArray(v = cJSON_GetObjectItemCaseSensitive(s, "public_models")))
+		set_list_from_json(&c->public_models, &c->npublic_models, v);
 	if (cJSON_IsObject(v = cJSON_GetObjectItemCaseSensitive(s, "providers")))
 		apply_providers(c, v);
 	if (cJSON_IsObject(v = cJSON_GetObjectItemCaseSensitive(s, "aliases")))

@@ -101,6 +101,8 @@ struct config {
 	/* [auth] + AUTH_KEY */
 	char **auth_keys;
 	size_t nauth_keys;
+	char **public_models;      /* state.db public_models: GET /v1/models lists these first */
+	size_t npublic_models;
 	struct provider_conf *providers;
 	size_t nproviders;
 	struct alias_conf *aliases;
@@ -124,7 +126,8 @@ struct config {
 	int rag_top_k;             /* chunks added to a chat */
 	int rag_min_score;         /* per cent: cosine similarity a chunk needs */
 	char *rag_stores;          /* stores chats search ("vs_a,vs_b"; "" : none) */
-	char *rag_models;          /* ... chats to these public models ("" : every chat) */
+	char *rag_models;          /* ... chats to these public models ... */
+	char *rag_keys;            /* ... or by these gateway keys (ids or names; both "" : every chat) */
 	size_t rag_max_file_bytes; /* an uploaded file's size limit */
 	/* [conversations] (convo.h) */
 	int conv_max_per_key;      /* conversations kept per gateway key; 0: conversations off */

@@ -43,6 +43,8 @@ struct filter_ctx {
 	struct http_req *r;        /* the client's request (its headers) */
 	struct convo_turn *convo;  /* the stored conversation the chat continues (convo.h), or NULL */
 	const struct usage_record *rec;  /* in a tap's end: the request's usage record, else NULL */
+	cJSON **file_search;       /* a Responses request: where kb_retrieve leaves its file_search
+				    * tool's search ({"queries", "results"}, new), or NULL */
 };
 
 struct filter {
@@ -83,6 +85,9 @@ int filter_system_prompt(cJSON *req, const struct filter_ctx *fc);
  * of store ids, put there by responses.c for the file_search tool; the
  * filter takes it out before anything goes upstream). */
 #define KB_RETRIEVE_MEMBER "x_llmgate_vector_stores"
+/* true: the client asked for the search's results too (the Responses
+ * API's include "file_search_call.results"); taken out like the stores. */
+#define KB_RETRIEVE_RESULTS_MEMBER "x_llmgate_file_search_results"
 
 int kb_retrieve_filter(cJSON *req, const struct filter_ctx *fc);
 #endif

@@ -2,12 +2,15 @@
  * names vector stores (the header X-Llmgate-Vector-Stores: vs_1,vs_2 on
  * any chat route; the Responses API's file_search tool, which
  * responses.c turns into the internal member KB_RETRIEVE_MEMBER) or the
- * configuration does ([rag] stores, for every chat or, with [rag] models,
- * for chats to those public models), the last user
+ * configuration does ([rag] stores, for every chat or, with [rag] models
+ * and/or [rag] keys, for chats to those public models or by those gateway
+ * keys, named by id or name), the last user
  * message is embedded, the stores searched ([rag] top_k chunks of at least
  * [rag] min_score) and the chunks put before that message as a system
  * message naming their sources. Whatever the upstream's dialect: the
- * context is part of the internal request every translator reads.
+ * context is part of the internal request every translator reads. For the
+ * file_search tool the search itself (query, and results when asked) is
+ * left in fc->file_search, for the Responses answer's file_search_call.
  *
  * A store the request names that the key may not see is a 404; an
  * embedding that fails for stores the request named is a 502 (both in the
@@ -18,6 +21,7 @@
 #include "gateway.h"
 #include "http.h"
 #include "kb_embed.h"
+#include "kb_index.h"
 #include "kb_store.h"
 #include "log.h"
 #include "oai.h"
@@ -33,6 +37,8 @@ struct stores {
 	const char *list[KB_RETRIEVE_STORES_MAX];
 	size_t n;
 	size_t asked;   /* the first ones, named by the request (the rest: the configuration's) */
+	int tool;       /* named by a file_search tool (KB_RETRIEVE_MEMBER) */
+	int results;    /* ... whose results the client wants (KB_RETRIEVE_RESULTS_MEMBER) */
 };
 
 static void add_store(struct stores *s, const char *p, size_t n)
@@ -61,8 +67,8 @@ static void add_list(struct stores *s, const char *csv)
 	}
 }
 
-/* Is model in the comma-separated list (an empty or absent list: every
- * model)? */
+/* Is name (a model, a key's id or name) in the comma-separated list (an
+ * empty or absent list: every name)? */
 static int model_listed(const char *list, const char *model)
 {
 	if (!list || !*list)
@@ -82,11 +88,27 @@ static int model_listed(const char *list, const char *model)
 	return 0;
 }
 
+/* Does the configuration ask for its stores on this chat: neither [rag]
+ * models nor [rag] keys set, or the model or the key (id or name) in one? */
+static int config_asks(const struct filter_ctx *fc)
+{
+	const char *models = fc->c->rag_models, *keys = fc->c->rag_keys;
+	int by_model = models && *models, by_key = keys && *keys;
+	if (!by_model && !by_key)
+		return 1;
+	return (by_model && model_listed(models, fc->model)) ||
+	       (by_key && fc->who && (model_listed(keys, fc->who->id) || model_listed(keys, fc->who->name)));
+}
+
 /* The stores of the request (its member taken out of req), then the
  * configuration's for its model. */
 static void stores_of(cJSON *req, const struct filter_ctx *fc, struct stores *s)
 {
 	cJSON *m = cJSON_DetachItemFromObjectCaseSensitive(req, KB_RETRIEVE_MEMBER);
+	cJSON *want = cJSON_DetachItemFromObjectCaseSensitive(req, KB_RETRIEVE_RESULTS_MEMBER);
+	s->tool = m != NULL;
+	s->results = cJSON_IsTrue(want);
+	cJSON_Delete(want);
 	const cJSON *v;
 	cJSON_ArrayForEach(v, m)
 		if (cJSON_IsString(v))
@@ -95,7 +117,7 @@ static void stores_of(cJSON *req, const struct filter_ctx *fc, struct stores *s)
 	if (fc->r)
 		add_list(s, http_header(fc->r, "X-Llmgate-Vector-Stores"));
 	s->asked = s->n;
-	if (model_listed(fc->c->rag_models, fc->model))
+	if (config_asks(fc))
 		add_list(s, fc->c->rag_stores);
 }
 
@@ -168,6 +190,26 @@ static int check_stores(const struct filter_ctx *fc, struct stores *s, size_t as
 	return 0;
 }
 
+/* The file_search tool's search for the Responses answer (new):
+ * {"queries": [query], "results": [{file_id, filename, score, text,
+ * attributes}]} (results only when asked). */
+static cJSON *search_record(const struct config *c, const char *query, const struct kb_top *top, int results)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "queries"), cJSON_CreateString(query));
+	if (!results)
+		return o;
+	cJSON *hits = kb_index_hits_json(c, top), *h;
+	cJSON_ArrayForEach(h, hits) {
+		cJSON *content = cJSON_DetachItemFromObjectCaseSensitive(h, "content");
+		const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(content, 0), "text"));
+		cJSON_AddStringToObject(h, "text", t ? t : "");
+		cJSON_Delete(content);
+	}
+	cJSON_AddItemToObject(o, "results", hits);
+	return o;
+}
+
 /* Search s for query; the context put before messages[at]. 1 added, 0
  * nothing found (or the configuration's stores failed: logged), -1
  * answered. */
@@ -190,7 +232,10 @@ static int retrieve(cJSON *messages, int at, const char *query, const struct fil
 		rc = -1;
 	} else if (er != 0) {
 		log_warn("%s knowledge base not searched: %s", fc->req_id, err);
-	} else if (top.n) {
+	} else if (s->tool && fc->file_search && !*fc->file_search) {
+		*fc->file_search = search_record(fc->c, query, &top, s->results);
+	}
+	if (er == 0 && top.n) {
 		char *text = context_text(fc->c, &top);
 		cJSON *sm = cJSON_CreateObject();
 		cJSON_AddStringToObject(sm, "role", "system");

@@ -89,6 +89,7 @@ const struct settings_def settings_table[] = {
 	N("rag", "min_score", "rag.min_score", SETTINGS_INT, 0, 100, 20, rag_min_score),
 	{ "rag", "stores", "rag.stores", SETTINGS_STR, 0, 0, 0, "", F(rag_stores) },
 	{ "rag", "models", "rag.models", SETTINGS_STR, 0, 0, 0, "", F(rag_models) },
+	{ "rag", "keys", "rag.keys", SETTINGS_STR, 0, 0, 0, "", F(rag_keys) },
 	N("rag", "max_file_bytes", NULL, SETTINGS_SIZE, 1024, 1LL << 30, 4LL << 20, rag_max_file_bytes),
 };
 
@@ -517,11 +518,11 @@ static int v_fallback(const cJSON *v, char *err, size_t errlen)
 
 static int v_providers(const cJSON *v, char *err, size_t errlen)
 {
-	static const char *const known[] = { "base_url", "models", "prefixes", "disabled", NULL };
+	static const char *const known[] = { "base_url", "models", "prefixes", "disabled", "responses", NULL };
 	const cJSON *p, *m;
 	char what[96];
 	if (!cJSON_IsObject(v))
-		VFAIL("providers must be an object of name: {base_url, models, prefixes, disabled}");
+		VFAIL("providers must be an object of name: {base_url, models, prefixes, disabled, responses}");
 	if (cJSON_GetArraySize(v) > CONFIG_MAX_PROVIDERS)
 		VFAIL("providers: more than %d", CONFIG_MAX_PROVIDERS);
 	if (size_ok(v, "providers", err, errlen))
@@ -546,6 +547,9 @@ static int v_providers(const cJSON *v, char *err, size_t errlen)
 			return -1;
 		if (bool_member(p, "disabled", what, err, errlen))
 			return -1;
+		m = cJSON_GetObjectItemCaseSensitive(p, "responses");
+		if (m && (!cJSON_IsString(m) || (strcmp(m->valuestring, "native") && strcmp(m->valuestring, "translate"))))
+			VFAIL("%s.responses must be \"native\" or \"translate\"", what);
 	}
 	return 0;
 }

@@ -66,6 +66,13 @@ int settings_refs_check(const cJSON *doc, const struct config *c, char *err, siz
 			return -1;
 		}
 	}
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "public_models")) {
+		if (cJSON_IsString(e) && !is_alias(c, e->valuestring) && !target_known(c, e->valuestring)) {
+			snprintf(err, errlen, "public_models: '%.60s' routes to no provider; make it an alias (aliases) of a "
+				 "provider's model, or use a model a provider serves", e->valuestring);
+			return -1;
+		}
+	}
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(doc, "fallback")) {
 		snprintf(what, sizeof(what), "fallback.%.60s", e->string);
 		if (!is_alias(c, e->string) && !target_known(c, e->string)) {

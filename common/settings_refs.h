@@ -16,7 +16,9 @@
  *    lists or matches by prefix (keys and "disabled" are not considered:
  *    a provider may get its key later);
  *  - a fallback chain for a model nothing routes (no alias, no provider
- *    serves it): the chain could never be used.
+ *    serves it): the chain could never be used;
+ *  - a public model name (public_models) that is no alias and that no
+ *    provider serves ("public_models: ...").
  * 0, or -1 with the message in err. */
 int settings_refs_check(const cJSON *doc, const struct config *c, char *err, size_t errlen);
 #endif

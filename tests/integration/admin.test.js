@@ -451,6 +451,27 @@ describe('providers and upstream keys', () => {
     assert.equal(live.mp.source, 'settings');
     assert.ok(live.p.json.live.routers >= 1);
   });
+
+  it('a provider added in settings may pass /v1/responses natively (responses: native); a bad value is refused', async () => {
+    const s = await admin.call('GET', 'settings');
+    const bad = await admin.call('PUT', 'settings', { ...s.json.settings, providers: { mockp: { ...s.json.settings.providers.mockp, responses: 'maybe' } } });
+    assertAdminError(bad, 400, 'invalid_settings');
+    assert.match(bad.json.error.message, /providers\.mockp\.responses must be "native" or "translate"/);
+    const before = (await admin.call('GET', 'providers')).json.providers.find((x) => x.name === 'mockp');
+    assert.equal(before.responses, 'translate');
+    const doc = { ...s.json.settings, providers: { mockp: { ...s.json.settings.providers.mockp, responses: 'native' } } };
+    assert.equal((await admin.call('PUT', 'settings', doc)).status, 200);
+    assert.equal((await admin.call('GET', 'providers')).json.providers.find((x) => x.name === 'mockp').responses, 'native');
+    const key = gatewayKeys[gatewayKeys.length - 1];
+    const ok = await waitFor(async () => {
+      mock.reset();
+      const r = await request('POST', `${site.url}/v1/responses`, { headers: bearer(key), body: { model: 'mockp-chat', input: 'hi' } });
+      assert.equal(r.status, 200, r.text);
+      return mock.requests().some((x) => x.path === '/openai/v1/responses') ? r : null;
+    }, { timeoutMs: 3000, intervalMs: 50 });
+    assert.ok(ok, 'the router passes /v1/responses to the provider\'s own /responses');
+    assert.equal(ok.json.object, 'response');
+  });
 });
 
 describe('usage', () => {

@@ -181,6 +181,46 @@ describe('knowledge bases', () => {
     assert.ok(!JSON.stringify(up.body).includes('file_search'));
   });
 
+  it('/v1/responses with file_search, the official SDK: a file_search_call item before the message, results when included', async () => {
+    const q = QUESTIONS.find((x) => x.file === 'printer.md');
+    const tools = [{ type: 'file_search', vector_store_ids: [corpus.store] }];
+    mock.reset();
+    const r = await sdkA.responses.create({ model: 'deepseek-chat', input: q.question, tools, include: ['file_search_call.results'] });
+    assert.deepEqual(r.output.map((o) => o.type), ['file_search_call', 'message']);
+    const fsc = r.output[0];
+    assert.match(fsc.id, /^fs_/);
+    assert.equal(fsc.status, 'completed');
+    assert.deepEqual(fsc.queries, [q.question]);
+    assert.ok(fsc.results.length >= 1 && fsc.results.length <= 3);
+    const hit = fsc.results.find((x) => x.file_id === corpus.fileOf['printer.md']);
+    assert.ok(hit, 'the file holding the answer is among the results');
+    assert.equal(hit.filename, 'printer.md');
+    assert.ok(hit.text.includes(q.answer) || fsc.results.some((x) => x.text.includes(q.answer)));
+    assert.ok(hit.score > 0 && hit.score <= 1);
+    assert.ok(!JSON.stringify(mock.requests().at(-1).body).includes('x_llmgate'), 'no private member upstream');
+    // without include: the item, no results
+    const plain = await sdkA.responses.create({ model: 'deepseek-chat', input: q.question, tools });
+    assert.equal(plain.output[0].type, 'file_search_call');
+    assert.equal(plain.output[0].results, null);
+    assert.equal((await sdkA.responses.retrieve(plain.id)).output[0].type, 'file_search_call', 'kept with the response');
+    const next = await sdkA.responses.create({ model: 'deepseek-chat', previous_response_id: plain.id, input: 'thanks' });
+    assert.equal(next.status, 'completed', 'a stored file_search_call item continues (previous_response_id)');
+    const back = await sdkA.responses.create({ model: 'deepseek-chat', input: [...plain.output, { role: 'user', content: 'thanks' }] });
+    assert.equal(back.status, 'completed', 'and is taken back as input');
+    // streamed: the documented events, in order, then the message
+    const st = sdkA.responses.stream({ model: 'deepseek-chat', input: q.question, tools, include: ['file_search_call.results'] });
+    const types = [];
+    for await (const ev of st) types.push(ev.type);
+    const fin = await st.finalResponse();
+    const fsEvents = types.filter((t) => /file_search_call|output_item/.test(t)).slice(0, 5);
+    assert.deepEqual(fsEvents, ['response.output_item.added', 'response.file_search_call.in_progress',
+      'response.file_search_call.searching', 'response.file_search_call.completed', 'response.output_item.done']);
+    assert.ok(types.indexOf('response.output_item.done') < types.indexOf('response.output_text.delta'));
+    assert.deepEqual(fin.output.map((o) => o.type), ['file_search_call', 'message']);
+    assert.ok(fin.output[0].results.some((x) => x.file_id === corpus.fileOf['printer.md']));
+    assert.ok(fin.output[1].content[0].text.length > 0);
+  });
+
   it('[rag] stores and models: chats to that public model search the store, others do not', async () => {
     fs.writeFileSync(gw.confPath, conf(`stores = ${corpus.store}\nmodels = kb-assistant\n`));
     const q = QUESTIONS.find((x) => x.file === 'printer.md');
@@ -199,6 +239,29 @@ describe('knowledge bases', () => {
     assert.ok(seen.includes(q.answer), 'the public model kb-assistant got the chunk');
     assert.ok(!(await ask('deepseek-chat')).includes(q.answer), 'another model did not');
     fs.writeFileSync(gw.confPath, conf(''));
+  });
+
+  it('[rag] stores and keys: chats by that gateway key (by id or by name) search the store, another key\'s do not', async () => {
+    const idA = `env-${require('node:crypto').createHash('sha256').update(KEY_A).digest('hex').slice(0, 8)}`;
+    const q = QUESTIONS.find((x) => x.file === 'printer.md');
+    const ask = async (key) => {
+      mock.reset();
+      const r = await request('POST', `${gw.url}/v1/chat/completions`,
+        { headers: auth(key), body: { model: 'deepseek-chat', messages: [{ role: 'user', content: q.question }] } });
+      assert.equal(r.status, 200, r.text);
+      return JSON.stringify(mock.requests().find((x) => /chat\/completions$/.test(x.path)).body.messages);
+    };
+    for (const keys of [idA, 'AUTH_KEY #1']) {
+      fs.writeFileSync(gw.confPath, conf(`stores = ${corpus.store}\nkeys = ${keys}\n`));
+      let seen = '';
+      for (let i = 0; i < 100 && !seen.includes(q.answer); i++) {   // the router reloads its config within a second
+        seen = await ask(KEY_A);
+        if (!seen.includes(q.answer)) await new Promise((res) => setTimeout(res, 50));
+      }
+      assert.ok(seen.includes(q.answer), `key A (listed as ${keys}) got the chunk`);
+      assert.ok(!(await ask(KEY_B)).includes(q.answer), 'key B did not');
+      fs.writeFileSync(gw.confPath, conf(''));
+    }
   });
 
   it('the official OpenAI SDK: files and vectorStores', async () => {

@@ -500,6 +500,7 @@ static void test_schema_agrees(void)
 	/* a text the admin API may set: taken as a string, nothing else */
 	is_int(admin_takes("{\"rag\":{\"model\":\"BAAI/bge-m3\"}}"), 1, "rag.model: a string is taken");
 	is_int(admin_takes("{\"rag\":{\"model\":5}}"), 0, "rag.model: a number is refused");
+	is_int(admin_takes("{\"rag\":{\"keys\":\"k_1a2b3c4d,team-bot\"}}"), 1, "rag.keys: a list of keys is taken");
 
 	/* the dedicated settings: URLs, names, prices */
 	static const char *const urls[] = { "http://h", "https://api.example.com/v1", "http://127.0.0.1:8000/v1/",
@@ -595,6 +596,8 @@ static void test_refs(void)
 		{ "{\"fallback\":{\"m\":[\"p/m2\"],\"al\":[\"m\"],\"pre-y\":[\"p/z\"]}}", NULL, "chains of a model, an alias, a prefix" },
 		{ "{\"fallback\":{\"nobody\":[\"p/m\"]}}", "fallback.nobody: nothing routes", "a chain never used" },
 		{ "{\"fallback\":{\"m\":[\"p/m\",\"ghost/x\"]}}", "fallback.m: 'ghost/x' names no known provider", "a chain's unknown target" },
+		{ "{\"public_models\":[\"al\",\"m\",\"pre-z\"]}", NULL, "public names: an alias, a model, a prefix" },
+		{ "{\"public_models\":[\"m\",\"team-chat\"]}", "public_models: 'team-chat' routes to no provider", "a public name routing nowhere" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char err[512] = "";
