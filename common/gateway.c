@@ -16,6 +16,7 @@
 #include "upkey.h"
 #include "log.h"
 #include "redis.h"
+#include "state_redis.h"
 #include "oai.h"
 #include "provider.h"
 #include "reqbody.h"
@@ -169,6 +170,7 @@ static void share_state(struct gateway *gw)
 		return;
 	}
 	quota_share(&gw->quota, gw->redis, c->shared_fail_closed, c->shared_lease_s * 1000);
+	gw->shared_recs = state_redis_new(gw->redis, c->state_dir);
 }
 
 int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t errlen)
@@ -267,6 +269,8 @@ void gateway_tick(struct gateway *gw)
 	durable_tick(gw, &cur->cfg);
 	runtime_put(gw, cur);
 	quota_tick(&gw->quota);
+	if (gw->shared_recs)
+		state_redis_tick(gw->shared_recs);   /* before the state.db check: the fleet's keys reload now */
 	if (gw->redis)
 		health_set(&gw->health, HEALTH_SHARED, !redis_up(gw->redis),
 			   "the shared state (Redis) cannot be reached; limits are %s meanwhile",
@@ -329,6 +333,7 @@ void gateway_free(struct gateway *gw)
 {
 	durable_shutdown(gw);
 	quota_free(&gw->quota);
+	state_redis_free(gw->shared_recs);
 	redis_close(gw->redis);
 	if (gw->cache)
 		cache_close(gw->cache);

@@ -12,6 +12,8 @@
 #include "upstream.h"
 #include <stdint.h>
 
+struct state_redis;
+
 /* What routing needs, as one immutable snapshot: the config (file,
  * environment, state.db settings) and the key pools built from it. Rebuilt
  * when state.db or the config file changes; requests hold a reference. */
@@ -38,6 +40,7 @@ struct gateway {
 	struct health health;    /* why /health says degraded */
 	struct quota quota;
 	struct redis *redis;     /* the fleet's shared state; NULL: this node alone */
+	struct state_redis *shared_recs;  /* state.db's keys shared with the fleet (with redis) */
 	struct cache *cache;     /* NULL: no response cache */
 	int64_t started_ms;
 	uint32_t boot_id;        /* random per process: makes request ids unique */

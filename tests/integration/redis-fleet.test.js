@@ -1,0 +1,93 @@
+// Three gateways sharing one real Redis (started here on loopback), each
+// its own lighttpd, state folder and spool: a gateway key created or
+// revoked on one node is honoured on the others within a second, and so
+// is an upstream key added or removed there.
+
+'use strict';
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { startMock, startGateway, mockEnv, keysTool } = require('../lib/harness.js');
+const { request, chatBody, bearer, waitFor } = require('../lib/client.js');
+const { startRedis } = require('../lib/servers-db.js');
+
+const PROVIDER_ENV = { OPENAI_API_KEY: 'sk-oa-SECRET-fleet', DEEPSEEK_API_KEY: 'sk-ds-SECRET-fleet' };
+// what "within a second" is held to: the wait from the change on node A
+// until every other node honours it
+const FLEET_MS = 1000;
+
+describe('three gateways, one Redis: keys', () => {
+  let redis;
+  let mock;
+  const nodes = [];
+
+  before(async () => {
+    redis = await startRedis({ password: 'redis-SECRET-fleet-pw' });
+    if (redis.skip) return;
+    mock = await startMock();
+    const conf = `[shared]\nredis = ${redis.url}\ntimeout_ms = 300\n`;
+    for (let i = 0; i < 3; i++) nodes.push(await startGateway({ env: { ...mockEnv(mock), ...PROVIDER_ENV }, conf }));
+  });
+
+  after(async () => {
+    for (const n of nodes) await n.stop();
+    if (mock) await mock.close();
+    if (redis && !redis.skip) await redis.destroy();
+  });
+
+  const models = (n, key) => request('GET', `${n.url}/v1/models`, { headers: bearer(key) });
+  // every other node answers status to key within FLEET_MS
+  async function everywhere(key, status) {
+    for (const n of nodes.slice(1)) {
+      assert.ok(await waitFor(async () => (await models(n, key)).status === status, { timeoutMs: FLEET_MS, intervalMs: 20 }),
+        `a node answers ${status} within ${FLEET_MS} ms`);
+    }
+  }
+
+  it('a key created on A works on B and C, and once revoked on A stops there', async (t) => {
+    if (redis.skip) return t.skip(redis.skip);
+    const r = await keysTool(nodes[0], ['create', '--name', 'fleet-key']);
+    assert.equal(r.code, 0, r.stderr);
+    const key = r.stdout.trim();
+    const id = /created key (k_[0-9a-f]+)/.exec(r.stderr)[1];
+    await everywhere(key, 200);
+    // the other nodes' own tools see it (their state.db holds it)
+    const list = await keysTool(nodes[2], ['list']);
+    assert.match(list.stdout, new RegExp(id));
+    assert.ok(!redis.cli('HGET', 'llmgate:rec', `gwkey:${id}`)[0].includes(key), 'Redis holds the hash, not the key');
+    const rv = await keysTool(nodes[0], ['revoke', id]);
+    assert.equal(rv.code, 0, rv.stderr);
+    await everywhere(key, 401);
+  });
+
+  it('an upstream key added on A is used on B, and once removed on A no longer', async (t) => {
+    if (redis.skip) return t.skip(redis.skip);
+    const k = await keysTool(nodes[0], ['create', '--name', 'fleet-up']);
+    const key = k.stdout.trim();
+    await everywhere(key, 200);
+    const body = chatBody('moonshot/kimi-k2');
+    // no Moonshot key anywhere yet
+    assert.notEqual((await request('POST', `${nodes[1].url}/v1/chat/completions`, { headers: bearer(key), body })).status, 200);
+    const secret = 'sk-moon-SECRET-fleet-0123456789';
+    const add = await keysTool(nodes[0], ['upstream', 'add', 'moonshot', '--label', 'shared'], { input: secret + '\n' });
+    assert.equal(add.code, 0, add.stderr);
+    const uid = /added upstream key (u_[0-9a-f]+)/.exec(add.stderr)[1];
+    mock.reset();
+    const chat = (n) => request('POST', `${n.url}/v1/chat/completions`, { headers: bearer(key), body });
+    for (const n of nodes.slice(1)) {
+      assert.ok(await waitFor(async () => (await chat(n)).status === 200, { timeoutMs: FLEET_MS, intervalMs: 20 }),
+        'the other nodes answer with the key added on A');
+      assert.equal(mock.requests().at(-1).headers.authorization, `Bearer ${secret}`);
+    }
+    const rm = await keysTool(nodes[0], ['upstream', 'remove', uid]);
+    assert.equal(rm.code, 0, rm.stderr);
+    for (const n of nodes.slice(1)) {
+      assert.ok(await waitFor(async () => (await chat(n)).status === 404, { timeoutMs: FLEET_MS, intervalMs: 20 }),
+        'the other nodes stop using the key removed on A');
+    }
+    const rec = redis.cli('HGET', 'llmgate:rec', `upkey:moonshot:${uid}`)[0];
+    assert.ok(!rec.includes(secret), `the removal keeps no secret: ${rec}`);
+    const list = await keysTool(nodes[1], ['upstream', 'list']);
+    assert.ok(!list.stdout.includes(uid), list.stdout);
+  });
+});
