@@ -17,6 +17,7 @@
 #include "log.h"
 #include "redis.h"
 #include "state_redis.h"
+#include "pool_redis.h"
 #include "oai.h"
 #include "provider.h"
 #include "reqbody.h"
@@ -171,6 +172,7 @@ static void share_state(struct gateway *gw)
 	}
 	quota_share(&gw->quota, gw->redis, c->shared_fail_closed, c->shared_lease_s * 1000);
 	gw->shared_recs = state_redis_new(gw->redis, c->state_dir);
+	gw->shared_pools = pool_redis_new(gw->redis);
 }
 
 int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t errlen)
@@ -267,6 +269,8 @@ void gateway_tick(struct gateway *gw)
 		spool_rotate(&gw->spool, 0);
 	struct runtime *cur = runtime_get(gw);
 	durable_tick(gw, &cur->cfg);
+	if (gw->shared_pools)
+		pool_redis_tick(gw->shared_pools, cur->pools, cur->cfg.nproviders, pool_now_ms());
 	runtime_put(gw, cur);
 	quota_tick(&gw->quota);
 	if (gw->shared_recs)
@@ -334,6 +338,7 @@ void gateway_free(struct gateway *gw)
 	durable_shutdown(gw);
 	quota_free(&gw->quota);
 	state_redis_free(gw->shared_recs);
+	pool_redis_free(gw->shared_pools);
 	redis_close(gw->redis);
 	if (gw->cache)
 		cache_close(gw->cache);

@@ -1,7 +1,8 @@
 // Three gateways sharing one real Redis (started here on loopback), each
 // its own lighttpd, state folder and spool: a gateway key created or
 // revoked on one node is honoured on the others within a second, and so
-// is an upstream key added or removed there.
+// is an upstream key added or removed there; an upstream key that answered
+// 429 on one node is left alone on the others.
 
 'use strict';
 
@@ -11,12 +12,13 @@ const { startMock, startGateway, mockEnv, keysTool } = require('../lib/harness.j
 const { request, chatBody, bearer, waitFor } = require('../lib/client.js');
 const { startRedis } = require('../lib/servers-db.js');
 
-const PROVIDER_ENV = { OPENAI_API_KEY: 'sk-oa-SECRET-fleet', DEEPSEEK_API_KEY: 'sk-ds-SECRET-fleet' };
+const THROTTLED = 'sk-ds-SECRET-fleet-one';
+const PROVIDER_ENV = { OPENAI_API_KEY: 'sk-oa-SECRET-fleet', DEEPSEEK_API_KEY: `${THROTTLED},sk-ds-SECRET-fleet-two` };
 // what "within a second" is held to: the wait from the change on node A
 // until every other node honours it
 const FLEET_MS = 1000;
 
-describe('three gateways, one Redis: keys', () => {
+describe('three gateways, one Redis: keys, cool-downs', () => {
   let redis;
   let mock;
   const nodes = [];
@@ -89,5 +91,27 @@ describe('three gateways, one Redis: keys', () => {
     assert.ok(!rec.includes(secret), `the removal keeps no secret: ${rec}`);
     const list = await keysTool(nodes[1], ['upstream', 'list']);
     assert.ok(!list.stdout.includes(uid), list.stdout);
+  });
+
+  it('an upstream key that answered 429 on A is not tried on B or C', async (t) => {
+    if (redis.skip) return t.skip(redis.skip);
+    const k = await keysTool(nodes[0], ['create', '--name', 'fleet-cool']);
+    const key = k.stdout.trim();
+    await everywhere(key, 200);
+    const body = chatBody('deepseek/deepseek-chat');
+    const chat = (n) => request('POST', `${n.url}/v1/chat/completions`, { headers: bearer(key), body });
+    const usedThrottled = () => mock.requests().some((r) => r.headers.authorization === `Bearer ${THROTTLED}`);
+    mock.reset();
+    mock.configure({ keys: { [THROTTLED]: { status: 429, retryAfter: 60 } } });
+    // node A meets the 429 (the other key answers the client)
+    for (let i = 0; i < 4 && !usedThrottled(); i++) assert.equal((await chat(nodes[0])).status, 200);
+    assert.ok(usedThrottled(), 'node A tried the throttled key');
+    const cooling = async (n) => JSON.stringify((await request('GET', `${n.url}/health`)).json.providers).includes('"cooling"');
+    for (const n of nodes.slice(1)) assert.ok(await waitFor(() => cooling(n), { timeoutMs: FLEET_MS }), 'the cool-down reached the node');
+    mock.reset();   // the key would answer now: only the cool-down keeps it out
+    for (let i = 0; i < 6; i++) assert.equal((await chat(nodes[1 + (i % 2)])).status, 200);
+    assert.equal(mock.requests().length, 6);
+    assert.ok(!usedThrottled(), 'nodes B and C left the throttled key alone');
+    assert.ok(!JSON.stringify(redis.cli('HGETALL', 'llmgate:cool')).includes(THROTTLED), 'Redis names the key by a digest');
   });
 });

@@ -40,6 +40,8 @@ function freePort() {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// a bound on a wait that does not keep node running once the wait is over
+const bound = (ms) => new Promise((r) => setTimeout(r, ms).unref());
 
 // As root, the servers run as their Debian system user (PostgreSQL refuses
 // root); otherwise as the test's own user.
@@ -90,7 +92,7 @@ async function startPostgres({ password = 'llmgate-test-pw' } = {}) {
       let pid = 0;
       try { pid = Number(fs.readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]); } catch { /* gone */ }
       try { if (pid > 0) process.kill(pid, signal === 'SIGINT' ? 'SIGINT' : signal); else p.kill(signal); } catch { /* gone */ }
-      await Promise.race([done, sleep(WAIT_MS)]);
+      await Promise.race([done, bound(WAIT_MS)]);
     },
     // psql -At: rows as arrays of column strings
     query(sql, db = 'llmgate') {
@@ -135,7 +137,7 @@ async function startRedis({ password = '' } = {}) {
       this.proc = null;
       const done = new Promise((res) => p.once('exit', res));
       p.kill('SIGKILL');
-      await Promise.race([done, sleep(WAIT_MS)]);
+      await Promise.race([done, bound(WAIT_MS)]);
     },
     // redis-cli: the reply's lines
     cli(...args) {
