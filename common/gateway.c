@@ -136,6 +136,7 @@ static void open_cache_if_needed(struct gateway *gw, const struct config *c)
 {
 	if (c->cache_enabled && !__atomic_load_n(&gw->cache, __ATOMIC_ACQUIRE)) {
 		struct cache *cc = cache_open(gw->cfg.state_dir, c->cache_ttl_s, c->cache_max_bytes);
+		cache_share(cc, gw->redis);
 		__atomic_store_n(&gw->cache, cc, __ATOMIC_RELEASE);
 	}
 }

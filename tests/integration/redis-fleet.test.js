@@ -2,7 +2,8 @@
 // its own lighttpd, state folder and spool: a gateway key created or
 // revoked on one node is honoured on the others within a second, and so
 // is an upstream key added or removed there; an upstream key that answered
-// 429 on one node is left alone on the others.
+// 429 on one node is left alone on the others; an answer cached on one
+// node is a hit on the others.
 
 'use strict';
 
@@ -18,7 +19,7 @@ const PROVIDER_ENV = { OPENAI_API_KEY: 'sk-oa-SECRET-fleet', DEEPSEEK_API_KEY: `
 // until every other node honours it
 const FLEET_MS = 1000;
 
-describe('three gateways, one Redis: keys, cool-downs', () => {
+describe('three gateways, one Redis: keys, cool-downs, cache', () => {
   let redis;
   let mock;
   const nodes = [];
@@ -27,7 +28,7 @@ describe('three gateways, one Redis: keys, cool-downs', () => {
     redis = await startRedis({ password: 'redis-SECRET-fleet-pw' });
     if (redis.skip) return;
     mock = await startMock();
-    const conf = `[shared]\nredis = ${redis.url}\ntimeout_ms = 300\n`;
+    const conf = `[shared]\nredis = ${redis.url}\ntimeout_ms = 300\n[cache]\nenabled = true\nttl_s = 600\n`;
     for (let i = 0; i < 3; i++) nodes.push(await startGateway({ env: { ...mockEnv(mock), ...PROVIDER_ENV }, conf }));
   });
 
@@ -75,7 +76,8 @@ describe('three gateways, one Redis: keys, cool-downs', () => {
     assert.equal(add.code, 0, add.stderr);
     const uid = /added upstream key (u_[0-9a-f]+)/.exec(add.stderr)[1];
     mock.reset();
-    const chat = (n) => request('POST', `${n.url}/v1/chat/completions`, { headers: bearer(key), body });
+    // no-store: each answer from the upstream, not the shared cache
+    const chat = (n) => request('POST', `${n.url}/v1/chat/completions`, { headers: { ...bearer(key), 'cache-control': 'no-store' }, body });
     for (const n of nodes.slice(1)) {
       assert.ok(await waitFor(async () => (await chat(n)).status === 200, { timeoutMs: FLEET_MS, intervalMs: 20 }),
         'the other nodes answer with the key added on A');
@@ -99,7 +101,7 @@ describe('three gateways, one Redis: keys, cool-downs', () => {
     const key = k.stdout.trim();
     await everywhere(key, 200);
     const body = chatBody('deepseek/deepseek-chat');
-    const chat = (n) => request('POST', `${n.url}/v1/chat/completions`, { headers: bearer(key), body });
+    const chat = (n) => request('POST', `${n.url}/v1/chat/completions`, { headers: { ...bearer(key), 'cache-control': 'no-store' }, body });
     const usedThrottled = () => mock.requests().some((r) => r.headers.authorization === `Bearer ${THROTTLED}`);
     mock.reset();
     mock.configure({ keys: { [THROTTLED]: { status: 429, retryAfter: 60 } } });
@@ -113,5 +115,27 @@ describe('three gateways, one Redis: keys, cool-downs', () => {
     assert.equal(mock.requests().length, 6);
     assert.ok(!usedThrottled(), 'nodes B and C left the throttled key alone');
     assert.ok(!JSON.stringify(redis.cli('HGETALL', 'llmgate:cool')).includes(THROTTLED), 'Redis names the key by a digest');
+  });
+
+  it('an answer stored on A is a cache hit on B and C', async (t) => {
+    if (redis.skip) return t.skip(redis.skip);
+    const k = await keysTool(nodes[0], ['create', '--name', 'fleet-cache']);
+    const key = k.stdout.trim();
+    await everywhere(key, 200);
+    const body = chatBody('openai/gpt-4o-mini', { messages: [{ role: 'user', content: 'A question for the fleet cache.' }] });
+    mock.reset();
+    const first = await request('POST', `${nodes[0].url}/v1/chat/completions`, { headers: bearer(key), body });
+    assert.equal(first.status, 200);
+    assert.equal(first.headers['x-llmgate-cache'], 'miss');
+    for (const n of nodes.slice(1)) {
+      const r = await request('POST', `${n.url}/v1/chat/completions`, { headers: bearer(key), body });
+      assert.equal(r.status, 200);
+      assert.equal(r.headers['x-llmgate-cache'], 'hit');
+      assert.deepEqual(r.json.choices, first.json.choices);
+    }
+    assert.equal(mock.requests().length, 1, 'the upstream answered once for the fleet');
+    const [entry] = redis.cli('KEYS', 'llmgate:c:*');
+    const ttl = Number(redis.cli('TTL', entry)[0]);
+    assert.ok(ttl > 0 && ttl <= 600, `the entry expires with the cache's TTL: ${ttl}`);
   });
 });
