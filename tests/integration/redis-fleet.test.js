@@ -3,13 +3,15 @@
 // revoked on one node is honoured on the others within a second, and so
 // is an upstream key added or removed there; an upstream key that answered
 // 429 on one node is left alone on the others; an answer cached on one
-// node is a hit on the others.
+// node is a hit on the others; Redis killed and started again under load
+// (its append-only file kept): every request answered, every usage counted
+// once, the limits in force again.
 
 'use strict';
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startMock, startGateway, mockEnv, keysTool } = require('../lib/harness.js');
+const { startMock, startGateway, mockEnv, keysTool, usageRecords } = require('../lib/harness.js');
 const { request, chatBody, bearer, waitFor } = require('../lib/client.js');
 const { startRedis } = require('../lib/servers-db.js');
 
@@ -19,13 +21,13 @@ const PROVIDER_ENV = { OPENAI_API_KEY: 'sk-oa-SECRET-fleet', DEEPSEEK_API_KEY: `
 // until every other node honours it
 const FLEET_MS = 1000;
 
-describe('three gateways, one Redis: keys, cool-downs, cache', () => {
+describe('three gateways, one Redis: keys, cool-downs, cache, outage', () => {
   let redis;
   let mock;
   const nodes = [];
 
   before(async () => {
-    redis = await startRedis({ password: 'redis-SECRET-fleet-pw' });
+    redis = await startRedis({ password: 'redis-SECRET-fleet-pw', durable: true });
     if (redis.skip) return;
     mock = await startMock();
     const conf = `[shared]\nredis = ${redis.url}\ntimeout_ms = 300\n[cache]\nenabled = true\nttl_s = 600\n`;
@@ -137,5 +139,59 @@ describe('three gateways, one Redis: keys, cool-downs, cache', () => {
     const [entry] = redis.cli('KEYS', 'llmgate:c:*');
     const ttl = Number(redis.cli('TTL', entry)[0]);
     assert.ok(ttl > 0 && ttl <= 600, `the entry expires with the cache's TTL: ${ttl}`);
+  });
+
+  it('Redis killed and started again under load: nothing lost, limits back in force', async (t) => {
+    if (redis.skip) return t.skip(redis.skip);
+    const k = await keysTool(nodes[0], ['create', '--name', 'fleet-load', '--tokens', '1000000']);
+    const key = k.stdout.trim();
+    const id = /created key (k_[0-9a-f]+)/.exec(k.stderr)[1];
+    await everywhere(key, 200);
+    mock.reset();
+    // one client per node, each asking in turn until told to stop
+    const served = [];
+    let stop = false;
+    const client = async (n) => {
+      for (let i = 0; i < 60 && !stop; i++) {
+        const r = await request('POST', `${n.url}/v1/chat/completions`, {
+          headers: { ...bearer(key), 'cache-control': 'no-store' }, body: chatBody('openai/gpt-4o-mini') });
+        assert.equal(r.status, 200, JSON.stringify(r.json));
+        served.push(r.json.usage.total_tokens);
+      }
+    };
+    const load = Promise.all(nodes.map(client));
+    const atLeast = (n) => waitFor(() => served.length >= n, { timeoutMs: 10000, intervalMs: 10 });
+    assert.ok(await atLeast(6));
+    await redis.stop();
+    const down = served.length;
+    assert.ok(await atLeast(down + 6), 'answered while Redis is away');
+    await redis.start();
+    const back = served.length;
+    assert.ok(await atLeast(back + 6), 'answered once Redis is back');
+    stop = true;
+    await load;
+    const spent = served.reduce((a, b) => a + b, 0);
+    // every answer's usage counted once in the fleet's counters ...
+    const counted = () => Number(redis.cli('HGET', `llmgate:q:${id}:all`, 't')[0] || 0);
+    assert.ok(await waitFor(() => counted() === spent, { timeoutMs: 5000 }), `counted ${counted()} of ${spent}`);
+    // ... and once in the usage spools of the three nodes
+    const recs = nodes.flatMap((n) => usageRecords(n)).filter((r) => r.key_id === id);
+    assert.equal(recs.length, served.length);
+    // the budget, set to what was spent on node A, stops the key on every node
+    const set = await keysTool(nodes[0], ['set', id, '--tokens', String(spent)]);
+    assert.equal(set.code, 0, set.stderr);
+    for (const n of nodes) {
+      assert.ok(await waitFor(async () => (await request('POST', `${n.url}/v1/chat/completions`, {
+        headers: bearer(key), body: chatBody('openai/gpt-4o-mini') })).status === 429, { timeoutMs: 2000 }), 'the budget holds');
+    }
+  });
+
+  it('a Redis that lost its data is filled again from the nodes\' state.db', async (t) => {
+    if (redis.skip) return t.skip(redis.skip);
+    const k = await keysTool(nodes[0], ['create', '--name', 'fleet-refill']);
+    const id = /created key (k_[0-9a-f]+)/.exec(k.stderr)[1];
+    await everywhere(k.stdout.trim(), 200);
+    redis.cli('FLUSHALL');
+    assert.ok(await waitFor(() => redis.cli('HEXISTS', 'llmgate:rec', `gwkey:${id}`)[0] === '1', { timeoutMs: FLEET_MS }));
   });
 });

@@ -110,8 +110,10 @@ async function startPostgres({ password = 'llmgate-test-pw' } = {}) {
   return pg;
 }
 
-// A private redis-server on an ephemeral port, nothing saved to disk.
-async function startRedis({ password = '' } = {}) {
+// A private redis-server on an ephemeral port, nothing saved to disk; with
+// durable, every write is in its append-only file before it is answered
+// (appendfsync always), so a kill -9 and a start again lose nothing.
+async function startRedis({ password = '', durable = false } = {}) {
   let bin = null;
   for (const b of ['/usr/bin/redis-server', '/usr/local/bin/redis-server']) if (fs.existsSync(b)) bin = b;
   if (!bin) return { skip: 'redis-server is not installed (apt-get install redis-server)' };
@@ -122,7 +124,8 @@ async function startRedis({ password = '' } = {}) {
     dir, port, proc: null,
     url: `redis://${auth}127.0.0.1:${port}/0`,
     async start() {
-      const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'];
+      const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', durable ? 'yes' : 'no',
+        '--appendfsync', 'always', '--dir', dir, '--daemonize', 'no'];
       if (password) args.push('--requirepass', password);
       this.proc = spawn(bin, args, { stdio: ['ignore', 'ignore', 'ignore'] });
       for (let i = 0; i < WAIT_MS / 50; i++) {
