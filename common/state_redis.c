@@ -1,4 +1,4 @@
-/* state_redis.c — state.db's gateway and upstream keys shared by the fleet through Redis (state_redis.h). */
+/* state_redis.c — state.db's gateway keys, upstream keys and settings shared by the fleet through Redis (state_redis.h). */
 #include "autoconf.h"
 #include "state_redis.h"
 #include "auth.h"
@@ -86,6 +86,8 @@ static void recs_add(struct recs *l, const char *key, const char *val, size_t le
 
 int state_redis_shared_key(const char *key)
 {
+	if (!strcmp(key, STATE_REDIS_SETTINGS))
+		return 1;
 	for (size_t i = 0; i < NPREFIXES; i++)
 		if (!strncmp(key, shared_prefixes[i], strlen(shared_prefixes[i])) && key[strlen(shared_prefixes[i])])
 			return 1;
@@ -122,6 +124,11 @@ void state_redis_stamp(cJSON *rec)
 {
 	cJSON_DeleteItemFromObjectCaseSensitive(rec, "changed");
 	cJSON_AddNumberToObject(rec, "changed", (double)pool_now_ms());
+}
+
+char *state_redis_settings_stamp(void)
+{
+	return xasprintf("{\"changed\":%lld}", (long long)pool_now_ms());
 }
 
 struct state_redis *state_redis_new(struct redis *r, const char *state_dir)
@@ -183,6 +190,54 @@ static int collect(const char *key, const char *val, size_t vlen, void *user)
 	return 0;
 }
 
+/* The settings of db as the fleet holds them: {"changed", "settings"}
+ * (new string), NULL when there are none; *bad when db failed. */
+static char *settings_envelope(GDBM_FILE db, int *bad)
+{
+	size_t len, slen;
+	char *doc = store_get(db, STATE_REDIS_SETTINGS, &len);
+	if (!doc) {
+		*bad |= errno != ENOENT;
+		return NULL;
+	}
+	char *stamp = store_get(db, STATE_REDIS_SETTINGS_STAMP, &slen);
+	*bad |= !stamp && errno != ENOENT;
+	cJSON *d = cJSON_ParseWithLength(doc, len);
+	cJSON *st = stamp ? cJSON_ParseWithLength(stamp, slen) : NULL;
+	char *out = NULL;
+	if (cJSON_IsObject(d)) {
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddNumberToObject(e, "changed", changed_of(st));
+		cJSON_AddItemToObject(e, "settings", d);
+		d = NULL;
+		out = cJSON_PrintUnformatted(e);
+		cJSON_Delete(e);
+	}
+	cJSON_Delete(d);
+	cJSON_Delete(st);
+	free(doc);
+	free(stamp);
+	return out;
+}
+
+/* Write the fleet's settings envelope into db: the document and its stamp. */
+static int settings_put(GDBM_FILE db, const char *env, size_t len)
+{
+	cJSON *e = cJSON_ParseWithLength(env, len);
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(e, "settings");
+	int rc = -1;
+	if (cJSON_IsObject(d)) {
+		char *doc = cJSON_PrintUnformatted(d);
+		char stamp[48];
+		snprintf(stamp, sizeof(stamp), "{\"changed\":%.0f}", changed_of(e));
+		rc = store_put(db, STATE_REDIS_SETTINGS, doc, strlen(doc)) == 0 &&
+		     store_put(db, STATE_REDIS_SETTINGS_STAMP, stamp, strlen(stamp)) == 0 ? 0 : -1;
+		free(doc);
+	}
+	cJSON_Delete(e);
+	return rc;
+}
+
 /* Every shared record of state.db into l (none when there is no file).
  * 0, or -1 (unreadable: l is empty). */
 static int read_local(const char *path, struct recs *l, struct store_sig *sig)
@@ -195,6 +250,10 @@ static int read_local(const char *path, struct recs *l, struct store_sig *sig)
 	int bad = 0;
 	for (size_t i = 0; i < NPREFIXES && !bad; i++)
 		bad = store_each(db, shared_prefixes[i], collect, l) < 0;
+	char *env = bad ? NULL : settings_envelope(db, &bad);
+	if (env && strlen(env) < RECORD_MAX)
+		recs_add(l, STATE_REDIS_SETTINGS, env, strlen(env));
+	free(env);
 	store_close(db);
 	if (bad)
 		recs_free(l);
@@ -266,14 +325,19 @@ static int write_local(struct state_redis *s, const struct recs *win)
 	size_t put = 0;
 	int bad = 0;
 	for (size_t i = 0; i < win->n && !bad; i++) {
-		size_t len;
-		char *cur = store_get(db, win->v[i].key, &len);
-		if (!cur && errno != ENOENT) {
+		size_t len = 0;
+		int settings = !strcmp(win->v[i].key, STATE_REDIS_SETTINGS);
+		char *cur = settings ? settings_envelope(db, &bad) : store_get(db, win->v[i].key, &len);
+		if (settings && cur)
+			len = strlen(cur);
+		if (bad || (!cur && !settings && errno != ENOENT)) {
 			bad = 1;
+			free(cur);
 			break;
 		}
 		if (!cur || state_redis_wins(cur, len, win->v[i].val, win->v[i].len)) {
-			bad = store_put(db, win->v[i].key, win->v[i].val, win->v[i].len) != 0;
+			bad = settings ? settings_put(db, win->v[i].val, win->v[i].len) != 0
+				       : store_put(db, win->v[i].key, win->v[i].val, win->v[i].len) != 0;
 			put++;
 		}
 		free(cur);
@@ -301,21 +365,41 @@ static int merge_fleet(struct state_redis *s)
 	}
 	struct recs local = { 0 }, win = { 0 };
 	struct store_sig sig;
+	struct hmap mine_of, fleet_has;   /* state.db key -> its local record; the fleet's keys */
+	hmap_init(&mine_of, 0);
+	hmap_init(&fleet_has, 0);
 	int rc = read_local(s->path, &local, &sig);
+	for (size_t k = 0; k < local.n; k++)
+		hmap_put(&mine_of, local.v[k].key, strlen(local.v[k].key), &local.v[k]);
 	for (size_t i = 0; rc == 0 && i + 1 < x.n; i += 2) {
 		const struct redis_reply *f = &x.v[i], *v = &x.v[i + 1];
 		if (f->type != RR_STR || v->type != RR_STR || !state_redis_shared_key(f->s) || v->len >= RECORD_MAX)
 			continue;
-		const struct rec *mine = NULL;
-		for (size_t k = 0; k < local.n && !mine; k++)
-			if (!strcmp(local.v[k].key, f->s))
-				mine = &local.v[k];
+		void *m = NULL;
+		hmap_get(&mine_of, f->s, f->len, &m);
+		const struct rec *mine = m;
+		hmap_put(&fleet_has, f->s, f->len, NULL);
 		know(s, f->s, v->s, v->len);
 		if (!mine || state_redis_wins(mine->val, mine->len, v->s, v->len))
 			recs_add(&win, f->s, v->s, v->len);
 		else if (mine->len != v->len || memcmp(mine->val, v->s, v->len))
 			s->republish = 1;   /* ours wins: send it */
 	}
+	/* a record the fleet lacks (another node filled a Redis that lost its
+	 * data before this one saw it empty): send it */
+	for (size_t k = 0; rc == 0 && k < local.n; k++) {
+		void *d = NULL;
+		const char *key = local.v[k].key;
+		if (hmap_get(&fleet_has, key, strlen(key), NULL))
+			continue;
+		if (hmap_get(&s->known, key, strlen(key), &d)) {
+			hmap_del(&s->known, key, strlen(key));
+			free(d);
+		}
+		s->republish = 1;
+	}
+	hmap_free(&mine_of);
+	hmap_free(&fleet_has);
 	if (rc == 0)
 		rc = write_local(s, &win);
 	recs_free(&local);
@@ -335,8 +419,9 @@ int state_redis_tick(struct state_redis *s)
 	long long v = x.type == RR_STR ? strtoll(x.s, NULL, 10) : 0;
 	int empty = x.type == RR_NIL;
 	redis_reply_free(&x);
-	if (empty && hmap_count(&s->known)) {
-		/* the fleet's records are gone (Redis restarted empty): fill them again */
+	if ((empty && hmap_count(&s->known)) || (!empty && v < s->seen_v)) {
+		/* the fleet's records are gone (Redis restarted empty, or filled
+		 * again since by a node that saw it so): send ours again */
 		forget_all(s);
 		s->republish = 1;
 		s->seen_v = -1;

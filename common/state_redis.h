@@ -1,7 +1,11 @@
 /* state_redis.h — the records of state.db that every gateway of a fleet
- * shares through Redis (redis.h): gateway keys (gwkey:) and upstream keys
- * (upkey:), so that a key created, changed or revoked on any node is
- * honoured on every node within a second.
+ * shares through Redis (redis.h): gateway keys (gwkey:), upstream keys
+ * (upkey:) and the settings the admin page edits, so that a key created,
+ * changed or revoked, or a setting changed, on any node is honoured on
+ * every node within a second. The settings document has no stamp of its
+ * own (its members are the schema's, settings.h): its writer stamps
+ * STATE_REDIS_SETTINGS_STAMP beside it, and the fleet holds the two as one
+ * record {"changed", "settings"}.
  *
  * Each router's housekeeping tick (four times a second) asks the fleet's
  * version counter (one GET). When its own state.db changed since it last
@@ -29,6 +33,9 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
+#define STATE_REDIS_SETTINGS "settings"
+#define STATE_REDIS_SETTINGS_STAMP "settings.changed"   /* {"changed": ms} */
+
 struct state_redis;
 
 /* The sync of state_dir/state.db through r (not owned). */
@@ -45,6 +52,10 @@ int state_redis_wins(const char *a, size_t alen, const char *b, size_t blen);
 /* Stamp rec's "changed" member with the time now in ms (every writer of
  * a shared record calls this on each change). */
 void state_redis_stamp(cJSON *rec);
-/* 1 when key is a shared record's state.db key (gwkey:, upkey:). */
+/* The stamp of a new settings document, written beside it as
+ * STATE_REDIS_SETTINGS_STAMP in the same change: a new string. */
+char *state_redis_settings_stamp(void);
+/* 1 when key is a shared record's state.db key (gwkey:, upkey:,
+ * settings). */
 int state_redis_shared_key(const char *key);
 #endif

@@ -1,7 +1,8 @@
 // Three gateways sharing one real Redis (started here on loopback), each
 // its own lighttpd, state folder and spool: a gateway key created or
 // revoked on one node is honoured on the others within a second, and so
-// is an upstream key added or removed there; an upstream key that answered
+// is an upstream key added or removed there, and a setting changed on the
+// admin page of a fourth node; an upstream key that answered
 // 429 on one node is left alone on the others; an answer cached on one
 // node is a hit on the others; Redis killed and started again under load
 // (its append-only file kept): every request answered, every usage counted
@@ -14,6 +15,7 @@ const assert = require('node:assert/strict');
 const { startMock, startGateway, mockEnv, keysTool, usageRecords } = require('../lib/harness.js');
 const { request, chatBody, bearer, waitFor } = require('../lib/client.js');
 const { startRedis } = require('../lib/servers-db.js');
+const { startSite, AdminClient } = require('../lib/admin.js');
 
 const THROTTLED = 'sk-ds-SECRET-fleet-one';
 const PROVIDER_ENV = { OPENAI_API_KEY: 'sk-oa-SECRET-fleet', DEEPSEEK_API_KEY: `${THROTTLED},sk-ds-SECRET-fleet-two` };
@@ -24,6 +26,7 @@ const FLEET_MS = 1000;
 describe('three gateways, one Redis: keys, cool-downs, cache, outage', () => {
   let redis;
   let mock;
+  let site;   // a node with its admin page
   const nodes = [];
 
   before(async () => {
@@ -32,9 +35,11 @@ describe('three gateways, one Redis: keys, cool-downs, cache, outage', () => {
     mock = await startMock();
     const conf = `[shared]\nredis = ${redis.url}\ntimeout_ms = 300\n[cache]\nenabled = true\nttl_s = 600\n`;
     for (let i = 0; i < 3; i++) nodes.push(await startGateway({ env: { ...mockEnv(mock), ...PROVIDER_ENV }, conf }));
+    site = await startSite({ env: { ...mockEnv(mock), ...PROVIDER_ENV }, conf });
   });
 
   after(async () => {
+    if (site) await site.stop();
     for (const n of nodes) await n.stop();
     if (mock) await mock.close();
     if (redis && !redis.skip) await redis.destroy();
@@ -173,7 +178,9 @@ describe('three gateways, one Redis: keys, cool-downs, cache, outage', () => {
     const spent = served.reduce((a, b) => a + b, 0);
     // every answer's usage counted once in the fleet's counters ...
     const counted = () => Number(redis.cli('HGET', `llmgate:q:${id}:all`, 't')[0] || 0);
-    assert.ok(await waitFor(() => counted() === spent, { timeoutMs: 5000 }), `counted ${counted()} of ${spent}`);
+    const ok = await waitFor(() => counted() === spent, { timeoutMs: 5000 });
+    if (!ok) for (const n of nodes) console.log('DEBUG', n.errorLog().split('\n').filter((l) => /Redis|usage|shared/.test(l)).join('\n'));
+    assert.ok(ok, `counted ${counted()} of ${spent}`);
     // ... and once in the usage spools of the three nodes
     const recs = nodes.flatMap((n) => usageRecords(n)).filter((r) => r.key_id === id);
     assert.equal(recs.length, served.length);
@@ -193,5 +200,28 @@ describe('three gateways, one Redis: keys, cool-downs, cache, outage', () => {
     await everywhere(k.stdout.trim(), 200);
     redis.cli('FLUSHALL');
     assert.ok(await waitFor(() => redis.cli('HEXISTS', 'llmgate:rec', `gwkey:${id}`)[0] === '1', { timeoutMs: FLEET_MS }));
+  });
+
+  it('a setting and a key changed on the admin page of one node reach the others', async (t) => {
+    if (redis.skip) return t.skip(redis.skip);
+    const admin = new AdminClient(site.url);
+    assert.equal((await admin.setup('fleet-admin-pw-123456')).status, 201);
+    assert.equal((await admin.login('fleet-admin-pw-123456')).status, 200);
+    const made = await admin.call('POST', 'keys', { name: 'from-the-page' });
+    assert.equal(made.status, 201, made.text);
+    const key = made.json.key;
+    await everywhere(key, 200);
+    const chat = (n) => request('POST', `${n.url}/v1/chat/completions`, { headers: bearer(key), body: chatBody('team-fleet') });
+    assert.equal((await chat(nodes[1])).status, 404);
+    const put = await admin.call('PUT', 'settings', { aliases: { 'team-fleet': 'openai/gpt-4o-mini' } });
+    assert.equal(put.status, 200, put.text);
+    for (const n of nodes) {
+      assert.ok(await waitFor(async () => (await chat(n)).status === 200, { timeoutMs: FLEET_MS, intervalMs: 20 }),
+        'the alias set on the page is routed by every node');
+    }
+    // a later change on the page wins on every node, and the admin's own records stay its own
+    assert.equal((await admin.call('PUT', 'settings', {})).status, 200);
+    for (const n of nodes) assert.ok(await waitFor(async () => (await chat(n)).status === 404, { timeoutMs: FLEET_MS, intervalMs: 20 }));
+    assert.ok(!redis.cli('HKEYS', 'llmgate:rec').some((f) => f.startsWith('admin')), 'no admin record in Redis');
   });
 });

@@ -26,7 +26,16 @@ int main(void)
 	ok(!wins(old, "not json"), "garbage never wins");
 	ok(wins("not json", old), "a record wins over garbage");
 	ok(!wins(old, "[1,2]"), "a record is an object");
-	ok(state_redis_shared_key("gwkey:k_1") && state_redis_shared_key("upkey:openai:u_1"), "keys and upstream keys are shared");
+	ok(state_redis_shared_key("gwkey:k_1") && state_redis_shared_key("upkey:openai:u_1") &&
+	   state_redis_shared_key("settings"), "keys, upstream keys and settings are shared");
+	ok(!state_redis_shared_key("settings.changed"), "the settings' stamp travels inside their record");
+	char *st = state_redis_settings_stamp();
+	cJSON *sj = cJSON_Parse(st);
+	ok(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(sj, "changed")), "the settings' stamp: %s", st);
+	ok(wins("{\"changed\":1,\"settings\":{}}", "{\"changed\":2,\"settings\":{\"aliases\":{}}}"),
+	   "the later settings document wins whole");
+	cJSON_Delete(sj);
+	free(st);
 	ok(!state_redis_shared_key("admin:password") && !state_redis_shared_key("gwkey:") &&
 	   !state_redis_shared_key("admin:session:ab"), "the admin's records are not");
 	cJSON *r = cJSON_Parse("{\"changed\":1}");
