@@ -16,10 +16,8 @@ char *cache_redis_get(struct redis *r, const char key[CACHE_KEY_HEX], long ttl_s
 {
 	char k[96], err[256];
 	redis_key(r, key, k);
-	const char *argv[2] = { "GET", k };
-	size_t lens[2] = { 3, strlen(k) };
 	struct redis_reply x;
-	if (redis_cmd(r, 2, argv, lens, &x, err, sizeof(err)) != 0)
+	if (redis_cmd_key(r, "GET", k, &x, err, sizeof(err)) != 0)
 		return NULL;
 	char *body = NULL;
 	char *sp = x.type == RR_STR ? memchr(x.s, ' ', x.len) : NULL;

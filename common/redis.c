@@ -483,6 +483,14 @@ void redis_thread_end(struct redis *r)
 }
 #endif
 
+int redis_cmd_key(struct redis *r, const char *verb, const char *key, struct redis_reply *out, char *err,
+		  size_t errlen)
+{
+	const char *argv[2] = { verb, key };
+	size_t lens[2] = { strlen(verb), strlen(key) };
+	return redis_cmd(r, 2, argv, lens, out, err, errlen);
+}
+
 const char *redis_prefix(const struct redis *r)
 {
 	(void)r;

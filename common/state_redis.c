@@ -353,11 +353,9 @@ static int write_local(struct state_redis *s, const struct recs *win)
 /* The fleet's records (HGETALL) against state.db's. */
 static int merge_fleet(struct state_redis *s)
 {
-	const char *argv[2] = { "HGETALL", s->hkey };
-	size_t lens[2] = { 7, strlen(s->hkey) };
 	struct redis_reply x;
 	char err[256];
-	if (redis_cmd(s->r, 2, argv, lens, &x, err, sizeof(err)) != 0)
+	if (redis_cmd_key(s->r, "HGETALL", s->hkey, &x, err, sizeof(err)) != 0)
 		return -1;
 	if (x.type != RR_ARRAY) {
 		redis_reply_free(&x);
@@ -410,11 +408,9 @@ static int merge_fleet(struct state_redis *s)
 
 int state_redis_tick(struct state_redis *s)
 {
-	const char *argv[2] = { "GET", s->vkey };
-	size_t lens[2] = { 3, strlen(s->vkey) };
 	struct redis_reply x;
 	char err[256];
-	if (redis_cmd(s->r, 2, argv, lens, &x, err, sizeof(err)) != 0)
+	if (redis_cmd_key(s->r, "GET", s->vkey, &x, err, sizeof(err)) != 0)
 		return -1;
 	long long v = x.type == RR_STR ? strtoll(x.s, NULL, 10) : 0;
 	int empty = x.type == RR_NIL;
