@@ -179,7 +179,7 @@ describe('three gateways, one Redis: keys, cool-downs, cache, outage', () => {
     // every answer's usage counted once in the fleet's counters ...
     const counted = () => Number(redis.cli('HGET', `llmgate:q:${id}:all`, 't')[0] || 0);
     const ok = await waitFor(() => counted() === spent, { timeoutMs: 5000 });
-    if (!ok) for (const n of nodes) console.log('DEBUG', n.errorLog().split('\n').filter((l) => /Redis|usage|shared/.test(l)).join('\n'));
+    if (!ok) for (const n of nodes) console.log('router log:', n.errorLog().split('\n').filter((l) => /Redis|usage|shared/.test(l)).join('\n'));
     assert.ok(ok, `counted ${counted()} of ${spent}`);
     // ... and once in the usage spools of the three nodes
     const recs = nodes.flatMap((n) => usageRecords(n)).filter((r) => r.key_id === id);
