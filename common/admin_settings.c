@@ -4,6 +4,7 @@
 #include "log.h"
 #include "settings.h"
 #include "settings_refs.h"
+#include "state_redis.h"
 #include "xmalloc.h"
 #include <errno.h>
 #include <stdio.h>
@@ -180,7 +181,11 @@ void admin_settings_put(struct admin_ctx *x)
 		admin_reply_store_error(x);
 		goto out;
 	}
-	if (admin_put_json(db, SETTINGS_KEY, x->body) != 0 || store_sync(db) != 0) {
+	char *stamp = state_redis_settings_stamp();   /* for a fleet (state_redis.h) */
+	int put = admin_put_json(db, SETTINGS_KEY, x->body) == 0 &&
+		  store_put(db, STATE_REDIS_SETTINGS_STAMP, stamp, strlen(stamp)) == 0;
+	free(stamp);
+	if (!put || store_sync(db) != 0) {
 		admin_reply_write_error(x);
 		goto out;
 	}

@@ -4,6 +4,7 @@
 #include "log.h"
 #include "pool.h"
 #include "sha256.h"
+#include "state_redis.h"
 #include "store.h"
 #include "xmalloc.h"
 #include <cjson/cJSON.h>
@@ -298,6 +299,7 @@ char *auth_key_create(const char *state_dir, const char *name, int64_t expires, 
 		free(key);
 		goto out;
 	}
+	state_redis_stamp(j);
 	json = cJSON_PrintUnformatted(j);
 
 	db = store_open(path, STORE_WRITE, STORE_WAIT_MS);
@@ -350,6 +352,7 @@ static int key_modify(const char *state_dir, const char *id, int (*fn)(cJSON *re
 	}
 	if (fn(j, arg, err, errlen) != 0)
 		goto out;
+	state_redis_stamp(j);
 	json = cJSON_PrintUnformatted(j);
 	if (store_put(db, dbkey, json, strlen(json)) != 0 || store_sync(db) != 0) {
 		snprintf(err, errlen, "cannot write %s", path);

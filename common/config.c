@@ -786,7 +786,9 @@ static int upkey_one(const char *key, const char *val, size_t vlen, void *user)
 	const cJSON *prov = j ? cJSON_GetObjectItemCaseSensitive(j, "provider") : NULL;
 	const cJSON *secret = j ? cJSON_GetObjectItemCaseSensitive(j, "key") : NULL;
 	const cJSON *id = j ? cJSON_GetObjectItemCaseSensitive(j, "id") : NULL;
-	if (!cJSON_IsString(prov) || !cJSON_IsString(secret) || !cJSON_IsString(id) || !*secret->valuestring) {
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "removed"))) {
+		/* a removed key, kept for the fleet (state_redis.h) */
+	} else if (!cJSON_IsString(prov) || !cJSON_IsString(secret) || !cJSON_IsString(id) || !*secret->valuestring) {
 		log_warn("state.db: %.60s is not a valid upstream key record; skipped", key);
 	} else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "disabled"))) {
 		struct provider_conf *p = config_provider(c, prov->valuestring);

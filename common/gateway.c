@@ -21,6 +21,8 @@
 #include "metrics.h"
 #include "redis.h"
 #include "mcp_session.h"
+#include "state_redis.h"
+#include "pool_redis.h"
 #include "oai.h"
 #include "provider.h"
 #include "ratelimit.h"
@@ -142,6 +144,7 @@ static void open_cache_if_needed(struct gateway *gw, const struct config *c)
 {
 	if (c->cache_enabled && !__atomic_load_n(&gw->cache, __ATOMIC_ACQUIRE)) {
 		struct cache *cc = cache_open(gw->cfg.state_dir, c->cache_ttl_s, c->cache_max_bytes);
+		cache_share(cc, gw->redis);
 		__atomic_store_n(&gw->cache, cc, __ATOMIC_RELEASE);
 	}
 }
@@ -177,6 +180,8 @@ static void share_state(struct gateway *gw)
 		return;
 	}
 	quota_share(&gw->quota, gw->redis, c->shared_fail_closed, c->shared_lease_s * 1000);
+	gw->shared_recs = state_redis_new(gw->redis, c->state_dir);
+	gw->shared_pools = pool_redis_new(gw->redis);
 }
 
 int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t errlen)
@@ -293,8 +298,12 @@ void gateway_tick(struct gateway *gw)
 		spool_rotate(&gw->spool, 0);
 	struct runtime *cur = runtime_get(gw);
 	durable_tick(gw, &cur->cfg);
+	if (gw->shared_pools)
+		pool_redis_tick(gw->shared_pools, cur->pools, cur->cfg.nproviders, pool_now_ms());
 	runtime_put(gw, cur);
 	quota_tick(&gw->quota);
+	if (gw->shared_recs)
+		state_redis_tick(gw->shared_recs);   /* before the state.db check: the fleet's keys reload now */
 	if (gw->redis)
 		health_set(&gw->health, HEALTH_SHARED, !redis_up(gw->redis),
 			   "the shared state (Redis) cannot be reached; limits are %s meanwhile",
@@ -365,6 +374,8 @@ void gateway_free(struct gateway *gw)
 	mcp_sessions_free(gw->mcp);
 	gw->mcp = NULL;
 	quota_free(&gw->quota);
+	state_redis_free(gw->shared_recs);
+	pool_redis_free(gw->shared_pools);
 	redis_close(gw->redis);
 	if (gw->cache)
 		cache_close(gw->cache);

@@ -12,6 +12,9 @@
 #include "upstream.h"
 #include <stdint.h>
 
+struct state_redis;
+struct pool_redis;
+
 /* What routing needs, as one immutable snapshot: the config (file,
  * environment, state.db settings) and the key pools built from it. Rebuilt
  * when state.db or the config file changes; requests hold a reference. */
@@ -41,6 +44,8 @@ struct gateway {
 	struct health health;    /* why /health says degraded */
 	struct quota quota;
 	struct redis *redis;     /* the fleet's shared state; NULL: this node alone */
+	struct state_redis *shared_recs;  /* state.db's keys shared with the fleet (with redis) */
+	struct pool_redis *shared_pools;  /* upstream keys' cool-downs shared with the fleet */
 	struct cache *cache;     /* NULL: no response cache */
 	int64_t started_ms;
 	uint32_t boot_id;        /* random per process: makes request ids unique */

@@ -489,25 +489,22 @@ static int check_shared(struct quota *q, const struct auth_entry *who, const cha
 	return 0;
 }
 
-/* Usage into Redis, or onto the list quota_tick sends again. */
+/* Usage onto the list quota_tick sends to Redis (no round trip on the
+ * request path; until then the request's reservation stands for it). */
 static void record_shared(struct quota *q, const char *key_id, const char *month, int64_t ts_ms, const char *rid,
 			  long long tokens, double cost)
 {
-	char tag[QUOTA_RID_LEN], err[200];
-	if (rid && *rid)
-		snprintf(tag, sizeof(tag), "%s", rid);
-	else
-		quota_redis_new_id(tag);
-	if (quota_redis_record(q->redis, key_id, month, ts_ms, rid, tag, tokens, cost, err, sizeof(err)) == 0)
-		return;
 	pthread_mutex_lock(&q->mu);
 	if (q->npend < QUOTA_PENDING_MAX) {
 		q->pend = xrealloc(q->pend, (q->npend + 1) * sizeof(*q->pend));
-		struct quota_pending *p = &q->pend[q->npend++];
+		struct quota_redis_usage *p = &q->pend[q->npend++];
 		snprintf(p->key_id, sizeof(p->key_id), "%s", key_id);
 		memcpy(p->month, month, sizeof(p->month));
 		snprintf(p->rid, sizeof(p->rid), "%s", rid ? rid : "");
-		memcpy(p->tag, tag, sizeof(p->tag));
+		if (rid && *rid)
+			snprintf(p->tag, sizeof(p->tag), "%s", rid);
+		else
+			quota_redis_new_id(p->tag);
 		p->tokens = tokens;
 		p->cost = cost;
 		p->ts_ms = ts_ms;
@@ -517,21 +514,24 @@ static void record_shared(struct quota *q, const char *key_id, const char *month
 	pthread_mutex_unlock(&q->mu);
 }
 
-/* Send the waiting usage to Redis while it answers. */
+/* Send the waiting usage to Redis, QUOTA_REDIS_BATCH per round trip,
+ * while it answers; what it did not take waits for the next tick. */
 static void flush_shared(struct quota *q)
 {
 	pthread_mutex_lock(&q->mu);
-	struct quota_pending *p = q->pend;
+	struct quota_redis_usage *p = q->pend;
 	size_t n = q->npend;
 	q->pend = NULL;
 	q->npend = 0;
 	pthread_mutex_unlock(&q->mu);
 	size_t i = 0;
 	char err[200];
-	for (; i < n; i++)
-		if (quota_redis_record(q->redis, p[i].key_id, p[i].month, p[i].ts_ms, p[i].rid, p[i].tag, p[i].tokens,
-				       p[i].cost, err, sizeof(err)) != 0)
+	while (i < n) {
+		size_t k = n - i < QUOTA_REDIS_BATCH ? n - i : QUOTA_REDIS_BATCH;
+		if (quota_redis_record(q->redis, p + i, k, err, sizeof(err)) != 0)
 			break;
+		i += k;
+	}
 	if (i < n) {   /* put the rest back in front of what came meanwhile */
 		pthread_mutex_lock(&q->mu);
 		p = xrealloc(p, (n - i + q->npend) * sizeof(*p));
@@ -541,10 +541,12 @@ static void flush_shared(struct quota *q)
 		free(q->pend);
 		q->pend = p;
 		q->npend += n - i;
+		q->pend_failed = 1;
 		pthread_mutex_unlock(&q->mu);
 	} else {
-		if (n)
+		if (n && q->pend_failed)
 			log_info("%zu usage records waiting for Redis taken", n);
+		q->pend_failed = 0;
 		free(p);
 	}
 }

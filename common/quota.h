@@ -43,20 +43,11 @@ struct quota {
 	struct redis *redis;
 	int redis_closed;            /* Redis away: refuse keys with limits (else keep them locally) */
 	long lease_ms;               /* a reservation in Redis lasts this long at most */
-	struct quota_pending *pend;  /* usage Redis has not taken yet, sent again by quota_tick */
+	struct quota_redis_usage *pend;  /* usage on its way to Redis: sent by quota_tick, off the request path */
 	size_t npend;
+	int pend_failed;             /* the last send failed (Redis away) */
 };
 
-/* Usage waiting for Redis (it was away when the request ended). */
-struct quota_pending {
-	char key_id[AUTH_ID_MAX];
-	char month[8];
-	char rid[QUOTA_RID_LEN];
-	char tag[QUOTA_RID_LEN];
-	long long tokens;
-	double cost;
-	int64_t ts_ms;
-};
 #define QUOTA_PENDING_MAX 100000
 
 enum quota_verdict { QUOTA_OK = 0, QUOTA_MODEL = 403, QUOTA_LIMITED = 429, QUOTA_UNAVAILABLE = 503 };
