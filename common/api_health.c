@@ -103,6 +103,15 @@ static const struct api_health_route {
 	{ "mcp", "/mcp", health_mcp },
 };
 
+/* The entry named p[0..n), or NULL. */
+static const struct api_health_route *health_entry(const char *p, size_t n)
+{
+	for (size_t i = 0; i < sizeof(health_routes) / sizeof(health_routes[0]); i++)
+		if (strlen(health_routes[i].name) == n && !strncmp(health_routes[i].name, p, n))
+			return &health_routes[i];
+	return NULL;
+}
+
 void api_health_handle(const struct api_call *call)
 {
 	const char *p = call->path;
@@ -111,14 +120,24 @@ void api_health_handle(const struct api_call *call)
 		n -= 6;
 	while (n && p[n - 1] == '/')
 		n--;
+	/* outside /v1/, what comes before a route's name is where the router
+	 * is mounted ("/api/health", "/gw/mcp/health"): only the last name
+	 * counts, and none is the gateway's own /health */
+	if (!strstr(call->r->path, "/v1/")) {
+		const char *slash = memrchr(p, '/', n);
+		if (slash) {
+			n -= (size_t)(slash + 1 - p);
+			p = slash + 1;
+		}
+		if (!health_entry(p, n))
+			n = 0;
+	}
 	if (!n) {
 		api_info_health(call);
 		return;
 	}
-	for (size_t i = 0; i < sizeof(health_routes) / sizeof(health_routes[0]); i++) {
-		const struct api_health_route *h = &health_routes[i];
-		if (strlen(h->name) != n || strncmp(h->name, p, n))
-			continue;
+	const struct api_health_route *h = health_entry(p, n);
+	if (h) {
 		cJSON *root = cJSON_CreateObject();
 		cJSON_AddStringToObject(root, "route", h->route);
 		cJSON *deps = cJSON_CreateArray();

@@ -11,4 +11,5 @@ if [ ! -d "$src/tests/node_modules" ]; then
 	exit 0
 fi
 cd "$src/tests"
-exec "$node" --test --test-reporter=tap --test-concurrency=2 integration/
+# a test that hangs fails after 5 minutes instead of holding the suite
+exec "$node" --test --test-reporter=tap --test-concurrency=2 --test-timeout=300000 integration/
