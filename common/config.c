@@ -537,6 +537,10 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 	apply_env(c);
 	if (finish_pending(&x) != 0)
 		goto out;
+	if (c->streams && strcmp(c->streams, "threads") && strcmp(c->streams, "events")) {
+		snprintf(err, errlen, "[server] streams must be threads or events, not '%.40s'", c->streams);
+		goto out;
+	}
 	struct stat st;
 	if (stat(c->state_dir, &st) == 0) {
 		/* keys, sessions and usage live here: nobody else may write it */

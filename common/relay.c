@@ -404,6 +404,17 @@ static int relay_quiet(void *user)
 	return http_write(x->r, p, strlen(p)) == 0 && http_flush(x->r) == 0 ? 0 : -1;
 }
 
+/* Between two reads of a flowing answer: a stream that reached its
+ * client moves to the event loop when the server offers one
+ * ([server] streams = events), freeing its worker thread. */
+static int relay_park(void *user)
+{
+	struct relay *x = user;
+	if (!x->committed || x->mode != RELAY_STREAM || !x->r->park || x->r->ev)
+		return 0;
+	return x->r->park(x->r);
+}
+
 static int attempt_call(struct relay *x, struct pool *pool, int ki, const struct relay_send *s,
 			struct upstream_call *uc)
 {
@@ -425,6 +436,7 @@ static int attempt_call(struct relay *x, struct pool *pool, int ki, const struct
 		.request_id = x->req_id,
 		.on_head = x->ops->on_head, .on_data = x->ops->on_data, .user = x,
 		.quiet_ms = c->stream_ping_s * 1000, .on_quiet = relay_quiet,
+		.park = x->r->park ? relay_park : NULL,
 	};
 	int ok = x->perform(uc) == 0;
 	dialect_auth_free(auth);

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -74,10 +75,15 @@ static int router_threads(void *app, int listen_fd)
 		admit_init(hot);
 	else
 		hot = n;
+	const char *mode = ro->gw.cfg.streams ? ro->gw.cfg.streams : "threads";
+	if (!strcmp(mode, "events"))
+		serve_streams_events(1);
+	else if (strcmp(mode, "threads"))
+		log_warn("[server] streams = %s is neither threads nor events; threads it is", mode);
 	http_watch_init(n, ro->gw.cfg.body_timeout_ms);
 	raise_fd_limit(n);
-	log_info("serving with %d threads (%d taking new requests while no upstream keeps them waiting), %zu provider(s) usable",
-		 n, hot, ro->usable);
+	log_info("serving with %d threads (%d taking new requests while no upstream keeps them waiting), streams held by %s, %zu provider(s) usable",
+		 n, hot, mode, ro->usable);
 	return n;
 }
 
