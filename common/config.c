@@ -577,6 +577,7 @@ void config_free(struct config *c)
 	free(c->state_dir);
 	free(c->ca_file);
 	free(c->mount);
+	free(c->streams);
 	ini_free_list(c->auth_keys, c->nauth_keys);
 	for (size_t i = 0; i < c->nproviders; i++) {
 		struct provider_conf *p = &c->providers[i];

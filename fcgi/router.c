@@ -46,10 +46,14 @@ static int router_init(void *app, const char *config_path, char *err, size_t err
  * being opened, and what name resolution opens for a moment): raise the soft limit
  * towards the hard one for that many, or say that it is short. */
 #define ROUTER_FDS_PER_WORKER 8
-static void raise_fd_limit(int workers)
+static void raise_fd_limit(int workers, int events)
 {
 	struct rlimit rl;
 	rlim_t want = (rlim_t)workers * ROUTER_FDS_PER_WORKER + 64;
+	/* parked streams hold two each (their FastCGI and upstream
+	 * connections), as many as the web server sends: all there is */
+	if (events && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max > want)
+		want = rl.rlim_max == RLIM_INFINITY ? (rlim_t)1 << 20 : rl.rlim_max;
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
 		return;
 	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
@@ -81,7 +85,7 @@ static int router_threads(void *app, int listen_fd)
 	else if (strcmp(mode, "threads"))
 		log_warn("[server] streams = %s is neither threads nor events; threads it is", mode);
 	http_watch_init(n, ro->gw.cfg.body_timeout_ms);
-	raise_fd_limit(n);
+	raise_fd_limit(n, !strcmp(mode, "events"));
 	log_info("serving with %d threads (%d taking new requests while no upstream keeps them waiting), streams held by %s, %zu provider(s) usable",
 		 n, hot, mode, ro->usable);
 	return n;
