@@ -1,10 +1,57 @@
 /* evloop.c — the event loop that holds parked streams (evloop.h). */
 #include "autoconf.h"
 #include "evloop.h"
+#include "log.h"
+#if !defined(HAVE_SWAPCONTEXT) || !defined(HAVE_EPOLL_CREATE1)
+/* no coroutines or epoll in this C library (musl): the mode is refused */
+#include <stdlib.h>
+
+int evloop_start(void (*done)(void))
+{
+	(void)done;
+	log_err("[server] streams = events needs swapcontext and epoll, which this C library lacks; use threads");
+	return -1;
+}
+
+struct evloop_co *evloop_co_new(int sock)
+{
+	(void)sock;
+	return NULL;
+}
+
+FCGX_Request *evloop_request(struct evloop_co *co)
+{
+	(void)co;
+	return NULL;
+}
+
+struct http_req *evloop_http(struct evloop_co *co)
+{
+	(void)co;
+	return NULL;
+}
+
+int evloop_run(struct evloop_co *co, void (*handle)(void *w, struct http_req *r), void *w)
+{
+	(void)co;
+	(void)handle;
+	(void)w;
+	return 0;
+}
+
+void evloop_co_free(struct evloop_co *co)
+{
+	(void)co;
+}
+
+int evloop_parked(void)
+{
+	return 0;
+}
+#else
 #include "buf.h"
 #include "clock.h"
 #include "fcgi_rec.h"
-#include "log.h"
 #include "serve.h"
 #include "upstream.h"
 #include "xmalloc.h"
@@ -480,3 +527,4 @@ int evloop_start(void (*done)(void))
 	pthread_detach(t);
 	return 0;
 }
+#endif
