@@ -697,7 +697,7 @@ static int exchange(struct upstream_conns *m, struct upstream_call *c, struct up
 			fail(c, UPSTREAM_ERR_PROTOCOL, "%s from %s:%s", hr.err, u->host, u->port);
 			break;
 		}
-		if (!parked && !k->tls && c->park && c->park(c->user)) {
+		if (!parked && c->park && (!k->tls || tls_movable(k->tls)) && c->park(c->user)) {
 			/* on the event loop now: the worker's buffer is the worker's */
 			parked = 1;
 			rlen = PARK_RECV_BUF;

@@ -75,7 +75,7 @@ struct upstream_call {
 	long quiet_ms;
 	int (*on_quiet)(void *user);
 	/* Called between two reads of an answer that is flowing, over a plain
-	 * connection; non-zero: the call now runs on an event loop's thread
+	 * connection or a TLS one that may change threads (tls_movable); non-zero: the call now runs on an event loop's thread
 	 * (the worker it began on has gone on to other requests), so it no
 	 * longer uses the worker's kept connections (its receive buffer is
 	 * its own, the connection is closed at the end). NULL: never. */
