@@ -6,7 +6,8 @@
  * touches are resident). Everything before a stream reaches its client
  * (reading, routing, admission, the attempts, retries and fallback, the
  * first event) runs on the worker as in threads mode. Once the stream's
- * first bytes went out over a plain upstream connection, the request
+ * first bytes went out over a plain upstream connection (or a TLS one that
+ * may change threads, tls_movable), the request
  * parks (http_req.park): the worker flushes what libfcgi holds, hands the
  * coroutine to the loop thread and takes its next request. The loop
  * resumes a parked request whenever its upstream socket is readable (or a
