@@ -297,12 +297,7 @@ int main(int argc, char **argv)
 		char id[AUTH_ID_MAX];
 		const cJSON *exp = cJSON_GetObjectItemCaseSensitive(patch, "expires");
 		char *key = auth_key_create(dir, name->valuestring, cJSON_IsNumber(exp) ? (int64_t)exp->valuedouble : 0,
-					    id, err, sizeof(err));
-		if (key && auth_key_update(dir, id, patch, err, sizeof(err)) != 0) {
-			auth_key_revoke(dir, id, err + strlen(err), sizeof(err) - strlen(err));
-			free(key);
-			key = NULL;
-		}
+					    patch, id, err, sizeof(err));
 		cJSON_Delete(patch);
 		if (!key) {
 			fprintf(stderr, "llmgate-keys: %s\n", err);

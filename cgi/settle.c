@@ -189,19 +189,6 @@ static void cgi_error(int status, const char *reason, const char *extra, const c
 
 /* Constant-time check of "Bearer <secret>" (hashes compared, so the
  * lengths do not show either). */
-static int bearer_ok(const char *header, const char *secret)
-{
-	unsigned char a[SHA256_DIGEST_LEN], b[SHA256_DIGEST_LEN];
-	if (!header || strncasecmp(header, "Bearer ", 7))
-		return 0;
-	const char *given = header + 7;
-	while (*given == ' ')
-		given++;
-	sha256(given, strlen(given), a);
-	sha256(secret, strlen(secret), b);
-	return ct_equal(a, b, sizeof(a));
-}
-
 static void drain_body(void)
 {
 	const char *cl = getenv("CONTENT_LENGTH");
@@ -232,6 +219,8 @@ static int cgi_main(const char *config_path)
 		config_free(&c);
 		return 0;
 	}
+	if (config_apply_log(&c, err, sizeof(err)) != 0)
+		log_warn("%s", err);
 	settle_opts_from_config(&o, &c);
 	if (!o.secret || !*o.secret) {
 		cgi_error(403, "Forbidden", NULL, "settle_disabled",
@@ -340,6 +329,8 @@ int main(int argc, char **argv)
 		curl_global_cleanup();
 		return SETTLE_EXIT_ERROR;
 	}
+	if (config_apply_log(&c, err, sizeof(err)) != 0)
+		log_warn("%s", err);
 	settle_opts_from_config(&o, &c);
 	if (state_dir)
 		o.state_dir = state_dir;

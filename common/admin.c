@@ -75,6 +75,20 @@ void admin_reply_error(struct admin_ctx *x, int status, const char *code, const 
 	admin_reply(x, status, j, extra);
 }
 
+void admin_reply_invalid(struct admin_ctx *x, const char *code, const char *param, const char *msg)
+{
+	char m[512];
+	snprintf(m, sizeof(m), "%s", msg);
+	log_scrub(m);
+	cJSON *j = cJSON_CreateObject();
+	cJSON *e = cJSON_AddObjectToObject(j, "error");
+	cJSON_AddStringToObject(e, "message", m);
+	cJSON_AddStringToObject(e, "code", code);
+	if (param && *param)
+		cJSON_AddStringToObject(e, "param", param);
+	admin_reply(x, 400, j, NULL);
+}
+
 void admin_reply_ok(struct admin_ctx *x, int status, cJSON *j)
 {
 	admin_reply(x, status, j, NULL);
@@ -155,6 +169,38 @@ int admin_hex_ok(const char *s, size_t n)
 	return 1;
 }
 
+static int hex_val(char c)
+{
+	return isdigit((unsigned char)c) ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
+}
+
+int admin_query_get(const char *q, const char *name, char *out, size_t outlen)
+{
+	size_t nl = strlen(name);
+	out[0] = '\0';
+	while (q && *q) {
+		const char *end = strchr(q, '&');
+		if (!end)
+			end = q + strlen(q);
+		if ((size_t)(end - q) > nl && !strncmp(q, name, nl) && q[nl] == '=') {
+			size_t n = 0;
+			for (const char *p = q + nl + 1; p < end && n + 1 < outlen; p++) {
+				int hi, lo;
+				if (*p == '%' && end - p >= 3 && (hi = hex_val(p[1])) >= 0 && (lo = hex_val(p[2])) >= 0) {
+					out[n++] = (char)(hi * 16 + lo);
+					p += 2;
+				} else {
+					out[n++] = *p == '+' ? ' ' : *p;
+				}
+			}
+			out[n] = '\0';
+			return 1;
+		}
+		q = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
 cJSON *admin_string_array(char **v, size_t n)
 {
 	cJSON *a = cJSON_CreateArray();
@@ -167,6 +213,7 @@ cJSON *admin_string_array(char **v, size_t n)
 
 #define R_PUBLIC 1u   /* no session needed */
 #define R_BODY 2u     /* a JSON object body is required */
+#define R_RAW 4u      /* the handler reads the body itself (not JSON) */
 
 struct route {
 	const char *method;
@@ -194,9 +241,24 @@ static const struct route routes[] = {
 	{ "DELETE", "upstream-keys/*", 0, admin_upkeys_delete },
 	{ "GET", "usage", 0, admin_usage_get },
 	{ "GET", "usage.csv", 0, admin_usage_get_csv },
+	{ "GET", "kb", 0, admin_kb_get },
+	{ "POST", "kb/stores", R_BODY, admin_kb_store_post },
+	{ "DELETE", "kb/stores/*", 0, admin_kb_store_delete },
+	{ "POST", "kb/stores/*/documents", R_RAW, admin_kb_document_post },
+	{ "POST", "kb/stores/*/remove", R_BODY, admin_kb_remove },
+	{ "POST", "kb/stores/*/reindex", 0, admin_kb_reindex },
+	{ "POST", "account/password", R_BODY, admin_account_password },
+	{ "GET", "audit", 0, admin_audit_get },
+	{ "GET", "admins", 0, admin_admins_get },
+	{ "POST", "admins", R_BODY, admin_admins_post },
+	{ "DELETE", "admins/*", 0, admin_admins_delete },
+	{ "GET", "requests", 0, admin_requests_get },
+	{ "POST", "providers/*/test", 0, admin_probe_provider },
 	{ "GET", "conversations", 0, admin_convo_get },
 	{ "GET", "conversations/*", 0, admin_convo_key_get },
 	{ "POST", "conversations/*/delete", R_BODY, admin_convo_delete },
+	{ "GET", "apps", 0, admin_apps_get },
+	{ "GET", "apps/*/log", 0, admin_apps_log },
 };
 
 static int id_char(char c)
@@ -307,7 +369,7 @@ void admin_handle(struct admin *a, struct http_req *r)
 		}
 	}
 	if ((!strcmp(r->method, "POST") || !strcmp(r->method, "PUT") || !strcmp(r->method, "PATCH")) &&
-	    read_body(&x, rt->flags) != 0)
+	    !(rt->flags & R_RAW) && read_body(&x, rt->flags) != 0)
 		goto out;
 	rt->fn(&x);
 out:

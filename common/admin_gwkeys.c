@@ -210,26 +210,18 @@ void admin_gwkeys_post(struct admin_ctx *x)
 	const char *name = admin_str_of(x->body, "name");
 	const cJSON *limits = cJSON_GetObjectItemCaseSensitive(x->body, "limits");
 	int64_t expires = (int64_t)admin_num_of(x->body, "expires", 0);
-	if (!(key = auth_key_create(x->a->cfg.state_dir, name, expires, id, err, sizeof(err)))) {
+	if (cJSON_GetArraySize(limits) > 0) {   /* written with the key, never after it */
+		patch = cJSON_CreateObject();
+		cJSON_AddItemToObject(patch, "limits", cJSON_Duplicate(limits, 1));
+	}
+	if (!(key = auth_key_create(x->a->cfg.state_dir, name, expires, patch, id, err, sizeof(err)))) {
 		log_err("%s", err);
 		admin_reply_error(x, 503, "store_busy", "Retry-After: 1\r\n", "cannot create the key now: %s", err);
 		goto out;
 	}
-	if (cJSON_GetArraySize(limits) > 0) {
-		patch = cJSON_CreateObject();
-		cJSON_AddItemToObject(patch, "limits", cJSON_Duplicate(limits, 1));
-		if (auth_key_update(x->a->cfg.state_dir, id, patch, err, sizeof(err)) != 0) {
-			char err2[256];
-			/* a key without the limits asked for must not stay usable */
-			if (auth_key_revoke(x->a->cfg.state_dir, id, err2, sizeof(err2)) != 0)
-				log_err("key %s made without its limits and not revoked: %s", id, err2);
-			log_err("%s", err);
-			admin_reply_error(x, 503, "store_busy", "Retry-After: 1\r\n", "cannot set the key's limits now: %s", err);
-			goto out;
-		}
-	}
 	snprintf(prefix, sizeof(prefix), "%.10s", key);
 	log_info("gateway key %s created", id);
+	admin_audit_note(x, "key.create", "gateway key %s (%.60s) created", id, name);
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "id", id);
 	cJSON_AddStringToObject(j, "key", key);
@@ -289,6 +281,7 @@ void admin_gwkeys_patch(struct admin_ctx *x)
 	if (!(rec = gwkey_get(x)))
 		goto out;
 	log_info("gateway key %s changed", x->id);
+	admin_audit_note(x, "key.change", "gateway key %s changed", x->id);
 	admin_reply_ok(x, 200, key_public(rec, NULL, x->now));
 out:
 	cJSON_Delete(rec);
@@ -309,6 +302,7 @@ void admin_gwkeys_revoke(struct admin_ctx *x)
 	}
 	cJSON_Delete(rec);
 	log_info("gateway key %s revoked", x->id);
+	admin_audit_note(x, "key.revoke", "gateway key %s revoked", x->id);
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "id", x->id);
 	cJSON_AddBoolToObject(j, "revoked", 1);

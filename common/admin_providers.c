@@ -89,6 +89,30 @@ static void merge_key(cJSON *live, const cJSON *k)
 	const char *reason = admin_str_of(k, "reason");
 	if (reason && *reason && !admin_str_of(m, "reason"))
 		cJSON_AddStringToObject(m, "reason", reason);
+	const char *le = admin_str_of(k, "last_error");
+	if (le && admin_num_of(k, "last_error_at", 0) > admin_num_of(m, "last_error_at", 0)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(m, "last_error");
+		cJSON_AddStringToObject(m, "last_error", le);
+		set_num(m, "last_error_at", admin_num_of(k, "last_error_at", 0));
+	}
+}
+
+/* Does the provider route now: usable, and (with live state) some key is
+ * neither blocked, cooling nor disabled? A key no router has reported yet
+ * ("unknown") counts as routing. */
+static int provider_routing(const cJSON *o)
+{
+	const cJSON *k;
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "usable")))
+		return 0;
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "no_auth")))
+		return 1;
+	cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(o, "keys")) {
+		const char *st = admin_str_of(k, "state");
+		if (st && (!strcmp(st, "active") || !strcmp(st, "unknown")))
+			return 1;
+	}
+	return 0;
 }
 
 /* Merge run/pools-<pid>.json of live routers: key id -> state. */
@@ -171,6 +195,7 @@ void admin_providers_get(struct admin_ctx *x)
 			cJSON_AddStringToObject(o, "default_base_url", bp->base_url);
 		cJSON_AddItemToObject(o, "models", admin_string_array(p->models, p->nmodels));
 		cJSON_AddItemToObject(o, "prefixes", admin_string_array(p->prefixes, p->nprefixes));
+		cJSON_AddStringToObject(o, "responses", p->responses_native ? "native" : "translate");
 		cJSON_AddBoolToObject(o, "disabled", p->disabled);
 		cJSON_AddBoolToObject(o, "no_auth", p->no_auth);
 		cJSON_AddBoolToObject(o, "usable", !p->disabled && (p->nkeys > 0 || p->no_auth));
@@ -193,6 +218,7 @@ void admin_providers_get(struct admin_ctx *x)
 			if (!strcmp(admin_str_of(rec, "provider"), p->name))
 				cJSON_AddItemToArray(keys, admin_upkeys_public(rec, live));
 		}
+		cJSON_AddBoolToObject(o, "routing", provider_routing(o));
 		cJSON_AddItemToArray(arr, o);
 	}
 	/* keys of providers that no longer exist: shown so they can be removed */
@@ -214,6 +240,7 @@ void admin_providers_get(struct admin_ctx *x)
 			cJSON_AddBoolToObject(o, "disabled", 1);
 			cJSON_AddBoolToObject(o, "no_auth", 0);
 			cJSON_AddBoolToObject(o, "usable", 0);
+			cJSON_AddBoolToObject(o, "routing", 0);
 			cJSON_AddArrayToObject(o, "keys");
 			cJSON_AddItemToArray(arr, o);
 		}

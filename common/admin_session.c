@@ -154,6 +154,8 @@ int admin_session_load(struct admin_ctx *x)
 		goto out;
 	memcpy(x->csrf, csrf, ADMIN_TOKEN_HEX);
 	x->sess_expires = expires;
+	const char *who = admin_str_of(j, "name");
+	snprintf(x->who, sizeof(x->who), "%s", who && admin_name_ok(who) ? who : ADMIN_OWNER);
 	result = 0;
 out:
 	explicit_bzero(sid, sizeof(sid));
@@ -223,9 +225,79 @@ static void prune_prefix(GDBM_FILE db, const char *prefix, int (*collect)(const 
 	free(l.v);
 }
 
+struct ending {
+	const char *name, *keep;
+	char **keys;
+	size_t n;
+};
+
+static int ending_collect(const char *key, const char *val, size_t vlen, void *user)
+{
+	struct ending *e = user;
+	cJSON *j = cJSON_ParseWithLength(val, vlen);
+	const char *who = admin_str_of(j, "name");
+	if (!strcmp(who ? who : ADMIN_OWNER, e->name) && (!e->keep || strcmp(key, e->keep)) &&
+	    e->n < ADMIN_SESSIONS_MAX + 8)
+		e->keys[e->n++] = xstrdup(key);
+	cJSON_Delete(j);
+	return 0;
+}
+
+void admin_sessions_end(GDBM_FILE db, const char *name, const char *keep)
+{
+	char *keys[ADMIN_SESSIONS_MAX + 8];
+	struct ending e = { name, keep, keys, 0 };
+	store_each(db, SESSION_PREFIX, ending_collect, &e);
+	for (size_t i = 0; i < e.n; i++) {
+		store_delete(db, keys[i]);
+		free(keys[i]);
+	}
+}
+
 /* ------------------------------------------------------------ setup, login */
 
-static size_t utf8_chars(const char *s)
+char *admin_password_hash(struct admin_ctx *x, const char *pw)
+{
+	char *hash = pwhash_make(pw);
+	if (!hash) {
+		log_err("cannot hash the admin password with yescrypt: %s", strerror(errno));
+		admin_reply_error(x, 500, "server_error", NULL, "cannot hash the password (see the server log)");
+	}
+	return hash;
+}
+
+int admin_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 1 || n > ADMIN_NAME_MAX)
+		return 0;
+	for (const char *p = s; *p; p++) {
+		if (!(*p >= 'a' && *p <= 'z') && !(*p >= '0' && *p <= '9') && *p != '.' && *p != '_' && *p != '-')
+			return 0;
+	}
+	return 1;
+}
+
+void admin_user_key(const char *name, char out[ADMIN_USER_KEY_MAX])
+{
+	if (!strcmp(name, ADMIN_OWNER))
+		snprintf(out, ADMIN_USER_KEY_MAX, "%s", PASSWORD_KEY);
+	else
+		snprintf(out, ADMIN_USER_KEY_MAX, ADMIN_USER_PREFIX "%.*s", ADMIN_NAME_MAX, name);
+}
+
+int admin_new_password_weak(struct admin_ctx *x, const char *pw)
+{
+	char err[160];
+	if (pw && strlen(pw) <= PWHASH_PASSWORD_MAX && admin_utf8_chars(pw) >= ADMIN_PASSWORD_MIN)
+		return 0;
+	snprintf(err, sizeof(err), "the password needs at least %d characters (at most %d bytes)", ADMIN_PASSWORD_MIN,
+		 PWHASH_PASSWORD_MAX);
+	admin_reply_invalid(x, "weak_password", "password", err);
+	return 1;
+}
+
+size_t admin_utf8_chars(const char *s)
 {
 	size_t n = 0;
 	for (; *s; s++)
@@ -255,7 +327,9 @@ void admin_session_setup_get(struct admin_ctx *x)
 /* The body's password member, checked; NULL after an error answer. */
 static const char *body_password(struct admin_ctx *x, int for_setup)
 {
-	static const char *const known[] = { "password", NULL };
+	static const char *const known_setup[] = { "password", NULL };
+	static const char *const known_login[] = { "password", "name", NULL };
+	const char *const *known = for_setup ? known_setup : known_login;
 	char err[256];
 	const cJSON *pw = cJSON_GetObjectItemCaseSensitive(x->body, "password");
 	if (settings_members_known(x->body, known, "the body", err, sizeof(err)) != 0) {
@@ -270,7 +344,7 @@ static const char *body_password(struct admin_ctx *x, int for_setup)
 		admin_reply_error(x, 400, "invalid_request", NULL, "the password is longer than %d bytes", PWHASH_PASSWORD_MAX);
 		return NULL;
 	}
-	if (for_setup && utf8_chars(pw->valuestring) < ADMIN_PASSWORD_MIN) {
+	if (for_setup && admin_utf8_chars(pw->valuestring) < ADMIN_PASSWORD_MIN) {
 		admin_reply_error(x, 400, "weak_password", NULL, "the password needs at least %d characters",
 			    ADMIN_PASSWORD_MIN);
 		return NULL;
@@ -299,11 +373,8 @@ void admin_session_setup_post(struct admin_ctx *x)
 		admin_reply_error(x, 409, "already_set", NULL, "the admin password is already set; log in instead");
 		goto out;
 	}
-	if (!(hash = pwhash_make(pw))) {
-		log_err("cannot hash the admin password with yescrypt: %s", strerror(errno));
-		admin_reply_error(x, 500, "server_error", NULL, "cannot hash the password (see the server log)");
+	if (!(hash = admin_password_hash(x, pw)))
 		goto out;
-	}
 	if (!(db = admin_state_open(x, 1))) {
 		admin_reply_store_error(x);
 		goto out;
@@ -320,6 +391,9 @@ void admin_session_setup_post(struct admin_ctx *x)
 		goto out;
 	}
 	log_info("admin password set");
+	store_close(db); /* the audit note takes the writer lock */
+	db = NULL;
+	admin_audit_note(x, "setup", "the admin password was set");
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddBoolToObject(j, "setup_done", 1);
 	admin_reply_ok(x, 201, j);
@@ -383,6 +457,14 @@ void admin_session_login(struct admin_ctx *x)
 	const char *pw = body_password(x, 0);
 	if (!pw)
 		goto out;
+	const char *name = admin_str_of(x->body, "name");
+	if (!name || !*name)
+		name = ADMIN_OWNER;
+	if (!admin_name_ok(name)) {
+		admin_reply_invalid(x, "invalid_request", "name", "name: 1 to 32 of a-z, 0-9, '.', '_', '-'");
+		goto out;
+	}
+	int unknown = 0;
 	if (!(db = admin_state_open(x, 1))) {
 		admin_reply_store_error(x);
 		goto out;
@@ -393,7 +475,19 @@ void admin_session_login(struct admin_ctx *x)
 		admin_reply_error(x, 409, "setup_required", NULL, "no admin password is set yet: set one first");
 		goto out;
 	}
-	hash = xstrdup(stored);
+	if (strcmp(name, ADMIN_OWNER)) {
+		/* a named admin; an unknown name is checked against the owner's
+		 * hash all the same (the same time) and fails */
+		char ukey[ADMIN_USER_KEY_MAX];
+		admin_user_key(name, ukey);
+		cJSON *u = admin_get_json(db, ukey);
+		const char *uh = admin_str_of(u, "hash");
+		unknown = !uh;
+		hash = xstrdup(uh ? uh : stored);
+		cJSON_Delete(u);
+	} else {
+		hash = xstrdup(stored);
+	}
 	throttle_read(db, tkey, &t);
 	throttle_read(db, THROTTLE_KEY, &g);
 	long wait = admin_login_wait(&t, &g, x->now);
@@ -413,7 +507,7 @@ void admin_session_login(struct admin_ctx *x)
 	store_close(db);
 	db = NULL;
 
-	if (!pwhash_verify(pw, hash)) {
+	if (!pwhash_verify(pw, hash) || unknown) {
 		log_warn("admin login from %s failed (%ld in a row from there, %ld from all)", addr, t.failures,
 			 g.failures);
 		if (g.failures == ADMIN_THROTTLE_GLOBAL_FAILURES)
@@ -432,6 +526,8 @@ void admin_session_login(struct admin_ctx *x)
 	cJSON_AddNumberToObject(sess, "expires", (double)(x->now + ADMIN_SESSION_TTL_S));
 	cJSON_AddStringToObject(sess, "csrf", csrf);
 	cJSON_AddNumberToObject(sess, "created", (double)x->now);
+	cJSON_AddStringToObject(sess, "name", name);
+	snprintf(x->who, sizeof(x->who), "%s", name);
 	if (!(db = admin_state_open(x, 1))) {
 		admin_reply_store_error(x);
 		goto out;
@@ -452,9 +548,13 @@ void admin_session_login(struct admin_ctx *x)
 		 "Set-Cookie: " ADMIN_SESSION_COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%d%s\r\n", sid,
 		 ADMIN_SESSION_TTL_S, https_on(x) ? "; Secure" : "");
 	log_info("admin logged in from %s", addr);
+	store_close(db); /* the audit note takes the writer lock */
+	db = NULL;
+	admin_audit_note(x, "login", "logged in");
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "csrf", csrf);
 	cJSON_AddNumberToObject(j, "expires", (double)(x->now + ADMIN_SESSION_TTL_S));
+	cJSON_AddStringToObject(j, "name", name);
 	admin_reply(x, 200, j, extra);
 out:
 	store_close(db);
@@ -492,5 +592,6 @@ void admin_session_get(struct admin_ctx *x)
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "csrf", x->csrf);
 	cJSON_AddNumberToObject(j, "expires", (double)x->sess_expires);
+	cJSON_AddStringToObject(j, "name", x->who);
 	admin_reply_ok(x, 200, j);
 }

@@ -3,6 +3,8 @@
 #include "admin_impl.h"
 #include "log.h"
 #include "settings.h"
+#include "settings_refs.h"
+#include "state_redis.h"
 #include "xmalloc.h"
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +16,32 @@
 int admin_settings_validate(const cJSON *doc, char *err, size_t errlen)
 {
 	return settings_check_state(doc, err, errlen);
+}
+
+/* The member a schema message names: its leading "group[.entry]" when the
+ * group is a settings member ("aliases.fast: ..." -> "aliases.fast"), else
+ * "" (an unknown setting). */
+static void settings_param(const char *msg, char *out, size_t outlen)
+{
+	static const char *const groups[] = { "public_models", "aliases", "fallback", "providers", "system_prompt",
+					      "cache", "prices", "conversations", "drawing", NULL };
+	size_t n = strcspn(msg, ": '");
+	size_t g = strcspn(msg, ".: '");
+	out[0] = '\0';
+	for (const char *const *k = groups; *k; k++) {
+		if (strlen(*k) == g && !strncmp(msg, *k, g) && n < outlen) {
+			memcpy(out, msg, n);
+			out[n] = '\0';
+			return;
+		}
+	}
+}
+
+static void settings_refuse(struct admin_ctx *x, const char *msg)
+{
+	char param[128];
+	settings_param(msg, param, sizeof(param));
+	admin_reply_invalid(x, "invalid_settings", param, msg);
 }
 
 /* The stored settings document ({} when none); NULL when state.db cannot
@@ -83,6 +111,7 @@ static cJSON *config_defaults(const struct config *c)
 		cJSON_AddStringToObject(o, "base_url", p->base_url ? p->base_url : "");
 		cJSON_AddItemToObject(o, "models", admin_string_array(p->models, p->nmodels));
 		cJSON_AddItemToObject(o, "prefixes", admin_string_array(p->prefixes, p->nprefixes));
+		cJSON_AddStringToObject(o, "responses", p->responses_native ? "native" : "translate");
 		cJSON_AddBoolToObject(o, "builtin", p->builtin);
 		cJSON_AddBoolToObject(o, "has_keys", p->nkeys > 0 || p->no_auth);
 	}
@@ -126,7 +155,7 @@ void admin_settings_put(struct admin_ctx *x)
 	int have_config = 0;
 	GDBM_FILE db = NULL;
 	if (admin_settings_validate(x->body, err, sizeof(err)) != 0) {
-		admin_reply_error(x, 400, "invalid_settings", NULL, "%s", err);
+		settings_refuse(x, err);
 		goto out;
 	}
 	if (admin_load_config(x, &c, 0, err, sizeof(err)) != 0) {
@@ -138,20 +167,32 @@ void admin_settings_put(struct admin_ctx *x)
 	const cJSON *p;
 	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(x->body, "providers")) {
 		if (!config_provider(&c, p->string) && !cJSON_GetObjectItemCaseSensitive(p, "base_url")) {
-			admin_reply_error(x, 400, "invalid_settings", NULL,
-				    "providers.%s is a new provider: it needs a base_url", p->string);
+			snprintf(err, sizeof(err), "providers.%.60s is a new provider: it needs a base_url", p->string);
+			settings_refuse(x, err);
 			goto out;
 		}
+	}
+	config_apply_settings(&c, x->body);
+	if (settings_refs_check(x->body, &c, err, sizeof(err)) != 0) {
+		settings_refuse(x, err);
+		goto out;
 	}
 	if (!(db = admin_state_open(x, 1))) {
 		admin_reply_store_error(x);
 		goto out;
 	}
-	if (admin_put_json(db, SETTINGS_KEY, x->body) != 0 || store_sync(db) != 0) {
+	char *stamp = state_redis_settings_stamp();   /* for a fleet (state_redis.h) */
+	int put = admin_put_json(db, SETTINGS_KEY, x->body) == 0 &&
+		  store_put(db, STATE_REDIS_SETTINGS_STAMP, stamp, strlen(stamp)) == 0;
+	free(stamp);
+	if (!put || store_sync(db) != 0) {
 		admin_reply_write_error(x);
 		goto out;
 	}
 	log_info("settings changed");
+	store_close(db); /* the audit note takes the writer lock */
+	db = NULL;
+	admin_audit_note(x, "settings", "settings saved");
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddItemToObject(j, "settings", cJSON_Duplicate(x->body, 1));
 	admin_reply_ok(x, 200, j);

@@ -25,7 +25,7 @@ cJSON *admin_upkeys_read(struct admin_ctx *x)
 
 void admin_upkeys_add_live(cJSON *o, const cJSON *live, const char *id, const char *fallback_state)
 {
-	static const char *const nums[] = { "cooldown_until", "recent_429", "uses", "last_used", NULL };
+	static const char *const nums[] = { "cooldown_until", "recent_429", "uses", "last_used", "last_error_at", NULL };
 	const cJSON *m = live ? cJSON_GetObjectItemCaseSensitive(live, id) : NULL;
 	if (fallback_state || !m) {
 		cJSON_AddStringToObject(o, "state", fallback_state ? fallback_state : "unknown");
@@ -39,6 +39,8 @@ void admin_upkeys_add_live(cJSON *o, const cJSON *live, const char *id, const ch
 	}
 	if (admin_str_of(m, "reason"))
 		cJSON_AddStringToObject(o, "reason", admin_str_of(m, "reason"));
+	if (admin_str_of(m, "last_error"))
+		cJSON_AddStringToObject(o, "last_error", admin_str_of(m, "last_error"));
 }
 
 /* An upstream key as shown, from an upkey_list entry (which holds no
@@ -182,6 +184,7 @@ void admin_upkeys_post(struct admin_ctx *x)
 	}
 	log_add_secret(secret);
 	log_info("upstream key %s added to %s", id, provider);
+	admin_audit_note(x, "upkey.add", "upstream key %s added to %s", id, provider);
 	if ((rec = upkey_get(x, id)) != NULL)
 		admin_reply_ok(x, 201, admin_upkeys_public(rec, NULL));
 out:
@@ -218,6 +221,7 @@ void admin_upkeys_patch(struct admin_ctx *x)
 	if (!(rec = upkey_get(x, x->id)))
 		goto out;
 	log_info("upstream key %s changed", x->id);
+	admin_audit_note(x, "upkey.change", "upstream key %s changed", x->id);
 	admin_reply_ok(x, 200, admin_upkeys_public(rec, NULL));
 out:
 	cJSON_Delete(rec);
@@ -236,6 +240,7 @@ void admin_upkeys_delete(struct admin_ctx *x)
 		return;
 	}
 	log_info("upstream key %s removed", x->id);
+	admin_audit_note(x, "upkey.remove", "upstream key %s removed", x->id);
 	cJSON *j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "id", x->id);
 	cJSON_AddBoolToObject(j, "deleted", 1);

@@ -505,6 +505,40 @@ static int in_list(char **v, size_t n, const char *s)
 	return 0;
 }
 
+/* Where a segment is, in the order it moves: spool/NAME.open, .ready,
+ * .settled, then spool/archive/NAME.settled (or gone). */
+static const char *const seg_states[] = { ".open", ".ready", ".settled", "archive" };
+
+void admin_spool_each(struct admin_ctx *x, size_t nlist, char **skip, size_t nskip,
+		      int (*fn)(const char *line, size_t len, void *user), void *user)
+{
+	char *archive = xasprintf("%s/archive", x->a->spool_dir);
+	char **seen = NULL;
+	size_t nseen = 0;
+	for (size_t st = 0; st < nlist && st < 4; st++) {
+		char **list = NULL;
+		size_t n = st < 3 ? spool_list(x->a->spool_dir, seg_states[st], &list) : spool_list(archive, ".settled", &list);
+		for (size_t i = 0; i < n; i++) {
+			if (in_list(skip, nskip, list[i]) || in_list(seen, nseen, list[i]))
+				continue;
+			seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
+			seen[nseen++] = xstrdup(list[i]);
+			for (size_t t = st; t < 4; t++) {
+				char *path = t < 3 ? xasprintf("%s/%s%s", x->a->spool_dir, list[i], seg_states[t])
+						   : xasprintf("%s/%s.settled", archive, list[i]);
+				int partial = 0;
+				long got = spool_read(path, fn, user, &partial);
+				free(path);
+				if (got >= 0)
+					break;
+			}
+		}
+		spool_free_list(list, n);
+	}
+	spool_free_list(seen, nseen);
+	free(archive);
+}
+
 /* Segments of the ledger's last commit (meta:last), which settle may not
  * have renamed yet. */
 static void ledger_last_segments(GDBM_FILE db, char ***out, size_t *n)
@@ -530,9 +564,8 @@ static void ledger_last_segments(GDBM_FILE db, char ***out, size_t *n)
  * its next name. 0, or -1 with err when the ledger cannot be read. */
 int admin_usage_load(struct admin_ctx *x, struct admin_usage *u, char *err, size_t errlen)
 {
-	static const char *const states[] = { ".open", ".ready", ".settled" };
-	char **last = NULL, **seen = NULL;
-	size_t nlast = 0, nseen = 0;
+	char **last = NULL;
+	size_t nlast = 0;
 	int result = -1;
 	/* with a database, the fleet's totals settle copied from it */
 	const char *totals = x->a->ledger_path;
@@ -554,55 +587,15 @@ int admin_usage_load(struct admin_ctx *x, struct admin_usage *u, char *err, size
 			goto out;
 		}
 	}
-	for (size_t s = 0; s < 2; s++) {
-		char **list = NULL;
-		size_t n = spool_list(x->a->spool_dir, states[s], &list);
-		for (size_t i = 0; i < n; i++) {
-			if (in_list(last, nlast, list[i]) || in_list(seen, nseen, list[i]))
-				continue;
-			seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
-			seen[nseen++] = xstrdup(list[i]);
-			for (size_t t = s; t < 3; t++) {
-				char *path = xasprintf("%s/%s%s", x->a->spool_dir, list[i], states[t]);
-				int partial = 0;
-				long got = spool_read(path, usage_line_cb, u, &partial);
-				free(path);
-				if (got >= 0)
-					break;
-			}
-		}
-		spool_free_list(list, n);
-	}
+	admin_spool_each(x, 2, last, nlast, usage_line_cb, u);
 	result = 0;
 out:
 	spool_free_list(last, nlast);
-	spool_free_list(seen, nseen);
 	return result;
 }
 
 /* ------------------------------------------------------------ usage */
 
-/* The value of name in a query string into out; 1 if present. */
-static int query_get(const char *q, const char *name, char *out, size_t outlen)
-{
-	size_t nl = strlen(name);
-	out[0] = '\0';
-	while (q && *q) {
-		const char *end = strchr(q, '&');
-		if (!end)
-			end = q + strlen(q);
-		if ((size_t)(end - q) > nl && !strncmp(q, name, nl) && q[nl] == '=') {
-			size_t n = (size_t)(end - q - (ptrdiff_t)nl - 1);
-			if (n >= outlen)
-				n = outlen - 1;
-			memcpy(out, q + nl + 1, n);
-			out[n] = '\0';
-			return 1;
-		}
-		q = *end ? end + 1 : end;
-	}
-	return 0;
-}
 
 static cJSON *backlog_json(struct admin_ctx *x)
 {
@@ -634,6 +627,7 @@ static cJSON *backlog_json(struct admin_ctx *x)
 	cJSON_AddNumberToObject(j, "ledger_seq", (double)st.ledger_seq);
 	cJSON_AddNumberToObject(j, "ledger_commit_ms", (double)st.ledger_commit_ms);
 	cJSON_AddBoolToObject(j, "backend", st.backend);
+	admin_settle_schedule(x, j, st.last_run_ms);
 	if (st.last_error[0]) {
 		cJSON_AddStringToObject(j, "last_error", st.last_error);
 		cJSON_AddNumberToObject(j, "last_error_ms", (double)st.last_error_ms);
@@ -646,7 +640,7 @@ static struct admin_usage *usage_for_query(struct admin_ctx *x, long *days)
 {
 	char v[32], err[512], from[LEDGER_DAY_LEN], to[LEDGER_DAY_LEN], month[LEDGER_MONTH_LEN];
 	*days = ADMIN_USAGE_DAYS_DEFAULT;
-	if (query_get(x->r->query, "days", v, sizeof(v)) && ini_parse_long(v, 1, ADMIN_USAGE_DAYS_MAX, days) != 0) {
+	if (admin_query_get(x->r->query, "days", v, sizeof(v)) && ini_parse_long(v, 1, ADMIN_USAGE_DAYS_MAX, days) != 0) {
 		admin_reply_error(x, 400, "invalid_request", NULL, "days must be a whole number from 1 to %d",
 			    ADMIN_USAGE_DAYS_MAX);
 		return NULL;

@@ -5,6 +5,7 @@
 #include "anthropic.h"
 #include "oai.h"
 #include "reqbody.h"
+#include "xmalloc.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,4 +86,52 @@ size_t api_anthropic_headers(const struct http_req *r, struct api_anthropic_hdrs
 	    snprintf(h->beta, sizeof(h->beta), "anthropic-beta: %s", v) < (int)sizeof(h->beta))
 		hdrs[n++] = h->beta;
 	return n;
+}
+
+int api_chat_internal(const struct api_call *call, const struct auth_entry *who, const char *endpoint, cJSON *req,
+		      struct buf *out)
+{
+	char *text = cJSON_PrintUnformatted(req);
+	struct http_req inner;
+	http_req_internal(&inner, "POST", text, strlen(text), out);
+	free(text);
+	/* its own id, for its usage record: "<request id>.<n>" */
+	char id[sizeof(inner.request_id)];
+	snprintf(id, sizeof(id), "%.*s.%u", (int)sizeof(id) - 12, call->req_id, ++call->r->inner_seq);
+	memcpy(inner.request_id, id, sizeof(inner.request_id));
+	struct api_call c2 = *call;
+	c2.r = &inner;
+	c2.req_id = id;
+	c2.internal = 1;
+	c2.who = who;
+	c2.endpoint = endpoint;
+	api_chat_run(&c2, req, NULL, DIALECT_OPENAI);
+	int status = inner.status ? inner.status : 500;
+	if (inner.recorded)
+		call->r->recorded = 1;
+	if (inner.reason[0])
+		memcpy(call->r->reason, inner.reason, sizeof(call->r->reason));
+	http_req_free(&inner);
+	return status;
+}
+
+char *api_chat_answer_text(const char *json)
+{
+	cJSON *j = cJSON_Parse(json);
+	const cJSON *ch = j ? cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "choices"), 0) : NULL;
+	const cJSON *m = ch ? cJSON_GetObjectItemCaseSensitive(ch, "message") : NULL;
+	const cJSON *c = m ? cJSON_GetObjectItemCaseSensitive(m, "content") : NULL;
+	char *text = cJSON_IsString(c) ? xstrdup(c->valuestring) : NULL;
+	cJSON_Delete(j);
+	return text;
+}
+
+char *api_error_message(const char *json)
+{
+	cJSON *j = cJSON_Parse(json);
+	const cJSON *e = j ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
+	const cJSON *m = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : NULL;
+	char *text = xstrdup(cJSON_IsString(m) ? m->valuestring : "the request failed");
+	cJSON_Delete(j);
+	return text;
 }

@@ -21,6 +21,11 @@ struct api_call {
 	const char *path;                  /* the API path after "/v1/" ("chat/completions") */
 	const struct provider_conf *prov;  /* passthrough: the provider named in the path */
 	const char *rest;                  /* passthrough: the path after /api/{provider}, %-encoded */
+	const struct app_conf *app;        /* a prompt app's route: the app */
+	const char *endpoint;              /* the usage record's endpoint; NULL: the route's own
+					    * (a prompt app's or MCP's internal chat names itself) */
+	int internal;                      /* made by api_chat_internal: a chat and nothing else
+					    * (no drawing trigger: its answer must be a chat's) */
 };
 
 /* The handlers (each answers the request completely). */
@@ -47,12 +52,48 @@ void api_messages_count_tokens(const struct api_call *call);
 long api_messages_estimate(const cJSON *req);
 void api_proxy_handle(const struct api_call *call);        /* POST /v1/embeddings, /v1/images/generations */
 void api_passthrough_handle(const struct api_call *call);  /* /api/{provider}/{rest} */
+/* /v1/files[/...] and /v1/vector_stores[/...]: the knowledge bases in
+ * OpenAI's shape (api_kb.c) */
+void api_kb_handle(const struct api_call *call);
 void api_info_health(const struct api_call *call);         /* GET /health */
 /* GET / HEAD .../api/hello: the connectivity probe Claude Code makes as it
  * starts, answered 200 with a small JSON body; no key needed. */
 void api_info_hello(const struct api_call *call);
 void api_info_models(const struct api_call *call);         /* GET /v1/models[/{model}] */
+/* GET /health and GET {route}/health (/v1/chat/health, ...): the whole
+ * gateway (api_info_health) or one route's health entry (api_health.c's
+ * table): {"route","status":"ok"|"unusable","usable","depends_on":[{"name",
+ * "ok","detail"}]}, 200 when usable, else 503; 404 for a route without one.
+ * A front-end adds its entry to that table with a check that fills deps
+ * (api_health_dep) and returns 1 when the route can be used now; a route
+ * that relays to upstreams starts with api_health_relayed. */
+void api_health_handle(const struct api_call *call);
+void api_health_dep(cJSON *deps, const char *name, int ok, const char *detail);
+/* What every relayed route depends on (gateway keys, an upstream provider
+ * with a key usable now, the usage store, state.db): added to deps; 1 when
+ * the route can be used. */
+int api_health_relayed(const struct api_call *call, cJSON *deps);
+/* GET /metrics (api_metrics.c): the Prometheus text format, for the
+ * addresses of [metrics] allow (loopback by default) or with the bearer
+ * [metrics] token; else 403 (401 for a wrong token). */
+void api_metrics_handle(const struct api_call *call);
+/* May remote_addr read /metrics without a token: inside an entry of allow
+ * (comma-separated addresses or CIDR ranges, IPv4 or IPv6; an IPv4 client
+ * seen as ::ffff:a.b.c.d is the IPv4 address)? 1 or 0 (0 for anything
+ * that is no address). */
+int api_metrics_addr_allowed(const char *allow, const char *remote_addr);
+/* Publish this process's key pool states to the shared metrics. */
+void api_metrics_publish_keys(struct runtime *rt, int64_t now);
 void api_info_compat_models(const struct api_call *call);  /* GET /api/compat/models[/{model}]: also "provider/model" ids */
+/* A prompt app's path (app.h; the app in call->app): its own errors
+ * ({"error": message, "code": code}), key or open with a per-client rate
+ * limit; the call logged (applog.h). */
+void api_app_handle(const struct api_call *call);
+/* MCP (api_mcp.c): /mcp (Streamable HTTP), GET /sse and POST
+ * /sse/message (HTTP+SSE); a gateway key, errors as JSON-RPC errors. */
+void api_mcp_handle(const struct api_call *call);
+void api_mcp_sse(const struct api_call *call);
+void api_mcp_message(const struct api_call *call);
 
 /* The chat engine (api_chat.c): route req (OpenAI format; areq the
  * Anthropic original for an Anthropic client, else NULL), run it through
@@ -142,6 +183,22 @@ struct api_anthropic_hdrs {
 };
 size_t api_anthropic_headers(const struct http_req *r, struct api_anthropic_hdrs *h, int fallback,
 			     const char **hdrs, size_t n);
+/* Run req (a chat request in OpenAI's form, not streamed) through the
+ * chat engine (api_chat_run: routed, quota-checked, recorded like any chat)
+ * as an internal request of call: who is charged, endpoint names the usage
+ * record's endpoint, its id is the request's id + ".<n>" (the n-th
+ * internal request of this one: each record's id stays unique). Returns the HTTP status it ended with; out gets its
+ * body (a chat completion, or an error in OpenAI's shape). The outer
+ * request is marked recorded when a usage record was written. For the
+ * front-ends that answer in a format of their own (prompt apps, MCP). */
+int api_chat_internal(const struct api_call *call, const struct auth_entry *who, const char *endpoint, cJSON *req,
+		      struct buf *out);
+/* The first choice's message content of a chat completion (JSON text), a
+ * new string, or NULL. */
+char *api_chat_answer_text(const char *json);
+/* The message of an OpenAI-shaped error body (a new string; a generic one
+ * when there is none). */
+char *api_error_message(const char *json);
 /* Answer status with j as JSON. */
 void api_respond_json(struct http_req *r, int status, cJSON *j);
 #endif

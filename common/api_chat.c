@@ -42,6 +42,7 @@ struct chat_front {
 	const struct api_gemini_opts *g;  /* a Gemini client's request and wishes, or NULL */
 	struct gemini_in_stream *gs;      /* its stream encoder (a streamed request) */
 	int filtered;                     /* a request filter changed req: the client's own body is not it */
+	cJSON *file_search;               /* the gateway's file_search for a Responses client (kb_retrieve.c), or NULL */
 };
 
 /* Send what the Responses encoder made; 0, or -1 when the client is gone. */
@@ -443,6 +444,8 @@ static void chat_answer(struct relay *x)
 	} else if (f->responses) {
 		char e2[128];
 		out = responses_from_oai_answer(oai, strlen(oai), x->requested, f->kinds, e2, sizeof(e2));
+		if (out && f->file_search)
+			out = responses_answer_file_search(out, f->file_search);
 		if (out && f->keep)
 			f->keep->fn(f->keep->ctx, out);
 		if (!out)
@@ -593,14 +596,14 @@ static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum 
 	struct route *const rt = &mem->rt;
 	struct chat_front *const f = &mem->f;
 
-	if (!responses && draw_wanted(c, req)) {
+	if (!responses && !call->internal && draw_wanted(c, req)) {
 		free(mem);
 		draw_run(call, req, client);
 		return;
 	}
 	relay_init(x, &chat_ops, call->w, call->snap, r, call->who, call->req_id, client,
-		   client == DIALECT_ANTHROPIC ? "messages" : client == DIALECT_GEMINI ? "generate_content"
-		   : responses ? "responses" : "chat", pool_now_ms(), 1);
+		   call->endpoint ? call->endpoint : client == DIALECT_ANTHROPIC ? "messages"
+		   : client == DIALECT_GEMINI ? "generate_content" : responses ? "responses" : "chat", pool_now_ms(), 1);
 	*f = (struct chat_front){ .req = req, .areq = areq, .responses = responses, .keep = keep, .kinds = kinds,
 				  .g = g };
 	f->cache = c->cache_enabled && client == DIALECT_OPENAI && !responses ?
@@ -629,9 +632,19 @@ static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum 
 	if (!relay_quota_admit(x, rt, 1))
 		goto out;
 	x->raw_body_ok = client == DIALECT_OPENAI && !responses && r->body.data;
-	if (filter_request(req, &x->fc)) {
+	if (responses)
+		x->fc.file_search = &f->file_search;
+	int fr = filter_request(req, &x->fc);
+	if (fr < 0) {   /* a filter answered (its error): recorded as refused */
+		relay_record(x, r->status);
+		goto out;
+	}
+	if (f->rs && f->file_search)
+		responses_stream_file_search(f->rs, f->file_search);
+	if (fr) {   /* the request as it stands is the tree now, for every upstream */
 		x->raw_body_ok = 0;
 		f->filtered = 1;
+		f->areq = NULL;
 	}
 	if (f->cache && chat_cache(x, rt)) {
 		relay_record(x, r->status);
@@ -645,6 +658,7 @@ out:
 		gemini_in_stream_free(f->gs);
 	free(f->gs);
 	free(f->oai);
+	cJSON_Delete(f->file_search);
 	convo_free(x->fc.convo);
 	relay_free(x);
 	free(mem);

@@ -94,6 +94,33 @@ static void add_compat_models(const struct config *c, cJSON *data)
 	}
 }
 
+/* The public model names (state.db public_models) that route, each owned
+ * by the provider serving it. */
+static void add_public_models(const struct config *c, cJSON *data)
+{
+	for (size_t i = 0; i < c->npublic_models; i++) {
+		struct route rt;
+		if (provider_resolve(c, c->public_models[i], &rt) == 0)
+			add_model(c->public_models[i], rt.t[0].prov->name, data);
+	}
+}
+
+/* Each id once, where it first appears (a public name is also a provider's
+ * model or an alias). */
+static void drop_repeats(cJSON *data)
+{
+	for (cJSON *m = data->child; m; m = m->next) {
+		const char *id = cJSON_GetObjectItemCaseSensitive(m, "id")->valuestring;
+		cJSON *n = m->next;
+		while (n) {
+			cJSON *next = n->next;
+			if (!strcmp(cJSON_GetObjectItemCaseSensitive(n, "id")->valuestring, id))
+				cJSON_Delete(cJSON_DetachItemViaPointer(data, n));
+			n = next;
+		}
+	}
+}
+
 /* A model of the OpenAI list as Anthropic's Models API gives it (new). */
 static cJSON *anthropic_model(const cJSON *m)
 {
@@ -154,7 +181,9 @@ static void models_answer(const struct api_call *call, int compat)
 	cJSON *data = cJSON_AddArrayToObject(root, "data");
 	if (compat)
 		add_compat_models(&snap->cfg, data);
+	add_public_models(&snap->cfg, data);
 	provider_each_model(&snap->cfg, add_model, data);
+	drop_repeats(data);
 	if (which) {
 		const cJSON *m;
 		cJSON_ArrayForEach(m, data) {

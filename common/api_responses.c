@@ -120,6 +120,20 @@ static int continue_previous(const struct api_call *call, cJSON *rreq)
 	return 0;
 }
 
+/* Does the request search the gateway's knowledge bases (a file_search
+ * tool, or X-Llmgate-Vector-Stores)? Then it is translated, whatever the
+ * provider: the stores are the gateway's (kb_retrieve.c). */
+static int asks_kb(const struct api_call *call, const cJSON *rreq)
+{
+	const cJSON *t;
+	cJSON_ArrayForEach(t, GET(rreq, "tools")) {
+		const cJSON *ty = GET(t, "type");
+		if (cJSON_IsString(ty) && !strcmp(ty->valuestring, "file_search"))
+			return 1;
+	}
+	return http_header(call->r, "X-Llmgate-Vector-Stores") != NULL;
+}
+
 /* A route whose first target serves the Responses API itself (a provider
  * with responses = native: the built-in openai one unless configured
  * otherwise): the body as the client sent it (only the model replaced by
@@ -132,8 +146,8 @@ static int native(const struct api_call *call, cJSON *rreq)
 {
 	struct http_req *r = call->r;
 	const cJSON *m = GET(rreq, "model");
-	if (!cJSON_IsString(m))
-		return 0;   /* the translator's checks answer */
+	if (!cJSON_IsString(m) || asks_kb(call, rreq))
+		return 0;   /* the translator's checks answer; the gateway's knowledge bases are searched here */
 	struct route *rt = xmalloc(sizeof(*rt));   /* not on the stack: see api_chat_run */
 	int done = 0;
 	if (provider_resolve(&call->snap->cfg, m->valuestring, rt) == 0 && rt->n && rt->t[0].prov->responses_native) {

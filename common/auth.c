@@ -4,6 +4,7 @@
 #include "log.h"
 #include "pool.h"
 #include "sha256.h"
+#include "state_redis.h"
 #include "store.h"
 #include "xmalloc.h"
 #include <cjson/cJSON.h>
@@ -255,7 +256,9 @@ int auth_lookup(struct auth *a, const char *key, struct auth_entry *out)
 
 /* ---------------------------------------------------------- the key store */
 
-char *auth_key_create(const char *state_dir, const char *name, int64_t expires,
+static int do_update(cJSON *rec, const void *arg, char *err, size_t errlen);
+
+char *auth_key_create(const char *state_dir, const char *name, int64_t expires, const cJSON *patch,
 		      char id_out[AUTH_ID_MAX], char *err, size_t errlen)
 {
 	char *result = NULL;
@@ -291,6 +294,12 @@ char *auth_key_create(const char *state_dir, const char *name, int64_t expires,
 	cJSON_AddNumberToObject(j, "created", (double)time(NULL));
 	cJSON_AddNumberToObject(j, "expires", (double)expires);
 	cJSON_AddFalseToObject(j, "revoked");
+	/* limits in the same write: a router never sees the key without them */
+	if (patch && do_update(j, patch, err, errlen) != 0) {
+		free(key);
+		goto out;
+	}
+	state_redis_stamp(j);
 	json = cJSON_PrintUnformatted(j);
 
 	db = store_open(path, STORE_WRITE, STORE_WAIT_MS);
@@ -343,6 +352,7 @@ static int key_modify(const char *state_dir, const char *id, int (*fn)(cJSON *re
 	}
 	if (fn(j, arg, err, errlen) != 0)
 		goto out;
+	state_redis_stamp(j);
 	json = cJSON_PrintUnformatted(j);
 	if (store_put(db, dbkey, json, strlen(json)) != 0 || store_sync(db) != 0) {
 		snprintf(err, errlen, "cannot write %s", path);

@@ -65,9 +65,11 @@ int auth_lookup(struct auth *a, const char *key, struct auth_entry *out);
 /* The latest expiry taken: the end of year 9999, a unix time past 2038. */
 #define AUTH_EXPIRES_MAX 253402300799LL
 
-/* Create a key: writes its record and returns the new key (free()) and its
- * id; NULL with a message in err on failure. */
-char *auth_key_create(const char *state_dir, const char *name, int64_t expires,
+/* Create a key: writes its record, with patch (NULL, or as
+ * auth_key_update takes it: name, expires, limits) applied in the same
+ * write, and returns the new key (free()) and its id; NULL with a message
+ * in err on failure (nothing written). */
+char *auth_key_create(const char *state_dir, const char *name, int64_t expires, const cJSON *patch,
 		      char id_out[AUTH_ID_MAX], char *err, size_t errlen);
 /* Change a key's settings: every member of patch (a JSON object with any of
  * name, expires, limits{rpm,tpm,tokens,tokens_month,cost,cost_month,models})

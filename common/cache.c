@@ -1,6 +1,7 @@
 /* cache.c — exact-match response cache for chat completions (cache.db). */
 #include "autoconf.h"
 #include "cache.h"
+#include "cache_redis.h"
 #include "log.h"
 #include "sha256.h"
 #include "hmap.h"
@@ -45,6 +46,7 @@ struct cache {
 	struct cache_stats st;       /* entries and bytes kept current */
 	unsigned long deletes;       /* since the last file size check */
 	uint64_t reorg_floor;        /* file size after the last rewrite */
+	struct redis *redis;         /* the fleet's cache behind this one (cache_share), or NULL */
 };
 
 /* Top-level request members that do not change the answer (see cache.h). */
@@ -609,7 +611,8 @@ void cache_set_clock(struct cache *c, time_t (*fn)(void))
 
 /* ------------------------------------------------------------ get, put */
 
-char *cache_get(struct cache *c, const char key[CACHE_KEY_HEX], size_t *len, long *age_s)
+/* This file's entry (cache_get without the fleet). */
+static char *local_get(struct cache *c, const char key[CACHE_KEY_HEX], size_t *len, long *age_s)
 {
 	char *result = NULL;
 	unsigned char id[SHA256_DIGEST_LEN];
@@ -663,7 +666,8 @@ out:
 	return result;
 }
 
-int cache_put(struct cache *c, const char key[CACHE_KEY_HEX], const char *body, size_t len)
+/* Store in this file, as stored at time at (0: now). */
+static int local_put(struct cache *c, const char key[CACHE_KEY_HEX], const char *body, size_t len, int64_t at)
 {
 	int result = -1;
 	unsigned char id[SHA256_DIGEST_LEN];
@@ -682,7 +686,7 @@ int cache_put(struct cache *c, const char key[CACHE_KEY_HEX], const char *body, 
 	db_key(id, dk);
 	pthread_mutex_lock(&c->mu);
 	locked = 1;
-	now = clock_now(c);
+	now = at ? at : clock_now(c);
 	put_hdr(val, now, (uint32_t)len);
 	e = find(c, id);
 	if (e)
@@ -713,6 +717,43 @@ out:
 		pthread_mutex_unlock(&c->mu);
 	free(val);
 	return result;
+}
+
+char *cache_get(struct cache *c, const char key[CACHE_KEY_HEX], size_t *len, long *age_s)
+{
+	char *body = local_get(c, key, len, age_s);
+	if (body || !c || !c->redis)
+		return body;
+	/* the fleet's: one GET, then kept here too */
+	size_t n;
+	int64_t stored, now = clock_now(c);
+	body = cache_redis_get(c->redis, key, c->ttl_s, now, &n, &stored);
+	if (!body)
+		return NULL;
+	local_put(c, key, body, n, stored < now ? stored : now);
+	pthread_mutex_lock(&c->mu);
+	c->st.misses--;   /* counted by local_get: a hit after all */
+	c->st.hits++;
+	pthread_mutex_unlock(&c->mu);
+	if (len)
+		*len = n;
+	if (age_s)
+		*age_s = now > stored ? (long)(now - stored) : 0;
+	return body;
+}
+
+int cache_put(struct cache *c, const char key[CACHE_KEY_HEX], const char *body, size_t len)
+{
+	int rc = local_put(c, key, body, len, 0);
+	if (rc == 0 && c->redis)
+		cache_redis_put(c->redis, key, c->ttl_s, clock_now(c), body, len);
+	return rc;
+}
+
+void cache_share(struct cache *c, struct redis *r)
+{
+	if (c)
+		c->redis = r;
 }
 
 void cache_stats(struct cache *c, struct cache_stats *out)

@@ -89,6 +89,12 @@ char *cache_get(struct cache *c, const char key[CACHE_KEY_HEX], size_t *len, lon
  * is malformed, or the write failed (logged). Thread-safe. */
 int cache_put(struct cache *c, const char key[CACHE_KEY_HEX], const char *body, size_t len);
 
+/* With r (not owned; NULL: none), a miss of this file asks the fleet's
+ * cache in Redis and a store is shared there too (cache_redis.h). Call
+ * before other threads use c. */
+struct redis;
+void cache_share(struct cache *c, struct redis *r);
+
 /* Counters as of now into out (all zero for NULL). Thread-safe. */
 void cache_stats(struct cache *c, struct cache_stats *out);
 

@@ -3,7 +3,10 @@
 #include "config.h"
 #include "ini.h"
 #include "log.h"
+#include "logsys.h"
+#include "secrets.h"
 #include "settings.h"
+#include "app.h"
 #include "store.h"
 #include <cjson/cJSON.h>
 #include "xmalloc.h"
@@ -222,6 +225,14 @@ static struct provider_conf *add_provider(struct config *c, const char *name)
 	return p;
 }
 
+struct provider_conf *config_add_provider(struct config *c, const char *name, const char *base_url, const char *keys)
+{
+	struct provider_conf *p = add_provider(c, name);
+	set_url(&p->base_url, base_url);
+	set_keys(p, keys);
+	return p;
+}
+
 static int parse_target(const char *s, const struct config *c, struct target *t)
 {
 	const char *slash = strchr(s, '/');
@@ -250,6 +261,11 @@ struct parse_ctx {
 	/* aliases and fallbacks are resolved after all providers are known */
 	char **pending_kv;
 	size_t npending;
+	/* the lines of the [env.NAME] section LLMGATE_ENV selects, applied
+	 * after the rest of the file */
+	const char *env;
+	char **env_kv;
+	size_t nenv;
 };
 
 #define FAIL(...) do { snprintf(x->err, x->errlen, __VA_ARGS__); return 1; } while (0)
@@ -335,6 +351,15 @@ static int on_kv(const char *sec, const char *key, const char *val, int lineno, 
 	const struct settings_def *d = settings_find(sec, key);
 	char why[256];
 
+	if (!strncmp(sec, "env.", 4)) {
+		if (!strchr(key, '.'))
+			FAIL("line %d: [%s] keys are section.key (settle.backend_url = ...)", lineno, sec);
+		if (x->env && !strcmp(sec + 4, x->env)) {
+			x->env_kv = xrealloc(x->env_kv, (x->nenv + 1) * sizeof(char *));
+			x->env_kv[x->nenv++] = xasprintf("%s\n%s\n%d", key, val, lineno);
+		}
+		return 0;
+	}
 	if (d) {
 		if (settings_parse_ini(d, val, c, why, sizeof(why)) != 0)
 			FAIL("line %d: %s", lineno, why);
@@ -342,6 +367,8 @@ static int on_kv(const char *sec, const char *key, const char *val, int lineno, 
 		add_auth_keys(c, val);
 	} else if (!strncmp(sec, "provider.", 9)) {
 		return on_provider(x, sec, key, val, lineno);
+	} else if (!strncmp(sec, "app.", 4)) {
+		return app_conf_set(c, sec, key, val, lineno, x->err, x->errlen) ? 1 : 0;
 	} else if (!strcmp(sec, "prices")) {
 		char **parts;
 		size_t n = ini_split_list(val, &parts);
@@ -436,18 +463,88 @@ out:
 	return result;
 }
 
+const char *config_env(const struct config *c, const char *name)
+{
+	const char *v = getenv(name);
+	if (!v && c->secrets)
+		v = secrets_get(c->secrets, name);
+	return v;
+}
+
+/* The selected environment's lines, as if they were at the file's end. */
+static int apply_env_section(struct parse_ctx *x)
+{
+	if (x->env && *x->env && !x->nenv) {
+		snprintf(x->err, x->errlen, "LLMGATE_ENV is %.64s but the config has no [env.%.64s] section with settings",
+			 x->env, x->env);
+		return -1;
+	}
+	for (size_t i = 0; i < x->nenv; i++) {
+		char *key = x->env_kv[i];
+		char *val = strchr(key, '\n');
+		*val++ = '\0';
+		char *ln = strchr(val, '\n');
+		*ln++ = '\0';
+		char *dot = strrchr(key, '.');
+		*dot = '\0';
+		if (!strncmp(key, "env.", 4) || !strcmp(key, "env")) {
+			snprintf(x->err, x->errlen, "line %s: an [env.*] section cannot set another environment's keys", ln);
+			return -1;
+		}
+		if (on_kv(key, dot + 1, val, atoi(ln), x) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The secrets file named by LLMGATE_SECRETS_FILE or [server] secrets_file,
+ * if any, into c->secrets; its values are secrets to the log. */
+static int load_secrets(struct config *c, char *err, size_t errlen)
+{
+	const char *path = getenv("LLMGATE_SECRETS_FILE");
+	if (!path || !*path)
+		path = c->secrets_file;
+	if (!path || !*path)
+		return 0;
+	c->secrets = xcalloc(1, sizeof(*c->secrets));
+	if (secrets_load(path, c->secrets, err, errlen) != 0)
+		return -1;
+	for (size_t i = 0; i < c->secrets->n; i++)
+		log_add_secret(c->secrets->values[i]);
+	return 0;
+}
+
+/* RAG_BASE_URL, RAG_API_KEY and RAG_MODEL: the embedding provider "rag"
+ * (OpenAI's format) routing RAG_MODEL, and [rag] model, with no other
+ * configuration. Its URL and keys are read with every provider's below. */
+static void apply_env_rag(struct config *c)
+{
+	const char *url = config_env(c, "RAG_BASE_URL"), *model = config_env(c, "RAG_MODEL");
+	if (!url || !*url || !model || !*model || !settings_name_ok(model, SETTINGS_MODEL_LEN))
+		return;
+	struct provider_conf *p = config_provider(c, "rag");
+	if (!p && c->nproviders < CONFIG_MAX_PROVIDERS)
+		p = add_provider(c, "rag");
+	if (!p)
+		return;
+	p->models = xrealloc(p->models, (p->nmodels + 1) * sizeof(char *));
+	p->models[p->nmodels++] = xstrdup(model);
+	set_str(&c->rag_model, model);
+}
+
 static void apply_env(struct config *c)
 {
 	char prefix[CONFIG_NAME_MAX + 1], name[CONFIG_NAME_MAX + 16];
+	apply_env_rag(c);
 	for (size_t i = 0; i < c->nproviders; i++) {
 		struct provider_conf *p = &c->providers[i];
 		config_env_prefix(p->name, prefix, sizeof(prefix));
 		snprintf(name, sizeof(name), "%s_API_KEY", prefix);
-		const char *v = getenv(name);
+		const char *v = config_env(c, name);
 		if (v && *v)
 			set_keys(p, v);
 		snprintf(name, sizeof(name), "%s_BASE_URL", prefix);
-		v = getenv(name);
+		v = config_env(c, name);
 		if (v && *v) {
 			if (settings_url_ok(v))
 				set_url(&p->base_url, v);
@@ -455,33 +552,42 @@ static void apply_env(struct config *c)
 				log_warn("%s ignored: it must be an http:// or https:// URL with a host", name);
 		}
 	}
-	const char *ak = getenv("AUTH_KEY");
+	const char *ak = config_env(c, "AUTH_KEY");
 	if (ak && *ak) {
 		add_auth_keys(c, ak);
 	}
-	const char *bu = getenv("BACKEND_URL");
+	const char *bu = config_env(c, "BACKEND_URL");
 	if (bu && *bu) {
 		if (settings_url_ok(bu))
 			set_url(&c->settle_backend_url, bu);
 		else
 			log_warn("BACKEND_URL ignored: it must be an http:// or https:// URL with a host");
 	}
-	const char *is = getenv("INTERNAL_SECRET");
+	const char *is = config_env(c, "INTERNAL_SECRET");
 	if (is && *is) {
 		log_add_secret(is);
 		set_str(&c->settle_secret, is);
 	}
-	const char *ru = getenv("REDIS_URL");
+	const char *ru = config_env(c, "REDIS_URL");
 	if (ru && *ru) {
 		log_add_secret(ru);
 		set_str(&c->shared_redis, ru);
 	}
-	const char *du = getenv("DATABASE_URL");
+	const char *du = config_env(c, "DATABASE_URL");
 	if (du && *du) {
 		log_add_secret(du);
 		set_str(&c->settle_database, du);
 	}
-	const char *sd = getenv("LLMGATE_STATE_DIR");
+	app_conf_env(c);
+	const char *co = config_env(c, "CORS_ORIGINS");
+	if (co)
+		set_str(&c->cors_origins, co);
+	const char *mt = config_env(c, "METRICS_TOKEN");
+	if (mt && *mt) {
+		log_add_secret(mt);
+		set_str(&c->metrics_token, mt);
+	}
+	const char *sd = config_env(c, "LLMGATE_STATE_DIR");
 	if (sd && *sd)
 		set_str(&c->state_dir, sd);
 }
@@ -491,7 +597,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 	int result = -1;
 	char *text = NULL;
 	size_t len = 0;
-	struct parse_ctx x = { c, err, errlen, NULL, 0 };
+	struct parse_ctx x = { c, err, errlen, NULL, 0, getenv("LLMGATE_ENV"), NULL, 0 };
 
 	memset(c, 0, sizeof(*c));
 	settings_defaults(c);
@@ -534,6 +640,22 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 			 missing ? "no such file" : strerror(errno));
 		goto out;
 	}
+	if (apply_env_section(&x) != 0) {
+		char tmp[512];
+		snprintf(tmp, sizeof(tmp), "%s: %s", path, err);
+		snprintf(err, errlen, "%s", tmp);
+		goto out;
+	}
+	if (strcmp(c->log_target, "stderr") && strcmp(c->log_target, "syslog")) {
+		snprintf(err, errlen, "%s: [server] log must be stderr or syslog", path);
+		goto out;
+	}
+	if (logsys_facility(c->log_facility) < 0) {
+		snprintf(err, errlen, "%s: [server] log_facility must be a syslog facility (daemon, user, local0 ... local7)", path);
+		goto out;
+	}
+	if (load_secrets(c, err, errlen) != 0)
+		goto out;
 	apply_env(c);
 	if (finish_pending(&x) != 0)
 		goto out;
@@ -554,6 +676,8 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 			goto out;
 		}
 	}
+	if (app_conf_finish(c, err, errlen) != 0)
+		goto out;
 	for (size_t i = 0; i < c->nproviders; i++) {
 		if (!*c->providers[i].base_url) {
 			snprintf(err, errlen, "provider %s has no base_url", c->providers[i].name);
@@ -565,10 +689,20 @@ out:
 	for (size_t i = 0; i < x.npending; i++)
 		free(x.pending_kv[i]);
 	free(x.pending_kv);
+	for (size_t i = 0; i < x.nenv; i++)
+		free(x.env_kv[i]);
+	free(x.env_kv);
 	free(text);
 	if (result != 0)
 		config_free(c);
 	return result;
+}
+
+int config_apply_log(const struct config *c, char *err, size_t errlen)
+{
+	if (strcmp(c->log_target, "syslog"))
+		return 0;
+	return log_to_syslog(c->log_facility, c->syslog_socket, err, errlen);
 }
 
 void config_free(struct config *c)
@@ -579,6 +713,7 @@ void config_free(struct config *c)
 	free(c->mount);
 	free(c->streams);
 	ini_free_list(c->auth_keys, c->nauth_keys);
+	app_conf_free_all(c);
 	for (size_t i = 0; i < c->nproviders; i++) {
 		struct provider_conf *p = &c->providers[i];
 		free(p->name);
@@ -614,7 +749,23 @@ void config_free(struct config *c)
 	free(c->settle_database);
 	free(c->shared_redis);
 	free(c->system_prompt);
+	free(c->rag_model);
+	free(c->rag_stores);
+	free(c->rag_models);
+	free(c->rag_keys);
+	ini_free_list(c->public_models, c->npublic_models);
 	free(c->drawing_model);
+	free(c->log_target);
+	free(c->log_facility);
+	free(c->syslog_socket);
+	free(c->cors_origins);
+	free(c->secrets_file);
+	free(c->metrics_token);
+	free(c->metrics_allow);
+	if (c->secrets) {
+		secrets_free(c->secrets);
+		free(c->secrets);
+	}
 	memset(c, 0, sizeof(*c));
 }
 
@@ -640,7 +791,9 @@ static int upkey_one(const char *key, const char *val, size_t vlen, void *user)
 	const cJSON *prov = j ? cJSON_GetObjectItemCaseSensitive(j, "provider") : NULL;
 	const cJSON *secret = j ? cJSON_GetObjectItemCaseSensitive(j, "key") : NULL;
 	const cJSON *id = j ? cJSON_GetObjectItemCaseSensitive(j, "id") : NULL;
-	if (!cJSON_IsString(prov) || !cJSON_IsString(secret) || !cJSON_IsString(id) || !*secret->valuestring) {
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "removed"))) {
+		/* a removed key, kept for the fleet (state_redis.h) */
+	} else if (!cJSON_IsString(prov) || !cJSON_IsString(secret) || !cJSON_IsString(id) || !*secret->valuestring) {
 		log_warn("state.db: %.60s is not a valid upstream key record; skipped", key);
 	} else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "disabled"))) {
 		struct provider_conf *p = config_provider(c, prov->valuestring);
@@ -690,7 +843,7 @@ static void apply_providers(struct config *c, const cJSON *provs)
 			char prefix[CONFIG_NAME_MAX + 1], var[CONFIG_NAME_MAX + 16];
 			config_env_prefix(name, prefix, sizeof(prefix));
 			snprintf(var, sizeof(var), "%s_API_KEY", prefix);
-			const char *ek = getenv(var);
+			const char *ek = config_env(c, var);
 			if (ek && *ek)
 				set_keys(p, ek);
 		}
@@ -703,6 +856,9 @@ static void apply_providers(struct config *c, const cJSON *provs)
 		if (cJSON_IsArray(pf))
 			set_list_from_json(&p->prefixes, &p->nprefixes, pf);
 		p->disabled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(po, "disabled"));
+		const char *rs = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(po, "responses"));
+		if (rs)
+			p->responses_native = !strcmp(rs, "native");
 	}
 }
 
@@ -789,9 +945,11 @@ static void apply_plain(struct config *c, const cJSON *s)
 	}
 }
 
-static void apply_settings(struct config *c, const cJSON *s)
+void config_apply_settings(struct config *c, const cJSON *s)
 {
 	const cJSON *v;
+	if (cJSON_IsArray(v = cJSON_GetObjectItemCaseSensitive(s, "public_models")))
+		set_list_from_json(&c->public_models, &c->npublic_models, v);
 	if (cJSON_IsObject(v = cJSON_GetObjectItemCaseSensitive(s, "providers")))
 		apply_providers(c, v);
 	if (cJSON_IsObject(v = cJSON_GetObjectItemCaseSensitive(s, "aliases")))
@@ -846,7 +1004,7 @@ int config_apply_state(struct config *c, char *err, size_t errlen)
 	if (val) {
 		s = cJSON_ParseWithLength(val, len);
 		if (cJSON_IsObject(s))
-			apply_settings(c, s);
+			config_apply_settings(c, s);
 		else
 			log_warn("state.db: settings are not a JSON object; ignored");
 	}

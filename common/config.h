@@ -3,6 +3,8 @@
 #define LLMGATE_CONFIG_H
 #include <stddef.h>
 
+struct secrets;
+
 #define CONFIG_MAX_PROVIDERS 64
 #define CONFIG_NAME_MAX 64
 
@@ -55,6 +57,8 @@ struct price_conf {
 	double output;         /* per million completion tokens */
 };
 
+struct app_conf;   /* app.h */
+
 struct config {
 	char *path;            /* file read, or NULL */
 	/* [server] */
@@ -70,6 +74,15 @@ struct config {
 	char *state_dir;
 	char *mount;
 	int log_level;
+	char *log_target;      /* "stderr" or "syslog" (log.h) */
+	char *log_facility;    /* syslog facility: daemon, user, local0 ... local7 */
+	char *syslog_socket;   /* where syslog listens, "/dev/log" */
+	char *cors_origins;    /* CORS_ORIGINS: comma-separated origins, "*", or "" (none) */
+	char *secrets_file;    /* LLMGATE_SECRETS_FILE: NAME="value" lines (secrets.h), or "" */
+	/* [metrics] */
+	char *metrics_token;   /* METRICS_TOKEN: a bearer token for /metrics from elsewhere, or "" */
+	char *metrics_allow;   /* addresses or CIDR ranges that may read /metrics without it */
+	struct secrets *secrets;  /* the secrets file's values (secrets.h), or NULL */
 	/* [upstream] */
 	long connect_timeout_ms;
 	long first_byte_timeout_ms;
@@ -90,6 +103,8 @@ struct config {
 	/* [auth] + AUTH_KEY */
 	char **auth_keys;
 	size_t nauth_keys;
+	char **public_models;      /* state.db public_models: GET /v1/models lists these first */
+	size_t npublic_models;
 	struct provider_conf *providers;
 	size_t nproviders;
 	struct alias_conf *aliases;
@@ -106,6 +121,16 @@ struct config {
 	long responses_ttl_days;   /* [responses] ttl_days: stored responses kept this long */
 	size_t cache_max_bytes;
 	int cache_per_key;
+	/* [rag] knowledge bases (kb_*.c) */
+	char *rag_model;           /* the embedding model ("" : none); RAG_MODEL */
+	int rag_chunk_size;        /* characters per chunk */
+	int rag_chunk_overlap;     /* characters repeated from the chunk before */
+	int rag_top_k;             /* chunks added to a chat */
+	int rag_min_score;         /* per cent: cosine similarity a chunk needs */
+	char *rag_stores;          /* stores chats search ("vs_a,vs_b"; "" : none) */
+	char *rag_models;          /* ... chats to these public models ... */
+	char *rag_keys;            /* ... or by these gateway keys (ids or names; both "" : every chat) */
+	size_t rag_max_file_bytes; /* an uploaded file's size limit */
 	/* [conversations] (convo.h) */
 	int conv_max_per_key;      /* conversations kept per gateway key; 0: conversations off */
 	long conv_retention_days;  /* a conversation unused this long is dropped */
@@ -130,6 +155,15 @@ struct config {
 	int settle_archive;        /* keep settled segments in spool/archive/ */
 	long long spool_max_bytes;  /* unsettled spool (.open + .ready) at which requests are refused */
 	int spool_warn_percent;     /* of spool_max_bytes: /health degraded from here */
+	/* [mcp] (api_mcp.c) */
+	int mcp_enabled;
+	long mcp_session_idle_s;    /* a session unused this long ends */
+	long mcp_sse_idle_s;        /* a /sse stream with no message this long ends */
+	int mcp_sse_per_key;        /* /sse streams open at once per key (each holds a worker thread) */
+	int mcp_sse_max;            /* in all; 0: a quarter of [server] threads (at least 1); never all threads */
+	/* [app.NAME] sections and the pip-aide environment (app.h) */
+	struct app_conf *apps;
+	size_t napps;
 };
 
 /* Apply the run-time settings and upstream keys of state.db (see
@@ -137,6 +171,10 @@ struct config {
  * Returns -1 with err when state.db is locked or unreadable (the caller
  * keeps what it had), 0 otherwise; invalid entries are skipped and logged. */
 int config_apply_state(struct config *c, char *err, size_t errlen);
+/* Apply a settings document (settings_check_state accepted it) over c, as
+ * config_apply_state does with the one in state.db. */
+struct cJSON;
+void config_apply_settings(struct config *c, const struct cJSON *s);
 
 /* The price of a model (by upstream name first, then requested), or NULL. */
 const struct price_conf *config_price(const struct config *c, const char *upstream_model,
@@ -150,6 +188,15 @@ const struct price_conf *config_price(const struct config *c, const char *upstre
  * config_free is harmless). Registers every secret with the log. */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
 void config_free(struct config *c);
+/* An environment variable the config reads (PROVIDER_API_KEY, AUTH_KEY,
+ * BACKEND_URL, API_KEY, ...): the process environment's value, else the
+ * secrets file's (secrets.h), else NULL. */
+const char *config_env(const struct config *c, const char *name);
+/* Send this program's log lines where c says ([server] log = syslog:
+ * log_facility, syslog_socket; stderr: nothing to do). Call after
+ * log_init. 0, or -1 with err (syslog cannot be reached now; it is tried
+ * again for each line, which meanwhile go to stderr). */
+int config_apply_log(const struct config *c, char *err, size_t errlen);
 
 /* Default paths (from configure's sysconfdir/localstatedir). */
 const char *config_default_path(void);
@@ -157,6 +204,9 @@ const char *config_default_state_dir(void);
 
 /* Look up a provider by name ("google-ai-studio" names gemini); NULL if none. */
 struct provider_conf *config_provider(const struct config *c, const char *name);
+/* Add a provider (name new, base_url a checked URL, keys as the keys
+ * setting takes them: registered as secrets); the new entry. */
+struct provider_conf *config_add_provider(struct config *c, const char *name, const char *base_url, const char *keys);
 /* Environment variable prefix for a provider: "my-host" -> "MY_HOST". */
 void config_env_prefix(const char *name, char *out, size_t outlen);
 #endif

@@ -3,6 +3,7 @@
 #include "dialect.h"
 #include "anthropic.h"
 #include "gemini.h"
+#include "log.h"
 #include "reasoning.h"
 #include "reqbody.h"
 #include "xmalloc.h"
@@ -249,4 +250,24 @@ void dialect_auth_free(char *line)
 		explicit_bzero(line, strlen(line));
 		free(line);
 	}
+}
+
+const char *dialect_error_message(const struct dialect_ops *d, int status, const char *body, size_t len, char *out,
+				  size_t outlen)
+{
+	char *oai = d->error_to_oai ? d->error_to_oai(body, len, status) : xstrdup(body);
+	cJSON *j = cJSON_Parse(oai);
+	const cJSON *e = j ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
+	const cJSON *m = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : NULL;
+	if (cJSON_IsString(m))
+		snprintf(out, outlen, "%.200s", m->valuestring);
+	else
+		snprintf(out, outlen, "%.120s", body);
+	cJSON_Delete(j);
+	free(oai);
+	log_scrub(out);
+	for (char *p = out; *p; p++)
+		if (*p == '\r' || *p == '\n')
+			*p = ' ';
+	return out;
 }

@@ -109,6 +109,12 @@ char *dialect_auth_line(const struct dialect_ops *d, const char *secret);
  * does not fit). */
 int dialect_chat_path(const struct dialect_ops *d, char *out, size_t n, const char *model, int stream, char *err,
 		      size_t errlen);
+/* The message of an upstream's error answer (status, body of len bytes)
+ * in d's shape, in plain words for a log line or an admin: its
+ * error.message (up to 200 bytes) or the body's start, secrets scrubbed,
+ * line breaks as spaces; into out, which is returned. */
+const char *dialect_error_message(const struct dialect_ops *d, int status, const char *body, size_t len, char *out,
+				  size_t outlen);
 /* Wipe and free a line from dialect_auth_line (NULL: nothing). */
 void dialect_auth_free(char *line);
 #endif

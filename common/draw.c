@@ -209,19 +209,6 @@ static void draw_unsendable(struct relay *x, const struct route_target *t, const
 		  "The drawing request cannot be sent to %s: %s", t->prov->name, err);
 }
 
-static int draw_on_head(void *user, int status, const char *ctype, long retry_after)
-{
-	(void)ctype;
-	(void)retry_after;
-	relay_head(user, status);   /* always buffered: the answer is made here */
-	return 0;
-}
-
-static int draw_on_data(void *user, const char *p, size_t n)
-{
-	return relay_data(user, p, n, "application/json", NULL);
-}
-
 /* A 2xx without a picture is no answer: the next key or target. */
 static int draw_check(struct relay *x)
 {
@@ -264,7 +251,8 @@ static void draw_fail(struct relay *x, enum fail_kind fail, int attempts, const 
 }
 
 static const struct relay_ops draw_ops = {
-	.prepare = draw_prepare, .unsendable = draw_unsendable, .on_head = draw_on_head, .on_data = draw_on_data,
+	.prepare = draw_prepare, .unsendable = draw_unsendable,
+	.on_head = relay_buffered_head, .on_data = relay_buffered_data,
 	.check = draw_check, .answer = draw_answer, .fail = draw_fail,
 };
 

@@ -8,6 +8,7 @@
 static const struct filter filters[] = {
 	{ "system_prompt", filter_system_prompt },
 	{ "conversation", convo_filter },   /* after the system prompt: history goes after it */
+	{ "knowledge_base", kb_retrieve_filter },
 };
 
 static const struct tap *taps[FILTER_TAPS_MAX];
@@ -16,8 +17,12 @@ static size_t ntaps;
 int filter_request(cJSON *req, const struct filter_ctx *fc)
 {
 	int changed = 0;
-	for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
-		changed |= filters[i].request(req, fc);
+	for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
+		int rc = filters[i].request(req, fc);
+		if (rc < 0)
+			return -1;
+		changed |= rc;
+	}
 	return changed;
 }
 

@@ -8,7 +8,8 @@
  * stored conversation's history (convo.c); next knowledge-base context. A
  * filter returns 1 when it changed the request (then the client's bytes
  * are no longer the request as it stands, and the body sent upstream is
- * printed from the tree), 0 when it did not.
+ * printed from the tree), 0 when it did not, -1 when it answered the
+ * client with an error (the request stops there).
  *
  * A response tap sees every OpenAI-form event (chat.completion.chunk data,
  * before the client's dialect) of a streamed chat answer and the whole
@@ -26,6 +27,9 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
+struct worker;
+struct runtime;
+struct http_req;
 struct convo_turn;
 
 /* What a filter or tap may know of the request besides its body. */
@@ -34,7 +38,13 @@ struct filter_ctx {
 	const struct auth_entry *who;
 	const char *req_id;
 	const char *model;         /* the model the client asked for */
+	struct worker *w;          /* for a filter's own upstream calls (kb_retrieve.c) */
+	struct runtime *snap;
+	struct http_req *r;        /* the client's request (its headers) */
 	struct convo_turn *convo;  /* the stored conversation the chat continues (convo.h), or NULL */
+	const struct usage_record *rec;  /* in a tap's end: the request's usage record, else NULL */
+	cJSON **file_search;       /* a Responses request: where kb_retrieve leaves its file_search
+				    * tool's search ({"queries", "results"}, new), or NULL */
 };
 
 struct filter {
@@ -51,7 +61,9 @@ struct tap {
 };
 
 /* Run every request filter, in the table's order, on req; 1 when any of
- * them changed it. */
+ * them changed it; -1 when one answered the client instead (an error in
+ * the client's dialect, recorded by the caller: the request goes no
+ * further). */
 int filter_request(cJSON *req, const struct filter_ctx *fc);
 /* Hand data to every tap (nothing when there is none). */
 void filter_tap_data(const struct filter_ctx *fc, const char *data, size_t len);
@@ -68,4 +80,14 @@ int filter_add_tap(const struct tap *t);
  * message of a chat that has none (no "system" or "developer" role); 1 if
  * it did. Nothing without a configured prompt. */
 int filter_system_prompt(cJSON *req, const struct filter_ctx *fc);
+/* The knowledge-base filter (kb_retrieve.c). The stores a request asks
+ * for in its body arrive as this member of the internal request (an array
+ * of store ids, put there by responses.c for the file_search tool; the
+ * filter takes it out before anything goes upstream). */
+#define KB_RETRIEVE_MEMBER "x_llmgate_vector_stores"
+/* true: the client asked for the search's results too (the Responses
+ * API's include "file_search_call.results"); taken out like the stores. */
+#define KB_RETRIEVE_RESULTS_MEMBER "x_llmgate_file_search_results"
+
+int kb_retrieve_filter(cJSON *req, const struct filter_ctx *fc);
 #endif

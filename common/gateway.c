@@ -6,8 +6,11 @@
 #include "gateway.h"
 #include "api.h"
 #include "anthropic.h"
+#include "app.h"
+#include "applog.h"
 #include "buf.h"
 #include "convo.h"
+#include "cors.h"
 #include "filter.h"
 #include "durable.h"
 #include "estimate.h"
@@ -15,9 +18,14 @@
 #include "jscan.h"
 #include "upkey.h"
 #include "log.h"
+#include "metrics.h"
 #include "redis.h"
+#include "mcp_session.h"
+#include "state_redis.h"
+#include "pool_redis.h"
 #include "oai.h"
 #include "provider.h"
+#include "ratelimit.h"
 #include "reqbody.h"
 #include "reqlog.h"
 #include "sha256.h"
@@ -89,6 +97,8 @@ static void carry_pool_state(struct runtime *to, struct runtime *from)
 					nk->window_start_ms = ok->window_start_ms;
 					nk->blocked = ok->blocked;
 					memcpy(nk->block_reason, ok->block_reason, sizeof(nk->block_reason));
+					memcpy(nk->last_error, ok->last_error, sizeof(nk->last_error));
+					nk->last_error_ms = ok->last_error_ms;
 					nk->last_used_ms = ok->last_used_ms;
 					nk->uses = ok->uses;
 					break;
@@ -134,6 +144,7 @@ static void open_cache_if_needed(struct gateway *gw, const struct config *c)
 {
 	if (c->cache_enabled && !__atomic_load_n(&gw->cache, __ATOMIC_ACQUIRE)) {
 		struct cache *cc = cache_open(gw->cfg.state_dir, c->cache_ttl_s, c->cache_max_bytes);
+		cache_share(cc, gw->redis);
 		__atomic_store_n(&gw->cache, cc, __ATOMIC_RELEASE);
 	}
 }
@@ -169,6 +180,8 @@ static void share_state(struct gateway *gw)
 		return;
 	}
 	quota_share(&gw->quota, gw->redis, c->shared_fail_closed, c->shared_lease_s * 1000);
+	gw->shared_recs = state_redis_new(gw->redis, c->state_dir);
+	gw->shared_pools = pool_redis_new(gw->redis);
 }
 
 int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t errlen)
@@ -203,7 +216,12 @@ int gateway_init(struct gateway *gw, const char *config_path, char *err, size_t 
 	static int taps_added;   /* once per process, whatever the number of gateways */
 	if (!taps_added++)
 		filter_add_tap(&convo_tap);
+	char merr[300];
+	if (metrics_open(gw->cfg.state_dir, merr, sizeof(merr)) != 0)
+		log_warn("metrics are off in this process: %s", merr);
 	gw->started_ms = pool_now_ms();
+	gw->app_rates = ratelimit_new();
+	gw->mcp = mcp_sessions_new(gw->cfg.state_dir);
 	if (random_bytes(&gw->boot_id, sizeof(gw->boot_id)) != 0)
 		gw->boot_id = (uint32_t)getpid() ^ (uint32_t)gw->started_ms;
 	return 0;
@@ -238,6 +256,7 @@ static void publish_pools(struct gateway *gw)
 		pthread_mutex_unlock(&p->mu);
 		cJSON_AddItemToArray(provs, po);
 	}
+	api_metrics_publish_keys(rt, now);
 	runtime_put(gw, rt);
 	char *json = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
@@ -259,14 +278,32 @@ static void publish_pools(struct gateway *gw)
 	free(dst);
 }
 
+/* The prompt apps' log retention and size caps, their rate windows, and
+ * MCP sessions unused too long (once a minute). */
+static void trim_app_logs(struct gateway *gw, int64_t now)
+{
+	struct runtime *rt = runtime_get(gw);
+	for (size_t i = 0; i < rt->cfg.napps; i++) {
+		const struct app_conf *a = &rt->cfg.apps[i];
+		applog_trim(gw->cfg.state_dir, a->name, a->log_days, a->log_max_bytes, now);
+	}
+	ratelimit_prune(gw->app_rates, now);
+	mcp_sessions_expire(gw->mcp, now, rt->cfg.mcp_session_idle_s * 1000);
+	runtime_put(gw, rt);
+}
+
 void gateway_tick(struct gateway *gw)
 {
 	if (gw->spool_ok)
 		spool_rotate(&gw->spool, 0);
 	struct runtime *cur = runtime_get(gw);
 	durable_tick(gw, &cur->cfg);
+	if (gw->shared_pools)
+		pool_redis_tick(gw->shared_pools, cur->pools, cur->cfg.nproviders, pool_now_ms());
 	runtime_put(gw, cur);
 	quota_tick(&gw->quota);
+	if (gw->shared_recs)
+		state_redis_tick(gw->shared_recs);   /* before the state.db check: the fleet's keys reload now */
 	if (gw->redis)
 		health_set(&gw->health, HEALTH_SHARED, !redis_up(gw->redis),
 			   "the shared state (Redis) cannot be reached; limits are %s meanwhile",
@@ -318,6 +355,10 @@ void gateway_tick(struct gateway *gw)
 		gw->next_publish_ms = now + 1000;
 		publish_pools(gw);
 	}
+	if (now >= gw->next_app_trim_ms) {
+		gw->next_app_trim_ms = now + 60000;
+		trim_app_logs(gw, now);
+	}
 }
 
 void gateway_shutdown(struct gateway *gw)
@@ -328,7 +369,13 @@ void gateway_shutdown(struct gateway *gw)
 void gateway_free(struct gateway *gw)
 {
 	durable_shutdown(gw);
+	ratelimit_free(gw->app_rates);
+	gw->app_rates = NULL;
+	mcp_sessions_free(gw->mcp);
+	gw->mcp = NULL;
 	quota_free(&gw->quota);
+	state_redis_free(gw->shared_recs);
+	pool_redis_free(gw->shared_pools);
 	redis_close(gw->redis);
 	if (gw->cache)
 		cache_close(gw->cache);
@@ -395,6 +442,14 @@ static const char *presented_key(struct http_req *r)
 		}
 	}
 	return NULL;
+}
+
+int gateway_key_lookup(struct worker *w, struct http_req *r, struct auth_entry *who)
+{
+	const char *key = presented_key(r);
+	if (!key)
+		return 0;
+	return auth_lookup(&w->gw->auth, key, who) ? 1 : -1;
 }
 
 static int authenticate(struct worker *w, struct http_req *r, struct auth_entry *who)
@@ -502,6 +557,8 @@ enum route_match {
 	MATCH_TREE,          /* the API path is path, or path + "/" + more */
 	MATCH_COMPAT,        /* /api/compat/{path} (compat_path); call->path = {path} */
 	MATCH_COMPAT_TREE,   /* /api/compat/{path}[/more]; call->path = {path}[/more] */
+	MATCH_APP,           /* a prompt app's path (after the mount); call->app */
+	MATCH_PATH,          /* the path after the mount is path */
 	MATCH_GEMINI,        /* Gemini's API (gemini_api_path); call->path = "models..." */
 };
 
@@ -540,7 +597,13 @@ static const struct route_entry {
 	{ MATCH_COMPAT, "chat/completions", { "POST" }, "POST", 0, 1, api_chat_handle },
 	{ MATCH_COMPAT_TREE, "models", { "GET" }, "GET", 0, 1, api_info_compat_models },
 	{ MATCH_PASSTHROUGH, NULL, { NULL }, NULL, 0, 1, api_passthrough_handle },
-	{ MATCH_SUFFIX, "/health", { "GET", "HEAD" }, "GET", 0, 0, api_info_health },
+	{ MATCH_APP, NULL, { NULL }, NULL, 0, 0, api_app_handle },   /* its own errors and auth */
+	/* MCP: JSON-RPC errors, the key checked by the handler */
+	{ MATCH_PATH, "/mcp", { NULL }, NULL, 0, 0, api_mcp_handle },
+	{ MATCH_PATH, "/sse", { NULL }, NULL, 0, 0, api_mcp_sse },
+	{ MATCH_PATH, "/sse/message", { NULL }, NULL, 0, 0, api_mcp_message },
+	{ MATCH_SUFFIX, "/health", { "GET", "HEAD" }, "GET", 0, 0, api_health_handle },
+	{ MATCH_EXACT, "metrics", { "GET", "HEAD" }, "GET", 0, 0, api_metrics_handle },
 	{ MATCH_SUFFIX, "/api/hello", { "GET", "HEAD" }, "GET", 1, 0, api_info_hello },
 	{ MATCH_EXACT, "chat/completions", { "POST" }, "POST", 0, 1, api_chat_handle },
 	{ MATCH_EXACT, "messages", { "POST" }, "POST", 1, 1, api_messages_handle },
@@ -552,6 +615,8 @@ static const struct route_entry {
 	{ MATCH_EXACT, "images/generations", { "POST" }, "POST", 0, 1, api_proxy_handle },
 	{ MATCH_GEMINI, "v1beta/models", { NULL }, NULL, ERRORS_GEMINI, 1, api_gemini_handle },
 	{ MATCH_TREE, "models", { "GET" }, "GET", 0, 1, api_info_models },
+	{ MATCH_TREE, "files", { NULL }, NULL, 0, 1, api_kb_handle },
+	{ MATCH_TREE, "vector_stores", { NULL }, NULL, 0, 1, api_kb_handle },
 };
 
 /* Does route e take this request? call->prov and call->rest are set for a
@@ -570,6 +635,11 @@ static int route_matches(const struct route_entry *e, const struct config *c, st
 	}
 	case MATCH_EXACT:
 		return !strcmp(call->path, e->path);
+	case MATCH_APP:
+		call->app = app_find(c, strip_mount(c, call->r->path));
+		return call->app != NULL;
+	case MATCH_PATH:
+		return !strcmp(strip_mount(c, call->r->path), e->path);
 	case MATCH_TREE:
 		n = strlen(e->path);
 		return !strncmp(call->path, e->path, n) && (!call->path[n] || call->path[n] == '/');
@@ -607,13 +677,20 @@ void gateway_handle(struct worker *w, struct http_req *r)
 	snprintf(req_id, sizeof(req_id), "req_%llx%08x%02x%lx", (unsigned long long)pool_now_ms(),
 		 w->gw->boot_id, w->idx & 0xff, ++w->seq);
 	snprintf(r->request_id, sizeof(r->request_id), "%s", req_id);
+	int64_t t0 = pool_now_ms();
+	metrics_request_begin();
 	struct runtime *snap = runtime_get(w->gw);
 	struct api_call call = { .w = w, .r = r, .snap = snap, .req_id = req_id, .path = api_path(&snap->cfg, r->path) };
 	const struct route_entry *e = NULL;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]) && !e; i++)
 		if (route_matches(&routes[i], &snap->cfg, &call))
 			e = &routes[i];
-	if (!e) {
+	r->cors_origin = cors_allowed(snap->cfg.cors_origins, http_header(r, "Origin"));
+	if (e && !strcmp(r->method, "OPTIONS")) {
+		r->anthropic_errors = e->errors == ERRORS_ANTHROPIC;
+		r->gemini_errors = e->errors == ERRORS_GEMINI;
+		cors_preflight(r, e->allow ? e->allow : "GET, POST, DELETE");
+	} else if (!e) {
 		oai_error(r, 404, "invalid_request_error", "unknown_url", NULL, NULL,
 			  "Unknown request URL: %s %.200s. Please check the URL for typos.", r->method, r->path);
 	} else {
@@ -635,8 +712,11 @@ void gateway_handle(struct worker *w, struct http_req *r)
 	char route[CONFIG_NAME_MAX + 8];
 	if (e && e->match == MATCH_PASSTHROUGH)
 		snprintf(route, sizeof(route), "api/%s", call.prov->name);
+	else if (e && e->match == MATCH_APP)
+		snprintf(route, sizeof(route), "app/%s", call.app->name);
 	else if (e)
 		snprintf(route, sizeof(route), "%s", e->path[0] == '/' ? e->path + 1 : e->path);
 	reqlog_refusal(r, req_id, e ? route : NULL);
+	metrics_request_end(e ? route : "none", r->status, (long)(pool_now_ms() - t0));
 	runtime_put(w->gw, snap);
 }

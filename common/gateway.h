@@ -12,6 +12,9 @@
 #include "upstream.h"
 #include <stdint.h>
 
+struct state_redis;
+struct pool_redis;
+
 /* What routing needs, as one immutable snapshot: the config (file,
  * environment, state.db settings) and the key pools built from it. Rebuilt
  * when state.db or the config file changes; requests hold a reference. */
@@ -20,6 +23,9 @@ struct runtime {
 	struct pool *pools;      /* parallel to cfg.providers */
 	int refs;
 };
+
+struct ratelimit;
+struct mcp_sessions;
 
 struct gateway {
 	char *config_path;       /* as given, or NULL */
@@ -38,9 +44,14 @@ struct gateway {
 	struct health health;    /* why /health says degraded */
 	struct quota quota;
 	struct redis *redis;     /* the fleet's shared state; NULL: this node alone */
+	struct state_redis *shared_recs;  /* state.db's keys shared with the fleet (with redis) */
+	struct pool_redis *shared_pools;  /* upstream keys' cool-downs shared with the fleet */
 	struct cache *cache;     /* NULL: no response cache */
 	int64_t started_ms;
 	uint32_t boot_id;        /* random per process: makes request ids unique */
+	struct ratelimit *app_rates;   /* open prompt apps' per-client windows */
+	int64_t next_app_trim_ms;      /* the app logs' retention, next due */
+	struct mcp_sessions *mcp;      /* MCP sessions of this process */
 };
 
 struct worker {
@@ -68,6 +79,11 @@ void worker_init(struct worker *w, struct gateway *gw, unsigned idx);
 void worker_free(struct worker *w);
 /* Answer one request completely (reads its body, writes the response). */
 void gateway_handle(struct worker *w, struct http_req *r);
+/* The gateway key the request presents (Authorization: Bearer, x-api-key):
+ * 1 and *who when it is valid, 0 when none is presented, -1 when it is not
+ * one of ours (revoked, expired, unknown). Answers nothing: for the
+ * front-ends that check keys themselves, in their own format. */
+int gateway_key_lookup(struct worker *w, struct http_req *r, struct auth_entry *who);
 /* The current snapshot, referenced (release with runtime_put). */
 struct runtime *runtime_get(struct gateway *gw);
 void runtime_put(struct gateway *gw, struct runtime *rt);

@@ -708,20 +708,6 @@ static void add_thought(cJSON *parts, const char *text, const char *sig)
 		cJSON_AddStringToObject(cJSON_GetArrayItem(parts, cJSON_GetArraySize(parts) - 1), "thoughtSignature", sig);
 }
 
-/* The signature of the last signed thinking block of thinking_blocks (the
- * internal carrier of Anthropic's thinking), or NULL. */
-static const char *thinking_signature(const cJSON *blocks)
-{
-	const cJSON *b;
-	const char *sig = NULL;
-	cJSON_ArrayForEach(b, blocks) {
-		const char *t = tr_jstr(b, "type");
-		if (t && !strcmp(t, "thinking") && tr_jstr(b, "signature"))
-			sig = tr_jstr(b, "signature");
-	}
-	return sig;
-}
-
 /* A functionCall part {id, name, args} from OpenAI's arguments text. */
 static void add_call(cJSON *parts, const char *id, const char *name, const char *args)
 {
@@ -773,7 +759,7 @@ char *gemini_in_response_from_oai(const char *oai, size_t len, const char *model
 		const cJSON *idx = cJSON_GetObjectItemCaseSensitive(ch, "index");
 		cJSON *parts = cJSON_CreateArray();
 		const char *rc = tr_jstr(msg, "reasoning_content"), *text = tr_jstr(msg, "content");
-		const char *sig = thinking_signature(cJSON_GetObjectItemCaseSensitive(msg, "thinking_blocks"));
+		const char *sig = reasoning_signature(cJSON_GetObjectItemCaseSensitive(msg, "thinking_blocks"));
 		if (thoughts && ((rc && *rc) || sig))
 			add_thought(parts, rc ? rc : "", sig);
 		if (text && *text)
@@ -878,7 +864,7 @@ static struct gemini_in_call *call_of(struct gemini_in_stream *s, int choice, in
 static int choice_delta(struct gemini_in_stream *s, int ci, const cJSON *delta, cJSON *parts)
 {
 	const char *rc = tr_jstr(delta, "reasoning_content"), *text = tr_jstr(delta, "content");
-	const char *sig = thinking_signature(cJSON_GetObjectItemCaseSensitive(delta, "thinking_blocks"));
+	const char *sig = reasoning_signature(cJSON_GetObjectItemCaseSensitive(delta, "thinking_blocks"));
 	const cJSON *tc;
 	if (s->thoughts && ((rc && *rc) || sig))
 		add_thought(parts, rc ? rc : "", sig);

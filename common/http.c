@@ -2,6 +2,7 @@
 #include "autoconf.h"
 #include "http.h"
 #include "clock.h"
+#include "cors.h"
 #include "ini.h"
 #include "xmalloc.h"
 #include <ctype.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <poll.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -45,6 +47,17 @@ void http_req_init(struct http_req *r, FCGX_Request *fcgx)
 	}
 }
 
+void http_req_internal(struct http_req *r, const char *method, const char *body, size_t len, struct buf *capture)
+{
+	memset(r, 0, sizeof(*r));
+	r->watch = -1;
+	r->method = method;
+	r->query = "";
+	r->capture = capture;
+	buf_init(&r->body, len + 1);
+	buf_append(&r->body, body, len);
+}
+
 void http_req_free(struct http_req *r)
 {
 	buf_free(&r->body);
@@ -52,6 +65,8 @@ void http_req_free(struct http_req *r)
 
 const char *http_param(const struct http_req *r, const char *name)
 {
+	if (r->capture)
+		return NULL;
 	if (r->fcgx)
 		return FCGX_GetParam(name, r->fcgx->envp);
 	return getenv(name);
@@ -237,6 +252,10 @@ static int raw_write(struct http_req *r, const void *p, size_t n)
 		return -1;
 	if (!n)
 		return 0;
+	if (r->capture) {
+		(void)buf_append(r->capture, p, n);
+		return 0;
+	}
 	if (r->ev) {
 		if (r->ev->write(r->ev, p, n) != 0) {
 			r->client_gone = 1;
@@ -260,6 +279,8 @@ void http_begin(struct http_req *r, int status, const char *content_type, const 
 		return;
 	r->headers_sent = 1;
 	r->status = status;
+	if (r->capture)
+		return;
 	char head[1024];
 	int n = snprintf(head, sizeof(head), "Status: %d %s\r\nContent-Type: %s\r\n",
 			 status, http_reason(status), content_type);
@@ -269,6 +290,12 @@ void http_begin(struct http_req *r, int status, const char *content_type, const 
 	if (r->request_id[0]) {
 		n = snprintf(head, sizeof(head), "X-Request-Id: %s\r\n", r->request_id);
 		raw_write(r, head, (size_t)n);
+	}
+	if (r->cors_origin) {
+		n = snprintf(head, sizeof(head), "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n"
+			     "Access-Control-Expose-Headers: " CORS_EXPOSE_HEADERS "\r\n", r->cors_origin);
+		if (n > 0 && (size_t)n < sizeof(head))
+			raw_write(r, head, (size_t)n);
 	}
 	if (extra)
 		raw_write(r, extra, strlen(extra));
@@ -287,6 +314,8 @@ int http_flush(struct http_req *r)
 {
 	if (r->client_gone)
 		return -1;
+	if (r->capture)
+		return 0;
 	if (r->ev) {
 		if (r->ev->flush(r->ev) != 0) {
 			r->client_gone = 1;
@@ -300,6 +329,20 @@ int http_flush(struct http_req *r)
 	} else if (fflush(stdout) != 0) {
 		r->client_gone = 1;
 		return -1;
+	}
+	return 0;
+}
+
+int http_peer_closed(struct http_req *r)
+{
+	if (r->client_gone)
+		return 1;
+	if (!r->fcgx || r->capture || r->fcgx->ipcFd < 0)
+		return 0;
+	struct pollfd p = { .fd = r->fcgx->ipcFd, .events = POLLIN | POLLRDHUP };
+	if (poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR))) {
+		r->client_gone = 1;
+		return 1;
 	}
 	return 0;
 }

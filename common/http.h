@@ -34,6 +34,10 @@ struct http_req {
 	char query_key[256];    /* a gateway key found in the query string */
 	size_t bytes_out;
 	int watch;              /* slot in the body-read watch (http_watch_init), -1: none */
+	unsigned inner_seq;     /* internal requests made for this one (api_chat_internal) */
+	struct buf *capture;    /* an internal request (http_req_internal): the answer's body goes
+				 * here, its status to status; no parameters, no client */
+	const char *cors_origin;  /* Access-Control-Allow-Origin of every answer (cors.h), or NULL */
 	/* [server] streams = events: park(r) moves the request, a stream under
 	 * way, to the event loop (1: it runs there now, the answer goes to ev);
 	 * NULL: the request stays on its worker thread */
@@ -44,6 +48,13 @@ struct http_req {
 /* Prepare req for the request that fcgx holds (NULL: CGI). */
 void http_req_init(struct http_req *r, FCGX_Request *fcgx);
 void http_req_free(struct http_req *r);
+/* An internal request a front-end makes to run another route's engine
+ * (a prompt app or an MCP tool calling the chat engine): body is its
+ * request body (copied), no headers or parameters at all; what would go to
+ * a client is kept instead: the status in r->status, the body in capture
+ * (which the caller owns; bytes over its cap are dropped). Free with
+ * http_req_free. */
+void http_req_internal(struct http_req *r, const char *method, const char *body, size_t len, struct buf *capture);
 
 /* A CGI/FastCGI parameter ("REQUEST_METHOD") or NULL. */
 const char *http_param(const struct http_req *r, const char *name);
@@ -72,6 +83,11 @@ void http_begin(struct http_req *r, int status, const char *content_type, const 
 int http_write(struct http_req *r, const void *p, size_t n);
 /* Push buffered output to the web server now; -1 if the client went away. */
 int http_flush(struct http_req *r);
+/* While an answer waits (a held event stream): has the web server closed
+ * the connection, or sent anything (a FastCGI abort) on it? 1 (and
+ * client_gone set), else 0. Never blocks; 0 when there is no connection
+ * to look at (CGI, an internal request). */
+int http_peer_closed(struct http_req *r);
 /* A whole response in one call. */
 void http_respond(struct http_req *r, int status, const char *content_type, const char *extra,
 		  const char *body, size_t len);

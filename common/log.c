@@ -1,6 +1,7 @@
 /* log.c — one-line log messages to stderr, with secret scrubbing. */
 #include "autoconf.h"
 #include "log.h"
+#include "logsys.h"
 #include "xmalloc.h"
 #include <ctype.h>
 #include <pthread.h>
@@ -72,7 +73,8 @@ static void scrub_one(char *s, const char *secret)
 }
 
 /* Anything shaped like a provider key or account id: sk-..., org-...,
- * proj_..., or a long token after "Bearer ", is cut to its prefix. */
+ * proj_..., a package index or code host token (pypi-..., ghp_...,
+ * github_pat_...), or a long token after "Bearer ", is cut to its prefix. */
 static void scrub_shapes(char *s)
 {
 	/* one pass; only a few letters can start a shape */
@@ -88,8 +90,13 @@ static void scrub_shapes(char *s)
 				start = 4;
 			break;
 		case 'p':
-			if (!strncmp(p, "proj_", 5) && (p == s || !isalnum((unsigned char)p[-1])))
+			if ((!strncmp(p, "proj_", 5) || !strncmp(p, "pypi-", 5)) && (p == s || !isalnum((unsigned char)p[-1])))
 				start = 5;
+			break;
+		case 'g':
+			if (p == s || !isalnum((unsigned char)p[-1]))
+				start = !strncmp(p, "github_pat_", 11) ? 11 :
+					p[1] == 'h' && strchr("pousr", p[2] ? p[2] : 'x') && p[3] == '_' ? 4 : 0;
 			break;
 		case 'B':
 			if (!strncmp(p, "Bearer ", 7))
@@ -114,6 +121,25 @@ static void scrub_shapes(char *s)
 	}
 }
 
+/* The password of a URL's user part (scheme://user:password@host) is cut
+ * to "***". */
+static void scrub_url_passwords(char *s)
+{
+	for (char *p = strstr(s, "://"); p; p = strstr(p, "://")) {
+		p += 3;
+		size_t n = strcspn(p, "/@ \t\r\n\"'<>");
+		char *colon = memchr(p, ':', n);
+		if (p[n] != '@' || !colon || colon + 1 == p + n)
+			continue;
+		size_t pw = (size_t)(p + n - colon - 1);
+		if (pw > 3) {   /* never longer than it was */
+			memmove(colon + 4, p + n, strlen(p + n) + 1);
+			pw = 3;
+		}
+		memset(colon + 1, '*', pw);
+	}
+}
+
 void log_scrub(char *s)
 {
 	if (!s)
@@ -123,6 +149,7 @@ void log_scrub(char *s)
 		scrub_one(s, log_secrets[i]);
 	pthread_rwlock_unlock(&log_lock);
 	scrub_shapes(s);
+	scrub_url_passwords(s);
 }
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
@@ -142,6 +169,12 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 			*p = ' ';
 	}
 	log_scrub(line);
+	if (logsys_active()) {
+		static const int sev[] = { LOGSYS_ERR, LOGSYS_WARNING, LOGSYS_INFO, LOGSYS_DEBUG };
+		if (logsys_send(sev[lvl], line) == 0)
+			return;
+		/* syslog cannot take it now: the line goes to stderr */
+	}
 	/* the time stamp changes once a second: made once a second per thread */
 	static __thread time_t when_s = -1;
 	static __thread char when[32];
@@ -166,4 +199,14 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	do {
 		w = writev(STDERR_FILENO, iov, (int)(sizeof(iov) / sizeof(iov[0])));
 	} while (w < 0 && errno == EINTR);
+}
+
+int log_to_syslog(const char *facility, const char *socket_path, char *err, size_t errlen)
+{
+	int fac = logsys_facility(facility);
+	if (fac < 0) {
+		snprintf(err, errlen, "unknown syslog facility %.32s (daemon, user, local0 ... local7)", facility);
+		return -1;
+	}
+	return logsys_open(log_prog, fac, socket_path, err, errlen);
 }

@@ -123,6 +123,16 @@ void pool_report(struct pool *p, int idx, enum pool_outcome o, long retry_after_
 	pthread_mutex_unlock(&p->mu);
 }
 
+void pool_note_error(struct pool *p, int idx, const char *why, int64_t now_ms)
+{
+	if (!p || idx < 0 || (size_t)idx >= p->n)
+		return;
+	pthread_mutex_lock(&p->mu);
+	snprintf(p->keys[idx].last_error, sizeof(p->keys[idx].last_error), "%s", why);
+	p->keys[idx].last_error_ms = now_ms;
+	pthread_mutex_unlock(&p->mu);
+}
+
 const char *pool_key_json(cJSON *ko, const struct pool_key *pk, int64_t now)
 {
 	const char *state = pk->blocked ? "blocked" : pk->cool_until_ms > now ? "cooling" : "active";
@@ -135,5 +145,9 @@ const char *pool_key_json(cJSON *ko, const struct pool_key *pk, int64_t now)
 	cJSON_AddNumberToObject(ko, "uses", (double)pk->uses);
 	if (pk->last_used_ms)
 		cJSON_AddNumberToObject(ko, "last_used", (double)(pk->last_used_ms / 1000));
+	if (pk->last_error_ms) {
+		cJSON_AddStringToObject(ko, "last_error", pk->last_error);
+		cJSON_AddNumberToObject(ko, "last_error_at", (double)(pk->last_error_ms / 1000));
+	}
 	return state;
 }

@@ -25,6 +25,8 @@ struct pool_key {
 	int64_t window_start_ms;
 	int blocked;
 	char block_reason[64];
+	char last_error[128];   /* the last failed attempt's reason ("" : none) */
+	int64_t last_error_ms;
 	int64_t last_used_ms;
 	unsigned long uses;
 };
@@ -55,6 +57,11 @@ int pool_pick(struct pool *p, struct pool_tried *tried, int64_t now_ms, int64_t 
 void pool_report(struct pool *p, int idx, enum pool_outcome o, long retry_after_s,
 		 const struct config *c, int64_t now_ms);
 
+/* Remember why an attempt on key idx failed (connect refused, DNS, 5xx,
+ * 429, a refused key): shown with the key's state as "last_error" and
+ * "last_error_at" until the next failure replaces it. */
+void pool_note_error(struct pool *p, int idx, const char *why, int64_t now_ms);
+
 /* Milliseconds since the epoch. */
 int64_t pool_now_ms(void);
 
@@ -63,8 +70,8 @@ void pool_key_id(const char *provider, size_t i, const char *secret, char *out, 
 
 /* A key's state as /health and the published pool state show it, added to
  * the JSON object ko: "state" (blocked, cooling, active), then
- * "cooldown_until", "reason", "recent_429", "uses", "last_used" as they
- * apply. Call with the pool's lock held. Returns the state's name. */
+ * "cooldown_until", "reason", "recent_429", "uses", "last_used",
+ * "last_error" and "last_error_at" (unix seconds) as they apply. Call with the pool's lock held. Returns the state's name. */
 struct cJSON;
 const char *pool_key_json(struct cJSON *ko, const struct pool_key *pk, int64_t now);
 #endif

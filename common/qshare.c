@@ -2,6 +2,7 @@
 #include "autoconf.h"
 #include "qshare.h"
 #include "auth.h"
+#include "shmfile.h"
 #include "spool.h"
 #include "xmalloc.h"
 #include <errno.h>
@@ -60,116 +61,18 @@ struct qs_file {
 };
 
 struct qshare {
-	pthread_mutex_t mu;
-	int fd;
-	struct qs_file *f;
+	struct shmfile m;
+	struct qs_file *f;      /* m's map */
 };
-
-static int file_ready(int fd)
-{
-	struct stat st;
-	char magic[8];
-	uint32_t size;
-	if (fstat(fd, &st) != 0 || st.st_size != (off_t)sizeof(struct qs_file))
-		return 0;
-	if (pread(fd, magic, 8, 0) != 8 || memcmp(magic, QS_MAGIC, 8))
-		return 0;
-	return pread(fd, &size, 4, 8) == 4 && size == sizeof(struct qs_file);
-}
-
-/* Allocate the file's space and write its header last (zeroed tables are
- * empty ones). 0, or an errno. */
-static int file_init(int fd)
-{
-	if (ftruncate(fd, 0) != 0)
-		return errno;
-	int e = posix_fallocate(fd, 0, (off_t)sizeof(struct qs_file));
-	if (e)
-		return e;
-	uint32_t size = sizeof(struct qs_file);
-	if (pwrite(fd, &size, 4, 8) != 4 || pwrite(fd, QS_MAGIC, 8, 0) != 8)
-		return errno ? errno : EIO;
-	return 0;
-}
-
-static void lock_fd(int fd, int op)
-{
-	while (flock(fd, op) != 0 && errno == EINTR)
-		;
-}
-
-/* Open path with a file of this layout under it: one of another layout
- * (or a torn one) is replaced by a new file renamed over it. fd, or -1. */
-static int open_file(const char *path, char *err, size_t errlen)
-{
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-		return -1;
-	}
-	lock_fd(fd, LOCK_EX);
-	struct stat st;
-	int e = 0;
-	if (!file_ready(fd)) {
-		/* empty: ours to fill; else made by another layout: replace it,
-		 * so that nobody maps a file while it changes size */
-		if (fstat(fd, &st) == 0 && st.st_size == 0) {
-			e = file_init(fd);
-		} else {
-			char *tmp = xasprintf("%s.%d", path, (int)getpid());
-			int nfd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-			e = nfd < 0 ? errno : file_init(nfd);
-			if (!e && rename(tmp, path) != 0)
-				e = errno;
-			if (e)
-				unlink(tmp);
-			free(tmp);
-			lock_fd(fd, LOCK_UN);
-			close(fd);
-			fd = nfd;
-			if (fd >= 0)
-				lock_fd(fd, LOCK_EX);
-		}
-	}
-	if (e) {
-		snprintf(err, errlen, "cannot prepare %s: %s", path, strerror(e));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	lock_fd(fd, LOCK_UN);
-	return fd;
-}
 
 struct qshare *qshare_open(const char *state_dir, int create, char *err, size_t errlen)
 {
-	char *dir = xasprintf("%s/run", state_dir);
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
-		free(dir);
-		return NULL;
-	}
-	char *path = xasprintf("%s/quota.shm", dir);
-	free(dir);
-	struct stat st;
-	int fd = create || stat(path, &st) == 0 ? open_file(path, err, errlen) : -1;
-	if (fd < 0 && !create)
-		snprintf(err, errlen, "%s not made yet", path);
-	void *m = MAP_FAILED;
-	if (fd >= 0) {
-		m = mmap(NULL, sizeof(struct qs_file), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (m == MAP_FAILED) {
-			snprintf(err, errlen, "cannot map %s: %s", path, strerror(errno));
-			close(fd);
-		}
-	}
-	free(path);
-	if (m == MAP_FAILED)
-		return NULL;
 	struct qshare *s = xcalloc(1, sizeof(*s));
-	pthread_mutex_init(&s->mu, NULL);
-	s->fd = fd;
-	s->f = m;
+	if (shmfile_open(&s->m, state_dir, "quota.shm", QS_MAGIC, sizeof(struct qs_file), create, err, errlen) != 0) {
+		free(s);
+		return NULL;
+	}
+	s->f = s->m.map;
 	return s;
 }
 
@@ -177,22 +80,18 @@ void qshare_close(struct qshare *s)
 {
 	if (!s)
 		return;
-	munmap(s->f, sizeof(*s->f));
-	close(s->fd);
-	pthread_mutex_destroy(&s->mu);
+	shmfile_close(&s->m);
 	free(s);
 }
 
 void qshare_lock(struct qshare *s)
 {
-	pthread_mutex_lock(&s->mu);
-	lock_fd(s->fd, LOCK_EX);
+	shmfile_lock(&s->m);
 }
 
 void qshare_unlock(struct qshare *s)
 {
-	lock_fd(s->fd, LOCK_UN);
-	pthread_mutex_unlock(&s->mu);
+	shmfile_unlock(&s->m);
 }
 
 static int pid_gone(int32_t pid)

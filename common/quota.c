@@ -489,25 +489,22 @@ static int check_shared(struct quota *q, const struct auth_entry *who, const cha
 	return 0;
 }
 
-/* Usage into Redis, or onto the list quota_tick sends again. */
+/* Usage onto the list quota_tick sends to Redis (no round trip on the
+ * request path; until then the request's reservation stands for it). */
 static void record_shared(struct quota *q, const char *key_id, const char *month, int64_t ts_ms, const char *rid,
 			  long long tokens, double cost)
 {
-	char tag[QUOTA_RID_LEN], err[200];
-	if (rid && *rid)
-		snprintf(tag, sizeof(tag), "%s", rid);
-	else
-		quota_redis_new_id(tag);
-	if (quota_redis_record(q->redis, key_id, month, ts_ms, rid, tag, tokens, cost, err, sizeof(err)) == 0)
-		return;
 	pthread_mutex_lock(&q->mu);
 	if (q->npend < QUOTA_PENDING_MAX) {
 		q->pend = xrealloc(q->pend, (q->npend + 1) * sizeof(*q->pend));
-		struct quota_pending *p = &q->pend[q->npend++];
+		struct quota_redis_usage *p = &q->pend[q->npend++];
 		snprintf(p->key_id, sizeof(p->key_id), "%s", key_id);
 		memcpy(p->month, month, sizeof(p->month));
 		snprintf(p->rid, sizeof(p->rid), "%s", rid ? rid : "");
-		memcpy(p->tag, tag, sizeof(p->tag));
+		if (rid && *rid)
+			snprintf(p->tag, sizeof(p->tag), "%s", rid);
+		else
+			quota_redis_new_id(p->tag);
 		p->tokens = tokens;
 		p->cost = cost;
 		p->ts_ms = ts_ms;
@@ -517,21 +514,24 @@ static void record_shared(struct quota *q, const char *key_id, const char *month
 	pthread_mutex_unlock(&q->mu);
 }
 
-/* Send the waiting usage to Redis while it answers. */
+/* Send the waiting usage to Redis, QUOTA_REDIS_BATCH per round trip,
+ * while it answers; what it did not take waits for the next tick. */
 static void flush_shared(struct quota *q)
 {
 	pthread_mutex_lock(&q->mu);
-	struct quota_pending *p = q->pend;
+	struct quota_redis_usage *p = q->pend;
 	size_t n = q->npend;
 	q->pend = NULL;
 	q->npend = 0;
 	pthread_mutex_unlock(&q->mu);
 	size_t i = 0;
 	char err[200];
-	for (; i < n; i++)
-		if (quota_redis_record(q->redis, p[i].key_id, p[i].month, p[i].ts_ms, p[i].rid, p[i].tag, p[i].tokens,
-				       p[i].cost, err, sizeof(err)) != 0)
+	while (i < n) {
+		size_t k = n - i < QUOTA_REDIS_BATCH ? n - i : QUOTA_REDIS_BATCH;
+		if (quota_redis_record(q->redis, p + i, k, err, sizeof(err)) != 0)
 			break;
+		i += k;
+	}
 	if (i < n) {   /* put the rest back in front of what came meanwhile */
 		pthread_mutex_lock(&q->mu);
 		p = xrealloc(p, (n - i + q->npend) * sizeof(*p));
@@ -541,10 +541,12 @@ static void flush_shared(struct quota *q)
 		free(q->pend);
 		q->pend = p;
 		q->npend += n - i;
+		q->pend_failed = 1;
 		pthread_mutex_unlock(&q->mu);
 	} else {
-		if (n)
+		if (n && q->pend_failed)
 			log_info("%zu usage records waiting for Redis taken", n);
+		q->pend_failed = 0;
 		free(p);
 	}
 }
@@ -662,4 +664,46 @@ void quota_release(struct quota *q, const struct auth_entry *who, struct quota_h
 {
 	if (hold && (hold->slot || hold->rid[0]))
 		quota_record(q, who, pool_now_ms(), 0, 0, "", hold);
+}
+
+int quota_spent(struct quota *q, const struct auth_entry *who, int64_t now_ms, struct quota_spent *out)
+{
+	char month[8];
+	month_of(now_ms, month);
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&q->mu);
+	check_ledger(q, now_ms);
+	struct quota_key *k = key_slot(q, who->id);
+	int rc = load_ledger(q, k, month);
+	if (rc == 0) {
+		out->tokens = k->led_tokens;
+		out->cost = k->led_cost;
+		out->tokens_month = k->led_tokens_month;
+		out->cost_month = k->led_cost_month;
+	}
+	struct qshare *s = shared_of(q, q->state_dir, 0);
+	if (s) {
+		struct qshare_spent sp;
+		qshare_lock(s);
+		qshare_spent(s, who->id, month, &sp);
+		qshare_unlock(s);
+		out->tokens += sp.tokens;
+		out->cost += sp.cost;
+		out->tokens_month += sp.tokens_month;
+		out->cost_month += sp.cost_month;
+	}
+	for (size_t i = 0; i < q->nun; i++) {
+		const struct quota_unsettled *u = &q->un[i];
+		if (strcmp(u->key_id, who->id))
+			continue;
+		out->tokens += u->tokens;
+		out->cost += u->cost;
+		if (!strcmp(u->month, month)) {
+			out->tokens_month += u->tokens;
+			out->cost_month += u->cost;
+		}
+	}
+	snprintf(out->month, sizeof(out->month), "%s", month);
+	pthread_mutex_unlock(&q->mu);
+	return rc;
 }

@@ -43,20 +43,11 @@ struct quota {
 	struct redis *redis;
 	int redis_closed;            /* Redis away: refuse keys with limits (else keep them locally) */
 	long lease_ms;               /* a reservation in Redis lasts this long at most */
-	struct quota_pending *pend;  /* usage Redis has not taken yet, sent again by quota_tick */
+	struct quota_redis_usage *pend;  /* usage on its way to Redis: sent by quota_tick, off the request path */
 	size_t npend;
+	int pend_failed;             /* the last send failed (Redis away) */
 };
 
-/* Usage waiting for Redis (it was away when the request ended). */
-struct quota_pending {
-	char key_id[AUTH_ID_MAX];
-	char month[8];
-	char rid[QUOTA_RID_LEN];
-	char tag[QUOTA_RID_LEN];
-	long long tokens;
-	double cost;
-	int64_t ts_ms;
-};
 #define QUOTA_PENDING_MAX 100000
 
 enum quota_verdict { QUOTA_OK = 0, QUOTA_MODEL = 403, QUOTA_LIMITED = 429, QUOTA_UNAVAILABLE = 503 };
@@ -127,6 +118,17 @@ void quota_kept_written(struct quota *q, const char *key_id, int64_t ts_ms, long
 void quota_tick(struct quota *q);
 /* End a reservation without usage (the request ended before it was sent). */
 void quota_release(struct quota *q, const struct auth_entry *who, struct quota_hold *hold);
+/* What a key spent, as its budgets count it: the ledger, the usage every
+ * process recorded that settle has not folded yet, and what requests in
+ * flight hold reserved. */
+struct quota_spent {
+	long long tokens, tokens_month;
+	double cost, cost_month;
+	char month[8];               /* "YYYY-MM" (UTC) */
+};
+/* The key's spending now into out: 0, or -1 when the ledger cannot be
+ * read (out then holds only what is not settled yet). Thread-safe. */
+int quota_spent(struct quota *q, const struct auth_entry *who, int64_t now_ms, struct quota_spent *out);
 /* Has the key any rate limit or budget (else quota_check only checks its
  * allow-list, and nothing is reserved or counted)? */
 int quota_has_limits(const struct auth_entry *who);

@@ -1,6 +1,7 @@
 /* quota_redis.c — a gateway key's limits in Redis: reserve and record, each one Lua script (quota_redis.h). */
 #include "autoconf.h"
 #include "quota_redis.h"
+#include "xmalloc.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,22 +65,28 @@ static const char reserve_lua[] =
 	"redis.call('PEXPIRE', wr, 61000)\n"
 	"return {0, 0, 0}\n";
 
-/* ARGV: base, month, now_ms, rid ("" none), tokens, cost, tag. */
+/* ARGV: the key prefix, then for each usage: key id, month, now_ms, rid
+ * ("" none), tokens, cost, tag. Returns how many were new. */
 static const char record_lua[] =
-	"local b, month, now, rid, tag = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[7]\n"
-	"local t, c = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
-	"if rid ~= '' then redis.call('HDEL', b .. ':res', rid) end\n"
-	"if not redis.call('SET', b .. ':d:' .. tag, '1', 'NX', 'PX', 86400000) then return 1 end\n"
-	"if t ~= 0 or c ~= 0 then\n"
-	"  local all, mon = b .. ':all', b .. ':m:' .. month\n"
-	"  redis.call('HINCRBY', all, 't', t); redis.call('HINCRBY', all, 'c', c)\n"
-	"  redis.call('HINCRBY', mon, 't', t); redis.call('HINCRBY', mon, 'c', c)\n"
-	"  redis.call('EXPIRE', mon, 3456000)\n"
+	"local pre, n = ARGV[1], 0\n"
+	"for i = 2, #ARGV - 6, 7 do\n"
+	"  local b, month, now, rid, tag = pre .. ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3], ARGV[i + 6]\n"
+	"  local t, c = tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])\n"
+	"  if rid ~= '' then redis.call('HDEL', b .. ':res', rid) end\n"
+	"  if redis.call('SET', b .. ':d:' .. tag, '1', 'NX', 'PX', 86400000) then\n"
+	"    n = n + 1\n"
+	"    if t ~= 0 or c ~= 0 then\n"
+	"      local all, mon = b .. ':all', b .. ':m:' .. month\n"
+	"      redis.call('HINCRBY', all, 't', t); redis.call('HINCRBY', all, 'c', c)\n"
+	"      redis.call('HINCRBY', mon, 't', t); redis.call('HINCRBY', mon, 'c', c)\n"
+	"      redis.call('EXPIRE', mon, 3456000)\n"
+	"    end\n"
+	"    if t > 0 then\n"
+	"      redis.call('ZADD', b .. ':tpm', now, tag .. ' ' .. t); redis.call('PEXPIRE', b .. ':tpm', 61000)\n"
+	"    end\n"
+	"  end\n"
 	"end\n"
-	"if t > 0 then\n"
-	"  redis.call('ZADD', b .. ':tpm', now, tag .. ' ' .. t); redis.call('PEXPIRE', b .. ':tpm', 61000)\n"
-	"end\n"
-	"return 0\n";
+	"return n\n";
 
 void quota_redis_new_id(char out[QUOTA_RID_LEN])
 {
@@ -131,22 +138,30 @@ int quota_redis_reserve(struct redis *r, const struct auth_entry *who, const cha
 	return ok ? 0 : -1;
 }
 
-int quota_redis_record(struct redis *r, const char *key_id, const char *month, int64_t now_ms, const char *rid,
-		       const char *tag, long long tokens, double cost, char *err, size_t errlen)
+int quota_redis_record(struct redis *r, const struct quota_redis_usage *u, size_t n, char *err, size_t errlen)
 {
-	char v[7][48];
-	const char *args[7];
-	snprintf(v[0], sizeof(v[0]), "%sq:%.30s", redis_prefix(r), key_id);
-	snprintf(v[1], sizeof(v[1]), "%.7s", month);
-	snprintf(v[2], sizeof(v[2]), "%lld", (long long)now_ms);
-	snprintf(v[3], sizeof(v[3]), "%.23s", rid ? rid : "");
-	snprintf(v[4], sizeof(v[4]), "%lld", tokens);
-	snprintf(v[5], sizeof(v[5]), "%lld", cost < 0 ? -nano(-cost) : nano(cost));
-	snprintf(v[6], sizeof(v[6]), "%.23s", tag);
-	for (size_t i = 0; i < 7; i++)
+	if (n > QUOTA_REDIS_BATCH)
+		n = QUOTA_REDIS_BATCH;
+	char (*v)[48] = xcalloc(1 + 7 * n, sizeof(*v));
+	const char **args = xcalloc(1 + 7 * n, sizeof(*args));
+	snprintf(v[0], sizeof(v[0]), "%sq:", redis_prefix(r));
+	for (size_t i = 0; i < n; i++) {
+		char (*w)[48] = v + 1 + 7 * i;
+		snprintf(w[0], sizeof(w[0]), "%.30s", u[i].key_id);
+		snprintf(w[1], sizeof(w[1]), "%.7s", u[i].month);
+		snprintf(w[2], sizeof(w[2]), "%lld", (long long)u[i].ts_ms);
+		snprintf(w[3], sizeof(w[3]), "%.23s", u[i].rid);
+		snprintf(w[4], sizeof(w[4]), "%lld", u[i].tokens);
+		snprintf(w[5], sizeof(w[5]), "%lld", u[i].cost < 0 ? -nano(-u[i].cost) : nano(u[i].cost));
+		snprintf(w[6], sizeof(w[6]), "%.23s", u[i].tag);
+	}
+	for (size_t i = 0; i < 1 + 7 * n; i++)
 		args[i] = v[i];
 	struct redis_reply x;
-	if (redis_script(r, record_lua, 7, args, &x, err, errlen) != 0)
+	int rc = redis_script(r, record_lua, (int)(1 + 7 * n), args, &x, err, errlen);
+	free(args);
+	free(v);
+	if (rc != 0)
 		return -1;
 	int ok = x.type == RR_INT;
 	if (!ok)

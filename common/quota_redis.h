@@ -46,12 +46,24 @@ struct quota_redis_seed {
 int quota_redis_reserve(struct redis *r, const struct auth_entry *who, const char *month, int64_t now_ms,
 			long lease_ms, long long ask_tokens, double ask_cost, const struct quota_redis_seed *seed,
 			char rid[QUOTA_RID_LEN], struct quota_redis_answer *a, char *err, size_t errlen);
-/* What a request spent replaces its reservation rid ("" for none): into
- * the totals and the tokens of the minute. tag names this usage once (a
- * retry with the same tag counts nothing). 0, or -1 when Redis cannot be
- * used (err). */
-int quota_redis_record(struct redis *r, const char *key_id, const char *month, int64_t now_ms, const char *rid,
-		       const char *tag, long long tokens, double cost, char *err, size_t errlen);
+/* What a request spent: it replaces its reservation rid ("" for none),
+ * goes into the totals and the tokens of the minute. tag names this usage
+ * once (a retry with the same tag counts nothing). */
+struct quota_redis_usage {
+	char key_id[AUTH_ID_MAX];
+	char month[8];
+	char rid[QUOTA_RID_LEN];
+	char tag[QUOTA_RID_LEN];
+	long long tokens;
+	double cost;
+	int64_t ts_ms;
+};
+#define QUOTA_REDIS_BATCH 64   /* usages per round trip */
+
+/* Send u[0..n) (n <= QUOTA_REDIS_BATCH) in one round trip (one Lua
+ * script). 0, or -1 when Redis cannot be used (err; none of them or all
+ * of them were taken: a retry counts each once by its tag). */
+int quota_redis_record(struct redis *r, const struct quota_redis_usage *u, size_t n, char *err, size_t errlen);
 /* A new random tag or reservation id ("r" + 16 hex). */
 void quota_redis_new_id(char out[QUOTA_RID_LEN]);
 #endif

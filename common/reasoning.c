@@ -111,3 +111,16 @@ void reasoning_write(cJSON *req, const struct reasoning *r)
 	if (r->include >= 0)
 		cJSON_AddBoolToObject(m, "include_thoughts", r->include);
 }
+
+const char *reasoning_signature(const cJSON *thinking_blocks)
+{
+	const cJSON *b;
+	const char *sig = NULL;
+	cJSON_ArrayForEach(b, thinking_blocks) {
+		const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "type"));
+		const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "signature"));
+		if (t && !strcmp(t, "thinking") && s)
+			sig = s;
+	}
+	return sig;
+}

@@ -68,4 +68,10 @@ void reasoning_read(const cJSON *req, struct reasoning *r);
  * budget's) and REASONING_MEMBER when a budget or include was given
  * (members already there are replaced). */
 void reasoning_write(cJSON *req, const struct reasoning *r);
+
+/* The signature of the last signed thinking block of thinking_blocks (the
+ * internal carrier of Anthropic's thinking on an assistant message or a
+ * stream delta: [{"type":"thinking","thinking","signature"}, ...]), or
+ * NULL. */
+const char *reasoning_signature(const cJSON *thinking_blocks);
 #endif

@@ -352,15 +352,28 @@ static int load_script(struct redis *r, const char *script, char *err, size_t er
 	return ok ? 0 : -1;
 }
 
+static int script_try(struct redis *r, const char *script, int nargs, const char **args, const char **argv,
+		      size_t *lens, struct redis_reply *out, char *err, size_t errlen);
+
 int redis_script(struct redis *r, const char *script, int nargs, const char **args, struct redis_reply *out,
 		 char *err, size_t errlen)
 {
-	const char *argv[40];
-	size_t lens[40];
-	if (nargs > 37) {
+	if (nargs < 0 || nargs > REDIS_SCRIPT_ARGS_MAX) {
 		snprintf(err, errlen, "too many script arguments");
 		return -1;
 	}
+	const char **argv = xcalloc((size_t)nargs + 3, sizeof(*argv));
+	size_t *lens = xcalloc((size_t)nargs + 3, sizeof(*lens));
+	int rc = script_try(r, script, nargs, args, argv, lens, out, err, errlen);
+	free(argv);
+	free(lens);
+	return rc;
+}
+
+/* redis_script with argument arrays of nargs + 3. */
+static int script_try(struct redis *r, const char *script, int nargs, const char **args, const char **argv,
+		      size_t *lens, struct redis_reply *out, char *err, size_t errlen)
+{
 	for (int attempt = 0; attempt < 2; attempt++) {
 		const char *sha = sha_of(r, script);
 		if (!sha && load_script(r, script, err, errlen) != 0)
@@ -469,6 +482,14 @@ void redis_thread_end(struct redis *r)
 	(void)r;
 }
 #endif
+
+int redis_cmd_key(struct redis *r, const char *verb, const char *key, struct redis_reply *out, char *err,
+		  size_t errlen)
+{
+	const char *argv[2] = { verb, key };
+	size_t lens[2] = { strlen(verb), strlen(key) };
+	return redis_cmd(r, 2, argv, lens, out, err, errlen);
+}
 
 const char *redis_prefix(const struct redis *r)
 {

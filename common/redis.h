@@ -63,8 +63,12 @@ void redis_reply_free(struct redis_reply *x);
  * garbage (the server is then marked down; err says why, no secrets). */
 int redis_cmd(struct redis *r, int argc, const char **argv, const size_t *lens, struct redis_reply *out,
 	      char *err, size_t errlen);
+/* redis_cmd of a command word and one key ("GET", "HGETALL"...). */
+int redis_cmd_key(struct redis *r, const char *verb, const char *key, struct redis_reply *out, char *err,
+		  size_t errlen);
 /* Run a Lua script by its SHA-1 (loading it on NOSCRIPT): EVALSHA with
- * nkeys=0 and args. As redis_cmd. */
+ * nkeys=0 and args (at most REDIS_SCRIPT_ARGS_MAX). As redis_cmd. */
+#define REDIS_SCRIPT_ARGS_MAX 1024
 int redis_script(struct redis *r, const char *script, int nargs, const char **args, struct redis_reply *out,
 		 char *err, size_t errlen);
 

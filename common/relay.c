@@ -4,6 +4,7 @@
 #include "durable.h"
 #include "estimate.h"
 #include "log.h"
+#include "metrics.h"
 #include "oai.h"
 #include "streamcap.h"
 #include "xmalloc.h"
@@ -32,12 +33,25 @@ static void record_usage(struct gateway *gw, const struct auth_entry *who, const
 		 rec->estimated ? " estimated" : "", rec->cost, rec->client_gone, rec->ttfb_ms, rec->total_ms);
 }
 
+/* ms from an attempt's start to its first byte: at least 1 when one came
+ * (within the first millisecond on a local upstream), 0 when none did. */
+static long first_byte_ms(const struct upstream_call *uc)
+{
+	if (!uc->t_first_byte_ms)
+		return 0;
+	long ms = (long)(uc->t_first_byte_ms - uc->t_start_ms);
+	return ms > 0 ? ms : 1;
+}
+
 void relay_record(struct relay *x, int status)
 {
 	if (x->recorded)
 		return;
 	x->recorded = 1;
 	x->r->recorded = 1;
+	/* a stream is recorded when it ends, inside its attempt */
+	if (!x->ttfb_ms && x->call)
+		x->ttfb_ms = first_byte_ms(x->call);
 	struct usage_record rec = {
 		.ts_ms = x->t0, .key_id = x->who->id, .key_name = x->who->name, .provider = x->used_provider,
 		.upstream_key = x->used_key, .model = x->requested, .upstream_model = x->used_model,
@@ -45,7 +59,25 @@ void relay_record(struct relay *x, int status)
 		.total_ms = (long)(pool_now_ms() - x->t0), .status = status, .stream = x->client_stream,
 		.client_gone = x->r->client_gone, .cache_hit = x->cache_hit,
 	};
+	char why[300];
 	snprintf(rec.id, sizeof(rec.id), "%s", x->req_id);
+	if (status >= 400) {
+		/* in plain words, and never a key an upstream echoed */
+		if (x->fail_detail && *x->fail_detail) {
+			snprintf(why, sizeof(why), "%s", x->fail_detail);
+		} else if (x->r->reason[0]) {
+			snprintf(why, sizeof(why), "%s", x->r->reason);
+		} else if (x->body.len && x->used_provider) {
+			/* the upstream's own refusal, passed on to the client */
+			char m[220];
+			snprintf(why, sizeof(why), "upstream %s answered HTTP %d: %s", x->used_provider, status,
+				 dialect_error_message(x->dops, status, buf_str(&x->body), x->body.len, m, sizeof(m)));
+		} else {
+			why[0] = '\0';
+		}
+		log_scrub(why);
+		rec.error = why;
+	}
 	if (x->cache_hit || x->uncharged) {
 		/* nothing was spent upstream, or nothing billable (counting tokens) */
 		memset(&rec.u, 0, sizeof(rec.u));
@@ -58,8 +90,11 @@ void relay_record(struct relay *x, int status)
 	rec.cost = usage_cost(&rec.u, config_price(x->c, x->used_model, x->requested));
 	record_usage(x->gw, x->who, &rec, x->held, &x->hold);
 	x->held = 0;
-	if (filter_has_taps())
+	if (filter_has_taps()) {
+		x->fc.rec = &rec;
 		filter_tap_end(&x->fc, status, &rec.u);
+		x->fc.rec = NULL;
+	}
 }
 
 /* Refuse the request before anything is held or sent upstream: 503 with
@@ -149,21 +184,7 @@ char *relay_scrubbed_body(const char *b, size_t n)
 
 static const char *upstream_message(struct relay *x, char *out, size_t outlen)
 {
-	char *oai = relay_error_as_oai(x);
-	cJSON *j = cJSON_Parse(oai);
-	const cJSON *e = j ? cJSON_GetObjectItemCaseSensitive(j, "error") : NULL;
-	const cJSON *m = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "message") : NULL;
-	if (cJSON_IsString(m))
-		snprintf(out, outlen, "%.200s", m->valuestring);
-	else
-		snprintf(out, outlen, "%.120s", buf_str(&x->body));
-	cJSON_Delete(j);
-	free(oai);
-	log_scrub(out);
-	for (char *p = out; *p; p++)
-		if (*p == '\r' || *p == '\n')
-			*p = ' ';
-	return out;
+	return dialect_error_message(x->dops, x->status, buf_str(&x->body), x->body.len, out, outlen);
 }
 
 
@@ -219,6 +240,7 @@ static int attempt_failed(struct relay *x, const struct upstream_call *uc, int o
 		 * key's fault, and another try would make the client wait as long
 		 * again */
 		*fail = FAIL_DEADLINE;
+		metrics_upstream_failure(name, "deadline");
 		snprintf(detail, dl, "upstream %s: %s", name, uc->errmsg);
 		log_warn("%s attempt %d on %s key %s ended by the gateway's limit: %s", x->req_id, attempt, name, key,
 			 detail);
@@ -227,6 +249,7 @@ static int attempt_failed(struct relay *x, const struct upstream_call *uc, int o
 	if (!ok) {
 		*fail = uc->timeout != UPSTREAM_TIMEOUT_NONE || uc->err == UPSTREAM_ERR_TIMEOUT ? FAIL_TIMEOUT
 												     : FAIL_UPSTREAM;
+		metrics_upstream_failure(name, *fail == FAIL_TIMEOUT ? "timeout" : "transfer");
 		if (uc->status >= 200 && uc->status < 300 && uc->aborted)
 			snprintf(detail, dl, "upstream %s response larger than %zu bytes", name, c->max_response);
 		else
@@ -244,6 +267,7 @@ static int attempt_failed(struct relay *x, const struct upstream_call *uc, int o
 			ra = x->dops->retry_after(buf_str(&x->body), x->body.len);
 		pool_report(pool, ki, POOL_RATE_LIMITED, ra, c, now);
 		*fail = FAIL_RATE_LIMITED;
+		metrics_upstream_failure(name, "rate_limited");
 		if (ra < 0)
 			ra = c->cooldown_s;
 		if (!*retry_ms || ra * 1000 < *retry_ms)
@@ -256,6 +280,7 @@ static int attempt_failed(struct relay *x, const struct upstream_call *uc, int o
 	    (x->dops->key_invalid && x->dops->key_invalid(uc->status, buf_str(&x->body), x->body.len))) {
 		pool_report(pool, ki, POOL_AUTH_FAILED, -1, c, now);
 		*fail = FAIL_AUTH;
+		metrics_upstream_failure(name, "auth");
 		snprintf(detail, dl, "upstream %s refused its key (HTTP %d)", name, uc->status);
 		log_warn("%s key %s of %s refused by upstream (HTTP %d); blocked", x->req_id, key, name, uc->status);
 		return 1;
@@ -263,6 +288,7 @@ static int attempt_failed(struct relay *x, const struct upstream_call *uc, int o
 	if (uc->status >= 500 || uc->status == 408 || uc->status < 200) {
 		pool_report(pool, ki, POOL_FAILED, -1, c, now);
 		*fail = FAIL_UPSTREAM;
+		metrics_upstream_failure(name, "server_error");
 		snprintf(detail, dl, "upstream %s answered HTTP %d: %s", name, uc->status,
 			 upstream_message(x, m, sizeof(m)));
 		log_warn("%s attempt %d: %s", x->req_id, attempt, detail);
@@ -331,7 +357,8 @@ void relay_init(struct relay *x, const struct relay_ops *ops, struct worker *w, 
 	x->used_provider = "-";
 	x->used_key = "-";
 	x->used_model = "";
-	x->fc = (struct filter_ctx){ .c = c, .who = who, .req_id = req_id, .model = x->requested };
+	x->fc = (struct filter_ctx){ .c = c, .who = who, .req_id = req_id, .model = x->requested, .w = w, .snap = snap,
+				     .r = r };
 }
 
 void relay_free(struct relay *x)
@@ -373,6 +400,19 @@ int relay_data(struct relay *x, const char *p, size_t n, const char *ctype, sse_
 	if (sse_feed(&x->sse, p, n, event, x) != 0)
 		return -1;
 	return http_flush(x->r) == 0 ? 0 : -1;
+}
+
+int relay_buffered_head(void *user, int status, const char *ctype, long retry_after)
+{
+	(void)ctype;
+	(void)retry_after;
+	relay_head(user, status);
+	return 0;
+}
+
+int relay_buffered_data(void *user, const char *p, size_t n)
+{
+	return relay_data(user, p, n, "application/json", NULL);   /* buffered: no event is ever parsed */
 }
 
 int relay_fail_status(enum fail_kind fail)
@@ -438,11 +478,13 @@ static int attempt_call(struct relay *x, struct pool *pool, int ki, const struct
 		.quiet_ms = c->stream_ping_s * 1000, .on_quiet = relay_quiet,
 		.park = x->r->park ? relay_park : NULL,
 	};
+	x->call = uc;
 	int ok = x->perform(uc) == 0;
+	x->call = NULL;
 	dialect_auth_free(auth);
 	/* the status the handler saw in a whole response head */
 	uc->status = x->status;
-	x->ttfb_ms = uc->t_first_byte_ms ? (long)(uc->t_first_byte_ms - uc->t_start_ms) : 0;
+	x->ttfb_ms = first_byte_ms(uc);
 	return ok;
 }
 
@@ -472,6 +514,7 @@ static int relay_target(struct relay *x, const struct route_target *t, const str
 			return 1;
 		}
 		if (attempt_failed(x, &uc, ok, t, pool, ki, *attempts, now, fail, retry_ms, detail, dl)) {
+			pool_note_error(pool, ki, detail, now);
 			if (*fail == FAIL_DEADLINE)
 				return 1;
 			continue;
@@ -479,7 +522,9 @@ static int relay_target(struct relay *x, const struct route_target *t, const str
 		if (x->ops->check && x->ops->check(x) != 0) {
 			pool_report(pool, ki, POOL_FAILED, -1, c, now);
 			*fail = FAIL_UPSTREAM;
+			metrics_upstream_failure(t->prov->name, "invalid_answer");
 			snprintf(detail, dl, "upstream %s answered with a body that is not a valid answer", t->prov->name);
+			pool_note_error(pool, ki, detail, now);
 			log_warn("%s attempt %d: %s", x->req_id, *attempts, detail);
 			continue;
 		}
@@ -522,10 +567,12 @@ void relay_run(struct relay *x, const struct route *rt)
 			break;
 	}
 	if (!x->committed) {
+		x->fail_detail = detail;
 		relay_record(x, relay_fail_status(fail));
 		x->ops->fail(x, fail, attempts, detail, retry_ms);
 	}
 	/* what was not recorded before its answer ended: a stream cut short or
 	 * left by its client */
 	relay_record(x, x->r->status);
+	x->fail_detail = NULL;   /* detail ends here */
 }

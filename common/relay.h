@@ -77,7 +77,9 @@ struct relay {
 	const char *used_key;
 	const char *used_model;
 	int64_t t0;
-	long ttfb_ms;
+	const char *fail_detail;   /* why no attempt answered (relay_run), for the usage record */
+	long ttfb_ms;              /* to the upstream's first byte, >= 1; 0: none came */
+	const struct upstream_call *call;  /* the attempt under way, or NULL */
 	int cache_hit;
 	int uncharged;             /* token counting: allow-list only, recorded with no tokens nor cost */
 	int recorded;
@@ -153,6 +155,11 @@ int relay_quota_admit(struct relay *x, const struct route *rt, int output);
  * record is written in every case (once, see relay_record). */
 void relay_run(struct relay *x, const struct route *rt);
 
+/* ops.on_head and ops.on_data (user: the relay) for an answer that is
+ * always buffered, never streamed to the client: the front-end makes its
+ * own answer from x->body (an image call, an embedding call). */
+int relay_buffered_head(void *user, int status, const char *ctype, long retry_after);
+int relay_buffered_data(void *user, const char *p, size_t n);
 /* For ops.on_head: a new answer head (status) starts a buffered body. */
 void relay_head(struct relay *x, int status);
 /* For ops.on_data: body bytes of the attempt's answer. A buffered answer

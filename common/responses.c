@@ -2,6 +2,8 @@
  * responses.h): requests in, answers and streams out. */
 #include "autoconf.h"
 #include "responses.h"
+#include "filter.h"
+#include "reasoning.h"
 #include "rtools.h"
 #include "sha256.h"
 #include "xmalloc.h"
@@ -106,6 +108,45 @@ static cJSON *assistant_for_call(cJSON *msgs)
 	return m;
 }
 
+/* A reasoning item of the input: with encrypted_content (a signature this
+ * gateway gave, RESPONSES_KIND_ENCRYPTED), a signed thinking block of the
+ * assistant turn it opens, its summary the text; without, nothing (the
+ * upstream's own reasoning is not carried over chat). 0. */
+static int reasoning_in(const cJSON *it, cJSON *msgs)
+{
+	const char *sig = cJSON_GetStringValue(GET(it, "encrypted_content"));
+	if (!sig || !*sig)
+		return 0;
+	struct buf text;
+	buf_init(&text, RESPONSES_TEXT_CAP);
+	const cJSON *p;
+	cJSON_ArrayForEach(p, GET(it, "summary")) {
+		const char *t = cJSON_GetStringValue(GET(p, "text"));
+		if (t && (text.len == 0 || buf_puts(&text, "\n\n") == 0))
+			buf_puts(&text, t);
+	}
+	cJSON *a = assistant_for_call(msgs), *tb = GET(a, "thinking_blocks");
+	if (!tb)
+		tb = cJSON_AddArrayToObject(a, "thinking_blocks");
+	cJSON *b = cJSON_CreateObject();
+	cJSON_AddStringToObject(b, "type", "thinking");
+	cJSON_AddStringToObject(b, "thinking", buf_str(&text));
+	cJSON_AddStringToObject(b, "signature", sig);
+	cJSON_AddItemToArray(tb, b);
+	buf_free(&text);
+	return 0;
+}
+
+/* The last message of msgs when it is an assistant turn opened by its
+ * thinking alone (reasoning_in: no content, no tool calls yet), else NULL. */
+static cJSON *thinking_turn(cJSON *msgs)
+{
+	cJSON *last = cJSON_GetArrayItem(msgs, cJSON_GetArraySize(msgs) - 1);
+	const char *role = cJSON_GetStringValue(GET(last, "role"));
+	return role && !strcmp(role, "assistant") && GET(last, "thinking_blocks") && cJSON_IsNull(GET(last, "content")) &&
+	       !GET(last, "tool_calls") ? last : NULL;
+}
+
 /* One input item appended to msgs (calls: the call_ids seen so far). 0, or
  * -1 with err. */
 static int input_item(const cJSON *it, int i, cJSON *msgs, cJSON *calls, char *err, size_t errlen)
@@ -126,6 +167,13 @@ static int input_item(const cJSON *it, int i, cJSON *msgs, cJSON *calls, char *e
 			if (!s) {
 				cJSON_Delete(m);
 				return -1;
+			}
+			cJSON *turn = thinking_turn(msgs);
+			if (turn) {   /* the text of the turn its thinking opened */
+				cJSON_ReplaceItemInObjectCaseSensitive(turn, "content", cJSON_CreateString(s));
+				free(s);
+				cJSON_Delete(m);
+				return 0;
 			}
 			cJSON_AddStringToObject(m, "role", "assistant");
 			cJSON_AddStringToObject(m, "content", s);
@@ -187,10 +235,35 @@ static int input_item(const cJSON *it, int i, cJSON *msgs, cJSON *calls, char *e
 		return 0;
 	}
 	if (!strcmp(ty, "reasoning"))
-		return 0;   /* the upstream's own reasoning: not carried over chat */
+		return reasoning_in(it, msgs);
+	if (!strcmp(ty, "file_search_call"))
+		return 0;   /* the gateway's own search (kb_retrieve.c): the context went with that turn */
 	snprintf(err, errlen, "input[%d]: item type '%.40s' is not supported (message, function_call, "
-		 "custom_tool_call, local_shell_call, their outputs, reasoning)", i, ty);
+		 "custom_tool_call, local_shell_call, their outputs, reasoning, file_search_call)", i, ty);
 	return -1;
+}
+
+/* The file_search tool: answered by the gateway itself, whatever the
+ * provider (kb_retrieve.c): its vector_store_ids go into out's
+ * KB_RETRIEVE_MEMBER, nothing into the chat's tools. 0, or -1 with err. */
+static int file_search_to_oai(const cJSON *t, cJSON *out, int i, char *err, size_t errlen)
+{
+	const cJSON *ids = GET(t, "vector_store_ids"), *v;
+	if (!cJSON_IsArray(ids) || cJSON_GetArraySize(ids) == 0) {
+		snprintf(err, errlen, "tools[%d]: a file_search tool needs a non-empty 'vector_store_ids' array", i);
+		return -1;
+	}
+	cJSON *dst = cJSON_GetObjectItemCaseSensitive(out, KB_RETRIEVE_MEMBER);
+	if (!dst)
+		dst = cJSON_AddArrayToObject(out, KB_RETRIEVE_MEMBER);
+	cJSON_ArrayForEach(v, ids) {
+		if (!cJSON_IsString(v)) {
+			snprintf(err, errlen, "tools[%d]: 'vector_store_ids' must hold strings", i);
+			return -1;
+		}
+		cJSON_AddItemToArray(dst, cJSON_CreateString(v->valuestring));
+	}
+	return 0;
 }
 
 /* tools → chat tools into out (rtools.h), the names standing for other
@@ -201,7 +274,21 @@ static int tools_to_oai(const cJSON *tools, cJSON *out, cJSON **kinds, char *err
 		snprintf(err, errlen, "'tools' must be an array");
 		return -1;
 	}
-	return rtools_to_oai(tools, cJSON_AddArrayToObject(out, "tools"), kinds, err, errlen);
+	cJSON *rest = cJSON_CreateArray();   /* file_search is the gateway's; the rest rtools' */
+	const cJSON *t;
+	int i = 0, rc = 0;
+	cJSON_ArrayForEach(t, tools) {
+		const cJSON *ty = GET(t, "type");
+		if (cJSON_IsString(ty) && !strcmp(ty->valuestring, "file_search"))
+			rc = rc ? rc : file_search_to_oai(t, out, i, err, errlen);
+		else
+			cJSON_AddItemReferenceToArray(rest, (cJSON *)t);
+		i++;
+	}
+	if (rc == 0)
+		rc = rtools_to_oai(rest, cJSON_AddArrayToObject(out, "tools"), kinds, err, errlen);
+	cJSON_Delete(rest);
+	return rc;
 }
 
 /* The members other than input and tools. 0, or -1 with err. */
@@ -275,6 +362,15 @@ static int options_to_oai(const cJSON *rq, cJSON *out, char *err, size_t errlen)
 	return 0;
 }
 
+int responses_includes(const cJSON *rq, const char *what)
+{
+	const cJSON *v;
+	cJSON_ArrayForEach(v, GET(rq, "include"))
+		if (cJSON_IsString(v) && !strcmp(v->valuestring, what))
+			return 1;
+	return 0;
+}
+
 cJSON *responses_request_to_oai(const cJSON *rq, cJSON **kinds, char *err, size_t errlen)
 {
 	cJSON *k = NULL;
@@ -314,8 +410,17 @@ cJSON *responses_request_to_oai(const cJSON *rq, cJSON **kinds, char *err, size_
 	}
 	if (tools && !cJSON_IsNull(tools) && tools_to_oai(tools, out, &k, err, errlen) != 0)
 		goto bad;
+	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(out, "tools")) == 0)
+		cJSON_DeleteItemFromObjectCaseSensitive(out, "tools");   /* none, or only file_search */
 	if (options_to_oai(rq, out, err, errlen) != 0)
 		goto bad;
+	if (responses_includes(rq, "reasoning.encrypted_content")) {
+		if (!k)
+			k = cJSON_CreateObject();
+		cJSON_AddTrueToObject(k, RESPONSES_KIND_ENCRYPTED);
+	}
+	if (GET(out, KB_RETRIEVE_MEMBER) && responses_includes(rq, "file_search_call.results"))
+		cJSON_AddTrueToObject(out, KB_RETRIEVE_RESULTS_MEMBER);
 	cJSON_Delete(calls);
 	if (kinds)
 		*kinds = k;
@@ -411,11 +516,15 @@ static cJSON *message_item(const char *id, const char *text, const char *status)
 	return m;
 }
 
-static cJSON *reasoning_item(const char *id, const char *text)
+/* A reasoning item; sig (or NULL): the thinking's signature, as
+ * encrypted_content. */
+static cJSON *reasoning_item(const char *id, const char *text, const char *sig)
 {
 	cJSON *r = cJSON_CreateObject();
 	cJSON_AddStringToObject(r, "type", "reasoning");
 	cJSON_AddStringToObject(r, "id", id);
+	if (sig)
+		cJSON_AddStringToObject(r, "encrypted_content", sig);
 	cJSON *sum = cJSON_AddArrayToObject(r, "summary");
 	if (text) {
 		cJSON *p = cJSON_CreateObject();
@@ -444,7 +553,9 @@ char *responses_from_oai_answer(const char *oai, size_t len, const char *model, 
 	const cJSON *rc = GET(msg, "reasoning_content"), *content = GET(msg, "content"), *tcs = GET(msg, "tool_calls");
 	if (cJSON_IsString(rc) && rc->valuestring[0]) {
 		make_id(iid, sizeof(iid), "rs_", uid, cJSON_GetArraySize(output));
-		cJSON_AddItemToArray(output, reasoning_item(iid, rc->valuestring));
+		const char *sig = cJSON_IsTrue(GET(kinds, RESPONSES_KIND_ENCRYPTED)) ?
+			reasoning_signature(GET(msg, "thinking_blocks")) : NULL;
+		cJSON_AddItemToArray(output, reasoning_item(iid, rc->valuestring, sig));
 	}
 	if (cJSON_IsString(content) && (content->valuestring[0] || !cJSON_GetArraySize(tcs))) {
 		make_id(iid, sizeof(iid), "msg_", uid, cJSON_GetArraySize(output));
@@ -471,6 +582,39 @@ char *responses_from_oai_answer(const char *oai, size_t len, const char *model, 
 	return s;
 }
 
+/* The file_search_call item of the gateway's search fs, status st. */
+static cJSON *file_search_item(const char *id, const cJSON *fs, const char *st)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", "file_search_call");
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "status", st);
+	const cJSON *q = GET(fs, "queries"), *r = GET(fs, "results");
+	int done = !strcmp(st, "completed");
+	cJSON_AddItemToObject(o, "queries", done && q ? cJSON_Duplicate(q, 1) : cJSON_CreateArray());
+	cJSON_AddItemToObject(o, "results", done && r ? cJSON_Duplicate(r, 1) : cJSON_CreateNull());
+	return o;
+}
+
+char *responses_answer_file_search(char *answer, const cJSON *fs)
+{
+	cJSON *o = cJSON_Parse(answer), *out = GET(o, "output");
+	const cJSON *rid = GET(o, "id");
+	if (!cJSON_IsArray(out) || !cJSON_IsString(rid) || strncmp(rid->valuestring, "resp_", 5)) {
+		cJSON_Delete(o);
+		return answer;
+	}
+	char id[RESPONSES_ID_MAX];
+	make_id(id, sizeof(id), "fs_", rid->valuestring + 5, 0);
+	cJSON_InsertItemInArray(out, 0, file_search_item(id, fs, "completed"));
+	char *txt = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!txt)
+		return answer;
+	free(answer);
+	return txt;
+}
+
 /* ------------------------------------------------ streams */
 
 enum { OPEN_NONE, OPEN_REASONING, OPEN_TEXT, OPEN_CALL };
@@ -489,6 +633,8 @@ void responses_stream_init(struct responses_stream *s, const char *model, const 
 
 void responses_stream_free(struct responses_stream *s)
 {
+	free(s->signature);
+	s->signature = NULL;
 	buf_free(&s->text);
 	buf_free(&s->out);
 	cJSON_Delete(s->output);
@@ -587,7 +733,9 @@ static void close_item(struct responses_stream *s)
 		cJSON_AddStringToObject(part, "type", "summary_text");
 		cJSON_AddStringToObject(part, "text", text);
 		emit(s, "response.reasoning_summary_part.done", d);
-		item = reasoning_item(s->item_id, text);
+		item = reasoning_item(s->item_id, text, s->signature);
+		free(s->signature);
+		s->signature = NULL;
 		break;
 	case OPEN_TEXT:
 		d = at(s, 1);
@@ -625,7 +773,7 @@ static void open_item(struct responses_stream *s, int kind, const char *call_id,
 	s->open = kind;
 	if (kind == OPEN_REASONING) {
 		make_id(s->item_id, sizeof(s->item_id), "rs_", up, k);
-		item = reasoning_item(s->item_id, NULL);
+		item = reasoning_item(s->item_id, NULL, NULL);
 	} else if (kind == OPEN_TEXT) {
 		make_id(s->item_id, sizeof(s->item_id), "msg_", up, k);
 		item = message_item(s->item_id, NULL, "in_progress");
@@ -653,6 +801,27 @@ static void open_item(struct responses_stream *s, int kind, const char *call_id,
 		cJSON_AddStringToObject(part, "text", "");
 		emit(s, "response.reasoning_summary_part.added", d);
 	}
+}
+
+void responses_stream_file_search(struct responses_stream *s, const cJSON *fs)
+{
+	start(s, NULL);
+	close_item(s);
+	int k = cJSON_GetArraySize(s->output);
+	make_id(s->item_id, sizeof(s->item_id), "fs_", s->id + 5, k);
+	cJSON *d = cJSON_CreateObject();
+	cJSON_AddNumberToObject(d, "output_index", k);
+	cJSON_AddItemToObject(d, "item", file_search_item(s->item_id, fs, "in_progress"));
+	emit(s, "response.output_item.added", d);
+	emit(s, "response.file_search_call.in_progress", at(s, 0));
+	emit(s, "response.file_search_call.searching", at(s, 0));
+	emit(s, "response.file_search_call.completed", at(s, 0));
+	cJSON *item = file_search_item(s->item_id, fs, "completed");
+	d = cJSON_CreateObject();
+	cJSON_AddNumberToObject(d, "output_index", k);
+	cJSON_AddItemToObject(d, "item", cJSON_Duplicate(item, 1));
+	emit(s, "response.output_item.done", d);
+	cJSON_AddItemToArray(s->output, item);
 }
 
 /* A delta of the open item's text; -1 when it is over the cap. */
@@ -717,6 +886,12 @@ static int chunk(struct responses_stream *s, const cJSON *j, const char **why)
 			open_item(s, OPEN_REASONING, NULL, NULL);
 		if (delta(s, "response.reasoning_summary_text.delta", 2, rc->valuestring) != 0)
 			return -1;
+	}
+	const char *sig = dl && s->open == OPEN_REASONING && cJSON_IsTrue(GET(s->kinds, RESPONSES_KIND_ENCRYPTED)) ?
+		reasoning_signature(GET(dl, "thinking_blocks")) : NULL;
+	if (sig) {   /* after the thinking's text, before its item closes */
+		free(s->signature);
+		s->signature = xstrdup(sig);
 	}
 	if (cJSON_IsString(ct) && ct->valuestring[0]) {
 		if (s->open != OPEN_TEXT)

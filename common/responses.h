@@ -17,6 +17,12 @@
 #define RESPONSES_ID_MAX   160          /* ids kept by the stream state */
 #define RESPONSES_MODEL_MAX 256         /* >= MODEL_NAME_MAX: echoed whole */
 #define RESPONSES_TEXT_CAP (16u << 20)  /* an item's text or arguments, and one event */
+/* A member of the kinds object (no tool's chat name has a '#'): true when
+ * the request's include asks for "reasoning.encrypted_content"; reasoning
+ * items then carry the thinking's signature (Anthropic's, thinking_blocks
+ * of the internal form) as encrypted_content, and such an item sent back
+ * in the input becomes the signed thinking block of its turn again. */
+#define RESPONSES_KIND_ENCRYPTED "#encrypted_content"
 
 /* A Responses request → a chat request in the internal form (new object),
  * or NULL with a reason in err (the client's fault: unknown item types, a
@@ -26,9 +32,15 @@
  * it is (missing: the caller's check answers). A streamed request asks for
  * the usage chunk (stream_options.include_usage). Custom, local_shell and
  * namespaced tools become chat function tools (rtools.h); *kinds (when
- * kinds is not NULL) gets the names that stand for them, for the answer
- * (a new object, or NULL when there are none). */
+ * kinds is not NULL) gets the names that stand for them, for the answer,
+ * and RESPONSES_KIND_ENCRYPTED (a new object, or NULL when there are
+ * none). A reasoning item with encrypted_content becomes the
+ * thinking_blocks of its assistant turn (its summary the text). */
 cJSON *responses_request_to_oai(const cJSON *rq, cJSON **kinds, char *err, size_t errlen);
+
+/* Does the request's include list name what ("file_search_call.results",
+ * "reasoning.encrypted_content")? */
+int responses_includes(const cJSON *rq, const char *what);
 
 /* A chat.completion (OpenAI's JSON text) → the Responses object answering
  * a client that asked for model (new string; tool calls as the items of
@@ -37,6 +49,14 @@ cJSON *responses_request_to_oai(const cJSON *rq, cJSON **kinds, char *err, size_
  * "incomplete" (incomplete_details.reason "max_output_tokens"). */
 char *responses_from_oai_answer(const char *oai, size_t len, const char *model, const cJSON *kinds, char *err,
 				size_t errlen);
+
+/* The gateway's own file_search (fs: {"queries", "results"} from
+ * kb_retrieve.c; results only when the client asked) as the first output
+ * item of answer, a Responses object's JSON text from
+ * responses_from_oai_answer: a file_search_call item (id "fs_...", status
+ * completed, queries, results or null). The new text (answer freed), or
+ * answer as it was when it is not a Responses object. */
+char *responses_answer_file_search(char *answer, const cJSON *fs);
 
 /* The stream encoder: feed it the internal events in order; each call
  * appends complete SSE events ("event: TYPE\ndata: JSON\n\n", every data
@@ -62,6 +82,7 @@ struct responses_stream {
 	int done;                         /* response.completed or .failed went out */
 	struct buf out;                   /* the events to send */
 	const cJSON *kinds;               /* the tools' kinds (borrowed), or NULL */
+	char *signature;                  /* the open reasoning item's (RESPONSES_KIND_ENCRYPTED), or NULL */
 };
 
 /* Start a stream answering a client that asked for model; kinds (from
@@ -74,6 +95,11 @@ void responses_stream_init(struct responses_stream *s, const char *model, const 
  * stream failed (an upstream error event, JSON that is not a chunk, over a
  * cap): response.failed appended. After 1 or -1 nothing more is appended. */
 int responses_stream_feed(struct responses_stream *s, const cJSON *obj, const char *json, size_t len);
+/* The gateway's own file_search (fs as for responses_answer_file_search)
+ * as the stream's next output item, before the model's: (response.created
+ * and .in_progress when nothing went out yet,) output_item.added,
+ * file_search_call.in_progress, .searching, .completed, output_item.done. */
+void responses_stream_file_search(struct responses_stream *s, const cJSON *fs);
 /* The upstream stream ended: if the response is not complete,
  * response.failed is appended (response.created first when nothing went
  * out yet) with message as its error. 1 if it was complete, else -1. */

@@ -34,6 +34,13 @@ const struct settings_def settings_table[] = {
 	S("server", "state_dir", SETTINGS_STR, 0, 0, LOCALSTATEDIR "/lib/llmgate", state_dir),
 	S("server", "mount", SETTINGS_STR, 0, 0, "/", mount),
 	N("server", "log_level", NULL, SETTINGS_LOG_LEVEL, LOG_ERR, LOG_DEBUG, LOG_INFO, log_level),
+	S("server", "log", SETTINGS_STR, 1, 0, "stderr", log_target),
+	S("server", "log_facility", SETTINGS_STR, 1, 0, "daemon", log_facility),
+	S("server", "syslog_socket", SETTINGS_STR, 1, 0, "/dev/log", syslog_socket),
+	S("server", "cors_origins", SETTINGS_STR, 0, 0, "", cors_origins),
+	S("server", "secrets_file", SETTINGS_STR, 0, 0, "", secrets_file),
+	S("metrics", "token", SETTINGS_SECRET, 0, 0, "", metrics_token),
+	S("metrics", "allow", SETTINGS_STR, 0, 0, "127.0.0.0/8, ::1", metrics_allow),
 	N("quota", "default_max_tokens", NULL, SETTINGS_LONG, 0, 10000000, 4096, default_max_tokens),
 	N("upstream", "connect_timeout_ms", NULL, SETTINGS_LONG, 1, 600000, 5000, connect_timeout_ms),
 	N("upstream", "first_byte_timeout_ms", NULL, SETTINGS_LONG, 1, 3600000, 120000, first_byte_timeout_ms),
@@ -66,12 +73,26 @@ const struct settings_def settings_table[] = {
 	N("settle", "archive", NULL, SETTINGS_BOOL, 0, 1, 0, settle_archive),
 	N("settle", "spool_max_bytes", NULL, SETTINGS_LLONG, 4096, 1LL << 50, 256LL << 20, spool_max_bytes),
 	N("settle", "spool_warn_percent", NULL, SETTINGS_INT, 1, 100, 80, spool_warn_percent),
+	N("mcp", "enabled", NULL, SETTINGS_BOOL, 0, 1, 1, mcp_enabled),
+	N("mcp", "session_idle_s", NULL, SETTINGS_LONG, 10, 7 * 86400, 3600, mcp_session_idle_s),
+	N("mcp", "sse_idle_s", NULL, SETTINGS_LONG, 5, 86400, 300, mcp_sse_idle_s),
+	N("mcp", "sse_per_key", NULL, SETTINGS_INT, 0, 1024, 2, mcp_sse_per_key),
+	N("mcp", "sse_max", NULL, SETTINGS_INT, 0, 1024, 0, mcp_sse_max),
 	N("conversations", "max_per_key", "conversations.max_per_key", SETTINGS_INT, 0, 1000000, 50, conv_max_per_key),
 	N("conversations", "retention_days", "conversations.retention_days", SETTINGS_LONG, 1, 3650, 30, conv_retention_days),
 	N("conversations", "history_chars", "conversations.history_chars", SETTINGS_LONG, 256, 10000000, 24000,
 	  conv_history_chars),
 	N("drawing", "enabled", "drawing.enabled", SETTINGS_BOOL, 0, 1, 0, drawing_enabled),
 	{ "drawing", "model", "drawing.model", SETTINGS_STR, 0, 256, 0, "", F(drawing_model) },
+	{ "rag", "model", "rag.model", SETTINGS_STR, 0, 0, 0, "", F(rag_model) },
+	N("rag", "chunk_size", "rag.chunk_size", SETTINGS_INT, 100, 8000, 600, rag_chunk_size),
+	N("rag", "chunk_overlap", "rag.chunk_overlap", SETTINGS_INT, 0, 2000, 80, rag_chunk_overlap),
+	N("rag", "top_k", "rag.top_k", SETTINGS_INT, 1, 50, 4, rag_top_k),
+	N("rag", "min_score", "rag.min_score", SETTINGS_INT, 0, 100, 20, rag_min_score),
+	{ "rag", "stores", "rag.stores", SETTINGS_STR, 0, 0, 0, "", F(rag_stores) },
+	{ "rag", "models", "rag.models", SETTINGS_STR, 0, 0, 0, "", F(rag_models) },
+	{ "rag", "keys", "rag.keys", SETTINGS_STR, 0, 0, 0, "", F(rag_keys) },
+	N("rag", "max_file_bytes", NULL, SETTINGS_SIZE, 1024, 1LL << 30, 4LL << 20, rag_max_file_bytes),
 };
 
 const size_t settings_count = sizeof(settings_table) / sizeof(settings_table[0]);
@@ -423,8 +444,14 @@ int settings_members_known(const cJSON *obj, const char *const *names, const cha
 
 static int size_ok(const cJSON *v, const char *what, char *err, size_t errlen)
 {
+	const cJSON *e;
 	if (cJSON_GetArraySize(v) > SETTINGS_ITEMS_MAX)
 		VFAIL("%s: more than %d entries", what, SETTINGS_ITEMS_MAX);
+	/* an object naming one entry twice: the later one would silently win */
+	cJSON_ArrayForEach(e, v) {
+		if (cJSON_IsObject(v) && e->string && cJSON_GetObjectItemCaseSensitive(v, e->string) != e)
+			VFAIL("%s.%.60s is given twice", what, e->string);
+	}
 	return 0;
 }
 
@@ -493,13 +520,15 @@ static int v_fallback(const cJSON *v, char *err, size_t errlen)
 
 static int v_providers(const cJSON *v, char *err, size_t errlen)
 {
-	static const char *const known[] = { "base_url", "models", "prefixes", "disabled", NULL };
+	static const char *const known[] = { "base_url", "models", "prefixes", "disabled", "responses", NULL };
 	const cJSON *p, *m;
 	char what[96];
 	if (!cJSON_IsObject(v))
-		VFAIL("providers must be an object of name: {base_url, models, prefixes, disabled}");
+		VFAIL("providers must be an object of name: {base_url, models, prefixes, disabled, responses}");
 	if (cJSON_GetArraySize(v) > CONFIG_MAX_PROVIDERS)
 		VFAIL("providers: more than %d", CONFIG_MAX_PROVIDERS);
+	if (size_ok(v, "providers", err, errlen))
+		return -1;
 	cJSON_ArrayForEach(p, v) {
 		if (!settings_provider_name_ok(p->string))
 			VFAIL("providers: '%.60s' is not a provider name (a-z, 0-9, '.', '_', '-'; up to %d; 'compat' is reserved)",
@@ -520,6 +549,9 @@ static int v_providers(const cJSON *v, char *err, size_t errlen)
 			return -1;
 		if (bool_member(p, "disabled", what, err, errlen))
 			return -1;
+		m = cJSON_GetObjectItemCaseSensitive(p, "responses");
+		if (m && (!cJSON_IsString(m) || (strcmp(m->valuestring, "native") && strcmp(m->valuestring, "translate"))))
+			VFAIL("%s.responses must be \"native\" or \"translate\"", what);
 	}
 	return 0;
 }
@@ -598,6 +630,7 @@ static const struct {
 	{ "prices", v_prices },
 	{ "conversations", NULL },
 	{ "drawing", NULL },
+	{ "rag", NULL },
 };
 
 static int member_index(const char *name)
@@ -612,7 +645,7 @@ static int member_index(const char *name)
 static int unknown_member(const char *name, char *err, size_t errlen)
 {
 	VFAIL("unknown setting '%.60s' (known: public_models, aliases, fallback, providers, "
-	      "system_prompt, cache, prices, conversations, drawing)", name);
+	      "system_prompt, cache, prices, conversations, drawing, rag)", name);
 }
 
 int settings_check_member(const char *name, const cJSON *v, char *err, size_t errlen)

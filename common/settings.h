@@ -7,7 +7,12 @@
  * The INI parser (config.c), the state.db overlay (config_apply_state), the
  * admin API's validation (admin_settings_validate) and the defaults all
  * read this table and call these checks, so the config file and the admin
- * API take exactly the same values. */
+ * API take exactly the same values.
+ *
+ * Sections of a name, like [provider.NAME] (config.c), are read by their
+ * own parser with these checks: [app.NAME], a prompt app, by app_conf_set
+ * (app.c: its keys, ranges and defaults, the pip-aide preset); they are
+ * file-only. */
 #ifndef LLMGATE_SETTINGS_H
 #define LLMGATE_SETTINGS_H
 #include "config.h"

@@ -262,6 +262,21 @@ static void node_name(char out[128])
 	out[127] = '\0';
 }
 
+/* A segment in the database, with no billing backend to wait for, is
+ * done with (deleted or archived), then its mark. */
+static void pg_finish(struct settle_ctx *x, const char *seg)
+{
+	if (settle_is_set(x->o->backend_url))
+		return;
+	char *path = settle_seg_path(x, seg, ".settled");
+	if (settle_segment_done(x, path, seg) == 0 || errno == ENOENT) {
+		char *side = settle_seg_path(x, seg, ".pg");
+		unlink(side);
+		free(side);
+	}
+	free(path);
+}
+
 /* Write one .settled segment in one transaction and mark it. 0 written
  * (or already), 1 the database did not take it, -1 error,
  * SETTLE_STOPPED. */
@@ -316,12 +331,7 @@ static int pg_write_segment(struct settle_ctx *x, const char *seg)
 	x->r->db_records += n;
 	log_info("segment %s written to the database (%ld records)", seg, n);
 	result = 0;
-	/* with no billing backend to wait for, the segment is done with */
-	if (!settle_is_set(x->o->backend_url) && settle_segment_done(x, path, seg) == 0) {
-		char *side = settle_seg_path(x, seg, ".pg");
-		unlink(side);
-		free(side);
-	}
+	pg_finish(x, seg);
 out:
 	free(name);
 	free(json);
@@ -399,9 +409,12 @@ int settle_pg_all(struct settle_ctx *x)
 		log_info("database schema brought to version %zu", MIGRATIONS);
 	char **list;
 	size_t n = spool_list(x->spool_dir, ".settled", &list);
-	for (size_t i = 0; result == 0 && i < n; i++)
+	for (size_t i = 0; result == 0 && i < n; i++) {
 		if (!settle_pg_done(x, list[i]))
 			result = pg_write_segment(x, list[i]);
+		else
+			pg_finish(x, list[i]);   /* a run killed between the mark and the delete */
+	}
 	spool_free_list(list, n);
 	if (result == 1)
 		x->r->db_failed = 1;

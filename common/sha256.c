@@ -3,6 +3,7 @@
 #include "sha256.h"
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/types.h>
 
@@ -216,4 +217,17 @@ int random_bytes(void *p, size_t n)
 		got += (size_t)r;
 	}
 	return 0;
+}
+
+int bearer_ok(const char *header, const char *secret)
+{
+	unsigned char a[SHA256_DIGEST_LEN], b[SHA256_DIGEST_LEN];
+	if (!header || strncasecmp(header, "Bearer ", 7))
+		return 0;
+	const char *given = header + 7;
+	while (*given == ' ')
+		given++;
+	sha256(given, strlen(given), a);
+	sha256(secret, strlen(secret), b);
+	return ct_equal(a, b, sizeof(a));
 }

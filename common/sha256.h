@@ -33,6 +33,10 @@ void hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
 void hex_encode(const unsigned char *in, size_t n, char *out);
 /* 1 if the n bytes at a and b are equal, else 0; time depends only on n. */
 int ct_equal(const void *a, const void *b, size_t n);
+/* 1 if header is "Bearer <secret>" (any case of "Bearer", spaces before the
+ * token skipped), compared in time that does not depend on where they
+ * differ; 0 otherwise (also for a NULL header). */
+int bearer_ok(const char *header, const char *secret);
 /* Fill p with n bytes from the kernel CSPRNG (getrandom(2)); 0 or -1. */
 int random_bytes(void *p, size_t n);
 #endif

@@ -3,6 +3,7 @@
 #include "upkey.h"
 #include "auth.h"
 #include "sha256.h"
+#include "state_redis.h"
 #include "store.h"
 #include "xmalloc.h"
 #include <ctype.h>
@@ -86,6 +87,7 @@ int upkey_add(const char *state_dir, const char *provider, const char *secret, c
 	cJSON_AddStringToObject(j, "label", label ? label : "");
 	cJSON_AddFalseToObject(j, "disabled");
 	cJSON_AddNumberToObject(j, "added", (double)time(NULL));
+	state_redis_stamp(j);
 	json = cJSON_PrintUnformatted(j);
 	dbkey = xasprintf("upkey:%s:%s", provider, id_out);
 	if (!(db = open_writer(state_dir, err, errlen)))
@@ -111,20 +113,40 @@ struct find_ctx {
 	char *dbkey;
 };
 
+/* A removed key's record (kept so that the removal reaches every gateway
+ * of a fleet, state_redis.h): no secret, "removed": true. */
+static int is_removed(const char *val, size_t vlen)
+{
+	cJSON *j = cJSON_ParseWithLength(val, vlen);
+	int r = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "removed"));
+	cJSON_Delete(j);
+	return r;
+}
+
 static int find_one(const char *key, const char *val, size_t vlen, void *user)
 {
 	struct find_ctx *f = user;
 	const char *colon = strrchr(key, ':');
-	(void)val;
-	(void)vlen;
-	if (colon && !strcmp(colon + 1, f->id)) {
+	if (colon && !strcmp(colon + 1, f->id) && !is_removed(val, vlen)) {
 		f->dbkey = xstrdup(key);
 		return 1;
 	}
 	return 0;
 }
 
-/* Change key id's record with fn (NULL: delete it). */
+/* The removal of a key: its record without the secret, marked removed. */
+static void do_remove(cJSON *rec, const void *arg)
+{
+	(void)arg;
+	const cJSON *secret = cJSON_GetObjectItemCaseSensitive(rec, "key");
+	if (cJSON_IsString(secret))
+		memset(secret->valuestring, 0, strlen(secret->valuestring));
+	cJSON_DeleteItemFromObjectCaseSensitive(rec, "key");
+	cJSON_DeleteItemFromObjectCaseSensitive(rec, "removed");
+	cJSON_AddTrueToObject(rec, "removed");
+}
+
+/* Change key id's record with fn. */
 static int modify(const char *state_dir, const char *id, void (*fn)(cJSON *rec, const void *arg), const void *arg,
 		  char *err, size_t errlen)
 {
@@ -140,14 +162,6 @@ static int modify(const char *state_dir, const char *id, void (*fn)(cJSON *rec, 
 		snprintf(err, errlen, "no upstream key with id %.20s", id);
 		goto out;
 	}
-	if (!fn) {
-		if (store_delete(db, f.dbkey) != 0 || store_sync(db) != 0) {
-			snprintf(err, errlen, "cannot write state.db");
-			goto out;
-		}
-		result = 0;
-		goto out;
-	}
 	size_t len;
 	val = store_get(db, f.dbkey, &len);
 	if (!val || !(j = cJSON_ParseWithLength(val, len))) {
@@ -155,6 +169,7 @@ static int modify(const char *state_dir, const char *id, void (*fn)(cJSON *rec, 
 		goto out;
 	}
 	fn(j, arg);
+	state_redis_stamp(j);
 	json = cJSON_PrintUnformatted(j);
 	if (store_put(db, f.dbkey, json, strlen(json)) != 0 || store_sync(db) != 0) {
 		snprintf(err, errlen, "cannot write state.db");
@@ -202,7 +217,7 @@ int upkey_set_label(const char *state_dir, const char *id, const char *label, ch
 
 int upkey_remove(const char *state_dir, const char *id, char *err, size_t errlen)
 {
-	return modify(state_dir, id, NULL, NULL, err, errlen);
+	return modify(state_dir, id, do_remove, NULL, err, errlen);
 }
 
 static int list_one(const char *key, const char *val, size_t vlen, void *user)

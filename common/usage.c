@@ -315,6 +315,10 @@ char *usage_record_json(const struct usage_record *r)
 	put_bool(&b, ",\"stream\":", r->stream);
 	put_bool(&b, ",\"cache_hit\":", r->cache_hit);
 	put_bool(&b, ",\"client_gone\":", r->client_gone);
+	if (r->error && *r->error) {
+		buf_puts(&b, ",\"error\":");
+		json_str(&b, r->error);
+	}
 	buf_puts(&b, "}");
 	return buf_steal(&b);
 }

@@ -40,6 +40,7 @@ struct usage_record {
 	int stream;
 	int cache_hit;
 	int client_gone;
+	const char *error;           /* why it failed, in plain words (never a secret), or NULL */
 };
 
 /* prompt + completion, summed wider than long (two counts near a 32-bit

@@ -16,6 +16,8 @@ static int admin_serve_init(void *app, const char *config_path, char *err, size_
 	if (admin_init(a, config_path, err, errlen) != 0)
 		return -1;
 	log_init("llmgate-admin", (enum log_level)a->cfg.log_level);
+	if (config_apply_log(&a->cfg, err, errlen) != 0)
+		log_warn("%s", err);
 	return 0;
 }
 

@@ -32,6 +32,8 @@ static int router_init(void *app, const char *config_path, char *err, size_t err
 	if (gateway_init(gw, config_path, err, errlen) != 0)
 		return -1;
 	log_init("llmgate-router", (enum log_level)gw->cfg.log_level);
+	if (config_apply_log(&gw->cfg, err, errlen) != 0)
+		log_warn("%s", err);
 	for (size_t i = 0; i < gw->rt->cfg.nproviders; i++)
 		ro->usable += provider_usable(&gw->rt->cfg.providers[i]);
 	if (!ro->usable)

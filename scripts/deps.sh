@@ -9,7 +9,9 @@ pkgs="build-essential autoconf automake libtool pkg-config curl ca-certificates
 libfcgi-dev libcurl4-openssl-dev libmbedtls-dev libcjson-dev libgdbm-dev libcrypt-dev lighttpd"
 # the tests drive the admin page in Debian's Chromium, with Node clients;
 # they start real Redis, PostgreSQL, Apache, nginx, busybox httpd and
-# Prometheus on loopback, and read PDFs with poppler's pdftotext
+# Prometheus on loopback, read PDFs with poppler's pdftotext, and check
+# the man pages with groff; a CJK font so that the admin page's Chinese
+# screenshots are readable
 test=no
 cross=no
 for a in "$@"; do
@@ -21,7 +23,7 @@ for a in "$@"; do
 done
 [ $test = yes ] && pkgs="$pkgs nodejs npm chromium valgrind clang libclang-rt-14-dev
 redis-server libhiredis-dev postgresql libpq-dev apache2 libapache2-mod-fcgid nginx busybox
-prometheus poppler-utils"
+prometheus poppler-utils groff-base fonts-wqy-microhei"
 # --cross: builds for routers (scripts/cross.sh) and their unit tests under
 # qemu-user, for each of CROSS_ARCHS (default: armhf arm64 mipsel). armhf
 # and arm64 take Debian's multiarch libraries (:ARCH); mipsel's cannot be

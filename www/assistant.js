@@ -35,7 +35,7 @@
     };
     const form = h('form', { id: 'as-form', class: 'card' },
       h('h2', {}, 'Assistant settings'),
-      field('Public model names', inp.models, 'Comma-separated; the models clients are told to use.'),
+      field('Public model names', inp.models, 'Comma-separated; the models clients are told to use, first in /v1/models. Each must route: an alias or a provider\'s model.'),
       field('System prompt', inp.prompt, 'Added to every chat that has none; empty: none.'),
       field('Conversations kept per key', inp.max, '0 turns conversations off; beyond it the least recently used goes.'),
       field('Days a conversation is kept unused', inp.days),

@@ -50,7 +50,7 @@ if [ ! -f "$out/fuzzdefs.h" ]; then
 fi
 CFLAGS_COMMON="-g -O1 -std=c11 -D_GNU_SOURCE -include $out/fuzzdefs.h \
 -I$out -I$src/common -I$here -Wall -Wno-unused-parameter $SAN"
-LIBS="-lmbedtls -lmbedx509 -lmbedcrypto -lcurl -lcjson -lfcgi -lgdbm -lcrypt -pthread"
+LIBS="-lmbedtls -lmbedx509 -lmbedcrypto -lcurl -lcjson -lfcgi -lgdbm -lcrypt -lm -pthread"
 lib=$out/libllmgate-fuzz.a
 
 # the library: rebuilt when a common/ file is newer than it

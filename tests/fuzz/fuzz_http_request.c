@@ -373,7 +373,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		"[upstream]\nconnect_timeout_ms = 1000\nfirst_byte_timeout_ms = 1500\nidle_timeout_ms = 1500\n"
 		"max_attempts = 2\ncooldown_s = 1\n"
 		"[aliases]\nfast = deepseek/deepseek-chat\n"
-		"[fallback]\ndeepseek-chat = moonshot/kimi-k2.5\n";
+		"[fallback]\ndeepseek-chat = moonshot/kimi-k2.5\n"
+		/* no held /sse stream (it would wait for its idle timeout): refused */
+		"[mcp]\nsse_per_key = 0\n"
+		"[app.fz]\nmodel = deepseek-chat\nfields = a:64, b\nprompt = {{a}}: {{b}}\nanswer = json\n"
+		"shape = {\"x\":\"string\"}\nauth = open\nlog_days = 0\n";
 	if (fuzz_write_file(path, conf, sizeof(conf) - 1) != 0)
 		abort();
 	log_init("fuzz", LOG_ERR);
@@ -476,8 +480,10 @@ static void check_answer(const char *out, size_t n, int gone)
 				    "an error answer holds secret %s once its JSON is decoded: %.*s", which,
 				    (int)(blen > 400 ? 400 : blen), body);
 		if (own && !gone) {
-			FUZZ_ASSERT(json && cJSON_IsObject(j) &&
-				    cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "error")),
+			/* an error object, or a prompt app's {"error": message, "code"} */
+			const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+			FUZZ_ASSERT(json && cJSON_IsObject(j) && (cJSON_IsObject(e) || (cJSON_IsString(e) &&
+				    cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "code")))),
 				    "the gateway's own error is not JSON with an error object: %.*s",
 				    (int)(blen > 300 ? 300 : blen), body);
 		}

@@ -84,6 +84,12 @@ describe('admin page in Chromium', { skip: skipReason || false }, () => {
     assertNoSecrets(transcript(), [PASSWORD, UPSTREAM_KEY], 'answers');
   });
 
+  // a message beside the field at fault (aria-describedby)
+  const fieldSaying = (sel, re) => page.waitForFunction(([q, src]) => {
+    const el = document.querySelector(q);
+    const ids = (el.getAttribute('aria-describedby') || '').split(' ');
+    return el.getAttribute('aria-invalid') === 'true' && ids.some((id) => document.getElementById(id) && new RegExp(src).test(document.getElementById(id).textContent));
+  }, [sel, re.source]);
   const toastSaying = (re) => page.waitForFunction(
     (src) => [...document.querySelectorAll('#toasts .toast')].some((t) => new RegExp(src).test(t.textContent)),
     re.source);
@@ -95,10 +101,16 @@ describe('admin page in Chromium', { skip: skipReason || false }, () => {
     await page.fill('#setup-password', 'too-short');
     await page.fill('#setup-password2', 'too-short');
     await page.click('#setup-form button[type=submit]');
-    await toastSaying(/at least 10 characters/);
+    await fieldSaying('#setup-password', /at least 10 characters/);
     await page.fill('#setup-password', PASSWORD);
     await page.fill('#setup-password2', PASSWORD);
     await page.click('#setup-form button[type=submit]');
+    // the providers step can be skipped; the first key is made and shown once
+    await page.click('#setup-providers-skip');
+    await page.click('#setup-key-form button[type=submit]');
+    await page.waitForSelector('#setup-key-shown:not([hidden])');
+    assert.match(await page.textContent('#setup-key-value'), /^sk-lg-[0-9a-f]{48}$/);
+    await page.click('#setup-done');
     await page.waitForSelector('#app:not([hidden])');
     await page.waitForSelector('#view-overview:not([hidden])');
   });
@@ -108,7 +120,7 @@ describe('admin page in Chromium', { skip: skipReason || false }, () => {
     await page.waitForSelector('#login:not([hidden])');
     await page.fill('#login-password', 'not-the-password');
     await page.click('#login-form button[type=submit]');
-    await toastSaying(/Wrong password/i);
+    await fieldSaying('#login-password', /Wrong password/i);
     assert.equal(await page.isVisible('#app'), false);
     await page.fill('#login-password', PASSWORD);
     await page.click('#login-form button[type=submit]');
@@ -193,7 +205,7 @@ describe('admin page in Chromium', { skip: skipReason || false }, () => {
     const totals = await page.textContent('#totals');
     assert.match(totals, /^2\s*Requests/, totals);
     assert.ok((await page.textContent('#top-keys')).includes('browser-team'));
-    if (fs.existsSync(SETTLE)) assert.match(await page.textContent('#backlog'), /Everything is settled/);
+    if (fs.existsSync(SETTLE)) assert.match(await page.textContent('#backlog'), /Every recorded request is settled\. llmgate-settle last ran/);
     // by key
     await page.click('#chart-by button[data-by=key]');
     await page.waitForFunction(() => document.querySelector('#legend').textContent.includes('browser-team'));
@@ -223,7 +235,7 @@ describe('admin page in Chromium', { skip: skipReason || false }, () => {
     // a bad line is refused on the page, with the line named
     await page.fill('#sp-prices', 'deepseek-chat = 1, 2');
     await page.click('#settings-form button[type=submit]');
-    await toastSaying(/Prices, line 1/);
+    await fieldSaying('#sp-prices', /Prices, line 1/);
     await page.click('#settings-reset');
     assert.equal(await page.inputValue('#sp-prices'), '');
 

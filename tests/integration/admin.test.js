@@ -20,6 +20,10 @@ const PASSWORD = 'admin-test-password-0123';
 const PROVIDER_KEY = 'sk-ds-SECRET-admin-provider-key';
 const UPSTREAM_KEY = 'sk-up-SECRET-admin-upstream-0123456789';
 const MOCKP_KEY = 'sk-mp-SECRET-admin-mockp-0123456789';
+const NEW_PASSWORD = 'admin-test-NEW-password-4567';
+const DEAD_KEY = 'sk-dead-SECRET-admin-0123456789';
+const BAD_KEY = 'sk-bad-SECRET-admin-0123456789';
+const ALICE_PASSWORD = 'alice-SECRET-password-0123';
 
 let mock;
 let site;
@@ -39,11 +43,11 @@ after(async () => {
   const log = site ? site.errorLog() : '';
   if (site) await site.stop();
   if (mock) await mock.close();
-  const secrets = [PASSWORD, PROVIDER_KEY, UPSTREAM_KEY, MOCKP_KEY, ...gatewayKeys];
+  const secrets = [PASSWORD, NEW_PASSWORD, ALICE_PASSWORD, DEAD_KEY, BAD_KEY, PROVIDER_KEY, UPSTREAM_KEY, MOCKP_KEY, ...gatewayKeys];
   assertNoSecrets([log], secrets, 'lighttpd error log (router and admin stderr)');
   // The API answers: never a provider or upstream key, never the password.
   // (A gateway key is shown once, in the answer that created it.)
-  assertNoSecrets(transcript(), [PASSWORD, PROVIDER_KEY, UPSTREAM_KEY, MOCKP_KEY], 'answers');
+  assertNoSecrets(transcript(), [PASSWORD, NEW_PASSWORD, ALICE_PASSWORD, DEAD_KEY, BAD_KEY, PROVIDER_KEY, UPSTREAM_KEY, MOCKP_KEY], 'answers');
 });
 
 const chat = (key, model = 'deepseek-chat') =>
@@ -57,6 +61,9 @@ const PROTECTED = [
   ['POST', 'upstream-keys', { provider: 'deepseek', key: 'sk-never-stored-0123456789' }],
   ['PATCH', 'upstream-keys/u_00000000', { disabled: true }], ['DELETE', 'upstream-keys/u_00000000'],
   ['GET', 'usage'], ['GET', 'usage.csv'],
+  ['POST', 'account/password', { current: 'x', password: 'never-set-this-0123' }], ['GET', 'audit'],
+  ['GET', 'requests'], ['POST', 'providers/deepseek/test'],
+  ['GET', 'admins'], ['POST', 'admins', { name: 'never', password: 'never-set-this-0123' }], ['DELETE', 'admins/never'],
 ];
 const CHANGING = PROTECTED.filter(([m]) => m !== 'GET');
 
@@ -226,6 +233,36 @@ describe('request errors', () => {
       assert.match(res.json.error.message, re);
     }
     assert.equal(await snapshot(), before);
+  });
+
+  it('no silent misconfiguration: repeated names, unknown providers and models, unreachable chains are refused beside the field', async () => {
+    const before = await snapshot();
+    // [body (object or raw JSON text), the field named, the message]
+    const cases = [
+      ['{"providers":{"demo":{"base_url":"http://127.0.0.1:9/v1","models":["a"]},"demo":{"base_url":"http://127.0.0.1:8/v1"}}}',
+        'providers.demo', /providers\.demo is given twice/],
+      ['{"aliases":{"fast":"deepseek/deepseek-chat","fast":"moonshot/kimi-k2.5"}}', 'aliases.fast', /given twice/],
+      [{ aliases: { fast: 'nosuch/some-model' } }, 'aliases.fast', /names no known provider \('nosuch'\)/],
+      [{ aliases: { fast: 'no-such-model' } }, 'aliases.fast', /no provider serves the model 'no-such-model'/],
+      [{ fallback: { 'deepseek-chat': ['deepseek/deepseek-chat', 'ghost/x'] } }, 'fallback.deepseek-chat', /'ghost\/x' names no known provider/],
+      [{ fallback: { 'nobody-serves-this': ['deepseek/deepseek-chat'] } }, 'fallback.nobody-serves-this', /never be used/],
+      [{ providers: { newp: { models: ['m'] } } }, 'providers.newp', /needs a base_url/],
+    ];
+    for (const [body, param, re] of cases) {
+      const res = await admin.call('PUT', 'settings', body);
+      assertAdminError(res, 400, 'invalid_settings');
+      assert.match(res.json.error.message, re);
+      assert.equal(res.json.error.param, param, res.text);
+    }
+    assert.equal(await snapshot(), before, 'nothing saved');
+    // a provider added in the same document is known to its aliases and chains
+    const ok = await admin.call('PUT', 'settings', {
+      providers: { extra: { base_url: 'http://127.0.0.1:9/v1', models: ['extra-model'] } },
+      aliases: { 'x-fast': 'extra/anything', 'x-model': 'extra-model' },
+      fallback: { 'x-fast': ['deepseek/deepseek-chat'] },
+    });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal((await admin.call('PUT', 'settings', {})).status, 200);
   });
 
   it('valid settings are stored and read back, with the file defaults beside them', async () => {
@@ -414,6 +451,27 @@ describe('providers and upstream keys', () => {
     assert.equal(live.mp.source, 'settings');
     assert.ok(live.p.json.live.routers >= 1);
   });
+
+  it('a provider added in settings may pass /v1/responses natively (responses: native); a bad value is refused', async () => {
+    const s = await admin.call('GET', 'settings');
+    const bad = await admin.call('PUT', 'settings', { ...s.json.settings, providers: { mockp: { ...s.json.settings.providers.mockp, responses: 'maybe' } } });
+    assertAdminError(bad, 400, 'invalid_settings');
+    assert.match(bad.json.error.message, /providers\.mockp\.responses must be "native" or "translate"/);
+    const before = (await admin.call('GET', 'providers')).json.providers.find((x) => x.name === 'mockp');
+    assert.equal(before.responses, 'translate');
+    const doc = { ...s.json.settings, providers: { mockp: { ...s.json.settings.providers.mockp, responses: 'native' } } };
+    assert.equal((await admin.call('PUT', 'settings', doc)).status, 200);
+    assert.equal((await admin.call('GET', 'providers')).json.providers.find((x) => x.name === 'mockp').responses, 'native');
+    const key = gatewayKeys[gatewayKeys.length - 1];
+    const ok = await waitFor(async () => {
+      mock.reset();
+      const r = await request('POST', `${site.url}/v1/responses`, { headers: bearer(key), body: { model: 'mockp-chat', input: 'hi' } });
+      assert.equal(r.status, 200, r.text);
+      return mock.requests().some((x) => x.path === '/openai/v1/responses') ? r : null;
+    }, { timeoutMs: 3000, intervalMs: 50 });
+    assert.ok(ok, 'the router passes /v1/responses to the provider\'s own /responses');
+    assert.equal(ok.json.object, 'response');
+  });
 });
 
 describe('usage', () => {
@@ -429,6 +487,10 @@ describe('usage', () => {
     assert.ok(u.by_model.some((m) => m.model === 'deepseek-chat'));
     assert.ok(u.by_key.some((k) => k.name === 'team-a2'), 'keys carry their names');
     assert.ok(u.backlog && typeof u.backlog.unsettled_records === 'number', JSON.stringify(u.backlog));
+    // settle's schedule: the exact line for this install
+    const sch = u.backlog.schedule;
+    assert.ok(['cron', 'recent', 'no'].includes(sch.scheduled), JSON.stringify(sch));
+    assert.match(sch.crontab_line, /^0 \* \* \* \*  \S+  LLMGATE_CONFIG=\S+ \/\S+\/llmgate-settle --quiet$/);
     assert.ok(u.rows.length >= 1);
   });
 
@@ -536,5 +598,174 @@ describe('frame protection', () => {
       assert.equal(res.headers['x-frame-options'], 'DENY', p);
       assert.match(String(res.headers['content-security-policy']), /frame-ancestors 'none'/, p);
     }
+  });
+});
+
+describe('the request log and key states', () => {
+  it('every request is a row, errors with their reason, filtered and paged; keys show their last error; a provider whose keys are all blocked is not routing', async () => {
+    const doc = { providers: {
+      deadp: { base_url: 'http://127.0.0.1:9/v1', models: ['dead-chat'] },
+      badkeyp: { base_url: mock.url + '/openai/v1', models: ['badkey-chat'] },
+    } };
+    assert.equal((await admin.call('PUT', 'settings', doc)).status, 200);
+    const dead = await admin.call('POST', 'upstream-keys', { provider: 'deadp', key: DEAD_KEY });
+    const bad = await admin.call('POST', 'upstream-keys', { provider: 'badkeyp', key: BAD_KEY });
+    assert.equal(dead.status, 201, dead.text);
+    assert.equal(bad.status, 201, bad.text);
+    mock.configure({ keys: { [BAD_KEY]: { status: 401 } } });
+    const k = await admin.call('POST', 'keys', { name: 'log-user' });
+    gatewayKeys.push(k.json.key);
+    const okr = await waitFor(async () => {
+      const r = await chat(k.json.key, 'deepseek-chat');
+      return r.status === 200 ? r : null;
+    }, { timeoutMs: 3000, intervalMs: 50 });
+    assert.ok(okr);
+    const deadr = await waitFor(async () => {
+      const r = await chat(k.json.key, 'dead-chat');
+      return r.status >= 500 ? r : null;
+    }, { timeoutMs: 3000, intervalMs: 50 });
+    assert.ok(deadr, 'connection refused answers 5xx');
+    const badr = await waitFor(async () => {
+      const r = await chat(k.json.key, 'badkey-chat');
+      return r.status >= 400 && r.status !== 404 ? r : null;   // 404: the router has not seen the settings yet
+    }, { timeoutMs: 3000, intervalMs: 50 });
+    assert.ok(badr, 'the refused key answers an error');
+
+    let last = null;
+    const log = await waitFor(async () => {
+      last = await admin.call('GET', `requests?key=${k.json.id}`);
+      return last.status === 200 && last.json.total >= 3 ? last.json : null;
+    }, { timeoutMs: 5000, intervalMs: 100 });
+    assert.ok(log, `the three requests are in the log: ${last.text} ${fs.readdirSync(path.join(site.stateDir, 'spool')).join(' ')}`);
+    assert.deepEqual(log.requests.map((x) => x.model).slice(0, 3).sort(), ['badkey-chat', 'dead-chat', 'deepseek-chat']);
+    for (const row of log.requests) {
+      assert.equal(row.key_id, k.json.id);
+      for (const f of ['ts', 'provider', 'model', 'status', 'prompt', 'completion', 'cost', 'ttfb_ms', 'ms', 'cache_hit']) assert.ok(f in row, f);
+    }
+    const errs = (await admin.call('GET', `requests?key=log-user&status=error`)).json;
+    assert.equal(errs.total, 2, JSON.stringify(errs));
+    const deadRow = errs.requests.find((x) => x.model === 'dead-chat');
+    assert.match(deadRow.error, /refused|connect/i);
+    assert.match(errs.requests.find((x) => x.model === 'badkey-chat').error, /refused its key|401/);
+    const oks = (await admin.call('GET', `requests?key=${k.json.id}&status=ok&model=deepseek-chat`)).json;
+    assert.equal(oks.total, 1);
+    assert.equal(oks.requests[0].status, 200);
+    const page = (await admin.call('GET', `requests?key=${k.json.id}&limit=1&offset=1`)).json;
+    assert.equal(page.requests.length, 1);
+    assert.equal(page.total, 3);
+    assert.equal(page.requests[0].id, log.requests[1].id);
+    const future = (await admin.call('GET', `requests?key=${k.json.id}&from=${Math.floor(Date.now() / 1000) + 3600}`)).json;
+    assert.equal(future.total, 0);
+    assertAdminError(await admin.call('GET', 'requests?status=bogus'), 400, 'invalid_request');
+
+    const live = await waitFor(async () => {
+      const p = (await admin.call('GET', 'providers')).json.providers;
+      const dp = p.find((x) => x.name === 'deadp'), bp = p.find((x) => x.name === 'badkeyp');
+      const dk = dp.keys.find((x) => x.id === dead.json.id), bk = bp.keys.find((x) => x.id === bad.json.id);
+      return dk.last_error && bk.state === 'blocked' ? { p, dp, bp, dk, bk } : null;
+    }, { timeoutMs: 10000, intervalMs: 200 });
+    assert.ok(live, 'live key states with their last error');
+    assert.match(live.dk.last_error, /refused|connect/i);
+    assert.ok(live.dk.last_error_at > 1.7e9);
+    assert.equal(live.bp.routing, false, 'every key blocked: not routing');
+    assert.equal(live.bp.usable, true);
+    assert.equal(live.p.find((x) => x.name === 'deepseek').routing, true);
+
+    // tests through the router's own HTTP client and dialects, before traffic finds out
+    const tdead = await admin.call('POST', 'providers/deadp/test');
+    assert.equal(tdead.status, 200, tdead.text);
+    assert.equal(tdead.json.ok, false);
+    assert.match(tdead.json.results[0].error, /refused|connect/i);
+    assert.equal(tdead.json.results[0].id, dead.json.id);
+    const tbad = await admin.call('POST', 'providers/badkeyp/test', { key: bad.json.id });
+    assert.equal(tbad.json.ok, false);
+    assert.equal(tbad.json.results[0].status, 401);
+    assert.match(tbad.json.results[0].error, /^HTTP 401: Incorrect API key/);
+    mock.reset();
+    const tfixed = await admin.call('POST', 'providers/badkeyp/test', { key: bad.json.id });
+    assert.equal(tfixed.json.ok, true, tfixed.text);
+    assert.equal(tfixed.json.results[0].status, 200);
+    assert.ok(tfixed.json.results[0].ms >= 0);
+    const sent = mock.requests().filter((r) => r.path.startsWith('/openai/v1/chat/completions')).pop();
+    assert.equal(sent.body.model, 'badkey-chat');
+    assert.equal(sent.body.max_tokens, 1);
+    assertAdminError(await admin.call('POST', 'providers/nosuch/test'), 404, 'not_found');
+    assertAdminError(await admin.call('POST', 'providers/deadp/test', { key: 'u_00000000' }), 404, 'not_found');
+    assert.equal((await admin.call('PUT', 'settings', {})).status, 200);
+    for (const id of [dead.json.id, bad.json.id]) assert.equal((await admin.call('DELETE', `upstream-keys/${id}`)).status, 200);
+  });
+});
+
+describe('the admin account and the audit log', () => {
+  it('the password changes only with the current one; other sessions end; the audit log says who did what', async () => {
+    const other = new AdminClient(site.url);
+    assert.equal((await other.login(PASSWORD)).status, 200);
+    const refusals = [
+      [{ current: 'not-the-password', password: NEW_PASSWORD }, 403, 'wrong_password'],
+      [{ current: PASSWORD, password: 'short' }, 400, 'weak_password'],
+      [{ password: NEW_PASSWORD }, 400, 'invalid_request'],
+      [{ current: PASSWORD, password: NEW_PASSWORD, extra: 1 }, 400, 'invalid_request'],
+    ];
+    for (const [body, status, code] of refusals) assertAdminError(await admin.call('POST', 'account/password', body), status, code);
+    assert.equal((await other.call('GET', 'keys')).status, 200, 'nothing changed yet');
+    const ok = await admin.call('POST', 'account/password', { current: PASSWORD, password: NEW_PASSWORD });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal((await admin.call('GET', 'keys')).status, 200, 'the session that changed it stays');
+    assertAdminError(await other.call('GET', 'keys'), 401, 'unauthorized');
+    const again = new AdminClient(site.url);
+    assert.equal((await again.login(NEW_PASSWORD)).status, 200);
+    const audit = await again.call('GET', 'audit');
+    assert.equal(audit.status, 200, audit.text);
+    const whats = audit.json.entries.map((e) => e.what);
+    assert.equal(whats[0], 'login', 'newest first');
+    assert.equal(whats[1], 'password');
+    for (const w of ['setup', 'settings', 'key.create', 'key.revoke', 'upkey.add']) assert.ok(whats.includes(w), w);
+    for (const e of audit.json.entries) {
+      assert.equal(e.who, 'admin');
+      assert.ok(e.time > 1.7e9 && e.addr && e.detail, JSON.stringify(e));
+    }
+    // back, for the tests after this one
+    assert.equal((await admin.call('POST', 'account/password', { current: NEW_PASSWORD, password: PASSWORD })).status, 200);
+  });
+});
+
+describe('named admins', () => {
+  it('the owner adds an admin who logs in by name, acts under its name in the audit log, and is removed', async () => {
+    for (const [body, status, code] of [
+      [{ name: 'admin', password: ALICE_PASSWORD }, 400, 'invalid_request'],
+      [{ name: 'Alice', password: ALICE_PASSWORD }, 400, 'invalid_request'],
+      [{ name: 'alice', password: 'short' }, 400, 'weak_password'],
+    ]) assertAdminError(await admin.call('POST', 'admins', body), status, code);
+    const add = await admin.call('POST', 'admins', { name: 'alice', password: ALICE_PASSWORD });
+    assert.equal(add.status, 201, add.text);
+    assertAdminError(await admin.call('POST', 'admins', { name: 'alice', password: ALICE_PASSWORD }), 409, 'duplicate');
+    const list = await admin.call('GET', 'admins');
+    assert.deepEqual(list.json.admins.map((a) => [a.name, a.by]), [['alice', 'admin']]);
+    assert.ok(!list.text.includes('$y$'), 'no hash');
+    const alice = new AdminClient(site.url);
+    const li = await alice.login(ALICE_PASSWORD, 'alice');
+    assert.equal(li.status, 200, li.text);
+    assert.equal(li.json.name, 'alice');
+    assert.equal((await alice.call('GET', 'session')).json.name, 'alice');
+    // alice works, and the log says so; adding admins is the owner's
+    const k = await alice.call('POST', 'keys', { name: 'alice-key' });
+    assert.equal(k.status, 201, k.text);
+    gatewayKeys.push(k.json.key);
+    assertAdminError(await alice.call('POST', 'admins', { name: 'bob', password: ALICE_PASSWORD }), 403, 'owner_only');
+    assertAdminError(await alice.call('DELETE', 'admins/alice'), 403, 'owner_only');
+    const audit = (await admin.call('GET', 'audit')).json.entries;
+    const made = audit.find((e) => e.what === 'key.create' && e.detail.includes('alice-key'));
+    assert.equal(made.who, 'alice');
+    assert.equal(audit.find((e) => e.what === 'admin.add').who, 'admin');
+    // her own password; the owner's stays
+    assert.equal((await alice.call('POST', 'account/password', { current: ALICE_PASSWORD, password: ALICE_PASSWORD + '-2' })).status, 200);
+    assert.equal((await admin.call('GET', 'keys')).status, 200, 'the owner\'s session is untouched');
+    // removed: her sessions end
+    const del = await admin.call('DELETE', 'admins/alice');
+    assert.equal(del.status, 200, del.text);
+    assertAdminError(await alice.call('GET', 'keys'), 401, 'unauthorized');
+    assertAdminError(await admin.call('DELETE', 'admins/alice'), 404, 'not_found');
+    assert.deepEqual((await admin.call('GET', 'admins')).json.admins, []);
+    assert.equal((await admin.call('POST', `keys/${k.json.id}/revoke`)).status, 200);
   });
 });

@@ -92,6 +92,38 @@ describe('admin API: conversations', () => {
   });
 });
 
+describe('public model names', () => {
+  it('a name that routes nowhere is refused, naming it; nothing stored', async () => {
+    const r = await admin.call('PUT', 'settings', { public_models: ['team-chat'] });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.error.code, 'invalid_settings');
+    assert.match(r.json.error.message, /public_models: 'team-chat' routes to no provider/);
+    assert.deepEqual((await admin.call('GET', 'settings')).json.settings, {});
+  });
+
+  it('GET /v1/models lists them first, once each, and each routes (an alias or a provider\'s model)', async () => {
+    const doc = { aliases: { 'team-chat': 'deepseek/deepseek-chat' }, public_models: ['team-chat', 'deepseek-reasoner'] };
+    assert.equal((await admin.call('PUT', 'settings', doc)).status, 200);
+    const listed = await waitFor(async () => {
+      const r = await request('GET', `${site.url}/v1/models`, { headers: bearer(KEY) });
+      return r.status === 200 && r.json.data[0].id === 'team-chat' ? r : null;
+    }, { timeoutMs: 10000, intervalMs: 100 });
+    assert.ok(listed, 'the router takes up the public names');
+    const ids = listed.json.data.map((m) => m.id);
+    assert.deepEqual(ids.slice(0, 2), ['team-chat', 'deepseek-reasoner']);
+    assert.equal(ids.filter((x) => x === 'deepseek-reasoner').length, 1);
+    assert.ok(ids.includes('deepseek-chat'), 'the other models follow');
+    assert.equal(listed.json.data[0].owned_by, 'deepseek');
+    const one = await request('GET', `${site.url}/v1/models/team-chat`, { headers: bearer(KEY) });
+    assert.equal(one.json.id, 'team-chat');
+    mock.reset();
+    const c = await request('POST', `${site.url}/v1/chat/completions`,
+      { headers: bearer(KEY), body: { model: 'team-chat', messages: [{ role: 'user', content: 'hi' }] } });
+    assert.equal(c.status, 200, c.text);
+    assert.equal(mock.requests().find((x) => /chat\/completions$/.test(x.path)).body.model, 'deepseek-chat');
+  });
+});
+
 describe('the Assistant view in Chromium', { skip: skipReason || false }, () => {
   let context;
   let page;

@@ -146,4 +146,19 @@ describe('CGI mode', () => {
     const ids = JSON.parse(r.body).data.map((m) => m.id);
     assert.ok(ids.includes('deepseek-chat'));
   });
+
+  it('MCP over /mcp: a session made by one CGI process is known to the next; /sse is 501', async () => {
+    const h = { Authorization: `Bearer ${GW_KEY}`, Accept: 'application/json, text/event-stream' };
+    const init = await cgi({ method: 'POST', uri: '/mcp', headers: h, body: JSON.stringify({ jsonrpc: '2.0', id: 1,
+      method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'cgi', version: '1' } } }) });
+    assert.equal(init.status, 200, init.raw.slice(0, 300));
+    const sid = init.headers['mcp-session-id'];
+    assert.match(sid, /^[0-9a-f]{32}$/);
+    const list = await cgi({ method: 'POST', uri: '/mcp', headers: { ...h, 'Mcp-Session-Id': sid },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) });
+    assert.equal(list.status, 200, list.raw.slice(0, 300));
+    assert.ok(JSON.parse(list.body).result.tools.some((t) => t.name === 'ask_model'));
+    const sse = await cgi({ uri: '/sse', headers: h });
+    assert.equal(sse.status, 501);
+  });
 });

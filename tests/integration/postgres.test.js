@@ -8,6 +8,8 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
 const S = require('../lib/settle.js');
 const { startPostgres } = require('../lib/servers-db.js');
 
@@ -149,4 +151,25 @@ test('the database down: settle keeps the records (exit 75) and writes them once
     if (!pg.proc) await pg.start();
     st.cleanup();
   }
+});
+
+test('a run killed between the mark and the delete: the next run finishes the segment, inserting nothing again', async (t) => {
+  if (skip(t)) return;
+  const st = S.makeState();
+  const recs = Array.from({ length: 4 }, (_, i) => S.record(i, { tag: 'marked' }));
+  const env = { DATABASE_URL: pg.url };
+  try {
+    const name = S.writeSegment(st, { records: recs });
+    let r = await S.runSettle(st, [], { env });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    // as if killed after "<segment>.pg" was written: the segment and its mark are back
+    fs.writeFileSync(path.join(st.spoolDir, `${name}.settled`), recs.map((x) => JSON.stringify(x) + '\n').join(''));
+    fs.writeFileSync(path.join(st.spoolDir, `${name}.pg`), '1\n');
+    r = await S.runSettle(st, [], { env });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /backlog 0 records/);
+    assert.deepStrictEqual(S.segments(st), []);
+    assert.deepStrictEqual(fs.readdirSync(st.spoolDir).filter((n) => n.endsWith('.pg')), []);
+    assert.equal(Number(pg.query("SELECT count(*) FROM llmgate_usage WHERE id LIKE 'req_marked_%'")[0][0]), 4);
+  } finally { st.cleanup(); }
 });

@@ -347,6 +347,57 @@ describe('Responses API: upstream failures and limits', () => {
   });
 });
 
+describe('Responses API: Anthropic thinking kept through a tool loop (reasoning.encrypted_content)', () => {
+  const MODEL = 'claude-thinking-4-5';
+  // turn 2 as Codex sends it: the whole output of turn 1 back, then the tool's output
+  const loop = async (first) => {
+    const reasoning = first.output.find((o) => o.type === 'reasoning');
+    const call = first.output.find((o) => o.type === 'function_call');
+    assert.ok(reasoning && call, JSON.stringify(first.output));
+    assert.equal(reasoning.encrypted_content, 'EqQBmocksig', 'the thinking\'s signature as encrypted_content');
+    assert.equal(reasoning.summary[0].text, 'Let me think.');
+    mock.reset();
+    const second = await oai.responses.create({
+      model: MODEL, tools: TOOLS, store: false, reasoning: { effort: 'medium' }, include: ['reasoning.encrypted_content'],
+      input: [{ role: 'user', content: 'Weather in Paris?' }, ...first.output,
+        { type: 'function_call_output', call_id: call.call_id, output: '18C and sunny' }],
+    });
+    assert.equal(second.status, 'completed');
+    assert.equal(second.output_text, 'Tool said: 18C and sunny');
+    const up = lastUpstream('/anthropic/').body;
+    assert.equal(up.thinking.type, 'enabled', 'thinking stays on in the tool loop');
+    const turn = up.messages.find((x) => x.role === 'assistant');
+    assert.deepEqual(turn.content[0], { type: 'thinking', thinking: 'Let me think.', signature: 'EqQBmocksig' });
+    assert.deepEqual(turn.content.map((b) => b.type), ['thinking', 'text', 'tool_use'], 'one turn: thinking, text, call');
+    return second;
+  };
+
+  it('responses.create, then the output sent back: the signed thinking block again', async () => {
+    const first = await oai.responses.create({ model: MODEL, input: 'Weather in Paris?', tools: TOOLS, store: false,
+      reasoning: { effort: 'medium' }, include: ['reasoning.encrypted_content'] });
+    await loop(first);
+  });
+
+  it('responses.stream, then the output sent back', async () => {
+    const st = oai.responses.stream({ model: MODEL, input: 'Weather in Paris?', tools: TOOLS, store: false,
+      reasoning: { effort: 'medium' }, include: ['reasoning.encrypted_content'] });
+    for await (const ev of st) assert.notEqual(ev.type, 'response.failed');
+    await loop(await st.finalResponse());
+  });
+
+  it('without include: no encrypted_content, and a loop without it turns thinking off rather than fail', async () => {
+    const first = await oai.responses.create({ model: MODEL, input: 'Weather in Paris?', tools: TOOLS, reasoning: { effort: 'medium' } });
+    const reasoning = first.output.find((o) => o.type === 'reasoning');
+    assert.ok(reasoning && !('encrypted_content' in reasoning));
+    const call = first.output.find((o) => o.type === 'function_call');
+    const second = await oai.responses.create({ model: MODEL, tools: TOOLS, reasoning: { effort: 'medium' },
+      input: [{ role: 'user', content: 'Weather in Paris?' }, ...first.output,
+        { type: 'function_call_output', call_id: call.call_id, output: '18C and sunny' }] });
+    assert.equal(second.status, 'completed');
+    assert.equal(lastUpstream('/anthropic/').body.thinking, undefined);
+  });
+});
+
 describe('bad input on /v1/responses', () => {
   const cases = [
     ['unknown item type', { model: 'deepseek-chat', input: [{ type: 'item_reference', id: 'x' }] }, /item_reference/],

@@ -287,7 +287,15 @@ describe('traffic', () => {
   it('the pools files under state/run/', async () => {
     const runDir = path.join(gw.stateDir, 'run');
     assert.ok(await waitFor(() => fs.existsSync(runDir) && fs.readdirSync(runDir).some((n) => n.startsWith('pools-')), { timeoutMs: 4000 }));
-    for (const n of fs.readdirSync(runDir)) keep(`state/run/${n}`, fs.readFileSync(path.join(runDir, n), 'latin1'));
+    // every file, in subfolders too (run/mcp/: the MCP sessions)
+    const walk = (rel) => {
+      for (const e of fs.readdirSync(path.join(runDir, rel), { withFileTypes: true })) {
+        const r = path.join(rel, e.name);
+        if (e.isDirectory()) walk(r);
+        else keep(`state/run/${r}`, fs.readFileSync(path.join(runDir, r), 'latin1'));
+      }
+    };
+    walk('');
   });
 });
 

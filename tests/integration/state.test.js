@@ -75,7 +75,8 @@ describe('upstream keys in state.db', () => {
     assert.equal(k.source, 'state');
     assert.equal(k.state, 'active');
     assert.ok(k.uses >= 1);
-    const text = fs.readdirSync(dir).map((n) => fs.readFileSync(path.join(dir, n), 'utf8')).join('\n');
+    const text = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile())
+      .map((e) => fs.readFileSync(path.join(dir, e.name), 'utf8')).join('\n');
     assert.ok(!text.includes(STATE_KEY) && !text.includes('sk-moon-conf-0001'), 'no key in the published state');
   });
 

@@ -63,7 +63,7 @@ function lstr(value) {
   return `"${s}"`;
 }
 
-function siteConf({ dir, port, binEnv, www }) {
+function siteConf({ dir, port, binEnv, www, routerPaths = [] }) {
   const envLines = Object.entries(binEnv)
     .map(([k, v]) => `        ${lstr(k)} => ${lstr(v)},`)
     .join('\n');
@@ -104,7 +104,7 @@ fastcgi.server = (
   "/v1/" => ${backend('router', ROUTER)},
   # lighttpd names the socket of spawned process n "<socket>-<n>"
   "/health" => (( "socket" => ${lstr(`${dir}/router.sock-0`)}, "check-local" => "disable" )),
-  "/admin/api/" => ${backend('admin', ADMIN)},
+${routerPaths.map((p) => `  ${lstr(p)} => (( "socket" => ${lstr(`${dir}/router.sock-0`)}, "check-local" => "disable" )),\n`).join('')}  "/admin/api/" => ${backend('admin', ADMIN)},
 )
 `;
 }
@@ -122,8 +122,9 @@ function probe(url, timeoutMs) {
 }
 
 // Starts lighttpd + router + admin. env: the programs' environment (provider
-// keys, base URLs); conf: llmgate.conf text. -> site
-async function startSite({ env = {}, conf = '' } = {}) {
+// keys, base URLs); conf: llmgate.conf text; routerPaths: more URL prefixes
+// the router answers (a prompt app's path). -> site
+async function startSite({ env = {}, conf = '', routerPaths = [] } = {}) {
   for (const bin of [ROUTER, ADMIN]) {
     if (!fs.existsSync(bin)) throw new Error(`binary not found: ${bin} (build it, or set LLMGATE_BUILDDIR)`);
   }
@@ -137,7 +138,7 @@ async function startSite({ env = {}, conf = '' } = {}) {
   let lastError = null;
   for (let attempt = 1; attempt <= 5; attempt++) {
     const port = await freePort();
-    const r = await launch({ dir, stateDir, confPath, binEnv, port });
+    const r = await launch({ dir, stateDir, confPath, binEnv, port, routerPaths });
     if (r.site) return r.site;
     lastError = r.error;
     if (!r.portTaken) break;
@@ -146,9 +147,9 @@ async function startSite({ env = {}, conf = '' } = {}) {
   throw lastError;
 }
 
-async function launch({ dir, stateDir, confPath, binEnv, port }) {
+async function launch({ dir, stateDir, confPath, binEnv, port, routerPaths }) {
   const lconfPath = path.join(dir, 'lighttpd.conf');
-  fs.writeFileSync(lconfPath, siteConf({ dir, port, binEnv, www: WWW }));
+  fs.writeFileSync(lconfPath, siteConf({ dir, port, binEnv, www: WWW, routerPaths }));
   const errorLogPath = path.join(dir, 'error.log');
   fs.writeFileSync(errorLogPath, '', { mode: 0o600 });
   const errFd = fs.openSync(errorLogPath, 'a', 0o600);
@@ -263,9 +264,10 @@ class AdminClient {
     return this.call('POST', 'setup', { password }, { session: false, csrf: false });
   }
 
-  // Logs in and keeps the cookie and CSRF token; returns the answer.
-  async login(password) {
-    const res = await this.call('POST', 'login', { password }, { session: false, csrf: false });
+  // Logs in (as the admin of setup, or the named admin) and keeps the
+  // cookie and CSRF token; returns the answer.
+  async login(password, name) {
+    const res = await this.call('POST', 'login', name ? { name, password } : { password }, { session: false, csrf: false });
     if (res.status === 200) {
       const sc = [].concat(res.headers['set-cookie'] || []);
       const m = sc.map((c) => /^llmgate_session=([0-9a-f]+)/.exec(c)).find(Boolean);

@@ -40,6 +40,8 @@ function freePort() {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// a bound on a wait that does not keep node running once the wait is over
+const bound = (ms) => new Promise((r) => setTimeout(r, ms).unref());
 
 // As root, the servers run as their Debian system user (PostgreSQL refuses
 // root); otherwise as the test's own user.
@@ -90,7 +92,7 @@ async function startPostgres({ password = 'llmgate-test-pw' } = {}) {
       let pid = 0;
       try { pid = Number(fs.readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]); } catch { /* gone */ }
       try { if (pid > 0) process.kill(pid, signal === 'SIGINT' ? 'SIGINT' : signal); else p.kill(signal); } catch { /* gone */ }
-      await Promise.race([done, sleep(WAIT_MS)]);
+      await Promise.race([done, bound(WAIT_MS)]);
     },
     // psql -At: rows as arrays of column strings
     query(sql, db = 'llmgate') {
@@ -108,8 +110,10 @@ async function startPostgres({ password = 'llmgate-test-pw' } = {}) {
   return pg;
 }
 
-// A private redis-server on an ephemeral port, nothing saved to disk.
-async function startRedis({ password = '' } = {}) {
+// A private redis-server on an ephemeral port, nothing saved to disk; with
+// durable, every write is in its append-only file before it is answered
+// (appendfsync always), so a kill -9 and a start again lose nothing.
+async function startRedis({ password = '', durable = false } = {}) {
   let bin = null;
   for (const b of ['/usr/bin/redis-server', '/usr/local/bin/redis-server']) if (fs.existsSync(b)) bin = b;
   if (!bin) return { skip: 'redis-server is not installed (apt-get install redis-server)' };
@@ -120,7 +124,8 @@ async function startRedis({ password = '' } = {}) {
     dir, port, proc: null,
     url: `redis://${auth}127.0.0.1:${port}/0`,
     async start() {
-      const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'];
+      const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', durable ? 'yes' : 'no',
+        '--appendfsync', 'always', '--dir', dir, '--daemonize', 'no'];
       if (password) args.push('--requirepass', password);
       this.proc = spawn(bin, args, { stdio: ['ignore', 'ignore', 'ignore'] });
       for (let i = 0; i < WAIT_MS / 50; i++) {
@@ -135,7 +140,7 @@ async function startRedis({ password = '' } = {}) {
       this.proc = null;
       const done = new Promise((res) => p.once('exit', res));
       p.kill('SIGKILL');
-      await Promise.race([done, sleep(WAIT_MS)]);
+      await Promise.race([done, bound(WAIT_MS)]);
     },
     // redis-cli: the reply's lines
     cli(...args) {

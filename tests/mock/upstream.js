@@ -47,6 +47,10 @@
 //                  the text "Tool said: <result>"
 //   answer:        text the chat answers say instead of "Hello from ...", two
 //                  characters (code points) per stream event (also Gemini's)
+//   embeddingDims: dimensions of /embeddings answers without "dimensions"
+//                  (256): hashed character n-grams, deterministic per text;
+//                  the chat model 'echo-context' answers with its system
+//                  messages (the context a gateway added)
 
 'use strict';
 
@@ -92,6 +96,25 @@ function contentChars(messages) {
   return n;
 }
 
+// A deterministic embedding of text: its character bigrams and trigrams
+// and its words (lower case, by code point, so Chinese and English alike),
+// hashed (FNV-1a) into dim buckets with a sign, L2-normalised. Texts that
+// share words or characters are near; unrelated ones nearly orthogonal.
+function hashedEmbedding(text, dims) {
+  const dim = Number.isInteger(dims) && dims > 0 && dims <= 4096 ? dims : 256;
+  const v = new Array(dim).fill(0);
+  const add = (g, w) => {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < g.length; i++) { h ^= g.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
+    v[h % dim] += (h & 0x80000000) ? -w : w;
+  };
+  const cps = Array.from(text.toLowerCase()).filter((c) => !/[\s\p{P}]/u.test(c));
+  for (let n = 2; n <= 3; n++) for (let i = 0; i + n <= cps.length; i++) add(cps.slice(i, i + n).join(''), 1);
+  for (const w of text.toLowerCase().split(/[^\p{L}\p{N}]+/u)) if (w) add('w:' + w, 2);
+  const norm = Math.sqrt(v.reduce((a, x) => a + x * x, 0)) || 1;
+  return v.map((x) => Math.round((x / norm) * 1e6) / 1e6);
+}
+
 // Deterministic answer text, split into words (one stream chunk per word).
 function answerWords(flavour, model, count) {
   const words = ['Hello', 'from', flavour, 'mock', 'model', String(model)];
@@ -99,6 +122,15 @@ function answerWords(flavour, model, count) {
   while (count && words.length < count) words.push(`w${i++}`);
   if (count && words.length > count) words.length = count;
   return words.map((w, idx) => (idx === 0 ? w : ' ' + w));
+}
+
+// The model 'echo-context' answers with the system messages it was sent
+// (the context a gateway added), or "(no context)".
+function systemText(messages) {
+  const text = (messages || []).filter((m) => m && (m.role === 'system' || m.role === 'developer'))
+    .map((m) => (typeof m.content === 'string' ? m.content
+      : Array.isArray(m.content) ? m.content.map((p) => (p && p.text) || '').join('') : '')).join('\n');
+  return text || '(no context)';
 }
 
 // A configured answer in pieces of two code points (so a stream splits
@@ -405,7 +437,7 @@ async function createMock(opts = {}) {
       rec.usageReported = { prompt_tokens: prompt, total_tokens: prompt };
       return send(200, JSON.stringify({
         object: 'list', model: body.model,
-        data: inputs.map((t, i) => ({ object: 'embedding', index: i, embedding: [0.1, -0.2, 0.3, String(t).length / 100] })),
+        data: inputs.map((t, i) => ({ object: 'embedding', index: i, embedding: hashedEmbedding(String(t), body.dimensions || config.embeddingDims) })),
         usage: rec.usageReported,
       }));
     }
@@ -515,8 +547,9 @@ async function createMock(opts = {}) {
     const stream = body.stream === true;
     const includeUsage = !!(body.stream_options && body.stream_options.include_usage === true);
     const trickle = model === 'trickle';
-    let words = config.answer && !trickle ? answerPieces(config.answer)
-      : answerWords(flavour, model, trickle ? config.trickleEvents : 0);
+    let words = model === 'echo-context' ? answerPieces(systemText(body.messages))
+      : config.answer && !trickle ? answerPieces(config.answer)
+        : answerWords(flavour, model, trickle ? config.trickleEvents : 0);
     const reasoning = isReasoner(model) ? REASONING_WORDS : [];
     const script = scriptedTurn(body);
     const hasTools = script ? !!script.call : Array.isArray(body.tools) && body.tools.length > 0;

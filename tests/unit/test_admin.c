@@ -5,6 +5,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "settings.h"
+#include "settings_refs.h"
 #include "store.h"
 #include "tap.h"
 #include <stdio.h>
@@ -226,6 +227,11 @@ static void test_settings(void)
 		{ "{\"prices\":{\"m\":[1,\"2\",3]}}", "prices.m", "price as a string" },
 		{ "{\"conversations\":{\"max_per_key\":-1}}", "max_per_key", "negative max_per_key" },
 		{ "{\"drawing\":{\"enabled\":null}}", "enabled", "drawing.enabled null" },
+		{ "{\"providers\":{\"demo\":{\"base_url\":\"http://a\"},\"demo\":{\"base_url\":\"http://b\"}}}", "providers.demo is given twice",
+		  "a provider named twice" },
+		{ "{\"aliases\":{\"a\":\"x\",\"a\":\"y\"}}", "aliases.a is given twice", "an alias named twice" },
+		{ "{\"fallback\":{\"m\":[\"x\"],\"m\":[\"y\"]}}", "fallback.m is given twice", "a chain named twice" },
+		{ "{\"prices\":{\"m\":[1,2,3],\"m\":[1,2,3]}}", "prices.m is given twice", "a price named twice" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		r = settings_ok(bad[i].json, err, sizeof(err));
@@ -452,8 +458,8 @@ static void test_schema_agrees(void)
 	char ini[256], json[256], group[SETTINGS_GROUP_MAX], v[64];
 	for (size_t i = 0; i < settings_count; i++) {
 		const struct settings_def *d = &settings_table[i];
-		if (!d->state)
-			continue;
+		if (!d->state || d->type == SETTINGS_STR)
+			continue;   /* numbers and switches here; texts below */
 		const char *member = settings_member(d, group);
 		const char *vals[8];
 		char buf[8][32];
@@ -490,6 +496,11 @@ static void test_schema_agrees(void)
 			is_int(got, want, "the router's overlay of a value the admin API takes (or not)");
 		}
 	}
+
+	/* a text the admin API may set: taken as a string, nothing else */
+	is_int(admin_takes("{\"rag\":{\"model\":\"BAAI/bge-m3\"}}"), 1, "rag.model: a string is taken");
+	is_int(admin_takes("{\"rag\":{\"model\":5}}"), 0, "rag.model: a number is refused");
+	is_int(admin_takes("{\"rag\":{\"keys\":\"k_1a2b3c4d,team-bot\"}}"), 1, "rag.keys: a list of keys is taken");
 
 	/* the dedicated settings: URLs, names, prices */
 	static const char *const urls[] = { "http://h", "https://api.example.com/v1", "http://127.0.0.1:8000/v1/",
@@ -559,8 +570,52 @@ static void cleanup_schema_test(void)
 	unlink(conf_path);
 }
 
+/* Aliases and chains against a configuration of one provider "p" (model
+ * "m", prefix "pre-") and the alias "al". */
+static void test_refs(void)
+{
+	char *models[] = { "m" }, *prefixes[] = { "pre-" };
+	struct provider_conf p = { .name = "p", .base_url = "http://h", .models = models, .nmodels = 1,
+				   .prefixes = prefixes, .nprefixes = 1 };
+	struct alias_conf al = { .name = "al", .to = { "p", "m" } };
+	struct config c;
+	memset(&c, 0, sizeof(c));
+	c.providers = &p;
+	c.nproviders = 1;
+	c.aliases = &al;
+	c.naliases = 1;
+	static const struct {
+		const char *json;
+		const char *needle;   /* NULL: accepted */
+		const char *name;
+	} cases[] = {
+		{ "{\"aliases\":{\"a\":\"p/anything\",\"b\":\"m\",\"c\":\"pre-x\"}}", NULL, "known provider, listed model, prefix" },
+		{ "{\"aliases\":{\"a\":\"q/m\"}}", "aliases.a: 'q/m' names no known provider ('q')", "unknown provider" },
+		{ "{\"aliases\":{\"a\":\"zzz\"}}", "aliases.a: no provider serves the model 'zzz'", "unknown model" },
+		{ "{\"aliases\":{\"a\":\"pre-\"}}", "no provider serves", "a prefix alone is no model" },
+		{ "{\"fallback\":{\"m\":[\"p/m2\"],\"al\":[\"m\"],\"pre-y\":[\"p/z\"]}}", NULL, "chains of a model, an alias, a prefix" },
+		{ "{\"fallback\":{\"nobody\":[\"p/m\"]}}", "fallback.nobody: nothing routes", "a chain never used" },
+		{ "{\"fallback\":{\"m\":[\"p/m\",\"ghost/x\"]}}", "fallback.m: 'ghost/x' names no known provider", "a chain's unknown target" },
+		{ "{\"public_models\":[\"al\",\"m\",\"pre-z\"]}", NULL, "public names: an alias, a model, a prefix" },
+		{ "{\"public_models\":[\"m\",\"team-chat\"]}", "public_models: 'team-chat' routes to no provider", "a public name routing nowhere" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[512] = "";
+		cJSON *j = cJSON_Parse(cases[i].json);
+		int r = settings_refs_check(j, &c, err, sizeof(err));
+		cJSON_Delete(j);
+		if (!cases[i].needle)
+			ok(r == 0, "refs accepted: %s", cases[i].name);
+		else
+			ok(r == -1 && strstr(err, cases[i].needle), "refs refused: %s", cases[i].name);
+		if (cases[i].needle ? r != -1 || !strstr(err, cases[i].needle) : r != 0)
+			diag("  got %d: %s", r, err);
+	}
+}
+
 int main(void)
 {
+	test_refs();
 	test_paths();
 	test_cookies();
 	test_csv_field();

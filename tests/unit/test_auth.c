@@ -48,7 +48,7 @@ int main(void)
 	is_int(auth_lookup(&a, "", &e), 0, "empty key refused");
 	is_int(auth_lookup(&a, NULL, &e), 0, "no key refused");
 
-	char *key = auth_key_create(dir, "team one", 0, id, err, sizeof(err));
+	char *key = auth_key_create(dir, "team one", 0, NULL, id, err, sizeof(err));
 	ok(key != NULL, "key created: %s", key ? "" : err);
 	ok(!strncmp(key, AUTH_KEY_PREFIX, strlen(AUTH_KEY_PREFIX)) && strlen(key) == 6 + 48, "key shape");
 	ok(!strncmp(id, "k_", 2), "id shape: %s", id);
@@ -77,14 +77,27 @@ int main(void)
 	chg = cJSON_Parse("{\"limits\":{\"speed\":5}}");
 	is_int(auth_key_check(chg, err, sizeof(err)), -1, "an unknown limit refused by the check alone");
 	cJSON_Delete(chg);
+	/* limits written with the key itself: the first lookup already has them */
+	char idl[AUTH_ID_MAX];
+	chg = cJSON_Parse("{\"limits\":{\"tokens\":700,\"rpm\":3,\"models\":\"deepseek-*\"}}");
+	char *keyl = auth_key_create(dir, "limited", 0, chg, idl, err, sizeof(err));
+	cJSON_Delete(chg);
+	ok(keyl != NULL, "a key created with its limits: %s", keyl ? "" : err);
+	is_int(auth_lookup(&a, keyl, &e), 1, "found at once");
+	ok(e.tokens == 700 && e.rpm == 3 && !strcmp(e.models, "deepseek-*"), "with its limits at the first lookup");
+	free(keyl);
+	chg = cJSON_Parse("{\"limits\":{\"speed\":5}}");
+	char *keyb = auth_key_create(dir, "bad", 0, chg, idl, err, sizeof(err));
+	cJSON_Delete(chg);
+	ok(keyb == NULL && strstr(err, "speed"), "a bad limit: no key made: %s", err);
 	char id2100[AUTH_ID_MAX];
-	char *key2100 = auth_key_create(dir, "century", 4102444800LL, id2100, err, sizeof(err));
+	char *key2100 = auth_key_create(dir, "century", 4102444800LL, NULL, id2100, err, sizeof(err));
 	ok(key2100 != NULL, "a key expiring in 2100 created");
 	is_int(auth_lookup(&a, key2100, &e), 1, "and taken now (not wrapped into the past)");
 	is_int(e.expires, 4102444800LL, "its expiry read back whole");
 	free(key2100);
 
-	char *key2 = auth_key_create(dir, "expiring", (int64_t)time(NULL) - 1, id2, err, sizeof(err));
+	char *key2 = auth_key_create(dir, "expiring", (int64_t)time(NULL) - 1, NULL, id2, err, sizeof(err));
 	is_int(auth_lookup(&a, key2, &e), 0, "expired key refused");
 	is_int(auth_lookup(&a, key, &e), 1, "first key still fine");
 
@@ -106,7 +119,7 @@ int main(void)
 	/* damage: the table read before stays; a fresh start is refused; the
 	 * key store's readers and writers fail loudly */
 	char id3[AUTH_ID_MAX];
-	char *key3 = auth_key_create(dir, "third", 0, id3, err, sizeof(err));
+	char *key3 = auth_key_create(dir, "third", 0, NULL, id3, err, sizeof(err));
 	auth_refresh(&a);
 	is_int(auth_lookup(&a, key3, &e), 1, "third key in the table");
 	int fd = open(dbpath, O_WRONLY);
@@ -126,7 +139,7 @@ int main(void)
 	is_int(auth_key_each(dir, count_row, &rows, err, sizeof(err)), -1, "listing keys fails");
 	is_int(rows, 0, "and lists nothing");
 	char id4[AUTH_ID_MAX];
-	char *key4 = auth_key_create(dir, "fourth", 0, id4, err, sizeof(err));
+	char *key4 = auth_key_create(dir, "fourth", 0, NULL, id4, err, sizeof(err));
 	ok(key4 == NULL && strstr(err, "damaged"), "creating a key fails: %s", err);
 	is_int(auth_key_revoke(dir, id3, err, sizeof(err)), -1, "revoking fails");
 

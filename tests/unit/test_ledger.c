@@ -3,6 +3,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "store.h"
+#include "usage.h"
 #include "tap.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +210,28 @@ int main(void)
 	is_int(ledger_get(db, "model:deepseek-chat|2027-02-01", &t), 1, "reader gets totals");
 	is_int(t.requests, 2, "requests");
 	store_close(db);
+
+	/* a failed request's record carries its reason; the fold counts it once,
+	 * as one error, whatever the reason says */
+	{
+		struct usage_record r = { .ts_ms = 1801439999000, .key_id = "k_e", .key_name = "n", .provider = "p",
+					  .upstream_key = "p#1", .model = "m", .upstream_model = "m", .status = 502,
+					  .error = "upstream p: connection refused \"quoted\"" };
+		snprintf(r.id, sizeof(r.id), "req_e");
+		char *rline = usage_record_json(&r);
+		ok(strstr(rline, ",\"error\":\"upstream p: connection refused \\\"quoted\\\"\"") != NULL, "the error is in the record");
+		struct ledger_totals d;
+		char kid[LEDGER_PART_MAX + 1], model[LEDGER_PART_MAX + 1];
+		int64_t ts;
+		is_int(ledger_record_parse(rline, strlen(rline), 0, &d, kid, model, &ts, NULL), 0, "the record parses");
+		ok(d.requests == 1 && d.errors == 1, "one request, one error");
+		free(rline);
+		r.status = 200;
+		r.error = NULL;
+		rline = usage_record_json(&r);
+		ok(strstr(rline, "\"error\"") == NULL, "no error member on success");
+		free(rline);
+	}
 
 	ledger_fold_free(f);
 	ledger_fold_free(g);

@@ -29,6 +29,14 @@ int main(void)
 	snprintf(s, sizeof(s), "task-sk-1 and sk-12 stay");
 	log_scrub(s);
 	is_str(s, "task-sk-1 and sk-12 stay", "short or embedded sk- not touched");
+	snprintf(s, sizeof(s), "index https://alice:hunter2pass@pypi.example/simple and http://bob:x@h/ and https://host:8443/p");
+	log_scrub(s);
+	is_str(s, "index https://alice:***@pypi.example/simple and http://bob:*@h/ and https://host:8443/p",
+	       "URL passwords cut, never longer; a port is no password");
+	snprintf(s, sizeof(s), "token pypi-AgEIcHlwaS5vcmcABCDEFGH and ghp_0123456789abcdefXYZ and github_pat_11ABCDEFG0123456789");
+	log_scrub(s);
+	ok(!strstr(s, "AgEIcHlwaS5vcmcABCDEFGH") && !strstr(s, "0123456789abcdefXYZ") && !strstr(s, "11ABCDEFG0123456789"),
+	   "package index and code host tokens cut: %s", s);
 	snprintf(s, sizeof(s), "short words stay short");
 	log_scrub(s);
 	is_str(s, "short words stay short", "short strings are not secrets");

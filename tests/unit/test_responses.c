@@ -3,7 +3,9 @@
  * chat answers to Responses objects, and the stream encoder's events. */
 #include "autoconf.h"
 #include "responses.h"
+#include "filter.h"
 #include "tap.h"
+#include "xmalloc.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -171,10 +173,106 @@ static void test_stream(void)
 	responses_stream_free(&s);
 }
 
+/* The gateway's own file_search: the item first, buffered and streamed;
+ * include asks for its results through the private member. */
+static void test_file_search(void)
+{
+	char err[256], t[2048];
+	cJSON *rq = cJSON_Parse("{\"model\":\"m\",\"input\":\"q\",\"include\":[\"file_search_call.results\"],"
+				"\"tools\":[{\"type\":\"file_search\",\"vector_store_ids\":[\"vs_1\"]}]}");
+	cJSON *req = responses_request_to_oai(rq, NULL, err, sizeof(err));
+	ok(req && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, KB_RETRIEVE_RESULTS_MEMBER)), "include: results asked");
+	cJSON_Delete(req);
+	cJSON_DeleteItemFromObjectCaseSensitive(rq, "include");
+	req = responses_request_to_oai(rq, NULL, err, sizeof(err));
+	ok(req && !cJSON_GetObjectItemCaseSensitive(req, KB_RETRIEVE_RESULTS_MEMBER), "no include: no results asked");
+	cJSON_Delete(req);
+	cJSON_Delete(rq);
+
+	cJSON *fs = cJSON_Parse("{\"queries\":[\"q\"],\"results\":[{\"file_id\":\"file-1\",\"text\":\"x\"}]}");
+	const char *chat = "{\"id\":\"c1\",\"object\":\"chat.completion\",\"created\":1,\"choices\":[{\"index\":0,"
+			   "\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}";
+	char *a = responses_answer_file_search(responses_from_oai_answer(chat, strlen(chat), "m", NULL, err, sizeof(err)), fs);
+	cJSON *o = cJSON_Parse(a), *out = cJSON_GetObjectItemCaseSensitive(o, "output");
+	const cJSON *i0 = cJSON_GetArrayItem(out, 0);
+	is_str(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(i0, "type")), "file_search_call", "buffered: the item first");
+	is_str(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(i0, "status")), "completed", "... completed");
+	ok(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(i0, "results")) == 1 && cJSON_GetArraySize(out) == 2,
+	   "... with its results, then the message");
+	cJSON_Delete(o);
+	free(a);
+	char *same = xstrdup("{\"error\":1}");
+	ok(responses_answer_file_search(same, fs) == same, "not a response: left as it is");
+	free(same);
+
+	struct responses_stream s;
+	responses_stream_init(&s, "m", NULL);
+	responses_stream_file_search(&s, fs);
+	feed(&s, "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"He\"}}]}");
+	types(&s, t, sizeof(t));
+	is_str(t, "response.created response.in_progress response.output_item.added response.file_search_call.in_progress "
+	       "response.file_search_call.searching response.file_search_call.completed response.output_item.done "
+	       "response.output_item.added response.content_part.added response.output_text.delta",
+	       "streamed: the search's events, then the message at output_index 1");
+	responses_stream_free(&s);
+	cJSON_Delete(fs);
+}
+
+/* Anthropic's signed thinking: out as encrypted_content when included,
+ * back in as the thinking_blocks of the turn it opens. */
+static void test_signatures(void)
+{
+	char err[256], t[4096];
+	cJSON *rq = cJSON_Parse("{\"model\":\"m\",\"include\":[\"reasoning.encrypted_content\"],\"input\":["
+				"{\"role\":\"user\",\"content\":\"q\"},"
+				"{\"type\":\"reasoning\",\"id\":\"rs_1\",\"summary\":[{\"type\":\"summary_text\",\"text\":\"hm\"}],"
+				"\"encrypted_content\":\"SIG\"},"
+				"{\"type\":\"message\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":\"I'll check.\"}]},"
+				"{\"type\":\"function_call\",\"call_id\":\"c1\",\"name\":\"f\",\"arguments\":\"{}\"},"
+				"{\"type\":\"function_call_output\",\"call_id\":\"c1\",\"output\":\"ok\"}]}");
+	cJSON *kinds = NULL;
+	cJSON *req = responses_request_to_oai(rq, &kinds, err, sizeof(err));
+	ok(req != NULL, "a reasoning item with encrypted_content is taken");
+	ok(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(kinds, RESPONSES_KIND_ENCRYPTED)), "include: the kinds say so");
+	cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages");
+	is_int(cJSON_GetArraySize(msgs), 3, "user, one assistant turn, tool");
+	char *a = cJSON_PrintUnformatted(cJSON_GetArrayItem(msgs, 1));
+	ok(strstr(a, "\"thinking_blocks\":[{\"type\":\"thinking\",\"thinking\":\"hm\",\"signature\":\"SIG\"}]") &&
+	   strstr(a, "\"content\":\"I'll check.\"") && strstr(a, "\"tool_calls\""), "the turn: signed thinking, text, call");
+	free(a);
+	cJSON_Delete(req);
+
+	const char *chat = "{\"id\":\"c1\",\"object\":\"chat.completion\",\"created\":1,\"choices\":[{\"index\":0,"
+			   "\"message\":{\"role\":\"assistant\",\"content\":\"hi\",\"reasoning_content\":\"hm\","
+			   "\"thinking_blocks\":[{\"type\":\"thinking\",\"thinking\":\"hm\",\"signature\":\"SIG\"}]},"
+			   "\"finish_reason\":\"stop\"}]}";
+	char *r = responses_from_oai_answer(chat, strlen(chat), "m", kinds, err, sizeof(err));
+	ok(r && strstr(r, "\"type\":\"reasoning\",\"id\":\"rs_c1_0\",\"encrypted_content\":\"SIG\""), "buffered: encrypted_content");
+	free(r);
+	r = responses_from_oai_answer(chat, strlen(chat), "m", NULL, err, sizeof(err));
+	ok(r && !strstr(r, "encrypted_content"), "not included: none");
+	free(r);
+
+	struct responses_stream s;
+	responses_stream_init(&s, "m", kinds);
+	feed(&s, "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"hm\"}}]}");
+	feed(&s, "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"thinking_blocks\":[{\"type\":\"thinking\","
+		 "\"signature\":\"SIG\"}]}}]}");
+	feed(&s, "{\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}");
+	types(&s, t, sizeof(t));
+	responses_stream_feed(&s, NULL, "[DONE]", 6);
+	ok(strstr(buf_str(&s.out), "\"encrypted_content\":\"SIG\""), "streamed: the reasoning item carries it");
+	responses_stream_free(&s);
+	cJSON_Delete(kinds);
+	cJSON_Delete(rq);
+}
+
 int main(void)
 {
 	test_requests();
 	test_answer();
 	test_stream();
+	test_file_search();
+	test_signatures();
 	return done_testing();
 }
