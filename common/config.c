@@ -659,6 +659,10 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 	apply_env(c);
 	if (finish_pending(&x) != 0)
 		goto out;
+	if (c->streams && strcmp(c->streams, "threads") && strcmp(c->streams, "events")) {
+		snprintf(err, errlen, "[server] streams must be threads or events, not '%.40s'", c->streams);
+		goto out;
+	}
 	struct stat st;
 	if (stat(c->state_dir, &st) == 0) {
 		/* keys, sessions and usage live here: nobody else may write it */
@@ -707,6 +711,7 @@ void config_free(struct config *c)
 	free(c->state_dir);
 	free(c->ca_file);
 	free(c->mount);
+	free(c->streams);
 	ini_free_list(c->auth_keys, c->nauth_keys);
 	app_conf_free_all(c);
 	for (size_t i = 0; i < c->nproviders; i++) {

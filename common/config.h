@@ -64,6 +64,8 @@ struct config {
 	/* [server] */
 	int threads;
 	int hot_threads;   /* of those, taking new requests at once (admit.h); 0: two per core */
+	char *streams;         /* "threads" or "events": where open streams are held (fcgi/evloop.h) */
+	int max_streams;       /* streams one process holds open at once, more get 503 (streamcap.h); 0: no cap */
 	int body_timeout_ms;   /* a request body must be in by then (http_watch_init); 0: no limit */
 	long stream_ping_s;    /* a stream to a client whose upstream is this long silent gets an SSE
 				* comment, and again as often (proxies' idle timeouts); 0: never */

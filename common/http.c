@@ -256,7 +256,12 @@ static int raw_write(struct http_req *r, const void *p, size_t n)
 		(void)buf_append(r->capture, p, n);
 		return 0;
 	}
-	if (r->fcgx) {
+	if (r->ev) {
+		if (r->ev->write(r->ev, p, n) != 0) {
+			r->client_gone = 1;
+			return -1;
+		}
+	} else if (r->fcgx) {
 		if (FCGX_PutStr(p, (int)n, r->fcgx->out) != (int)n) {
 			r->client_gone = 1;
 			return -1;
@@ -311,7 +316,12 @@ int http_flush(struct http_req *r)
 		return -1;
 	if (r->capture)
 		return 0;
-	if (r->fcgx) {
+	if (r->ev) {
+		if (r->ev->flush(r->ev) != 0) {
+			r->client_gone = 1;
+			return -1;
+		}
+	} else if (r->fcgx) {
 		if (FCGX_FFlush(r->fcgx->out) != 0) {
 			r->client_gone = 1;
 			return -1;

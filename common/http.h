@@ -7,6 +7,15 @@
 
 #define HTTP_PATH_MAX 2048
 
+/* Where an answer goes once its request runs on an event loop (set by the
+ * FastCGI server, fcgi/evloop.c): write takes the bytes (and may wait,
+ * yielding, while the client is behind), flush sends what it can without
+ * blocking. Both return 0, or -1 when the client went away. */
+struct http_ev {
+	int (*write)(struct http_ev *ev, const void *p, size_t n);
+	int (*flush)(struct http_ev *ev);
+};
+
 struct http_req {
 	FCGX_Request *fcgx;     /* NULL in CGI mode (stdin/stdout/environ) */
 	const char *method;     /* "" if absent */
@@ -29,6 +38,11 @@ struct http_req {
 	struct buf *capture;    /* an internal request (http_req_internal): the answer's body goes
 				 * here, its status to status; no parameters, no client */
 	const char *cors_origin;  /* Access-Control-Allow-Origin of every answer (cors.h), or NULL */
+	/* [server] streams = events: park(r) moves the request, a stream under
+	 * way, to the event loop (1: it runs there now, the answer goes to ev);
+	 * NULL: the request stays on its worker thread */
+	int (*park)(struct http_req *r);
+	struct http_ev *ev;
 };
 
 /* Prepare req for the request that fcgx holds (NULL: CGI). */

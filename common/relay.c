@@ -6,6 +6,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "oai.h"
+#include "streamcap.h"
 #include "xmalloc.h"
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -96,28 +97,45 @@ void relay_record(struct relay *x, int status)
 	}
 }
 
+/* Refuse the request before anything is held or sent upstream: 503 with
+ * Retry-After in the client's dialect (native: the provider's shape on a
+ * passthrough), nothing recorded (nothing was spent). */
+static void refuse_503(struct relay *x, enum dialect native, const char *code, const char *msg)
+{
+	x->recorded = 1;
+	if (native == DIALECT_GEMINI) {
+		char *b = gemini_error_json(503, msg);
+		snprintf(x->r->reason, sizeof(x->r->reason), "%s", code);
+		http_respond(x->r, 503, "application/json", "Retry-After: 5\r\n", b, strlen(b));
+		free(b);
+		return;
+	}
+	if (native == DIALECT_ANTHROPIC)
+		x->r->anthropic_errors = 1;
+	oai_error(x->r, 503, NULL, code, NULL, "Retry-After: 5\r\n", "%s", msg);
+}
+
 int relay_usage_space(struct relay *x, enum dialect native)
 {
 	const char *why;
+	if (x->client_stream && !x->stream_place) {
+		if (!streamcap_take(x->c->max_streams)) {
+			log_debug("%s refused: %d streams open", x->req_id, x->c->max_streams);
+			refuse_503(x, native, "too_many_streams",
+				   "The gateway holds as many open streams as it is configured for; retry later.");
+			return -1;
+		}
+		x->stream_place = 1;
+	}
 	if (durable_admit(x->gw, x->c, &why) == 0) {
 		x->held = 1;
 		return 0;
 	}
-	x->recorded = 1;
 	log_debug("%s refused: %s", x->req_id, why);
 	char msg[300];
 	snprintf(msg, sizeof(msg),
 		 "The gateway cannot record usage right now (%s), so the request was not sent upstream. Retry later.", why);
-	if (native == DIALECT_GEMINI) {
-		char *b = gemini_error_json(503, msg);
-		snprintf(x->r->reason, sizeof(x->r->reason), "usage_store_unavailable");
-		http_respond(x->r, 503, "application/json", "Retry-After: 5\r\n", b, strlen(b));
-		free(b);
-		return -1;
-	}
-	if (native == DIALECT_ANTHROPIC)
-		x->r->anthropic_errors = 1;
-	oai_error(x->r, 503, NULL, "usage_store_unavailable", NULL, "Retry-After: 5\r\n", "%s", msg);
+	refuse_503(x, native, "usage_store_unavailable", msg);
 	return -1;
 }
 
@@ -346,6 +364,9 @@ void relay_init(struct relay *x, const struct relay_ops *ops, struct worker *w, 
 void relay_free(struct relay *x)
 {
 	quota_release(&x->gw->quota, x->who, &x->hold);
+	if (x->stream_place)
+		streamcap_give();
+	x->stream_place = 0;
 	sse_free(&x->sse);
 	buf_free(&x->body);
 	buf_free(&x->tx);
@@ -423,6 +444,17 @@ static int relay_quiet(void *user)
 	return http_write(x->r, p, strlen(p)) == 0 && http_flush(x->r) == 0 ? 0 : -1;
 }
 
+/* Between two reads of a flowing answer: a stream that reached its
+ * client moves to the event loop when the server offers one
+ * ([server] streams = events), freeing its worker thread. */
+static int relay_park(void *user)
+{
+	struct relay *x = user;
+	if (!x->committed || x->mode != RELAY_STREAM || !x->r->park || x->r->ev)
+		return 0;
+	return x->r->park(x->r);
+}
+
 static int attempt_call(struct relay *x, struct pool *pool, int ki, const struct relay_send *s,
 			struct upstream_call *uc)
 {
@@ -444,6 +476,7 @@ static int attempt_call(struct relay *x, struct pool *pool, int ki, const struct
 		.request_id = x->req_id,
 		.on_head = x->ops->on_head, .on_data = x->ops->on_data, .user = x,
 		.quiet_ms = c->stream_ping_s * 1000, .on_quiet = relay_quiet,
+		.park = x->r->park ? relay_park : NULL,
 	};
 	x->call = uc;
 	int ok = x->perform(uc) == 0;

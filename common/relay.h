@@ -84,6 +84,7 @@ struct relay {
 	int uncharged;             /* token counting: allow-list only, recorded with no tokens nor cost */
 	int recorded;
 	int held;                  /* space for the usage record is reserved */
+	int stream_place;          /* one of [server] max_streams is taken (streamcap.h) */
 	struct quota_hold hold;    /* the key's reservation while the request runs */
 };
 
@@ -134,8 +135,10 @@ void relay_init(struct relay *x, const struct relay_ops *ops, struct worker *w, 
 /* Release the quota hold still kept, and the buffers. */
 void relay_free(struct relay *x);
 
-/* Before anything goes upstream: hold space for the usage record (see
- * durable.h). 0, or -1 after a 503 in the client's dialect (native: the
+/* Before anything goes upstream: for a stream (x->client_stream) one of
+ * [server] max_streams open-stream places (streamcap.h, given back by
+ * relay_free), then space for the usage record (see durable.h). 0, or -1
+ * after a 503 with Retry-After in the client's dialect (native: the
  * provider's for a passthrough): nothing sent upstream, nothing recorded
  * (nothing was spent). */
 int relay_usage_space(struct relay *x, enum dialect native);

@@ -15,6 +15,7 @@
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
+#include <mbedtls/ssl_ciphersuites.h>
 #include <mbedtls/x509_crt.h>
 
 struct tls_client {
@@ -255,6 +256,24 @@ ssize_t tls_write(struct tls_conn *t, const void *buf, size_t n, int *want, char
 size_t tls_pending(struct tls_conn *t)
 {
 	return mbedtls_ssl_get_bytes_avail(&t->ssl);
+}
+
+int tls_movable(struct tls_conn *t)
+{
+	const mbedtls_ssl_ciphersuite_t *cs =
+		mbedtls_ssl_ciphersuite_from_id(mbedtls_ssl_get_ciphersuite_id(mbedtls_ssl_get_ciphersuite(&t->ssl)));
+	if (!cs)
+		return 0;
+	switch (cs->cipher) {
+	case MBEDTLS_CIPHER_AES_128_GCM: case MBEDTLS_CIPHER_AES_192_GCM: case MBEDTLS_CIPHER_AES_256_GCM:
+	case MBEDTLS_CIPHER_AES_128_CCM: case MBEDTLS_CIPHER_AES_192_CCM: case MBEDTLS_CIPHER_AES_256_CCM:
+	case MBEDTLS_CIPHER_CHACHA20_POLY1305:
+	case MBEDTLS_CIPHER_ARIA_128_GCM: case MBEDTLS_CIPHER_ARIA_192_GCM: case MBEDTLS_CIPHER_ARIA_256_GCM:
+	case MBEDTLS_CIPHER_CAMELLIA_128_GCM: case MBEDTLS_CIPHER_CAMELLIA_192_GCM: case MBEDTLS_CIPHER_CAMELLIA_256_GCM:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 void tls_close(struct tls_conn *t, int orderly)

@@ -36,6 +36,11 @@ ssize_t tls_read(struct tls_conn *t, void *buf, size_t n, int *want, char *err, 
 ssize_t tls_write(struct tls_conn *t, const void *buf, size_t n, int *want, char *err, size_t errlen);
 /* Decrypted bytes already buffered (readable without the socket). */
 size_t tls_pending(struct tls_conn *t);
+/* 1 when the connection's records are sealed with an AEAD cipher (GCM,
+ * CCM, ChaCha20-Poly1305): reading them, and its closing alert, need
+ * nothing of its tls_client (whose random generator belongs to one
+ * thread), so it may be read to its end on another thread. */
+int tls_movable(struct tls_conn *t);
 /* Frees the connection state (sends close_notify when orderly). */
 void tls_close(struct tls_conn *t, int orderly);
 #endif

@@ -7,6 +7,7 @@
  * and most of its memory (docs/performance.md). */
 #include "autoconf.h"
 #include "upstream.h"
+#include "xmalloc.h"
 #include "admit.h"
 #include "clock.h"
 #include "httpresp.h"
@@ -28,6 +29,9 @@
 #include <unistd.h>
 
 #define RECV_BUF 8192
+/* the receive buffer of a call that runs on the event loop: small, as
+ * thousands may be open */
+#define PARK_RECV_BUF 4096
 /* an idle connection older than this is closed rather than reused */
 #define IDLE_MAX_AGE_MS 60000
 /* one idle for less than this is reused without a look (a poll): servers
@@ -261,8 +265,17 @@ static char *build_head(const struct upstream_call *c, const struct url *u, size
 
 /* grace: how long a thread holding an admission slot waits with it before
  * handing it on (admit.h) */
+static __thread int (*wait_hook)(int fd, short ev, int64_t deadline);
+
+void upstream_set_wait_hook(int (*wait)(int fd, short ev, int64_t deadline))
+{
+	wait_hook = wait;
+}
+
 static int wait_fd(int fd, short ev, int64_t deadline, int grace)
 {
+	if (wait_hook)
+		return wait_hook(fd, ev, deadline);
 	for (;;) {
 		int64_t left = deadline - mono_ms();
 		if (left <= 0)
@@ -609,7 +622,9 @@ static int exchange(struct upstream_conns *m, struct upstream_call *c, struct up
 	hr.on_head = on_head;
 	hr.on_data = on_data;
 	hr.user = c;
-	int rv = X_FAILED, keep = 0;
+	int rv = X_FAILED, keep = 0, parked = 0;
+	char *rb = m->buf;
+	size_t rlen = RECV_BUF;
 	for (;;) {
 		enum upstream_timeout which;
 		int64_t deadline = next_deadline(c, &which);
@@ -623,7 +638,7 @@ static int exchange(struct upstream_conns *m, struct upstream_call *c, struct up
 		 * it goes (a model streaming): the slot is handed on at once */
 		int64_t quiet = quiet_deadline(c);
 		int quiet_first = quiet && quiet < deadline;
-		ssize_t n = recv_some(k, m->buf, RECV_BUF, quiet_first ? quiet : deadline,
+		ssize_t n = recv_some(k, rb, rlen, quiet_first ? quiet : deadline,
 				      c->t_first_byte_ms ? 0 : ADMIT_SLOW_MS, err, sizeof(err));
 		if (n == -2 && quiet_first) {
 			c->t_quiet_ms = mono_ms();
@@ -662,7 +677,7 @@ static int exchange(struct upstream_conns *m, struct upstream_call *c, struct up
 		if (!c->t_first_byte_ms)
 			c->t_first_byte_ms = c->t_last_rx_ms;
 		size_t used;
-		enum hresp_result res = hresp_feed(&hr, m->buf, (size_t)n, &used);
+		enum hresp_result res = hresp_feed(&hr, rb, (size_t)n, &used);
 		if (res == HRESP_COMPLETE) {
 			rv = X_DONE;
 			keep = hr.keep_alive && used == (size_t)n && !(k->tls && tls_pending(k->tls));
@@ -682,8 +697,18 @@ static int exchange(struct upstream_conns *m, struct upstream_call *c, struct up
 			fail(c, UPSTREAM_ERR_PROTOCOL, "%s from %s:%s", hr.err, u->host, u->port);
 			break;
 		}
+		if (!parked && c->park && (!k->tls || tls_movable(k->tls)) && c->park(c->user)) {
+			/* on the event loop now: the worker's buffer is the worker's */
+			parked = 1;
+			rlen = PARK_RECV_BUF;
+			rb = xmalloc(rlen);
+		}
 	}
 	hresp_free(&hr);
+	if (parked) {
+		free(rb);
+		keep = 0;
+	}
 	if (keep)
 		put_idle(m, k);
 	else

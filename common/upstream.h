@@ -31,6 +31,11 @@ enum upstream_error {
 
 struct upstream_conns;
 
+/* On an event loop's thread: how this thread waits for fd (POLLIN or
+ * POLLOUT) until deadline (monotonic ms): 1 ready, 0 deadline, -1 error
+ * (errno). NULL (every worker thread): poll(2). */
+void upstream_set_wait_hook(int (*wait)(int fd, short ev, int64_t deadline));
+
 struct upstream_call {
 	/* in */
 	struct upstream_conns *conns;  /* the worker's kept connections (NULL:
@@ -69,6 +74,12 @@ struct upstream_call {
 	 * aborts. quiet_ms 0 or on_quiet NULL: never. */
 	long quiet_ms;
 	int (*on_quiet)(void *user);
+	/* Called between two reads of an answer that is flowing, over a plain
+	 * connection or a TLS one that may change threads (tls_movable); non-zero: the call now runs on an event loop's thread
+	 * (the worker it began on has gone on to other requests), so it no
+	 * longer uses the worker's kept connections (its receive buffer is
+	 * its own, the connection is closed at the end). NULL: never. */
+	int (*park)(void *user);
 	void *user;
 	/* out */
 	int status;                 /* HTTP status, 0 if none came */

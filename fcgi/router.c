@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -47,10 +48,14 @@ static int router_init(void *app, const char *config_path, char *err, size_t err
  * being opened, and what name resolution opens for a moment): raise the soft limit
  * towards the hard one for that many, or say that it is short. */
 #define ROUTER_FDS_PER_WORKER 8
-static void raise_fd_limit(int workers)
+static void raise_fd_limit(int workers, int events)
 {
 	struct rlimit rl;
 	rlim_t want = (rlim_t)workers * ROUTER_FDS_PER_WORKER + 64;
+	/* parked streams hold two each (their FastCGI and upstream
+	 * connections), as many as the web server sends: all there is */
+	if (events && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max > want)
+		want = rl.rlim_max == RLIM_INFINITY ? (rlim_t)1 << 20 : rl.rlim_max;
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
 		return;
 	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
@@ -76,10 +81,15 @@ static int router_threads(void *app, int listen_fd)
 		admit_init(hot);
 	else
 		hot = n;
+	const char *mode = ro->gw.cfg.streams ? ro->gw.cfg.streams : "threads";
+	if (!strcmp(mode, "events"))
+		serve_streams_events(1);
+	else if (strcmp(mode, "threads"))
+		log_warn("[server] streams = %s is neither threads nor events; threads it is", mode);
 	http_watch_init(n, ro->gw.cfg.body_timeout_ms);
-	raise_fd_limit(n);
-	log_info("serving with %d threads (%d taking new requests while no upstream keeps them waiting), %zu provider(s) usable",
-		 n, hot, ro->usable);
+	raise_fd_limit(n, !strcmp(mode, "events"));
+	log_info("serving with %d threads (%d taking new requests while no upstream keeps them waiting), streams held by %s, %zu provider(s) usable",
+		 n, hot, mode, ro->usable);
 	return n;
 }
 
@@ -145,7 +155,9 @@ static const struct serve_ops router_ops = {
 	.cgi_error =
 		"{\"error\":{\"message\":\"gateway misconfigured; see the server log\","
 		"\"type\":\"server_error\",\"param\":null,\"code\":\"config_error\"}}",
-	.backlog = 1024,
+	/* room for a burst of new streams (the kernel caps it at somaxconn):
+	 * over it the web server's connect fails and its client gets a 5xx */
+	.backlog = 4096,
 	/* at most ROUTER_MALLOC_ARENAS malloc arenas, whatever the number of
 	 * cores: with two, 16 threads queued on arena locks (two futex calls
 	 * per request, 30% more CPU per request in make bench); with 16, the

@@ -2,6 +2,7 @@
 #include "autoconf.h"
 #include "serve.h"
 #include "admit.h"
+#include "evloop.h"
 #include "log.h"
 #include "pool.h"
 #include "xmalloc.h"
@@ -29,16 +30,86 @@ struct serve_thread {
 };
 
 static int stopping;
+static int events_mode;        /* [server] streams = events (serve_streams_events) */
 static int inflight;
 static int running;            /* worker threads not ended */
 static unsigned long served;   /* requests finished */
 static unsigned long accepted; /* requests taken */
+
+void serve_streams_events(int on)
+{
+	events_mode = on;
+}
+
+/* A parked request ended on the event loop. */
+static void serve_parked_done(void)
+{
+	__atomic_sub_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&served, 1, __ATOMIC_SEQ_CST);
+}
+
+/* The end of a request on its worker: libfcgi's lingering close skipped
+ * where it is not needed (see serve_worker). */
+static void serve_finish(FCGX_Request *fr, int local)
+{
+	/* libfcgi ends a connection with shutdown, a wait (up to 2 s) for
+	 * the server to close its end, a read and a close: three system
+	 * calls and a wake-up more per request, there so that a TCP
+	 * reset cannot destroy an answer the server has not read. On a
+	 * Unix socket the answer is read before any error, so once the
+	 * request has been read to its end the connection is simply
+	 * closed (FCGX_Detach skips the shutdown). */
+	if (local && FCGX_HasSeenEOF(fr->in) == EOF)
+		FCGX_Detach(fr);
+	FCGX_Finish_r(fr);
+}
+
+/* [server] streams = events: each request on a coroutine of its own; one
+ * that parks (a stream under way) is the event loop's from then on, and
+ * the worker takes its next request on a new one (evloop.h). */
+static void serve_worker_events(struct serve_thread *t, void *w)
+{
+	struct evloop_co *co = NULL;
+	for (;;) {
+		if (!co && !(co = evloop_co_new(t->sock))) {
+			log_err("out of memory for a request's stack");
+			break;
+		}
+		admit_enter();
+		FCGX_Request *fr = evloop_request(co);
+		if (__atomic_load_n(&stopping, __ATOMIC_SEQ_CST) || FCGX_Accept_r(fr) != 0)
+			break;
+		struct http_req *r = evloop_http(co);
+		__atomic_add_fetch(&accepted, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
+		http_req_init(r, fr);
+		r->watch = (int)t->idx;
+		if (evloop_run(co, t->ops->handle, w)) {
+			co = NULL;   /* the loop's now; it ends it */
+			continue;
+		}
+		http_req_free(r);
+		serve_finish(fr, t->local);
+		__atomic_sub_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(&served, 1, __ATOMIC_SEQ_CST);
+	}
+	if (co)
+		FCGX_Finish_r(evloop_request(co));
+	evloop_co_free(co);
+}
 
 static void *serve_worker(void *p)
 {
 	struct serve_thread *t = p;
 	const struct serve_ops *ops = t->ops;
 	void *w = ops->worker_new ? ops->worker_new(t->app, t->idx) : t->app;
+	if (events_mode) {
+		serve_worker_events(t, w);
+		if (ops->worker_free)
+			ops->worker_free(w);
+		__atomic_sub_fetch(&running, 1, __ATOMIC_SEQ_CST);
+		return NULL;
+	}
 	FCGX_Request fr;
 	FCGX_InitRequest(&fr, t->sock, 0);
 	for (;;) {
@@ -52,16 +123,7 @@ static void *serve_worker(void *p)
 		r.watch = (int)t->idx;
 		ops->handle(w, &r);
 		http_req_free(&r);
-		/* libfcgi ends a connection with shutdown, a wait (up to 2 s) for
-		 * the server to close its end, a read and a close: three system
-		 * calls and a wake-up more per request, there so that a TCP
-		 * reset cannot destroy an answer the server has not read. On a
-		 * Unix socket the answer is read before any error, so once the
-		 * request has been read to its end the connection is simply
-		 * closed (FCGX_Detach skips the shutdown). */
-		if (t->local && FCGX_HasSeenEOF(fr.in) == EOF)
-			FCGX_Detach(&fr);
-		FCGX_Finish_r(&fr);
+		serve_finish(&fr, t->local);
 		__atomic_sub_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
 		__atomic_add_fetch(&served, 1, __ATOMIC_SEQ_CST);
 	}
@@ -117,6 +179,10 @@ static int serve_fastcgi(const struct serve_ops *ops, void *app, const sigset_t 
 	socklen_t salen = sizeof(sa);
 	int local = getsockname(sock, (struct sockaddr *)&sa, &salen) == 0 && sa.ss_family == AF_UNIX;
 	int n = ops->threads(app, sock);
+	if (events_mode && evloop_start(serve_parked_done) != 0) {
+		log_err("cannot start the event loop of [server] streams = events");
+		return 1;
+	}
 	pthread_t *tids = xcalloc((size_t)n, sizeof(*tids));
 	struct serve_thread *args = xcalloc((size_t)n, sizeof(*args));
 	pthread_attr_t attr;

@@ -67,6 +67,11 @@ struct serve_ops {
 	void (*free)(void *app);
 };
 
+/* [server] streams = events: from ops->threads on, requests run on
+ * coroutines and streams under way park on one event-loop thread
+ * (evloop.h); 0 (the default): each request holds its worker thread. */
+void serve_streams_events(int on);
+
 /* Run the program described by ops on app; returns main's exit status
  * (or does not return: see above). */
 int serve_main(int argc, char **argv, const struct serve_ops *ops, void *app);

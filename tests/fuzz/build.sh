@@ -50,7 +50,9 @@ if [ ! -f "$out/fuzzdefs.h" ]; then
 fi
 CFLAGS_COMMON="-g -O1 -std=c11 -D_GNU_SOURCE -include $out/fuzzdefs.h \
 -I$out -I$src/common -I$here -Wall -Wno-unused-parameter $SAN"
-LIBS="-lmbedtls -lmbedx509 -lmbedcrypto -lcurl -lcjson -lfcgi -lgdbm -lcrypt -lm -pthread"
+# libpq and hiredis where configure found them (autoconf.h says HAVE_LIBPQ)
+CFLAGS_COMMON="$CFLAGS_COMMON $(pkg-config --cflags libpq hiredis 2>/dev/null || true)"
+LIBS="-lmbedtls -lmbedx509 -lmbedcrypto -lcurl -lcjson -lfcgi -lgdbm -lcrypt -lm $(pkg-config --libs libpq hiredis 2>/dev/null || true) -pthread"
 lib=$out/libllmgate-fuzz.a
 
 # the library: rebuilt when a common/ file is newer than it

@@ -35,11 +35,11 @@ function makeCerts(dir) {
   return { ca: f('ca.pem'), other: f('other.pem'), key: fs.readFileSync(f('srv.key')), cert: fs.readFileSync(f('srv.pem')) };
 }
 
-function gatewayFor(mock, { caFile, base = mock.url, threads = 1 } = {}) {
+function gatewayFor(mock, { caFile, base = mock.url, threads = 1, streams } = {}) {
   return startGateway({
     env: { OPENAI_BASE_URL: `${base}/openai/v1`, OPENAI_API_KEY: UP_KEY, AUTH_KEY: GW_KEY },
     conf: buildConf({
-      server: { threads },
+      server: { threads, ...(streams ? { streams } : {}) },
       upstream: { max_attempts: 1, ...(caFile ? { ca_file: caFile } : {}) },
     }),
   });
@@ -90,6 +90,29 @@ describe('https upstream with a trusted certificate', () => {
     assert.equal(mock.connections() - before, 1, 'one TLS connection for four calls');
     const reqs = mock.requests();
     assert.equal(reqs[reqs.length - 1].headers.authorization, `Bearer ${UP_KEY}`, 'the upstream key went over TLS');
+  });
+});
+
+describe('https upstream, [server] streams = events', () => {
+  it('streams over TLS move to the event loop, two worker threads serve twelve at once', async () => {
+    const mock = await startMock({ tls: { key: certs.key, cert: certs.cert }, urlHost: 'localhost' });
+    mock.configure({ trickleEvents: 6, trickleMs: 100 });
+    const gw = await gatewayFor(mock, { caFile: certs.ca, threads: 2, streams: 'events' });
+    try {
+      const all = await Promise.all(Array.from({ length: 12 }, () => stream(`${gw.url}/v1/chat/completions`, {
+        headers: bearer(GW_KEY), body: chatBody('openai/trickle', { stream: true }), timeoutMs: 30000,
+      })));
+      for (const s of all) {
+        assert.equal(s.status, 200, s.text);
+        assert.ok(s.done, 'stream ended with [DONE]');
+        assert.equal(joinContent(s.events).trim().split(/\s+/).length, 6);
+      }
+      const parked = gw.errorLog().split('\n').filter((l) => l.includes('parked on the event loop')).length;
+      assert.equal(parked, 12, `every TLS stream parked on the event loop: ${parked}`);
+    } finally {
+      await gw.stop();
+      await mock.close();
+    }
   });
 });
 

@@ -12,7 +12,11 @@
 
 'use strict';
 
-const DEFAULT_SERVER = { threads: 4, hot_threads: 2, max_body: 1048576, log_level: 'debug' };
+// LLMGATE_TEST_STREAMS=events runs every test with [server] streams = events.
+const DEFAULT_SERVER = {
+  threads: 4, hot_threads: 2, max_body: 1048576, log_level: 'debug',
+  ...(process.env.LLMGATE_TEST_STREAMS ? { streams: process.env.LLMGATE_TEST_STREAMS } : {}),
+};
 const DEFAULT_UPSTREAM = {
   connect_timeout_ms: 2000,
   first_byte_timeout_ms: 5000,

@@ -22,7 +22,8 @@
 //                   dripMs
 //   endless-stream  an event stream (whatever the request's "stream") that
 //                   never ends: a content event every endlessMs, each with
-//                   endlessPad characters of padding
+//                   endlessPad characters of padding; it waits while the
+//                   socket is full (rec.waitingDrain)
 //
 // configure() options (shallow-merged into the current config; reset() clears):
 //   keys:          { "<key>": { status, retryAfter, message, times } }
@@ -511,9 +512,15 @@ async function createMock(opts = {}) {
       if (res.destroyed || res.writableEnded) return;
       const delta = rec.eventsSent === 0 ? { role: 'assistant', content: '' } : { content: ` w${rec.eventsSent}${pad}` };
       const line = `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: Math.floor(rec.t / 1000), model, choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
-      res.write(line);
+      const more = res.write(line);
       rec.bytesSent += Buffer.byteLength(line);
       rec.eventsSent += 1;
+      // a reader that does not keep up holds the stream back (TCP's
+      // back-pressure): rec.waitingDrain while the socket is full
+      if (!more) {
+        rec.waitingDrain = true;
+        return res.once('drain', () => { rec.waitingDrain = false; timer = setTimeout(next, config.endlessMs); });
+      }
       timer = setTimeout(next, config.endlessMs);
     };
     return next();

@@ -1,0 +1,168 @@
+// [server] streams = events: streams under way held by one event-loop
+// thread instead of a worker each. A few hundred trickling streams through
+// lighttpd and a four-thread router (every event, usage recorded once
+// each, no more threads than the pool and the loop); a client that does
+// not read beside fast ones (its upstream held back, the others done); a
+// client leaving mid-stream (upstream closed, one record); kill -9 of the
+// router with streams parked, then settle: every completed stream settled
+// exactly once.
+
+'use strict';
+
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const http = require('node:http');
+const { startMock, startGateway, mockEnv, usageRecords, sleep } = require('../lib/harness.js');
+const { stream, chatBody, bearer, waitFor, joinContent, transcript } = require('../lib/client.js');
+const { buildConf } = require('../lib/conf.js');
+const { createBackend } = require('../mock/backend.js');
+const S = require('../lib/settle.js');
+
+const GW_KEY = 'gk-events-0123456789abcdef';
+const SECRETS = { DEEPSEEK_API_KEY: 'sk-ds-SECRET-events' };
+const THREADS = 4;
+const STREAMS = Number(process.env.LLMGATE_EVENTS_STREAMS || 300);
+const CHAT = '/v1/chat/completions';
+
+function threadsOf(pid) {
+  const m = /^Threads:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+// a stream whose response is left unread (paused) until the test reads it
+function openPaused(url, body) {
+  return new Promise((resolve, reject) => {
+    const payload = JSON.stringify(body);
+    const req = http.request(`${url}${CHAT}`, {
+      method: 'POST', agent: false,
+      headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload), ...bearer(GW_KEY) },
+    }, (res) => { res.pause(); res.on('error', () => {}); resolve({ req, res }); });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+describe('streams held by the event loop', () => {
+  let mock;
+  let gw;
+  const conf = buildConf({ server: { threads: THREADS, hot_threads: 2, streams: 'events' }, upstream: { stream_max_bytes: 1073741824 } });
+
+  before(async () => {
+    mock = await startMock();
+    gw = await startGateway({ env: { ...mockEnv(mock), ...SECRETS, AUTH_KEY: GW_KEY }, conf });
+  });
+
+  after(async () => {
+    if (gw) await gw.stop();
+    if (mock) await mock.close();
+  });
+
+  it(`${STREAMS} trickling streams at once through ${THREADS} worker threads: every event, one record each`, async () => {
+    mock.configure({ trickleEvents: 5, trickleMs: 100 });
+    const before = usageRecords(gw).length;
+    const [pid] = gw.routerPids();
+    let most = 0;
+    let running = true;
+    const watcher = (async () => {
+      while (running) { most = Math.max(most, threadsOf(pid)); await sleep(50); }
+    })();
+    const all = await Promise.all(Array.from({ length: STREAMS }, () => stream(`${gw.url}${CHAT}`, {
+      headers: bearer(GW_KEY), body: chatBody('deepseek/trickle', { stream: true }), timeoutMs: 60000,
+    })));
+    running = false;
+    await watcher;
+    for (const r of all) {
+      assert.equal(r.status, 200, r.text);
+      assert.ok(r.done, 'ended with [DONE]');
+      assert.equal(joinContent(r.events).trim().split(/\s+/).length, 5, joinContent(r.events));
+    }
+    const recs = usageRecords(gw).slice(before);
+    assert.equal(recs.length, STREAMS, 'one usage record per stream');
+    assert.equal(new Set(recs.map((r) => r.id)).size, STREAMS);
+    // the main thread, the workers and the event loop
+    assert.ok(most <= THREADS + 2, `router threads at most ${THREADS + 2}: ${most}`);
+  });
+
+  it('a client that does not read holds its upstream back; streams beside it complete', async (t) => {
+    mock.configure({ endlessMs: 0, endlessPad: 16000 });
+    const slow = await openPaused(gw.url, chatBody('deepseek/endless-stream', { stream: true }));
+    const up = await waitFor(() => mock.requests().filter((r) => r.body && r.body.model === 'endless-stream').pop());
+    const fast = await Promise.all([0, 1, 2].map(() => stream(`${gw.url}${CHAT}`, {
+      headers: bearer(GW_KEY), body: chatBody('deepseek/trickle', { stream: true }), timeoutMs: 20000,
+    })));
+    for (const f of fast) assert.ok(f.status === 200 && f.done, 'a fast stream completed');
+    assert.ok(await waitFor(() => up.waitingDrain, { timeoutMs: 15000 }), `held back (sent ${up.bytesSent})`);
+    t.diagnostic(`upstream held back after ${up.bytesSent} bytes`);
+    assert.ok(up.bytesSent < 64 * 1024 * 1024);
+    const at = up.bytesSent;
+    slow.res.on('data', () => {});
+    slow.res.resume();
+    assert.ok(await waitFor(() => up.bytesSent > at + 1024 * 1024, { timeoutMs: 15000 }), 'goes on once read');
+    slow.req.destroy();
+    assert.ok(await waitFor(() => up.closedEarly, { timeoutMs: 5000 }), 'upstream closed when the client left');
+    mock.configure({ endlessMs: 20, endlessPad: 0 });
+  });
+
+  it('a client that leaves a parked stream stops its upstream; recorded once', async () => {
+    const before = usageRecords(gw).length;
+    const r = await stream(`${gw.url}${CHAT}`, {
+      headers: bearer(GW_KEY), body: chatBody('deepseek/endless-stream', { stream: true }), stopAfter: 3, timeoutMs: 10000,
+    });
+    assert.equal(r.status, 200);
+    const up = mock.requests().filter((x) => x.body && x.body.model === 'endless-stream').pop();
+    assert.ok(await waitFor(() => up.closedEarly, { timeoutMs: 5000 }), 'upstream closed');
+    const recs = await waitFor(() => { const x = usageRecords(gw).slice(before); return x.length ? x : null; });
+    assert.equal(recs.length, 1);
+    assert.equal(recs[0].client_gone, true);
+  });
+
+  it('no secret in any answer', () => {
+    for (const t of transcript()) for (const s of Object.values(SECRETS)) assert.ok(!t.includes(s));
+  });
+});
+
+describe('kill -9 with streams parked, then settle', () => {
+  it('every completed stream is settled exactly once', async () => {
+    const SECRET = 'internal-secret-for-events-tests';
+    const mock = await startMock();
+    const backend = await createBackend({ port: 0, secret: SECRET });
+    mock.configure({ trickleEvents: 4, trickleMs: 150 });
+    const gw = await startGateway({
+      env: { ...mockEnv(mock), ...SECRETS, AUTH_KEY: GW_KEY },
+      conf: buildConf({ server: { threads: THREADS, streams: 'events' } }),
+    });
+    try {
+      const completed = new Set();
+      const one = async () => {
+        try {
+          const r = await stream(`${gw.url}${CHAT}`, { headers: bearer(GW_KEY), body: chatBody('deepseek/trickle', { stream: true }), timeoutMs: 10000 });
+          if (r.status === 200 && r.done) completed.add(r.headers['x-request-id']);
+        } catch { /* cut by the kill */ }
+      };
+      const wave = async (n) => Promise.all(Array.from({ length: n }, one));
+      const first = wave(60);
+      // kill while some are parked mid-stream
+      await waitFor(() => mock.requests().length >= 40, { timeoutMs: 10000 });
+      await sleep(300);
+      for (const pid of gw.routerPids()) process.kill(pid, 'SIGKILL');
+      await first;
+      await wave(20);   // lighttpd starts a new router
+      await gw.halt();
+      const env = { BACKEND_URL: backend.url, INTERNAL_SECRET: SECRET };
+      for (let i = 0; i < 2; i++) {
+        const r = await S.runSettle({ stateDir: gw.stateDir, confPath: gw.confPath, spoolDir: `${gw.stateDir}/spool`, ledgerPath: `${gw.stateDir}/ledger.db` }, [], { env });
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+      }
+      const settled = new Map();
+      for (const r of backend.recordBodies()) settled.set(r.id, (settled.get(r.id) || 0) + 1);
+      assert.ok(completed.size >= 20, `streams completed: ${completed.size}`);
+      for (const id of completed) assert.ok(settled.has(id), `completed stream ${id} settled`);
+      assert.equal(backend.duplicates().records.length, 0, 'no record twice');
+    } finally {
+      await gw.stop();
+      await mock.close();
+      await backend.close();
+    }
+  });
+});
