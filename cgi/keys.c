@@ -34,7 +34,9 @@ static void usage_text(FILE *f)
 		"  --tokens-month N   token budget per calendar month (UTC)\n"
 		"  --cost X           cost budget, all time (in the [prices] currency)\n"
 		"  --cost-month X     cost budget per month\n"
-		"  --models LIST      allowed models, comma-separated, 'prefix*' allowed\n");
+		"  --models LIST      allowed models, comma-separated, 'prefix*' allowed\n"
+		"  --log-prompts on|off  keep this key's prompts for the admin's request log\n"
+		"                     (off by default: no prompt is written anywhere)\n");
 }
 
 static void print_row(const char *json, void *user)
@@ -113,6 +115,13 @@ static int parse_limits(int argc, char **argv, int *i, cJSON *patch)
 		} else if (!strcmp(o, "--name")) {
 			cJSON_DeleteItemFromObjectCaseSensitive(patch, "name");
 			cJSON_AddStringToObject(patch, "name", v);
+		} else if (!strcmp(o, "--log-prompts")) {
+			if (strcmp(v, "on") && strcmp(v, "off")) {
+				fprintf(stderr, "llmgate-keys: --log-prompts takes on or off\n");
+				return -1;
+			}
+			cJSON_DeleteItemFromObjectCaseSensitive(patch, "log_prompts");
+			cJSON_AddBoolToObject(patch, "log_prompts", !strcmp(v, "on"));
 		} else if (!strcmp(o, "--expires-at")) {
 			long long at;   /* past 2038 too, whatever the width of long */
 			if (ini_parse_llong(v, 0, AUTH_EXPIRES_MAX, &at) != 0) {

@@ -112,6 +112,7 @@ static cJSON *key_public(const cJSON *rec, const struct admin_usage *u, int64_t 
 	double expires = admin_num_of(rec, "expires", 0);
 	cJSON_AddStringToObject(o, "source", source ? source : "state");
 	cJSON_AddBoolToObject(o, "revoked", revoked);
+	cJSON_AddBoolToObject(o, "log_prompts", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "log_prompts")));
 	cJSON_AddStringToObject(o, "state", revoked ? "revoked" : expires > 0 && expires <= (double)now ? "expired" : "active");
 	if (!cJSON_GetObjectItemCaseSensitive(o, "limits"))
 		cJSON_AddObjectToObject(o, "limits");
@@ -176,7 +177,7 @@ out:
  * 400 answer. */
 static int key_fields_ok(struct admin_ctx *x, int need_name)
 {
-	static const char *const known[] = { "name", "expires", "limits", NULL };
+	static const char *const known[] = { "name", "expires", "limits", "log_prompts", NULL };
 	char err[512];
 	const cJSON *v;
 	if (settings_members_known(x->body, known, "the body", err, sizeof(err)) != 0)
@@ -194,6 +195,11 @@ static int key_fields_ok(struct admin_ctx *x, int need_name)
 	v = cJSON_GetObjectItemCaseSensitive(x->body, "limits");
 	if (v && admin_limits_validate(v, err, sizeof(err)) != 0)
 		goto bad;
+	v = cJSON_GetObjectItemCaseSensitive(x->body, "log_prompts");
+	if (v && !cJSON_IsBool(v)) {
+		snprintf(err, sizeof(err), "log_prompts must be true or false");
+		goto bad;
+	}
 	return 0;
 bad:
 	admin_reply_error(x, 400, "invalid_request", NULL, "%s", err);
@@ -210,9 +216,13 @@ void admin_gwkeys_post(struct admin_ctx *x)
 	const char *name = admin_str_of(x->body, "name");
 	const cJSON *limits = cJSON_GetObjectItemCaseSensitive(x->body, "limits");
 	int64_t expires = (int64_t)admin_num_of(x->body, "expires", 0);
-	if (cJSON_GetArraySize(limits) > 0) {   /* written with the key, never after it */
+	const cJSON *logp = cJSON_GetObjectItemCaseSensitive(x->body, "log_prompts");
+	if (cJSON_GetArraySize(limits) > 0 || cJSON_IsTrue(logp)) {   /* written with the key, never after it */
 		patch = cJSON_CreateObject();
-		cJSON_AddItemToObject(patch, "limits", cJSON_Duplicate(limits, 1));
+		if (cJSON_GetArraySize(limits) > 0)
+			cJSON_AddItemToObject(patch, "limits", cJSON_Duplicate(limits, 1));
+		if (cJSON_IsTrue(logp))
+			cJSON_AddTrueToObject(patch, "log_prompts");
 	}
 	if (!(key = auth_key_create(x->a->cfg.state_dir, name, expires, patch, id, err, sizeof(err)))) {
 		log_err("%s", err);
@@ -229,6 +239,7 @@ void admin_gwkeys_post(struct admin_ctx *x)
 	cJSON_AddStringToObject(j, "prefix", prefix);
 	cJSON_AddNumberToObject(j, "expires", (double)expires);
 	cJSON_AddItemToObject(j, "limits", limits ? cJSON_Duplicate(limits, 1) : cJSON_CreateObject());
+	cJSON_AddBoolToObject(j, "log_prompts", cJSON_IsTrue(logp));
 	admin_reply_ok(x, 201, j);
 out:
 	if (key) {

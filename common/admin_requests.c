@@ -8,6 +8,7 @@
  * in plain words) and never a prompt or a secret: records hold none. */
 #include "autoconf.h"
 #include "admin_impl.h"
+#include "promptlog.h"
 #include "ini.h"
 #include "xmalloc.h"
 #include <stdio.h>
@@ -167,6 +168,24 @@ bad_time:
 	return -1;
 }
 
+/* The prompt kept for rec's request, when its key keeps them
+ * (promptlog.h), as rec's "prompt_text" ("prompt" is its token count). */
+static void add_prompt(struct admin_ctx *x, cJSON *prompts, cJSON *rec)
+{
+	const cJSON *key = cJSON_GetObjectItemCaseSensitive(rec, "key_id");
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(rec, "id");
+	if (!cJSON_IsString(key) || !cJSON_IsString(id))
+		return;
+	cJSON *kept = cJSON_GetObjectItemCaseSensitive(prompts, key->valuestring);
+	if (!kept) {
+		kept = promptlog_read(x->a->cfg.state_dir, key->valuestring);
+		cJSON_AddItemToObject(prompts, key->valuestring, kept);
+	}
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(kept, id->valuestring);
+	if (cJSON_IsString(p))
+		cJSON_AddStringToObject(rec, "prompt_text", p->valuestring);
+}
+
 void admin_requests_get(struct admin_ctx *x)
 {
 	struct req_filter f;
@@ -179,10 +198,13 @@ void admin_requests_get(struct admin_ctx *x)
 	qsort(s.rows, s.n, sizeof(*s.rows), cmp_newest);
 	cJSON *j = cJSON_CreateObject();
 	cJSON *arr = cJSON_AddArrayToObject(j, "requests");
+	cJSON *prompts = cJSON_CreateObject();   /* key id -> its kept prompts, read once */
 	for (size_t i = (size_t)offset; i < s.n; i++) {
+		add_prompt(x, prompts, s.rows[i].rec);
 		cJSON_AddItemToArray(arr, s.rows[i].rec);
 		s.rows[i].rec = NULL;
 	}
+	cJSON_Delete(prompts);
 	for (size_t i = 0; i < s.n; i++)
 		cJSON_Delete(s.rows[i].rec);
 	free(s.rows);

@@ -79,6 +79,7 @@ static int load_one(const char *key, const char *val, size_t vlen, void *user)
 		if (num_in(exp, 0, 9.2e18))
 			e.expires = (int64_t)exp->valuedouble;
 		e.revoked = cJSON_IsTrue(rev);
+		e.log_prompts = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "log_prompts"));
 		const cJSON *lim = cJSON_GetObjectItemCaseSensitive(j, "limits");
 		if (cJSON_IsObject(lim)) {
 			const cJSON *v;
@@ -411,6 +412,13 @@ static int do_update(cJSON *rec, const void *arg, char *err, size_t errlen)
 			return -1;
 		}
 		replace_item(rec, "expires", cJSON_CreateNumber(v->valuedouble));
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(patch, "log_prompts"))) {
+		if (!cJSON_IsBool(v)) {
+			snprintf(err, errlen, "log_prompts must be true or false");
+			return -1;
+		}
+		replace_item(rec, "log_prompts", cJSON_CreateBool(cJSON_IsTrue(v)));
 	}
 	const cJSON *lp = cJSON_GetObjectItemCaseSensitive(patch, "limits");
 	if (!lp)

@@ -20,6 +20,7 @@ struct auth_entry {
 	char name[AUTH_NAME_MAX];
 	int64_t expires;              /* unix seconds, 0 = never */
 	int revoked;
+	int log_prompts;              /* the operator keeps this key's prompts (promptlog.h) */
 	/* limits; 0 = none */
 	long rpm;                     /* requests per minute */
 	long tpm;                     /* tokens per minute */

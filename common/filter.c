@@ -1,11 +1,13 @@
 /* filter.c — request filters and response taps (see filter.h). */
 #include "autoconf.h"
 #include "filter.h"
+#include "promptlog.h"
 #include "convo.h"
 #include <string.h>
 
 /* The request filters, in the order they run. */
 static const struct filter filters[] = {
+	{ "prompt_log", promptlog_filter },   /* first: the prompt as the client sent it */
 	{ "system_prompt", filter_system_prompt },
 	{ "conversation", convo_filter },   /* after the system prompt: history goes after it */
 	{ "knowledge_base", kb_retrieve_filter },

@@ -4,7 +4,8 @@
  *
  * A request filter runs on the internal (OpenAI) form of a chat request,
  * after it was routed and admitted and before the response cache and the
- * first attempt: the configured system prompt (system_prompt), then the
+ * first attempt: the prompt kept for a key that asks for it (promptlog.c,
+ * which changes nothing), the configured system prompt (system_prompt), then the
  * stored conversation's history (convo.c); next knowledge-base context. A
  * filter returns 1 when it changed the request (then the client's bytes
  * are no longer the request as it stands, and the body sent upstream is

@@ -928,7 +928,9 @@ const API_PREFIX = '/admin/api/';
         fmtDateTime(r.ts / 1000), keyLabel(r.key_id, r.key_name || keyName[r.key_id]), r.endpoint || '', r.provider, r.model,
         h('span', { class: `badge ${r.status >= 400 || !r.status ? 'bad' : 'ok'}` }, String(r.status || '—')),
         `${fmtN(r.prompt)} / ${fmtN(r.completion)}${r.estimated ? ` (${t('estimated')})` : ''}`, fmtCost(r.cost), fmtMs(r.ttfb_ms), fmtMs(r.ms),
-        r.cache_hit ? t('hit') : '—', r.error ? h('span', { class: 'err-text' }, r.error) : r.client_gone ? t('client went away') : '',
+        [r.cache_hit ? t('hit') : '—'],
+        [r.error ? h('span', { class: 'err-text' }, r.error) : r.client_gone ? t('client went away') : '',
+          r.prompt_text !== undefined ? h('details', { class: 'prompt' }, h('summary', {}, t('Prompt')), h('pre', {}, r.prompt_text)) : null],
       ],
     })) : [emptyRow(cols, t('No requests match.'))], $('req-table'));
     const from = data.total ? data.offset + 1 : 0;
@@ -937,8 +939,8 @@ const API_PREFIX = '/admin/api/';
     $('req-prev').disabled = data.offset === 0;
     $('req-next').disabled = to >= data.total;
     $('req-note').textContent = data.archive
-      ? t('Rows come from the usage records kept on disk, archive included. Prompts and keys are never recorded.')
-      : t('Rows come from the usage records not yet settled or archived; turn on [settle] archive to keep them all. Prompts and keys are never recorded.');
+      ? t('Rows come from the usage records kept on disk, archive included. Keys are never recorded; prompts only for keys that keep them (Gateway keys, Edit).')
+      : t('Rows come from the usage records not yet settled or archived; turn on [settle] archive to keep them all. Keys are never recorded; prompts only for keys that keep them (Gateway keys, Edit).');
   }
   $('req-filter').addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -1047,7 +1049,8 @@ const API_PREFIX = '/admin/api/';
           last,
           [t('{n} tok', { n: fmtK(tokensOf(month)) }), h('div', { class: 'sub' }, fmtCost(month.cost))],
           cfg ? '' : h('div', { class: 'sub remaining' }, remainingText(k)),
-          cfg ? '' : h('span', { class: 'sub' }, limitsText(k.limits || {})),
+          cfg ? '' : [h('span', { class: 'sub' }, limitsText(k.limits || {})),
+            k.log_prompts ? h('div', { class: 'sub prompts-kept' }, t('prompts kept')) : null],
           h('td', { class: 'act' }, cfg || k.state === 'revoked' ? h('span', { class: 'sub' }, '—') : [
             h('button', { type: 'button', class: 'small', 'aria-label': t('Edit {name}', { name: k.name }), onclick: (ev) => toggleEditor(ev.currentTarget.closest('tr'), k) }, t('Edit')),
             h('button', { type: 'button', class: 'small danger', 'aria-label': t('Revoke {name}', { name: k.name }), onclick: (ev) => revokeKey(ev.currentTarget, k) }, t('Revoke')),
@@ -1068,9 +1071,12 @@ const API_PREFIX = '/admin/api/';
     const nameInput = h('input', { id: `${prefix}-name`, value: k.name, maxlength: 63 });
     const expInput = h('input', { id: `${prefix}-expires`, type: 'date', value: k.expires ? isoDay(k.expires) : '', 'aria-describedby': `${prefix}-expires-help` });
     const limitsBox = h('div', { class: 'form-grid wide' });
+    const logInput = h('input', { id: `${prefix}-log-prompts`, type: 'checkbox', checked: !!k.log_prompts, 'aria-describedby': `${prefix}-log-help` });
     const grid = h('div', { class: 'form-grid' },
       h('div', { class: 'wide' }, h('label', { for: nameInput.id }, t('Name')), nameInput),
       h('div', {}, h('label', { for: expInput.id }, t('Expires on (UTC)')), expInput, h('p', { class: 'hint', id: `${prefix}-expires-help` }, t('Empty: never.'))),
+      h('div', { class: 'wide' }, h('label', { class: 'check' }, logInput, ' ', t('Keep this key\'s prompts')),
+        h('p', { class: 'hint', id: `${prefix}-log-help` }, t('The last user message of each request, shown beside it in Requests (8 KB at most, secrets removed). Off: no prompt is written anywhere.'))),
       limitsBox);
     const save = h('button', { type: 'button', class: 'primary small' }, t('Save'));
     const cancel = h('button', { type: 'button', class: 'small' }, t('Cancel'));
@@ -1089,6 +1095,7 @@ const API_PREFIX = '/admin/api/';
       const exp = d ? Math.floor(Date.parse(`${d}T23:59:59Z`) / 1000) : 0;
       if (d && exp <= Date.now() / 1000) return fieldError(expInput, t('A day in the future, please.'));
       if (exp !== (k.expires || 0)) body.expires = exp;
+      if (logInput.checked !== !!k.log_prompts) body.log_prompts = logInput.checked;
       save.disabled = true;
       try {
         await api('PATCH', `keys/${encodeURIComponent(k.id)}`, body);
@@ -1775,8 +1782,12 @@ const API_PREFIX = '/admin/api/';
     'client went away': '客户端已断开',
     'No requests match.': '没有匹配的请求。',
     '{from}–{to} of {total}': '第 {from}–{to} 条，共 {total} 条',
-    'Rows come from the usage records kept on disk, archive included. Prompts and keys are never recorded.': '记录来自磁盘上保留的用量记录（含归档）。提示词和密钥从不记录。',
-    'Rows come from the usage records not yet settled or archived; turn on [settle] archive to keep them all. Prompts and keys are never recorded.': '记录来自尚未结算或已归档的用量记录；打开 [settle] archive 可全部保留。提示词和密钥从不记录。',
+    'Rows come from the usage records kept on disk, archive included. Keys are never recorded; prompts only for keys that keep them (Gateway keys, Edit).': '记录来自磁盘上保留的用量记录（含归档）。密钥从不记录；提示词只为选择保留它们的密钥记录（网关密钥 → 编辑）。',
+    "Keep this key's prompts": '保留此密钥的提示词',
+    'The last user message of each request, shown beside it in Requests (8 KB at most, secrets removed). Off: no prompt is written anywhere.': '每个请求的最后一条用户消息，显示在“请求”中（最多 8 KB，已去除密钥等机密）。关闭时不写入任何提示词。',
+    'prompts kept': '保留提示词',
+    'Prompt': '提示词',
+    'Rows come from the usage records not yet settled or archived; turn on [settle] archive to keep them all. Keys are never recorded; prompts only for keys that keep them (Gateway keys, Edit).': '记录来自尚未结算或已归档的用量记录；打开 [settle] archive 可全部保留。密钥从不记录；提示词只为选择保留它们的密钥记录（网关密钥 → 编辑）。',
     'Requests / minute': '每分钟请求数',
     'Tokens / minute': '每分钟令牌数',
     'Tokens / month': '每月令牌数',

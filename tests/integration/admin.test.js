@@ -618,24 +618,24 @@ describe('the request log and key states', () => {
     const okr = await waitFor(async () => {
       const r = await chat(k.json.key, 'deepseek-chat');
       return r.status === 200 ? r : null;
-    }, { timeoutMs: 3000, intervalMs: 50 });
+    }, { timeoutMs: 15000, intervalMs: 50 });
     assert.ok(okr);
     const deadr = await waitFor(async () => {
       const r = await chat(k.json.key, 'dead-chat');
       return r.status >= 500 ? r : null;
-    }, { timeoutMs: 3000, intervalMs: 50 });
+    }, { timeoutMs: 15000, intervalMs: 50 });
     assert.ok(deadr, 'connection refused answers 5xx');
     const badr = await waitFor(async () => {
       const r = await chat(k.json.key, 'badkey-chat');
       return r.status >= 400 && r.status !== 404 ? r : null;   // 404: the router has not seen the settings yet
-    }, { timeoutMs: 3000, intervalMs: 50 });
+    }, { timeoutMs: 15000, intervalMs: 50 });
     assert.ok(badr, 'the refused key answers an error');
 
     let last = null;
     const log = await waitFor(async () => {
       last = await admin.call('GET', `requests?key=${k.json.id}`);
       return last.status === 200 && last.json.total >= 3 ? last.json : null;
-    }, { timeoutMs: 5000, intervalMs: 100 });
+    }, { timeoutMs: 15000, intervalMs: 100 });
     assert.ok(log, `the three requests are in the log: ${last.text} ${fs.readdirSync(path.join(site.stateDir, 'spool')).join(' ')}`);
     assert.deepEqual(log.requests.map((x) => x.model).slice(0, 3).sort(), ['badkey-chat', 'dead-chat', 'deepseek-chat']);
     for (const row of log.requests) {
@@ -663,7 +663,7 @@ describe('the request log and key states', () => {
       const dp = p.find((x) => x.name === 'deadp'), bp = p.find((x) => x.name === 'badkeyp');
       const dk = dp.keys.find((x) => x.id === dead.json.id), bk = bp.keys.find((x) => x.id === bad.json.id);
       return dk.last_error && bk.state === 'blocked' ? { p, dp, bp, dk, bk } : null;
-    }, { timeoutMs: 10000, intervalMs: 200 });
+    }, { timeoutMs: 20000, intervalMs: 200 });
     assert.ok(live, 'live key states with their last error');
     assert.match(live.dk.last_error, /refused|connect/i);
     assert.ok(live.dk.last_error_at > 1.7e9);
