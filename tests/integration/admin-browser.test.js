@@ -19,22 +19,13 @@ const { startSite, runSettle, SETTLE } = require('../lib/admin.js');
 const { waitFor, transcript } = require('../lib/client.js');
 const { buildConf } = require('../lib/conf.js');
 const { assertNoSecrets } = require('../lib/checks.js');
+const { CHROMIUM, CHROME_ARGS, playwright, browserSkip } = require('../lib/browser.js');
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const PASSWORD = 'browser-admin-password-42';
 const UPSTREAM_KEY = 'sk-up-SECRET-browser-0123456789abcdef';
-const CHROME_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-let playwright = null;
 let OpenAI = null;
-let skipReason = null;
-try {
-  playwright = require('playwright-core');
-} catch {
-  skipReason = "npm package playwright-core is missing (npm ci in tests/, or npm install --no-save playwright-core)";
-}
-if (!skipReason && !fs.existsSync(CHROMIUM)) skipReason = `chromium not found at ${CHROMIUM} (apt-get install chromium)`;
+let skipReason = browserSkip;
 try {
   OpenAI = require('openai').default || require('openai');
 } catch {

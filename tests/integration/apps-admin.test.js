@@ -16,21 +16,11 @@ const { startSite, AdminClient } = require('../lib/admin.js');
 const { request, transcript } = require('../lib/client.js');
 const { buildConf } = require('../lib/conf.js');
 const { assertNoSecrets } = require('../lib/checks.js');
+const { CHROMIUM, CHROME_ARGS, playwright, browserSkip } = require('../lib/browser.js');
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const PASSWORD = 'apps-admin-password-42';
 const PIP_KEY = 'sk-pipaide-SECRET-admin-0123456789';
-const CHROME_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-let playwright = null;
-let browserSkip = null;
-try {
-  playwright = require('playwright-core');
-} catch {
-  browserSkip = 'npm package playwright-core is missing (npm ci in tests/)';
-}
-if (!browserSkip && !fs.existsSync(CHROMIUM)) browserSkip = `chromium not found at ${CHROMIUM}`;
 
 let mock;
 let site;

@@ -20,23 +20,14 @@ const { startSite, AdminClient } = require('../lib/admin.js');
 const { request, bearer, waitFor, transcript } = require('../lib/client.js');
 const { buildConf } = require('../lib/conf.js');
 const { assertNoSecrets } = require('../lib/checks.js');
+const { CHROMIUM, CHROME_ARGS, playwright, browserSkip } = require('../lib/browser.js');
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const PASSWORD = 'assistant-admin-password-42';
 const KEY = 'gk-assistant-admin-0123456789';
 const OTHER = 'gk-assistant-other-9876543210';
 const SECRETS = { DEEPSEEK_API_KEY: 'sk-ds-assistant-SECRET-1', SILICONFLOW_API_KEY: 'sk-sf-assistant-SECRET-1' };
-const CHROME_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-let playwright = null;
-let skipReason = null;
-try {
-  playwright = require('playwright-core');
-} catch {
-  skipReason = 'npm package playwright-core is missing (npm ci in tests/)';
-}
-if (!skipReason && !fs.existsSync(CHROMIUM)) skipReason = `chromium not found at ${CHROMIUM} (apt-get install chromium)`;
+let skipReason = browserSkip;
 
 let mock;
 let site;

@@ -17,20 +17,11 @@ const path = require('node:path');
 const { startMock, startGateway, mockEnv } = require('../lib/harness.js');
 const { request, chatBody, bearer } = require('../lib/client.js');
 const { buildConf } = require('../lib/conf.js');
+const { CHROMIUM, CHROME_ARGS, playwright, browserSkip } = require('../lib/browser.js');
 
 const GW_KEY = 'gk-cors-0123456789abcdef';
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const CHROME_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-let playwright = null;
-let skipBrowser = null;
-try {
-  playwright = require('playwright-core');
-} catch {
-  skipBrowser = 'npm package playwright-core is missing (npm ci in tests/)';
-}
-if (!skipBrowser && !fs.existsSync(CHROMIUM)) skipBrowser = `chromium not found at ${CHROMIUM}`;
+let skipBrowser = browserSkip;
 
 // A page server on an ephemeral port of its own: another origin.
 function startSite() {

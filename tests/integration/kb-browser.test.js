@@ -22,25 +22,16 @@ const { startSite } = require('../lib/admin.js');
 const { transcript } = require('../lib/client.js');
 const { buildConf } = require('../lib/conf.js');
 const { assertNoSecrets } = require('../lib/checks.js');
+const { CHROMIUM, CHROME_ARGS, playwright, browserSkip } = require('../lib/browser.js');
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const PASSWORD = 'kb-browser-password-42';
 const GW_KEY = 'gk-kb-browser-0123456789abcdef';
 const RAG_KEY = 'sk-rag-SECRET-browser-0123';
 const DS_KEY = 'sk-ds-SECRET-kb-browser';
-const CHROME_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const DOC = '# 仓库守则\n\n仓库的夜班门禁密码是“青鸟七号”，每月一日更换。\n\nThe night shift door code of the warehouse is Bluebird Seven.\n';
 
-let playwright = null;
 let OpenAI = null;
-let skipReason = null;
-try {
-  playwright = require('playwright-core');
-} catch {
-  skipReason = 'npm package playwright-core is missing (npm ci in tests/)';
-}
-if (!skipReason && !fs.existsSync(CHROMIUM)) skipReason = `chromium not found at ${CHROMIUM} (apt-get install chromium)`;
+let skipReason = browserSkip;
 try {
   OpenAI = require('openai').default || require('openai');
 } catch {
