@@ -260,22 +260,12 @@ static const struct relay_ops draw_ops = {
  * an answer. */
 static int draw_route(const struct api_call *call, const char *model, struct route *rt)
 {
-	if (provider_resolve(&call->snap->cfg, model, rt) != 0) {
+	int rc = provider_resolve_dialect(&call->snap->cfg, model, DIALECT_OPENAI, rt);
+	if (rc != 0)
 		oai_error(call->r, 503, "upstream_error", "image_model_not_found", NULL, NULL,
-			  "The drawing model '%.200s' is not served by any provider of this gateway.", model);
-		return -1;
-	}
-	size_t usable = 0;
-	for (size_t i = 0; i < rt->n; i++)
-		if (rt->t[i].prov->dialect == DIALECT_OPENAI)
-			rt->t[usable++] = rt->t[i];
-	rt->n = usable;
-	if (!usable) {
-		oai_error(call->r, 503, "upstream_error", "image_model_not_found", NULL, NULL,
-			  "The drawing model '%.200s' has no OpenAI-compatible provider.", model);
-		return -1;
-	}
-	return 0;
+			  rc == -1 ? "The drawing model '%.200s' is not served by any provider of this gateway."
+				   : "The drawing model '%.200s' has no OpenAI-compatible provider.", model);
+	return rc ? -1 : 0;
 }
 
 void draw_run(const struct api_call *call, const cJSON *req, enum dialect client)

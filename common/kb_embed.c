@@ -129,20 +129,11 @@ static const struct relay_ops embed_ops = {
 /* The route of the embedding model: its OpenAI-format targets. 0 or -1. */
 static int embed_route(const struct config *c, struct route *rt, char *err, size_t errlen)
 {
-	if (provider_resolve(c, c->rag_model, rt) != 0) {
-		snprintf(err, errlen, "the embedding model '%.200s' is not routed to any provider", c->rag_model);
-		return -1;
-	}
-	size_t usable = 0;
-	for (size_t i = 0; i < rt->n; i++)
-		if (rt->t[i].prov->dialect == DIALECT_OPENAI)
-			rt->t[usable++] = rt->t[i];
-	rt->n = usable;
-	if (!usable) {
-		snprintf(err, errlen, "the embedding model '%.200s' has no OpenAI-compatible provider", c->rag_model);
-		return -1;
-	}
-	return 0;
+	int rc = provider_resolve_dialect(c, c->rag_model, DIALECT_OPENAI, rt);
+	if (rc != 0)
+		snprintf(err, errlen, rc == -1 ? "the embedding model '%.200s' is not routed to any provider"
+					       : "the embedding model '%.200s' has no OpenAI-compatible provider", c->rag_model);
+	return rc ? -1 : 0;
 }
 
 int kb_embed_relay(void *user, int as_admin, const char *const *texts, size_t n, float **out, int *dim, char *err,

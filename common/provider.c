@@ -140,3 +140,15 @@ void provider_each_model(const struct config *c,
 			fn(c->aliases[i].name, t.prov->name, user);
 	}
 }
+
+int provider_resolve_dialect(const struct config *c, const char *model, int dialect, struct route *r)
+{
+	if (provider_resolve(c, model, r) != 0)
+		return -1;
+	size_t usable = 0;
+	for (size_t i = 0; i < r->n; i++)
+		if ((int)r->t[i].prov->dialect == dialect)
+			r->t[usable++] = r->t[i];
+	r->n = usable;
+	return usable ? 0 : -2;
+}

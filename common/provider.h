@@ -25,6 +25,10 @@ int provider_usable(const struct provider_conf *p);
  * [fallback] chain of the requested or resolved name. Returns 0 and fills
  * r, or -1 when no usable provider serves the model. */
 int provider_resolve(const struct config *c, const char *model, struct route *r);
+/* provider_resolve keeping only the targets of one upstream dialect (the
+ * image and embedding calls speak OpenAI's). 0; -1 when no usable
+ * provider serves the model; -2 when none of its targets speaks it. */
+int provider_resolve_dialect(const struct config *c, const char *model, int dialect, struct route *r);
 
 /* Call fn for each model name the gateway can route (listed models of
  * usable providers, then aliases), once each. */
