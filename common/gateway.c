@@ -603,7 +603,7 @@ static const struct route_entry {
 	{ MATCH_PATH, "/sse", { NULL }, NULL, 0, 0, api_mcp_sse },
 	{ MATCH_PATH, "/sse/message", { NULL }, NULL, 0, 0, api_mcp_message },
 	{ MATCH_SUFFIX, "/health", { "GET", "HEAD" }, "GET", 0, 0, api_health_handle },
-	{ MATCH_EXACT, "metrics", { "GET", "HEAD" }, "GET", 0, 0, api_metrics_handle },
+	{ MATCH_PATH, "/metrics", { "GET", "HEAD" }, "GET", 0, 0, api_metrics_handle },
 	{ MATCH_SUFFIX, "/api/hello", { "GET", "HEAD" }, "GET", 1, 0, api_info_hello },
 	{ MATCH_EXACT, "chat/completions", { "POST" }, "POST", 0, 1, api_chat_handle },
 	{ MATCH_EXACT, "messages", { "POST" }, "POST", 1, 1, api_messages_handle },
@@ -618,6 +618,18 @@ static const struct route_entry {
 	{ MATCH_TREE, "files", { NULL }, NULL, 0, 1, api_kb_handle },
 	{ MATCH_TREE, "vector_stores", { NULL }, NULL, 0, 1, api_kb_handle },
 };
+
+/* A plain CGI request (busybox httpd, uhttpd: /cgi-bin/llmgate-router/mcp)
+ * names the program in SCRIPT_NAME and the route in PATH_INFO: that route,
+ * when the request's path is exactly the two; else NULL. */
+static const char *cgi_tail(const struct http_req *r)
+{
+	const char *sn = http_param(r, "SCRIPT_NAME"), *pi = http_param(r, "PATH_INFO");
+	if (!sn || !pi || !*pi)
+		return NULL;
+	size_t n = strlen(sn);
+	return !strncmp(r->path, sn, n) && !strcmp(r->path + n, pi) ? pi : NULL;
+}
 
 /* Does route e take this request? call->prov and call->rest are set for a
  * passthrough. */
@@ -637,9 +649,12 @@ static int route_matches(const struct route_entry *e, const struct config *c, st
 		return !strcmp(call->path, e->path);
 	case MATCH_APP:
 		call->app = app_find(c, strip_mount(c, call->r->path));
+		if (!call->app && cgi_tail(call->r))
+			call->app = app_find(c, cgi_tail(call->r));
 		return call->app != NULL;
 	case MATCH_PATH:
-		return !strcmp(strip_mount(c, call->r->path), e->path);
+		return !strcmp(strip_mount(c, call->r->path), e->path) ||
+		       (cgi_tail(call->r) && !strcmp(cgi_tail(call->r), e->path));
 	case MATCH_TREE:
 		n = strlen(e->path);
 		return !strncmp(call->path, e->path, n) && (!call->path[n] || call->path[n] == '/');

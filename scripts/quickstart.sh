@@ -116,6 +116,11 @@ fastcgi.server = (
   )),
   "/api/" => (( "socket" => "$run/router.sock-0", "check-local" => "disable" )),
   "/health" => (( "socket" => "$run/router.sock-0", "check-local" => "disable" )),
+  "/v1beta/" => (( "socket" => "$run/router.sock-0", "check-local" => "disable" )),
+  "/mcp" => (( "socket" => "$run/router.sock-0", "check-local" => "disable" )),
+  "/sse" => (( "socket" => "$run/router.sock-0", "check-local" => "disable" )),
+  "/metrics" => (( "socket" => "$run/router.sock-0", "check-local" => "disable" )),
+  "/analyze_error" => (( "socket" => "$run/router.sock-0", "check-local" => "disable" )),
   "/admin/api/" => ((
     "socket" => "$run/admin.sock",
     "bin-path" => "$build/llmgate-admin",

@@ -44,6 +44,25 @@ for (const kind of KINDS) {
       assert.ok(m.json.data.some((x) => x.id === 'deepseek-chat'));
     });
 
+    it('the other routes reach the router: Gemini\'s API, MCP, /metrics, an app', async () => {
+      const g = await request('GET', `${s.base}/v1beta/models`, { headers: { 'x-goog-api-key': GW_KEY } });
+      assert.equal(g.status, 200, `${g.text}\n${s.log().slice(-1500)}`);
+      assert.ok(Array.isArray(g.json.models));
+      const mcp = await request('POST', `${s.base}/mcp`, {
+        headers: { ...bearer(GW_KEY), Accept: 'application/json, text/event-stream' },
+        body: { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } },
+      });
+      assert.equal(mcp.status, 200, mcp.text);
+      assert.equal(mcp.json.result.serverInfo.name, 'llmgate');
+      const met = await request('GET', `${s.base}/metrics`);
+      assert.equal(met.status, 200, met.text);
+      assert.match(met.text, /llmgate_build_info/);
+      // /analyze_error: no app declared here, so the router's own 404
+      const app = await request('POST', `${s.base}/analyze_error`, { body: {} });
+      assert.equal(app.status, 404);
+      assert.equal(app.json.error.code, 'unknown_url', app.text);
+    });
+
     it('a chat, with the key as "Authorization: Bearer"', async () => {
       mock.reset();
       const r = await request('POST', `${s.base}/v1/chat/completions`, { headers: bearer(GW_KEY), body: chatBody('deepseek-chat') });
