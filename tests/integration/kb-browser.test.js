@@ -1,6 +1,7 @@
 // The knowledge base from the admin page in headless Chromium, against the
-// real lighttpd + admin + router + mock upstream: first-run password, a
-// shared store made in the Knowledge view, a document uploaded from a file
+// real lighttpd + admin + router + mock upstream, nothing configured: the
+// first run (password, the chat provider, the embedding provider, the first
+// key shown once), a shared store made in the Knowledge view, a document uploaded from a file
 // and a text pasted (chunk counts shown, waiting to be indexed), then a
 // question through the OpenAI SDK whose answer is only in the upload: the
 // router embeds the store's documents (recorded against the admin
@@ -25,7 +26,6 @@ const { assertNoSecrets } = require('../lib/checks.js');
 const { CHROMIUM, CHROME_ARGS, playwright, browserSkip } = require('../lib/browser.js');
 
 const PASSWORD = 'kb-browser-password-42';
-const GW_KEY = 'gk-kb-browser-0123456789abcdef';
 const RAG_KEY = 'sk-rag-SECRET-browser-0123';
 const DS_KEY = 'sk-ds-SECRET-kb-browser';
 const DOC = '# 仓库守则\n\n仓库的夜班门禁密码是“青鸟七号”，每月一日更换。\n\nThe night shift door code of the warehouse is Bluebird Seven.\n';
@@ -45,16 +45,16 @@ describe('knowledge base in the admin page (Chromium)', { skip: skipReason || fa
   let page;
   let dir;
   let storeId;
+  let gatewayKey;
   const problems = [];
 
   before(async () => {
     mock = await startMock();
     site = await startSite({
-      env: {
-        ...mockEnv(mock), AUTH_KEY: GW_KEY, DEEPSEEK_API_KEY: DS_KEY,
-        RAG_BASE_URL: `${mock.url}/siliconflow/v1`, RAG_API_KEY: RAG_KEY, RAG_MODEL: 'BAAI/bge-m3',
-      },
-      conf: buildConf({ providers: { deepseek: { models: 'deepseek-chat, echo-context' } } }) + '[rag]\nmin_score = 5\n',
+      // nothing configured: the chat and embedding providers and the first
+      // key come from the first-run setup in the page
+      env: { ...mockEnv(mock) },
+      conf: buildConf({}) + '[rag]\nmin_score = 5\n',
     });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmgate-kb-chromium-'));
     fs.writeFileSync(path.join(dir, 'warehouse.md'), DOC);
@@ -78,7 +78,8 @@ describe('knowledge base in the admin page (Chromium)', { skip: skipReason || fa
     const log = site ? site.errorLog() : '';
     if (site) await site.stop();
     if (mock) await mock.close();
-    assertNoSecrets([log, ...transcript()], [PASSWORD, GW_KEY, RAG_KEY, DS_KEY]);
+    assertNoSecrets([log], [PASSWORD, RAG_KEY, DS_KEY]);
+    assertNoSecrets(transcript(), [PASSWORD, RAG_KEY, DS_KEY]);
     assert.deepEqual(problems, [], 'no script errors on the page');
   });
 
@@ -88,16 +89,26 @@ describe('knowledge base in the admin page (Chromium)', { skip: skipReason || fa
     await page.fill('#setup-password', PASSWORD);
     await page.fill('#setup-password2', PASSWORD);
     await page.click('#setup-form button[type=submit]');
-    // the providers step skipped (the embedding provider comes from RAG_*),
-    // the first key made and shown once
-    await page.click('#setup-providers-skip');
+    // the chat provider and the embedding provider, then the first key
+    await page.waitForSelector('#setup-providers:not([hidden])');
+    await page.fill('#sp1-url', `${mock.url}/deepseek`);
+    await page.fill('#sp1-name', 'team');
+    await page.fill('#sp1-key', DS_KEY);
+    await page.fill('#sp1-model', 'echo-context');
+    await page.fill('#sp2-url', `${mock.url}/siliconflow/v1`);
+    await page.fill('#sp2-key', RAG_KEY);
+    await page.fill('#sp2-model', 'BAAI/bge-m3');
+    await page.click('#setup-providers-form button[type=submit]');
+    await page.waitForSelector('#setup-key:not([hidden])');
     await page.click('#setup-key-form button[type=submit]');
     await page.waitForSelector('#setup-key-shown:not([hidden])');
+    gatewayKey = (await page.textContent('#setup-key-value')).trim();
+    assert.match(gatewayKey, /^sk-lg-[0-9a-f]{48}$/);
     await page.click('#setup-done');
     await page.waitForSelector('#app:not([hidden])');
     await page.click('nav button[data-view=kb]');
     await page.waitForSelector('#view-kb:not([hidden]) h1');
-    assert.match(await page.textContent('#view-kb'), /Embedding model: BAAI\/bge-m3/);
+    assert.match(await page.textContent('#view-kb'), /Embedding model: (embedding\/)?BAAI\/bge-m3/);
     await page.fill('#view-kb input[aria-label="Name of the new store"]', 'Warehouse');
     await page.click('#view-kb form.card button[type=submit]');
     const card = page.locator('.kb-store').first();
@@ -122,7 +133,8 @@ describe('knowledge base in the admin page (Chromium)', { skip: skipReason || fa
   });
 
   it('a question through the API is answered from the upload', async () => {
-    const client = new OpenAI({ apiKey: GW_KEY, baseURL: `${site.url}/v1`, maxRetries: 0, timeout: 20000 });
+    // with the key the setup showed, to the chat provider the setup made
+    const client = new OpenAI({ apiKey: gatewayKey, baseURL: `${site.url}/v1`, maxRetries: 0, timeout: 20000 });
     const r = await client.chat.completions.create({
       model: 'echo-context', messages: [{ role: 'user', content: '仓库的夜班门禁密码是什么？' }],
     }, { headers: { 'X-Llmgate-Vector-Stores': storeId } });
