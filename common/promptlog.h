@@ -3,7 +3,9 @@
  * By default no prompt is ever written anywhere. A gateway key with
  * "log_prompts": true (the admin API's PATCH keys/{id}, or llmgate-keys
  * set ID --log-prompts on) has the last user message of each of its chat
- * requests (chat completions, messages, responses, Gemini) appended to
+ * requests that run through the engine's filters (chat completions,
+ * messages, translated responses, Gemini; not the native passthrough)
+ * appended to
  * $STATE_DIR/prompts/<key id>.log as one JSON line {"id" (the request id),
  * "ts" (ms), "model", "prompt"}, before anything is added to it (system
  * prompt, history, knowledge), cut to PROMPTLOG_TEXT_MAX bytes and
