@@ -304,6 +304,12 @@ static int co_park(struct http_req *r)
 	buf_init(&co->out, SIZE_MAX);
 	co->hev = (struct http_ev){ ev_write, ev_flush };
 	r->ev = &co->hev;
+	/* libfcgi's streams (8 KB buffers for stdin and stdout, 512 bytes
+	 * for stderr) are not used again: the body was read, and the answer
+	 * goes out as records of our own; only the parameters stay */
+	FCGX_FreeStream(&co->fr.in);
+	FCGX_FreeStream(&co->fr.out);
+	FCGX_FreeStream(&co->fr.err);
 	/* the stack below this point was used by what ran before (parsing,
 	 * the upstream's connection); hand it back while the stream lasts */
 	char here;

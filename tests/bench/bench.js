@@ -83,7 +83,11 @@ function parseArgs(argv) {
     else if (a === '--only') {
       o.only = new Set(val().split(',').map((x) => x.trim()).filter(Boolean));
       for (const g of o.only) if (!['chat', 'stream', 'trickle', 'profile'].includes(g)) throw new Error(`--only: chat, stream, trickle, profile (not ${g})`);
-    } else if (a === '--streams') o.streams = num(1, 4096);
+    } else if (a === '--streams') o.streams = num(1, 20000);
+    else if (a === '--trickle-paths') {
+      o.trickleIds = val().split(',').map((x) => x.trim()).filter(Boolean);
+      for (const id of o.trickleIds) if (!['a', 'b', 'c', 'w', 'v', 'e'].includes(id)) throw new Error(`--trickle-paths: some of a,b,c,w,v,e (not ${id})`);
+    } else if (a === '--pin-cpu') o.pinCpu = num(0, 1023);
     else if (a === '--help' || a === '-h') {
       const lines = fs.readFileSync(path.join(HERE, 'run.sh'), 'utf8').split('\n');
       process.stdout.write(lines.slice(1, lines.findIndex((l) => l.startsWith('set -eu'))).map((l) => l.replace(/^# ?/, '')).join('\n') + '\n');
@@ -110,6 +114,7 @@ function parseArgs(argv) {
     o.cgSse = 250;
   }
   if (o.streams) o.trickle.streams = o.streams;
+  o.trickleIds ??= ['a', 'b', 'c', 'w', 'v', 'e'];
   o.only ??= new Set(['chat', 'stream', 'trickle', 'profile']);
   if (!o.only.has('profile')) o.callgrind = false;
   if (!o.only.has('chat')) o.nonstream = [];
@@ -652,6 +657,8 @@ async function startRouter({ name, threads, cache, ngx, trk, streams, wrapper = 
   // LLMGATE_BENCH_ROUTER_WRAPPER="valgrind --leak-check=full --log-file=%p.vg":
   // run the measured routers under a tool (the work dir is their cwd).
   if (!wrapper && process.env.LLMGATE_BENCH_ROUTER_WRAPPER) wrapper = process.env.LLMGATE_BENCH_ROUTER_WRAPPER.split(/\s+/).filter(Boolean);
+  // --pin-cpu N: the events router on one core (taskset execs it: same pid)
+  if (!wrapper && name === 'v' && OPT.pinCpu !== undefined) wrapper = ['taskset', '-c', String(OPT.pinCpu)];
   const confPath = path.join(WORK, `llmgate-${name}.conf`);
   fs.writeFileSync(confPath, routerConf({ name, threads, cache, ngx, trk, streams }), { mode: 0o600 });
   fs.mkdirSync(path.join(WORK, `state-${name}`), { recursive: true, mode: 0o700 });
@@ -691,8 +698,8 @@ server.port = ${port}
 server.document-root = ${lstr(WORK)}
 server.errorlog = ${lstr(WORK + '/lighttpd-error.log')}
 server.pid-file = ${lstr(WORK + '/lighttpd.pid')}
-server.max-fds = 16384
-server.max-connections = 8192
+server.max-fds = 65536
+server.max-connections = 32768
 server.listen-backlog = 4096
 server.max-keep-alive-requests = 1000000
 server.max-keep-alive-idle = 60
@@ -1106,7 +1113,7 @@ async function main() {
     c: { id: 'c', label: `c llmgate (${OPT.threads} thr)`, cpuPids: () => [lt.p.child.pid, rc.pid] },
     d: { id: 'd', label: 'd llmgate cache hit', cpuPids: () => [lt.p.child.pid, rd.pid] },
     w: { id: 'w', label: `w llmgate (${OPT.wideThreads} thr)`, cpuPids: () => [lt.p.child.pid, rw.pid] },
-    v: { id: 'v', label: `v llmgate (events, ${OPT.threads} thr)`, cpuPids: () => [lt.p.child.pid, rv.pid] },
+    v: { id: 'v', label: `v llmgate (events, ${OPT.threads} thr${OPT.pinCpu !== undefined ? `, CPU ${OPT.pinCpu} only` : ''})`, cpuPids: () => [lt.p.child.pid, rv.pid] },
     e: { id: 'e', label: 'e portkey', cpuPids: () => (pk ? [pk.p.child.pid] : []) },
   };
   const target = (pathId, kind) => {
@@ -1239,7 +1246,7 @@ async function main() {
   const tk = OPT.trickle;
   const trickleTimeout = Math.max(60000, 4 * tk.events * tk.interval * Math.ceil(tk.streams / Math.max(1, OPT.threads)));
   const trRuns = {};
-  const trIds = OPT.only.has('trickle') ? ['a', 'b', 'c', 'w', 'v', 'e'] : [];
+  const trIds = OPT.only.has('trickle') ? OPT.trickleIds : [];
   for (const id of trIds) {
     if (id === 'e' && !pk) { tr[id] = { na: pkWhy }; continue; }
     const t = target(id, 'trickle');
@@ -1433,7 +1440,7 @@ async function main() {
     });
   }
   const trLabel = `trickle ${tk.streams}x${tk.events}@${tk.interval}ms`;
-  for (const id of OPT.only.has('trickle') ? ['a', 'b', 'c', 'w', 'v', 'e'] : []) {
+  for (const id of OPT.only.has('trickle') ? OPT.trickleIds : []) {
     const r = tr[id];
     if (!r || r.na) {
       rows.push({ workload: 'trickle', label: trLabel, path: id, pathLabel: P[id].label, na: r ? r.na : 'not run' });

@@ -15,7 +15,13 @@
 #   --baseline      also copy the new latest.json to previous.json
 #   --keep          keep the work directory (configs, logs) for a look
 #   --only LIST     some of: chat,stream,trickle,profile (default: all)
-#   --streams N     trickling streams opened at once (default 256)
+#   --streams N     trickling streams opened at once (default 256; up to
+#                   20000: the client, the upstream, lighttpd and the
+#                   router each hold one or two descriptors per stream, so
+#                   run as root, which raises the limit to 65536 here)
+#   --trickle-paths LIST  the trickle's paths, some of a,b,c,w,v,e (default
+#                   all): "b,v" for lighttpd's own proxy and the events router
+#   --pin-cpu N     run the events router (v) on CPU N only (taskset)
 #
 # Environment: LLMGATE_BUILDDIR (directory with llmgate-router; default: an
 # optimised build made in _build-bench/), LIGHTTPD, NGINX, WRK, NODE,
@@ -140,6 +146,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
+
+# thousands of streams hold thousands of descriptors in every process
+if [ "$(id -u)" = 0 ]; then ulimit -n 65536 2>/dev/null || true; fi
 
 "$node" "$here/bench.js" "$@" &
 child=$!
