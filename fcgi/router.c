@@ -155,9 +155,10 @@ static const struct serve_ops router_ops = {
 	.cgi_error =
 		"{\"error\":{\"message\":\"gateway misconfigured; see the server log\","
 		"\"type\":\"server_error\",\"param\":null,\"code\":\"config_error\"}}",
-	/* room for a burst of new streams (the kernel caps it at somaxconn):
-	 * over it the web server's connect fails and its client gets a 5xx */
-	.backlog = 4096,
+	/* room for a burst of new streams (the kernel caps it at
+	 * net.core.somaxconn, 4096 by default): over it the web server's
+	 * connect fails and its client gets a 5xx (docs/performance.md) */
+	.backlog = 65535,
 	/* at most ROUTER_MALLOC_ARENAS malloc arenas, whatever the number of
 	 * cores: with two, 16 threads queued on arena locks (two futex calls
 	 * per request, 30% more CPU per request in make bench); with 16, the

@@ -33,6 +33,14 @@ const { spawn, execFileSync } = require('node:child_process');
 const fx = require('./fixtures.js');
 
 const HERE = __dirname;
+// this process's descriptor limit (what run.sh raised it to), which the
+// processes it starts inherit; lighttpd may not ask for more
+const FD_LIMIT = (() => {
+  try {
+    const m = fs.readFileSync('/proc/self/limits', 'utf8').match(/^Max open files\s+(\d+)/m);
+    return m ? Math.min(65536, Number(m[1])) : 16384;
+  } catch { return 16384; }
+})();
 const REPO = path.resolve(HERE, '..', '..');
 const BUILD_DIR = path.resolve(process.env.LLMGATE_BUILDDIR || REPO);
 const ROUTER = path.join(BUILD_DIR, 'llmgate-router');
@@ -88,6 +96,7 @@ function parseArgs(argv) {
       o.trickleIds = val().split(',').map((x) => x.trim()).filter(Boolean);
       for (const id of o.trickleIds) if (!['a', 'b', 'c', 'w', 'v', 'e'].includes(id)) throw new Error(`--trickle-paths: some of a,b,c,w,v,e (not ${id})`);
     } else if (a === '--pin-cpu') o.pinCpu = num(0, 1023);
+    else if (a === '--hold') o.hold = true;
     else if (a === '--help' || a === '-h') {
       const lines = fs.readFileSync(path.join(HERE, 'run.sh'), 'utf8').split('\n');
       process.stdout.write(lines.slice(1, lines.findIndex((l) => l.startsWith('set -eu'))).map((l) => l.replace(/^# ?/, '')).join('\n') + '\n');
@@ -698,8 +707,8 @@ server.port = ${port}
 server.document-root = ${lstr(WORK)}
 server.errorlog = ${lstr(WORK + '/lighttpd-error.log')}
 server.pid-file = ${lstr(WORK + '/lighttpd.pid')}
-server.max-fds = 65536
-server.max-connections = 32768
+server.max-fds = ${FD_LIMIT}
+server.max-connections = ${Math.floor(FD_LIMIT / 2)}
 server.listen-backlog = 4096
 server.max-keep-alive-requests = 1000000
 server.max-keep-alive-idle = 60
@@ -1258,7 +1267,7 @@ async function main() {
       if (tr[id]?.na || (id === 'c' && rep > 0)) continue;
       const t = target(id, 'trickle');
       const h = { 'Content-Type': 'application/json', ...t.headers };
-      await request(`${trk.url}/_reset`, { body: '' });
+      await request(`${trk.url}/_reset${OPT.hold ? `?hold=${tk.streams}` : ''}`, { body: '' });
       log(`trickle: ${tk.streams} streams x ${tk.events} events @ ${tk.interval} ms via ${id}, round ${rep + 1}/${id === 'c' ? 1 : OPT.reps}`);
       phase = `trickle|${id}`;
       const cpuPids = id === 'a' ? [trk.p.child.pid] : P[id].cpuPids();
@@ -1541,7 +1550,7 @@ async function main() {
   say('nothing else running. err: non-2xx + socket errors (+ failed probes). cpu/req:');
   say('CPU us per request of the tier under test (a: the mock; b: lighttpd; c, d, w: lighttpd + router; e: portkey).');
   say('x b, +p50, +p99: throughput ratio and added latency against b, the lighttpd mod_proxy floor.');
-  say(`trickle rows: ${tk.streams} streams opened at once, ${tk.events} events ${tk.interval} ms apart each (c: one round); p50/p90/p99 are`);
+  say(`trickle rows: ${tk.streams} streams opened at once, ${tk.events} events ${tk.interval} ms apart each (c: one round)${OPT.hold ? `, each held after its first event until all ${tk.streams} were open (--hold)` : ''}; p50/p90/p99 are`);
   say('per-event delivery delay (arrival - upstream send time), ttfb is time to the first event, err is failed');
   say('streams + missing events.');
   say('');

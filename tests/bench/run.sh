@@ -17,11 +17,18 @@
 #   --only LIST     some of: chat,stream,trickle,profile (default: all)
 #   --streams N     trickling streams opened at once (default 256; up to
 #                   20000: the client, the upstream, lighttpd and the
-#                   router each hold one or two descriptors per stream, so
-#                   run as root, which raises the limit to 65536 here)
+#                   router each hold one or two descriptors per stream:
+#                   the limit is raised to the hard one, as root to 65536
+#                   where the system allows; lighttpd and the router need
+#                   two per stream, so a hard limit of 20000 holds 9,990)
 #   --trickle-paths LIST  the trickle's paths, some of a,b,c,w,v,e (default
 #                   all): "b,v" for lighttpd's own proxy and the events router
 #   --pin-cpu N     run the events router (v) on CPU N only (taskset)
+#   --hold          the trickling upstream holds each stream after its first
+#                   event until all --streams are open (at most 120 s), so
+#                   that they are all open at once however long opening
+#                   them takes; a path that cannot hold them all (c, 16
+#                   threads) waits out the 120 s
 #
 # Environment: LLMGATE_BUILDDIR (directory with llmgate-router; default: an
 # optimised build made in _build-bench/), LIGHTTPD, NGINX, WRK, NODE,
@@ -147,8 +154,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-# thousands of streams hold thousands of descriptors in every process
+# thousands of streams hold thousands of descriptors in every process:
+# the soft limit up to the hard one (root may go further where allowed)
 if [ "$(id -u)" = 0 ]; then ulimit -n 65536 2>/dev/null || true; fi
+ulimit -n "$(ulimit -H -n)" 2>/dev/null || true
 
 "$node" "$here/bench.js" "$@" &
 child=$!

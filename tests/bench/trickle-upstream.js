@@ -12,6 +12,10 @@
 //   prints "LISTENING <port>", serves on 127.0.0.1 until SIGTERM/SIGINT.
 //   GET /_stats -> {"streams","finished","aborted","open","maxOpen","events"}
 //   POST /_reset   clears the counters and the kept send times.
+//   POST /_reset?hold=N  also holds every stream after its first event until
+//                  N streams are open (or 120 s passed): the rest of the
+//                  events then go out `--interval` apart, so that N streams
+//                  really are open at once however long opening them takes.
 
 'use strict';
 
@@ -32,11 +36,26 @@ const MAX_BODY = 1 << 20;
 
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
+const HOLD_MAX_MS = 120000;
 let stats;
 let sends; // stream id -> [send time per event]
-function reset() {
+let hold = 0;
+let held = []; // streams waiting for `hold` open streams
+let holdTimer = null;
+function release() {
+  hold = 0;
+  if (holdTimer) clearTimeout(holdTimer);
+  holdTimer = null;
+  const h = held;
+  held = [];
+  for (const go of h) go();
+}
+function reset(n = 0) {
+  release();
   stats = { streams: 0, finished: 0, aborted: 0, open: 0, maxOpen: 0, events: 0 };
   sends = new Map();
+  hold = n;
+  if (n) holdTimer = setTimeout(release, HOLD_MAX_MS);
 }
 reset();
 let nextId = 1;
@@ -64,7 +83,7 @@ function stream(req, res, model) {
     'Content-Type': 'text/event-stream',
     'Cache-Control': 'no-cache',
   });
-  const start = nowMs();
+  let start = nowMs();
   const tick = () => {
     if (done) return;
     const t = nowMs();
@@ -74,6 +93,17 @@ function stream(req, res, model) {
     times.push(t);
     stats.events++;
     i++;
+    if (i === 1 && hold && EVENTS > 1) {
+      // held until `hold` streams are open; then paced from that moment
+      const go = () => {
+        if (done) return;
+        start = nowMs() - INTERVAL;
+        timer = setTimeout(tick, 0);
+      };
+      held.push(go);
+      if (stats.open >= hold) release();
+      return;
+    }
     if (i < EVENTS) {
       // Scheduled against the stream's start, so gaps do not drift.
       timer = setTimeout(tick, Math.max(0, start + i * INTERVAL - nowMs()));
@@ -98,7 +128,8 @@ const server = http.createServer({ noDelay: true, keepAliveTimeout: 60000 }, (re
     return;
   }
   if (req.method === 'POST' && url === '/_reset') {
-    reset();
+    const m = /[?&]hold=(\d+)/.exec(req.url);
+    reset(m ? Number(m[1]) : 0);
     res.writeHead(204);
     res.end();
     req.resume();
@@ -127,9 +158,9 @@ const server = http.createServer({ noDelay: true, keepAliveTimeout: 60000 }, (re
 });
 server.headersTimeout = 60000;
 server.requestTimeout = 0;
-server.maxConnections = 4096;
+server.maxConnections = 65536;
 
-server.listen(PORT, '127.0.0.1', () => {
+server.listen({ port: PORT, host: '127.0.0.1', backlog: 65535 }, () => {
   process.stdout.write(`LISTENING ${server.address().port}\n`);
 });
 for (const sig of ['SIGTERM', 'SIGINT']) {
