@@ -1,9 +1,11 @@
 // [server] streams = events: streams under way held by one event-loop
-// thread instead of a worker each. A few hundred trickling streams through
+// thread instead of a worker each. 2,000 trickling streams at once through
 // lighttpd and a four-thread router (every event, usage recorded once
 // each, no more threads than the pool and the loop); a client that does
 // not read beside fast ones (its upstream held back, the others done); a
-// client leaving mid-stream (upstream closed, one record); kill -9 of the
+// client leaving mid-stream (upstream closed, one record); clients leaving
+// at random stages (every upstream call stopped or finished, recorded
+// once); kill -9 of the
 // router with streams parked, then settle: every completed stream settled
 // exactly once.
 
@@ -22,7 +24,7 @@ const S = require('../lib/settle.js');
 const GW_KEY = 'gk-events-0123456789abcdef';
 const SECRETS = { DEEPSEEK_API_KEY: 'sk-ds-SECRET-events' };
 const THREADS = 4;
-const STREAMS = Number(process.env.LLMGATE_EVENTS_STREAMS || 300);
+const STREAMS = Number(process.env.LLMGATE_EVENTS_STREAMS || 2000);
 const CHAT = '/v1/chat/completions';
 
 function threadsOf(pid) {
@@ -50,7 +52,7 @@ describe('streams held by the event loop', () => {
 
   before(async () => {
     mock = await startMock();
-    gw = await startGateway({ env: { ...mockEnv(mock), ...SECRETS, AUTH_KEY: GW_KEY }, conf });
+    gw = await startGateway({ env: { ...mockEnv(mock), ...SECRETS, AUTH_KEY: GW_KEY }, conf, streams: STREAMS });
   });
 
   after(async () => {
@@ -115,6 +117,59 @@ describe('streams held by the event loop', () => {
     const recs = await waitFor(() => { const x = usageRecords(gw).slice(before); return x.length ? x : null; });
     assert.equal(recs.length, 1);
     assert.equal(recs[0].client_gone, true);
+  });
+
+  it('clients leaving at random stages: each upstream call stopped at once or finished, one record each', async (t) => {
+    mock.configure({ trickleEvents: 5, trickleMs: 100 });
+    const before = usageRecords(gw).length;
+    const seen = mock.requests().length;
+    // a fixed pseudo-random plan: leave before the answer, at its head, or
+    // after 1..4 of its 5 events; some stay to the end
+    let seed = 12345;
+    const rnd = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+    const plan = Array.from({ length: 60 }, () => rnd(7));   // 0: before, 1: head, 2-5: after 1-4 events, 6: to the end
+    const leave = (stage) => new Promise((resolve) => {
+      const payload = JSON.stringify(chatBody('deepseek/trickle', { stream: true }));
+      const req = http.request(`${gw.url}${CHAT}`, {
+        method: 'POST', agent: false,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload), ...bearer(GW_KEY) },
+      }, (res) => {
+        if (stage === 1) { req.destroy(); return resolve('head'); }
+        res.on('data', () => {});
+        res.on('end', () => resolve('end'));
+        res.on('error', () => resolve('gone'));
+      });
+      req.on('error', () => resolve('gone'));
+      req.on('close', () => resolve('closed'));
+      req.end(payload);
+      if (stage === 0) setTimeout(() => req.destroy(), rnd(30));
+    });
+    const runs = plan.map((stage) => (stage >= 2 && stage <= 5
+      ? stream(`${gw.url}${CHAT}`, { headers: bearer(GW_KEY), body: chatBody('deepseek/trickle', { stream: true }), stopAfter: stage - 1, timeoutMs: 20000 })
+      : leave(stage)));
+    const results = await Promise.all(runs);
+    const midway = plan.filter((st) => st >= 2 && st <= 5).length;
+    for (const [i, st] of plan.entries()) if (st >= 2 && st <= 5) assert.ok(results[i].aborted, `client ${i} left after ${st - 1} events`);
+    // every upstream call of this test ends: finished, or closed early by the router
+    const calls = () => mock.requests().slice(seen).filter((r) => r.body && r.body.model === 'trickle');
+    assert.ok(await waitFor(() => calls().every((r) => r.finished || r.closedEarly), { timeoutMs: 10000 }),
+      `an upstream call left open: ${calls().filter((r) => !r.finished && !r.closedEarly).length}`);
+    const early = calls().filter((r) => r.closedEarly);
+    assert.ok(early.length >= midway, `upstream stopped for each client gone mid-stream: ${early.length} of ${midway}`);
+    for (const r of early) assert.ok(r.eventsSent < 5 || !r.finished, 'closed before its end');
+    // one usage record per upstream call, none twice
+    const ids = new Set(calls().map((r) => r.headers['x-request-id']));
+    assert.ok(!ids.has(undefined), 'the router names each call');
+    assert.ok(ids.size >= midway);
+    t.diagnostic(`${plan.length} clients, ${ids.size} upstream calls, ${early.length} stopped early, ${midway} left mid-stream`);
+    const recs = await waitFor(() => {
+      const x = usageRecords(gw).slice(before).filter((u) => ids.has(u.id));
+      return x.length >= ids.size ? x : null;
+    }, { timeoutMs: 10000 });
+    assert.ok(recs, 'a record for every upstream call');
+    assert.equal(recs.length, ids.size, 'no call recorded twice');
+    assert.equal(new Set(recs.map((u) => u.id)).size, ids.size);
+    assert.ok(recs.filter((u) => u.client_gone).length >= midway, 'the leavers are recorded as client_gone');
   });
 
   it('no secret in any answer', () => {

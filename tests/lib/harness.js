@@ -125,7 +125,19 @@ function routerCommand(dir) {
   return script;
 }
 
-function lighttpdConf({ dir, port, mount, maxProcs, binEnv, streamRequestBody = 0 }) {
+// streams: how many streams the test opens at once; lighttpd then gets the
+// descriptors, connections and FastCGI listen backlog they need
+// (docs/performance.md, "Many open streams")
+function manyStreamsConf(streams) {
+  if (!streams) return { server: '', backend: '' };
+  return {
+    server: `server.max-fds = ${4 * streams + 256}\nserver.max-connections = ${2 * streams + 64}\n`,
+    backend: `    "listen-backlog" => ${streams + 64},\n`,
+  };
+}
+
+function lighttpdConf({ dir, port, mount, maxProcs, binEnv, streamRequestBody = 0, streams = 0 }) {
+  const many = manyStreamsConf(streams);
   const envLines = Object.entries(binEnv)
     .map(([k, v]) => `        ${lstr(k)} => ${lstr(v)},`)
     .join('\n');
@@ -139,12 +151,12 @@ server.pid-file = ${lstr(dir + '/lighttpd.pid')}
 server.stream-response-body = 2
 server.stream-request-body = ${streamRequestBody}
 server.max-request-size = 65536
-fastcgi.server = (
+${many.server}fastcgi.server = (
   ${lstr(mount)} => ((
     "socket" => ${lstr(dir + '/router.sock')},
     "bin-path" => ${lstr(routerCommand(dir))},
     "max-procs" => ${maxProcs},
-    "check-local" => "disable",
+${many.backend}    "check-local" => "disable",
     "bin-copy-environment" => ( "PATH" ),
     "bin-environment" => (
 ${envLines}
@@ -191,7 +203,8 @@ function mockEnv(mock) {
 // arrive, as some front ends do)
 // stateDir: an existing folder to use as the state folder (one on a file
 // system of the test's own, say) instead of a fresh one inside the temp dir
-async function startGateway({ env = {}, conf = '', mount = '/', maxProcs = 1, streamRequestBody = 0, stateDir: ownState } = {}) {
+// streams: streams opened at once (lighttpd's limits raised for them)
+async function startGateway({ env = {}, conf = '', mount = '/', maxProcs = 1, streamRequestBody = 0, stateDir: ownState, streams = 0 } = {}) {
   if (!fs.existsSync(ROUTER)) {
     throw new Error(`router binary not found: ${ROUTER} (build it, or set LLMGATE_BUILDDIR)`);
   }
@@ -211,7 +224,7 @@ async function startGateway({ env = {}, conf = '', mount = '/', maxProcs = 1, st
   let lastError = null;
   for (let attempt = 1; attempt <= 5; attempt++) {
     const port = await freePort();
-    const r = await launch({ dir, stateDir, confPath, binEnv, port, mount, maxProcs, streamRequestBody });
+    const r = await launch({ dir, stateDir, confPath, binEnv, port, mount, maxProcs, streamRequestBody, streams });
     if (r.gw) return r.gw;
     lastError = r.error;
     if (!r.portTaken) break;
@@ -221,9 +234,9 @@ async function startGateway({ env = {}, conf = '', mount = '/', maxProcs = 1, st
 }
 
 // One try at starting lighttpd on `port` -> { gw } or { error, portTaken }.
-async function launch({ dir, stateDir, confPath, binEnv, port, mount, maxProcs, streamRequestBody }) {
+async function launch({ dir, stateDir, confPath, binEnv, port, mount, maxProcs, streamRequestBody, streams }) {
   const lconfPath = path.join(dir, 'lighttpd.conf');
-  fs.writeFileSync(lconfPath, lighttpdConf({ dir, port, mount, maxProcs, binEnv, streamRequestBody }));
+  fs.writeFileSync(lconfPath, lighttpdConf({ dir, port, mount, maxProcs, binEnv, streamRequestBody, streams }));
   const errorLogPath = path.join(dir, 'error.log');
   fs.writeFileSync(errorLogPath, '', { mode: 0o600 });
 
