@@ -19,7 +19,7 @@ const { startSite, runSettle, SETTLE } = require('../lib/admin.js');
 const { waitFor, transcript } = require('../lib/client.js');
 const { buildConf } = require('../lib/conf.js');
 const { assertNoSecrets } = require('../lib/checks.js');
-const { CHROMIUM, CHROME_ARGS, playwright, browserSkip } = require('../lib/browser.js');
+const { browserSkip, openProfile } = require('../lib/browser.js');
 
 const PASSWORD = 'browser-admin-password-42';
 const UPSTREAM_KEY = 'sk-up-SECRET-browser-0123456789abcdef';
@@ -46,23 +46,9 @@ describe('admin page in Chromium', { skip: skipReason || false }, () => {
     // deepseek points at the mock but has no key: the page adds one
     site = await startSite({ env: { ...mockEnv(mock) }, conf: buildConf({}) });
     userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmgate-chromium-'));
-    context = await playwright.chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROME_ARGS,
-      viewport: { width: 1200, height: 860 },
-    });
-    context.setDefaultTimeout(10000);
-    page = context.pages()[0] || await context.newPage();
     // API refusals the tests provoke (401 wrong password) are logged by
     // Chromium as failed loads; anything else (script errors, CSP) counts
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) {
-        problems.push(`console: ${m.text()}`);
-      }
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('dialog', (d) => d.accept());
+    ({ context, page } = await openProfile(userDataDir, problems));
   });
 
   after(async () => {

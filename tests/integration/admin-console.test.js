@@ -26,30 +26,25 @@ const { startSite } = require('../lib/admin.js');
 const { waitFor, transcript } = require('../lib/client.js');
 const { buildConf } = require('../lib/conf.js');
 const { assertNoSecrets } = require('../lib/checks.js');
+const { CHROMIUM, CHROME_ARGS, playwright, browserSkip, watchPage } = require('../lib/browser.js');
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const PASSWORD = 'console-admin-password-42';
 const NEW_PASSWORD = 'console-NEW-password-4242';
 const WRONG_KEY = 'sk-wrong-SECRET-console-01234wxyz';
 const RIGHT_KEY = 'sk-right-SECRET-console-01234abcd';
 const EMBED_KEY = 'sk-embed-SECRET-console-0123456789';
 const OPS_PASSWORD = 'ops-SECRET-console-password';
-const CHROME_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const VIEWS = ['overview', 'requests', 'keys', 'providers', 'settings', 'usage', 'account'];
 
-let playwright = null;
 let OpenAI = null;
 let axeSource = null;
-let skipReason = null;
+let skipReason = browserSkip;
 try {
-  playwright = require('playwright-core');
   OpenAI = require('openai').default || require('openai');
   axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 } catch (e) {
-  skipReason = `an npm package is missing (npm ci in tests/): ${e.message.split('\n')[0]}`;
+  skipReason = skipReason || `an npm package is missing (npm ci in tests/): ${e.message.split('\n')[0]}`;
 }
-if (!skipReason && !fs.existsSync(CHROMIUM)) skipReason = `chromium not found at ${CHROMIUM} (apt-get install chromium)`;
 
 describe('the admin console in Chromium: phone and desktop, Chinese and English', { skip: skipReason || false }, () => {
   let mock;
@@ -79,13 +74,7 @@ describe('the admin console in Chromium: phone and desktop, Chinese and English'
       locale: zh ? 'zh-CN' : 'en-US',
     });
     context.setDefaultTimeout(10000);
-    const page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('dialog', (d) => d.accept());
-    return page;
+    return watchPage(await context.newPage(), problems);
   }
 
   // the message beside a field (aria-invalid, aria-describedby)

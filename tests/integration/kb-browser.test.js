@@ -23,7 +23,7 @@ const { startSite } = require('../lib/admin.js');
 const { transcript } = require('../lib/client.js');
 const { buildConf } = require('../lib/conf.js');
 const { assertNoSecrets } = require('../lib/checks.js');
-const { CHROMIUM, CHROME_ARGS, playwright, browserSkip } = require('../lib/browser.js');
+const { browserSkip, openProfile } = require('../lib/browser.js');
 
 const PASSWORD = 'kb-browser-password-42';
 const RAG_KEY = 'sk-rag-SECRET-browser-0123';
@@ -58,18 +58,7 @@ describe('knowledge base in the admin page (Chromium)', { skip: skipReason || fa
     });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmgate-kb-chromium-'));
     fs.writeFileSync(path.join(dir, 'warehouse.md'), DOC);
-    context = await playwright.chromium.launchPersistentContext(path.join(dir, 'profile'), {
-      executablePath: CHROMIUM, headless: true, args: CHROME_ARGS, viewport: { width: 1200, height: 860 },
-    });
-    context.setDefaultTimeout(10000);
-    page = context.pages()[0] || await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) {
-        problems.push(`console: ${m.text()}`);
-      }
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('dialog', (d) => d.accept());
+    ({ context, page } = await openProfile(path.join(dir, 'profile'), problems));
   });
 
   after(async () => {
