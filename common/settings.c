@@ -25,7 +25,7 @@
 const struct settings_def settings_table[] = {
 	N("server", "threads", NULL, SETTINGS_INT, 1, 1024, 16, threads),
 	N("server", "hot_threads", NULL, SETTINGS_INT, 0, 1024, 0, hot_threads),
-	S("server", "streams", SETTINGS_STR, 0, 0, "threads", streams),
+	S("server", "streams", SETTINGS_STR, 0, 0, "events", streams),
 	N("server", "max_streams", NULL, SETTINGS_INT, 0, 1000000, 0, max_streams),
 	N("server", "body_timeout_ms", NULL, SETTINGS_INT, 0, 3600000, 30000, body_timeout_ms),
 	N("server", "stream_ping_s", NULL, SETTINGS_LONG, 0, 3600, 15, stream_ping_s),

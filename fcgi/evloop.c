@@ -6,6 +6,11 @@
 /* no coroutines or epoll in this C library (musl): the mode is refused */
 #include <stdlib.h>
 
+int evloop_available(void)
+{
+	return 0;
+}
+
 int evloop_start(void (*done)(void))
 {
 	(void)done;
@@ -68,6 +73,19 @@ int evloop_parked(void)
 #include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
+#if defined(__SANITIZE_ADDRESS__)
+#define EVLOOP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EVLOOP_ASAN 1
+#endif
+#endif
+#ifdef EVLOOP_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+#ifdef HAVE_VALGRIND_VALGRIND_H
+#include <valgrind/valgrind.h>
+#endif
 
 /* how often the deadlines of waiting requests are looked at */
 #define EVLOOP_SCAN_MS 20
@@ -107,6 +125,12 @@ struct evloop_co {
 	int up_fd;               /* the upstream descriptor in the epoll set, -1 */
 	struct evtag up_tag, cl_tag;
 	struct evloop_co *prev, *next;
+	/* for AddressSanitizer and valgrind: the stack it was resumed from,
+	 * its own fake stack, its stack's registration */
+	const void *from_low;
+	size_t from_size;
+	void *fake;
+	unsigned vg_stack;
 };
 
 static int ep = -1, qfd = -1;
@@ -120,12 +144,47 @@ static ucontext_t loop_ctx;
 static __thread struct evloop_co *current;
 static __thread struct evloop_co *starting;
 
+int evloop_available(void)
+{
+	return 1;
+}
+
 int evloop_parked(void)
 {
 	return __atomic_load_n(&parked_n, __ATOMIC_RELAXED);
 }
 
 /* ------------------------------------------------------ the coroutines */
+
+/* Every switch between stacks is told to AddressSanitizer (which keeps a
+ * shadow of each stack) before and after it; valgrind is told of each
+ * coroutine's stack once (co_new). Without them both are no-ops. */
+static void sw_leave(void **fake, const void *low, size_t size)
+{
+#ifdef EVLOOP_ASAN
+	__sanitizer_start_switch_fiber(fake, low, size);
+#else
+	(void)fake, (void)low, (void)size;
+#endif
+}
+
+static void sw_arrive(void *fake, const void **from_low, size_t *from_size)
+{
+#ifdef EVLOOP_ASAN
+	__sanitizer_finish_switch_fiber(fake, from_low, from_size);
+#else
+	(void)fake, (void)from_low, (void)from_size;
+#endif
+}
+
+/* From a thread's own stack into co, back when it yields or ends. */
+static void co_enter(struct evloop_co *co, ucontext_t *here)
+{
+	void *fake = NULL;
+	sw_leave(&fake, co->stack + 4096, SERVE_STACK_SIZE - 4096);
+	swapcontext(here, &co->ctx);
+	sw_arrive(fake, NULL, NULL);
+}
 
 static void trampoline(void);
 
@@ -141,6 +200,9 @@ struct evloop_co *evloop_co_new(int sock)
 		return NULL;
 	}
 	mprotect(co->stack, 4096, PROT_NONE);   /* a guard page below */
+#ifdef HAVE_VALGRIND_VALGRIND_H
+	co->vg_stack = VALGRIND_STACK_REGISTER(co->stack + 4096, co->stack + SERVE_STACK_SIZE);
+#endif
 	FCGX_InitRequest(&co->fr, sock, 0);
 	co->cfd = -1;
 	co->up_fd = -1;
@@ -163,6 +225,9 @@ void evloop_co_free(struct evloop_co *co)
 {
 	if (!co)
 		return;
+#ifdef HAVE_VALGRIND_VALGRIND_H
+	VALGRIND_STACK_DEREGISTER(co->vg_stack);
+#endif
 	munmap(co->stack, SERVE_STACK_SIZE);
 	free(co);
 }
@@ -170,7 +235,9 @@ void evloop_co_free(struct evloop_co *co)
 /* Leave the coroutine for whoever resumed it; back here when resumed. */
 static void co_yield(struct evloop_co *co)
 {
+	sw_leave(&co->fake, co->from_low, co->from_size);
 	swapcontext(&co->ctx, co->back);
+	sw_arrive(co->fake, &co->from_low, &co->from_size);
 }
 
 /* --------------------------------------------- the client's connection */
@@ -283,10 +350,12 @@ static void co_end(struct evloop_co *co);
 static void trampoline(void)
 {
 	struct evloop_co *co = starting;
+	sw_arrive(NULL, &co->from_low, &co->from_size);
 	co->handle(co->w, &co->r);
 	if (co->state == CO_PARKED)
 		co_end(co);
 	co->state = CO_DONE;
+	sw_leave(NULL, co->from_low, co->from_size);   /* this stack is done */
 	setcontext(co->back);
 }
 
@@ -340,7 +409,7 @@ int evloop_run(struct evloop_co *co, void (*handle)(void *w, struct http_req *r)
 	co->back = &here;
 	starting = co;
 	current = co;
-	swapcontext(&here, &co->ctx);
+	co_enter(co, &here);
 	current = NULL;
 	if (co->state != CO_PARKING)
 		return 0;
@@ -408,7 +477,7 @@ static void resume(struct evloop_co *co, int result)
 	co->result = result;
 	co->back = &loop_ctx;
 	current = co;
-	swapcontext(&loop_ctx, &co->ctx);
+	co_enter(co, &loop_ctx);
 	current = NULL;
 	if (co->state != CO_DONE)
 		return;

@@ -31,6 +31,9 @@
 
 struct evloop_co;
 
+/* 1 when this build has the mode (swapcontext and epoll: glibc, not
+ * musl), else 0. */
+int evloop_available(void);
 /* Start the loop thread; done() is called (on it) when a parked request
  * has ended. 0, or -1 when it cannot start. */
 int evloop_start(void (*done)(void));

@@ -5,6 +5,7 @@
 #include "http.h"
 #include "log.h"
 #include "provider.h"
+#include "evloop.h"
 #include "serve.h"
 #include "xmalloc.h"
 #include <malloc.h>
@@ -81,11 +82,16 @@ static int router_threads(void *app, int listen_fd)
 		admit_init(hot);
 	else
 		hot = n;
-	const char *mode = ro->gw.cfg.streams ? ro->gw.cfg.streams : "threads";
+	const char *mode = ro->gw.cfg.streams ? ro->gw.cfg.streams : "events";
+	if (!strcmp(mode, "events") && !evloop_available()) {
+		log_info("[server] streams = events needs swapcontext and epoll, which this C library lacks: streams are held by threads");
+		mode = "threads";
+	} else if (strcmp(mode, "events") && strcmp(mode, "threads")) {
+		log_warn("[server] streams = %s is neither threads nor events; threads it is", mode);
+		mode = "threads";
+	}
 	if (!strcmp(mode, "events"))
 		serve_streams_events(1);
-	else if (strcmp(mode, "threads"))
-		log_warn("[server] streams = %s is neither threads nor events; threads it is", mode);
 	http_watch_init(n, ro->gw.cfg.body_timeout_ms);
 	raise_fd_limit(n, !strcmp(mode, "events"));
 	log_info("serving with %d threads (%d taking new requests while no upstream keeps them waiting), streams held by %s, %zu provider(s) usable",

@@ -12,7 +12,8 @@
 
 'use strict';
 
-// LLMGATE_TEST_STREAMS=events runs every test with [server] streams = events.
+// LLMGATE_TEST_STREAMS=threads runs every test with [server] streams = threads
+// (the default, events, otherwise).
 const DEFAULT_SERVER = {
   threads: 4, hot_threads: 2, max_body: 1048576, log_level: 'debug',
   ...(process.env.LLMGATE_TEST_STREAMS ? { streams: process.env.LLMGATE_TEST_STREAMS } : {}),
