@@ -34,7 +34,7 @@ struct chat_front {
 	char *oai;                 /* the checked 2xx answer in OpenAI form */
 	int responses;             /* the client speaks the Responses API */
 	struct responses_stream *rs;  /* its stream encoder (a streamed request) */
-	struct api_anthropic_hdrs ah;  /* Anthropic to Anthropic: the client's headers */
+	struct api_anthropic_hdrs *ah;  /* Anthropic to Anthropic: the client's headers, or NULL */
 	const char *hdrs[3];
 	const struct api_responses_keep *keep;  /* a Responses answer to keep, or NULL */
 	const cJSON *kinds;        /* a Responses request's tool kinds (rtools.h), or NULL */
@@ -234,7 +234,9 @@ static int chat_prepare(struct relay *x, const struct route_target *t, struct re
 		body = xstrndup(x->r->body.data, x->r->body.len);
 	} else if (x->passthrough) {   /* Anthropic to Anthropic: the client's request and headers, but its model */
 		body = reqbody_forward(f->areq, NULL, 0, t->model, 0);
-		f->hdrs[api_anthropic_headers(x->r, &f->ah, 1, f->hdrs, 0)] = NULL;
+		if (!f->ah)   /* its own allocation: 1 KB only this case needs */
+			f->ah = xmalloc(sizeof(*f->ah));
+		f->hdrs[api_anthropic_headers(x->r, f->ah, 1, f->hdrs, 0)] = NULL;
 		s->headers = f->hdrs;
 	} else
 		body = x->dops->chat_request(f->req, x->raw_body_ok ? x->r->body.data : NULL, x->r->body.len, t->model,
@@ -490,6 +492,7 @@ static void chat_fail(struct relay *x, enum fail_kind fail, int attempts, const 
 			  "No upstream key was accepted (%s).", detail);
 		break;
 	case FAIL_UPSTREAM:
+	case FAIL_CLIENT_GONE:   /* not met: relay_run answers nobody then */
 		oai_error(r, 502, "upstream_error", "upstream_error", NULL, NULL,
 			  "The upstream failed after %d attempt%s (%s).", attempts, attempts == 1 ? "" : "s", detail);
 		break;
@@ -590,7 +593,6 @@ static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum 
 		struct relay x;
 		struct route rt;
 		struct chat_front f;
-		struct responses_stream rs;
 	} *mem = xmalloc(sizeof(*mem));
 	struct relay *const x = &mem->x;
 	struct route *const rt = &mem->rt;
@@ -612,7 +614,7 @@ static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum 
 	if (chat_read(x, req) != 0 || chat_conversation(x, f) != 0)
 		goto out;
 	if (responses && x->client_stream) {
-		f->rs = &mem->rs;
+		f->rs = xmalloc(sizeof(*f->rs));   /* only a Responses stream needs it */
 		responses_stream_init(f->rs, x->requested, kinds);
 	}
 	if (g) {   /* its own allocation: the other clients need none */
@@ -654,6 +656,8 @@ static void chat_run(const struct api_call *call, cJSON *req, cJSON *areq, enum 
 out:
 	if (f->rs)
 		responses_stream_free(f->rs);
+	free(f->rs);
+	free(f->ah);
 	if (f->gs)
 		gemini_in_stream_free(f->gs);
 	free(f->gs);

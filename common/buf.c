@@ -130,6 +130,14 @@ void buf_free(struct buf *b)
 	b->len = b->alloc = 0;
 }
 
+void buf_fit(struct buf *b)
+{
+	if (!b->data || b->len + 1 >= b->alloc)
+		return;
+	b->data = xrealloc(b->data, b->len + 1);
+	b->alloc = b->len + 1;
+}
+
 char *buf_steal(struct buf *b)
 {
 	char *p = b->data ? b->data : xstrdup("");

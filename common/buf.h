@@ -33,6 +33,9 @@ void buf_consume(struct buf *b, size_t n);
 void buf_reset(struct buf *b);
 /* Free memory; the buffer may be reused after buf_init. */
 void buf_free(struct buf *b);
+/* Give back the memory past the data (and its NUL): for a buffer that is
+ * complete and kept a while. */
+void buf_fit(struct buf *b);
 /* Give the data to the caller (free()); buffer becomes empty. Never NULL. */
 char *buf_steal(struct buf *b);
 /* Data as a C string ("" when empty); owned by the buffer. */

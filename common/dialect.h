@@ -18,11 +18,19 @@
 
 /* A stream's state for the attempt's dialect: its translator's, and its
  * usage reader's (passthrough). stream_init starts both. */
+/* One upstream's stream at a time: the Anthropic and Gemini states share
+ * their memory (each dialect's init sets its own). */
 struct dialect_stream {
-	struct anthropic_to_oai a2o;
-	struct gemini_to_oai g2o;
-	struct anthropic_usage_scan ascan;
-	struct gemini_usage_scan gscan;
+	union {
+		struct {
+			struct anthropic_to_oai a2o;
+			struct anthropic_usage_scan ascan;
+		};
+		struct {
+			struct gemini_to_oai g2o;
+			struct gemini_usage_scan gscan;
+		};
+	};
 };
 
 struct dialect_ops {

@@ -52,6 +52,11 @@ int fcgi_rec_stdout(struct buf *out, unsigned id, const void *p, size_t n)
 	return 0;
 }
 
+int fcgi_rec_stderr_end(struct buf *out, unsigned id)
+{
+	return put_record(out, FCGI_REC_STDERR, id, NULL, 0);
+}
+
 int fcgi_rec_end(struct buf *out, unsigned id, unsigned app_status)
 {
 	size_t before = out->len;

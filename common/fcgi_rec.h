@@ -45,6 +45,12 @@ int fcgi_rec_stdout(struct buf *out, unsigned id, const void *p, size_t n);
  * unchanged) over out's cap. */
 int fcgi_rec_end(struct buf *out, unsigned id, unsigned app_status);
 
+/* Append an empty STDERR record for request id: the end of its error
+ * stream (nothing is ever written to it), harmless to a web server that
+ * is still there. Sent when the web server stopped sending: a connection
+ * it only half-closed takes it, one it closed answers with an error,
+ * which says that the client went away. 0, or -1 (out unchanged). */
+int fcgi_rec_stderr_end(struct buf *out, unsigned id);
 /* What the reader keeps of a record's content: enough for every record
  * the router acts on (BEGIN_REQUEST and END_REQUEST 8 bytes, ABORT_REQUEST
  * none, a GET_VALUES query), so that a reader costs little per open

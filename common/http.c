@@ -29,28 +29,32 @@ void http_req_init(struct http_req *r, FCGX_Request *fcgx)
 	const char *m = http_param(r, "REQUEST_METHOD");
 	r->method = m ? m : "";
 	const char *uri = http_param(r, "REQUEST_URI");
+	/* the path is kept at its length: a parked stream holds it to its end */
+	char path[HTTP_PATH_MAX];
 	if (!uri || !*uri) {
 		/* CGI servers that do not set REQUEST_URI */
 		const char *sn = http_param(r, "SCRIPT_NAME");
 		const char *pi = http_param(r, "PATH_INFO");
-		snprintf(r->path, sizeof(r->path), "%s%s", sn ? sn : "", pi ? pi : "");
+		snprintf(path, sizeof(path), "%s%s", sn ? sn : "", pi ? pi : "");
 		const char *qs = http_param(r, "QUERY_STRING");
 		r->query = qs ? qs : "";
 	} else {
 		const char *q = strchr(uri, '?');
 		size_t n = q ? (size_t)(q - uri) : strlen(uri);
-		if (n >= sizeof(r->path))
-			n = sizeof(r->path) - 1;
-		memcpy(r->path, uri, n);
-		r->path[n] = '\0';
+		if (n >= sizeof(path))
+			n = sizeof(path) - 1;
+		memcpy(path, uri, n);
+		path[n] = '\0';
 		r->query = q ? q + 1 : "";
 	}
+	r->path = xstrdup(path);
 }
 
 void http_req_internal(struct http_req *r, const char *method, const char *body, size_t len, struct buf *capture)
 {
 	memset(r, 0, sizeof(*r));
 	r->watch = -1;
+	r->path = xstrdup("");
 	r->method = method;
 	r->query = "";
 	r->capture = capture;
@@ -61,6 +65,8 @@ void http_req_internal(struct http_req *r, const char *method, const char *body,
 void http_req_free(struct http_req *r)
 {
 	buf_free(&r->body);
+	free(r->path);
+	r->path = NULL;
 }
 
 const char *http_param(const struct http_req *r, const char *name)
@@ -192,6 +198,7 @@ static int read_body(struct http_req *r, size_t cap, long declared)
 	}
 	if (declared >= 0 && r->body.len != (size_t)declared)
 		return -2;
+	buf_fit(&r->body);   /* kept as long as the request, a stream's too */
 	return 0;
 }
 

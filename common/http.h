@@ -19,7 +19,8 @@ struct http_ev {
 struct http_req {
 	FCGX_Request *fcgx;     /* NULL in CGI mode (stdin/stdout/environ) */
 	const char *method;     /* "" if absent */
-	char path[HTTP_PATH_MAX];   /* decoded-free path of REQUEST_URI, no query */
+	char *path;             /* decoded-free path of REQUEST_URI, no query (at most
+				 * HTTP_PATH_MAX - 1 bytes; "" for an internal request) */
 	const char *query;      /* after '?', or "" */
 	struct buf body;
 	int headers_sent;

@@ -235,6 +235,12 @@ static int attempt_failed(struct relay *x, const struct upstream_call *uc, int o
 	const struct config *c = x->c;
 	const char *name = t->prov->name, *key = pool->keys[ki].id;
 	char m[220];
+	if (!ok && x->r->client_gone) {
+		*fail = FAIL_CLIENT_GONE;
+		snprintf(detail, dl, "the client went away while upstream %s had not answered", name);
+		log_info("%s attempt %d on %s key %s stopped: %s", x->req_id, attempt, name, key, detail);
+		return 1;
+	}
 	if (!ok && upstream_gateway_limit(uc)) {
 		/* the upstream was answering, only too slowly or too long: not the
 		 * key's fault, and another try would make the client wait as long
@@ -417,7 +423,7 @@ int relay_buffered_data(void *user, const char *p, size_t n)
 
 int relay_fail_status(enum fail_kind fail)
 {
-	return fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED ? 429 :
+	return fail == FAIL_CLIENT_GONE ? 499 : fail == FAIL_COOLING || fail == FAIL_RATE_LIMITED ? 429 :
 	       fail == FAIL_TIMEOUT || fail == FAIL_DEADLINE ? 504 : fail == FAIL_NONE ? 503 : 502;
 }
 
@@ -444,15 +450,20 @@ static int relay_quiet(void *user)
 	return http_write(x->r, p, strlen(p)) == 0 && http_flush(x->r) == 0 ? 0 : -1;
 }
 
-/* Between two reads of a flowing answer: a stream that reached its
- * client moves to the event loop when the server offers one
- * ([server] streams = events), freeing its worker thread. */
+/* Offered by the upstream call between two reads of a flowing answer,
+ * and while it waits long for its upstream: a stream that reached its
+ * client, or a request nothing was answered for yet, moves to the event
+ * loop when the server offers one ([server] streams = events), freeing
+ * its worker thread. From then on its attempts use connections of their
+ * own, not the worker's. */
 static int relay_park(void *user)
 {
 	struct relay *x = user;
-	if (!x->committed || x->mode != RELAY_STREAM || !x->r->park || x->r->ev)
+	int streaming = x->committed && x->mode == RELAY_STREAM;
+	if ((x->committed && !streaming) || !x->r->park || x->r->ev || !x->r->park(x->r))
 		return 0;
-	return x->r->park(x->r);
+	x->conns = NULL;
+	return 1;
 }
 
 static int attempt_call(struct relay *x, struct pool *pool, int ki, const struct relay_send *s,
@@ -514,6 +525,8 @@ static int relay_target(struct relay *x, const struct route_target *t, const str
 			return 1;
 		}
 		if (attempt_failed(x, &uc, ok, t, pool, ki, *attempts, now, fail, retry_ms, detail, dl)) {
+			if (*fail == FAIL_CLIENT_GONE)
+				return 1;
 			pool_note_error(pool, ki, detail, now);
 			if (*fail == FAIL_DEADLINE)
 				return 1;
@@ -544,8 +557,8 @@ void relay_run(struct relay *x, const struct route *rt)
 	int attempts = 0;
 	enum fail_kind fail = FAIL_NONE;
 	int64_t retry_ms = 0;
-	for (size_t ti = 0; ti < rt->n && attempts < x->c->max_attempts && !x->committed && fail != FAIL_DEADLINE;
-	     ti++) {
+	for (size_t ti = 0; ti < rt->n && attempts < x->c->max_attempts && !x->committed && fail != FAIL_DEADLINE &&
+	     fail != FAIL_CLIENT_GONE; ti++) {
 		const struct route_target *t = &rt->t[ti];
 		struct relay_send s = { 0 };
 		char err[256];
@@ -569,7 +582,8 @@ void relay_run(struct relay *x, const struct route *rt)
 	if (!x->committed) {
 		x->fail_detail = detail;
 		relay_record(x, relay_fail_status(fail));
-		x->ops->fail(x, fail, attempts, detail, retry_ms);
+		if (fail != FAIL_CLIENT_GONE)
+			x->ops->fail(x, fail, attempts, detail, retry_ms);
 	}
 	/* what was not recorded before its answer ended: a stream cut short or
 	 * left by its client */

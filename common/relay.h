@@ -27,7 +27,11 @@ enum relay_mode { RELAY_BUFFER = 0, RELAY_STREAM };
 /* How the attempts so far failed. FAIL_DEADLINE: an answer that kept
  * coming past a limit of the gateway's own (upstream_gateway_limit): 504,
  * no retry, the key not blamed. */
-enum fail_kind { FAIL_NONE = 0, FAIL_COOLING, FAIL_RATE_LIMITED, FAIL_AUTH, FAIL_TIMEOUT, FAIL_UPSTREAM, FAIL_DEADLINE };
+/* FAIL_CLIENT_GONE: the client went away before any answer (a request
+ * waiting on the event loop sees it at once): no more attempts, no key
+ * blamed, nothing answered (ops->fail is not called), recorded as 499. */
+enum fail_kind { FAIL_NONE = 0, FAIL_COOLING, FAIL_RATE_LIMITED, FAIL_AUTH, FAIL_TIMEOUT, FAIL_UPSTREAM, FAIL_DEADLINE,
+		 FAIL_CLIENT_GONE };
 
 struct relay_ops;
 

@@ -29,9 +29,9 @@
 #include <unistd.h>
 
 #define RECV_BUF 8192
-/* the receive buffer of a call that runs on the event loop: small, as
- * thousands may be open */
-#define PARK_RECV_BUF 4096
+/* the receive buffer of the event loop's thread, which every call parked
+ * on it reads through (park_buf) */
+#define PARK_RECV_BUF 16384
 /* an idle connection older than this is closed rather than reused */
 #define IDLE_MAX_AGE_MS 60000
 /* one idle for less than this is reused without a look (a poll): servers
@@ -272,6 +272,19 @@ void upstream_set_wait_hook(int (*wait)(int fd, short ev, int64_t deadline))
 	wait_hook = wait;
 }
 
+/* The receive buffer of calls parked on this thread (an event loop's):
+ * one for all of them, since a parked call hands on what it read before
+ * it waits again (its client's writes never wait: evloop.h), so no call
+ * holds a buffer of its own while its stream is open. Not inlined: a
+ * parked call reads it after it moved threads. */
+static __attribute__((noinline)) char *park_buf(void)
+{
+	static __thread char *b;
+	if (!b)
+		b = xmalloc(PARK_RECV_BUF);
+	return b;
+}
+
 static int wait_fd(int fd, short ev, int64_t deadline, int grace)
 {
 	if (wait_hook)
@@ -474,12 +487,19 @@ static int send_all(struct up_conn *k, struct iovec *iov, int niov, int64_t dead
 	return 0;
 }
 
-/* Some bytes: >0, 0 at the end, -1 failure (errno, err), -2 deadline. */
-static ssize_t recv_some(struct up_conn *k, char *buf, size_t n, int64_t deadline, int grace, char *err, size_t el)
+/* Some bytes: >0, 0 at the end, -1 failure (errno, err), -2 deadline.
+ * wait_first: wait until the socket is readable before reading (unless
+ * TLS holds bytes already), so that the caller's buffer is only taken
+ * once there is something for it. */
+static ssize_t recv_some(struct up_conn *k, char *buf, size_t n, int64_t deadline, int grace, int wait_first,
+			 char *err, size_t el)
 {
+	int want = 1;
+	if (wait_first && (!k->tls || !tls_pending(k->tls)))
+		goto wait;
 	for (;;) {
 		ssize_t r;
-		int want = 1;
+		want = 1;
 		if (k->tls) {
 			r = tls_read(k->tls, buf, n, &want, err, el);
 		} else {
@@ -493,6 +513,7 @@ static ssize_t recv_some(struct up_conn *k, char *buf, size_t n, int64_t deadlin
 			continue;
 		if (errno != EAGAIN)
 			return -1;
+wait:;
 		int w = wait_fd(k->fd, want == 2 ? POLLOUT : POLLIN, deadline, grace);
 		if (w == 0)
 			return -2;
@@ -596,11 +617,26 @@ int upstream_gateway_limit(const struct upstream_call *c)
 
 enum { X_DONE, X_FAILED, X_STALE };
 
+/* Offer the call to the event loop (c->park): between two reads of a
+ * flowing answer, and whenever it has waited this long for its upstream
+ * (a model thinking before its first byte, a slow answer that is not
+ * streamed). Quicker answers, 429s and errors among them, stay on the
+ * worker, which keeps its connections for the next call. */
+#define PARK_WAIT_MS 250
+
+/* Offer c to the event loop; 1 when it runs there now. */
+static int park_call(struct upstream_call *c, const struct up_conn *k)
+{
+	return c->park && (!k->tls || tls_movable(k->tls)) && c->park(c->user);
+}
+
 /* One request and its response on k. X_STALE: k was kept from an earlier
  * call and turned out closed before any byte of an answer (try again on a
- * new connection); k is closed or kept by this function either way. */
+ * new connection); k is closed or kept by this function either way.
+ * *parked: the call runs on the event loop (in: since an earlier
+ * connection of it; out: it moved here). */
 static int exchange(struct upstream_conns *m, struct upstream_call *c, struct up_conn *k, int reused, char *head,
-		    size_t head_len, const struct url *u)
+		    size_t head_len, const struct url *u, int *parked_io)
 {
 	char err[200] = "";
 	struct iovec iov[2] = { { head, head_len }, { (void *)(c->body ? c->body : ""), c->body ? c->body_len : 0 } };
@@ -622,15 +658,16 @@ static int exchange(struct upstream_conns *m, struct upstream_call *c, struct up
 	hr.on_head = on_head;
 	hr.on_data = on_data;
 	hr.user = c;
-	int rv = X_FAILED, keep = 0, parked = 0;
-	char *rb = m->buf;
-	size_t rlen = RECV_BUF;
+	int rv = X_FAILED, keep = 0, parked = *parked_io;
+	char *rb = parked ? park_buf() : m->buf;
+	size_t rlen = parked ? PARK_RECV_BUF : RECV_BUF;
 	for (;;) {
 		enum upstream_timeout which;
 		int64_t deadline = next_deadline(c, &which);
+		int64_t now = mono_ms();
 		/* an upstream sending without pause is never waited for: its
 		 * limit is looked at between reads too */
-		if (which >= UPSTREAM_TIMEOUT_HEAD && mono_ms() >= deadline) {
+		if (which >= UPSTREAM_TIMEOUT_HEAD && now >= deadline) {
 			fail_deadline(c, which, u);
 			break;
 		}
@@ -638,8 +675,21 @@ static int exchange(struct upstream_conns *m, struct upstream_call *c, struct up
 		 * it goes (a model streaming): the slot is handed on at once */
 		int64_t quiet = quiet_deadline(c);
 		int quiet_first = quiet && quiet < deadline;
-		ssize_t n = recv_some(k, rb, rlen, quiet_first ? quiet : deadline,
-				      c->t_first_byte_ms ? 0 : ADMIT_SLOW_MS, err, sizeof(err));
+		int64_t wake = quiet_first ? quiet : deadline;
+		int park_first = !parked && c->park && now + PARK_WAIT_MS < wake;
+		if (park_first)
+			wake = now + PARK_WAIT_MS;
+		ssize_t n = recv_some(k, rb, rlen, wake, c->t_first_byte_ms ? 0 : ADMIT_SLOW_MS, parked, err,
+				      sizeof(err));
+		if (n == -2 && park_first) {
+			/* a long wait: on the event loop, if it takes it */
+			if (park_call(c, k)) {
+				parked = 1;
+				rlen = PARK_RECV_BUF;
+				rb = park_buf();
+			}
+			continue;
+		}
 		if (n == -2 && quiet_first) {
 			c->t_quiet_ms = mono_ms();
 			if (c->on_quiet(c->user) != 0) {
@@ -697,18 +747,17 @@ static int exchange(struct upstream_conns *m, struct upstream_call *c, struct up
 			fail(c, UPSTREAM_ERR_PROTOCOL, "%s from %s:%s", hr.err, u->host, u->port);
 			break;
 		}
-		if (!parked && c->park && (!k->tls || tls_movable(k->tls)) && c->park(c->user)) {
+		if (!parked && park_call(c, k)) {
 			/* on the event loop now: the worker's buffer is the worker's */
 			parked = 1;
 			rlen = PARK_RECV_BUF;
-			rb = xmalloc(rlen);
+			rb = park_buf();
 		}
 	}
 	hresp_free(&hr);
-	if (parked) {
-		free(rb);
+	*parked_io = parked;
+	if (parked)
 		keep = 0;
-	}
 	if (keep)
 		put_idle(m, k);
 	else
@@ -750,12 +799,17 @@ int upstream_perform(struct upstream_call *c)
 		if (!head) {
 			fail(c, UPSTREAM_ERR_NOMEM, "out of memory");
 		} else {
+			int parked = 0;
 			for (int attempt = 0; attempt < 2; attempt++) {
+				/* a call that moved to the event loop does not use the
+				 * worker's connections any more */
+				if (parked)
+					m = &one;
 				struct up_conn *k = attempt == 0 ? take_idle(m, u.origin) : NULL;
 				int reused = k != NULL;
 				if (!k && !(k = open_conn(m, c, &u)))
 					break;
-				if (exchange(m, c, k, reused, head, head_len, &u) != X_STALE)
+				if (exchange(m, c, k, reused, head, head_len, &u, &parked) != X_STALE)
 					break;
 			}
 			explicit_bzero(head, head_len);   /* it holds the upstream key */

@@ -74,11 +74,14 @@ struct upstream_call {
 	 * aborts. quiet_ms 0 or on_quiet NULL: never. */
 	long quiet_ms;
 	int (*on_quiet)(void *user);
-	/* Called between two reads of an answer that is flowing, over a plain
-	 * connection or a TLS one that may change threads (tls_movable); non-zero: the call now runs on an event loop's thread
-	 * (the worker it began on has gone on to other requests), so it no
-	 * longer uses the worker's kept connections (its receive buffer is
-	 * its own, the connection is closed at the end). NULL: never. */
+	/* Offered between two reads of an answer that is flowing, and when
+	 * the call has waited a while for its upstream (PARK_WAIT_MS: before
+	 * its first byte, or between two), over a plain connection or a TLS
+	 * one that may change threads (tls_movable); non-zero: the call now
+	 * runs on an event loop's thread (the worker it began on has gone on
+	 * to other requests), so it no longer uses the worker's kept
+	 * connections (its receive buffer is the loop's, a connection it
+	 * opens or ends with is its own and closed at the end). NULL: never. */
 	int (*park)(void *user);
 	void *user;
 	/* out */

@@ -89,9 +89,6 @@ int evloop_parked(void)
 
 /* how often the deadlines of waiting requests are looked at */
 #define EVLOOP_SCAN_MS 20
-/* kept below a parked request's stack pointer when the rest of its stack
- * is handed back to the system */
-#define EVLOOP_STACK_MARGIN (16u << 10)
 
 enum co_state { CO_RUN, CO_PARKING, CO_PARKED, CO_DONE };
 
@@ -287,12 +284,13 @@ static int wait_out(struct evloop_co *co, size_t below)
 	return co->gone ? -1 : 0;
 }
 
+/* Never waits: the request may be handing on bytes of the loop's one
+ * receive buffer (upstream.c), which the next request to run would
+ * overwrite. The cap is held where the request waits for its upstream
+ * (loop_wait). */
 static int ev_write(struct http_ev *ev, const void *p, size_t n)
 {
 	struct evloop_co *co = (struct evloop_co *)((char *)ev - offsetof(struct evloop_co, hev));
-	/* the cap: past it the request waits, and its upstream is not read */
-	if (co->out.len >= EVLOOP_OUT_CAP && wait_out(co, EVLOOP_OUT_CAP - 1) != 0)
-		return -1;
 	if (co->gone || fcgi_rec_stdout(&co->out, co->id, p, n) != 0)
 		return -1;
 	return 0;
@@ -323,9 +321,13 @@ static void cl_read(struct evloop_co *co)
 		if (n < 0 && errno == EAGAIN)
 			break;
 		if (n <= 0) {
-			/* the end of what it sends; the answer is still written
-			 * (a failed write then says the client left) */
-			if (n < 0)
+			/* the end of what it sends: a server that closed the
+			 * connection (its client left: nginx does so at once) or
+			 * only its sending half. An empty STDERR record tells
+			 * which: the first fails its write or is answered with
+			 * a reset (EPOLLHUP/EPOLLERR), the second takes it. The
+			 * answer is written either way. */
+			if (n < 0 || fcgi_rec_stderr_end(&co->out, co->id) != 0)
 				co->gone = 1;
 			cl_watch(co, co->cmask & EPOLLOUT);
 			break;
@@ -379,17 +381,15 @@ static int co_park(struct http_req *r)
 	FCGX_FreeStream(&co->fr.in);
 	FCGX_FreeStream(&co->fr.out);
 	FCGX_FreeStream(&co->fr.err);
-	/* the stack below this point was used by what ran before (parsing,
-	 * the upstream's connection); hand it back while the stream lasts */
-	char here;
-	uintptr_t low = (uintptr_t)co->stack + 4096, sp = (uintptr_t)&here;
-	if (sp > low + EVLOOP_STACK_MARGIN) {
-		uintptr_t top = (sp - EVLOOP_STACK_MARGIN) & ~(uintptr_t)4095;
-		if (top > low)
-			madvise((void *)low, top - low, MADV_DONTNEED);
-	}
-	co->state = CO_PARKING;
 	log_debug("%s parked on the event loop", r->request_id);
+	/* the stack below this point was used by what ran before (parsing,
+	 * the upstream's connection): hand it all back; the stream's reads
+	 * take the page or two they need again (their depth is a few KB) */
+	char here;
+	uintptr_t low = (uintptr_t)co->stack + 4096, top = (uintptr_t)&here & ~(uintptr_t)4095;
+	if (top > low)
+		madvise((void *)low, top - low, MADV_DONTNEED);
+	co->state = CO_PARKING;
 	co_yield(co);
 	return 1;   /* on the loop now */
 }
@@ -453,10 +453,15 @@ static void co_end(struct evloop_co *co)
 static int loop_wait(int fd, short ev, int64_t deadline)
 {
 	struct evloop_co *co = current;
+	/* the cap: past it the upstream is not read until the client took
+	 * some of what it has */
+	int held = co->out.len >= EVLOOP_OUT_CAP && wait_out(co, EVLOOP_OUT_CAP - 1) == 0;
 	if (co->gone) {
 		errno = ECONNABORTED;
 		return -1;
 	}
+	if (held)
+		return 1;   /* a look first: it may have sent meanwhile */
 	struct epoll_event e = { .events = (ev & POLLOUT ? EPOLLOUT : EPOLLIN) | EPOLLONESHOT, .data.ptr = &co->up_tag };
 	if (co->up_fd != fd || epoll_ctl(ep, EPOLL_CTL_MOD, fd, &e) != 0) {
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) != 0 && (errno != EEXIST || epoll_ctl(ep, EPOLL_CTL_MOD, fd, &e) != 0))

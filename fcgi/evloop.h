@@ -3,30 +3,35 @@
  *
  * In this mode a worker runs each request on a coroutine of its own (a
  * stack of SERVE_STACK_SIZE, mapped lazily: only the pages a request
- * touches are resident). Everything before a stream reaches its client
- * (reading, routing, admission, the attempts, retries and fallback, the
- * first event) runs on the worker as in threads mode. Once the stream's
- * first bytes went out over a plain upstream connection (or a TLS one that
- * may change threads, tls_movable), the request
- * parks (http_req.park): the worker flushes what libfcgi holds, hands the
+ * touches are resident). Reading, routing, admission and the upstream
+ * call's start run on the worker as in threads mode. The request parks
+ * (http_req.park) once its upstream connection is plain or a TLS one that
+ * may change threads (tls_movable) and either its stream's first bytes
+ * went out to the client, or it has waited a while for its upstream (a
+ * model thinking before its first byte, a slow answer that is not
+ * streamed: upstream.c): the worker flushes what libfcgi holds, gives
+ * back libfcgi's buffers and the stack pages below the park, hands the
  * coroutine to the loop thread and takes its next request. The loop
  * resumes a parked request whenever its upstream socket is readable (or a
  * deadline of the call passes); the request relays, translates, runs the
- * taps and writes its usage record exactly as it would on a worker. Its
- * answer is written as FastCGI records of its own (fcgi_rec.c) into a
- * buffer of at most EVLOOP_OUT_CAP bytes held for the client: past that,
- * the request waits (the upstream is not read) until the web server took
- * some. A client that goes away (the web server closes the connection or
- * sends ABORT_REQUEST) ends the upstream read at once. At the end the
- * request's records are flushed, its connection closed and the coroutine
- * freed. */
+ * taps, makes its further attempts (retries, fallback: on connections of
+ * their own) and writes its usage record exactly as it would on a worker.
+ * Its answer is written as FastCGI records of its own (fcgi_rec.c) into a
+ * buffer held for the client; writing never waits. Once that buffer holds
+ * EVLOOP_OUT_CAP bytes (at most one upstream read more), the request's
+ * next wait for its upstream first waits until the web server took some:
+ * the upstream is not read meanwhile. A client that goes away (the web
+ * server closes the connection or sends ABORT_REQUEST) ends the upstream
+ * call at once; before any answer, no further attempt is made. At the end
+ * the request's records are flushed, its connection closed and the
+ * coroutine freed. */
 #ifndef LLMGATE_EVLOOP_H
 #define LLMGATE_EVLOOP_H
 #include "http.h"
 #include <fcgiapp.h>
 
 /* what the loop holds for one client before it stops reading that
- * client's upstream */
+ * client's upstream (one read more at most) */
 #define EVLOOP_OUT_CAP (64u << 10)
 
 struct evloop_co;

@@ -74,6 +74,12 @@ static void layout(void)
 	free(big);
 	buf_free(&g.stdout_all);
 
+	buf_reset(&out);
+	is_int(fcgi_rec_stderr_end(&out, 0x0102), 0, "the end of the error stream");
+	h = (const unsigned char *)out.data;
+	ok(out.len == 8 && h[0] == 1 && h[1] == FCGI_REC_STDERR && h[2] == 1 && h[3] == 2 && h[4] == 0 && h[5] == 0 &&
+	   h[6] == 0, "an empty STDERR record: a header alone");
+
 	struct buf small;
 	buf_init(&small, 20);
 	is_int(fcgi_rec_stdout(&small, 1, "0123456789abcdef", 16), -1, "over the cap: refused");
