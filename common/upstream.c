@@ -7,6 +7,7 @@
  * and most of its memory (docs/performance.md). */
 #include "autoconf.h"
 #include "upstream.h"
+#include "resolve.h"
 #include "xmalloc.h"
 #include "admit.h"
 #include "clock.h"
@@ -359,7 +360,9 @@ static struct up_conn *open_conn(struct upstream_conns *m, struct upstream_call 
 	int64_t deadline = c->t_start_ms + (c->connect_timeout_ms > 0 ? c->connect_timeout_ms : 300000);
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *res = NULL;
-	int gr = getaddrinfo(u->host, u->port, &hints, &res);
+	/* on an event loop, the lookup must not hold every other stream */
+	int gr = wait_hook ? resolve_waiting(u->host, u->port, &hints, &res, wait_hook, deadline)
+			   : getaddrinfo(u->host, u->port, &hints, &res);
 	if (gr) {
 		fail(c, UPSTREAM_ERR_RESOLVE, "could not resolve host %s: %s", u->host,
 		     gr == EAI_SYSTEM ? strerror(errno) : gai_strerror(gr));

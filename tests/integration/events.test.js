@@ -200,7 +200,9 @@ describe('requests waiting for their upstream, [server] streams = events', () =>
       conf: buildConf({ server: { threads: 2, hot_threads: 1, streams: 'events' }, upstream: { first_byte_timeout_ms: 60000 } }),
     });
     gwFallback = await startGateway({
-      env: { ...mockEnv(mock), ...SECRETS, MOONSHOT_API_KEY: 'sk-ms-SECRET-events', AUTH_KEY: GW_KEY },
+      // the fallback's host a name, so that its lookup on the loop runs on a helper thread (resolve.c)
+      env: { ...mockEnv(mock), ...SECRETS, MOONSHOT_API_KEY: 'sk-ms-SECRET-events', AUTH_KEY: GW_KEY,
+        MOONSHOT_BASE_URL: `${mock.url.replace('127.0.0.1', 'localhost')}/moonshot/v1` },
       conf: buildConf({
         server: { threads: 2, hot_threads: 1, streams: 'events' }, upstream: { first_byte_timeout_ms: 1500 },
         aliases: { slowpoke: 'deepseek/hang' }, fallback: { slowpoke: ['moonshot/kimi-k2'] },
@@ -248,7 +250,7 @@ describe('requests waiting for their upstream, [server] streams = events', () =>
     mock.configure({ delayMs: 1500 });
   });
 
-  it('a call that timed out on the loop goes on to its fallback there', async () => {
+  it('a call that timed out on the loop goes on to its fallback there (a host name looked up off the loop)', async () => {
     const before = usageRecords(gwFallback).length;
     const r = await request('POST', `${gwFallback.url}${CHAT}`, { headers: bearer(GW_KEY), body: chatBody('slowpoke'), timeoutMs: 30000 });
     assert.equal(r.status, 200, r.text);
