@@ -87,8 +87,8 @@ int evloop_parked(void)
 #include <valgrind/valgrind.h>
 #endif
 
-/* how often the deadlines of waiting requests are looked at */
-#define EVLOOP_SCAN_MS 20
+/* how long the loop sleeps at most between two looks at the clock */
+#define EVLOOP_SLEEP_MAX_MS 60000
 
 enum co_state { CO_RUN, CO_PARKING, CO_PARKED, CO_DONE };
 
@@ -137,6 +137,10 @@ static struct evloop_co *parked;      /* on the loop */
 static struct evloop_co *ended;       /* freed after the batch of events */
 static int parked_n;
 static void (*done_cb)(void);
+/* no request waits on a deadline earlier than this (the loop thread's):
+ * lowered by each wait, recomputed by the look at the deadlines, which is
+ * only taken once it passed; INT64_MAX: none */
+static int64_t next_due = INT64_MAX;
 static ucontext_t loop_ctx;
 static __thread struct evloop_co *current;
 static __thread struct evloop_co *starting;
@@ -470,6 +474,8 @@ static int loop_wait(int fd, short ev, int64_t deadline)
 	}
 	co->wait_up = 1;
 	co->deadline = deadline;
+	if (deadline < next_due)
+		next_due = deadline;
 	co_yield(co);
 	co->wait_up = 0;
 	if (co->result < 0)
@@ -543,13 +549,26 @@ static void client_event(struct evloop_co *co, unsigned events)
 	}
 }
 
+/* Resume the requests whose deadline passed, and find the next one. */
 static void scan_deadlines(int64_t now)
 {
+	next_due = INT64_MAX;
 	for (struct evloop_co *co = parked, *next; co; co = next) {
 		next = co->next;
 		if (co->wait_up && co->deadline <= now)
-			resume(co, 0);
+			resume(co, 0);   /* a new wait lowers next_due itself */
+		else if (co->wait_up && co->deadline < next_due)
+			next_due = co->deadline;
 	}
+}
+
+/* epoll_wait's timeout: until the next deadline, or for ever. */
+static int sleep_ms(int64_t now)
+{
+	if (next_due == INT64_MAX)
+		return -1;
+	int64_t left = next_due - now;
+	return left <= 0 ? 0 : left > EVLOOP_SLEEP_MAX_MS ? EVLOOP_SLEEP_MAX_MS : (int)left;
 }
 
 static void *loop_main(void *arg)
@@ -557,9 +576,8 @@ static void *loop_main(void *arg)
 	(void)arg;
 	upstream_set_wait_hook(loop_wait);
 	struct epoll_event evs[64];
-	int64_t last_scan = mono_ms();
 	for (;;) {
-		int n = epoll_wait(ep, evs, 64, parked ? EVLOOP_SCAN_MS : -1);
+		int n = epoll_wait(ep, evs, 64, sleep_ms(mono_ms()));
 		for (int i = 0; i < n; i++) {
 			struct evtag *t = evs[i].data.ptr;
 			if (!t) {
@@ -575,10 +593,8 @@ static void *loop_main(void *arg)
 				resume(co, 1);
 		}
 		int64_t now = mono_ms();
-		if (now - last_scan >= EVLOOP_SCAN_MS) {
-			last_scan = now;
+		if (now >= next_due)
 			scan_deadlines(now);
-		}
 		while (ended) {
 			struct evloop_co *co = ended;
 			ended = co->next;

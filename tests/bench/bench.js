@@ -97,7 +97,7 @@ function parseArgs(argv) {
       for (const id of o.trickleIds) if (!['a', 'b', 'c', 'w', 'v', 'e'].includes(id)) throw new Error(`--trickle-paths: some of a,b,c,w,v,e (not ${id})`);
     } else if (a === '--pin-cpu') o.pinCpu = num(0, 1023);
     else if (a === '--hold') o.hold = true;
-    else if (a === '--events') o.eventsCd = true;
+    else if (a === '--threads-mode') o.threadsCd = true;
     else if (a === '--help' || a === '-h') {
       const lines = fs.readFileSync(path.join(HERE, 'run.sh'), 'utf8').split('\n');
       process.stdout.write(lines.slice(1, lines.findIndex((l) => l.startsWith('set -eu'))).map((l) => l.replace(/^# ?/, '')).join('\n') + '\n');
@@ -1084,7 +1084,7 @@ async function main() {
   const ngx = await startNginx(await freePort());
   const ngxWorkers = childPids(ngx.p.child.pid);
   const trk = await startTrickler();
-  const cdStreams = OPT.eventsCd ? 'events' : 'threads';
+  const cdStreams = OPT.threadsCd ? 'threads' : 'events';   // the default is events
   const rc = await startRouter({ name: 'c', threads: OPT.threads, cache: false, ngx: ngx.url, trk: trk.url, streams: cdStreams });
   const rd = await startRouter({ name: 'd', threads: OPT.threads, cache: true, ngx: ngx.url, trk: trk.url, streams: cdStreams });
   const rw = await startRouter({ name: 'w', threads: OPT.wideThreads, cache: false, ngx: ngx.url, trk: trk.url });
@@ -1121,7 +1121,7 @@ async function main() {
   const P = {
     a: { id: 'a', label: 'a mock direct', cpuPids: () => ngxWorkers },
     b: { id: 'b', label: 'b lighttpd proxy', cpuPids: () => [lt.p.child.pid] },
-    c: { id: 'c', label: `c llmgate (${OPT.threads} thr${OPT.eventsCd ? ', events' : ''})`, cpuPids: () => [lt.p.child.pid, rc.pid] },
+    c: { id: 'c', label: `c llmgate (${OPT.threads} thr${OPT.threadsCd ? ', streams = threads' : ''})`, cpuPids: () => [lt.p.child.pid, rc.pid] },
     d: { id: 'd', label: 'd llmgate cache hit', cpuPids: () => [lt.p.child.pid, rd.pid] },
     w: { id: 'w', label: `w llmgate (${OPT.wideThreads} thr)`, cpuPids: () => [lt.p.child.pid, rw.pid] },
     v: { id: 'v', label: `v llmgate (events, ${OPT.threads} thr${OPT.pinCpu !== undefined ? `, CPU ${OPT.pinCpu} only` : ''})`, cpuPids: () => [lt.p.child.pid, rv.pid] },

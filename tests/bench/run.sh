@@ -24,8 +24,8 @@
 #   --trickle-paths LIST  the trickle's paths, some of a,b,c,w,v,e (default
 #                   all): "b,v" for lighttpd's own proxy and the events router
 #   --pin-cpu N     run the events router (v) on CPU N only (taskset)
-#   --events        paths c and d run [server] streams = events too, so the
-#                   chat and stream rows measure that mode
+#   --threads-mode  paths c and d run [server] streams = threads (the default
+#                   is events, as in the shipped config)
 #   --hold          the trickling upstream holds each stream after its first
 #                   event until all --streams are open (at most 120 s), so
 #                   that they are all open at once however long opening
