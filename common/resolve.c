@@ -66,7 +66,7 @@ static int start_thread(struct resolve_job *j)
 }
 
 int resolve_waiting(const char *host, const char *port, const struct addrinfo *hints, struct addrinfo **res,
-		    int (*wait)(int fd, short ev, int64_t deadline), int64_t deadline)
+		    int (*wait)(int fd, short ev, int64_t deadline), void (*forget)(int fd), int64_t deadline)
 {
 	int fd[2];
 	struct resolve_job *j = is_literal(host) ? NULL : calloc(1, sizeof(*j));
@@ -90,6 +90,8 @@ int resolve_waiting(const char *host, const char *port, const struct addrinfo *h
 	int w = wait(fd[0], POLLIN, deadline);
 	/* closed before anything else: the helper's late write goes nowhere,
 	 * and the loop forgets the descriptor */
+	if (forget)
+		forget(fd[0]);
 	close(fd[0]);
 	int rc = EAI_SYSTEM, err = w == 0 ? ETIMEDOUT : ECONNABORTED;
 	if (w == 1) {

@@ -13,10 +13,11 @@
 
 /* getaddrinfo(host, port, hints, res), the lookup made on a helper thread
  * while the caller waits with wait(fd, POLLIN, deadline) (1 ready, 0
- * deadline, -1 error: upstream.h's wait hook). An address literal is
+ * deadline, -1 error: upstream.h's wait hook; forget(fd), if not NULL,
+ * before that fd is closed). An address literal is
  * read at once, without a thread. Returns getaddrinfo's code; EAI_SYSTEM
  * with errno ETIMEDOUT at the deadline, ECONNABORTED when the wait failed
  * (the lookup then ends on its own and frees what it found). */
 int resolve_waiting(const char *host, const char *port, const struct addrinfo *hints, struct addrinfo **res,
-		    int (*wait)(int fd, short ev, int64_t deadline), int64_t deadline);
+		    int (*wait)(int fd, short ev, int64_t deadline), void (*forget)(int fd), int64_t deadline);
 #endif

@@ -156,7 +156,7 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 }
 
 struct tls_conn *tls_connect(struct tls_client *c, int fd, const char *host, int64_t deadline_ms,
-			     char *err, size_t errlen)
+			     int (*wait)(int fd, short ev, int64_t deadline), char *err, size_t errlen)
 {
 	if (!c->has_ca) {
 		if (ca_get(err, errlen) != 0)
@@ -209,9 +209,11 @@ struct tls_conn *tls_connect(struct tls_client *c, int fd, const char *host, int
 			errno = ETIMEDOUT;
 			goto fail;
 		}
-		struct pollfd pfd = { fd, r == MBEDTLS_ERR_SSL_WANT_READ ? POLLIN : POLLOUT, 0 };
-		if (poll(&pfd, 1, left > 60000 ? 60000 : (int)left) < 0 && errno != EINTR) {
-			snprintf(err, errlen, "poll: %s", strerror(errno));
+		short ev = r == MBEDTLS_ERR_SSL_WANT_READ ? POLLIN : POLLOUT;
+		struct pollfd pfd = { fd, ev, 0 };
+		int w = wait ? wait(fd, ev, deadline_ms) : poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+		if (w < 0 && (wait || errno != EINTR)) {
+			snprintf(err, errlen, "TLS handshake with %s: %s", host, strerror(errno));
 			goto fail;
 		}
 	}

@@ -25,10 +25,13 @@ struct tls_client *tls_client_new(char *err, size_t errlen);
 void tls_client_free(struct tls_client *c);
 
 /* Handshake on the connected socket fd with host (SNI and the name the
- * certificate must carry), until deadline_ms (monotonic). NULL and err on
- * failure; the fd stays the caller's either way. */
+ * certificate must carry), until deadline_ms (monotonic). Between two
+ * steps it waits with wait(fd, POLLIN or POLLOUT, deadline_ms) (1 ready,
+ * 0 deadline, -1 error: an event loop's wait, upstream.h), or with
+ * poll(2) when wait is NULL. NULL and err on failure; the fd stays the
+ * caller's either way. */
 struct tls_conn *tls_connect(struct tls_client *c, int fd, const char *host, int64_t deadline_ms,
-			     char *err, size_t errlen);
+			     int (*wait)(int fd, short ev, int64_t deadline), char *err, size_t errlen);
 /* Like read/write on a non-blocking socket: bytes, 0 at a clean end, or -1
  * with errno EAGAIN (wait for *want: 1 readable, 2 writable) or another
  * errno (failure; err says what). */

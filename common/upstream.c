@@ -75,13 +75,26 @@ struct upstream_conns *upstream_conns(void)
 	return calloc(1, sizeof(struct upstream_conns));
 }
 
+/* an event loop's wait for a descriptor, and what it is told before one
+ * closes (upstream_set_wait_hook) */
+static __thread int (*wait_hook)(int fd, short ev, int64_t deadline);
+static __thread void (*forget_hook)(int fd);
+
+/* Close a socket that may have been waited for. */
+static void close_fd(int fd)
+{
+	if (forget_hook)
+		forget_hook(fd);
+	close(fd);
+}
+
 static void conn_close(struct up_conn *k, int orderly)
 {
 	if (!k)
 		return;
 	tls_close(k->tls, orderly);
 	if (k->fd >= 0)
-		close(k->fd);
+		close_fd(k->fd);
 	free(k->origin);
 	free(k);
 }
@@ -264,13 +277,10 @@ static char *build_head(const struct upstream_call *c, const struct url *u, size
 
 /* ---------------------------------------------------------- connections */
 
-/* grace: how long a thread holding an admission slot waits with it before
- * handing it on (admit.h) */
-static __thread int (*wait_hook)(int fd, short ev, int64_t deadline);
-
-void upstream_set_wait_hook(int (*wait)(int fd, short ev, int64_t deadline))
+void upstream_set_wait_hook(int (*wait)(int fd, short ev, int64_t deadline), void (*forget)(int fd))
 {
 	wait_hook = wait;
+	forget_hook = forget;
 }
 
 /* The receive buffer of calls parked on this thread (an event loop's):
@@ -361,7 +371,7 @@ static struct up_conn *open_conn(struct upstream_conns *m, struct upstream_call 
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *res = NULL;
 	/* on an event loop, the lookup must not hold every other stream */
-	int gr = wait_hook ? resolve_waiting(u->host, u->port, &hints, &res, wait_hook, deadline)
+	int gr = wait_hook ? resolve_waiting(u->host, u->port, &hints, &res, wait_hook, forget_hook, deadline)
 			   : getaddrinfo(u->host, u->port, &hints, &res);
 	if (gr) {
 		fail(c, UPSTREAM_ERR_RESOLVE, "could not resolve host %s: %s", u->host,
@@ -390,7 +400,7 @@ static struct up_conn *open_conn(struct upstream_conns *m, struct upstream_call 
 			last = errno;
 		}
 		if (r < 0) {
-			close(fd);
+			close_fd(fd);
 			fd = -1;
 			if (timed_out)
 				break;
@@ -413,7 +423,7 @@ static struct up_conn *open_conn(struct upstream_conns *m, struct upstream_call 
 	struct up_conn *k = calloc(1, sizeof(*k));
 	if (!k || !(k->origin = strdup(u->origin))) {
 		free(k);
-		close(fd);
+		close_fd(fd);
 		fail(c, UPSTREAM_ERR_NOMEM, "out of memory");
 		return NULL;
 	}
@@ -428,7 +438,7 @@ static struct up_conn *open_conn(struct upstream_conns *m, struct upstream_call 
 		/* a handshake takes round trips: not something to hold an
 		 * admission slot for (admit.h) */
 		admit_leave();
-		k->tls = tls_connect(m->tls, fd, u->host, deadline, err, sizeof(err));
+		k->tls = tls_connect(m->tls, fd, u->host, deadline, wait_hook, err, sizeof(err));
 		if (!k->tls) {
 			int to = errno == ETIMEDOUT && mono_ms() >= deadline;
 			conn_close(k, 0);

@@ -33,8 +33,10 @@ struct upstream_conns;
 
 /* On an event loop's thread: how this thread waits for fd (POLLIN or
  * POLLOUT) until deadline (monotonic ms): 1 ready, 0 deadline, -1 error
- * (errno). NULL (every worker thread): poll(2). */
-void upstream_set_wait_hook(int (*wait)(int fd, short ev, int64_t deadline));
+ * (errno); and forget(fd), called before a descriptor it may have waited
+ * for is closed (the loop may keep it watched between two waits, and its
+ * number is soon another socket's). NULL (every worker thread): poll(2). */
+void upstream_set_wait_hook(int (*wait)(int fd, short ev, int64_t deadline), void (*forget)(int fd));
 
 struct upstream_call {
 	/* in */

@@ -120,6 +120,8 @@ struct evloop_co {
 	int64_t deadline;
 	int result;
 	int up_fd;               /* the upstream descriptor in the epoll set, -1 */
+	unsigned up_mask;        /* what it is watched for there (kept between
+				  * two waits: no system call per event) */
 	struct evtag up_tag, cl_tag;
 	struct evloop_co *prev, *next;
 	/* for AddressSanitizer and valgrind: the stack it was resumed from,
@@ -275,8 +277,14 @@ static int out_flush(struct evloop_co *co)
 }
 
 /* In the coroutine: wait until at most below bytes are left to write. */
+static void up_unwatch(struct evloop_co *co);
+
 static int wait_out(struct evloop_co *co, size_t below)
 {
+	/* a readable upstream is not this wait's business: no wake-ups
+	 * for it meanwhile */
+	if (co->out.len > below)
+		up_unwatch(co);
 	while (!co->gone && co->out.len > below) {
 		if (out_flush(co) != 0 || co->out.len <= below)
 			break;
@@ -451,6 +459,44 @@ static void co_end(struct evloop_co *co)
 
 /* ------------------------------------------------------------ the loop */
 
+/* Watch fd for mask (level-triggered) for co; kept until another mask, a
+ * wait for the client (up_unwatch) or fd's close (loop_forget). */
+static int up_watch(struct evloop_co *co, int fd, unsigned mask)
+{
+	if (co->up_fd == fd && co->up_mask == mask)
+		return 0;
+	struct epoll_event e = { .events = mask, .data.ptr = &co->up_tag };
+	if (co->up_fd == fd && epoll_ctl(ep, EPOLL_CTL_MOD, fd, &e) == 0) {
+		co->up_mask = mask;
+		return 0;
+	}
+	up_unwatch(co);
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) != 0 && (errno != EEXIST || epoll_ctl(ep, EPOLL_CTL_MOD, fd, &e) != 0))
+		return -1;
+	co->up_fd = fd;
+	co->up_mask = mask;
+	return 0;
+}
+
+static void up_unwatch(struct evloop_co *co)
+{
+	if (co->up_fd >= 0)
+		epoll_ctl(ep, EPOLL_CTL_DEL, co->up_fd, NULL);
+	co->up_fd = -1;
+	co->up_mask = 0;
+}
+
+/* upstream.c's word that fd is about to close: closing takes it out of the
+ * epoll set, and its number may come back as another socket. */
+static void loop_forget(int fd)
+{
+	struct evloop_co *co = current;
+	if (co && co->up_fd == fd) {
+		co->up_fd = -1;
+		co->up_mask = 0;
+	}
+}
+
 /* upstream.c's wait, on the loop thread: register, yield, resumed by the
  * loop when fd is ready (1), at the deadline (0) or when the client left
  * (-1). */
@@ -466,12 +512,8 @@ static int loop_wait(int fd, short ev, int64_t deadline)
 	}
 	if (held)
 		return 1;   /* a look first: it may have sent meanwhile */
-	struct epoll_event e = { .events = (ev & POLLOUT ? EPOLLOUT : EPOLLIN) | EPOLLONESHOT, .data.ptr = &co->up_tag };
-	if (co->up_fd != fd || epoll_ctl(ep, EPOLL_CTL_MOD, fd, &e) != 0) {
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) != 0 && (errno != EEXIST || epoll_ctl(ep, EPOLL_CTL_MOD, fd, &e) != 0))
-			return -1;
-		co->up_fd = fd;
-	}
+	if (up_watch(co, fd, ev & POLLOUT ? EPOLLOUT : EPOLLIN) != 0)
+		return -1;
 	co->wait_up = 1;
 	co->deadline = deadline;
 	if (deadline < next_due)
@@ -574,7 +616,7 @@ static int sleep_ms(int64_t now)
 static void *loop_main(void *arg)
 {
 	(void)arg;
-	upstream_set_wait_hook(loop_wait);
+	upstream_set_wait_hook(loop_wait, loop_forget);
 	struct epoll_event evs[64];
 	for (;;) {
 		int n = epoll_wait(ep, evs, 64, sleep_ms(mono_ms()));

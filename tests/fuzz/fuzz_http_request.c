@@ -610,7 +610,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct http_req r;
 	http_req_init(&r, &fr);
-	FUZZ_ASSERT(memchr(r.path, '\0', sizeof(r.path)) && r.method && r.query, "http_req_init left a bad request");
+	FUZZ_ASSERT(r.path && strnlen(r.path, HTTP_PATH_MAX) < HTTP_PATH_MAX && r.method && r.query, "http_req_init left a bad request");
 	(void)http_header(&r, "Authorization");
 	(void)http_header(&r, "x-api-key");
 	(void)http_header(&r, "Content-Type");

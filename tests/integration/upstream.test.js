@@ -116,6 +116,39 @@ describe('https upstream, [server] streams = events', () => {
   });
 });
 
+describe('https fallback from the event loop', () => {
+  it('a call that timed out after it parked goes on to a TLS target: a name looked up off the loop, a handshake through the loop', async () => {
+    const mock = await startMock({ tls: { key: certs.key, cert: certs.cert }, urlHost: 'localhost' });
+    const gw = await startGateway({
+      env: { OPENAI_BASE_URL: `${mock.url}/openai/v1`, OPENAI_API_KEY: UP_KEY, DEEPSEEK_BASE_URL: `${mock.url}/deepseek`,
+        DEEPSEEK_API_KEY: 'sk-ds-SECRET-u2', AUTH_KEY: GW_KEY },
+      conf: buildConf({
+        server: { threads: 2, streams: 'events' },
+        upstream: { ca_file: certs.ca, first_byte_timeout_ms: 1500 },
+        aliases: { slowpoke: 'openai/hang' }, fallback: { slowpoke: ['deepseek/deepseek-chat'] },
+      }),
+    });
+    try {
+      for (const streamed of [false, true]) {
+        const body = chatBody('slowpoke', streamed ? { stream: true } : {});
+        const r = streamed
+          ? await stream(`${gw.url}/v1/chat/completions`, { headers: bearer(GW_KEY), body, timeoutMs: 30000 })
+          : await request('POST', `${gw.url}/v1/chat/completions`, { headers: bearer(GW_KEY), body, timeoutMs: 30000 });
+        assert.equal(r.status, 200, r.text);
+        const text = streamed ? joinContent(r.events) : r.json.choices[0].message.content;
+        assert.match(text, /deepseek/, 'answered by the fallback');
+        assert.ok(gw.errorLog().includes(`${r.headers['x-request-id']} parked on the event loop`), 'it waited on the loop');
+      }
+      const hosts = mock.requests().filter((q) => q.body && q.body.model === 'deepseek-chat').length;
+      assert.equal(hosts, 2, 'both fallbacks reached the TLS upstream');
+      assertNoSecrets([gw.errorLog()], [UP_KEY, 'sk-ds-SECRET-u2'], 'the router log');
+    } finally {
+      await gw.stop();
+      await mock.close();
+    }
+  });
+});
+
 describe('https upstream that is not to be trusted', () => {
   let mock;
   let gwOther;
