@@ -129,10 +129,12 @@ int gemini_path(char *out, size_t n, const char *model, int stream)
 /* Split a "data:MIME;base64,DATA" URL into an inlineData part. */
 static cJSON *inline_part(const char *url, const char *where, char *err, size_t errlen)
 {
-	const char *b64 = strstr(url, ";base64,");
-	const char *mt = url + 5;
+	/* the prefix first: a URL shorter than it has no media type to read */
+	int data = !strncmp(url, "data:", 5);
+	const char *b64 = data ? strstr(url, ";base64,") : NULL;
+	const char *mt = data ? url + 5 : "";
 	size_t mtlen = strcspn(mt, ";,");
-	if (strncmp(url, "data:", 5) || !b64 || mtlen == 0) {
+	if (!data || !b64 || mtlen == 0) {
 		tr_seterr(err, errlen, "%s: only base64 data: URLs with a media type can be sent inline", where);
 		return NULL;
 	}
