@@ -280,11 +280,13 @@ async function launch({ dir, stateDir, confPath, binEnv, port, mount, maxProcs, 
     if (child.pid && child.exitCode === null && child.signalCode === null && process.env.LLMGATE_ROUTER_WRAPPER) {
       // under valgrind: the routers stop first and write their reports
       // (lighttpd's own shutdown kills them hard); lighttpd is paused
-      // meanwhile, or it would start new ones
+      // meanwhile, then killed outright: woken, it would start a new router
+      // for the one that ended, killed before it could write a report
       try { process.kill(child.pid, 'SIGSTOP'); } catch { /* gone */ }
       for (const pid of groupMembers(child.pid)) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
       for (let i = 0; i < 400 && groupMembers(child.pid).length; i++) await sleep(50);
-      try { process.kill(child.pid, 'SIGCONT'); } catch { /* gone */ }
+      try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ }
+      await exited;
     }
     // the routers, by pid: whatever group they end up in, they are gone
     // (or zombies, their locks released) when halt() returns
