@@ -637,10 +637,15 @@ enum { X_DONE, X_FAILED, X_STALE };
  * worker, which keeps its connections for the next call. */
 #define PARK_WAIT_MS 250
 
-/* Offer c to the event loop; 1 when it runs there now. */
-static int park_call(struct upstream_call *c, const struct up_conn *k)
+/* Offer c to the event loop; 1 when it runs there now, reading through
+ * the loop's buffer (the worker's buffer is the worker's). */
+static int park_call(struct upstream_call *c, const struct up_conn *k, char **rb, size_t *rlen)
 {
-	return c->park && (!k->tls || tls_movable(k->tls)) && c->park(c->user);
+	if (!c->park || (k->tls && !tls_movable(k->tls)) || !c->park(c->user))
+		return 0;
+	*rb = park_buf();
+	*rlen = PARK_RECV_BUF;
+	return 1;
 }
 
 /* One request and its response on k. X_STALE: k was kept from an earlier
@@ -696,11 +701,7 @@ static int exchange(struct upstream_conns *m, struct upstream_call *c, struct up
 				      sizeof(err));
 		if (n == -2 && park_first) {
 			/* a long wait: on the event loop, if it takes it */
-			if (park_call(c, k)) {
-				parked = 1;
-				rlen = PARK_RECV_BUF;
-				rb = park_buf();
-			}
+			parked = park_call(c, k, &rb, &rlen);
 			continue;
 		}
 		if (n == -2 && quiet_first) {
@@ -760,12 +761,8 @@ static int exchange(struct upstream_conns *m, struct upstream_call *c, struct up
 			fail(c, UPSTREAM_ERR_PROTOCOL, "%s from %s:%s", hr.err, u->host, u->port);
 			break;
 		}
-		if (!parked && park_call(c, k)) {
-			/* on the event loop now: the worker's buffer is the worker's */
-			parked = 1;
-			rlen = PARK_RECV_BUF;
-			rb = park_buf();
-		}
+		if (!parked)
+			parked = park_call(c, k, &rb, &rlen);
 	}
 	hresp_free(&hr);
 	*parked_io = parked;
