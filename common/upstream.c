@@ -637,15 +637,10 @@ enum { X_DONE, X_FAILED, X_STALE };
  * worker, which keeps its connections for the next call. */
 #define PARK_WAIT_MS 250
 
-/* Offer c to the event loop; 1 when it runs there now, reading through
- * the loop's buffer (the worker's buffer is the worker's). */
-static int park_call(struct upstream_call *c, const struct up_conn *k, char **rb, size_t *rlen)
+/* Offer c to the event loop; 1 when it runs there now. */
+static int park_call(struct upstream_call *c, const struct up_conn *k)
 {
-	if (!c->park || (k->tls && !tls_movable(k->tls)) || !c->park(c->user))
-		return 0;
-	*rb = park_buf();
-	*rlen = PARK_RECV_BUF;
-	return 1;
+	return c->park && (!k->tls || tls_movable(k->tls)) && c->park(c->user);
 }
 
 /* One request and its response on k. X_STALE: k was kept from an earlier
@@ -701,7 +696,11 @@ static int exchange(struct upstream_conns *m, struct upstream_call *c, struct up
 				      sizeof(err));
 		if (n == -2 && park_first) {
 			/* a long wait: on the event loop, if it takes it */
-			parked = park_call(c, k, &rb, &rlen);
+			if (park_call(c, k)) {
+				parked = 1;
+				rlen = PARK_RECV_BUF;
+				rb = park_buf();
+			}
 			continue;
 		}
 		if (n == -2 && quiet_first) {
@@ -761,8 +760,12 @@ static int exchange(struct upstream_conns *m, struct upstream_call *c, struct up
 			fail(c, UPSTREAM_ERR_PROTOCOL, "%s from %s:%s", hr.err, u->host, u->port);
 			break;
 		}
-		if (!parked)
-			parked = park_call(c, k, &rb, &rlen);
+		if (!parked && park_call(c, k)) {
+			/* on the event loop now: the worker's buffer is the worker's */
+			parked = 1;
+			rlen = PARK_RECV_BUF;
+			rb = park_buf();
+		}
 	}
 	hresp_free(&hr);
 	*parked_io = parked;
